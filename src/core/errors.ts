@@ -1,0 +1,55 @@
+/**
+ * Every error Sightline raises is a SightlineError with a stable `code`; the CLI maps codes to exit codes
+ * and tests match on them. Messages name the argument, what was expected and what came.
+ */
+export type ErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'IMAGE_DECODE'
+  | 'IMAGE_TOO_LARGE'
+  | 'MODEL_LOAD'
+  | 'MODEL_SHAPE'
+  | 'MODEL_OUTPUT'
+  | 'UNSUPPORTED_OP'
+  | 'MISSING_CAPABILITY'
+  | 'UNKNOWN_TARGET'
+  | 'ABORTED'
+  | 'IO';
+
+export class SightlineError extends Error {
+  readonly code: ErrorCode;
+  /** Extra machine-readable facts (the offending argument, the op type, …). */
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SightlineError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** An invalid argument: `name` is the argument, `expected` what is allowed, `got` what came. */
+export function invalidArgument(name: string, expected: string, got: unknown): SightlineError {
+  return new SightlineError(
+    'INVALID_ARGUMENT',
+    `Argument '${name}' must be ${expected}; got ${describe(got)}.`,
+    { argument: name, expected, got },
+  );
+}
+
+export function abortedError(): SightlineError {
+  return new SightlineError('ABORTED', 'The operation was cancelled.');
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortedError();
+}
+
+export function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return `[${value.map(describe).join(', ')}]`;
+  if (ArrayBuffer.isView(value)) return `${value.constructor.name} of length ${(value as Float32Array).length}`;
+  return typeof value;
+}

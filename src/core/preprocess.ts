@@ -1,0 +1,115 @@
+import type { RgbImage } from './image.js';
+import type { ModelSpec } from './model.js';
+import { resamplePlanes } from './resample.js';
+import type { Tensor } from './tensor.js';
+
+/** The part of the original photo that the model input shows, in original pixels. */
+export interface Geometry {
+  readonly imageWidth: number;
+  readonly imageHeight: number;
+  readonly cropX: number;
+  readonly cropY: number;
+  readonly cropWidth: number;
+  readonly cropHeight: number;
+}
+
+export interface Preprocessed {
+  /** [1, 3, H, W] or [1, H, W, 3] as the spec says. */
+  readonly tensor: Tensor;
+  readonly geometry: Geometry;
+}
+
+export function inputGeometry(spec: ModelSpec, width: number, height: number): Geometry {
+  if (spec.resize === 'squash') {
+    return { imageWidth: width, imageHeight: height, cropX: 0, cropY: 0, cropWidth: width, cropHeight: height };
+  }
+  // Keep the central part with the model's aspect ratio, cropFraction of the shorter extent.
+  const aspect = spec.width / spec.height;
+  let cw = width;
+  let ch = cw / aspect;
+  if (ch > height) {
+    ch = height;
+    cw = ch * aspect;
+  }
+  cw *= spec.cropFraction;
+  ch *= spec.cropFraction;
+  return {
+    imageWidth: width,
+    imageHeight: height,
+    cropX: (width - cw) / 2,
+    cropY: (height - ch) / 2,
+    cropWidth: cw,
+    cropHeight: ch,
+  };
+}
+
+/** Photo → model input: crop and resize (antialiased), colour order, normalisation, layout. */
+export function preprocess(image: RgbImage, spec: ModelSpec): Preprocessed {
+  const geometry = inputGeometry(spec, image.width, image.height);
+  const planes = cropPlanes(image, geometry);
+  const cw = Math.max(1, Math.round(geometry.cropWidth));
+  const ch = Math.max(1, Math.round(geometry.cropHeight));
+  const resized = resamplePlanes(planes, 3, cw, ch, spec.width, spec.height);
+  return { tensor: toModelLayout(resized, spec), geometry };
+}
+
+function cropPlanes(image: RgbImage, g: Geometry): Float32Array {
+  const x0 = Math.round(g.cropX);
+  const y0 = Math.round(g.cropY);
+  const cw = Math.max(1, Math.round(g.cropWidth));
+  const ch = Math.max(1, Math.round(g.cropHeight));
+  const out = new Float32Array(3 * cw * ch);
+  const plane = cw * ch;
+  for (let y = 0; y < ch; y++) {
+    for (let x = 0; x < cw; x++) {
+      const src = ((y0 + y) * image.width + (x0 + x)) * 3;
+      const dst = y * cw + x;
+      out[dst] = image.data[src];
+      out[plane + dst] = image.data[src + 1];
+      out[2 * plane + dst] = image.data[src + 2];
+    }
+  }
+  return out;
+}
+
+/** Planar RGB in 0..255 at the model's size → the model's normalised tensor with a batch axis of 1. */
+export function toModelLayout(planes: Float32Array, spec: ModelSpec): Tensor {
+  const { width: w, height: h } = spec;
+  const plane = w * h;
+  const out = new Float32Array(3 * plane);
+  for (let c = 0; c < 3; c++) {
+    const srcC = spec.channelOrder === 'RGB' ? c : 2 - c;
+    const mean = spec.mean[c];
+    const std = spec.std[c];
+    for (let i = 0; i < plane; i++) {
+      const v = (planes[srcC * plane + i] / 255 - mean) / std;
+      if (spec.layout === 'NCHW') out[c * plane + i] = v;
+      else out[i * 3 + c] = v;
+    }
+  }
+  return spec.layout === 'NCHW'
+    ? { data: out, dims: [1, 3, h, w] }
+    : { data: out, dims: [1, h, w, 3] };
+}
+
+/**
+ * A map at the model's input resolution → the original photo's size, through the inverse of the crop and
+ * resize, so overlays line up with the photo the user gave. Pixels outside the crop get `outside`.
+ */
+export function mapToImage(
+  map: Float32Array,
+  mapWidth: number,
+  mapHeight: number,
+  g: Geometry,
+  outside = 0,
+): Float32Array {
+  const cw = Math.max(1, Math.round(g.cropWidth));
+  const ch = Math.max(1, Math.round(g.cropHeight));
+  const scaled = resamplePlanes(map, 1, mapWidth, mapHeight, cw, ch);
+  if (cw === g.imageWidth && ch === g.imageHeight) return scaled;
+  const out = new Float32Array(g.imageWidth * g.imageHeight).fill(outside);
+  const x0 = Math.round(g.cropX);
+  const y0 = Math.round(g.cropY);
+  for (let y = 0; y < ch; y++) out.set(scaled.subarray(y * cw, (y + 1) * cw), (y0 + y) * g.imageWidth + x0);
+  return out;
+}
