@@ -21,7 +21,14 @@ export interface Preprocessed {
 
 export function inputGeometry(spec: ModelSpec, width: number, height: number): Geometry {
   if (spec.resize === 'squash') {
-    return { imageWidth: width, imageHeight: height, cropX: 0, cropY: 0, cropWidth: width, cropHeight: height };
+    return {
+      imageWidth: width,
+      imageHeight: height,
+      cropX: 0,
+      cropY: 0,
+      cropWidth: width,
+      cropHeight: height,
+    };
   }
   // Keep the central part with the model's aspect ratio, cropFraction of the shorter extent.
   const aspect = spec.width / spec.height;
@@ -87,9 +94,7 @@ export function toModelLayout(planes: Float32Array, spec: ModelSpec): Tensor {
       else out[i * 3 + c] = v;
     }
   }
-  return spec.layout === 'NCHW'
-    ? { data: out, dims: [1, 3, h, w] }
-    : { data: out, dims: [1, h, w, 3] };
+  return spec.layout === 'NCHW' ? { data: out, dims: [1, 3, h, w] } : { data: out, dims: [1, h, w, 3] };
 }
 
 /**

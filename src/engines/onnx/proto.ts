@@ -248,20 +248,31 @@ export function tensorFloats(t: TensorProto): Float32Array {
   return Float32Array.from(t.floatData ?? []);
 }
 
-export function attr(name: string, value: number | number[] | string | TensorProto, kind?: 'int' | 'float'): AttributeProto {
-  if (typeof value === 'string') return { name, type: AttributeType.STRING, s: new TextEncoder().encode(value) };
+export function attr(
+  name: string,
+  value: number | number[] | string | TensorProto,
+  kind?: 'int' | 'float',
+): AttributeProto {
+  if (typeof value === 'string')
+    return { name, type: AttributeType.STRING, s: new TextEncoder().encode(value) };
   if (Array.isArray(value)) {
     return kind === 'float'
       ? { name, type: AttributeType.FLOATS, floats: value }
       : { name, type: AttributeType.INTS, ints: value };
   }
   if (typeof value === 'number') {
-    return kind === 'float' ? { name, type: AttributeType.FLOAT, f: value } : { name, type: AttributeType.INT, i: value };
+    return kind === 'float'
+      ? { name, type: AttributeType.FLOAT, f: value }
+      : { name, type: AttributeType.INT, i: value };
   }
   return { name, type: AttributeType.TENSOR, t: value };
 }
 
-export function valueInfo(name: string, dims: readonly (number | string)[], elemType: number = DataType.FLOAT): ValueInfoProto {
+export function valueInfo(
+  name: string,
+  dims: readonly (number | string)[],
+  elemType: number = DataType.FLOAT,
+): ValueInfoProto {
   return {
     name,
     type: {

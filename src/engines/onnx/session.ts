@@ -34,7 +34,11 @@ export class OnnxModel implements Model {
   }
 
   /** Opens a model from a file path or the bytes of an ONNX file. */
-  static async create(source: string | Uint8Array, spec: ModelSpec, options: OnnxModelOptions = {}): Promise<OnnxModel> {
+  static async create(
+    source: string | Uint8Array,
+    spec: ModelSpec,
+    options: OnnxModelOptions = {},
+  ): Promise<OnnxModel> {
     let session: ort.InferenceSession;
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
@@ -47,7 +51,12 @@ export class OnnxModel implements Model {
           : await ort.InferenceSession.create(source, sessionOptions);
     } catch (cause) {
       const where = typeof source === 'string' ? `'${source}'` : 'the given bytes';
-      throw new SightlineError('MODEL_LOAD', `ONNX Runtime could not load the model from ${where}: ${(cause as Error).message}`, {}, { cause });
+      throw new SightlineError(
+        'MODEL_LOAD',
+        `ONNX Runtime could not load the model from ${where}: ${(cause as Error).message}`,
+        {},
+        { cause },
+      );
     }
     const io = describeIo(session);
     if (!session.inputNames.includes(spec.inputName)) {
@@ -72,7 +81,10 @@ export class OnnxModel implements Model {
     throwIfAborted(options.signal);
     const n = batch.dims[0];
     if (n > this.maxBatch) {
-      throw new SightlineError('MODEL_SHAPE', `A batch of ${n} exceeds this model's maxBatch of ${this.maxBatch}; split it (core/batch.ts does).`);
+      throw new SightlineError(
+        'MODEL_SHAPE',
+        `A batch of ${n} exceeds this model's maxBatch of ${this.maxBatch}; split it (core/batch.ts does).`,
+      );
     }
     const feeds = { [this.spec.inputName]: new ort.Tensor('float32', batch.data, batch.dims as number[]) };
     let result: ort.InferenceSession.OnnxValueMapType;
@@ -98,7 +110,10 @@ export class OnnxModel implements Model {
     const data = out.data as Float32Array;
     for (let i = 0; i < data.length; i++) {
       if (!Number.isFinite(data[i])) {
-        throw new SightlineError('MODEL_OUTPUT', `The model's output '${this.outputName}' contains ${data[i]} at position ${i}; scores must be finite.`);
+        throw new SightlineError(
+          'MODEL_OUTPUT',
+          `The model's output '${this.outputName}' contains ${data[i]} at position ${i}; scores must be finite.`,
+        );
       }
     }
     return { data, dims: [n, k] };
@@ -113,7 +128,10 @@ function describeIo(session: ort.InferenceSession): OnnxIo {
   const meta = (names: readonly string[], metadata: readonly ort.InferenceSession.ValueMetadata[]) =>
     names.map((name, i) => {
       const m = metadata[i];
-      return { name, dims: m && m.isTensor ? [...m.shape] : [] };
+      return { name, dims: m?.isTensor ? [...m.shape] : [] };
     });
-  return { inputs: meta(session.inputNames, session.inputMetadata), outputs: meta(session.outputNames, session.outputMetadata) };
+  return {
+    inputs: meta(session.inputNames, session.inputMetadata),
+    outputs: meta(session.outputNames, session.outputMetadata),
+  };
 }

@@ -1,0 +1,39 @@
+import type { AttributionMap } from './attribution.js';
+import type { Capability, Model } from './model.js';
+import type { ProgressCallback } from './progress.js';
+import type { Tensor } from './tensor.js';
+
+/** What every method receives: one preprocessed image and the class to explain. */
+export interface MethodInput {
+  readonly model: Model;
+  /** One image, batch axis of 1, in the model's layout and normalisation. */
+  readonly input: Tensor;
+  /** Index of the output score to explain. */
+  readonly target: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: ProgressCallback;
+}
+
+/** Describes an option so the CLI, the web app and docs are generated from one place. */
+export interface OptionSpec {
+  readonly type: 'int' | 'number';
+  readonly description: string;
+  readonly min?: number;
+  readonly max?: number;
+}
+
+export interface AttributionMethod<O extends Record<string, number> = Record<string, number>> {
+  readonly id: string;
+  readonly title: string;
+  /** One line for `--list-methods` and menus. */
+  readonly description: string;
+  readonly requires: readonly Capability[];
+  /** Whether the method draws random numbers (and so takes a seed). */
+  readonly random: boolean;
+  readonly defaults: Readonly<O>;
+  readonly options: { readonly [K in keyof O]: OptionSpec };
+  /** How many model inputs one map costs with these options (for progress, ETA and benchmarks). */
+  passes(options: O, input: { width: number; height: number }): number;
+  /** The map at the model's input resolution. Options are complete and validated (see methods/registry.ts). */
+  attribute(input: MethodInput, options: O): Promise<AttributionMap>;
+}

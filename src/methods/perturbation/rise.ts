@@ -1,0 +1,166 @@
+import type { AttributionMap } from '../../core/attribution.js';
+import { runBatched } from '../../core/batch.js';
+import type { AttributionMethod, MethodInput } from '../../core/method.js';
+import { createRng } from '../../core/random.js';
+import { applyMasks, batchDims, spatialOf } from './masking.js';
+
+export interface RiseOptions extends Record<string, number> {
+  /** Number of random masks N. */
+  masks: number;
+  /** Cells per side of the coarse random grid (s). */
+  gridSize: number;
+  /** Probability p that a cell is kept. */
+  keepProbability: number;
+  seed: number;
+  /** Value masked-out pixels take, in normalised input space (0 = the dataset mean). */
+  baseline: number;
+}
+
+/**
+ * RISE (Petsiuk, Das & Saenko, "RISE: Randomized Input Sampling for Explanation of Black-box Models",
+ * BMVC 2018), eq. 6: S(p) ≈ 1 / (E[M] · N) · Σ_i f(I ⊙ M_i) · M_i(p), with E[M] = p.
+ * Masks: an s × s grid of cells kept with probability p, bilinearly upsampled to (s + 1) · ⌈H/s⌉ pixels and
+ * shifted by a random offset below one cell, so mask edges fall anywhere. Masked pixels blend towards the
+ * baseline. Defaults: N = 2000, s = 7, p = 0.5, seed 0. Output: H × W, non-negative, with a constant offset
+ * (≈ the mean score), so compare values above the minimum.
+ * Cost: N model passes. The random draws for a given (N, s, p, seed, size) are made once and reused for
+ * every image; mask planes are rendered per batch so memory stays at O(batch), not O(N · H · W).
+ */
+export const rise: AttributionMethod<RiseOptions> = {
+  id: 'rise',
+  title: 'RISE',
+  description: 'Averages random masks weighted by the score each one keeps (black-box, smooth maps).',
+  requires: ['predict'],
+  random: true,
+  defaults: { masks: 2000, gridSize: 7, keepProbability: 0.5, seed: 0, baseline: 0 },
+  options: {
+    masks: { type: 'int', min: 1, description: 'number of random masks (more = smoother, slower)' },
+    gridSize: { type: 'int', min: 1, description: 'cells per side of the random grid' },
+    keepProbability: { type: 'number', min: 0.01, max: 1, description: 'probability that a cell is kept' },
+    seed: { type: 'int', min: 0, description: 'random seed; the same seed gives the same map' },
+    baseline: { type: 'number', description: 'fill value for masked pixels in normalised input space' },
+  },
+  passes(options) {
+    return options.masks;
+  },
+  async attribute(input: MethodInput, options: RiseOptions): Promise<AttributionMap> {
+    const s = spatialOf(input.input, input.model.spec.layout);
+    const set = riseMaskSet(options, s.width, s.height);
+    const plane = s.width * s.height;
+    const saliency = new Float64Array(plane);
+    let current: Float32Array = new Float32Array(0);
+    let currentStart = 0;
+    await runBatched(input.model, {
+      total: options.masks,
+      signal: input.signal,
+      onProgress: input.onProgress,
+      build(start, end) {
+        current = set.render(start, end);
+        currentStart = start;
+        const data = new Float32Array((end - start) * input.input.data.length);
+        applyMasks(input.input, s, current, end - start, options.baseline, data);
+        return { data, dims: batchDims(input.input, end - start) };
+      },
+      consume(scores, start, end) {
+        const k = scores.dims[1];
+        for (let i = start; i < end; i++) {
+          const w = scores.data[(i - start) * k + input.target];
+          const m = current.subarray((i - currentStart) * plane, (i - currentStart + 1) * plane);
+          for (let j = 0; j < plane; j++) saliency[j] += w * m[j];
+        }
+      },
+    });
+    const scale = 1 / (options.masks * options.keepProbability);
+    const data = new Float32Array(plane);
+    for (let j = 0; j < plane; j++) data[j] = saliency[j] * scale;
+    return { width: s.width, height: s.height, data, signed: false };
+  },
+};
+
+/** The random draws behind a set of RISE masks, and a renderer for any slice of them. */
+export interface RiseMaskSet {
+  readonly count: number;
+  /** Mask planes [start, end) as (end − start) × H × W floats in [0, 1]. */
+  render(start: number, end: number): Float32Array;
+}
+
+const cache = new Map<string, RiseMaskSet>();
+const CACHE_LIMIT = 4;
+
+export function riseMaskSet(
+  options: Pick<RiseOptions, 'masks' | 'gridSize' | 'keepProbability' | 'seed'>,
+  width: number,
+  height: number,
+): RiseMaskSet {
+  const key = [options.masks, options.gridSize, options.keepProbability, options.seed, width, height].join(
+    ':',
+  );
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const set = drawMasks(options, width, height);
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+  cache.set(key, set);
+  return set;
+}
+
+function drawMasks(
+  {
+    masks: n,
+    gridSize: g,
+    keepProbability: p,
+    seed,
+  }: Pick<RiseOptions, 'masks' | 'gridSize' | 'keepProbability' | 'seed'>,
+  width: number,
+  height: number,
+): RiseMaskSet {
+  const rng = createRng(seed);
+  const cellW = Math.ceil(width / g);
+  const cellH = Math.ceil(height / g);
+  const grids = new Uint8Array(n * g * g);
+  const shiftX = new Int32Array(n);
+  const shiftY = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < g * g; c++) grids[i * g * g + c] = rng.next() < p ? 1 : 0;
+    shiftX[i] = Math.floor(rng.next() * cellW);
+    shiftY[i] = Math.floor(rng.next() * cellH);
+  }
+  // Bilinear upsampling of the g × g grid to (g + 1) · cell pixels, pixel centres aligned; the taps depend
+  // only on the shift, so they are computed per output row/column on the fly.
+  const upW = (g + 1) * cellW;
+  const upH = (g + 1) * cellH;
+  const tap = (pos: number, up: number) => {
+    const src = Math.min(g - 1, Math.max(0, ((pos + 0.5) * g) / up - 0.5));
+    const i0 = Math.floor(src);
+    const i1 = Math.min(g - 1, i0 + 1);
+    return { i0, i1, f: src - i0 };
+  };
+  const colTaps = Array.from({ length: upW }, (_, x) => tap(x, upW));
+  const rowTaps = Array.from({ length: upH }, (_, y) => tap(y, upH));
+  return {
+    count: n,
+    render(start, end) {
+      const plane = width * height;
+      const out = new Float32Array((end - start) * plane);
+      // Separable: interpolate each grid row across the width once, then blend two such rows per output row.
+      const rows = new Float32Array(g * width);
+      for (let i = start; i < end; i++) {
+        const grid = grids.subarray(i * g * g, (i + 1) * g * g);
+        for (let gy = 0; gy < g; gy++) {
+          for (let x = 0; x < width; x++) {
+            const c = colTaps[x + shiftX[i]];
+            rows[gy * width + x] = grid[gy * g + c.i0] * (1 - c.f) + grid[gy * g + c.i1] * c.f;
+          }
+        }
+        const o = (i - start) * plane;
+        for (let y = 0; y < height; y++) {
+          const r = rowTaps[y + shiftY[i]];
+          const a = r.i0 * width;
+          const b = r.i1 * width;
+          for (let x = 0; x < width; x++)
+            out[o + y * width + x] = rows[a + x] * (1 - r.f) + rows[b + x] * r.f;
+        }
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import type { Model, ModelSpec } from '../../src/core/model.js';
+import { attr, buildModel, encodeModel, int64Tensor, valueInfo } from '../../src/engines/onnx/proto.js';
+import { OnnxModel } from '../../src/engines/onnx/session.js';
+
+export interface Patch {
+  readonly x0: number;
+  readonly y0: number;
+  readonly x1: number;
+  readonly y1: number;
+}
+
+export function analyticSpec(size: number, layout: 'NCHW' | 'NHWC' = 'NCHW'): ModelSpec {
+  return {
+    inputName: 'x',
+    layout,
+    width: size,
+    height: size,
+    channelOrder: 'RGB',
+    mean: [0, 0, 0],
+    std: [1, 1, 1],
+    resize: 'squash',
+    cropFraction: 1,
+    labels: ['patch', 'minus patch'],
+    outputs: 'probabilities',
+  };
+}
+
+/**
+ * An ONNX model whose class 0 score is the mean input value inside one patch (all channels) and class 1 its
+ * negative: every attribution method must find that patch and nothing else.
+ */
+export async function patchModel(
+  size: number,
+  patch: Patch,
+  layout: 'NCHW' | 'NHWC' = 'NCHW',
+  maxBatch = 16,
+): Promise<OnnxModel> {
+  const [hAxis, wAxis] = layout === 'NCHW' ? [2, 3] : [1, 2];
+  const model = buildModel({
+    inputs: [valueInfo('x', layout === 'NCHW' ? ['N', 3, size, size] : ['N', size, size, 3])],
+    outputs: [valueInfo('scores', ['N', 2])],
+    initializers: [
+      int64Tensor('starts', [2], [patch.y0, patch.x0]),
+      int64Tensor('ends', [2], [patch.y1, patch.x1]),
+      int64Tensor('axes', [2], [hAxis, wAxis]),
+      int64Tensor('one', [1], [1]),
+    ],
+    nodes: [
+      { opType: 'Slice', input: ['x', 'starts', 'ends', 'axes'], output: ['crop'] },
+      {
+        opType: 'ReduceMean',
+        input: ['crop'],
+        output: ['m'],
+        attribute: [attr('axes', [1, 2, 3]), attr('keepdims', 0)],
+      },
+      { opType: 'Unsqueeze', input: ['m', 'one'], output: ['m1'] },
+      { opType: 'Neg', input: ['m1'], output: ['neg'] },
+      { opType: 'Concat', input: ['m1', 'neg'], output: ['scores'], attribute: [attr('axis', 1)] },
+    ],
+  });
+  return OnnxModel.create(encodeModel(model), analyticSpec(size, layout), { maxBatch });
+}
+
+export function ones(size: number, layout: 'NCHW' | 'NHWC' = 'NCHW') {
+  return {
+    data: new Float32Array(3 * size * size).fill(1),
+    dims: layout === 'NCHW' ? [1, 3, size, size] : [1, size, size, 3],
+  };
+}
+
+/** Wraps a model and counts its predict calls (to check batching). */
+export function countingModel(model: Model): Model & { calls: number } {
+  const wrapper = {
+    calls: 0,
+    spec: model.spec,
+    capabilities: model.capabilities,
+    maxBatch: model.maxBatch,
+    predict: (batch: Parameters<Model['predict']>[0], options?: Parameters<Model['predict']>[1]) => {
+      wrapper.calls++;
+      return model.predict(batch, options);
+    },
+    dispose: () => model.dispose(),
+  };
+  return wrapper;
+}
