@@ -1,0 +1,132 @@
+import { readFile } from 'node:fs/promises';
+import sharp, { type Metadata } from 'sharp';
+import { invalidArgument, SightlineError } from '../core/errors.js';
+import type { RgbImage } from '../core/image.js';
+
+export interface DecodeOptions {
+  /** Largest width × height accepted, checked from the header before any pixel is decoded. Default 50_000_000. */
+  readonly maxPixels?: number;
+  /** How messages name the image when `source` is bytes (an upload's file name, say). Default "the image". */
+  readonly name?: string;
+}
+
+export const DEFAULT_MAX_PIXELS = 50_000_000;
+
+/** sharp's `format` names for the formats Sightline accepts; AVIF reports itself as `heif`. */
+const ACCEPTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif']);
+const EXPECTED = 'expected JPEG, PNG, WebP, GIF, TIFF or AVIF';
+
+/**
+ * Decodes a photo file or its bytes to 8-bit sRGB RGB: EXIF orientation applied, alpha flattened onto white,
+ * greyscale / 16-bit / CMYK converted, the first frame of an animation. The header is read first so that a
+ * decompression bomb is refused before its pixels are allocated.
+ */
+export async function decodeImage(
+  source: string | Uint8Array,
+  options: DecodeOptions = {},
+): Promise<RgbImage> {
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (!Number.isFinite(maxPixels) || maxPixels < 1) {
+    throw invalidArgument('maxPixels', 'a positive number of pixels', maxPixels);
+  }
+  const name = typeof source === 'string' ? source : (options.name ?? 'the image');
+  const bytes = typeof source === 'string' ? await readImageFile(source) : source;
+  if (bytes.length === 0) {
+    throw new SightlineError('IMAGE_DECODE', `'${name}' is empty (0 bytes); ${EXPECTED} data.`, { name });
+  }
+
+  // sharp's own pixel limit would also reject reading the header; switch it off here and judge the size ourselves.
+  let metadata: Metadata;
+  try {
+    metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (cause) {
+    throw notAnImage(name, cause);
+  }
+  if (!ACCEPTED_FORMATS.has(metadata.format)) {
+    throw new SightlineError(
+      'IMAGE_DECODE',
+      `'${name}' is a ${metadata.format.toUpperCase()} file, which Sightline does not read (${EXPECTED}).`,
+      { name, format: metadata.format },
+    );
+  }
+  const pixels = metadata.width * metadata.height;
+  if (pixels > maxPixels) {
+    throw new SightlineError(
+      'IMAGE_TOO_LARGE',
+      `'${name}' is ${metadata.width}×${metadata.height} = ${pixelCount(pixels)}, over the limit of ` +
+        `${pixelCount(maxPixels)}; pass a higher maxPixels to allow it.`,
+      { name, width: metadata.width, height: metadata.height, maxPixels },
+    );
+  }
+
+  try {
+    // failOn 'error' turns a truncated or corrupt stream into an error instead of a half-grey picture, while
+    // tolerating the harmless warnings many cameras' files raise.
+    const { data, info } = await sharp(bytes, {
+      failOn: 'error',
+      limitInputPixels: maxPixels,
+      autoOrient: true,
+      page: 0,
+      pages: 1,
+    })
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    return {
+      width: info.width,
+      height: info.height,
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    };
+  } catch (cause) {
+    throw new SightlineError(
+      'IMAGE_DECODE',
+      `'${name}' could not be decoded as ${metadata.format.toUpperCase()} (the file may be truncated or ` +
+        `corrupt; ${EXPECTED} with complete pixel data): ${messageOf(cause)}`,
+      { name, format: metadata.format },
+      { cause },
+    );
+  }
+}
+
+async function readImageFile(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : messageOf(cause);
+    throw new SightlineError(
+      'IO',
+      `Cannot read '${path}': ${reason}; expected a readable image file.`,
+      {
+        path,
+        errno: code,
+      },
+      { cause },
+    );
+  }
+}
+
+function notAnImage(name: string, cause: unknown): SightlineError {
+  return new SightlineError(
+    'IMAGE_DECODE',
+    `'${name}' is not an image sharp can read (${EXPECTED}): ${messageOf(cause)}`,
+    { name },
+    { cause },
+  );
+}
+
+function pixelCount(pixels: number): string {
+  return pixels >= 1e6 ? `${Math.round(pixels / 1e5) / 10} megapixels` : `${pixels} pixels`;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
