@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Color, type Sharp } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SightlineError } from '../../src/core/errors.js';
 import type { RgbImage } from '../../src/core/image.js';
@@ -23,7 +23,7 @@ function pixel(image: RgbImage, x: number, y: number): number[] {
   return [...image.data.subarray(i, i + 3)];
 }
 
-function solid(width: number, height: number, channels: 3 | 4, colour: sharp.Color) {
+function solid(width: number, height: number, channels: 3 | 4, colour: Color) {
   return sharp({ create: { width, height, channels, background: colour } });
 }
 
@@ -119,9 +119,9 @@ describe('decodeImage: formats', () => {
   });
 
   it.each([
-    ['WebP', (s: sharp.Sharp) => s.webp({ lossless: true })],
-    ['TIFF', (s: sharp.Sharp) => s.tiff()],
-    ['AVIF', (s: sharp.Sharp) => s.avif({ lossless: true })],
+    ['WebP', (s: Sharp) => s.webp({ lossless: true })],
+    ['TIFF', (s: Sharp) => s.tiff()],
+    ['AVIF', (s: Sharp) => s.avif({ lossless: true })],
   ])('reads %s', async (_format, encode) => {
     const bytes = await encode(solid(16, 8, 3, { r: 10, g: 200, b: 60 })).toBuffer();
     const image = await decodeImage(bytes);
