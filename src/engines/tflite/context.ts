@@ -1,0 +1,304 @@
+/**
+ * The state of one conversion: the ONNX nodes and initializers written so far, and for each TFLite tensor the
+ * ONNX value holding it (its name, layout and a known bound on its values). Op rules (ops/) read their inputs
+ * and define their outputs through this class only.
+ */
+import { SightlineError } from '../../core/errors.js';
+import {
+  type AttributeProto,
+  attr,
+  floatTensor,
+  int64Tensor,
+  type NodeProto,
+  type TensorProto,
+} from '../onnx/proto.js';
+import { type Layout, shapeToNchw, TO_NCHW, TO_NHWC, transposeToNchw } from './layout.js';
+import { dequantize, type Interval, representableRange, UNBOUNDED } from './quantization.js';
+import type { TfliteOperator, TfliteSubgraph, TfliteTensor } from './reader.js';
+import { Activation } from './schema.js';
+
+/** Which quantized tensors get a Clip to the range their integer type can represent (see convert.ts). */
+export type QuantizedClips = 'except-scores' | 'all' | 'none';
+
+/** Ops whose output holds the same scores as their input, reshaped or normalised. */
+const SCORE_PRESERVING = new Set(['RESHAPE', 'SQUEEZE', 'SOFTMAX', 'QUANTIZE', 'DEQUANTIZE']);
+
+export interface Value {
+  readonly name: string;
+  readonly layout: Layout;
+  /** Every element lies in this interval (from a Relu or Clip upstream); used to skip redundant clips. */
+  readonly bounds: Interval;
+}
+
+export class ConversionContext {
+  readonly nodes: NodeProto[] = [];
+  readonly initializers: TensorProto[] = [];
+  private readonly values = new Map<number, Value>();
+  private readonly folded = new Map<number, Float32Array>();
+  private readonly relayouts = new Map<string, string>();
+  private readonly scalars = new Map<number, string>();
+  private readonly names = new Set<string>();
+  private readonly scores: ReadonlySet<number>;
+  /** Nodes written by the operator being converted; only their outputs may be renamed. */
+  private opNodes: NodeProto[] = [];
+
+  constructor(
+    readonly graph: TfliteSubgraph,
+    private readonly quantizedClips: QuantizedClips,
+  ) {
+    this.scores = scoreTensors(graph);
+  }
+
+  tensor(index: number): TfliteTensor {
+    return this.graph.tensors[index];
+  }
+
+  beginOperator(): void {
+    this.opNodes = [];
+  }
+
+  // ── constants ──────────────────────────────────────────────────────────────────────────────────────
+
+  isConstant(index: number): boolean {
+    return this.folded.has(index) || this.tensor(index).data !== undefined;
+  }
+
+  /** The real values of a constant tensor, in TFLite order; throws naming the op when it is not constant. */
+  constant(index: number, op: TfliteOperator, role: string): Float32Array {
+    const folded = this.folded.get(index);
+    if (folded) return folded;
+    const t = this.tensor(index);
+    if (t.data === undefined) {
+      throw new SightlineError(
+        'UNSUPPORTED_OP',
+        `TFLite op '${op.name}' (operator #${op.index}) computes its ${role} '${t.name}' at run time; the converter needs it constant.`,
+        { op: op.name, operator: op.index, tensor: t.name },
+      );
+    }
+    return dequantize(t);
+  }
+
+  /** Integer constants such as axes, shapes and paddings (stored unquantized, so their values are exact). */
+  constantInts(index: number, op: TfliteOperator, role: string): number[] {
+    return Array.from(this.constant(index, op, role), Math.round);
+  }
+
+  /** Records that a tensor is constant, computed here instead of in the graph (e.g. a DEQUANTIZE of weights). */
+  foldConstant(index: number, values: Float32Array): void {
+    this.folded.set(index, values);
+  }
+
+  /** A float32 initializer with a fresh name derived from `hint`. */
+  initializer(hint: string, dims: readonly number[], data: Float32Array): string {
+    const name = this.unique(hint);
+    this.initializers.push(floatTensor(name, dims, data));
+    return name;
+  }
+
+  int64Initializer(hint: string, values: readonly number[]): string {
+    const name = this.unique(hint);
+    this.initializers.push(int64Tensor(name, [values.length], values));
+    return name;
+  }
+
+  /** A float32 scalar initializer, shared by every use of the same value (Clip bounds, Softmax β). */
+  scalar(value: number): string {
+    const known = this.scalars.get(value);
+    if (known) return known;
+    const name = this.unique(`const/${value}`);
+    this.initializers.push(floatTensor(name, [], Float32Array.of(value)));
+    this.scalars.set(value, name);
+    return name;
+  }
+
+  // ── values ─────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Registers a graph input (already in real values, so unbounded). */
+  defineInput(index: number): string {
+    const name = this.unique(sanitize(this.tensor(index).name));
+    this.values.set(index, { name, layout: 'NHWC', bounds: UNBOUNDED });
+    return name;
+  }
+
+  value(index: number): Value {
+    const v = this.values.get(index);
+    if (!v) {
+      throw new SightlineError(
+        'MODEL_LOAD',
+        `Tensor '${this.tensor(index).name}' is read before any operator writes it; the TFLite operators are out of order.`,
+      );
+    }
+    return v;
+  }
+
+  /**
+   * The name of tensor `index` in `layout` (only 4-D activations have an NCHW form). Activations get one
+   * cached Transpose; constants become initializers with their data reordered here.
+   */
+  input(index: number, layout: Layout, op: TfliteOperator): string {
+    const t = this.tensor(index);
+    if (this.isConstant(index) && !this.values.has(index)) {
+      const data = this.constant(index, op, 'operand');
+      if (layout === 'NHWC' || t.shape.length > 4) return this.initializer(sanitize(t.name), t.shape, data);
+      // A constant of lower rank is a broadcast operand; numpy rules align it right, so pad the front to 4-D.
+      const shape = [...Array(4 - t.shape.length).fill(1), ...t.shape];
+      return this.initializer(sanitize(t.name), shapeToNchw(shape), transposeToNchw(data, shape));
+    }
+    if (layout === 'NCHW' && t.shape.length !== 4) {
+      throw new SightlineError(
+        'MODEL_SHAPE',
+        `Tensor '${t.name}' read by TFLite op '${op.name}' (operator #${op.index}) has shape [${t.shape.join(', ')}]; expected 4-D.`,
+      );
+    }
+    return this.relayout(index, layout);
+  }
+
+  /** TFLite tensor name → the ONNX value holding it, for every activation converted so far. */
+  tensorMap(): Record<string, { name: string; layout: Layout }> {
+    const map: Record<string, { name: string; layout: Layout }> = {};
+    for (const [index, v] of this.values) map[this.tensor(index).name] = { name: v.name, layout: v.layout };
+    return map;
+  }
+
+  /** The name under which the graph returns tensor `index`: in TFLite's layout, as callers expect. */
+  graphOutput(index: number): string {
+    return this.relayout(index, 'NHWC');
+  }
+
+  private relayout(index: number, layout: Layout): string {
+    const v = this.value(index);
+    if (v.layout === layout) return v.name;
+    const key = `${index}:${layout}`;
+    const known = this.relayouts.get(key);
+    if (known) return known;
+    const perm = layout === 'NCHW' ? TO_NCHW : TO_NHWC;
+    const name = this.node(
+      'Transpose',
+      [v.name],
+      [attr('perm', [...perm])],
+      `${v.name}/to_${layout.toLowerCase()}`,
+    );
+    this.relayouts.set(key, name);
+    return name;
+  }
+
+  /** Writes a node and returns the name of its (single) output, derived from `hint`. */
+  node(opType: string, inputs: readonly string[], attributes: AttributeProto[], hint: string): string {
+    const output = this.unique(hint);
+    const node: NodeProto = {
+      name: this.unique(`${hint}:${opType}`),
+      opType,
+      input: [...inputs],
+      output: [output],
+      attribute: attributes,
+    };
+    this.nodes.push(node);
+    this.opNodes.push(node);
+    return output;
+  }
+
+  /**
+   * Makes `raw` the value of output tensor `index`, first applying the fused activation and, for a quantized
+   * tensor, the clip to its representable range — whichever is narrower, as one Relu or Clip, and only when it
+   * is narrower than what `bounds` already guarantees. The final value takes the TFLite tensor's name.
+   */
+  defineOutput(
+    index: number,
+    raw: string,
+    layout: Layout,
+    bounds: Interval,
+    activation: number = Activation.NONE,
+    op?: TfliteOperator,
+    options: { quantizedClip?: boolean } = {},
+  ): void {
+    const t = this.tensor(index);
+    let name = raw;
+    let known = bounds;
+    if (activation === Activation.TANH) {
+      name = this.node('Tanh', [name], [], `${sanitize(t.name)}/tanh`);
+      known = intersect(known, [-1, 1]);
+    }
+    let target = activationRange(activation, op);
+    const clipQuantized =
+      options.quantizedClip !== false &&
+      (this.quantizedClips === 'all' || (this.quantizedClips === 'except-scores' && !this.scores.has(index)));
+    const representable = clipQuantized ? representableRange(t) : undefined;
+    if (representable) target = intersect(target, representable);
+    if (target[0] > known[0] || target[1] < known[1]) {
+      known = intersect(known, target);
+      name =
+        known[0] === 0 && known[1] === Infinity
+          ? this.node('Relu', [name], [], sanitize(t.name))
+          : this.node('Clip', [name, this.bound(known[0]), this.bound(known[1])], [], sanitize(t.name));
+    }
+    this.values.set(index, { name: this.rename(name, sanitize(t.name)), layout, bounds: known });
+  }
+
+  /** Gives the output of a node written for this operator its final name; values from elsewhere keep theirs. */
+  private rename(name: string, wanted: string): string {
+    const producer = this.opNodes.find((n) => n.output?.[0] === name);
+    if (!producer || name === wanted || this.names.has(wanted)) return name;
+    this.names.add(wanted);
+    producer.output = [wanted];
+    return wanted;
+  }
+
+  private bound(value: number): string {
+    return Number.isFinite(value) ? this.scalar(value) : '';
+  }
+
+  private unique(hint: string): string {
+    let name = hint;
+    for (let i = 1; this.names.has(name); i++) name = `${hint}_${i}`;
+    this.names.add(name);
+    return name;
+  }
+}
+
+/** The graph outputs and the tensors they are computed from by score-preserving ops (e.g. logits → RESHAPE). */
+function scoreTensors(graph: TfliteSubgraph): Set<number> {
+  const producers = new Map(graph.operators.flatMap((op) => op.outputs.map((o) => [o, op] as const)));
+  const scores = new Set<number>();
+  const pending = [...graph.outputs];
+  for (let index = pending.pop(); index !== undefined; index = pending.pop()) {
+    scores.add(index);
+    const producer = producers.get(index);
+    if (producer && SCORE_PRESERVING.has(producer.name)) pending.push(producer.inputs[0]);
+  }
+  return scores;
+}
+
+/** The range a fused activation leaves (TANH is applied as a node before this range is used). */
+function activationRange(activation: number, op: TfliteOperator | undefined): Interval {
+  switch (activation) {
+    case Activation.NONE:
+    case Activation.TANH:
+      return UNBOUNDED;
+    case Activation.RELU:
+      return [0, Infinity];
+    case Activation.RELU_N1_TO_1:
+      return [-1, 1];
+    case Activation.RELU6:
+      return [0, 6];
+    default:
+      throw new SightlineError(
+        'UNSUPPORTED_OP',
+        `TFLite op '${op?.name}' (operator #${op?.index}) has fused activation ${activation}; supported: NONE, RELU, RELU_N1_TO_1, RELU6, TANH.`,
+        { op: op?.name, operator: op?.index, activation },
+      );
+  }
+}
+
+export function intersect(a: Interval, b: Interval): Interval {
+  return [Math.max(a[0], b[0]), Math.min(a[1], b[1])];
+}
+
+/** The smallest interval holding all of them (e.g. the inputs of a concatenation). */
+export function hull(intervals: readonly Interval[]): Interval {
+  return [Math.min(...intervals.map((i) => i[0])), Math.max(...intervals.map((i) => i[1]))];
+}
+
+/** ONNX names may hold anything, but tools and file names cope best with these characters. */
+export function sanitize(name: string): string {
+  return name.replace(/[^A-Za-z0-9_./:-]/g, '_') || 'tensor';
+}
