@@ -517,6 +517,38 @@ describe('convertTflite: classifier heads and elementwise ops', () => {
     }
   });
 
+  it('applies a fused TANH as a node and rejects the SIGN_BIT activation by name', async () => {
+    const x = pseudoRandom(2 * 4, 30).map((v) => 3 * v);
+    const bias = Float32Array.of(0.5, -1, 2, 0);
+    const model = (activation: number): ModelSpec => ({
+      tensors: [floatTensor('input', [1, 4]), floatTensor('bias', [4], bias), floatTensor('output', [1, 4])],
+      operators: [
+        {
+          op: 'ADD',
+          inputs: [0, 1],
+          outputs: [2],
+          options: { type: 11, fields: [{ id: 0, int8: activation }] },
+        },
+      ],
+      inputs: [0],
+      outputs: [2],
+    });
+    const out = await convertAndRun(model(4), x, [2, 4]);
+    expect(opTypes(out.conversion)).toEqual(['Add', 'Tanh']);
+    expect(
+      maxAbsDiff(
+        out.data,
+        x.map((v, i) => Math.tanh(v + bias[i % 4])),
+      ),
+    ).toBeLessThan(1e-6);
+    expect(() => convertTflite(writeTflite(model(5)))).toThrow(
+      expect.objectContaining({
+        code: 'UNSUPPORTED_OP',
+        message: expect.stringMatching(/'ADD' \(operator #0\) has fused activation 5/),
+      }),
+    );
+  });
+
   it('skips a RELU whose input is already clipped to a narrower range', () => {
     const spec: ModelSpec = {
       tensors: [floatTensor('input', [1, 4]), floatTensor('six', [1, 4]), floatTensor('output', [1, 4])],

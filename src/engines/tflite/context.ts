@@ -30,6 +30,18 @@ export interface Value {
   readonly bounds: Interval;
 }
 
+/** What an op rule produced for its output tensor, before the fused activation and quantized clip. */
+export interface OpOutput {
+  readonly value: string;
+  readonly layout: Layout;
+  /** What the raw value is known to stay within (e.g. a max pool keeps its input's bounds). */
+  readonly bounds: Interval;
+  /** The fused ActivationFunctionType (schema.ts); NONE when absent. */
+  readonly activation?: number;
+  /** False for outputs whose quantization is fixed by convention rather than learned (softmax, sigmoid). */
+  readonly quantizedClip?: boolean;
+}
+
 export class ConversionContext {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
@@ -198,29 +210,24 @@ export class ConversionContext {
   }
 
   /**
-   * Makes `raw` the value of output tensor `index`, first applying the fused activation and, for a quantized
-   * tensor, the clip to its representable range — whichever is narrower, as one Relu or Clip, and only when it
-   * is narrower than what `bounds` already guarantees. The final value takes the TFLite tensor's name.
+   * Makes `output.value` the value of the operator's output tensor, first applying the fused activation and,
+   * for a quantized tensor, the clip to its representable range — whichever is narrower, as one Relu or Clip,
+   * and only when it is narrower than `output.bounds` already guarantees. The final value takes the TFLite
+   * tensor's name.
    */
-  defineOutput(
-    index: number,
-    raw: string,
-    layout: Layout,
-    bounds: Interval,
-    activation: number = Activation.NONE,
-    op?: TfliteOperator,
-    options: { quantizedClip?: boolean } = {},
-  ): void {
+  defineOutput(op: TfliteOperator, output: OpOutput): void {
+    const index = op.outputs[0];
     const t = this.tensor(index);
-    let name = raw;
-    let known = bounds;
+    const activation = output.activation ?? Activation.NONE;
+    let name = output.value;
+    let known = output.bounds;
     if (activation === Activation.TANH) {
       name = this.node('Tanh', [name], [], `${sanitize(t.name)}/tanh`);
       known = intersect(known, [-1, 1]);
     }
     let target = activationRange(activation, op);
     const clipQuantized =
-      options.quantizedClip !== false &&
+      output.quantizedClip !== false &&
       (this.quantizedClips === 'all' || (this.quantizedClips === 'except-scores' && !this.scores.has(index)));
     const representable = clipQuantized ? representableRange(t) : undefined;
     if (representable) target = intersect(target, representable);
@@ -231,7 +238,11 @@ export class ConversionContext {
           ? this.node('Relu', [name], [], sanitize(t.name))
           : this.node('Clip', [name, this.bound(known[0]), this.bound(known[1])], [], sanitize(t.name));
     }
-    this.values.set(index, { name: this.rename(name, sanitize(t.name)), layout, bounds: known });
+    this.values.set(index, {
+      name: this.rename(name, sanitize(t.name)),
+      layout: output.layout,
+      bounds: known,
+    });
   }
 
   /** Gives the output of a node written for this operator its final name; values from elsewhere keep theirs. */
@@ -269,7 +280,7 @@ function scoreTensors(graph: TfliteSubgraph): Set<number> {
 }
 
 /** The range a fused activation leaves (TANH is applied as a node before this range is used). */
-function activationRange(activation: number, op: TfliteOperator | undefined): Interval {
+function activationRange(activation: number, op: TfliteOperator): Interval {
   switch (activation) {
     case Activation.NONE:
     case Activation.TANH:
@@ -283,13 +294,13 @@ function activationRange(activation: number, op: TfliteOperator | undefined): In
     default:
       throw new SightlineError(
         'UNSUPPORTED_OP',
-        `TFLite op '${op?.name}' (operator #${op?.index}) has fused activation ${activation}; supported: NONE, RELU, RELU_N1_TO_1, RELU6, TANH.`,
-        { op: op?.name, operator: op?.index, activation },
+        `TFLite op '${op.name}' (operator #${op.index}) has fused activation ${activation}; supported: NONE, RELU, RELU_N1_TO_1, RELU6, TANH.`,
+        { op: op.name, operator: op.index, activation },
       );
   }
 }
 
-export function intersect(a: Interval, b: Interval): Interval {
+function intersect(a: Interval, b: Interval): Interval {
   return [Math.max(a[0], b[0]), Math.min(a[1], b[1])];
 }
 

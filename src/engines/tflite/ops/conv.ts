@@ -82,7 +82,7 @@ function convolution(
     ],
     `${sanitize(ctx.tensor(op.outputs[0]).name)}/conv`,
   );
-  ctx.defineOutput(op.outputs[0], out, 'NCHW', UNBOUNDED, o.activation, op);
+  ctx.defineOutput(op, { value: out, layout: 'NCHW', bounds: UNBOUNDED, activation: o.activation });
 }
 
 /** How many groups split `whole` channels into parts of `part`; throws when they do not divide. */

@@ -23,7 +23,7 @@ function binary(onnxOp: 'Add' | 'Mul'): OpRule {
       [],
       `${sanitize(ctx.tensor(op.outputs[0]).name)}/${onnxOp.toLowerCase()}`,
     );
-    ctx.defineOutput(op.outputs[0], out, layout, UNBOUNDED, fusedActivation(op), op);
+    ctx.defineOutput(op, { value: out, layout, bounds: UNBOUNDED, activation: fusedActivation(op) });
   };
 }
 
@@ -31,7 +31,7 @@ function binary(onnxOp: 'Add' | 'Mul'): OpRule {
 function clamp(activation: number): OpRule {
   return (op, ctx) => {
     const v = ctx.value(op.inputs[0]);
-    ctx.defineOutput(op.outputs[0], v.name, v.layout, v.bounds, activation, op);
+    ctx.defineOutput(op, { value: v.name, layout: v.layout, bounds: v.bounds, activation });
   };
 }
 
@@ -48,7 +48,7 @@ function unary(onnxOp: string, bounds: Interval, quantizedClip: boolean): OpRule
       [],
       `${sanitize(ctx.tensor(op.outputs[0]).name)}/${onnxOp.toLowerCase()}`,
     );
-    ctx.defineOutput(op.outputs[0], out, v.layout, bounds, Activation.NONE, op, { quantizedClip });
+    ctx.defineOutput(op, { value: out, layout: v.layout, bounds, quantizedClip });
   };
 }
 
@@ -63,7 +63,7 @@ const requantize: OpRule = (op, ctx) => {
     return;
   }
   const v = ctx.value(input);
-  ctx.defineOutput(op.outputs[0], v.name, v.layout, v.bounds, Activation.NONE, op);
+  ctx.defineOutput(op, { value: v.name, layout: v.layout, bounds: v.bounds });
 };
 
 export const elementwiseRules = {

@@ -55,5 +55,5 @@ export const fullyConnected: OpRule = (op, ctx) => {
     const inputs = [x, ctx.initializer(sanitize(w.name), [units, depth], weights), ...(bias ? [bias] : [])];
     out = ctx.node('Gemm', inputs, [attr('transB', 1)], `${name}/gemm`);
   }
-  ctx.defineOutput(op.outputs[0], out, 'NHWC', UNBOUNDED, o.activation, op);
+  ctx.defineOutput(op, { value: out, layout: 'NHWC', bounds: UNBOUNDED, activation: o.activation });
 };

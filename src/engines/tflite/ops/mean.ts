@@ -2,7 +2,6 @@ import { attr } from '../../onnx/proto.js';
 import { sanitize } from '../context.js';
 import { type Layout, nchwAxis, removedAxesInNchw } from '../layout.js';
 import { reducerKeepDims } from '../options.js';
-import { Activation } from '../schema.js';
 import type { OpRule } from './rule.js';
 
 /**
@@ -28,5 +27,5 @@ export const mean: OpRule = (op, ctx) => {
     [attr('axes', nchwAxes ?? axes), attr('keepdims', keepDims ? 1 : 0)],
     `${sanitize(ctx.tensor(op.outputs[0]).name)}/mean`,
   );
-  ctx.defineOutput(op.outputs[0], out, layout, v.bounds, Activation.NONE, op);
+  ctx.defineOutput(op, { value: out, layout, bounds: v.bounds });
 };

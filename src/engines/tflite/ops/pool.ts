@@ -25,7 +25,12 @@ function pool(onnxOp: 'AveragePool' | 'MaxPool'): OpRule {
     if (onnxOp === 'AveragePool') attributes.push(attr('count_include_pad', 0));
     const hint = `${sanitize(ctx.tensor(op.outputs[0]).name)}/${onnxOp === 'AveragePool' ? 'avgpool' : 'maxpool'}`;
     const out = ctx.node(onnxOp, [ctx.input(inputIndex, 'NCHW', op)], attributes, hint);
-    ctx.defineOutput(op.outputs[0], out, 'NCHW', ctx.value(inputIndex).bounds, o.activation, op);
+    ctx.defineOutput(op, {
+      value: out,
+      layout: 'NCHW',
+      bounds: ctx.value(inputIndex).bounds,
+      activation: o.activation,
+    });
   };
 }
 

@@ -5,7 +5,6 @@ import { type Layout, nchwAxis, removedAxesInNchw, sameOrderAsNhwc, TO_NCHW } fr
 import { concatenationOptions, reshapeNewShape, squeezeDims } from '../options.js';
 import { UNBOUNDED } from '../quantization.js';
 import type { TfliteOperator } from '../reader.js';
-import { Activation } from '../schema.js';
 import type { OpRule } from './rule.js';
 
 /** CONCATENATION: stays NCHW when an input is (the usual case between convolutions), with the axis moved. */
@@ -25,7 +24,7 @@ const concatenation: OpRule = (op, ctx) => {
     [attr('axis', layout === 'NCHW' ? nchwAxis(axis) : axis)],
     `${sanitize(ctx.tensor(op.outputs[0]).name)}/concat`,
   );
-  ctx.defineOutput(op.outputs[0], out, layout, bounds, o.activation, op);
+  ctx.defineOutput(op, { value: out, layout, bounds, activation: o.activation });
 };
 
 /**
@@ -45,7 +44,7 @@ const reshape: OpRule = (op, ctx) => {
     [],
     `${name}/reshape`,
   );
-  ctx.defineOutput(op.outputs[0], out, 'NHWC', ctx.value(inputIndex).bounds, Activation.NONE, op);
+  ctx.defineOutput(op, { value: out, layout: 'NHWC', bounds: ctx.value(inputIndex).bounds });
 };
 
 /** The input of a reshape or flatten: its NCHW form where that holds the bytes in NHWC order, else NHWC. */
@@ -101,7 +100,7 @@ const squeeze: OpRule = (op, ctx) => {
     [],
     `${name}/squeeze`,
   );
-  ctx.defineOutput(op.outputs[0], out, 'NHWC', v.bounds, Activation.NONE, op);
+  ctx.defineOutput(op, { value: out, layout: 'NHWC', bounds: v.bounds });
 };
 
 /** PAD with zeros (a quantized PAD fills with the zero point, which is the real 0). */
@@ -114,7 +113,7 @@ const pad: OpRule = (op, ctx) => {
   const pads = [...order.map((a) => paddings[2 * a]), ...order.map((a) => paddings[2 * a + 1])];
   const name = sanitize(ctx.tensor(op.outputs[0]).name);
   const out = ctx.node('Pad', [v.name, ctx.int64Initializer(`${name}/pads`, pads)], [], `${name}/pad`);
-  ctx.defineOutput(op.outputs[0], out, v.layout, hull([v.bounds, [0, 0]]), Activation.NONE, op);
+  ctx.defineOutput(op, { value: out, layout: v.layout, bounds: hull([v.bounds, [0, 0]]) });
 };
 
 export const shapeRules = {

@@ -1,7 +1,6 @@
 import { attr } from '../../onnx/proto.js';
 import { sanitize } from '../context.js';
 import { softmaxBeta } from '../options.js';
-import { Activation } from '../schema.js';
 import type { OpRule } from './rule.js';
 
 /**
@@ -14,5 +13,5 @@ export const softmax: OpRule = (op, ctx) => {
   const beta = softmaxBeta(op);
   const logits = beta === 1 ? v.name : ctx.node('Mul', [v.name, ctx.scalar(beta)], [], `${name}/beta`);
   const out = ctx.node('Softmax', [logits], [attr('axis', v.layout === 'NCHW' ? 1 : -1)], `${name}/softmax`);
-  ctx.defineOutput(op.outputs[0], out, v.layout, [0, 1], Activation.NONE, op, { quantizedClip: false });
+  ctx.defineOutput(op, { value: out, layout: v.layout, bounds: [0, 1], quantizedClip: false });
 };
