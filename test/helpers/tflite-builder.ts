@@ -24,6 +24,8 @@ export interface TensorSpec {
   /** Stored values (the integers themselves for quantized types); makes the tensor a constant. */
   readonly data?: ArrayLike<number>;
   readonly quantization?: { scale: readonly number[]; zeroPoint: readonly number[]; dimension?: number };
+  /** Marks the tensor as sparse (an empty SparsityParameters table is enough for readers to refuse it). */
+  readonly sparse?: boolean;
 }
 
 type Field =
@@ -54,6 +56,8 @@ export interface ModelSpec {
   readonly inputs: readonly number[];
   readonly outputs: readonly number[];
   readonly description?: string;
+  /** The schema version written in the file (3 unless a test wants another). */
+  readonly version?: number;
   /** Write operator codes as files from before 2021 did: only the int8 deprecated_builtin_code field. */
   readonly legacyOpcodes?: boolean;
 }
@@ -97,12 +101,14 @@ export function writeTflite(spec: ModelSpec): Uint8Array {
         (bb) => bb.addFieldInt32(6, q.dimension ?? 0, 0),
       ]);
     }
+    const sparsity = t.sparse ? table(b, []) : 0;
     return table(b, [
       (bb) => bb.addFieldOffset(0, shape, 0),
       (bb) => bb.addFieldInt8(1, TYPE_CODES[t.type ?? 'float32'], 0),
       (bb) => bb.addFieldInt32(2, buffer, 0),
       (bb) => bb.addFieldOffset(3, name, 0),
       (bb) => bb.addFieldOffset(4, quantization, 0),
+      (bb) => bb.addFieldOffset(6, sparsity, 0),
     ]);
   });
 
@@ -144,7 +150,7 @@ export function writeTflite(spec: ModelSpec): Uint8Array {
   const buffers = offsets(bufferTables);
   const description = spec.description === undefined ? 0 : b.createString(spec.description);
   const model = table(b, [
-    (bb) => bb.addFieldInt32(0, 3, 0),
+    (bb) => bb.addFieldInt32(0, spec.version ?? 3, 0),
     (bb) => bb.addFieldOffset(1, operatorCodes, 0),
     (bb) => bb.addFieldOffset(2, subgraphs, 0),
     (bb) => bb.addFieldOffset(3, description, 0),

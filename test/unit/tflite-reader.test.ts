@@ -153,6 +153,42 @@ describe('readTflite', () => {
     }
   });
 
+  it('rejects other schema versions and sparse tensors, which it cannot read', () => {
+    const tensors = [{ name: 'x', shape: [1, 2] }];
+    expect(() =>
+      readTflite(writeTflite({ tensors, operators: [], inputs: [0], outputs: [0], version: 2 })),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'MODEL_LOAD',
+        message: expect.stringMatching(/schema version 2; only version 3/),
+      }),
+    );
+    const sparse = [{ name: 'w', shape: [2, 2], data: [1, 0, 0, 1], sparse: true }];
+    expect(() =>
+      readTflite(writeTflite({ tensors: sparse, operators: [], inputs: [0], outputs: [0] })),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'MODEL_LOAD',
+        message: expect.stringMatching(/Tensor 'w' is stored sparse/),
+      }),
+    );
+  });
+
+  it('rejects operators that refer to tensors the subgraph does not have', () => {
+    const bytes = writeTflite({
+      tensors: [{ name: 'x', shape: [1, 2] }],
+      operators: [{ op: 'RELU', inputs: [0], outputs: [7] }],
+      inputs: [0],
+      outputs: [0],
+    });
+    expect(() => readTflite(bytes)).toThrow(
+      expect.objectContaining({
+        code: 'MODEL_LOAD',
+        message: expect.stringMatching(/operator #0's outputs of subgraph 0 refers to tensor 7/),
+      }),
+    );
+  });
+
   it('rejects a truncated file instead of reading zeros past its end', () => {
     const bytes = sampleModel();
     for (const keep of [12, 40, Math.floor(bytes.length / 2), bytes.length - 8]) {

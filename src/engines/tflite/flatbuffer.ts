@@ -6,7 +6,9 @@
 import type { ByteBuffer } from 'flatbuffers';
 import { SightlineError } from '../../core/errors.js';
 
-export function corrupt(what: string, position: number, size: number): SightlineError {
+const utf8 = new TextDecoder();
+
+function corrupt(what: string, position: number, size: number): SightlineError {
   return new SightlineError(
     'MODEL_LOAD',
     `The TFLite file is truncated or corrupt: ${what} lies at byte ${position}, outside the file of ${size} bytes.`,
@@ -52,11 +54,6 @@ export class FlatTable {
     return at ? this.bb.readInt8(at) : fallback;
   }
 
-  uint8(id: number, fallback = 0): number {
-    const at = this.field(id, 1);
-    return at ? this.bb.readUint8(at) : fallback;
-  }
-
   bool(id: number, fallback = false): boolean {
     const at = this.field(id, 1);
     return at ? this.bb.readUint8(at) !== 0 : fallback;
@@ -84,7 +81,7 @@ export class FlatTable {
 
   string(id: number): string | undefined {
     const bytes = this.bytes(id, 'string');
-    return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+    return bytes === undefined ? undefined : utf8.decode(bytes);
   }
 
   table(id: number, what: string): FlatTable | undefined {

@@ -110,7 +110,7 @@ function storedValues(t: TfliteTensor, data: Uint8Array): Float32Array | ArrayLi
 }
 
 /** IEEE 754 binary16 to a JS number. */
-export function halfToFloat(h: number): number {
+function halfToFloat(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exponent = (h >> 10) & 0x1f;
   const fraction = h & 0x3ff;
