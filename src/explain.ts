@@ -4,6 +4,7 @@ import type { RgbImage } from './core/image.js';
 import type { Model } from './core/model.js';
 import { type Geometry, mapToImage, preprocess } from './core/preprocess.js';
 import type { ProgressCallback } from './core/progress.js';
+import { softmax } from './core/scores.js';
 import type { Tensor } from './core/tensor.js';
 import { type AnyMethod, checkCapabilities, getMethod, resolveOptions } from './methods/registry.js';
 
@@ -70,19 +71,12 @@ export function labelOf(model: Model, index: number): string {
 
 /** Top-k classes with probabilities (softmax applied when the model outputs logits). */
 export function rankPredictions(model: Model, scores: Tensor, k: number): Prediction[] {
-  const row = Array.from(scores.data.subarray(0, scores.dims[1]));
-  const probs = model.spec.outputs === 'logits' ? softmax(row) : row;
+  const row = scores.data.subarray(0, scores.dims[1]);
+  const probs = Array.from(model.spec.outputs === 'logits' ? softmax(row) : row);
   return probs
     .map((score, index) => ({ index, label: labelOf(model, index), score }))
     .sort((a, b) => b.score - a.score)
     .slice(0, Math.max(1, k));
-}
-
-export function softmax(values: readonly number[]): number[] {
-  const max = Math.max(...values);
-  const exps = values.map((v) => Math.exp(v - max));
-  const sum = exps.reduce((a, b) => a + b, 0);
-  return exps.map((e) => e / sum);
 }
 
 export function resolveTarget(model: Model, scores: Tensor, target: 'top' | number | string): Target {

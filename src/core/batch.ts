@@ -24,10 +24,21 @@ export async function runBatched(model: Model, job: BatchJob): Promise<void> {
   const size = Math.max(1, Math.min(model.maxBatch, job.batchSize ?? model.maxBatch));
   job.onProgress?.({ done: 0, total: job.total, unit: 'model passes' });
   for (let start = 0; start < job.total; start += size) {
+    await yieldToEventLoop();
     throwIfAborted(job.signal);
     const end = Math.min(job.total, start + size);
     const scores = await model.predict(job.build(start, end), { signal: job.signal });
     job.consume(scores, start, end);
     job.onProgress?.({ done: end, total: job.total, unit: 'model passes' });
   }
+}
+
+/**
+ * onnxruntime-node runs a session synchronously on the calling thread, so without a macrotask turn between
+ * calls a Ctrl-C handler, an abort from a UI or a progress redraw would wait until the whole job ended.
+ */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) =>
+    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
+  );
 }

@@ -36,7 +36,7 @@ export class OnnxModel implements Model {
   /** Opens a model from a file path or the bytes of an ONNX file. */
   static async create(
     source: string | Uint8Array,
-    spec: ModelSpec,
+    specOrResolver: ModelSpec | ((io: OnnxIo) => ModelSpec),
     options: OnnxModelOptions = {},
   ): Promise<OnnxModel> {
     let session: ort.InferenceSession;
@@ -59,6 +59,13 @@ export class OnnxModel implements Model {
       );
     }
     const io = describeIo(session);
+    let spec: ModelSpec;
+    try {
+      spec = typeof specOrResolver === 'function' ? specOrResolver(io) : specOrResolver;
+    } catch (error) {
+      await session.release();
+      throw error;
+    }
     if (!session.inputNames.includes(spec.inputName)) {
       await session.release();
       throw new SightlineError(

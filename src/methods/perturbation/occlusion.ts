@@ -1,6 +1,7 @@
 import type { AttributionMap } from '../../core/attribution.js';
 import { runBatched } from '../../core/batch.js';
 import type { AttributionMethod, MethodInput } from '../../core/method.js';
+import { targetProbabilities } from '../../core/scores.js';
 import { applyMasks, batchDims, spatialOf } from './masking.js';
 
 export interface OcclusionOptions extends Record<string, number> {
@@ -15,7 +16,7 @@ export interface OcclusionOptions extends Record<string, number> {
 /**
  * Occlusion (Zeiler & Fergus, "Visualizing and Understanding Convolutional Networks", ECCV 2014).
  * A window slides over the input and is filled with the baseline; each pixel's attribution is the mean drop
- * in the target score over the windows that covered it:
+ * in the target class's probability over the windows that covered it:
  *   A(p) = (1 / |W_p|) Σ_{w ∈ W_p} [f(x) − f(x with w occluded)]
  * Positive values mark regions whose removal lowers the score. Windows always reach the image's last
  * row and column (the final window is aligned to the edge), so every pixel is covered.
@@ -70,9 +71,9 @@ export const occlusion: AttributionMethod<OcclusionOptions> = {
         return { data, dims: batchDims(input.input, end - start) };
       },
       consume(scores, start, end) {
-        const k = scores.dims[1];
+        const p = targetProbabilities(scores, input.model.spec, input.target);
         for (let i = start; i < end; i++) {
-          const score = scores.data[(i - start) * k + input.target];
+          const score = p[i - start];
           if (i === 0) reference = score;
           else deltas[i - 1] = score;
         }

@@ -2,6 +2,7 @@ import type { AttributionMap } from '../../core/attribution.js';
 import { runBatched } from '../../core/batch.js';
 import type { AttributionMethod, MethodInput } from '../../core/method.js';
 import { createRng } from '../../core/random.js';
+import { targetProbabilities } from '../../core/scores.js';
 import { applyMasks, batchDims, spatialOf } from './masking.js';
 
 export interface RiseOptions extends Record<string, number> {
@@ -18,7 +19,8 @@ export interface RiseOptions extends Record<string, number> {
 
 /**
  * RISE (Petsiuk, Das & Saenko, "RISE: Randomized Input Sampling for Explanation of Black-box Models",
- * BMVC 2018), eq. 6: S(p) ≈ 1 / (E[M] · N) · Σ_i f(I ⊙ M_i) · M_i(p), with E[M] = p.
+ * BMVC 2018), eq. 6: S(p) ≈ 1 / (E[M] · N) · Σ_i f(I ⊙ M_i) · M_i(p), with E[M] = p and f the target
+ * class's probability.
  * Masks: an s × s grid of cells kept with probability p, bilinearly upsampled to (s + 1) · ⌈H/s⌉ pixels and
  * shifted by a random offset below one cell, so mask edges fall anywhere. Masked pixels blend towards the
  * baseline. Defaults: N = 2000, s = 7, p = 0.5, seed 0. Output: H × W, non-negative, with a constant offset
@@ -62,9 +64,9 @@ export const rise: AttributionMethod<RiseOptions> = {
         return { data, dims: batchDims(input.input, end - start) };
       },
       consume(scores, start, end) {
-        const k = scores.dims[1];
+        const p = targetProbabilities(scores, input.model.spec, input.target);
         for (let i = start; i < end; i++) {
-          const w = scores.data[(i - start) * k + input.target];
+          const w = p[i - start];
           const m = current.subarray((i - currentStart) * plane, (i - currentStart + 1) * plane);
           for (let j = 0; j < plane; j++) saliency[j] += w * m[j];
         }

@@ -1,0 +1,233 @@
+import { writeFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { invalidArgument } from '../core/errors.js';
+import { explain } from '../explain.js';
+import { decodeImage } from '../io/decode.js';
+import { writeNpy } from '../io/npy.js';
+import { METHODS } from '../methods/registry.js';
+import { loadModel, type ModelHints } from '../models/load.js';
+import { COLORMAP_NAMES, type ColormapName, defaultColormap } from '../render/colormaps.js';
+import { NORMALIZE_MODES, type NormalizeMode } from '../render/normalize.js';
+import { renderOverlay } from '../render/overlay.js';
+import { encodePng, renderOverlayPng } from '../render/png.js';
+import { progressBar } from './progress.js';
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** Every method option, once, with the methods that take it: flags are generated from the registry. */
+function methodOptionFlags(): Option[] {
+  const seen = new Map<string, { description: string; methods: string[] }>();
+  for (const m of METHODS) {
+    for (const [name, spec] of Object.entries(m.options)) {
+      const entry = seen.get(name) ?? { description: spec.description, methods: [] };
+      entry.methods.push(m.id);
+      seen.set(name, entry);
+    }
+  }
+  return [...seen].map(([name, { description, methods }]) =>
+    new Option(`--${kebab(name)} <n>`, `${description} (${methods.join(', ')})`).argParser(parseNumber),
+  );
+}
+
+function parseNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n))
+    throw new InvalidArgumentError(`expected a number, got '${value}'`);
+  return n;
+}
+
+function parseList(value: string): number[] {
+  return value.split(',').map((v) => parseNumber(v));
+}
+
+function parseSize(value: string): [number, number] {
+  const m = /^(\d+)(?:x(\d+))?$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError(`expected a size like 224 or 224x224, got '${value}'`);
+  const w = Number(m[1]);
+  return [w, m[2] ? Number(m[2]) : w];
+}
+
+interface ExplainFlags {
+  model: string;
+  method: string;
+  target: string;
+  top: number;
+  out?: string;
+  saveMap?: string;
+  json?: boolean;
+  listMethods?: boolean;
+  colormap?: ColormapName;
+  mode?: NormalizeMode;
+  opacity: number;
+  outlineTop: number;
+  legend: boolean;
+  inputSize?: [number, number];
+  mean?: number[];
+  std?: number[];
+  layout?: 'NCHW' | 'NHWC';
+  labels?: string;
+  bgr?: boolean;
+  resize?: 'squash' | 'center-crop';
+  outputs?: 'logits' | 'probabilities';
+  maxBatch?: number;
+  [option: string]: unknown;
+}
+
+export function explainCommand(): Command {
+  const cmd = new Command('explain')
+    .description('Predict a photo and draw where the model looked for one class.')
+    .argument('[image]', 'photo to explain (JPEG, PNG, WebP, GIF, TIFF, AVIF)')
+    .option('-m, --model <ref>', "'default' (ImageNet InceptionV3) or a .onnx / .tflite file", 'default')
+    .addOption(
+      new Option('--method <id>', 'attribution method').choices(METHODS.map((m) => m.id)).default('rise'),
+    )
+    .option('-t, --target <class>', "'top', a class index, or a label (or a unique part of one)", 'top')
+    .option('--top <k>', 'how many predictions to print', (v) => parseNumber(v), 5)
+    .option('-o, --out <file.png>', 'overlay PNG (default: <image>-<method>.png in the current folder)')
+    .option(
+      '--save-map <file.npy>',
+      'also write the raw map as float32 .npy [height, width] at the photo size',
+    )
+    .option('--json', 'print one JSON object instead of text')
+    .option('--list-methods', 'list the methods and exit')
+    .addOption(
+      new Option('--colormap <name>', 'colour scale (default: turbo; coolwarm for --mode signed)').choices([
+        ...COLORMAP_NAMES,
+      ]),
+    )
+    .addOption(
+      new Option('--mode <mode>', 'which values to show (default: positive for signed maps)').choices([
+        ...NORMALIZE_MODES,
+      ]),
+    )
+    .option('--opacity <0..1>', 'heat map opacity over the photo', parseNumber, 0.5)
+    .option(
+      '--outline-top <fraction>',
+      'outline the most salient fraction of pixels (0 = none)',
+      parseNumber,
+      0.2,
+    )
+    .option('--no-legend', 'omit the legend bar under the overlay')
+    .option('--input-size <WxH>', 'model input size, when the file does not fix it', parseSize)
+    .option('--mean <r,g,b>', 'normalisation mean in [0,1] pixel units (default ImageNet)', parseList)
+    .option('--std <r,g,b>', 'normalisation std in [0,1] pixel units (default ImageNet)', parseList)
+    .addOption(
+      new Option('--layout <layout>', 'input layout (default: read from the model)').choices([
+        'NCHW',
+        'NHWC',
+      ]),
+    )
+    .option('--labels <file>', 'class names: a text file (one per line) or JSON')
+    .option('--bgr', 'the model expects BGR channel order')
+    .addOption(new Option('--resize <how>', 'fit the photo to the input').choices(['squash', 'center-crop']))
+    .addOption(
+      new Option('--outputs <kind>', 'whether scores are probabilities or logits (default: guessed)').choices(
+        ['logits', 'probabilities'],
+      ),
+    )
+    .option('--max-batch <n>', 'largest batch per model call', parseNumber);
+  for (const flag of methodOptionFlags()) cmd.addOption(flag);
+  return cmd.action(async (image: string | undefined, flags: ExplainFlags) => {
+    if (flags.listMethods) return listMethods(flags.json === true);
+    if (!image) throw invalidArgument('image', 'the path of a photo to explain', image);
+    await runExplain(image, flags);
+  });
+}
+
+function listMethods(json: boolean): void {
+  if (json) {
+    const out = METHODS.map((m) => ({
+      id: m.id,
+      title: m.title,
+      description: m.description,
+      requires: m.requires,
+      defaults: m.defaults,
+    }));
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return;
+  }
+  const width = Math.max(...METHODS.map((m) => m.id.length));
+  for (const m of METHODS) process.stdout.write(`${m.id.padEnd(width)}  ${m.description}\n`);
+}
+
+async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
+  const method = METHODS.find((m) => m.id === flags.method)!;
+  const options: Record<string, number> = {};
+  for (const name of Object.keys(method.options))
+    if (flags[name] !== undefined) options[name] = flags[name] as number;
+  const hints: ModelHints = {
+    width: flags.inputSize?.[0],
+    height: flags.inputSize?.[1],
+    mean: flags.mean,
+    std: flags.std,
+    layout: flags.layout,
+    labelsPath: flags.labels,
+    channelOrder: flags.bgr ? 'BGR' : undefined,
+    resize: flags.resize,
+    outputs: flags.outputs,
+    maxBatch: flags.maxBatch,
+  };
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write('\nsightline: stopping after the current batch (Ctrl-C again to quit now)…\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const photo = await decodeImage(image);
+  const model = await loadModel(flags.model, hints);
+  const bar = progressBar(`${method.title}`);
+  try {
+    const result = await explain({
+      model,
+      image: photo,
+      method,
+      target: flags.target,
+      options,
+      topK: flags.top,
+      signal: controller.signal,
+      onProgress: bar.update,
+    });
+    bar.stop();
+    const out = flags.out ?? `${basename(image, extname(image))}-${method.id}.png`;
+    const mode = flags.mode ?? (result.map.signed ? 'positive' : 'absolute');
+    const look = {
+      colormap: flags.colormap ?? defaultColormap(mode),
+      mode,
+      opacity: flags.opacity,
+      outlineTop: flags.outlineTop,
+    } as const;
+    const png = flags.legend
+      ? await renderOverlayPng(photo, result.map.data, {
+          ...look,
+          legend: { method: method.title, target: result.target.label },
+        })
+      : await encodePng(renderOverlay(photo, result.map.data, look));
+    await writeFile(out, png);
+    if (flags.saveMap) await writeNpy(flags.saveMap, result.map.data, [result.map.height, result.map.width]);
+    if (flags.json) {
+      const payload = {
+        predictions: result.predictions,
+        target: result.target,
+        method: result.method,
+        options: result.options,
+        image: { path: image, width: photo.width, height: photo.height },
+        output: { overlay: out, map: flags.saveMap ?? null },
+      };
+      process.stdout.write(`${JSON.stringify(payload, null, 2)}\n`);
+    } else {
+      process.stdout.write(`Top ${result.predictions.length} predictions for ${image}:\n`);
+      for (const p of result.predictions) {
+        process.stdout.write(`  ${(p.score * 100).toFixed(1).padStart(5)}%  ${p.label} (${p.index})\n`);
+      }
+      process.stdout.write(`${method.title} map for '${result.target.label}' written to ${out}\n`);
+      if (flags.saveMap)
+        process.stdout.write(`Raw map [${photo.height}, ${photo.width}] written to ${flags.saveMap}\n`);
+    }
+  } finally {
+    bar.stop();
+    process.off('SIGINT', onSigint);
+    await model.dispose();
+  }
+}
