@@ -219,7 +219,8 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
     } else {
       process.stdout.write(`Top ${result.predictions.length} predictions for ${image}:\n`);
       for (const p of result.predictions) {
-        process.stdout.write(`  ${(p.score * 100).toFixed(1).padStart(5)}%  ${p.label} (${p.index})\n`);
+        const percent = p.score >= 0.0005 ? `${(p.score * 100).toFixed(1)}%` : '<0.1%';
+        process.stdout.write(`  ${percent.padStart(6)}  ${p.label} (${p.index})\n`);
       }
       process.stdout.write(`${method.title} map for '${result.target.label}' written to ${out}\n`);
       if (flags.saveMap)

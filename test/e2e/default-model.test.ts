@@ -9,7 +9,7 @@ import { rankPredictions } from '../../src/explain.js';
 import { decodeImage } from '../../src/io/decode.js';
 import { decodeNpy } from '../../src/io/npy.js';
 import { loadDefaultModel } from '../../src/models/default-model.js';
-import { SHARED_IMAGES, runCli } from '../helpers/cli.js';
+import { runCli, SHARED_IMAGES } from '../helpers/cli.js';
 
 const CATS = ['tabby', 'tiger cat', 'Persian cat', 'Siamese cat', 'Egyptian cat'];
 // ImageNet's dog classes are indices 151–268; the default model puts background at 0, shifting them by one.
@@ -32,7 +32,10 @@ describe('the embedded default model', () => {
   it.each([
     ['dog.jpg', (i: number, l: string) => isDog(i) || `expected a dog breed, got ${l}`],
     ['chelsea.png', (_: number, l: string) => CATS.includes(l) || `expected a cat, got ${l}`],
-    ['coffee.png', (_: number, l: string) => ['espresso', 'cup'].includes(l) || `expected espresso or cup, got ${l}`],
+    [
+      'coffee.png',
+      (_: number, l: string) => ['espresso', 'cup'].includes(l) || `expected espresso or cup, got ${l}`,
+    ],
     ['eagle.jpg', (_: number, l: string) => l === 'bald eagle' || `expected bald eagle, got ${l}`],
   ])('classifies %s', async (file, check) => {
     const image = await decodeImage(join(SHARED_IMAGES, file));
@@ -50,8 +53,15 @@ describe('sightline explain on dog.jpg (RISE, default settings)', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'sightline-e2e-'));
     result = await runCli([
-      'explain', join(SHARED_IMAGES, 'dog.jpg'), '--method', 'rise',
-      '--out', join(dir, 'd.png'), '--save-map', join(dir, 'd.npy'), '--json',
+      'explain',
+      join(SHARED_IMAGES, 'dog.jpg'),
+      '--method',
+      'rise',
+      '--out',
+      join(dir, 'd.png'),
+      '--save-map',
+      join(dir, 'd.npy'),
+      '--json',
     ]);
   }, 900_000);
 
@@ -62,7 +72,8 @@ describe('sightline explain on dog.jpg (RISE, default settings)', () => {
     expect(isDog(json.predictions[0].index)).toBe(true);
     expect(json.target).toEqual({ index: json.predictions[0].index, label: json.predictions[0].label });
     expect(json.predictions).toHaveLength(5);
-    for (let i = 1; i < 5; i++) expect(json.predictions[i - 1].score).toBeGreaterThanOrEqual(json.predictions[i].score);
+    for (let i = 1; i < 5; i++)
+      expect(json.predictions[i - 1].score).toBeGreaterThanOrEqual(json.predictions[i].score);
     expect(json.output).toEqual({ overlay: join(dir, 'd.png'), map: join(dir, 'd.npy') });
   });
 
@@ -90,7 +101,9 @@ describe('sightline explain on dog.jpg (RISE, default settings)', () => {
     }
     const areaShare = ((x1 - x0) * (y1 - y0)) / (768 * 576);
     const ratio = inside / total / areaShare;
-    console.log(`RISE mass in the dog box: ${(inside / total * 100).toFixed(1)}% vs area ${(areaShare * 100).toFixed(1)}% → ${ratio.toFixed(2)}×`);
+    console.log(
+      `RISE mass in the dog box: ${((inside / total) * 100).toFixed(1)}% vs area ${(areaShare * 100).toFixed(1)}% → ${ratio.toFixed(2)}×`,
+    );
     expect(ratio).toBeGreaterThanOrEqual(1.5);
   });
 });

@@ -12,7 +12,10 @@ export interface CliResult {
 }
 
 /** Runs the built CLI as a user would; `interruptAfterMs` sends Ctrl-C (SIGINT) that long after the start. */
-export function runCli(args: string[], options: { interruptAfterMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { interruptAfterMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env } });
     let stdout = '';
@@ -24,7 +27,9 @@ export function runCli(args: string[], options: { interruptAfterMs?: number; env
       stderr += d;
     });
     const timer =
-      options.interruptAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGINT'), options.interruptAfterMs);
+      options.interruptAfterMs === undefined
+        ? undefined
+        : setTimeout(() => child.kill('SIGINT'), options.interruptAfterMs);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);

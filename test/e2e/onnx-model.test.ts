@@ -1,0 +1,99 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { attr, buildModel, encodeModel, int64Tensor, valueInfo } from '../../src/engines/onnx/proto.js';
+import { decodeNpy } from '../../src/io/npy.js';
+import { runCli } from '../helpers/cli.js';
+
+/**
+ * A user's own ONNX classifier, driven only by flags: 2 classes, score 0 = mean of the input inside rows
+ * 8–15 and columns 20–27 of a 32×32 NCHW input, score 1 its negative. Its input size is symbolic, so the
+ * CLI must be told it (--input-size).
+ */
+describe('sightline explain with an ONNX file and flags', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sightline-onnx-'));
+    const model = buildModel({
+      inputs: [valueInfo('pixels', ['N', 3, 'H', 'W'])],
+      outputs: [valueInfo('scores', ['N', 2])],
+      initializers: [
+        int64Tensor('starts', [2], [8, 20]),
+        int64Tensor('ends', [2], [16, 28]),
+        int64Tensor('axes', [2], [2, 3]),
+        int64Tensor('one', [1], [1]),
+      ],
+      nodes: [
+        { opType: 'Slice', input: ['pixels', 'starts', 'ends', 'axes'], output: ['crop'] },
+        {
+          opType: 'ReduceMean',
+          input: ['crop'],
+          output: ['m'],
+          attribute: [attr('axes', [1, 2, 3]), attr('keepdims', 0)],
+        },
+        { opType: 'Unsqueeze', input: ['m', 'one'], output: ['m1'] },
+        { opType: 'Neg', input: ['m1'], output: ['neg'] },
+        { opType: 'Concat', input: ['m1', 'neg'], output: ['scores'], attribute: [attr('axis', 1)] },
+      ],
+    });
+    await writeFile(join(dir, 'patch.onnx'), encodeModel(model));
+    await writeFile(join(dir, 'labels.txt'), 'bright patch\ndark patch\n');
+    // A white 64×64 photo: every window that touches the patch lowers score 0.
+    await sharp({ create: { width: 64, height: 64, channels: 3, background: '#ffffff' } })
+      .png()
+      .toFile(join(dir, 'white.png'));
+  });
+
+  it('needs --input-size when the file does not fix it', async () => {
+    const result = await runCli(['explain', join(dir, 'white.png'), '--model', join(dir, 'patch.onnx')]);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/no fixed size; pass --input-size/);
+  });
+
+  it('explains with flags, maps the result back to the photo, and names labels', async () => {
+    const result = await runCli([
+      'explain',
+      join(dir, 'white.png'),
+      '--model',
+      join(dir, 'patch.onnx'),
+      '--input-size',
+      '32',
+      '--mean',
+      '0',
+      '--std',
+      '1',
+      '--labels',
+      join(dir, 'labels.txt'),
+      '--outputs',
+      'logits',
+      '--method',
+      'occlusion',
+      '--window',
+      '4',
+      '--stride',
+      '4',
+      '--target',
+      'bright',
+      '--out',
+      join(dir, 'o.png'),
+      '--save-map',
+      join(dir, 'o.npy'),
+      '--json',
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const json = JSON.parse(result.stdout);
+    expect(json.target).toEqual({ index: 0, label: 'bright patch' });
+    // Logits (1, −1) → softmax probabilities.
+    expect(json.predictions[0].score).toBeCloseTo(Math.exp(1) / (Math.exp(1) + Math.exp(-1)), 5);
+    const { data, shape } = decodeNpy(new Uint8Array(await readFile(join(dir, 'o.npy'))));
+    expect(shape).toEqual([64, 64]);
+    // The patch covers input rows 8–15, columns 20–27, i.e. photo rows 16–31, columns 40–55.
+    let best = 0;
+    for (let i = 1; i < data.length; i++) if (data[i] > data[best]) best = i;
+    const [y, x] = [Math.floor(best / 64), best % 64];
+    expect(y >= 16 && y < 32 && x >= 40 && x < 56).toBe(true);
+    expect(Math.abs(data[2 * 64 + 2])).toBeLessThan(1e-6);
+  });
+});
