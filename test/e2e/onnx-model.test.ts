@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { attr, buildModel, encodeModel, int64Tensor, valueInfo } from '../../src/engines/onnx/proto.js';
+import { encodeModel } from '../../src/engines/onnx/proto.js';
 import { decodeNpy } from '../../src/io/npy.js';
+import { patchModelProto } from '../helpers/analytic.js';
 import { runCli } from '../helpers/cli.js';
 
 /**
@@ -16,28 +17,10 @@ describe('sightline explain with an ONNX file and flags', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'sightline-onnx-'));
-    const model = buildModel({
-      inputs: [valueInfo('pixels', ['N', 3, 'H', 'W'])],
-      outputs: [valueInfo('scores', ['N', 2])],
-      initializers: [
-        int64Tensor('starts', [2], [8, 20]),
-        int64Tensor('ends', [2], [16, 28]),
-        int64Tensor('axes', [2], [2, 3]),
-        int64Tensor('one', [1], [1]),
-      ],
-      nodes: [
-        { opType: 'Slice', input: ['pixels', 'starts', 'ends', 'axes'], output: ['crop'] },
-        {
-          opType: 'ReduceMean',
-          input: ['crop'],
-          output: ['m'],
-          attribute: [attr('axes', [1, 2, 3]), attr('keepdims', 0)],
-        },
-        { opType: 'Unsqueeze', input: ['m', 'one'], output: ['m1'] },
-        { opType: 'Neg', input: ['m1'], output: ['neg'] },
-        { opType: 'Concat', input: ['m1', 'neg'], output: ['scores'], attribute: [attr('axis', 1)] },
-      ],
-    });
+    const model = patchModelProto(
+      { x0: 20, y0: 8, x1: 28, y1: 16 },
+      { inputName: 'pixels', dims: ['N', 3, 'H', 'W'] },
+    );
     await writeFile(join(dir, 'patch.onnx'), encodeModel(model));
     await writeFile(join(dir, 'labels.txt'), 'bright patch\ndark patch\n');
     // A white 64×64 photo: every window that touches the patch lowers score 0.

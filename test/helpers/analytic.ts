@@ -1,5 +1,12 @@
 import type { Model, ModelSpec } from '../../src/core/model.js';
-import { attr, buildModel, encodeModel, int64Tensor, valueInfo } from '../../src/engines/onnx/proto.js';
+import {
+  attr,
+  buildModel,
+  encodeModel,
+  int64Tensor,
+  type ModelProto,
+  valueInfo,
+} from '../../src/engines/onnx/proto.js';
 import { OnnxModel } from '../../src/engines/onnx/session.js';
 
 export interface Patch {
@@ -26,18 +33,18 @@ export function analyticSpec(size: number, layout: 'NCHW' | 'NHWC' = 'NCHW'): Mo
 }
 
 /**
- * An ONNX model whose class 0 score is the mean input value inside one patch (all channels) and class 1 its
- * negative: every attribution method must find that patch and nothing else.
+ * An ONNX graph whose class 0 score is the mean input value inside one patch (all channels) and class 1 its
+ * negative: every attribution method must find that patch and nothing else. `dims` may be symbolic.
  */
-export async function patchModel(
-  size: number,
+export function patchModelProto(
   patch: Patch,
-  layout: 'NCHW' | 'NHWC' = 'NCHW',
-  maxBatch = 16,
-): Promise<OnnxModel> {
+  options: { layout?: 'NCHW' | 'NHWC'; inputName?: string; dims: (number | string)[] },
+): ModelProto {
+  const layout = options.layout ?? 'NCHW';
   const [hAxis, wAxis] = layout === 'NCHW' ? [2, 3] : [1, 2];
-  const model = buildModel({
-    inputs: [valueInfo('x', layout === 'NCHW' ? ['N', 3, size, size] : ['N', size, size, 3])],
+  const x = options.inputName ?? 'x';
+  return buildModel({
+    inputs: [valueInfo(x, options.dims)],
     outputs: [valueInfo('scores', ['N', 2])],
     initializers: [
       int64Tensor('starts', [2], [patch.y0, patch.x0]),
@@ -46,7 +53,7 @@ export async function patchModel(
       int64Tensor('one', [1], [1]),
     ],
     nodes: [
-      { opType: 'Slice', input: ['x', 'starts', 'ends', 'axes'], output: ['crop'] },
+      { opType: 'Slice', input: [x, 'starts', 'ends', 'axes'], output: ['crop'] },
       {
         opType: 'ReduceMean',
         input: ['crop'],
@@ -58,7 +65,18 @@ export async function patchModel(
       { opType: 'Concat', input: ['m1', 'neg'], output: ['scores'], attribute: [attr('axis', 1)] },
     ],
   });
-  return OnnxModel.create(encodeModel(model), analyticSpec(size, layout), { maxBatch });
+}
+
+export async function patchModel(
+  size: number,
+  patch: Patch,
+  layout: 'NCHW' | 'NHWC' = 'NCHW',
+  maxBatch = 16,
+): Promise<OnnxModel> {
+  const dims = layout === 'NCHW' ? ['N', 3, size, size] : ['N', size, size, 3];
+  return OnnxModel.create(encodeModel(patchModelProto(patch, { layout, dims })), analyticSpec(size, layout), {
+    maxBatch,
+  });
 }
 
 export function ones(size: number, layout: 'NCHW' | 'NHWC' = 'NCHW') {
