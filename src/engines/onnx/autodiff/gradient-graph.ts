@@ -1,0 +1,213 @@
+/**
+ * The autodiff transform: a forward ONNX model in, the same model plus a backward pass out. The new graph
+ * takes a seed s shaped like the output and also returns ∂(Σ s ⊙ output)/∂input (and chosen layers with
+ * their gradients), so ONNX Runtime runs forward and backward in one native, batched call.
+ *
+ * Steps: find the differentiable path (and fail early on ops without a rule), probe the forward model once
+ * for static shapes (see shapes.ts), then sweep the path backwards, letting each op's rule emit standard
+ * ONNX nodes; gradients that meet at a tensor are summed.
+ */
+import { invalidArgument, SightlineError } from '../../../core/errors.js';
+import { type ModelProto, type NodeProto, type ValueInfoProto, valueInfo } from '../proto.js';
+import { GradientContext, unsupported } from './context.js';
+import { differentiablePath } from './path.js';
+import { GRADIENT_RULES } from './registry.js';
+import { probeModel, type TensorShape } from './shapes.js';
+
+export interface GradientGraphOptions {
+  /** The input to differentiate with respect to; default: the single graph input that is not an initializer. */
+  input?: string;
+  /** The output to differentiate; default: the first graph output. */
+  output?: string;
+  /** Intermediate tensor names to expose with their gradients. */
+  layers?: string[];
+}
+
+export interface GradientGraph {
+  /** The forward graph plus the backward nodes. */
+  model: ModelProto;
+  /** 'sightline_seed': float32, shaped like the output, e.g. [N, K]. */
+  seedName: string;
+  /** The gradient of Σ seed ⊙ output with respect to the input, shaped like the input. */
+  inputGradientName: string;
+  /** activation: the layer tensor exposed as a graph output; gradient: its gradient output. */
+  layers: { name: string; activation: string; gradient: string }[];
+}
+
+const SEED = 'sightline_seed';
+const INPUT_GRADIENT = 'sightline_input_gradient';
+/** Opset 16 brings ScatterElements' reduction='add' (overlapping max pools); 13–15 models move up safely. */
+const SCATTER_ADD_OPSET = 16;
+const MIN_OPSET = 10;
+
+export async function addGradients(
+  source: ModelProto,
+  options: GradientGraphOptions = {},
+): Promise<GradientGraph> {
+  const model = structuredClone(source);
+  const graph = model.graph ?? {};
+  const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
+  const input = options.input ?? defaultInput(graph.input ?? [], initializers);
+  const output = options.output ?? graph.output?.[0]?.name;
+  if (!graph.input?.some((v) => v.name === input)) {
+    throw invalidArgument('input', `one of the graph inputs ${names(graph.input)}`, input);
+  }
+  if (!output || !graph.output?.some((v) => v.name === output)) {
+    throw invalidArgument('output', `one of the graph outputs ${names(graph.output)}`, output);
+  }
+  const layers = options.layers ?? [];
+  const path = differentiablePath(model, input, [output]);
+  if (path.unsupported.length > 0) {
+    const node = path.unsupported[0];
+    const name = node.name || node.output?.[0] || '?';
+    throw new SightlineError(
+      'UNSUPPORTED_OP',
+      `Cannot compute gradients through op '${node.opType}' (node '${name}'): no gradient rule. Black-box methods (occlusion, rise) still work with this model.`,
+      { op: node.opType, node: name },
+    );
+  }
+  if (!path.needed.has(output)) {
+    throw new SightlineError(
+      'MODEL_SHAPE',
+      `The output '${output}' is not a float tensor computed from the input '${input}', so it has no gradient.`,
+      { input, output },
+    );
+  }
+  for (const layer of layers) {
+    if (!path.needed.has(layer)) {
+      throw invalidArgument('layers', `tensors on the path from '${input}' to '${output}'`, layer);
+    }
+  }
+  const opset = raiseOpset(model);
+
+  const wanted = new Set<string>();
+  for (const node of path.nodes)
+    for (const name of node.input ?? []) if (!path.active.has(name)) wanted.add(name);
+  const probe = await probeModel(model, input, wanted);
+  const taken = allNames(model);
+  const ctx = new GradientContext(
+    opset,
+    probe.shapes,
+    path.active,
+    graph.initializer ?? [],
+    graph.node ?? [],
+    probe.values,
+    taken,
+  );
+
+  // The reverse sweep. Nodes are topologically sorted, so by the time a node is reached every consumer of
+  // its outputs has contributed to their gradients.
+  const contributions = new Map<string, string[]>([[output, [SEED]]]);
+  const totals = new Map<string, string>();
+  const gradientOf = (name: string): string | undefined => {
+    const cached = totals.get(name);
+    if (cached) return cached;
+    const parts = contributions.get(name);
+    if (!parts) return undefined;
+    const total = parts.length === 1 ? parts[0] : ctx.emit('Sum', parts);
+    totals.set(name, total);
+    return total;
+  };
+  for (const node of [...path.nodes].reverse()) {
+    const dy = (node.output ?? []).map((name) => (path.needed.has(name) ? gradientOf(name) : undefined));
+    const dx = GRADIENT_RULES[node.opType](node, dy, ctx);
+    (node.input ?? []).forEach((name, i) => {
+      if (!path.needed.has(name)) return;
+      const gradient = dx[i];
+      if (!gradient) throw unsupported(node, `its rule gave no gradient for input ${i}`);
+      const parts = contributions.get(name) ?? [];
+      parts.push(gradient);
+      contributions.set(name, parts);
+    });
+  }
+
+  const batchName = symbolicBatch(graph.input!.find((v) => v.name === input)!) ?? 'N';
+  const declared = (name: string, shape: TensorShape) =>
+    valueInfo(
+      name,
+      shape.dims.map((d, i) => (shape.batch[i] ? batchName : d)),
+    );
+  const exposed: NodeProto[] = [
+    { opType: 'Identity', name: INPUT_GRADIENT, input: [gradientOf(input)!], output: [INPUT_GRADIENT] },
+  ];
+  const outputs: ValueInfoProto[] = [declared(INPUT_GRADIENT, probe.shapes.get(input)!)];
+  const layerOutputs = layers.map((layer) => {
+    const gradient = `sightline_gradient/${layer}`;
+    exposed.push({ opType: 'Identity', name: gradient, input: [gradientOf(layer)!], output: [gradient] });
+    const shape = probe.shapes.get(layer)!;
+    if (!graph.output!.some((v) => v.name === layer)) outputs.push(declared(layer, shape));
+    outputs.push(declared(gradient, shape));
+    return { name: layer, activation: layer, gradient };
+  });
+
+  const seedInfo = graph.output!.find((v) => v.name === output)!;
+  graph.input = [...graph.input!, { ...structuredClone(seedInfo), name: SEED }];
+  if (!seedInfo.type?.tensorType?.shape)
+    graph.input[graph.input.length - 1] = declared(SEED, probe.shapes.get(output)!);
+  graph.node = [...(graph.node ?? []), ...ctx.nodes, ...exposed];
+  graph.initializer = [...(graph.initializer ?? []), ...ctx.initializers];
+  graph.output = [...graph.output!, ...outputs];
+  return { model, seedName: SEED, inputGradientName: INPUT_GRADIENT, layers: layerOutputs };
+}
+
+function defaultInput(
+  inputs: readonly ValueInfoProto[],
+  initializers: ReadonlySet<string | undefined>,
+): string {
+  const candidates = inputs.filter((v) => !initializers.has(v.name));
+  if (candidates.length !== 1) {
+    throw invalidArgument(
+      'input',
+      `given when the model has several inputs (${names(candidates)})`,
+      undefined,
+    );
+  }
+  return candidates[0].name;
+}
+
+function names(values: readonly ValueInfoProto[] | undefined): string {
+  return (values ?? []).map((v) => `'${v.name}'`).join(', ');
+}
+
+/**
+ * The default-domain opset the backward nodes are written at. Models at 13–15 move to 16 (for
+ * ScatterElements' reduction='add'): nothing they can contain changes meaning on the way, except RoiAlign's
+ * default coordinate mode and BatchNormalization's training outputs, which keep a model where it is.
+ */
+function raiseOpset(model: ModelProto): number {
+  const entry = model.opsetImport?.find((o) => !o.domain || o.domain === 'ai.onnx');
+  const version = Number(entry?.version ?? 0);
+  if (!entry || version < MIN_OPSET) {
+    throw new SightlineError(
+      'UNSUPPORTED_OP',
+      `Cannot compute gradients for a model at opset ${version}: opset ${MIN_OPSET} or later is needed. Black-box methods (occlusion, rise) still work with this model.`,
+      { opset: version },
+    );
+  }
+  const blocked = (model.graph?.node ?? []).some(
+    (n) =>
+      n.opType === 'RoiAlign' ||
+      (n.opType === 'BatchNormalization' && (n.output ?? []).filter(Boolean).length > 1),
+  );
+  if (version >= 13 && version < SCATTER_ADD_OPSET && !blocked) {
+    entry.version = SCATTER_ADD_OPSET;
+    return SCATTER_ADD_OPSET;
+  }
+  return version;
+}
+
+function symbolicBatch(info: ValueInfoProto): string | undefined {
+  return info.type?.tensorType?.shape?.dim?.[0]?.dimParam || undefined;
+}
+
+function allNames(model: ModelProto): Set<string> {
+  const taken = new Set<string>([SEED, INPUT_GRADIENT]);
+  const graph = model.graph ?? {};
+  for (const v of [...(graph.input ?? []), ...(graph.output ?? []), ...(graph.valueInfo ?? [])])
+    taken.add(v.name);
+  for (const t of graph.initializer ?? []) if (t.name) taken.add(t.name);
+  for (const node of graph.node ?? []) {
+    for (const name of [...(node.input ?? []), ...(node.output ?? [])]) taken.add(name);
+  }
+  return taken;
+}

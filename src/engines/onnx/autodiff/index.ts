@@ -1,0 +1,8 @@
+export {
+  addGradients,
+  type GradientGraph,
+  type GradientGraphOptions,
+} from './gradient-graph.js';
+export { type DifferentiablePath, differentiablePath } from './path.js';
+export { GRADIENT_RULES } from './registry.js';
+export type { GradientRule } from './rule.js';

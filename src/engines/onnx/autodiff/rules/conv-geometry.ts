@@ -1,0 +1,189 @@
+/**
+ * The input gradient of a (grouped, strided, dilated, padded) convolution written as stride-1 Conv nodes,
+ * which ONNX Runtime runs about as fast as the forward layer, instead of ConvTranspose (1.7–3.8× slower
+ * here, see DESIGN.md "Speed facts").
+ *
+ * Along one axis the forward conv reads y[o] = Σ_k w[k]·x[o·s + k·d − p]. So input position i = s·q + a
+ * (phase a = i mod s) receives dx[s·q + a] = Σ_{k∈K_a} w[k]·dy[q − m_k], with K_a the taps where
+ * k·d − p − a ≡ 0 (mod s) and m_k = (k·d − p − a)/s. Within a phase the m_k are spaced by d/gcd(d, s), so
+ * each phase is a plain stride-1 correlation of dy with the flipped, channel-transposed taps K_a, dilated
+ * by d/gcd(d, s). Phases (the product over spatial axes) are computed separately, stacked on the channel
+ * axis and interleaved back with one Reshape–Transpose–Reshape. The work adds up to exactly one forward
+ * pass; with stride 1 there is a single phase and no interleave.
+ */
+import { attr } from '../../proto.js';
+import type { GradientContext } from '../context.js';
+
+export interface ConvGeometry {
+  /** Spatial sizes of the forward input and output. */
+  readonly inSize: readonly number[];
+  readonly outSize: readonly number[];
+  readonly kernel: readonly number[];
+  readonly strides: readonly number[];
+  readonly dilations: readonly number[];
+  /** Padding before each spatial axis (padding after only decides outSize, which is given). */
+  readonly padsBegin: readonly number[];
+}
+
+/** The forward weights [C_out, C_in/group, k…] and group count. */
+export interface ConvWeights {
+  readonly data: readonly number[];
+  readonly dims: readonly number[];
+  readonly group: number;
+}
+
+interface AxisPhase {
+  /** Kernel taps of this phase, ascending. */
+  readonly taps: number[];
+  /** Largest m_k (the conv's begin padding) and spacing of the m_k (its dilation). */
+  readonly mMax: number;
+  readonly dilation: number;
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+function axisPhases(g: ConvGeometry, axis: number): AxisPhase[] {
+  const s = g.strides[axis];
+  const d = g.dilations[axis];
+  const p = g.padsBegin[axis];
+  const phases: AxisPhase[] = [];
+  for (let a = 0; a < s; a++) {
+    const taps: number[] = [];
+    for (let k = 0; k < g.kernel[axis]; k++) if ((((k * d - p - a) % s) + s) % s === 0) taps.push(k);
+    const mMax = taps.length > 0 ? (taps[taps.length - 1] * d - p - a) / s : 0;
+    phases.push({ taps, mMax, dilation: d / gcd(d, s) });
+  }
+  return phases;
+}
+
+/** Every combination of one phase per axis, the first axis varying slowest. */
+function product<T>(lists: readonly T[][]): T[][] {
+  return lists.reduce<T[][]>(
+    (acc, list) => acc.flatMap((prefix) => list.map((item) => [...prefix, item])),
+    [[]],
+  );
+}
+
+export function convInputGradient(ctx: GradientContext, dy: string, g: ConvGeometry, w: ConvWeights): string {
+  const rank = g.kernel.length;
+  const inChannels = w.dims[1] * w.group;
+  const quotients = g.inSize.map((h, i) => Math.ceil(h / g.strides[i]));
+  const phaseLists = g.kernel.map((_, i) => axisPhases(g, i));
+  const combos = product(phaseLists);
+  const results: (string | undefined)[] = combos.map((phases) =>
+    phases.every((ph) => ph.taps.length > 0) ? phaseConv(ctx, dy, g, w, phases, quotients) : undefined,
+  );
+  const reference = results.find((r) => r !== undefined)!;
+  const filled = results.map((r) => r ?? ctx.zerosLike(reference));
+  if (filled.length === 1) return filled[0];
+
+  // [N, P·C, Q…] → [N, s_1…s_r, C, Q_1…Q_r] → [N, C, Q_1, s_1, …, Q_r, s_r] → [N, C, Q_1·s_1, …].
+  const stacked = ctx.emit('Concat', filled, [attr('axis', 1)]);
+  const split = ctx.emit('Reshape', [stacked, ctx.ints([-1, ...g.strides, inChannels, ...quotients])]);
+  const perm = [0, rank + 1];
+  for (let i = 0; i < rank; i++) perm.push(rank + 2 + i, 1 + i);
+  const moved = ctx.emit('Transpose', [split], [attr('perm', perm)]);
+  const merged = ctx.emit('Reshape', [
+    moved,
+    ctx.ints([-1, inChannels, ...quotients.map((q, i) => q * g.strides[i])]),
+  ]);
+  const crop = g.inSize.map((h, i) => quotients[i] * g.strides[i] !== h);
+  if (!crop.some(Boolean)) return merged;
+  return ctx.slice(
+    merged,
+    g.inSize.map(() => 0),
+    g.inSize,
+    g.inSize.map((_, i) => 2 + i),
+  );
+}
+
+/** One phase: a stride-1 Conv of dy with this phase's taps, flipped and with in/out channels swapped. */
+function phaseConv(
+  ctx: GradientContext,
+  dy: string,
+  g: ConvGeometry,
+  w: ConvWeights,
+  phases: readonly AxisPhase[],
+  quotients: readonly number[],
+): string {
+  const rank = phases.length;
+  const [outChannels, inPerGroup, ...kernel] = w.dims;
+  const outPerGroup = outChannels / w.group;
+  const lengths = phases.map((ph) => ph.taps.length);
+  const taps = lengths.reduce((a, b) => a * b, 1);
+  const sub = new Float32Array(inPerGroup * w.group * outPerGroup * taps);
+  const kernelStrides = kernel.map((_, i) => kernel.slice(i + 1).reduce((a, b) => a * b, 1));
+  const kernelSize = kernel.reduce((a, b) => a * b, 1);
+  for (let t = 0; t < taps; t++) {
+    // Position j in the phase kernel holds tap taps[L − 1 − j] (the flip).
+    let rest = t;
+    let source = 0;
+    for (let i = rank - 1; i >= 0; i--) {
+      const j = rest % lengths[i];
+      rest = Math.floor(rest / lengths[i]);
+      source += phases[i].taps[lengths[i] - 1 - j] * kernelStrides[i];
+    }
+    for (let group = 0; group < w.group; group++) {
+      for (let ci = 0; ci < inPerGroup; ci++) {
+        for (let co = 0; co < outPerGroup; co++) {
+          const from = ((group * outPerGroup + co) * inPerGroup + ci) * kernelSize + source;
+          const to = ((group * inPerGroup + ci) * outPerGroup + co) * taps + t;
+          sub[to] = w.data[from];
+        }
+      }
+    }
+  }
+  const weights = ctx.floats(sub, [inPerGroup * w.group, outPerGroup, ...lengths]);
+  // Begin padding m_max reads dy[q − m_k]; end padding makes the output Q long. Negative amounts crop dy.
+  const begin = phases.map((ph) => ph.mMax);
+  const end = phases.map((ph, i) => quotients[i] - g.outSize[i] - ph.mMax + ph.dilation * (lengths[i] - 1));
+  let input = dy;
+  if (begin.some((b) => b < 0) || end.some((e) => e < 0)) {
+    input = ctx.slice(
+      dy,
+      begin.map((b) => Math.max(0, -b)),
+      end.map((e, i) => g.outSize[i] - Math.max(0, -e)),
+      begin.map((_, i) => 2 + i),
+    );
+  }
+  return ctx.emit(
+    'Conv',
+    [input, weights],
+    [
+      attr('kernel_shape', lengths),
+      attr(
+        'dilations',
+        phases.map((ph) => ph.dilation),
+      ),
+      attr(
+        'pads',
+        [...begin, ...end].map((v) => Math.max(0, v)),
+      ),
+      attr(
+        'strides',
+        lengths.map(() => 1),
+      ),
+      attr('group', w.group),
+    ],
+  );
+}
+
+/** Explicit begin paddings of a Conv or pool node, resolving auto_pad from the static sizes. */
+export function beginPads(
+  autoPad: string,
+  pads: readonly number[] | undefined,
+  g: Omit<ConvGeometry, 'padsBegin' | 'outSize'>,
+): number[] {
+  const rank = g.kernel.length;
+  if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    return g.inSize.map((h, i) => {
+      const out = Math.ceil(h / g.strides[i]);
+      const total = Math.max(0, (out - 1) * g.strides[i] + (g.kernel[i] - 1) * g.dilations[i] + 1 - h);
+      return autoPad === 'SAME_UPPER' ? Math.floor(total / 2) : Math.ceil(total / 2);
+    });
+  }
+  if (autoPad === 'VALID') return new Array<number>(rank).fill(0);
+  return pads ? pads.slice(0, rank) : new Array<number>(rank).fill(0);
+}
