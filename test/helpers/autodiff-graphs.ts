@@ -39,11 +39,12 @@ export function node(
   attribute: AttributeProto[] = [],
   output?: string[],
 ): NodeProto {
+  const outputs = output ?? [`${opType.toLowerCase()}_out`];
   return {
     opType,
-    name: `${opType}_node`,
+    name: output ? `${outputs[0]}_node` : `${opType}_node`,
     input,
-    output: output ?? [`${opType.toLowerCase()}_out`],
+    output: outputs,
     attribute,
   };
 }
