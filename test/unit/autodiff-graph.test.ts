@@ -147,11 +147,11 @@ describe('addGradients', () => {
   test('names what a rule does not cover', async () => {
     const model = graph({
       input: [3],
-      nodes: [node('Pad', ['x', 'p'], [attr('mode', 'reflect')])],
-      initializers: [ints('p', [0, 1, 0, 1])],
+      nodes: [node('Resize', ['x', '', 's'], [attr('mode', 'cubic')])],
+      initializers: [floatTensor('s', [2], new Float32Array([1, 2]))],
     });
     await expect(addGradients(model)).rejects.toThrow(
-      "Cannot compute gradients through op 'Pad' (node 'Pad_node'): only mode 'constant' is supported.",
+      "Cannot compute gradients through op 'Resize' (node 'Resize_node'): mode 'cubic' is not supported.",
     );
   });
 

@@ -270,6 +270,18 @@ const ACTIVATIONS: Case[] = [
   { name: 'Identity', model: unary('Identity'), input: [3, 4] },
   { name: 'Dropout', model: unary('Dropout'), input: [3, 4] },
   { name: 'Cast float → float', model: unary('Cast', [attr('to', 1)]), input: [3, 4] },
+  {
+    name: 'Cast through double and back',
+    model: graph({
+      input: [3, 4],
+      nodes: [
+        node('Cast', ['x'], [attr('to', 11)], ['wide']),
+        node('Exp', ['wide']),
+        node('Cast', ['exp_out'], [attr('to', 1)], ['narrow']),
+      ],
+    }),
+    input: [3, 4],
+  },
 ];
 
 const ARITHMETIC: Case[] = [

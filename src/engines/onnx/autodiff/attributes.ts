@@ -1,24 +1,28 @@
-/** Reading node attributes and constant tensors of a decoded ONNX graph (longs arrive as numbers). */
+/**
+ * Reading node attributes and constant tensors of a decoded ONNX graph (longs arrive as numbers). The
+ * decoder leaves out fields that hold their default, so an attribute that is present without a value
+ * means 0, 0.0, an empty list or an empty string.
+ */
 import { DataType, type NodeProto, type TensorProto, tensorFloats } from '../proto.js';
 
 export function attrInt(node: NodeProto, name: string, fallback: number): number {
   const a = node.attribute?.find((x) => x.name === name);
-  return a?.i !== undefined ? Number(a.i) : fallback;
+  return a ? Number(a.i ?? 0) : fallback;
 }
 
 export function attrFloat(node: NodeProto, name: string, fallback: number): number {
   const a = node.attribute?.find((x) => x.name === name);
-  return a?.f ?? fallback;
+  return a ? (a.f ?? 0) : fallback;
 }
 
 export function attrInts(node: NodeProto, name: string): number[] | undefined {
   const a = node.attribute?.find((x) => x.name === name);
-  return a?.ints ? a.ints.map(Number) : undefined;
+  return a ? (a.ints ?? []).map(Number) : undefined;
 }
 
 export function attrString(node: NodeProto, name: string, fallback: string): string {
   const a = node.attribute?.find((x) => x.name === name);
-  return a?.s ? new TextDecoder().decode(a.s) : fallback;
+  return a ? new TextDecoder().decode(a.s ?? new Uint8Array()) : fallback;
 }
 
 export function attrTensor(node: NodeProto, name: string): TensorProto | undefined {

@@ -6,6 +6,7 @@ import { SightlineError } from '../../../core/errors.js';
 import {
   type AttributeProto,
   attr,
+  DataType,
   floatTensor,
   int64Tensor,
   type NodeProto,
@@ -32,6 +33,7 @@ export class GradientContext {
     readonly opset: number,
     private readonly shapes: ReadonlyMap<string, TensorShape>,
     private readonly active: ReadonlySet<string>,
+    private readonly types: ReadonlyMap<string, number>,
     initializers: readonly TensorProto[],
     forwardNodes: readonly NodeProto[],
     probedValues: ReadonlyMap<string, number[]>,
@@ -54,6 +56,11 @@ export class GradientContext {
   /** Whether a forward tensor carries a gradient (float and computed from the input). */
   isActive(name: string | undefined): boolean {
     return name !== undefined && name !== '' && this.active.has(name);
+  }
+
+  /** A forward tensor's element type (a DataType), float32 when unknown. */
+  elementType(name: string): number {
+    return this.types.get(name) ?? DataType.FLOAT;
   }
 
   /** A forward tensor's shape (dims at batch 1, and which dims follow the batch). */

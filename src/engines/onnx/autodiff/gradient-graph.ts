@@ -89,6 +89,7 @@ export async function addGradients(
     opset,
     probe.shapes,
     path.active,
+    path.types,
     graph.initializer ?? [],
     graph.node ?? [],
     probe.values,

@@ -1,6 +1,6 @@
 /**
  * Which nodes lie on a differentiable path from the input to the output. A tensor is active when it is
- * float32 and computed from the input; a node is on the path when it reads an active tensor and writes an
+ * floating point and computed from the input; a node is on the path when it reads an active tensor and writes an
  * active tensor that the output needs. Everything else (weights, Constant nodes, shape arithmetic on
  * integers) is a constant of the backward pass.
  */
@@ -15,9 +15,14 @@ export interface DifferentiablePath {
   readonly unsupported: NodeProto[];
   /** Float tensors computed from the input. */
   readonly active: ReadonlySet<string>;
+  /** Element types of the graph's tensors, as far as they can be inferred. */
+  readonly types: ReadonlyMap<string, number>;
   /** Active tensors the output depends on (those that receive a gradient). */
   readonly needed: ReadonlySet<string>;
 }
+
+/** Element types that carry gradients (the graph may cast float32 to double and back, say). */
+const FLOAT_TYPES = new Set<number>([DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT16]);
 
 /** Ops whose outputs are never float, whatever their inputs are. */
 const INTEGER_OUTPUT = new Set(['Shape', 'Size', 'NonZero', 'ArgMax', 'ArgMin']);
@@ -46,7 +51,7 @@ export function differentiablePath(
   const active = new Set<string>([input]);
   for (const node of nodes) {
     if (!(node.input ?? []).some((name) => active.has(name))) continue;
-    for (const out of node.output ?? []) if (out && types.get(out) === DataType.FLOAT) active.add(out);
+    for (const out of node.output ?? []) if (out && FLOAT_TYPES.has(types.get(out) ?? 0)) active.add(out);
   }
   const needed = new Set(outputs.filter((name) => active.has(name)));
   const path: NodeProto[] = [];
@@ -64,6 +69,7 @@ export function differentiablePath(
     unsupported: path.filter((node) => !Object.hasOwn(GRADIENT_RULES, node.opType) || isCustomDomain(node)),
     active,
     needed,
+    types,
   };
 }
 

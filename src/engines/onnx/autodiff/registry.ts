@@ -16,7 +16,7 @@ import {
   sigmoid,
   tanh,
 } from './rules/activation.js';
-import { abs, add, div, exp, log, mul, neg, pow, sqrt, sub } from './rules/arithmetic.js';
+import { abs, add, div, exp, log, mul, neg, pow, reciprocal, sqrt, sub } from './rules/arithmetic.js';
 import { conv } from './rules/conv.js';
 import { gemm, matMul } from './rules/linear.js';
 import { batchNormalization, layerNormalization } from './rules/normalization.js';
@@ -24,7 +24,7 @@ import { averagePool, maxPool } from './rules/pool.js';
 import { globalAveragePool, globalMaxPool, reduceMax, reduceMean, reduceSum } from './rules/reduce.js';
 import { resize } from './rules/resize.js';
 import { concat, gather, pad, slice, split } from './rules/select.js';
-import { expand, passThrough, reshapeBack, transpose } from './rules/shape.js';
+import { cast, expand, passThrough, reshapeBack, transpose } from './rules/shape.js';
 import { logSoftmax, softmax } from './rules/softmax.js';
 
 export const GRADIENT_RULES: Readonly<Record<string, GradientRule>> = {
@@ -51,6 +51,7 @@ export const GRADIENT_RULES: Readonly<Record<string, GradientRule>> = {
   Div: div,
   Pow: pow,
   Sqrt: sqrt,
+  Reciprocal: reciprocal,
   Neg: neg,
   Exp: exp,
   Log: log,
@@ -71,7 +72,7 @@ export const GRADIENT_RULES: Readonly<Record<string, GradientRule>> = {
   // Shape and selection
   Identity: passThrough,
   Dropout: passThrough,
-  Cast: passThrough,
+  Cast: cast,
   Flatten: reshapeBack,
   Reshape: reshapeBack,
   Squeeze: reshapeBack,

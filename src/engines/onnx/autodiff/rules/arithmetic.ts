@@ -60,6 +60,12 @@ export const sqrt: GradientRule = (node, [dy], ctx) => [
   ctx.emit('Div', [ctx.mul(dy!, ctx.scalar(0.5)), node.output![0]]),
 ];
 
+/** d(1/a) = −da/a² = −y²·da. */
+export const reciprocal: GradientRule = (node, [dy], ctx) => {
+  const y = node.output![0];
+  return [ctx.emit('Neg', [ctx.mul(dy!, ctx.mul(y, y))])];
+};
+
 export const neg: GradientRule = (_node, [dy], ctx) => [ctx.emit('Neg', [dy!])];
 
 /** d e^a = e^a·da = y·da. */

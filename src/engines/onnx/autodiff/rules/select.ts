@@ -3,6 +3,7 @@ import { attr, type NodeProto } from '../../proto.js';
 import { attrInt, attrInts, attrString } from '../attributes.js';
 import { type GradientContext, unsupported } from '../context.js';
 import type { GradientRule } from '../rule.js';
+import { applyTransposed } from './axis-matrix.js';
 
 function axisOf(node: NodeProto, ctx: GradientContext, fallback: number, tensor = node.input![0]): number {
   const rank = ctx.rank(tensor);
@@ -125,15 +126,14 @@ export const gather: GradientRule = (node, [dy], ctx) => {
 export const pad: GradientRule = (node, [dy], ctx) => {
   const x = node.input![0];
   const rank = ctx.rank(x);
-  if (attrString(node, 'mode', 'constant') !== 'constant') {
-    throw unsupported(node, `only mode 'constant' is supported`);
-  }
+  const mode = attrString(node, 'mode', 'constant');
   const given = node.input![1] ? [...ctx.requireConstant(node, 1, 'pads').data] : attrInts(node, 'pads')!;
   const axes = node.input![3]
     ? ctx.requireConstant(node, 3, 'axes').data.map((a) => (a < 0 ? a + rank : a))
     : Array.from({ length: rank }, (_, i) => i);
   if (given.some((p) => p < 0)) throw unsupported(node, 'negative pads are not supported');
   const half = given.length / 2;
+  if (mode !== 'constant') return [borderPadGradient(node, ctx, dy!, mode, given, axes)];
   const largest = 2 ** 62;
   return [
     ctx.slice(
@@ -144,3 +144,48 @@ export const pad: GradientRule = (node, [dy], ctx) => {
     ),
   ];
 };
+
+/**
+ * Reflect, edge and wrap padding copy input elements outward, so along each padded axis the output is
+ * M·x with M [size + begin + end, size] picking one source per output position; the gradient is Mᵀ·dy.
+ */
+function borderPadGradient(
+  node: NodeProto,
+  ctx: GradientContext,
+  dy: string,
+  mode: string,
+  pads: readonly number[],
+  axes: readonly number[],
+): string {
+  const x = node.input![0];
+  const rank = ctx.rank(x);
+  const half = pads.length / 2;
+  let gradient = dy;
+  axes.forEach((axis, i) => {
+    const [begin, end] = [pads[i], pads[half + i]];
+    if (begin === 0 && end === 0) return;
+    const size = fixedAxis(node, ctx, x, axis);
+    const out = size + begin + end;
+    const m = new Float32Array(out * size);
+    for (let o = 0; o < out; o++) m[o * size + padSource(node, mode, o - begin, size)] = 1;
+    gradient = applyTransposed(ctx, gradient, m, size, out, axis, rank);
+  });
+  return gradient;
+}
+
+/** The input position that padded position p (−begin ≤ p < size + end) copies. */
+function padSource(node: NodeProto, mode: string, p: number, size: number): number {
+  switch (mode) {
+    case 'edge':
+      return Math.min(Math.max(p, 0), size - 1);
+    case 'wrap':
+      return ((p % size) + size) % size;
+    case 'reflect': {
+      const period = 2 * (size - 1);
+      const r = period === 0 ? 0 : ((p % period) + period) % period;
+      return r < size ? r : period - r;
+    }
+    default:
+      throw unsupported(node, `mode '${mode}' is not supported`);
+  }
+}

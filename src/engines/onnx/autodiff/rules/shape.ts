@@ -3,8 +3,14 @@ import { attr } from '../../proto.js';
 import { attrInts } from '../attributes.js';
 import type { GradientRule } from '../rule.js';
 
-/** Identity, Dropout (inference: identity) and Cast between float types pass the gradient through. */
+/** Identity and Dropout (inference: identity) pass the gradient through. */
 export const passThrough: GradientRule = (_node, [dy]) => [dy];
+
+/** Cast between float types: the gradient is cast back to the input's type. */
+export const cast: GradientRule = (node, [dy], ctx) => {
+  const from = ctx.elementType(node.input![0]);
+  return [from === ctx.elementType(node.output![0]) ? dy : ctx.emit('Cast', [dy!], [attr('to', from)])];
+};
 
 /** Flatten, Reshape, Squeeze, Unsqueeze: the gradient takes the input's run-time shape back. */
 export const reshapeBack: GradientRule = (node, [dy], ctx) => [ctx.reshapeLike(dy!, node.input![0])];
