@@ -37,7 +37,7 @@ for (const [id, given] of runs) {
   const options = resolveOptions(method, given);
   const passes = method.passes(options, { width: model.spec.width, height: model.spec.height });
   t0 = performance.now();
-  await method.attribute({ model, input: tensor, target: 1 }, options);
+  await method.attribute({ model, input: tensor, target: 1, classes: 1001 }, options);
   const seconds = (performance.now() - t0) / 1000;
   rows.push({
     method: id,

@@ -1,6 +1,7 @@
 import type { AttributionMap, Target } from './core/attribution.js';
 import { invalidArgument, SightlineError } from './core/errors.js';
 import type { RgbImage } from './core/image.js';
+import type { MethodOptions } from './core/method.js';
 import type { Model } from './core/model.js';
 import { type Geometry, mapToImage, preprocess } from './core/preprocess.js';
 import type { ProgressCallback } from './core/progress.js';
@@ -20,7 +21,11 @@ export interface ExplainRequest {
   readonly method: string | AnyMethod;
   /** 'top' (default), a class index, or a label (exact, case-insensitive, or a unique part of one). */
   readonly target?: 'top' | number | string;
-  readonly options?: Record<string, number>;
+  readonly options?: MethodOptions;
+  /** A custom baseline image for methods that take one (integrated gradients with baselineType 'image'). */
+  readonly baselineImage?: RgbImage;
+  /** The feature map CAM methods read (default: the model's last spatial one). */
+  readonly layer?: string;
   /** How many predictions to report (default 5). */
   readonly topK?: number;
   readonly signal?: AbortSignal;
@@ -31,7 +36,7 @@ export interface Explanation {
   readonly predictions: readonly Prediction[];
   readonly target: Target;
   readonly method: string;
-  readonly options: Readonly<Record<string, number>>;
+  readonly options: Readonly<MethodOptions>;
   /** The map at the photo's own size, aligned with it. */
   readonly map: AttributionMap;
   /** The map at the model's input resolution, as the method computed it. */
@@ -50,7 +55,16 @@ export async function explain(request: ExplainRequest): Promise<Explanation> {
   const predictions = rankPredictions(model, scores, request.topK ?? 5);
   const target = resolveTarget(model, scores, request.target ?? 'top');
   const inputMap = await method.attribute(
-    { model, input: tensor, target: target.index, signal: request.signal, onProgress: request.onProgress },
+    {
+      model,
+      input: tensor,
+      target: target.index,
+      classes: scores.dims[1],
+      layer: request.layer,
+      baselineInput: request.baselineImage ? preprocess(request.baselineImage, model.spec).tensor : undefined,
+      signal: request.signal,
+      onProgress: request.onProgress,
+    },
     options,
   );
   const data = mapToImage(inputMap.data, inputMap.width, inputMap.height, geometry);
@@ -59,7 +73,13 @@ export async function explain(request: ExplainRequest): Promise<Explanation> {
     target,
     method: method.id,
     options,
-    map: { width: image.width, height: image.height, data, signed: inputMap.signed },
+    map: {
+      width: image.width,
+      height: image.height,
+      data,
+      signed: inputMap.signed,
+      details: inputMap.details,
+    },
     inputMap,
     geometry,
   };

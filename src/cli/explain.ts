@@ -2,10 +2,12 @@ import { writeFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { invalidArgument } from '../core/errors.js';
+import type { OptionSpec, OptionValue } from '../core/method.js';
 import { explain } from '../explain.js';
 import { decodeImage } from '../io/decode.js';
 import { writeNpy } from '../io/npy.js';
-import { METHODS } from '../methods/registry.js';
+import { noiseTunnel } from '../methods/gradient/noise-tunnel.js';
+import { getMethod, METHODS } from '../methods/registry.js';
 import { loadModel, type ModelHints } from '../models/load.js';
 import { COLORMAP_NAMES, type ColormapName, defaultColormap } from '../render/colormaps.js';
 import { NORMALIZE_MODES, type NormalizeMode } from '../render/normalize.js';
@@ -17,17 +19,21 @@ const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase(
 
 /** Every method option, once, with the methods that take it: flags are generated from the registry. */
 function methodOptionFlags(): Option[] {
-  const seen = new Map<string, { description: string; methods: string[] }>();
+  const seen = new Map<string, { spec: OptionSpec; methods: string[] }>();
   for (const m of METHODS) {
-    for (const [name, spec] of Object.entries(m.options)) {
-      const entry = seen.get(name) ?? { description: spec.description, methods: [] };
+    for (const [name, spec] of Object.entries(m.options) as [string, OptionSpec][]) {
+      const entry = seen.get(name) ?? { spec, methods: [] };
       entry.methods.push(m.id);
       seen.set(name, entry);
     }
   }
-  return [...seen].map(([name, { description, methods }]) =>
-    new Option(`--${kebab(name)} <n>`, `${description} (${methods.join(', ')})`).argParser(parseNumber),
-  );
+  return [...seen].map(([name, { spec, methods }]) => {
+    const option = new Option(
+      `--${kebab(name)} <${spec.type === 'choice' ? 'name' : 'n'}>`,
+      `${spec.description} (${methods.join(', ')})`,
+    );
+    return spec.type === 'choice' ? option.choices([...(spec.choices ?? [])]) : option.argParser(parseNumber);
+  });
 }
 
 function parseNumber(value: string): number {
@@ -71,6 +77,9 @@ interface ExplainFlags {
   resize?: 'squash' | 'center-crop';
   outputs?: 'logits' | 'probabilities';
   maxBatch?: number;
+  layer?: string;
+  noiseTunnel?: 'smoothgrad' | 'vargrad';
+  baselineImage?: string;
   [option: string]: unknown;
 }
 
@@ -126,7 +135,15 @@ export function explainCommand(): Command {
         ['logits', 'probabilities'],
       ),
     )
-    .option('--max-batch <n>', 'largest batch per model call', parseNumber);
+    .option('--max-batch <n>', 'largest batch per model call', parseNumber)
+    .option('--layer <tensor>', 'feature map the CAM methods read (default: the last one before pooling)')
+    .addOption(
+      new Option(
+        '--noise-tunnel <kind>',
+        'wrap the method in SmoothGrad or VarGrad (see --samples, --noise)',
+      ).choices(['smoothgrad', 'vargrad']),
+    )
+    .option('--baseline-image <file>', "reference photo for integrated gradients' --baseline-type image");
   for (const flag of methodOptionFlags()) cmd.addOption(flag);
   return cmd.action(async (image: string | undefined, flags: ExplainFlags) => {
     if (flags.listMethods) return listMethods(flags.json === true);
@@ -152,10 +169,12 @@ function listMethods(json: boolean): void {
 }
 
 async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
-  const method = METHODS.find((m) => m.id === flags.method)!;
-  const options: Record<string, number> = {};
-  for (const name of Object.keys(method.options))
-    if (flags[name] !== undefined) options[name] = flags[name] as number;
+  const base = getMethod(flags.method);
+  const method = flags.noiseTunnel ? noiseTunnel(base, flags.noiseTunnel) : base;
+  const options: Record<string, OptionValue> = {};
+  for (const name of Object.keys(method.options)) {
+    if (flags[name] !== undefined) options[name] = flags[name] as OptionValue;
+  }
   const hints: ModelHints = {
     width: flags.inputSize?.[0],
     height: flags.inputSize?.[1],
@@ -185,6 +204,8 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
       method,
       target: flags.target,
       options,
+      layer: flags.layer,
+      baselineImage: flags.baselineImage ? await decodeImage(flags.baselineImage) : undefined,
       topK: flags.top,
       signal: controller.signal,
       onProgress: bar.update,
@@ -212,6 +233,7 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
         target: result.target,
         method: result.method,
         options: result.options,
+        ...(result.map.details ? { details: result.map.details } : {}),
         image: { path: image, width: photo.width, height: photo.height },
         output: { overlay: out, map: flags.saveMap ?? null },
       };

@@ -5,6 +5,8 @@ export interface AttributionMap {
   readonly data: Float32Array;
   /** True when the sign carries meaning (evidence for vs against the class); false for importance-only maps. */
   readonly signed: boolean;
+  /** Facts a method reports beside the map, e.g. integrated gradients' completeness delta. */
+  readonly details?: Readonly<Record<string, number>>;
 }
 
 /** The class a map explains. */

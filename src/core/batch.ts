@@ -1,15 +1,15 @@
-import { throwIfAborted } from './errors.js';
-import type { Model } from './model.js';
+import { SightlineError, throwIfAborted } from './errors.js';
+import type { GradientResult, Model } from './model.js';
 import type { ProgressCallback } from './progress.js';
 import type { Tensor } from './tensor.js';
 
-export interface BatchJob {
+export interface BatchJob<R> {
   /** How many model inputs the job evaluates in all. */
   readonly total: number;
   /** Builds the inputs [start, end) as one batch. */
   build(start: number, end: number): Tensor;
-  /** Receives their scores [end − start, K]. */
-  consume(scores: Tensor, start: number, end: number): void;
+  /** Receives the model's answer for them. */
+  consume(result: R, start: number, end: number): void;
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressCallback;
   /** Caps the batch below the model's own maxBatch (e.g. to bound memory). */
@@ -20,17 +20,50 @@ export interface BatchJob {
  * The one place that splits work into model calls: batches never exceed the model's maxBatch, progress is
  * reported after each call, and cancellation is honoured between calls.
  */
-export async function runBatched(model: Model, job: BatchJob): Promise<void> {
+export async function forEachBatch<R>(
+  model: Model,
+  job: BatchJob<R>,
+  call: (batch: Tensor) => Promise<R>,
+  unit = 'model passes',
+): Promise<void> {
   const size = Math.max(1, Math.min(model.maxBatch, job.batchSize ?? model.maxBatch));
-  job.onProgress?.({ done: 0, total: job.total, unit: 'model passes' });
+  job.onProgress?.({ done: 0, total: job.total, unit });
   for (let start = 0; start < job.total; start += size) {
     await yieldToEventLoop();
     throwIfAborted(job.signal);
     const end = Math.min(job.total, start + size);
-    const scores = await model.predict(job.build(start, end), { signal: job.signal });
-    job.consume(scores, start, end);
-    job.onProgress?.({ done: end, total: job.total, unit: 'model passes' });
+    job.consume(await call(job.build(start, end)), start, end);
+    job.onProgress?.({ done: end, total: job.total, unit });
   }
+}
+
+/** Scores [end − start, K] for batches of inputs. */
+export function runBatched(model: Model, job: BatchJob<Tensor>): Promise<void> {
+  return forEachBatch(model, job, (batch) => model.predict(batch, { signal: job.signal }));
+}
+
+/**
+ * Input gradients for batches of inputs; `seed(n)` gives the [n, K] output weighting for a batch of n
+ * (one-hot on the target for the gradient methods).
+ */
+export function runGradientBatches(
+  model: Model,
+  job: BatchJob<GradientResult>,
+  seed: (n: number) => Tensor,
+): Promise<void> {
+  const inputGradients = model.inputGradients?.bind(model);
+  if (!inputGradients) {
+    throw new SightlineError(
+      'MISSING_CAPABILITY',
+      'This model offers no input gradients; use a black-box method (occlusion, rise).',
+    );
+  }
+  return forEachBatch(
+    model,
+    job,
+    (batch) => inputGradients(batch, seed(batch.dims[0]), { signal: job.signal }),
+    'gradient passes',
+  );
 }
 
 /**

@@ -10,19 +10,31 @@ export interface MethodInput {
   readonly input: Tensor;
   /** Index of the output score to explain. */
   readonly target: number;
+  /** Number of output scores K (the width of a seed). */
+  readonly classes: number;
+  /** The layer the CAM family reads; the model's default when absent. */
+  readonly layer?: string;
+  /** A custom reference input (same shape as `input`) for methods that take a baseline image. */
+  readonly baselineInput?: Tensor;
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressCallback;
 }
 
+/** A method option's value: a number, or one of a fixed set of words. */
+export type OptionValue = number | string;
+export type MethodOptions = Record<string, OptionValue>;
+
 /** Describes an option so the CLI, the web app and docs are generated from one place. */
 export interface OptionSpec {
-  readonly type: 'int' | 'number';
+  readonly type: 'int' | 'number' | 'choice';
   readonly description: string;
   readonly min?: number;
   readonly max?: number;
+  /** The allowed words, for type 'choice'. */
+  readonly choices?: readonly string[];
 }
 
-export interface AttributionMethod<O extends Record<string, number> = Record<string, number>> {
+export interface AttributionMethod<O extends MethodOptions = MethodOptions> {
   readonly id: string;
   readonly title: string;
   /** One line for `--list-methods` and menus. */

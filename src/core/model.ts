@@ -30,6 +30,28 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
 }
 
+export interface GradientResult {
+  /** Scores [N, K]. */
+  readonly scores: Tensor;
+  /** ∂ Σ(seed ⊙ scores) / ∂ input, shaped as the input batch. */
+  readonly gradients: Tensor;
+}
+
+export interface LayerResult {
+  readonly scores: Tensor;
+  /** The layer's activations, e.g. [N, C, h, w]. */
+  readonly activations: Tensor;
+  /** ∂ Σ(seed ⊙ scores) / ∂ activations; absent when no seed was given (activations only). */
+  readonly gradients?: Tensor;
+}
+
+/** A tensor inside the model that the CAM family can look at. */
+export interface LayerInfo {
+  readonly name: string;
+  /** Dimensions with batch 1, e.g. [1, C, h, w]. */
+  readonly dims: readonly number[];
+}
+
 export interface Model {
   readonly spec: ModelSpec;
   readonly capabilities: ReadonlySet<Capability>;
@@ -37,5 +59,14 @@ export interface Model {
   readonly maxBatch: number;
   /** Scores [N, K] for a preprocessed batch shaped as the spec says (NCHW or NHWC). */
   predict(batch: Tensor, options?: RunOptions): Promise<Tensor>;
+  /**
+   * Capability 'inputGradients'. `seed` [N, K] weights the outputs, chosen at run time (one-hot for a class,
+   * or any mix), so one prepared graph serves every target.
+   */
+  inputGradients?(batch: Tensor, seed: Tensor, options?: RunOptions): Promise<GradientResult>;
+  /** Capability 'layers': spatial feature maps in graph order, and the default one (the last before pooling). */
+  layers?(): Promise<{ readonly layers: readonly LayerInfo[]; readonly defaultLayer: string }>;
+  /** Capability 'layers': a layer's activations, and with a seed its gradients. */
+  layer?(name: string, batch: Tensor, seed: Tensor | null, options?: RunOptions): Promise<LayerResult>;
   dispose(): Promise<void>;
 }

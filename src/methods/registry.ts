@@ -1,6 +1,11 @@
 import { invalidArgument, SightlineError } from '../core/errors.js';
-import type { AttributionMethod } from '../core/method.js';
+import type { AttributionMethod, MethodOptions, OptionSpec } from '../core/method.js';
 import type { Model } from '../core/model.js';
+import { CAM_METHODS } from './cam/variants.js';
+import { expectedGradients } from './gradient/expected-gradients.js';
+import { integratedGradients } from './gradient/integrated-gradients.js';
+import { noiseTunnel } from './gradient/noise-tunnel.js';
+import { gradient, gradientTimesInput } from './gradient/vanilla.js';
 import { occlusion } from './perturbation/occlusion.js';
 import { rise } from './perturbation/rise.js';
 
@@ -11,7 +16,17 @@ export type AnyMethod = AttributionMethod<any>;
  * The single source of truth for methods: CLI choices, web menus and report columns come from this list.
  * Kept by hand in one place; a test checks that ids are unique.
  */
-export const METHODS: readonly AnyMethod[] = [occlusion, rise];
+export const METHODS: readonly AnyMethod[] = [
+  gradient,
+  gradientTimesInput,
+  noiseTunnel(gradient, 'smoothgrad', 'smoothgrad'),
+  noiseTunnel(gradient, 'vargrad', 'vargrad'),
+  integratedGradients,
+  expectedGradients,
+  ...CAM_METHODS,
+  occlusion,
+  rise,
+];
 
 export function getMethod(id: string): AnyMethod {
   const method = METHODS.find((m) => m.id === id);
@@ -20,32 +35,33 @@ export function getMethod(id: string): AnyMethod {
 }
 
 /** Fills defaults and checks every option against its spec; unknown names are errors, not silently ignored. */
-export function resolveOptions(
-  method: AnyMethod,
-  given: Record<string, number> = {},
-): Record<string, number> {
-  const out: Record<string, number> = { ...method.defaults };
+export function resolveOptions<O extends MethodOptions>(
+  method: AttributionMethod<O>,
+  given: MethodOptions = {},
+): O {
+  const out: MethodOptions = { ...method.defaults };
   for (const [name, value] of Object.entries(given)) {
-    const spec = method.options[name];
-    if (!spec) {
-      throw invalidArgument(
-        `${method.id}.${name}`,
-        `one of the options ${Object.keys(method.options).join(', ')}`,
-        name,
-      );
+    const spec = method.options[name] as OptionSpec | undefined;
+    const arg = `${method.id}.${name}`;
+    if (!spec)
+      throw invalidArgument(arg, `one of the options ${Object.keys(method.options).join(', ')}`, name);
+    if (spec.type === 'choice') {
+      if (typeof value !== 'string' || !spec.choices?.includes(value)) {
+        throw invalidArgument(arg, `one of ${spec.choices?.join(', ')}`, value);
+      }
+    } else {
+      if (typeof value !== 'number' || !Number.isFinite(value))
+        throw invalidArgument(arg, 'a finite number', value);
+      if (spec.type === 'int' && !Number.isInteger(value))
+        throw invalidArgument(arg, 'a whole number', value);
+      if (spec.min !== undefined && value < spec.min)
+        throw invalidArgument(arg, `at least ${spec.min}`, value);
+      if (spec.max !== undefined && value > spec.max)
+        throw invalidArgument(arg, `at most ${spec.max}`, value);
     }
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw invalidArgument(`${method.id}.${name}`, 'a finite number', value);
-    }
-    if (spec.type === 'int' && !Number.isInteger(value))
-      throw invalidArgument(`${method.id}.${name}`, 'a whole number', value);
-    if (spec.min !== undefined && value < spec.min)
-      throw invalidArgument(`${method.id}.${name}`, `at least ${spec.min}`, value);
-    if (spec.max !== undefined && value > spec.max)
-      throw invalidArgument(`${method.id}.${name}`, `at most ${spec.max}`, value);
     out[name] = value;
   }
-  return out;
+  return out as O;
 }
 
 /** A method asks for what it needs before its first model call. */

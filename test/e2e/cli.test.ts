@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { METHODS } from '../../src/methods/registry.js';
 import { runCli, SHARED_IMAGES } from '../helpers/cli.js';
 
 let dir: string;
@@ -77,7 +78,11 @@ describe('sightline explain arguments', () => {
   it('lists the methods from the registry', async () => {
     const result = await runCli(['explain', '--list-methods', '--json']);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout).map((m: { id: string }) => m.id)).toEqual(['occlusion', 'rise']);
+    const ids = JSON.parse(result.stdout).map((m: { id: string }) => m.id);
+    expect(ids).toEqual(METHODS.map((m) => m.id));
+    expect(ids).toEqual(
+      expect.arrayContaining(['gradient', 'integrated-gradients', 'grad-cam', 'occlusion', 'rise']),
+    );
   });
 
   it('explains a chosen label with occlusion and prints it', async () => {

@@ -35,7 +35,10 @@ describe.each(['NCHW', 'NHWC'] as const)('perturbation methods on the patch mode
 
   it('occlusion equals the hand-derived mean score drop over covering windows', async () => {
     const options = { window: 8, stride: 4, baseline: 0 };
-    const map = await occlusion.attribute({ model, input: ones(SIZE, layout), target: 0 }, options);
+    const map = await occlusion.attribute(
+      { model, input: ones(SIZE, layout), target: 0, classes: 2 },
+      options,
+    );
     // Independent derivation: with an all-ones input and baseline 0, occluding window w lowers the patch mean
     // by |w ∩ patch| / |patch|; a pixel's value is the mean of that over the windows covering it.
     const starts = [0, 4, 8, 12, 16, 20, 24];
@@ -61,15 +64,18 @@ describe.each(['NCHW', 'NHWC'] as const)('perturbation methods on the patch mode
 
   it('occlusion of the negated class is the negated map', async () => {
     const options = { window: 8, stride: 4, baseline: 0 };
-    const a = await occlusion.attribute({ model, input: ones(SIZE, layout), target: 0 }, options);
-    const b = await occlusion.attribute({ model, input: ones(SIZE, layout), target: 1 }, options);
+    const a = await occlusion.attribute({ model, input: ones(SIZE, layout), target: 0, classes: 2 }, options);
+    const b = await occlusion.attribute({ model, input: ones(SIZE, layout), target: 1, classes: 2 }, options);
     for (let i = 0; i < a.data.length; i++) expect(b.data[i]).toBeCloseTo(-a.data[i], 6);
   });
 
   it('RISE equals its definition over the same masks and peaks in the patch', async () => {
     const options = { masks: 300, gridSize: 4, keepProbability: 0.5, seed: 3, baseline: 0 };
     const counted = countingModel(model);
-    const map = await rise.attribute({ model: counted, input: ones(SIZE, layout), target: 0 }, options);
+    const map = await rise.attribute(
+      { model: counted, input: ones(SIZE, layout), target: 0, classes: 2 },
+      options,
+    );
     expect(counted.calls).toBe(Math.ceil(300 / 7));
     const masks = riseMaskSet(options, SIZE, SIZE).render(0, 300);
     const expected = new Float64Array(SIZE * SIZE);
@@ -114,8 +120,20 @@ describe('registry', () => {
     for (const m of METHODS) expect(Object.keys(m.options).sort()).toEqual(Object.keys(m.defaults).sort());
   });
 
+  it('gives each option name one type across methods, since the CLI makes one flag of it', () => {
+    const types = new Map<string, string>();
+    for (const m of METHODS) {
+      for (const [name, spec] of Object.entries(m.options)) {
+        expect(types.get(name) ?? spec.type, `${m.id}.${name}`).toBe(spec.type);
+        types.set(name, spec.type);
+      }
+    }
+  });
+
   it('rejects unknown methods and options, and out-of-range values, naming them', () => {
-    expect(() => getMethod('magic')).toThrow(/Argument 'method' must be one of occlusion, rise; got "magic"/);
+    expect(() => getMethod('magic')).toThrow(
+      /Argument 'method' must be one of gradient, .*, occlusion, rise; got "magic"/,
+    );
     expect(() => resolveOptions(rise, { maskz: 3 })).toThrow(/rise\.maskz/);
     expect(() => resolveOptions(rise, { masks: 0 })).toThrow(/rise\.masks' must be at least 1; got 0/);
     expect(() => resolveOptions(rise, { masks: 2.5 })).toThrow(/whole number/);

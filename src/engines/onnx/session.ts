@@ -1,11 +1,27 @@
 /**
  * The ONNX Runtime engine (onnxruntime-node). This file and its siblings are the only places that import a
  * runtime; everything above them speaks the Model interface of core/model.ts.
+ *
+ * Gradients come from our autodiff transform (autodiff/): on first use the model is rewritten to take an
+ * output seed and return input (or layer) gradients, and that graph gets its own session, so forward and
+ * backward run in one native, batched call.
  */
+import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { SightlineError, throwIfAborted } from '../../core/errors.js';
-import type { Capability, Model, ModelSpec, RunOptions } from '../../core/model.js';
+import type {
+  Capability,
+  GradientResult,
+  LayerInfo,
+  LayerResult,
+  Model,
+  ModelSpec,
+  RunOptions,
+} from '../../core/model.js';
 import type { Tensor } from '../../core/tensor.js';
+import { addGradients, differentiablePath } from './autodiff/index.js';
+import { probeModel } from './autodiff/shapes.js';
+import { decodeModel, encodeModel, type ModelProto } from './proto.js';
 
 export interface OnnxModelOptions {
   /** Largest batch per call; larger batches amortise overhead but cost memory. */
@@ -19,18 +35,33 @@ export interface OnnxIo {
   readonly outputs: readonly { name: string; dims: readonly (number | string)[] }[];
 }
 
+interface GradientSession {
+  readonly session: ort.InferenceSession;
+  readonly seedName: string;
+  readonly inputGradientName: string;
+  readonly layer?: { activation: string; gradient: string };
+}
+
 export class OnnxModel implements Model {
-  readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['predict']);
+  readonly capabilities: ReadonlySet<Capability>;
   readonly maxBatch: number;
   private readonly outputName: string;
+  private readonly gradientSessions = new Map<string, Promise<GradientSession>>();
+  private layerList?: Promise<{ layers: LayerInfo[]; defaultLayer: string }>;
 
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly spec: ModelSpec,
-    maxBatch: number,
+    private readonly proto: ModelProto,
+    /** Why gradients are unavailable, when they are. */
+    private readonly gradientBlocker: string | undefined,
+    private readonly options: OnnxModelOptions,
   ) {
-    this.maxBatch = maxBatch;
+    this.maxBatch = options.maxBatch ?? 16;
     this.outputName = session.outputNames[0];
+    this.capabilities = new Set<Capability>(
+      gradientBlocker ? ['predict'] : ['predict', 'inputGradients', 'layers'],
+    );
   }
 
   /** Opens a model from a file path or the bytes of an ONNX file. */
@@ -39,18 +70,15 @@ export class OnnxModel implements Model {
     specOrResolver: ModelSpec | ((io: OnnxIo) => ModelSpec),
     options: OnnxModelOptions = {},
   ): Promise<OnnxModel> {
+    const where = typeof source === 'string' ? `'${source}'` : 'the given bytes';
+    let bytes: Uint8Array;
+    let proto: ModelProto;
     let session: ort.InferenceSession;
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      graphOptimizationLevel: 'all',
-      ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
-    };
     try {
-      session =
-        typeof source === 'string'
-          ? await ort.InferenceSession.create(source, sessionOptions)
-          : await ort.InferenceSession.create(source, sessionOptions);
+      bytes = typeof source === 'string' ? new Uint8Array(await readFile(source)) : source;
+      proto = decodeModel(bytes);
+      session = await ort.InferenceSession.create(bytes, sessionOptions(options));
     } catch (cause) {
-      const where = typeof source === 'string' ? `'${source}'` : 'the given bytes';
       throw new SightlineError(
         'MODEL_LOAD',
         `ONNX Runtime could not load the model from ${where}: ${(cause as Error).message}`,
@@ -62,22 +90,28 @@ export class OnnxModel implements Model {
     let spec: ModelSpec;
     try {
       spec = typeof specOrResolver === 'function' ? specOrResolver(io) : specOrResolver;
+      if (!session.inputNames.includes(spec.inputName)) {
+        throw new SightlineError(
+          'MODEL_SHAPE',
+          `The model has no input named '${spec.inputName}'; its inputs are ${session.inputNames.map((n) => `'${n}'`).join(', ')}.`,
+        );
+      }
+      if (io.outputs.length < 1)
+        throw new SightlineError(
+          'MODEL_SHAPE',
+          'The model has no outputs; expected one [N, K] score output.',
+        );
     } catch (error) {
       await session.release();
       throw error;
     }
-    if (!session.inputNames.includes(spec.inputName)) {
-      await session.release();
-      throw new SightlineError(
-        'MODEL_SHAPE',
-        `The model has no input named '${spec.inputName}'; its inputs are ${session.inputNames.map((n) => `'${n}'`).join(', ')}.`,
-      );
-    }
-    if (io.outputs.length < 1) {
-      await session.release();
-      throw new SightlineError('MODEL_SHAPE', 'The model has no outputs; expected one [N, K] score output.');
-    }
-    return new OnnxModel(session, spec, options.maxBatch ?? 16);
+    return new OnnxModel(
+      session,
+      spec,
+      proto,
+      gradientBlocker(proto, spec.inputName, session.outputNames[0]),
+      options,
+    );
   }
 
   get io(): OnnxIo {
@@ -85,6 +119,133 @@ export class OnnxModel implements Model {
   }
 
   async predict(batch: Tensor, options: RunOptions = {}): Promise<Tensor> {
+    const result = await this.run(this.session, batch, {}, [this.outputName], options);
+    return this.scores(result[this.outputName], batch.dims[0]);
+  }
+
+  async inputGradients(batch: Tensor, seed: Tensor, options: RunOptions = {}): Promise<GradientResult> {
+    const g = await this.gradientSession('');
+    const result = await this.run(
+      g.session,
+      batch,
+      { [g.seedName]: seed },
+      [this.outputName, g.inputGradientName],
+      options,
+    );
+    return {
+      scores: this.scores(result[this.outputName], batch.dims[0]),
+      gradients: toTensor(result[g.inputGradientName]),
+    };
+  }
+
+  /** Spatial feature maps (rank 4, more than one position) in graph order; the default is the last of them. */
+  layers(): Promise<{ layers: LayerInfo[]; defaultLayer: string }> {
+    this.requireGradients('layers');
+    this.layerList ??= (async () => {
+      const model = withFixedInput(this.proto, this.spec);
+      const path = differentiablePath(model, this.spec.inputName, [this.outputName]);
+      const probe = await probeModel(model, this.spec.inputName, new Set());
+      const layers: LayerInfo[] = [];
+      for (const node of path.nodes) {
+        for (const name of node.output ?? []) {
+          const shape = probe.shapes.get(name);
+          if (!shape || !path.needed.has(name) || shape.dims.length !== 4) continue;
+          if (shape.dims[2] * shape.dims[3] > 1) layers.push({ name, dims: shape.dims });
+        }
+      }
+      if (layers.length === 0) {
+        throw new SightlineError(
+          'MODEL_SHAPE',
+          'The model has no spatial feature map ([N, C, h, w] with h·w > 1) for CAM methods.',
+        );
+      }
+      return { layers, defaultLayer: layers[layers.length - 1].name };
+    })();
+    return this.layerList;
+  }
+
+  async layer(
+    name: string,
+    batch: Tensor,
+    seed: Tensor | null,
+    options: RunOptions = {},
+  ): Promise<LayerResult> {
+    const { layers } = await this.layers();
+    if (!layers.some((l) => l.name === name)) {
+      const shown = layers.slice(-8).map((l) => `'${l.name}' [${l.dims.join(', ')}]`);
+      throw new SightlineError(
+        'INVALID_ARGUMENT',
+        `Layer '${name}' is not a spatial feature map of this model; the last ones are ${shown.join(', ')}.`,
+        { layer: name },
+      );
+    }
+    const g = await this.gradientSession(name);
+    const { activation, gradient } = g.layer!;
+    // Activations alone still run the backward graph; a zero seed makes its gradients zero.
+    const k = seed?.dims[1] ?? (await this.predict(batch, options)).dims[1];
+    const zeros = { data: new Float32Array(batch.dims[0] * k), dims: [batch.dims[0], k] };
+    const result = await this.run(
+      g.session,
+      batch,
+      { [g.seedName]: seed ?? zeros },
+      [this.outputName, activation, gradient],
+      options,
+    );
+    return {
+      scores: this.scores(result[this.outputName], batch.dims[0]),
+      activations: toTensor(result[activation]),
+      gradients: seed ? toTensor(result[gradient]) : undefined,
+    };
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+    for (const pending of this.gradientSessions.values())
+      await (await pending.catch(() => undefined))?.session.release();
+    this.gradientSessions.clear();
+  }
+
+  private requireGradients(what: string): void {
+    if (this.gradientBlocker)
+      throw new SightlineError('MISSING_CAPABILITY', `${what}: ${this.gradientBlocker}`);
+  }
+
+  private gradientSession(layer: string): Promise<GradientSession> {
+    this.requireGradients(layer ? 'layers' : 'inputGradients');
+    let pending = this.gradientSessions.get(layer);
+    if (!pending) {
+      pending = (async () => {
+        const graph = await addGradients(withFixedInput(this.proto, this.spec), {
+          input: this.spec.inputName,
+          output: this.outputName,
+          layers: layer ? [layer] : [],
+        });
+        const session = await ort.InferenceSession.create(
+          encodeModel(graph.model),
+          sessionOptions(this.options),
+        );
+        return {
+          session,
+          seedName: graph.seedName,
+          inputGradientName: graph.inputGradientName,
+          layer: graph.layers[0]
+            ? { activation: graph.layers[0].activation, gradient: graph.layers[0].gradient }
+            : undefined,
+        };
+      })();
+      this.gradientSessions.set(layer, pending);
+      pending.catch(() => this.gradientSessions.delete(layer));
+    }
+    return pending;
+  }
+
+  private async run(
+    session: ort.InferenceSession,
+    batch: Tensor,
+    extra: Record<string, Tensor>,
+    fetches: string[],
+    options: RunOptions,
+  ): Promise<ort.InferenceSession.OnnxValueMapType> {
     throwIfAborted(options.signal);
     const n = batch.dims[0];
     if (n > this.maxBatch) {
@@ -93,10 +254,13 @@ export class OnnxModel implements Model {
         `A batch of ${n} exceeds this model's maxBatch of ${this.maxBatch}; split it (core/batch.ts does).`,
       );
     }
-    const feeds = { [this.spec.inputName]: new ort.Tensor('float32', batch.data, batch.dims as number[]) };
-    let result: ort.InferenceSession.OnnxValueMapType;
+    const feeds: Record<string, ort.Tensor> = {
+      [this.spec.inputName]: new ort.Tensor('float32', batch.data, batch.dims as number[]),
+    };
+    for (const [name, t] of Object.entries(extra))
+      feeds[name] = new ort.Tensor('float32', t.data, t.dims as number[]);
     try {
-      result = await this.session.run(feeds, [this.outputName]);
+      return await session.run(feeds, fetches);
     } catch (cause) {
       throw new SightlineError(
         'MODEL_SHAPE',
@@ -105,7 +269,9 @@ export class OnnxModel implements Model {
         { cause },
       );
     }
-    const out = result[this.outputName] as ort.Tensor;
+  }
+
+  private scores(out: ort.Tensor, n: number): Tensor {
     const dims = out.dims.length === 1 ? [1, out.dims[0]] : [...out.dims];
     const k = dims.slice(1).reduce((a, b) => a * b, 1);
     if (dims[0] !== n || out.type !== 'float32') {
@@ -125,10 +291,51 @@ export class OnnxModel implements Model {
     }
     return { data, dims: [n, k] };
   }
+}
 
-  async dispose(): Promise<void> {
-    await this.session.release();
+function sessionOptions(options: OnnxModelOptions): ort.InferenceSession.SessionOptions {
+  return {
+    graphOptimizationLevel: 'all',
+    ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
+  };
+}
+
+function toTensor(t: ort.Tensor): Tensor {
+  return { data: t.data as Float32Array, dims: [...t.dims] };
+}
+
+/** Why the autodiff transform cannot serve this model, or undefined when it can. */
+function gradientBlocker(proto: ModelProto, input: string, output: string): string | undefined {
+  const path = differentiablePath(proto, input, [output]);
+  if (path.unsupported.length > 0) {
+    const ops = [...new Set(path.unsupported.map((n) => n.opType))];
+    return `no gradient rule for op${ops.length > 1 ? 's' : ''} ${ops.map((o) => `'${o}'`).join(', ')} on the path from the input to the scores; black-box methods (occlusion, rise) still work with this model.`;
   }
+  if (!path.needed.has(output))
+    return `the output '${output}' does not depend differentiably on the input '${input}'.`;
+  return undefined;
+}
+
+/** Gradient graphs need static sizes after the batch: take them from the spec where the file leaves them open. */
+function withFixedInput(proto: ModelProto, spec: ModelSpec): ModelProto {
+  const input = proto.graph?.input?.find((v) => v.name === spec.inputName);
+  const dims = input?.type?.tensorType?.shape?.dim;
+  if (!input || !dims || dims.length !== 4 || dims.slice(1).every((d) => d.dimValue !== undefined))
+    return proto;
+  const fixed = spec.layout === 'NCHW' ? [3, spec.height, spec.width] : [spec.height, spec.width, 3];
+  const patched = {
+    ...input,
+    type: {
+      tensorType: {
+        ...input.type!.tensorType,
+        shape: { dim: [dims[0], ...fixed.map((v) => ({ dimValue: v }))] },
+      },
+    },
+  };
+  return {
+    ...proto,
+    graph: { ...proto.graph, input: proto.graph!.input!.map((v) => (v === input ? patched : v)) },
+  };
 }
 
 function describeIo(session: ort.InferenceSession): OnnxIo {

@@ -1,10 +1,10 @@
 import type { AttributionMap } from '../../core/attribution.js';
 import { runBatched } from '../../core/batch.js';
-import type { AttributionMethod, MethodInput } from '../../core/method.js';
+import type { AttributionMethod, MethodInput, MethodOptions } from '../../core/method.js';
 import { targetProbabilities } from '../../core/scores.js';
 import { applyMasks, batchDims, spatialOf } from './masking.js';
 
-export interface OcclusionOptions extends Record<string, number> {
+export interface OcclusionOptions extends MethodOptions {
   /** Side of the square window in model-input pixels; 0 picks about 1/8 of the shorter side. */
   window: number;
   /** Step between windows; 0 picks half the window. */

@@ -1,11 +1,11 @@
 import type { AttributionMap } from '../../core/attribution.js';
 import { runBatched } from '../../core/batch.js';
-import type { AttributionMethod, MethodInput } from '../../core/method.js';
+import type { AttributionMethod, MethodInput, MethodOptions } from '../../core/method.js';
 import { createRng } from '../../core/random.js';
 import { targetProbabilities } from '../../core/scores.js';
 import { applyMasks, batchDims, spatialOf } from './masking.js';
 
-export interface RiseOptions extends Record<string, number> {
+export interface RiseOptions extends MethodOptions {
   /** Number of random masks N. */
   masks: number;
   /** Cells per side of the coarse random grid (s). */

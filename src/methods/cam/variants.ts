@@ -1,0 +1,193 @@
+import { camMethod, type LayerMaps, weightedSum } from './base.js';
+
+const plane = (m: LayerMaps) => m.width * m.height;
+
+/** Grad-CAM (Selvaraju et al., ICCV 2017, eq. 1–2): w_k = mean over positions of ∂S/∂A_k. */
+export const gradCam = camMethod({
+  id: 'grad-cam',
+  title: 'Grad-CAM',
+  description: 'Weights the last feature maps by their average gradient: a coarse map of the regions used.',
+  usesGradients: true,
+  cam(m) {
+    const g = m.gradients!;
+    const weights = new Float64Array(m.channels);
+    for (let k = 0; k < m.channels; k++) {
+      let s = 0;
+      for (let i = 0; i < plane(m); i++) s += g[k * plane(m) + i];
+      weights[k] = s / plane(m);
+    }
+    return weightedSum(m, weights);
+  },
+});
+
+/**
+ * Grad-CAM++ (Chattopadhay et al., WACV 2018, eq. 19 with the exponential-score closed form):
+ * α_kij = g² / (2g² + Σ_ab A_kab · g³), w_k = Σ_ij α_kij · ReLU(g_kij).
+ */
+export const gradCamPlusPlus = camMethod({
+  id: 'grad-cam-pp',
+  title: 'Grad-CAM++',
+  description: 'Grad-CAM with per-position weights, better when the class appears several times.',
+  usesGradients: true,
+  cam(m) {
+    const g = m.gradients!;
+    const a = m.activations;
+    const n = plane(m);
+    const weights = new Float64Array(m.channels);
+    for (let k = 0; k < m.channels; k++) {
+      let sumA = 0;
+      for (let i = 0; i < n; i++) sumA += a[k * n + i];
+      let w = 0;
+      for (let i = 0; i < n; i++) {
+        const gi = g[k * n + i];
+        if (gi === 0) continue;
+        const g2 = gi * gi;
+        const alpha = g2 / (2 * g2 + sumA * g2 * gi + 1e-7);
+        w += alpha * Math.max(0, gi);
+      }
+      weights[k] = w;
+    }
+    return weightedSum(m, weights);
+  },
+});
+
+/** XGrad-CAM (Fu et al., BMVC 2020, eq. 11): w_k = Σ_ij (A_kij / Σ_ab A_kab) · ∂S/∂A_kij. */
+export const xGradCam = camMethod({
+  id: 'xgrad-cam',
+  title: 'XGrad-CAM',
+  description: 'Grad-CAM with gradients weighted by the activations, chosen to satisfy two axioms.',
+  usesGradients: true,
+  cam(m) {
+    const g = m.gradients!;
+    const a = m.activations;
+    const n = plane(m);
+    const weights = new Float64Array(m.channels);
+    for (let k = 0; k < m.channels; k++) {
+      let sumA = 0;
+      let sumAG = 0;
+      for (let i = 0; i < n; i++) {
+        sumA += a[k * n + i];
+        sumAG += a[k * n + i] * g[k * n + i];
+      }
+      weights[k] = sumAG / (sumA + 1e-7);
+    }
+    return weightedSum(m, weights);
+  },
+});
+
+/** LayerCAM (Jiang et al., IEEE TIP 2021, eq. 5–6): M = Σ_k ReLU(∂S/∂A_k) ⊙ A_k, position by position. */
+export const layerCam = camMethod({
+  id: 'layer-cam',
+  title: 'LayerCAM',
+  description: 'Weights each position by its own positive gradient: finer detail than Grad-CAM.',
+  usesGradients: true,
+  cam(m) {
+    const g = m.gradients!;
+    const a = m.activations;
+    const n = plane(m);
+    const out = new Float32Array(n);
+    for (let k = 0; k < m.channels; k++)
+      for (let i = 0; i < n; i++) out[i] += Math.max(0, g[k * n + i]) * a[k * n + i];
+    return out;
+  },
+});
+
+/** HiResCAM (Draelos & Carin, 2020, eq. 4): M = Σ_k ∂S/∂A_k ⊙ A_k, position by position (no averaging). */
+export const hiResCam = camMethod({
+  id: 'hires-cam',
+  title: 'HiResCAM',
+  description:
+    'Gradient times activation at each position; provably faithful for models ending in pooling and a linear layer.',
+  usesGradients: true,
+  cam(m) {
+    const g = m.gradients!;
+    const a = m.activations;
+    const n = plane(m);
+    const out = new Float32Array(n);
+    for (let k = 0; k < m.channels; k++) for (let i = 0; i < n; i++) out[i] += g[k * n + i] * a[k * n + i];
+    return out;
+  },
+});
+
+/**
+ * Eigen-CAM (Muhammad & Yeasin, IJCNN 2020): the projection of the activations (positions × channels, each
+ * channel centred) on their first principal component. Class-independent and gradient-free. The principal
+ * direction is found by power iteration on the small positions × positions Gram matrix; its sign is chosen
+ * so the map correlates positively with the summed activations, since an eigenvector's sign is arbitrary.
+ */
+export const eigenCam = camMethod({
+  id: 'eigen-cam',
+  title: 'Eigen-CAM',
+  description: 'The main pattern in the last feature maps (no gradients, not class-specific).',
+  usesGradients: false,
+  cam(m) {
+    const n = plane(m);
+    const c = m.channels;
+    const a = m.activations;
+    const centred = new Float64Array(c * n);
+    for (let k = 0; k < c; k++) {
+      let mean = 0;
+      for (let i = 0; i < n; i++) mean += a[k * n + i];
+      mean /= n;
+      for (let i = 0; i < n; i++) centred[k * n + i] = a[k * n + i] - mean;
+    }
+    // Power iteration on the positions × positions Gram matrix CᵀC, applied as two products with C so it is
+    // never formed (C is channels × positions and either side can be large).
+    // Start from the strongest channel: it lies in the row space, where a uniform start would not (centred
+    // rows are orthogonal to the constant vector).
+    let strongest = 0;
+    let strongestNorm = -1;
+    for (let k = 0; k < c; k++) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += centred[k * n + i] ** 2;
+      if (s > strongestNorm) {
+        strongestNorm = s;
+        strongest = k;
+      }
+    }
+    if (strongestNorm <= 0) return new Float32Array(n);
+    let u = Float64Array.from(
+      centred.subarray(strongest * n, (strongest + 1) * n),
+      (x) => x / Math.sqrt(strongestNorm),
+    );
+    let eigen = 0;
+    const w = new Float64Array(c);
+    for (let iter = 0; iter < 500; iter++) {
+      for (let k = 0; k < c; k++) {
+        let s = 0;
+        for (let i = 0; i < n; i++) s += centred[k * n + i] * u[i];
+        w[k] = s;
+      }
+      const next = new Float64Array(n);
+      for (let k = 0; k < c; k++) {
+        const wk = w[k];
+        if (wk === 0) continue;
+        for (let i = 0; i < n; i++) next[i] += centred[k * n + i] * wk;
+      }
+      let norm = 0;
+      for (let i = 0; i < n; i++) norm += next[i] * next[i];
+      norm = Math.sqrt(norm);
+      if (norm === 0) break;
+      let change = 0;
+      for (let i = 0; i < n; i++) {
+        next[i] /= norm;
+        change += Math.abs(next[i] - u[i]);
+      }
+      u = next;
+      eigen = norm;
+      if (change < 1e-10) break;
+    }
+    // Projection of the centred activations on the first right singular vector = σ · u, σ = √eigenvalue.
+    const sigma = Math.sqrt(eigen);
+    let corr = 0;
+    for (let i = 0; i < n; i++) {
+      let total = 0;
+      for (let k = 0; k < c; k++) total += a[k * n + i];
+      corr += u[i] * total;
+    }
+    const sign = corr < 0 ? -1 : 1;
+    return Float32Array.from(u, (v) => sign * sigma * v);
+  },
+});
+
+export const CAM_METHODS = [gradCam, gradCamPlusPlus, xGradCam, layerCam, hiResCam, eigenCam];

@@ -1,0 +1,75 @@
+import type { AttributionMap } from '../../core/attribution.js';
+import { runGradientBatches } from '../../core/batch.js';
+import type { AttributionMethod, MethodInput, MethodOptions } from '../../core/method.js';
+import { oneHot, reduceChannels } from './common.js';
+
+/** The input gradient of the target's raw score for one image (one gradient pass). */
+export async function gradientOf(input: MethodInput): Promise<Float32Array> {
+  let grad = new Float32Array(0);
+  await runGradientBatches(
+    input.model,
+    {
+      total: 1,
+      build: () => input.input,
+      consume: (result) => {
+        grad = Float32Array.from(result.gradients.data);
+      },
+      signal: input.signal,
+      onProgress: input.onProgress,
+    },
+    (n) => oneHot(n, input.classes, input.target),
+  );
+  return grad;
+}
+
+function spatial(input: MethodInput, data: Float32Array, signed: boolean): AttributionMap {
+  const { layout } = input.model.spec;
+  const [h, w] =
+    layout === 'NCHW'
+      ? [input.input.dims[2], input.input.dims[3]]
+      : [input.input.dims[1], input.input.dims[2]];
+  return { width: w, height: h, data, signed };
+}
+
+/**
+ * Vanilla gradient (Simonyan, Vedaldi & Zisserman, "Deep Inside Convolutional Networks", 2014, eq. 2 and
+ * §3.1): M(p) = max over channels c of |∂S_target / ∂x(p, c)|, with S the raw (pre-softmax) class score.
+ * No options. Output: H × W, non-negative. Cost: one gradient pass.
+ */
+export const gradient: AttributionMethod<MethodOptions> = {
+  id: 'gradient',
+  title: 'Vanilla gradient',
+  description: 'How strongly each pixel, nudged, would change the class score (one gradient pass).',
+  requires: ['inputGradients'],
+  random: false,
+  defaults: {},
+  options: {},
+  passes: () => 1,
+  async attribute(input) {
+    const grad = await gradientOf(input);
+    return spatial(input, reduceChannels(grad, input.input.dims, input.model.spec.layout, 'max-abs'), false);
+  },
+};
+
+/**
+ * Gradient × input (Shrikumar et al., "Not Just a Black Box", 2016): A(p) = Σ_c x(p, c) · ∂S/∂x(p, c),
+ * in the model's normalised input space (so a pixel at the dataset mean contributes nothing).
+ * Output: H × W, signed. Cost: one gradient pass.
+ */
+export const gradientTimesInput: AttributionMethod<MethodOptions> = {
+  id: 'gradient-x-input',
+  title: 'Gradient × input',
+  description: 'Gradient times the pixel values: a first-order estimate of each pixel’s contribution.',
+  requires: ['inputGradients'],
+  random: false,
+  defaults: {},
+  options: {},
+  passes: () => 1,
+  async attribute(input) {
+    const grad = await gradientOf(input);
+    for (let i = 0; i < grad.length; i++) grad[i] *= input.input.data[i];
+    return spatial(input, reduceChannels(grad, input.input.dims, input.model.spec.layout, 'sum'), true);
+  },
+};
+
+export { spatial as spatialMap };
