@@ -467,6 +467,24 @@ const POOLING: Case[] = [
     input: [1, 6, 7],
   },
   {
+    name: 'AveragePool strides 3×1 (general interleave)',
+    model: pool(
+      'AveragePool',
+      [attr('kernel_shape', [4, 2]), attr('strides', [3, 1]), attr('pads', [1, 0, 2, 1])],
+      [2, 8, 5],
+    ),
+    input: [2, 8, 5],
+  },
+  {
+    name: 'AveragePool 1-D, stride 2',
+    model: pool(
+      'AveragePool',
+      [attr('kernel_shape', [3]), attr('strides', [2]), attr('ceil_mode', 1)],
+      [2, 8],
+    ),
+    input: [2, 8],
+  },
+  {
     name: 'AveragePool 2×2 stride 2',
     model: pool('AveragePool', [attr('kernel_shape', [2, 2]), attr('strides', [2, 2])], [2, 4, 4]),
     input: [2, 4, 4],

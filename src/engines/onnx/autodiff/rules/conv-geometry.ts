@@ -1,7 +1,9 @@
 /**
  * The input gradient of a (grouped, strided, dilated, padded) convolution written as stride-1 Conv nodes,
  * which ONNX Runtime runs about as fast as the forward layer, instead of ConvTranspose (1.7–3.8× slower
- * here, see DESIGN.md "Speed facts").
+ * for stride 1, see DESIGN.md "Speed facts"). Conv layers use it for stride 1 (strided ones measured
+ * faster as ConvTranspose, see conv.ts); pools use it for every stride, since their ceil-mode windows need
+ * no output_padding bookkeeping here.
  *
  * Along one axis the forward conv reads y[o] = Σ_k w[k]·x[o·s + k·d − p]. So input position i = s·q + a
  * (phase a = i mod s) receives dx[s·q + a] = Σ_{k∈K_a} w[k]·dy[q − m_k], with K_a the taps where
@@ -81,6 +83,21 @@ export function convInputGradient(ctx: GradientContext, dy: string, g: ConvGeome
 
   // [N, P·C, Q…] → [N, s_1…s_r, C, Q_1…Q_r] → [N, C, Q_1, s_1, …, Q_r, s_r] → [N, C, Q_1·s_1, …].
   const stacked = ctx.emit('Concat', filled, [attr('axis', 1)]);
+  const crop = g.inSize.map((h, i) => quotients[i] * g.strides[i] !== h);
+  const cropped = (full: string) =>
+    crop.some(Boolean)
+      ? ctx.slice(
+          full,
+          g.inSize.map(() => 0),
+          g.inSize,
+          g.inSize.map((_, i) => 2 + i),
+        )
+      : full;
+  // DepthToSpace (DCR) reads channel (a·s + b)·C + c, the stacking order, and measured faster than the
+  // general Reshape–Transpose–Reshape, which other ranks and unequal strides use.
+  if (rank === 2 && g.strides[0] === g.strides[1]) {
+    return cropped(ctx.emit('DepthToSpace', [stacked], [attr('blocksize', g.strides[0])]));
+  }
   const split = ctx.emit('Reshape', [stacked, ctx.ints([-1, ...g.strides, inChannels, ...quotients])]);
   const perm = [0, rank + 1];
   for (let i = 0; i < rank; i++) perm.push(rank + 2 + i, 1 + i);
@@ -89,14 +106,7 @@ export function convInputGradient(ctx: GradientContext, dy: string, g: ConvGeome
     moved,
     ctx.ints([-1, inChannels, ...quotients.map((q, i) => q * g.strides[i])]),
   ]);
-  const crop = g.inSize.map((h, i) => quotients[i] * g.strides[i] !== h);
-  if (!crop.some(Boolean)) return merged;
-  return ctx.slice(
-    merged,
-    g.inSize.map(() => 0),
-    g.inSize,
-    g.inSize.map((_, i) => 2 + i),
-  );
+  return cropped(merged);
 }
 
 /** One phase: a stride-1 Conv of dy with this phase's taps, flipped and with in/out channels swapped. */
