@@ -211,6 +211,7 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
       onProgress: bar.update,
     });
     bar.stop();
+    warnIfIncomplete(result.map.details);
     const out = flags.out ?? `${basename(image, extname(image))}-${method.id}.png`;
     const mode = flags.mode ?? (result.map.signed ? 'positive' : 'absolute');
     const look = {
@@ -253,4 +254,13 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
     process.off('SIGINT', onSigint);
     await model.dispose();
   }
+}
+
+/** Integrated gradients' attributions should add up to the score change; say so when they are far off. */
+function warnIfIncomplete(details: Readonly<Record<string, number>> | undefined): void {
+  if (!details || details.relativeDelta === undefined || details.relativeDelta <= 0.05) return;
+  const change = details.scoreAtInput - details.scoreAtBaseline;
+  process.stderr.write(
+    `sightline: warning: the attributions sum to ${(change + details.completenessDelta).toFixed(3)} but the score changed by ${change.toFixed(3)} (${(details.relativeDelta * 100).toFixed(1)}% off); the path integral has not converged, so raise --steps.\n`,
+  );
 }

@@ -98,7 +98,7 @@ export async function compareGradient(model: ModelProto, c: GradientCase): Promi
   // Through the wire format, as models arrive from files (the decoder drops fields that hold defaults).
   const graph = await addGradients(decodeModel(encodeModel(model)), c.options);
   const result = await runGradient(graph, c.x, c.dims, seed, outDims, inputName);
-  const analytic = result[graph.inputGradientName].data as Float32Array;
+  const analytic = result[graph.inputGradientName!].data as Float32Array;
 
   const batch = new Float32Array(2 * per * per);
   for (let i = 0; i < per; i++) {

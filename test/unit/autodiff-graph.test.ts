@@ -126,7 +126,7 @@ describe('addGradients', () => {
     const g = await addGradients(model);
     const seed = Float32Array.from([1, 2, 3, 4]);
     const out = await runGradient(g, randomTensor(4, 3), [1, 4], seed, [1, 4]);
-    expect(Array.from(out[g.inputGradientName].data as Float32Array)).toEqual([1, 2, 3, 4]);
+    expect(Array.from(out[g.inputGradientName!].data as Float32Array)).toEqual([1, 2, 3, 4]);
   });
 
   test('names the op and node that has no rule, before building anything', async () => {
@@ -212,6 +212,35 @@ describe('addGradients', () => {
     expect(out['sightline_gradient/relu_out'].dims).toEqual([1, 2, 3, 3]);
   });
 
+  test('stops the sweep at the layer when the input gradient is not wanted', async () => {
+    const model = graph({
+      input: [1, 5, 5],
+      nodes: [
+        node('Conv', ['x', 'k'], [attr('kernel_shape', [3, 3])]),
+        node('Relu', ['conv_out']),
+        node('Flatten', ['relu_out']),
+        node('Gemm', ['flatten_out', 'w', 'c']),
+      ],
+      initializers: [weights('k', [2, 1, 3, 3], 4), weights('w', [18, 4], 5), weights('c', [4], 6)],
+    });
+    const x = randomTensor(25, 7);
+    const seed = Float32Array.from([1, -2, 0.5, 3]);
+    const full = await addGradients(model, { layers: ['relu_out'] });
+    const short = await addGradients(model, { layers: ['relu_out'], inputGradient: false });
+    expect(short.inputGradientName).toBeUndefined();
+    expect(short.model.graph!.output!.map((o) => o.name)).toEqual([
+      'gemm_out',
+      'relu_out',
+      'sightline_gradient/relu_out',
+    ]);
+    // No Conv input-gradient (or any backward node for the Relu and Conv) is emitted.
+    expect(short.model.graph!.node!.length).toBeLessThan(full.model.graph!.node!.length);
+    const a = await runGradient(full, x, [1, 1, 5, 5], seed, [1, 4]);
+    const b = await runGradient(short, x, [1, 1, 5, 5], seed, [1, 4]);
+    expect(b['sightline_gradient/relu_out'].data).toEqual(a['sightline_gradient/relu_out'].data);
+    await expect(addGradients(model, { inputGradient: false })).rejects.toThrow(/at least one layer/);
+  });
+
   test('gives each image of a batch its own gradient', async () => {
     const model = batchModel();
     const g = await addGradients(model);
@@ -227,8 +256,8 @@ describe('addGradients', () => {
         seed.slice(n * 3, n * 3 + 3),
         [1, 3],
       );
-      const row = (together[g.inputGradientName].data as Float32Array).slice(n * per, (n + 1) * per);
-      const single = alone[g.inputGradientName].data as Float32Array;
+      const row = (together[g.inputGradientName!].data as Float32Array).slice(n * per, (n + 1) * per);
+      const single = alone[g.inputGradientName!].data as Float32Array;
       row.forEach((v, i) => expect(v).toBeCloseTo(single[i], 5));
     }
   });

@@ -38,7 +38,7 @@ export interface OnnxIo {
 interface GradientSession {
   readonly session: ort.InferenceSession;
   readonly seedName: string;
-  readonly inputGradientName: string;
+  readonly inputGradientName?: string;
   readonly layer?: { activation: string; gradient: string };
 }
 
@@ -125,17 +125,9 @@ export class OnnxModel implements Model {
 
   async inputGradients(batch: Tensor, seed: Tensor, options: RunOptions = {}): Promise<GradientResult> {
     const g = await this.gradientSession('');
-    const result = await this.run(
-      g.session,
-      batch,
-      { [g.seedName]: seed },
-      [this.outputName, g.inputGradientName],
-      options,
-    );
-    return {
-      scores: this.scores(result[this.outputName], batch.dims[0]),
-      gradients: toTensor(result[g.inputGradientName]),
-    };
+    const name = g.inputGradientName!;
+    const result = await this.run(g.session, batch, { [g.seedName]: seed }, [this.outputName, name], options);
+    return { scores: this.scores(result[this.outputName], batch.dims[0]), gradients: toTensor(result[name]) };
   }
 
   /** Spatial feature maps (rank 4, more than one position) in graph order; the default is the last of them. */
@@ -219,6 +211,7 @@ export class OnnxModel implements Model {
           input: this.spec.inputName,
           output: this.outputName,
           layers: layer ? [layer] : [],
+          inputGradient: !layer,
         });
         const session = await ort.InferenceSession.create(
           encodeModel(graph.model),

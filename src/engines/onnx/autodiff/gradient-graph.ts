@@ -21,6 +21,11 @@ export interface GradientGraphOptions {
   output?: string;
   /** Intermediate tensor names to expose with their gradients. */
   layers?: string[];
+  /**
+   * Whether to also compute the input gradient (default true). Without it the backward sweep stops at the
+   * earliest layer, which is what the CAM family needs and saves most of the backward pass.
+   */
+  inputGradient?: boolean;
 }
 
 export interface GradientGraph {
@@ -28,8 +33,8 @@ export interface GradientGraph {
   model: ModelProto;
   /** 'sightline_seed': float32, shaped like the output, e.g. [N, K]. */
   seedName: string;
-  /** The gradient of Σ seed ⊙ output with respect to the input, shaped like the input. */
-  inputGradientName: string;
+  /** The gradient of Σ seed ⊙ output with respect to the input, shaped like the input (absent with inputGradient: false). */
+  inputGradientName?: string;
   /** activation: the layer tensor exposed as a graph output; gradient: its gradient output. */
   layers: { name: string; activation: string; gradient: string }[];
 }
@@ -56,7 +61,17 @@ export async function addGradients(
     throw invalidArgument('output', `one of the graph outputs ${names(graph.output)}`, output);
   }
   const layers = options.layers ?? [];
-  const path = differentiablePath(model, input, [output]);
+  const withInput = options.inputGradient ?? true;
+  if (!withInput && layers.length === 0) {
+    throw invalidArgument('layers', 'at least one layer when inputGradient is false', layers);
+  }
+  // Without the input gradient, the sweep starts at the layer with the longest path to the output (the
+  // earliest), so nothing before it is differentiated.
+  const path = withInput
+    ? differentiablePath(model, input, [output])
+    : layers
+        .map((layer) => differentiablePath(model, layer, [output]))
+        .reduce((a, b) => (b.nodes.length > a.nodes.length ? b : a));
   if (path.unsupported.length > 0) {
     const node = path.unsupported[0];
     const name = node.name || node.output?.[0] || '?';
@@ -128,10 +143,17 @@ export async function addGradients(
       name,
       shape.dims.map((d, i) => (shape.batch[i] ? batchName : d)),
     );
-  const exposed: NodeProto[] = [
-    { opType: 'Identity', name: INPUT_GRADIENT, input: [gradientOf(input)!], output: [INPUT_GRADIENT] },
-  ];
-  const outputs: ValueInfoProto[] = [declared(INPUT_GRADIENT, probe.shapes.get(input)!)];
+  const exposed: NodeProto[] = [];
+  const outputs: ValueInfoProto[] = [];
+  if (withInput) {
+    exposed.push({
+      opType: 'Identity',
+      name: INPUT_GRADIENT,
+      input: [gradientOf(input)!],
+      output: [INPUT_GRADIENT],
+    });
+    outputs.push(declared(INPUT_GRADIENT, probe.shapes.get(input)!));
+  }
   const layerOutputs = layers.map((layer) => {
     const gradient = `sightline_gradient/${layer}`;
     exposed.push({ opType: 'Identity', name: gradient, input: [gradientOf(layer)!], output: [gradient] });
@@ -148,7 +170,12 @@ export async function addGradients(
   graph.node = [...(graph.node ?? []), ...ctx.nodes, ...exposed];
   graph.initializer = [...(graph.initializer ?? []), ...ctx.initializers];
   graph.output = [...graph.output!, ...outputs];
-  return { model, seedName: SEED, inputGradientName: INPUT_GRADIENT, layers: layerOutputs };
+  return {
+    model,
+    seedName: SEED,
+    inputGradientName: withInput ? INPUT_GRADIENT : undefined,
+    layers: layerOutputs,
+  };
 }
 
 function defaultInput(
