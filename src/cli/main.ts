@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { autodiffCommand } from './autodiff.js';
 import { reportError } from './errors.js';
 import { explainCommand } from './explain.js';
+import { gradientCommand } from './gradient.js';
 
 const program = new Command('sightline')
   .description('See where an image model looked: saliency maps for ONNX, TFLite and black-box models.')
   .showHelpAfterError()
-  .addCommand(explainCommand());
+  .addCommand(explainCommand())
+  .addCommand(autodiffCommand())
+  .addCommand(gradientCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.exitCode = reportError(error);
