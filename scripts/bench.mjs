@@ -1,4 +1,5 @@
-// Benchmarks the perturbation methods on the embedded default model. Speed is reported as ratios against
+// Benchmarks the perturbation methods on the embedded default model (then, when Debian's python3-torch is
+// installed, the gradient methods against PyTorch: scripts/bench-gradients.mjs). Speed is reported as ratios against
 // the model's own batched forward time measured in the same process, never as absolute pass/fail numbers.
 //   npm run bench                  all methods at their defaults
 //   BENCH_RISE_MASKS=400 npm run bench   a quicker RISE run
@@ -52,3 +53,5 @@ console.log(
   'overhead ratio = method time ÷ (passes × the model’s batched per-image forward time); goal ≤ 1.05',
 );
 await model.dispose();
+
+await import('./bench-gradients.mjs');

@@ -48,4 +48,9 @@ export interface AttributionMethod<O extends MethodOptions = MethodOptions> {
   passes(options: O, input: { width: number; height: number }): number;
   /** The map at the model's input resolution. Options are complete and validated (see methods/registry.ts). */
   attribute(input: MethodInput, options: O): Promise<AttributionMap>;
+  /**
+   * For methods that are a function of one input gradient (vanilla gradient, gradient × input): the map from
+   * an image and its gradient, so wrappers such as the noise tunnel can batch many inputs into one call.
+   */
+  fromGradient?(image: Float32Array, gradient: Float32Array, input: MethodInput): AttributionMap;
 }

@@ -181,6 +181,26 @@ describe('noise tunnel', () => {
     expect(b2.data).toEqual(b1.data);
   });
 
+  it('batches the noisy copies of single-gradient methods, and matches the one-at-a-time path', async () => {
+    const quadratic = {
+      f: (x: Float32Array) => x[0] * x[0] - x[1] * x[1] * x[1],
+      grad: (x: Float32Array) => Float32Array.of(2 * x[0], -3 * x[1] * x[1]),
+    };
+    const batched = functionModel(quadratic, [1, 1, 1, 2], 8);
+    const smooth = getMethod('smoothgrad');
+    const options = resolveOptions(smooth, { samples: 20, seed: 9 });
+    const a = await smooth.attribute({ model: batched, input: input(1, 2), target: 0, classes: 1 }, options);
+    expect(batched.batches).toEqual([8, 8, 4]);
+    // The same draws through the sequential path (a wrapper without fromGradient) give the same map.
+    const { fromGradient: _, ...plain } = gradient;
+    const sequential = noiseTunnel(plain, 'smoothgrad');
+    const b = await sequential.attribute(
+      { model: functionModel(quadratic, [1, 1, 1, 2], 8), input: input(1, 2), target: 0, classes: 1 },
+      options,
+    );
+    expect(Array.from(a.data)).toEqual(Array.from(b.data).map((v) => expect.closeTo(v, 5)));
+  });
+
   it('refuses to wrap a method that has its own samples option', () => {
     expect(() => noiseTunnel(expectedGradients, 'smoothgrad')).toThrow(/without its own samples/);
   });

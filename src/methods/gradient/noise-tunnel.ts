@@ -1,7 +1,9 @@
+import type { AttributionMap } from '../../core/attribution.js';
+import { runGradientBatches } from '../../core/batch.js';
 import { invalidArgument, throwIfAborted } from '../../core/errors.js';
 import type { AttributionMethod, MethodOptions, OptionSpec } from '../../core/method.js';
 import { createRng } from '../../core/random.js';
-import { gaussian } from './common.js';
+import { gaussian, oneHot } from './common.js';
 
 export interface NoiseTunnelOptions extends MethodOptions {
   samples: number;
@@ -61,33 +63,70 @@ export function noiseTunnel<O extends MethodOptions>(
       }
       const sigma = options.noise * (max - min);
       const rng = createRng(options.seed);
-      const perSample = inner.passes(options, { width: 0, height: 0 });
+      const noisyCopy = () => Float32Array.from(x, (v) => v + sigma * gaussian(rng));
       let sum: Float64Array | undefined;
       let sumSq: Float64Array | undefined;
-      let first: Awaited<ReturnType<typeof inner.attribute>> | undefined;
-      for (let s = 0; s < options.samples; s++) {
-        throwIfAborted(input.signal);
-        const noisy = new Float32Array(x.length);
-        for (let i = 0; i < x.length; i++) noisy[i] = x[i] + sigma * gaussian(rng);
-        const map = await inner.attribute(
-          {
-            ...input,
-            input: { data: noisy, dims: input.input.dims },
-            onProgress: (p) =>
-              input.onProgress?.({
-                done: s * perSample + p.done,
-                total: options.samples * perSample,
-                unit: p.unit,
-              }),
-          },
-          options,
-        );
+      let first: AttributionMap | undefined;
+      const add = (map: AttributionMap) => {
         first ??= map;
         sum ??= new Float64Array(map.data.length);
         sumSq ??= new Float64Array(map.data.length);
         for (let i = 0; i < map.data.length; i++) {
           sum[i] += map.data[i];
           sumSq[i] += map.data[i] * map.data[i];
+        }
+      };
+      const fromGradient = inner.fromGradient?.bind(inner);
+      if (fromGradient) {
+        // One gradient per noisy copy: batch the copies instead of calling the model once per sample.
+        const copies = Array.from({ length: options.samples }, noisyCopy);
+        await runGradientBatches(
+          input.model,
+          {
+            total: options.samples,
+            build: (start, end) => {
+              const data = new Float32Array((end - start) * x.length);
+              for (let s = start; s < end; s++) data.set(copies[s], (s - start) * x.length);
+              return { data, dims: [end - start, ...input.input.dims.slice(1)] };
+            },
+            consume: (result, start, end) => {
+              for (let s = start; s < end; s++) {
+                add(
+                  fromGradient(
+                    copies[s],
+                    result.gradients.data.subarray((s - start) * x.length, (s - start + 1) * x.length),
+                    input,
+                  ),
+                );
+              }
+            },
+            signal: input.signal,
+            onProgress: input.onProgress,
+          },
+          (n) => oneHot(n, input.classes, input.target),
+        );
+      } else {
+        const perSample = inner.passes(options, { width: 0, height: 0 });
+        for (let s = 0; s < options.samples; s++) {
+          throwIfAborted(input.signal);
+          const onProgress = input.onProgress;
+          add(
+            await inner.attribute(
+              {
+                ...input,
+                input: { data: noisyCopy(), dims: input.input.dims },
+                onProgress:
+                  onProgress &&
+                  ((p) =>
+                    onProgress({
+                      done: s * perSample + p.done,
+                      total: options.samples * perSample,
+                      unit: p.unit,
+                    })),
+              },
+              options,
+            ),
+          );
         }
       }
       const n = options.samples;

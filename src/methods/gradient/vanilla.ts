@@ -31,6 +31,15 @@ function spatial(input: MethodInput, data: Float32Array, signed: boolean): Attri
   return { width: w, height: h, data, signed };
 }
 
+function saliencyMap(_image: Float32Array, grad: Float32Array, input: MethodInput): AttributionMap {
+  return spatial(input, reduceChannels(grad, input.input.dims, input.model.spec.layout, 'max-abs'), false);
+}
+
+function productMap(image: Float32Array, grad: Float32Array, input: MethodInput): AttributionMap {
+  const product = Float32Array.from(grad, (g, i) => g * image[i]);
+  return spatial(input, reduceChannels(product, input.input.dims, input.model.spec.layout, 'sum'), true);
+}
+
 /**
  * Vanilla gradient (Simonyan, Vedaldi & Zisserman, "Deep Inside Convolutional Networks", 2014, eq. 2 and
  * §3.1): M(p) = max over channels c of |∂S_target / ∂x(p, c)|, with S the raw (pre-softmax) class score.
@@ -45,10 +54,8 @@ export const gradient: AttributionMethod<MethodOptions> = {
   defaults: {},
   options: {},
   passes: () => 1,
-  async attribute(input) {
-    const grad = await gradientOf(input);
-    return spatial(input, reduceChannels(grad, input.input.dims, input.model.spec.layout, 'max-abs'), false);
-  },
+  fromGradient: saliencyMap,
+  attribute: async (input) => saliencyMap(input.input.data, await gradientOf(input), input),
 };
 
 /**
@@ -65,11 +72,8 @@ export const gradientTimesInput: AttributionMethod<MethodOptions> = {
   defaults: {},
   options: {},
   passes: () => 1,
-  async attribute(input) {
-    const grad = await gradientOf(input);
-    for (let i = 0; i < grad.length; i++) grad[i] *= input.input.data[i];
-    return spatial(input, reduceChannels(grad, input.input.dims, input.model.spec.layout, 'sum'), true);
-  },
+  fromGradient: productMap,
+  attribute: async (input) => productMap(input.input.data, await gradientOf(input), input),
 };
 
 export { spatial as spatialMap };
