@@ -27,7 +27,9 @@ function hasTorch() {
 }
 
 if (!hasTorch()) {
-  console.log('gradient benchmark skipped: Debian python3-torch is not installed (run scripts/golden/install.sh).');
+  console.log(
+    'gradient benchmark skipped: Debian python3-torch is not installed (run scripts/golden/install.sh).',
+  );
   process.exit(0);
 }
 
@@ -56,8 +58,17 @@ const oneHot = (n, k, targets) => {
 const rows = [];
 for (const name of Object.keys(torch.models)) {
   const spec = {
-    inputName: 'input', layout: 'NCHW', width: 224, height: 224, channelOrder: 'RGB',
-    mean: [0, 0, 0], std: [1, 1, 1], resize: 'squash', cropFraction: 1, labels: [], outputs: 'logits',
+    inputName: 'input',
+    layout: 'NCHW',
+    width: 224,
+    height: 224,
+    channelOrder: 'RGB',
+    mean: [0, 0, 0],
+    std: [1, 1, 1],
+    resize: 'squash',
+    cropFraction: 1,
+    labels: [],
+    outputs: 'logits',
   };
   const model = await OnnxModel.create(join(dir, `${name}.onnx`), spec, { maxBatch: 16, intraOpThreads: 2 });
   const x = await readNpy(join(dir, `${name}.input.npy`));
@@ -115,6 +126,9 @@ console.table(rows);
 console.log(
   `batch ${torch.batch}, ${torch.threads} threads, IG ${torch.ig_steps} midpoint steps, SmoothGrad ${torch.smoothgrad_samples} samples; ` +
     `vanilla and Grad-CAM run all 16 images as one batch on both sides; IG and SmoothGrad run per image (ours on the first ${images}, ` +
-    'batching the path points or noisy copies 16 at a time). Torch ' + torch.versions.torch + ', ' +
-    JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).name + ' on onnxruntime-node.',
+    'batching the path points or noisy copies 16 at a time). Torch ' +
+    torch.versions.torch +
+    ', ' +
+    JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).name +
+    ' on onnxruntime-node.',
 );

@@ -208,7 +208,7 @@ describe('addGradients', () => {
     const wd = tensorFloats(w);
     const expected = Array.from({ length: 18 }, (_, i) => seed.reduce((s, v, k) => s + v * wd[i * 4 + k], 0));
     const gradient = Array.from(out['sightline_gradient/relu_out'].data as Float32Array);
-    gradient.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
+    for (const [i, v] of gradient.entries()) expect(v).toBeCloseTo(expected[i], 5);
     expect(out['sightline_gradient/relu_out'].dims).toEqual([1, 2, 3, 3]);
   });
 
@@ -258,7 +258,7 @@ describe('addGradients', () => {
       );
       const row = (together[g.inputGradientName!].data as Float32Array).slice(n * per, (n + 1) * per);
       const single = alone[g.inputGradientName!].data as Float32Array;
-      row.forEach((v, i) => expect(v).toBeCloseTo(single[i], 5));
+      for (const [i, v] of row.entries()) expect(v).toBeCloseTo(single[i], 5);
     }
   });
 
