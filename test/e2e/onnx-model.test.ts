@@ -1,10 +1,12 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeModel } from '../../src/engines/onnx/proto.js';
 import { decodeNpy } from '../../src/io/npy.js';
+import { METHODS } from '../../src/methods/registry.js';
 import { patchModelProto } from '../helpers/analytic.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -78,5 +80,50 @@ describe('sightline explain with an ONNX file and flags', () => {
     const [y, x] = [Math.floor(best / 64), best % 64];
     expect(y >= 16 && y < 32 && x >= 40 && x < 56).toBe(true);
     expect(Math.abs(data[2 * 64 + 2])).toBeLessThan(1e-6);
+  });
+});
+
+describe('every registered method through the CLI on a small ONNX network', () => {
+  const GOLDEN = fileURLToPath(new URL('../fixtures/golden/', import.meta.url));
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sightline-all-'));
+    await sharp({ create: { width: 40, height: 30, channels: 3, background: '#3080c0' } })
+      .composite([
+        { input: { create: { width: 10, height: 10, channels: 3, background: '#ffffff' } }, left: 5, top: 5 },
+      ])
+      .png()
+      .toFile(join(dir, 'photo.png'));
+  });
+
+  it.each(METHODS.map((m) => m.id))('%s writes a finite map of the photo’s size', async (id) => {
+    const small: Record<string, string[]> = {
+      rise: ['--masks', '64'],
+      'integrated-gradients': ['--steps', '8'],
+      'expected-gradients': ['--samples', '8'],
+      smoothgrad: ['--samples', '4'],
+      vargrad: ['--samples', '4'],
+    };
+    const npy = join(dir, `${id}.npy`);
+    const result = await runCli([
+      'explain',
+      join(dir, 'photo.png'),
+      '--model',
+      join(GOLDEN, 'net_tiny_cnn.onnx'),
+      '--method',
+      id,
+      '--out',
+      join(dir, `${id}.png`),
+      '--save-map',
+      npy,
+      '--json',
+      ...(small[id] ?? []),
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).method).toBe(id);
+    const { data, shape } = decodeNpy(new Uint8Array(await readFile(npy)));
+    expect(shape).toEqual([30, 40]);
+    expect(data.every((v) => Number.isFinite(v))).toBe(true);
+    expect(data.some((v) => v !== data[0])).toBe(true);
   });
 });
