@@ -63,32 +63,35 @@ def vanilla(model, x, targets, batch):
     return torch.cat([input_gradient(model, xb, tb) for xb, tb in zip(chunks(x, batch), chunks(targets, batch))])
 
 
+def pooled_gradients(model, x, targets, batch, samples: int, make) -> torch.Tensor:
+    """Mean input gradient over `samples` inputs per image, where make(i, ks) builds image i's samples ks.
+    All (image, sample) pairs stream through full batches, so no batch runs half empty."""
+    n = x.shape[0]
+    pairs = [(i, k) for i in range(n) for k in range(samples)]
+    total = torch.zeros_like(x)
+    for start in range(0, len(pairs), batch):
+        part = pairs[start : start + batch]
+        xb = torch.stack([make(i, k) for i, k in part])
+        grad = input_gradient(model, xb, targets[[i for i, _ in part]])
+        for (i, _), g in zip(part, grad):
+            total[i] += g
+    return total / samples
+
+
 def integrated_gradients(model, x, targets, batch, steps=50):
     baseline = torch.zeros_like(x)
     alphas = (torch.arange(steps, dtype=x.dtype) + 0.5) / steps
-    out = []
-    for i in range(x.shape[0]):  # all steps of one image, in batches
-        path = baseline[i] + alphas[:, None, None, None] * (x[i] - baseline[i])
-        t = targets[i].repeat(steps)
-        total = torch.zeros_like(x[i])
-        for pb, tb in zip(chunks(path, batch), chunks(t, batch)):
-            total += input_gradient(model, pb, tb).sum(0)
-        out.append((x[i] - baseline[i]) * total / steps)
-    return torch.stack(out)
+    mean_grad = pooled_gradients(
+        model, x, targets, batch, steps, lambda i, k: baseline[i] + alphas[k] * (x[i] - baseline[i])
+    )
+    return (x - baseline) * mean_grad
 
 
 def smoothgrad(model, x, targets, batch, samples=25, spread=0.15, seed=0):
     generator = torch.Generator().manual_seed(seed)
-    out = []
-    for i in range(x.shape[0]):
-        sigma = spread * float(x[i].max() - x[i].min())
-        noisy = x[i] + sigma * torch.randn((samples, *x.shape[1:]), generator=generator)
-        t = targets[i].repeat(samples)
-        total = torch.zeros_like(x[i])
-        for nb, tb in zip(chunks(noisy, batch), chunks(t, batch)):
-            total += input_gradient(model, nb, tb).sum(0)
-        out.append(total / samples)
-    return torch.stack(out)
+    sigma = spread * (x.amax((1, 2, 3)) - x.amin((1, 2, 3)))
+    noise = lambda i, k: x[i] + sigma[i] * torch.randn(x.shape[1:], generator=generator)
+    return pooled_gradients(model, x, targets, batch, samples, noise)
 
 
 def gradcam(model, x, targets, batch, layer: str):
@@ -127,7 +130,7 @@ def timed(fn, repeats: int) -> float:
 def bench_model(name: str, args) -> dict:
     model = build(name, args.size)
     gen = torch.Generator().manual_seed(2)
-    x = torch.randn((args.batch, 3, args.size, args.size), generator=gen)
+    x = torch.randn((args.images or args.batch, 3, args.size, args.size), generator=gen)
     if args.export:
         args.export.mkdir(parents=True, exist_ok=True)
         export_onnx(model, x[:1], args.export / f"{name}.onnx", 17)
@@ -155,6 +158,7 @@ def bench_model(name: str, args) -> dict:
         for p in model.parameters():
             p.requires_grad_(requires_grad)
         vanilla(model, x[:b], targets[:b], b)  # warm-up: allocator, kernels
+        gradcam(model, x[:b], targets[:b], b, CAM_LAYERS[name])
         result[mode] = {}
         for method, run in methods.items():
             if method not in args.methods:
@@ -169,6 +173,8 @@ def main() -> int:
     parser.add_argument("--models", nargs="+", default=["mobilenet_v2", "resnet50"], choices=sorted(CAM_LAYERS))
     parser.add_argument("--methods", nargs="+", default=["vanilla", "ig", "smoothgrad", "gradcam"])
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--images", type=int, help="images to explain (default: --batch); IG and SmoothGrad "
+                        "pool all samples into full batches, so fewer images give the same seconds per image")
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=50, help="Integrated Gradients steps")
@@ -179,7 +185,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     out = {
         "unit": "seconds per image",
-        "batch": args.batch, "size": args.size, "threads": args.threads,
+        "batch": args.batch, "images": args.images or args.batch, "size": args.size, "threads": args.threads,
         "ig_steps": args.steps, "smoothgrad_samples": args.samples,
         "versions": versions(),
         "models": {name: bench_model(name, args) for name in args.models},
