@@ -67,6 +67,7 @@ interface ExplainFlags {
   mode?: NormalizeMode;
   opacity: number;
   outlineTop: number;
+  outlineSmoothing: number;
   legend: boolean;
   inputSize?: [number, number];
   mean?: number[];
@@ -116,6 +117,12 @@ export function explainCommand(): Command {
       'outline the most salient fraction of pixels (0 = none)',
       parseNumber,
       0.2,
+    )
+    .option(
+      '--outline-smoothing <fraction>',
+      'trace the outline on the map blurred by this fraction of the shorter side',
+      parseNumber,
+      0.01,
     )
     .option('--no-legend', 'omit the legend bar under the overlay')
     .option('--input-size <WxH>', 'model input size, when the file does not fix it', parseSize)
@@ -219,6 +226,7 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
       mode,
       opacity: flags.opacity,
       outlineTop: flags.outlineTop,
+      outlineSmoothing: flags.outlineSmoothing,
     } as const;
     const png = flags.legend
       ? await renderOverlayPng(photo, result.map.data, {

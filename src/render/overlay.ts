@@ -1,3 +1,4 @@
+import { gaussianBlur } from '../core/blur.js';
 import { invalidArgument } from '../core/errors.js';
 import type { RgbaImage, RgbImage } from '../core/image.js';
 import { type ColormapName, colormap, defaultColormap, lutIndex, rampPosition } from './colormaps.js';
@@ -16,10 +17,16 @@ export interface OverlayOptions extends NormalizeOptions {
    * one outside, so it shows on any colour). Default 0.2; 0 draws no outline.
    */
   readonly outlineTop?: number;
+  /**
+   * The outline is traced on the map blurred with σ = this fraction of the photo's shorter side, so that it
+   * circles regions rather than speckles of a noisy gradient map. Default 0.01; 0 traces the raw map.
+   */
+  readonly outlineSmoothing?: number;
 }
 
 export const DEFAULT_OPACITY = 0.5;
 export const DEFAULT_OUTLINE_TOP = 0.2;
+export const DEFAULT_OUTLINE_SMOOTHING = 0.01;
 
 /**
  * Colours a map (image.height × image.width, row-major) and blends it onto the photo at the photo's size:
@@ -58,7 +65,8 @@ export function renderOverlay(image: RgbImage, map: Float32Array, options: Overl
   }
 
   if (outlineTop > 0 && pixels > 0) {
-    const region = topRegion(values, outlineTop);
+    const sigma = (options.outlineSmoothing ?? DEFAULT_OUTLINE_SMOOTHING) * Math.min(width, height);
+    const region = topRegion(sigma > 0 ? gaussianBlur(values, 1, width, height, sigma) : values, outlineTop);
     for (const [ring, shade] of [
       [innerEdge(region, width, height), 255],
       [innerEdge(invert(region), width, height), 0],

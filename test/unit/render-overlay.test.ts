@@ -103,6 +103,30 @@ describe('renderOverlay outline', () => {
     expect(out.data[10 * 4]).toBe(128);
   });
 
+  it('traces the smoothed map, so isolated speckles get no outline of their own', () => {
+    // A 40×40 map: a bright 12×12 block plus single bright pixels scattered far from it.
+    const size = 40;
+    const map = new Float32Array(size * size);
+    for (let y = 20; y < 32; y++) for (let x = 20; x < 32; x++) map[y * size + x] = 1;
+    const speckles = [
+      [3, 3],
+      [10, 5],
+      [5, 30],
+      [33, 4],
+    ];
+    for (const [x, y] of speckles) map[y * size + x] = 1;
+    const lines = (smoothing: number) => {
+      const out = renderOverlay(grey(size, size), map, {
+        opacity: 0,
+        outlineTop: 0.1,
+        outlineSmoothing: smoothing,
+      });
+      return speckles.filter(([x, y]) => out.data[(y * size + x) * 4] !== 128).length;
+    };
+    expect(lines(0)).toBe(4);
+    expect(lines(0.05)).toBe(0);
+  });
+
   it('outlineTop 0 draws nothing', () => {
     const map = new Float32Array(25).map((_, i) => i);
     const out = renderOverlay(grey(5, 5), map, { opacity: 0, outlineTop: 0 });
