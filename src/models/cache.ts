@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import envPaths from 'env-paths';
+import type { GradientGraphCache } from '../engines/onnx/session.js';
 
 /** Where converted models live: $SIGHTLINE_CACHE_DIR, else the platform's user cache directory. */
 export function cacheDir(): string {
@@ -23,7 +24,10 @@ export interface CacheEntry {
  * place whole, so an interrupted conversion never leaves a half-written entry, and two processes racing to
  * make it both end up with a complete one.
  */
-export async function cachedEntry(key: string, make: () => Record<string, Uint8Array>): Promise<CacheEntry> {
+export async function cachedEntry(
+  key: string,
+  make: () => Record<string, Uint8Array> | Promise<Record<string, Uint8Array>>,
+): Promise<CacheEntry> {
   const root = join(cacheDir(), 'models');
   const dir = join(root, key);
   try {
@@ -34,7 +38,7 @@ export async function cachedEntry(key: string, make: () => Record<string, Uint8A
   } catch {
     // Not cached yet (or unreadable): make it.
   }
-  const files = make();
+  const files = await make();
   const tmp = `${dir}.${process.pid}.${Date.now()}.tmp`;
   await mkdir(tmp, { recursive: true });
   for (const [name, bytes] of Object.entries(files)) await writeFile(join(tmp, name), bytes);
@@ -45,4 +49,23 @@ export async function cachedEntry(key: string, make: () => Record<string, Uint8A
     await rm(tmp, { recursive: true, force: true });
   }
   return { dir, files, hit: false };
+}
+
+/**
+ * Gradient-augmented graphs of one model, stored under the model's identity (its content hash, or the
+ * converted TFLite entry it came from), so the probe and transform run once per model, not once per process.
+ */
+export function gradientGraphCache(identity: () => string): GradientGraphCache {
+  return {
+    async load(key, make) {
+      const entry = await cachedEntry(
+        `${identity()}-grad-${sha256(new TextEncoder().encode(key)).slice(0, 16)}`,
+        async () => {
+          const made = await make();
+          return { 'model.onnx': made.model, 'graph.json': new TextEncoder().encode(made.meta) };
+        },
+      );
+      return { model: entry.files['model.onnx'], meta: new TextDecoder().decode(entry.files['graph.json']) };
+    },
+  };
 }

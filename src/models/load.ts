@@ -4,6 +4,7 @@ import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { Model, ModelSpec } from '../core/model.js';
 import { decodeModel, type ModelProto } from '../engines/onnx/proto.js';
 import { type OnnxIo, OnnxModel } from '../engines/onnx/session.js';
+import { gradientGraphCache, sha256 } from './cache.js';
 import { loadDefaultModel } from './default-model.js';
 import { readLabels } from './labels.js';
 import { loadTfliteModel } from './tflite.js';
@@ -50,6 +51,7 @@ export async function loadModel(ref: string, hints: ModelHints = {}): Promise<Mo
     const outputs = merged.outputs ?? guessOutputs(decodeModel(bytes));
     return OnnxModel.create(bytes, (io) => specFromIo(io, { ...merged, labels, outputs }), {
       maxBatch: merged.maxBatch,
+      gradientCache: gradientGraphCache(() => sha256(bytes).slice(0, 24)),
     });
   }
   throw invalidArgument('model', "a file ending in .onnx, .tflite or .lite (or 'default')", ref);

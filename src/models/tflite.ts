@@ -1,9 +1,9 @@
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Model, ModelSpec } from '../core/model.js';
 import { encodeModel } from '../engines/onnx/proto.js';
 import { OnnxModel } from '../engines/onnx/session.js';
 import { convertTflite } from '../engines/tflite/index.js';
-import { cachedEntry, sha256 } from './cache.js';
+import { cachedEntry, gradientGraphCache, sha256 } from './cache.js';
 import { readLabels } from './labels.js';
 import type { ModelHints } from './load.js';
 import { guessOutputs, IMAGENET_MEAN, IMAGENET_STD, specFromIo, triple } from './load.js';
@@ -68,6 +68,6 @@ export async function loadTfliteModel(tflite: Uint8Array, hints: ModelHints): Pr
         labels,
         outputs: hints.outputs ?? converted.outputs,
       }) satisfies ModelSpec,
-    { maxBatch: hints.maxBatch },
+    { maxBatch: hints.maxBatch, gradientCache: gradientGraphCache(() => basename(dirname(converted.path))) },
   );
 }

@@ -1,9 +1,12 @@
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readNpy } from '../../src/io/npy.js';
 import { defaultModelFiles } from '../../src/models/default-model.js';
 import { parseLabels } from '../../src/models/labels.js';
+import { loadModel } from '../../src/models/load.js';
 import { convertTfliteCached } from '../../src/models/tflite.js';
 
 describe('converted-model cache', () => {
@@ -32,6 +35,40 @@ describe('converted-model cache', () => {
     expect(second.path).toBe(first.path);
     expect(Buffer.from(second.bytes).equals(Buffer.from(first.bytes))).toBe(true);
     expect(second.quantizedInput).toEqual(first.quantizedInput);
+  });
+});
+
+describe('gradient graph cache', () => {
+  const saved = process.env.SIGHTLINE_CACHE_DIR;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.SIGHTLINE_CACHE_DIR;
+    else process.env.SIGHTLINE_CACHE_DIR = saved;
+  });
+
+  it('stores each gradient graph once under the model’s hash and reuses it in a new process', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sightline-gcache-'));
+    process.env.SIGHTLINE_CACHE_DIR = dir;
+    const golden = fileURLToPath(new URL('../fixtures/golden/', import.meta.url));
+    const x = await readNpy(join(golden, 'net_tiny_cnn.input.npy'));
+    const seed = await readNpy(join(golden, 'net_tiny_cnn.seed.npy'));
+    const run = async () => {
+      const model = await loadModel(join(golden, 'net_tiny_cnn.onnx'), { maxBatch: 2 });
+      const result = await model.inputGradients!(
+        { data: x.data, dims: x.shape },
+        { data: seed.data, dims: seed.shape },
+      );
+      await model.dispose();
+      return result.gradients.data;
+    };
+    const first = await run();
+    const entries = (await readdir(join(dir, 'models'))).filter((e) => e.includes('-grad-'));
+    expect(entries).toHaveLength(1);
+    expect((await readdir(join(dir, 'models', entries[0]))).sort()).toEqual(['graph.json', 'model.onnx']);
+    const stamp = (await stat(join(dir, 'models', entries[0], 'model.onnx'))).mtimeMs;
+    const second = await run();
+    expect(second).toEqual(first);
+    expect((await stat(join(dir, 'models', entries[0], 'model.onnx'))).mtimeMs).toBe(stamp);
+    expect((await readdir(join(dir, 'models'))).filter((e) => e.includes('-grad-'))).toHaveLength(1);
   });
 });
 

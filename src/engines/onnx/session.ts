@@ -19,7 +19,7 @@ import type {
   RunOptions,
 } from '../../core/model.js';
 import type { Tensor } from '../../core/tensor.js';
-import { addGradients, differentiablePath } from './autodiff/index.js';
+import { AUTODIFF_VERSION, addGradients, differentiablePath } from './autodiff/index.js';
 import { probeModel } from './autodiff/shapes.js';
 import { decodeModel, encodeModel, type ModelProto } from './proto.js';
 
@@ -28,6 +28,23 @@ export interface OnnxModelOptions {
   readonly maxBatch?: number;
   /** Threads for one operator; defaults to the machine's cores (ORT's own default). */
   readonly intraOpThreads?: number;
+  /** Where gradient graphs are kept between processes; without it they are rebuilt on first use. */
+  readonly gradientCache?: GradientGraphCache;
+}
+
+/** Stores the (costly) gradient-augmented graphs; `key` names the graph's options and the transform's version. */
+export interface GradientGraphCache {
+  load(
+    key: string,
+    make: () => Promise<{ model: Uint8Array; meta: string }>,
+  ): Promise<{ model: Uint8Array; meta: string }>;
+}
+
+/** What a stored gradient graph's user needs besides the ONNX bytes. */
+interface GraphMeta {
+  seedName: string;
+  inputGradientName?: string;
+  layer?: { activation: string; gradient: string };
 }
 
 export interface OnnxIo {
@@ -35,11 +52,8 @@ export interface OnnxIo {
   readonly outputs: readonly { name: string; dims: readonly (number | string)[] }[];
 }
 
-interface GradientSession {
+interface GradientSession extends GraphMeta {
   readonly session: ort.InferenceSession;
-  readonly seedName: string;
-  readonly inputGradientName?: string;
-  readonly layer?: { activation: string; gradient: string };
 }
 
 export class OnnxModel implements Model {
@@ -207,24 +221,34 @@ export class OnnxModel implements Model {
     let pending = this.gradientSessions.get(layer);
     if (!pending) {
       pending = (async () => {
-        const graph = await addGradients(withFixedInput(this.proto, this.spec), {
-          input: this.spec.inputName,
-          output: this.outputName,
-          layers: layer ? [layer] : [],
-          inputGradient: !layer,
-        });
-        const session = await ort.InferenceSession.create(
-          encodeModel(graph.model),
-          sessionOptions(this.options),
-        );
-        return {
-          session,
-          seedName: graph.seedName,
-          inputGradientName: graph.inputGradientName,
-          layer: graph.layers[0]
-            ? { activation: graph.layers[0].activation, gradient: graph.layers[0].gradient }
-            : undefined,
+        const make = async () => {
+          const graph = await addGradients(withFixedInput(this.proto, this.spec), {
+            input: this.spec.inputName,
+            output: this.outputName,
+            layers: layer ? [layer] : [],
+            inputGradient: !layer,
+          });
+          const meta: GraphMeta = {
+            seedName: graph.seedName,
+            inputGradientName: graph.inputGradientName,
+            layer: graph.layers[0] && {
+              activation: graph.layers[0].activation,
+              gradient: graph.layers[0].gradient,
+            },
+          };
+          return { model: encodeModel(graph.model), meta: JSON.stringify(meta) };
         };
+        const key = JSON.stringify({
+          v: AUTODIFF_VERSION,
+          input: this.spec.inputName,
+          size: [this.spec.width, this.spec.height],
+          layer,
+        });
+        const stored = this.options.gradientCache
+          ? await this.options.gradientCache.load(key, make)
+          : await make();
+        const session = await ort.InferenceSession.create(stored.model, sessionOptions(this.options));
+        return { session, ...(JSON.parse(stored.meta) as GraphMeta) };
       })();
       this.gradientSessions.set(layer, pending);
       pending.catch(() => this.gradientSessions.delete(layer));

@@ -6,3 +6,6 @@ export {
 export { type DifferentiablePath, differentiablePath } from './path.js';
 export { GRADIENT_RULES } from './registry.js';
 export type { GradientRule } from './rule.js';
+
+/** Bumped whenever the transform's output changes, so stored gradient graphs are rebuilt. */
+export const AUTODIFF_VERSION = 1;
