@@ -2,22 +2,28 @@ import { camMethod, type LayerMaps, weightedSum } from './base.js';
 
 const plane = (m: LayerMaps) => m.width * m.height;
 
+/** Σ_k w_k A_k with each channel's weight computed from its activation and gradient planes. */
+function channelWeighted(m: LayerMaps, weight: (a: Float32Array, g: Float32Array) => number): Float32Array {
+  const n = plane(m);
+  const weights = new Float64Array(m.channels);
+  for (let k = 0; k < m.channels; k++) {
+    weights[k] = weight(
+      m.activations.subarray(k * n, (k + 1) * n),
+      m.gradients!.subarray(k * n, (k + 1) * n),
+    );
+  }
+  return weightedSum(m, weights);
+}
+
+const sum = (values: Float32Array) => values.reduce((acc, v) => acc + v, 0);
+
 /** Grad-CAM (Selvaraju et al., ICCV 2017, eq. 1–2): w_k = mean over positions of ∂S/∂A_k. */
 export const gradCam = camMethod({
   id: 'grad-cam',
   title: 'Grad-CAM',
   description: 'Weights the last feature maps by their average gradient: a coarse map of the regions used.',
   usesGradients: true,
-  cam(m) {
-    const g = m.gradients!;
-    const weights = new Float64Array(m.channels);
-    for (let k = 0; k < m.channels; k++) {
-      let s = 0;
-      for (let i = 0; i < plane(m); i++) s += g[k * plane(m) + i];
-      weights[k] = s / plane(m);
-    }
-    return weightedSum(m, weights);
-  },
+  cam: (m) => channelWeighted(m, (_, g) => sum(g) / g.length),
 });
 
 /**
@@ -29,26 +35,17 @@ export const gradCamPlusPlus = camMethod({
   title: 'Grad-CAM++',
   description: 'Grad-CAM with per-position weights, better when the class appears several times.',
   usesGradients: true,
-  cam(m) {
-    const g = m.gradients!;
-    const a = m.activations;
-    const n = plane(m);
-    const weights = new Float64Array(m.channels);
-    for (let k = 0; k < m.channels; k++) {
-      let sumA = 0;
-      for (let i = 0; i < n; i++) sumA += a[k * n + i];
+  cam: (m) =>
+    channelWeighted(m, (a, g) => {
+      const sumA = sum(a);
       let w = 0;
-      for (let i = 0; i < n; i++) {
-        const gi = g[k * n + i];
+      for (const gi of g) {
         if (gi === 0) continue;
         const g2 = gi * gi;
-        const alpha = g2 / (2 * g2 + sumA * g2 * gi + 1e-7);
-        w += alpha * Math.max(0, gi);
+        w += (g2 / (2 * g2 + sumA * g2 * gi + 1e-7)) * Math.max(0, gi);
       }
-      weights[k] = w;
-    }
-    return weightedSum(m, weights);
-  },
+      return w;
+    }),
 });
 
 /** XGrad-CAM (Fu et al., BMVC 2020, eq. 11): w_k = Σ_ij (A_kij / Σ_ab A_kab) · ∂S/∂A_kij. */
@@ -57,22 +54,12 @@ export const xGradCam = camMethod({
   title: 'XGrad-CAM',
   description: 'Grad-CAM with gradients weighted by the activations, chosen to satisfy two axioms.',
   usesGradients: true,
-  cam(m) {
-    const g = m.gradients!;
-    const a = m.activations;
-    const n = plane(m);
-    const weights = new Float64Array(m.channels);
-    for (let k = 0; k < m.channels; k++) {
-      let sumA = 0;
+  cam: (m) =>
+    channelWeighted(m, (a, g) => {
       let sumAG = 0;
-      for (let i = 0; i < n; i++) {
-        sumA += a[k * n + i];
-        sumAG += a[k * n + i] * g[k * n + i];
-      }
-      weights[k] = sumAG / (sumA + 1e-7);
-    }
-    return weightedSum(m, weights);
-  },
+      for (let i = 0; i < a.length; i++) sumAG += a[i] * g[i];
+      return sumAG / (sum(a) + 1e-7);
+    }),
 });
 
 /** LayerCAM (Jiang et al., IEEE TIP 2021, eq. 5–6): M = Σ_k ReLU(∂S/∂A_k) ⊙ A_k, position by position. */
