@@ -269,6 +269,6 @@ function warnIfIncomplete(details: Readonly<Record<string, number>> | undefined)
   if (!details || details.relativeDelta === undefined || details.relativeDelta <= 0.05) return;
   const change = details.scoreAtInput - details.scoreAtBaseline;
   process.stderr.write(
-    `sightline: warning: the attributions sum to ${(change + details.completenessDelta).toFixed(3)} but the score changed by ${change.toFixed(3)} (${(details.relativeDelta * 100).toFixed(1)}% off); the path integral has not converged, so raise --steps.\n`,
+    `sightline: warning: the attributions sum to ${(change + details.completenessDelta).toFixed(3)} but the score changed by ${change.toFixed(3)} (${(details.relativeDelta * 100).toFixed(1)}% off); the path integral has not converged: raise --steps, or pass --tolerance 0.01 --steps 300 to refine it adaptively.\n`,
   );
 }

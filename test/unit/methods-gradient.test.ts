@@ -81,6 +81,33 @@ describe('integrated gradients', () => {
     expect(errors['riemann-left']).toBeLessThan(0.2);
   });
 
+  it('adaptive refinement meets a tolerance where 50 fixed steps miss a narrow spike', async () => {
+    // f = tanh(400 (x − 0.3)) along the path from 0 to 1: the integrand is a spike of width ~0.005 at α = 0.3,
+    // and IG must equal f(1) − f(0) (one input, so completeness is the whole answer).
+    const steep = () =>
+      functionModel(
+        {
+          f: (x) => Math.tanh(400 * (x[0] - 0.3)),
+          grad: (x) => Float32Array.of(400 / Math.cosh(400 * (x[0] - 0.3)) ** 2),
+        },
+        [1, 1, 1, 1],
+        16,
+      );
+    const exact = Math.tanh(400 * 0.7) - Math.tanh(-120);
+    const fixed = await integratedGradients.attribute(
+      { model: steep(), input: input(1), target: 0, classes: 1 },
+      resolveOptions(integratedGradients, {}),
+    );
+    expect(Math.abs(fixed.data[0] - exact) / exact).toBeGreaterThan(0.01);
+    const adaptive = await integratedGradients.attribute(
+      { model: steep(), input: input(1), target: 0, classes: 1 },
+      resolveOptions(integratedGradients, { steps: 200, tolerance: 0.001 }),
+    );
+    expect(Math.abs(adaptive.data[0] - exact) / exact).toBeLessThan(0.001);
+    expect(adaptive.details!.relativeDelta).toBeLessThan(0.001);
+    expect(adaptive.details!.steps).toBeLessThanOrEqual(200);
+  });
+
   it('starts from a white baseline (pixel 255) when asked', async () => {
     // Linear f = 2·x1 − x2: IG = w ⊙ (x − 255).
     const model = functionModel(
