@@ -15,6 +15,16 @@ function channelWeighted(m: LayerMaps, weight: (a: Float32Array, g: Float32Array
   return weightedSum(m, weights);
 }
 
+/** Σ_k f(∂S/∂A_k) ⊙ A_k, position by position. */
+function positionWise(m: LayerMaps, f: (gradient: number) => number): Float32Array {
+  const n = plane(m);
+  const g = m.gradients!;
+  const out = new Float32Array(n);
+  for (let k = 0; k < m.channels; k++)
+    for (let i = 0; i < n; i++) out[i] += f(g[k * n + i]) * m.activations[k * n + i];
+  return out;
+}
+
 const sum = (values: Float32Array) => values.reduce((acc, v) => acc + v, 0);
 
 /** Grad-CAM (Selvaraju et al., ICCV 2017, eq. 1–2): w_k = mean over positions of ∂S/∂A_k. */
@@ -68,15 +78,7 @@ export const layerCam = camMethod({
   title: 'LayerCAM',
   description: 'Weights each position by its own positive gradient: finer detail than Grad-CAM.',
   usesGradients: true,
-  cam(m) {
-    const g = m.gradients!;
-    const a = m.activations;
-    const n = plane(m);
-    const out = new Float32Array(n);
-    for (let k = 0; k < m.channels; k++)
-      for (let i = 0; i < n; i++) out[i] += Math.max(0, g[k * n + i]) * a[k * n + i];
-    return out;
-  },
+  cam: (m) => positionWise(m, (g) => Math.max(0, g)),
 });
 
 /** HiResCAM (Draelos & Carin, 2020, eq. 4): M = Σ_k ∂S/∂A_k ⊙ A_k, position by position (no averaging). */
@@ -86,14 +88,7 @@ export const hiResCam = camMethod({
   description:
     'Gradient times activation at each position; provably faithful for models ending in pooling and a linear layer.',
   usesGradients: true,
-  cam(m) {
-    const g = m.gradients!;
-    const a = m.activations;
-    const n = plane(m);
-    const out = new Float32Array(n);
-    for (let k = 0; k < m.channels; k++) for (let i = 0; i < n; i++) out[i] += g[k * n + i] * a[k * n + i];
-    return out;
-  },
+  cam: (m) => positionWise(m, (g) => g),
 });
 
 /**
