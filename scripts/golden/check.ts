@@ -4,11 +4,11 @@
  * against float64 PyTorch autograd. Shared by test/unit/golden.test.ts and scripts/zoo.ts so the two agree
  * on what "matches" means: max |ours − golden| ≤ rel · max |golden| + abs.
  */
-import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { decodeModel, encodeModel, type ModelProto } from '../../src/engines/onnx/proto.js';
+import * as autodiffModule from '../../src/engines/onnx/autodiff/index.js';
+import { decodeModel, encodeModel } from '../../src/engines/onnx/proto.js';
 import { type NpyArray, readNpy } from '../../src/io/npy.js';
 
 export interface Tolerance {
@@ -50,33 +50,9 @@ export interface Comparison {
 }
 
 /** The documented autodiff API, typed here so this file compiles before the module lands. */
-export interface GradientGraph {
-  model: ModelProto;
-  seedName: string;
-  inputGradientName: string;
-  layers: { name: string; activation: string; gradient: string }[];
-}
-export interface Autodiff {
-  addGradients(
-    model: ModelProto,
-    options?: { input?: string; output?: string; layers?: string[] },
-  ): Promise<GradientGraph>;
-  /** Optional: lists every path node without a rule (the error names only the first). */
-  differentiablePath?(
-    model: ModelProto,
-    input: string,
-    outputs: readonly string[],
-  ): { unsupported: { opType: string }[] };
-}
-
-const AUTODIFF_URL = new URL('../../src/engines/onnx/autodiff/index.ts', import.meta.url);
-
-/** The autodiff module, or undefined while it does not exist yet. */
-export async function loadAutodiff(): Promise<Autodiff | undefined> {
-  if (!existsSync(AUTODIFF_URL)) return undefined;
-  // A .ts specifier on purpose: vitest and tsx load TypeScript sources directly.
-  return (await import(AUTODIFF_URL.href)) as Autodiff;
-}
+/** The autodiff transform under test, imported statically so a moved or broken module fails loudly. */
+export type Autodiff = Pick<typeof autodiffModule, 'addGradients' | 'differentiablePath'>;
+export const autodiff: Autodiff = autodiffModule;
 
 export async function listCases(dir: string): Promise<string[]> {
   return (await readdir(dir))
@@ -166,10 +142,10 @@ export async function checkGradient(
     t0 = performance.now();
     const result = await session.run(
       { [c.meta.input.name]: tensor(c.input), [graph.seedName]: tensor(c.seed) },
-      [c.meta.output.name, graph.inputGradientName],
+      [c.meta.output.name, graph.inputGradientName!],
     );
     const run = (performance.now() - t0) / 1000;
-    const gradient = result[graph.inputGradientName];
+    const gradient = result[graph.inputGradientName!];
     if (gradient.dims.join(',') !== c.grad.shape.join(',')) {
       throw new Error(`the input gradient has shape [${gradient.dims}], expected [${c.grad.shape}]`);
     }
@@ -187,9 +163,8 @@ export async function checkGradient(
   }
 }
 
-/** Op types on the differentiable path that have no gradient rule (empty when the module cannot say). */
+/** Op types on the differentiable path that have no gradient rule. */
 export async function opsWithoutRules(c: GoldenCase, autodiff: Autodiff): Promise<string[]> {
-  if (!autodiff.differentiablePath) return [];
   const model = decodeModel(await readFile(c.modelPath));
   const path = autodiff.differentiablePath(model, c.meta.input.name, [c.meta.output.name]);
   return [...new Set(path.unsupported.map((n) => n.opType))].sort();

@@ -4,17 +4,16 @@
  * Σ seed ⊙ output. ONNX Runtime must reproduce the outputs, and the graph from our autodiff transform must
  * reproduce the gradients: max |ours − golden| ≤ 1e-4 · max |golden| + 1e-8 (tolerances live in each JSON).
  *
- * The gradient half runs when src/engines/onnx/autodiff exists (checked once, at import time). An op
- * without a gradient rule fails the fixture by name unless it is listed in DOCUMENTED_UNSUPPORTED below.
+ * An op without a gradient rule fails the fixture by name unless it is listed in DOCUMENTED_UNSUPPORTED below.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  autodiff,
   checkForward,
   checkGradient,
   formatComparison,
-  loadAutodiff,
   loadCase,
   readMeta,
 } from '../../scripts/golden/check.js';
@@ -32,7 +31,6 @@ const names = readdirSync(DIR)
  */
 const DOCUMENTED_UNSUPPORTED: Readonly<Record<string, string>> = {};
 
-const autodiff = await loadAutodiff();
 const report: string[] = [];
 
 describe('golden fixtures: files', () => {
@@ -64,7 +62,7 @@ describe('golden fixtures: ONNX Runtime forward matches PyTorch', () => {
   });
 });
 
-describe.skipIf(!autodiff)('golden fixtures: autodiff input gradient matches PyTorch autograd', () => {
+describe('golden fixtures: autodiff input gradient matches PyTorch autograd', () => {
   afterAll(() => {
     if (report.length > 0) console.log(`golden gradients (${report.length} fixtures):\n${report.join('\n')}`);
   });
@@ -76,7 +74,7 @@ describe.skipIf(!autodiff)('golden fixtures: autodiff input gradient matches PyT
       const c = await loadCase(DIR, name);
       let result: Awaited<ReturnType<typeof checkGradient>>;
       try {
-        result = await checkGradient(c, autodiff!);
+        result = await checkGradient(c, autodiff);
       } catch (error) {
         const e = error as { code?: string; details?: { op?: string }; message?: string };
         report.push(`${name.padEnd(28)} ${e.code ?? 'ERROR'} ${e.details?.op ?? ''}`);
