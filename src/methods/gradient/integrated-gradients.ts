@@ -2,6 +2,7 @@ import type { AttributionMap } from '../../core/attribution.js';
 import { runGradientBatches } from '../../core/batch.js';
 import type { AttributionMethod, MethodInput, MethodOptions } from '../../core/method.js';
 import { createRng } from '../../core/random.js';
+import type { Tensor } from '../../core/tensor.js';
 import { BASELINE_TYPES, type BaselineType, baseline, oneHot, reduceChannels } from './common.js';
 import { INTEGRATION_RULES, type IntegrationRule, quadrature } from './quadrature.js';
 import { spatialMap } from './vanilla.js';
@@ -110,15 +111,7 @@ export async function integratePath(
     input.model,
     {
       total: points.length,
-      build(start, end) {
-        const data = new Float32Array((end - start) * size);
-        for (let j = start; j < end; j++) {
-          const a = points[j];
-          const o = (j - start) * size;
-          for (let i = 0; i < size; i++) data[o + i] = reference[i] + a * (x[i] - reference[i]);
-        }
-        return { data, dims: [end - start, ...input.input.dims.slice(1)] };
-      },
+      build: (start, end) => pathBatch(input, reference, (j) => points[j], start, end),
       consume(result, start, end) {
         const k = result.scores.dims[1];
         for (let j = start; j < end; j++) {
@@ -198,14 +191,7 @@ export async function integrateAdaptive(
       input.model,
       {
         total: nodes.length + ends.length,
-        build(start, end) {
-          const data = new Float32Array((end - start) * size);
-          for (let j = start; j < end; j++) {
-            const a = alphaOf(j);
-            for (let i = 0; i < size; i++) data[(j - start) * size + i] = reference[i] + a * diff[i];
-          }
-          return { data, dims: [end - start, ...input.input.dims.slice(1)] };
-        },
+        build: (start, end) => pathBatch(input, reference, alphaOf, start, end),
         consume(result, start, end) {
           const k = result.scores.dims[1];
           for (let j = start; j < end; j++) {
@@ -265,4 +251,23 @@ export async function integrateAdaptive(
   for (const p of panels) for (let i = 0; i < size; i++) attributions[i] += p.contribution[i];
   for (let i = 0; i < size; i++) attributions[i] *= diff[i];
   return { attributions, scoreAtInput, scoreAtBaseline, steps: spent - 2 };
+}
+
+/** The path points x′ + α_j (x − x′) for j in [start, end), as one batch. */
+function pathBatch(
+  input: MethodInput,
+  reference: Float32Array,
+  alphaOf: (j: number) => number,
+  start: number,
+  end: number,
+): Tensor {
+  const x = input.input.data;
+  const size = x.length;
+  const data = new Float32Array((end - start) * size);
+  for (let j = start; j < end; j++) {
+    const a = alphaOf(j);
+    const o = (j - start) * size;
+    for (let i = 0; i < size; i++) data[o + i] = reference[i] + a * (x[i] - reference[i]);
+  }
+  return { data, dims: [end - start, ...input.input.dims.slice(1)] };
 }
