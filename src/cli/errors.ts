@@ -1,7 +1,10 @@
 import type { ErrorCode } from '../core/errors.js';
 import { SightlineError } from '../core/errors.js';
 
-/** Exit codes CI scripts can rely on: 2 usage, 3 bad input file, 4 model problem, 130 cancelled, 1 anything else. */
+/**
+ * Exit codes CI scripts can rely on: 2 usage, 3 bad input file, 4 model problem, 5 the server cannot start,
+ * 130 cancelled, 1 anything else.
+ */
 export const EXIT_CODES: Record<ErrorCode, number> = {
   INVALID_ARGUMENT: 2,
   UNKNOWN_TARGET: 2,
@@ -13,6 +16,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   MODEL_OUTPUT: 4,
   UNSUPPORTED_OP: 4,
   MISSING_CAPABILITY: 4,
+  SERVER: 5,
   ABORTED: 130,
 };
 

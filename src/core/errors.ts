@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'MISSING_CAPABILITY'
   | 'UNKNOWN_TARGET'
   | 'ABORTED'
-  | 'IO';
+  | 'IO'
+  | 'SERVER';
 
 export class SightlineError extends Error {
   readonly code: ErrorCode;
