@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { OnnxModel } from '../dist/engines/onnx/session.js';
-import { readNpy } from '../dist/io/npy.js';
+import { readNpy } from '../dist/io/npy-file.js';
 import { getMethod, resolveOptions } from '../dist/methods/registry.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -70,7 +70,10 @@ for (const name of Object.keys(torch.models)) {
     labels: [],
     outputs: 'logits',
   };
-  const model = await OnnxModel.create(join(dir, `${name}.onnx`), spec, { maxBatch: 16, intraOpThreads: 2 });
+  const model = await OnnxModel.create(new Uint8Array(readFileSync(join(dir, `${name}.onnx`))), spec, {
+    maxBatch: 16,
+    intraOpThreads: 2,
+  });
   const x = await readNpy(join(dir, `${name}.input.npy`));
   const batch = { data: x.data, dims: x.shape };
   const n = x.shape[0];

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import * as autodiffModule from '../../src/engines/onnx/autodiff/index.js';
 import { decodeModel, encodeModel } from '../../src/engines/onnx/proto.js';
-import { type NpyArray, readNpy } from '../../src/io/npy.js';
+import type { NpyArray } from '../../src/io/npy.js';
+import { readNpy } from '../../src/io/npy-file.js';
 
 export interface Tolerance {
   readonly rel: number;

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { SightlineError } from '../core/errors.js';
-import { readNpy, writeNpy } from '../io/npy.js';
+import { readNpy, writeNpy } from '../io/npy-file.js';
 import { loadModel } from '../models/load.js';
 
 export function gradientCommand(): Command {

@@ -1,7 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
-import { invalidArgument, SightlineError } from '../core/errors.js';
+import { SightlineError } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
+import { checkImageSize, checkMaxPixels, DEFAULT_MAX_PIXELS, emptyImage } from './image-limits.js';
+
+export { DEFAULT_MAX_PIXELS };
 
 export interface DecodeOptions {
   /** Largest width × height accepted, checked from the header before any pixel is decoded. Default 50_000_000. */
@@ -9,8 +12,6 @@ export interface DecodeOptions {
   /** How messages name the image when `source` is bytes (an upload's file name, say). Default "the image". */
   readonly name?: string;
 }
-
-export const DEFAULT_MAX_PIXELS = 50_000_000;
 
 /** sharp's `format` names for the formats Sightline accepts; AVIF reports itself as `heif`. */
 const ACCEPTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif']);
@@ -26,14 +27,10 @@ export async function decodeImage(
   options: DecodeOptions = {},
 ): Promise<RgbImage> {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
-  if (!Number.isFinite(maxPixels) || maxPixels < 1) {
-    throw invalidArgument('maxPixels', 'a positive number of pixels', maxPixels);
-  }
+  checkMaxPixels(maxPixels);
   const name = typeof source === 'string' ? source : (options.name ?? 'the image');
   const bytes = typeof source === 'string' ? await readImageFile(source) : source;
-  if (bytes.length === 0) {
-    throw new SightlineError('IMAGE_DECODE', `'${name}' is empty (0 bytes); ${EXPECTED} data.`, { name });
-  }
+  if (bytes.length === 0) throw emptyImage(name, EXPECTED);
 
   // sharp's own pixel limit would also reject reading the header; switch it off here and judge the size ourselves.
   let metadata: Metadata;
@@ -49,15 +46,7 @@ export async function decodeImage(
       { name, format: metadata.format },
     );
   }
-  const pixels = metadata.width * metadata.height;
-  if (pixels > maxPixels) {
-    throw new SightlineError(
-      'IMAGE_TOO_LARGE',
-      `'${name}' is ${metadata.width}×${metadata.height} = ${pixelCount(pixels)}, over the limit of ` +
-        `${pixelCount(maxPixels)}; pass a higher maxPixels to allow it.`,
-      { name, width: metadata.width, height: metadata.height, maxPixels },
-    );
-  }
+  checkImageSize(name, metadata.width, metadata.height, maxPixels);
 
   try {
     // failOn 'error' turns a truncated or corrupt stream into an error instead of a half-grey picture, while
@@ -121,10 +110,6 @@ function notAnImage(name: string, cause: unknown): SightlineError {
     { name },
     { cause },
   );
-}
-
-function pixelCount(pixels: number): string {
-  return pixels >= 1e6 ? `${Math.round(pixels / 1e5) / 10} megapixels` : `${pixels} pixels`;
 }
 
 function messageOf(error: unknown): string {

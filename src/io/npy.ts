@@ -1,4 +1,3 @@
-import { readFile, writeFile } from 'node:fs/promises';
 import { invalidArgument, SightlineError } from '../core/errors.js';
 
 /**
@@ -99,32 +98,6 @@ export function decodeNpy(bytes: Uint8Array, name = 'the .npy data'): NpyArray {
   return { data: fortran === 'True' ? fortranToC(stored, shape) : stored, shape };
 }
 
-export async function writeNpy(path: string, data: Float32Array, shape: readonly number[]): Promise<void> {
-  const bytes = encodeNpy(data, shape);
-  try {
-    await writeFile(path, bytes);
-  } catch (cause) {
-    throw new SightlineError('IO', `Cannot write '${path}': ${messageOf(cause)}.`, { path }, { cause });
-  }
-}
-
-export async function readNpy(path: string): Promise<NpyArray> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (cause) {
-    throw new SightlineError(
-      'IO',
-      `Cannot read '${path}': ${messageOf(cause)}; expected a .npy file.`,
-      { path },
-      {
-        cause,
-      },
-    );
-  }
-  return decodeNpy(bytes, path);
-}
-
 /** Fortran order stores the first axis fastest; walk C order and find each element's Fortran position. */
 function fortranToC(stored: Float32Array, shape: readonly number[]): Float32Array {
   const out = new Float32Array(stored.length);
@@ -145,8 +118,4 @@ function fortranToC(stored: Float32Array, shape: readonly number[]): Float32Arra
     }
   }
   return out;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

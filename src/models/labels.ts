@@ -1,25 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { SightlineError } from '../core/errors.js';
 
 /**
- * Labels from a text file (one per line, index = line number) or JSON (an array, or an object mapping
- * indices to names, as Keras' imagenet_class_index.json and Teachable Machine's metadata do).
+ * Labels from the text of a labels file: one per line (index = line number) or JSON (an array, or an object
+ * mapping indices to names, as Keras' imagenet_class_index.json and Teachable Machine's metadata do).
  */
-export async function readLabels(path: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (cause) {
-    throw new SightlineError(
-      'IO',
-      `Cannot read the labels file '${path}': ${(cause as Error).message}`,
-      { path },
-      { cause },
-    );
-  }
-  return parseLabels(text, path);
-}
-
 export function parseLabels(text: string, source = 'labels'): string[] {
   const trimmed = text.trim();
   if (trimmed.startsWith('[') || trimmed.startsWith('{')) {

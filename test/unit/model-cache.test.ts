@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readNpy } from '../../src/io/npy.js';
+import { readNpy } from '../../src/io/npy-file.js';
 import { defaultModelFiles } from '../../src/models/default-model.js';
 import { parseLabels } from '../../src/models/labels.js';
 import { loadModel } from '../../src/models/load.js';

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SightlineError } from '../../src/core/errors.js';
-import { decodeNpy, encodeNpy, readNpy, writeNpy } from '../../src/io/npy.js';
+import { decodeNpy, encodeNpy } from '../../src/io/npy.js';
+import { readNpy, writeNpy } from '../../src/io/npy-file.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -1,13 +1,13 @@
 /**
- * The ONNX Runtime engine (onnxruntime-node). This file and its siblings are the only places that import a
- * runtime; everything above them speaks the Model interface of core/model.ts.
+ * The ONNX Runtime engine. `#ort` (package.json "imports") is onnxruntime-node in Node and onnxruntime-web
+ * in a browser bundle; both implement onnxruntime-common's API, so this file serves both. This file and its
+ * siblings are the only places that import a runtime; everything above them speaks core/model.ts.
  *
  * Gradients come from our autodiff transform (autodiff/): on first use the model is rewritten to take an
  * output seed and return input (or layer) gradients, and that graph gets its own session, so forward and
  * backward run in one native, batched call.
  */
-import { readFile } from 'node:fs/promises';
-import * as ort from 'onnxruntime-node';
+import * as ort from '#ort';
 import { SightlineError, throwIfAborted } from '../../core/errors.js';
 import type {
   Capability,
@@ -28,6 +28,8 @@ export interface OnnxModelOptions {
   readonly maxBatch?: number;
   /** Threads for one operator; defaults to the machine's cores (ORT's own default). */
   readonly intraOpThreads?: number;
+  /** ONNX Runtime execution providers in order of preference (onnxruntime-web: 'webgpu', 'wasm'); default CPU/wasm. */
+  readonly executionProviders?: readonly string[];
   /** Where gradient graphs are kept between processes; without it they are rebuilt on first use. */
   readonly gradientCache?: GradientGraphCache;
 }
@@ -78,24 +80,21 @@ export class OnnxModel implements Model {
     );
   }
 
-  /** Opens a model from a file path or the bytes of an ONNX file. */
+  /** Opens a model from the bytes of an ONNX file (models/load.ts reads files). */
   static async create(
-    source: string | Uint8Array,
+    bytes: Uint8Array,
     specOrResolver: ModelSpec | ((io: OnnxIo) => ModelSpec),
     options: OnnxModelOptions = {},
   ): Promise<OnnxModel> {
-    const where = typeof source === 'string' ? `'${source}'` : 'the given bytes';
-    let bytes: Uint8Array;
     let proto: ModelProto;
     let session: ort.InferenceSession;
     try {
-      bytes = typeof source === 'string' ? new Uint8Array(await readFile(source)) : source;
       proto = decodeModel(bytes);
       session = await ort.InferenceSession.create(bytes, sessionOptions(options));
     } catch (cause) {
       throw new SightlineError(
         'MODEL_LOAD',
-        `ONNX Runtime could not load the model from ${where}: ${(cause as Error).message}`,
+        `ONNX Runtime could not load the model: ${(cause as Error).message}`,
         {},
         { cause },
       );
@@ -314,6 +313,7 @@ function sessionOptions(options: OnnxModelOptions): ort.InferenceSession.Session
   return {
     graphOptimizationLevel: 'all',
     ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
+    ...(options.executionProviders ? { executionProviders: [...options.executionProviders] } : {}),
   };
 }
 

@@ -6,7 +6,7 @@
  * tensors that do not depend on the input (weights computed by the graph, shape arithmetic), which rules
  * need as constants.
  */
-import * as ort from 'onnxruntime-node';
+import * as ort from '#ort';
 import { SightlineError } from '../../../core/errors.js';
 import { encodeModel, type ModelProto } from '../proto.js';
 

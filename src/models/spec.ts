@@ -1,0 +1,103 @@
+// What a model's preprocessing is, from its input shape and what the user says: no I/O, so the browser shares it.
+import { invalidArgument, SightlineError } from '../core/errors.js';
+import type { ModelSpec } from '../core/model.js';
+import type { ModelProto } from '../engines/onnx/proto.js';
+import type { OnnxIo } from '../engines/onnx/session.js';
+
+/** What a user can say about a model that the file itself does not (CLI flags, a sidecar JSON). */
+export interface ModelHints {
+  readonly width?: number;
+  readonly height?: number;
+  readonly layout?: 'NCHW' | 'NHWC';
+  readonly channelOrder?: 'RGB' | 'BGR';
+  readonly mean?: readonly number[];
+  readonly std?: readonly number[];
+  readonly resize?: 'squash' | 'center-crop';
+  readonly cropFraction?: number;
+  /** Path of a labels file (text or JSON). */
+  readonly labelsPath?: string;
+  readonly labels?: readonly string[];
+  readonly outputs?: 'probabilities' | 'logits';
+  readonly maxBatch?: number;
+}
+
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+
+/** Fills a spec from the model's one image input and the hints. */
+export function specFromIo(
+  io: OnnxIo,
+  hints: ModelHints & { labels: readonly string[]; outputs: ModelSpec['outputs'] },
+): ModelSpec {
+  const images = io.inputs.filter((i) => i.dims.length === 4);
+  if (images.length !== 1 || io.inputs.length !== 1) {
+    throw new SightlineError(
+      'MODEL_SHAPE',
+      `Expected a model with one image input of rank 4 ([N, 3, H, W] or [N, H, W, 3]); its inputs are ${io.inputs.map((i) => `'${i.name}' [${i.dims.join(', ')}]`).join(', ')}.`,
+    );
+  }
+  const input = images[0];
+  const dims = input.dims;
+  const layout = hints.layout ?? (dims[1] === 3 ? 'NCHW' : dims[3] === 3 ? 'NHWC' : undefined);
+  if (!layout) {
+    throw new SightlineError(
+      'MODEL_SHAPE',
+      `Cannot tell the layout of input '${input.name}' [${dims.join(', ')}]; pass --layout NCHW or NHWC.`,
+    );
+  }
+  const [h, w] = layout === 'NCHW' ? [dims[2], dims[3]] : [dims[1], dims[2]];
+  const width = hints.width ?? (typeof w === 'number' && w > 0 ? w : undefined);
+  const height = hints.height ?? (typeof h === 'number' && h > 0 ? h : undefined);
+  if (!width || !height) {
+    throw new SightlineError(
+      'MODEL_SHAPE',
+      `Input '${input.name}' [${dims.join(', ')}] has no fixed size; pass --input-size (e.g. 224 or 224x224).`,
+    );
+  }
+  return {
+    inputName: input.name,
+    layout,
+    width,
+    height,
+    channelOrder: hints.channelOrder ?? 'RGB',
+    mean: triple('mean', hints.mean ?? IMAGENET_MEAN),
+    std: triple('std', hints.std ?? IMAGENET_STD),
+    resize: hints.resize ?? 'squash',
+    cropFraction: hints.cropFraction ?? 0.875,
+    labels: hints.labels,
+    outputs: hints.outputs,
+  };
+}
+
+export function triple(name: string, values: readonly number[]): [number, number, number] {
+  const v = values.length === 1 ? [values[0], values[0], values[0]] : values;
+  if (v.length !== 3 || v.some((x) => !Number.isFinite(x)))
+    throw invalidArgument(name, 'one or three finite numbers', values);
+  if (name === 'std' && v.some((x) => x <= 0)) throw invalidArgument(name, 'positive numbers', values);
+  return [v[0], v[1], v[2]];
+}
+
+/** A Softmax at the end of the graph means the scores are probabilities already. */
+export function guessOutputs(model: ModelProto): ModelSpec['outputs'] {
+  const graph = model.graph;
+  const output = graph?.output?.[0]?.name;
+  const producer = graph?.node?.find((n) => n.output?.includes(output ?? ''));
+  return producer?.opType === 'Softmax' ? 'probabilities' : 'logits';
+}
+
+/**
+ * The preprocessing a converted TFLite model implies: NHWC, and for a uint8 input quantized as
+ * scale · (q − zero point) the pixels go in directly, which is (p/255 − zp/255) / (1 / (255 · scale)).
+ */
+export function tfliteHints(
+  hints: ModelHints,
+  quantizedInput: { scale: number; zeroPoint: number } | undefined,
+): ModelHints {
+  const q = quantizedInput;
+  return {
+    ...hints,
+    layout: 'NHWC',
+    mean: hints.mean ?? (q ? [q.zeroPoint / 255] : IMAGENET_MEAN),
+    std: hints.std ?? (q ? [1 / (255 * q.scale)] : IMAGENET_STD),
+  };
+}

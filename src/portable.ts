@@ -1,0 +1,45 @@
+// Everything that runs the same in Node and in a browser; index.ts (Node) and browser.ts add their own I/O.
+export type { AttributionMap, Target } from './core/attribution.js';
+export { type ErrorCode, SightlineError } from './core/errors.js';
+export type { RgbaImage, RgbImage } from './core/image.js';
+export type { AttributionMethod, MethodInput, MethodOptions, OptionSpec } from './core/method.js';
+export type { Capability, Model, ModelSpec, RunOptions } from './core/model.js';
+export {
+  type Geometry,
+  inputGeometry,
+  mapToImage,
+  type Preprocessed,
+  preprocess,
+} from './core/preprocess.js';
+export type { Progress, ProgressCallback } from './core/progress.js';
+export type { Tensor } from './core/tensor.js';
+export { OnnxModel, type OnnxModelOptions } from './engines/onnx/session.js';
+export { convertTflite } from './engines/tflite/index.js';
+export {
+  type ExplainRequest,
+  type Explanation,
+  explain,
+  type Prediction,
+  rankPredictions,
+  resolveTarget,
+} from './explain.js';
+export type { DecodeOptions } from './io/decode.js';
+export { DEFAULT_MAX_PIXELS } from './io/image-limits.js';
+export { decodeNpy, encodeNpy } from './io/npy.js';
+export { type OcclusionOptions, occlusion } from './methods/perturbation/occlusion.js';
+export { type RiseOptions, rise, riseMaskSet } from './methods/perturbation/rise.js';
+export { getMethod, METHODS, resolveOptions } from './methods/registry.js';
+export { DEFAULT_MODEL, defaultModelHints } from './models/embedded.js';
+export { parseLabels } from './models/labels.js';
+export {
+  type ConvertedTfliteModel,
+  convertTfliteModel,
+  modelInputs,
+  openConvertedTflite,
+  openOnnxModel,
+} from './models/open.js';
+export { IMAGENET_MEAN, IMAGENET_STD, type ModelHints, specFromIo } from './models/spec.js';
+export { COLORMAP_NAMES, type ColormapName, colormap, defaultColormap } from './render/colormaps.js';
+export { legendBar, legendCaption, legendLabels } from './render/legend.js';
+export { NORMALIZE_MODES, type NormalizeMode, normalizeMap } from './render/normalize.js';
+export { type OverlayOptions, renderOverlay } from './render/overlay.js';
