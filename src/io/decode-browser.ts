@@ -15,13 +15,19 @@ const HEADER_BYTES = 512 * 1024;
  * A picked or dropped file → 8-bit RGB: EXIF orientation applied, alpha flattened onto white, the first frame
  * of an animation. Needs createImageBitmap and OffscreenCanvas (pages and workers in current browsers).
  */
-export async function decodeImageBlob(blob: Blob, options: DecodeOptions = {}): Promise<RgbImage> {
+export async function decodeImageBlob(
+  blob: Blob,
+  options: DecodeOptions & {
+    /** Scale down (keeping the aspect) so the longer side is at most this many pixels; default: full size. */
+    readonly maxSide?: number;
+  } = {},
+): Promise<RgbImage> {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   checkMaxPixels(maxPixels);
   const name = options.name ?? ((blob as File).name || 'the image');
   if (blob.size === 0) throw emptyImage(name, EXPECTED);
   const header = new Uint8Array(await blob.slice(0, HEADER_BYTES).arrayBuffer());
-  let size: { width?: number; height?: number; type?: string };
+  let size: { width?: number; height?: number; type?: string; orientation?: number };
   try {
     size = imageSize(header);
   } catch (cause) {
@@ -46,7 +52,22 @@ export async function decodeImageBlob(blob: Blob, options: DecodeOptions = {}): 
 
   let bitmap: ImageBitmap;
   try {
-    bitmap = await createImageBitmap(blob, { imageOrientation: 'from-image', premultiplyAlpha: 'none' });
+    const scale = options.maxSide ? Math.min(1, options.maxSide / Math.max(size.width, size.height)) : 1;
+    // The resize applies to the upright picture, whose sides EXIF orientations 5–8 swap.
+    const [w, h] = (size.orientation ?? 1) >= 5 ? [size.height, size.width] : [size.width, size.height];
+    const resize =
+      scale < 1
+        ? {
+            resizeWidth: Math.max(1, Math.round(w * scale)),
+            resizeHeight: Math.max(1, Math.round(h * scale)),
+            resizeQuality: 'high' as const,
+          }
+        : {};
+    bitmap = await createImageBitmap(blob, {
+      imageOrientation: 'from-image',
+      premultiplyAlpha: 'none',
+      ...resize,
+    });
   } catch (cause) {
     throw new SightlineError(
       'IMAGE_DECODE',

@@ -9,9 +9,11 @@ import { invalidArgument, SightlineError } from '../core/errors.js';
 /**
  * What the served page may load: only this origin (plus blob:/data: URLs it makes itself), WebAssembly
  * compilation for onnxruntime-web, and inline styles. The photo and the model never leave the browser.
+ * 'unsafe-eval' is there because protobufjs, which reads and writes the ONNX files, compiles its decoders
+ * with `new Function`; connect-src 'self' is what keeps every request on this machine.
  */
 export const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; img-src 'self' blob: data:; connect-src 'self' blob: data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; form-action 'none'";
+  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'unsafe-eval'; worker-src 'self' blob:; img-src 'self' blob: data:; connect-src 'self' blob: data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; form-action 'none'";
 
 /**
  * Sent with every response, errors included. COOP + COEP make the page cross-origin isolated, which is what

@@ -1,0 +1,289 @@
+// The engine worker: holds the model and onnxruntime-web, so inference never freezes the page.
+import {
+  type ConvertedTfliteModel,
+  configureWebRuntime,
+  convertTfliteModel,
+  defaultModelHints,
+  explain,
+  METHODS,
+  type Model,
+  modelInputs,
+  type OnnxModelOptions,
+  openConvertedTflite,
+  openOnnxModel,
+  preprocess,
+  rankPredictions,
+  SightlineError,
+} from '../../src/browser.js';
+import { browserGraphCache } from './graph-cache.js';
+import type { MethodInfo, ModelInfo, Reply, Request } from './protocol.js';
+
+/** The worker's global scope, declared here because the DOM and WebWorker type libraries cannot both be loaded. */
+declare const self: {
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+  onmessage: ((event: MessageEvent<Request>) => void) | null;
+  readonly crossOriginIsolated: boolean;
+  readonly location: Location;
+};
+
+const threads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+configureWebRuntime({ wasmPaths: new URL('./ort/', self.location.href).href, threads });
+
+let model: Model | undefined;
+let modelName = '';
+/** One forward pass of the current model, measured after its first (slower) run. */
+let warmForwardMs: number | undefined;
+let backend = '';
+/** A dropped model waiting for the user's answers (input size, normalisation). */
+let pending:
+  | { fileName: string; onnx: Uint8Array; tflite?: ConvertedTfliteModel; identity: string }
+  | undefined;
+const running = new Map<number, AbortController>();
+
+const post = (reply: Reply) => self.postMessage(reply);
+
+self.onmessage = async (event: MessageEvent<Request>) => {
+  const request = event.data;
+  if (request.type === 'cancel') {
+    running.get(request.id)?.abort();
+    return;
+  }
+  const controller = new AbortController();
+  running.set(request.id, controller);
+  try {
+    await handle(request, controller.signal);
+  } catch (error) {
+    if (controller.signal.aborted) post({ type: 'cancelled', id: request.id });
+    else post(errorReply(request.id, error));
+  } finally {
+    running.delete(request.id);
+  }
+};
+
+async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: AbortSignal): Promise<void> {
+  const { id } = request;
+  const status = (message: string) => post({ type: 'status', id, message });
+  switch (request.type) {
+    case 'load-default': {
+      status('Downloading the ImageNet model from this computer (24 MB)…');
+      const [tflite, labels] = await Promise.all([
+        fetchBytes('models/default/graph.lite'),
+        fetchText('models/default/labels.txt'),
+      ]);
+      status('Converting the model (TFLite → ONNX)…');
+      const converted = convertTfliteModel(tflite);
+      status('Starting the model…');
+      const options = engineOptions(await digest(tflite));
+      await useModel(
+        () => openConvertedTflite(converted, defaultModelHints(labels), options),
+        'ImageNet InceptionV3 (built in)',
+      );
+      post({ type: 'model', id, model: describe() });
+      return;
+    }
+    case 'inspect-model': {
+      const bytes = new Uint8Array(request.bytes);
+      const tflite = isTflite(bytes) ? convertTfliteModel(bytes) : undefined;
+      const onnx = tflite ? tflite.bytes : bytes;
+      let inputs: ReturnType<typeof modelInputs>;
+      try {
+        inputs = modelInputs(onnx);
+      } catch (cause) {
+        throw new SightlineError(
+          'MODEL_LOAD',
+          `'${request.fileName}' is neither an ONNX nor a TFLite model: ${(cause as Error).message}`,
+          {},
+          { cause },
+        );
+      }
+      const images = inputs.filter((i) => i.dims.length === 4);
+      if (images.length !== 1 || inputs.length !== 1) {
+        throw new SightlineError(
+          'MODEL_SHAPE',
+          `'${request.fileName}' has inputs ${inputs.map((i) => `'${i.name}' [${i.dims.join(', ')}]`).join(', ')}; ` +
+            'expected one image input of rank 4 ([N, 3, H, W] or [N, H, W, 3]).',
+        );
+      }
+      const dims = images[0].dims;
+      const layout = tflite ? 'NHWC' : dims[1] === 3 ? 'NCHW' : dims[3] === 3 ? 'NHWC' : undefined;
+      const fixed = (d: number | string) => (typeof d === 'number' && d > 0 ? d : undefined);
+      const [h, w] = layout === 'NHWC' ? [dims[1], dims[2]] : [dims[2], dims[3]];
+      pending = { fileName: request.fileName, onnx, tflite, identity: await digest(bytes) };
+      post({
+        type: 'question',
+        id,
+        question: {
+          fileName: request.fileName,
+          inputs,
+          width: fixed(w),
+          height: fixed(h),
+          layout,
+          normalizationFromModel: Boolean(tflite?.quantizedInput),
+        },
+      });
+      return;
+    }
+    case 'open-model': {
+      const chosen = pending;
+      if (!chosen) throw new SightlineError('INVALID_ARGUMENT', 'No dropped model is waiting to be opened.');
+      status(`Starting '${chosen.fileName}'…`);
+      const options = engineOptions(chosen.identity);
+      await useModel(
+        () =>
+          chosen.tflite
+            ? openConvertedTflite(chosen.tflite, request.hints, options)
+            : openOnnxModel(chosen.onnx, request.hints, options),
+        request.name,
+      );
+      pending = undefined;
+      post({ type: 'model', id, model: describe() });
+      return;
+    }
+    case 'predict': {
+      const current = requireModel();
+      const { tensor } = preprocess(request.image, current.spec);
+      let started = performance.now();
+      const scores = await current.predict(tensor, { signal });
+      if (warmForwardMs === undefined) {
+        // A session's first run includes one-off set-up; time estimates need a warm pass.
+        started = performance.now();
+        await current.predict(tensor, { signal });
+      }
+      warmForwardMs = performance.now() - started;
+      post({
+        type: 'predictions',
+        id,
+        predictions: rankPredictions(current, scores, 5),
+        forwardMs: warmForwardMs,
+      });
+      return;
+    }
+    case 'explain': {
+      const current = requireModel();
+      const started = performance.now();
+      const result = await explain({
+        model: current,
+        image: request.image,
+        method: request.method,
+        target: request.target,
+        options: request.options,
+        signal,
+        onProgress: (p) => post({ type: 'progress', id, done: p.done, total: p.total }),
+      });
+      const reply: Reply = {
+        type: 'map',
+        id,
+        method: result.method,
+        target: result.target,
+        options: result.options,
+        map: result.map,
+        ms: performance.now() - started,
+      };
+      self.postMessage(reply, [result.map.data.buffer as ArrayBuffer]);
+      return;
+    }
+  }
+}
+
+async function useModel(open: () => Promise<Model>, name: string): Promise<void> {
+  const next = await open().catch(async (error) => {
+    // WebGPU may refuse a graph the wasm backend runs; try once more on the CPU before giving up.
+    if (backend !== 'webgpu') throw error;
+    backend = 'wasm';
+    return open();
+  });
+  const previous = model;
+  model = next;
+  warmForwardMs = undefined;
+  modelName = name;
+  await previous?.dispose();
+}
+
+function engineOptions(identity: string): OnnxModelOptions {
+  backend = backend || 'wasm';
+  return {
+    maxBatch: 8,
+    gradientCache: browserGraphCache(identity),
+    ...(backend === 'webgpu' ? { executionProviders: ['webgpu', 'wasm'] } : {}),
+  };
+}
+
+function describe(): ModelInfo {
+  const current = requireModel();
+  const size = { width: current.spec.width, height: current.spec.height };
+  const methods: MethodInfo[] = METHODS.map((m) => {
+    const missing = m.requires.filter((c) => !current.capabilities.has(c));
+    return {
+      id: m.id,
+      title: m.title,
+      description: m.description,
+      passes: m.passes(m.defaults, size),
+      usesGradients: m.requires.some((c) => c !== 'predict'),
+      available: missing.length === 0,
+      unavailableReason: missing.length > 0 ? 'needs gradients, which this model does not offer' : undefined,
+    };
+  });
+  return {
+    name: modelName,
+    inputSize: size,
+    classes: current.spec.labels.length,
+    methods,
+    backend: backend === 'webgpu' ? 'WebGPU' : `WebAssembly, ${threads} thread${threads > 1 ? 's' : ''}`,
+  };
+}
+
+function requireModel(): Model {
+  if (!model) throw new SightlineError('MODEL_LOAD', 'No model is loaded yet.');
+  return model;
+}
+
+/** Names a model's stored gradient graphs by its content, so two files called model.onnx never share them. */
+async function digest(bytes: Uint8Array): Promise<string> {
+  const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+  return Array.from(hash.subarray(0, 12), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** TFLite flatbuffers carry the identifier 'TFL3' at bytes 4–7. */
+function isTflite(bytes: Uint8Array): boolean {
+  return bytes.length > 8 && String.fromCharCode(...bytes.subarray(4, 8)) === 'TFL3';
+}
+
+async function fetchBytes(path: string): Promise<Uint8Array> {
+  const response = await fetch(path);
+  if (!response.ok) throw fetchError(path, response);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+async function fetchText(path: string): Promise<string> {
+  const response = await fetch(path);
+  if (!response.ok) throw fetchError(path, response);
+  return response.text();
+}
+
+function fetchError(path: string, response: Response): SightlineError {
+  return new SightlineError(
+    'MODEL_LOAD',
+    `The built-in model file '${path}' could not be loaded (HTTP ${response.status}); start the app with \`sightline serve\`.`,
+  );
+}
+
+function errorReply(id: number, error: unknown): Reply {
+  if (error instanceof SightlineError) return { type: 'error', id, code: error.code, message: error.message };
+  return {
+    type: 'error',
+    id,
+    code: 'INTERNAL',
+    message: error instanceof Error ? error.message : String(error),
+  };
+}
+
+// WebGPU where the browser offers an adapter; otherwise (and in headless test browsers) WebAssembly.
+const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+if (gpu) {
+  gpu
+    .requestAdapter()
+    .then((adapter) => {
+      if (adapter && !backend) backend = 'webgpu';
+    })
+    .catch(() => undefined);
+}
