@@ -23,7 +23,8 @@ export interface MapAgreement {
   /**
    * Intersection over union (Jaccard index) of the two maps' strongest regions: the top round(topFraction · N)
    * pixels by attention mass, ties at the cut-off broken by pixel index (row-major) so both regions have
-   * exactly that many pixels. 1: the same pixels; 0: none shared.
+   * exactly that many pixels, except that pixels with no attention are never included (a sparse map's region
+   * is smaller). 1: the same pixels; 0: none shared.
    */
   readonly topOverlap: number;
   /**
@@ -165,8 +166,10 @@ function resolveTopFraction(topFraction: number | undefined, pixels: number): nu
 }
 
 /**
- * 1 for exactly `count` pixels: those of greatest mass, and among equal masses at the cut-off the lowest
- * indices. Linear time: one selection for the cut-off value, then one pass.
+ * 1 for the `count` pixels of greatest mass, and among equal masses at the cut-off the lowest indices, but
+ * never a pixel with no attention at all: a sparse map (a positive-only Grad-CAM, say) whose attention covers
+ * fewer pixels has a smaller strongest region, rather than one padded with arbitrary zero pixels, which would
+ * make the overlap depend on pixel order. Linear time: one selection for the cut-off value, then one pass.
  */
 function topSet(mass: Float32Array, count: number): Uint8Array {
   const set = new Uint8Array(mass.length);
@@ -178,7 +181,7 @@ function topSet(mass: Float32Array, count: number): Uint8Array {
       taken++;
     }
   }
-  for (let i = 0; i < mass.length && taken < count; i++) {
+  for (let i = 0; i < mass.length && taken < count && cutoff > 0; i++) {
     if (mass[i] === cutoff) {
       set[i] = 1;
       taken++;

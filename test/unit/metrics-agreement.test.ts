@@ -92,8 +92,16 @@ describe('mapAgreement', () => {
     const r = mapAgreement(a, b, { topFraction: 0.3 });
     expect(r.topOverlap).toBeCloseTo(1 / 5, 12);
     expect(r.topFraction).toBe(0.3);
-    // A top fraction of everything is the whole map.
-    expect(mapAgreement(a, b, { topFraction: 1 }).topOverlap).toBe(1);
+    // A top fraction of everything is every pixel with any attention: {0 … 4} and {2 … 6} share three of seven.
+    expect(mapAgreement(a, b, { topFraction: 1 }).topOverlap).toBeCloseTo(3 / 7, 12);
+  });
+
+  it('never counts pixels without attention among the strongest', () => {
+    // Top 20% = 2 pixels, but a has attention on one pixel only: its region is {5}, not {5, 0}; b's is {5, 7}.
+    // Padding a's region with the zero pixel 0 would give 1/3 and depend on where zeros sit.
+    const a = row([0, 0, 0, 0, 0, 3, 0, 0, 0, 0]);
+    const b = row([0, 0, 0, 0, 0, 3, 0, 1, 0, 0]);
+    expect(mapAgreement(a, b).topOverlap).toBeCloseTo(1 / 2, 12);
   });
 
   it('measures a signed map by max(v, 0) and an unsigned one by |v|', () => {
