@@ -1,0 +1,78 @@
+// The audit's rows for machines and spreadsheets: results.csv (one row per image) and results.jsonl.
+import type { AuditRow } from '../types.js';
+
+/** results.csv's columns, in order. */
+export const CSV_COLUMNS = [
+  'file',
+  'status',
+  'top1',
+  'top1_score',
+  'label',
+  'correct',
+  'target',
+  'share',
+  'area_share',
+  'concentration',
+  'peak_inside',
+  'verdict',
+  'border_share',
+  'error',
+] as const;
+
+type CsvColumn = (typeof CSV_COLUMNS)[number];
+type CsvValue = string | number | boolean | undefined;
+
+/**
+ * One CSV line per row under a header of CSV_COLUMNS, lines ended by CRLF (RFC 4180). Numbers are written in
+ * full (JavaScript's shortest round-trip form), booleans as true/false, what a row lacks as an empty field;
+ * `verdict` is the code (object, partly, background), `error` the message (results.jsonl has the code too).
+ *
+ * Fields holding a comma, a double quote, CR or LF are quoted, with quotes doubled (RFC 4180). A text field
+ * that starts with =, +, -, @, a tab or CR gets a leading apostrophe, so a spreadsheet shows it as text instead
+ * of running it as a formula (CSV injection, OWASP); a plain number such as -0.5 is left as it is.
+ */
+export function rowsToCsv(rows: readonly AuditRow[]): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const row of rows) {
+    const values = csvValues(row);
+    lines.push(CSV_COLUMNS.map((column) => csvField(values[column])).join(','));
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+/** One JSON object per line (a row as it is, `summary` included), each line ended by LF; '' for no rows. */
+export function rowsToJsonl(rows: readonly AuditRow[]): string {
+  return rows.map((row) => `${JSON.stringify(row)}\n`).join('');
+}
+
+function csvValues(row: AuditRow): Record<CsvColumn, CsvValue> {
+  const top = row.predictions?.[0];
+  return {
+    file: row.file,
+    status: row.status,
+    top1: top?.label,
+    top1_score: top?.score,
+    label: row.label?.text,
+    correct: row.correct,
+    target: row.target?.label,
+    share: row.region?.share,
+    area_share: row.region?.areaShare,
+    concentration: row.region?.concentration,
+    peak_inside: row.region?.peakInside,
+    verdict: row.region?.verdict,
+    border_share: row.borderShare,
+    error: row.error?.message,
+  };
+}
+
+const PLAIN_NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i;
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/** A value as one CSV field: guarded against formula injection, then quoted where RFC 4180 needs it. */
+export function csvField(value: CsvValue): string {
+  if (value === undefined) return '';
+  if (typeof value === 'number' && !Number.isFinite(value)) return '';
+  let text = String(value);
+  if (FORMULA_START.test(text) && !PLAIN_NUMBER.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}

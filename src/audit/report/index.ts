@@ -1,0 +1,10 @@
+// The audit's reports, from its rows: report.html, results.csv, results.jsonl.
+export { CSV_COLUMNS, rowsToCsv, rowsToJsonl } from './csv.js';
+export {
+  escapeHtml,
+  type ReportImages,
+  type ReportInput,
+  renderReport,
+  scriptJson,
+  worstFirst,
+} from './html.js';
