@@ -9,7 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { preprocess } from '../../src/core/preprocess.js';
+import { rankPredictions } from '../../src/explain.js';
+import { decodeImage } from '../../src/io/decode.js';
 import { decodeNpy } from '../../src/io/npy.js';
+import { loadModel } from '../../src/models/load.js';
 import { CLI, SHARED_IMAGES } from '../helpers/cli.js';
 import { DOG_BOX } from '../helpers/regions.js';
 
@@ -19,6 +23,7 @@ const ARTIFACTS = fileURLToPath(new URL('../../artifacts/web/', import.meta.url)
 /** ImageNet's dog breeds in the default model's 1001 labels (index 0 is background): Chihuahua … Mexican hairless. */
 const DOGS = { first: 152, last: 269 };
 const MINUTE = 60_000;
+const GOLDEN = fileURLToPath(new URL('../fixtures/golden/', import.meta.url));
 
 let server: ChildProcess;
 let origin: string;
@@ -272,6 +277,23 @@ describe('web app in headless Chromium', () => {
       // Grad-CAM on the malamute puts well over chance inside the dog's box (the CLI's e2e test measures 3.5×).
       expect(details.region.concentration).toBeGreaterThan(1.5);
       await page.screenshot({ path: join(ARTIFACTS, 'dog-box-verdict-1280.png'), fullPage: true });
+
+      // The same by keyboard: a box placed in the middle, moved left and kept; then cleared, and the drawn box back.
+      await page.click('#clear-boxes');
+      expect(await page.textContent('#verdict')).toBe('No area marked yet.');
+      await page.focus('#boxes');
+      await page.keyboard.press('Enter');
+      await page.keyboard.press('ArrowLeft');
+      await page.keyboard.press('Enter');
+      expect(await page.textContent('#verdict')).toMatch(/ the area you marked/);
+      expect(await page.textContent('#verdict-numbers')).toContain('on 6% of the photo');
+      await page.click('#clear-boxes');
+      await canvas.evaluate((element) => element.scrollIntoView({ block: 'start' }));
+      await page.mouse.move(rect.x + x0 * scale, rect.y + y0 * scale);
+      await page.mouse.down();
+      await page.mouse.move(rect.x + x1 * scale, rect.y + y1 * scale, { steps: 4 });
+      await page.mouse.up();
+      expect(await page.textContent('#verdict')).toBe(verdict);
     },
     2 * MINUTE,
   );
@@ -308,6 +330,29 @@ describe('web app in headless Chromium', () => {
   );
 
   it(
+    'shows progress on a slow method and cancels it, keeping the last map',
+    async () => {
+      await page.selectOption('#method', 'rise');
+      await page.waitForFunction(
+        () => /RISE map… [1-9]\d*%/.test(document.getElementById('work-text')?.textContent ?? ''),
+        null,
+        {
+          timeout: 2 * MINUTE,
+        },
+      );
+      expect(await page.isVisible('#cancel')).toBe(true);
+      await page.click('#cancel');
+      await page.waitForSelector('#work', { state: 'hidden', timeout: MINUTE });
+      expect(await page.textContent('#method-note')).toBe(
+        'Cancelled. Pick a method or a class to try again.',
+      );
+      expect(await page.textContent('#legend-text')).toMatch(/^Vanilla gradient map/);
+      expect(await page.isHidden('#message')).toBe(true);
+    },
+    3 * MINUTE,
+  );
+
+  it(
     'compares two methods side by side and says whether they agree',
     async () => {
       await page.selectOption('#method', 'grad-cam');
@@ -328,6 +373,78 @@ describe('web app in headless Chromium', () => {
       ]);
       expect(await page.textContent('#agreement')).toMatch(
         /^(These methods agree: their strongest 20% regions overlap by \d+% or more\.|Vanilla gradient and Grad-CAM disagree: their strongest 20% regions overlap by only \d+%, so treat either map with care\.)$/,
+      );
+    },
+    3 * MINUTE,
+  );
+
+  it(
+    'opens a dropped ONNX model with its labels, asking only how pixels are scaled',
+    async () => {
+      const labels = join(scratch, 'tiny-labels.txt');
+      await writeFile(labels, 'alpha\nbeta\ngamma\ndelta\nepsilon\n');
+      await page.setInputFiles('#labels-input', labels);
+      await page.setInputFiles('#model-input', join(GOLDEN, 'net_tiny_cnn.onnx'));
+      await page.waitForSelector('#model-form:not([hidden])');
+      // The file fixes 16×16 NCHW, so the page asks neither; it cannot know the pixel scaling.
+      expect(await page.isHidden('#size-field')).toBe(true);
+      expect(await page.isDisabled('#layout')).toBe(true);
+      expect(await page.textContent('#model-question')).toContain("'net_tiny_cnn.onnx' takes 'input' [");
+      await page.selectOption('#normalization', 'unit');
+      await page.click('#model-form button[type="submit"]');
+      await page.waitForFunction(
+        () => document.getElementById('model-line')?.textContent?.startsWith('Model: net_tiny_cnn.onnx'),
+        null,
+        { timeout: MINUTE },
+      );
+      expect(await page.textContent('#model-line')).toBe(
+        'Model: net_tiny_cnn.onnx · 5 classes · 16×16 input',
+      );
+
+      // A lossless photo, so the browser's pixels are sharp's, and the same model in onnxruntime-node as reference.
+      const photo = fileURLToPath(new URL('../../examples/chelsea.png', import.meta.url));
+      await page.setInputFiles('#photo-input', photo);
+      await page.waitForFunction(
+        () =>
+          document
+            .querySelector('#predictions button')
+            ?.textContent?.match(/^(alpha|beta|gamma|delta|epsilon) — /),
+        null,
+        { timeout: MINUTE },
+      );
+      const shown = await page.$$eval('#predictions button', (b) => b.map((e) => e.textContent ?? ''));
+      const model = await loadModel(join(GOLDEN, 'net_tiny_cnn.onnx'), {
+        mean: [0],
+        std: [1],
+        labels: ['alpha', 'beta', 'gamma', 'delta', 'epsilon'],
+      });
+      try {
+        const { tensor } = preprocess(await decodeImage(photo), model.spec);
+        const expected = rankPredictions(model, await model.predict(tensor), 5);
+        expect(shown.map((t) => t.split(' — ')[0])).toEqual(expected.map((p) => p.label));
+        shown.forEach((text, i) => {
+          const percent = Number(/(\d+)%$/.exec(text)?.[1]);
+          expect(Math.abs(percent - expected[i].score * 100)).toBeLessThanOrEqual(1);
+        });
+      } finally {
+        await model.dispose();
+      }
+      await page.waitForFunction(
+        () => document.getElementById('legend-text')?.textContent?.startsWith('Grad-CAM map for'),
+        null,
+        {
+          timeout: MINUTE,
+        },
+      );
+      await page.screenshot({ path: join(ARTIFACTS, 'own-model-1280.png'), fullPage: true });
+
+      await page.click('#default-model');
+      await page.waitForFunction(
+        () => document.querySelector('#predictions button')?.textContent?.startsWith('Egyptian cat'),
+        null,
+        {
+          timeout: MINUTE,
+        },
       );
     },
     3 * MINUTE,

@@ -468,6 +468,58 @@ ui.boxes.addEventListener('pointerup', (event) => {
   updateVerdict();
 });
 
+// The keyboard way to mark an area: Enter places a box in the middle, arrows move it, Shift+arrows resize it,
+// Enter keeps it, Escape drops it.
+let keyBox: Box | undefined;
+ui.boxes.addEventListener('keydown', (event) => {
+  const image = state.image;
+  if (!image) return;
+  const step = Math.max(1, Math.round(Math.min(image.width, image.height) / 40));
+  const confirm = event.key === 'Enter' || event.key === ' ';
+  if (!keyBox) {
+    if (!confirm) return;
+    keyBox = {
+      x: (image.width * 3) / 8,
+      y: (image.height * 3) / 8,
+      width: image.width / 4,
+      height: image.height / 4,
+    };
+  } else if (confirm) {
+    state.boxes.push(keyBox);
+    keyBox = undefined;
+    updateVerdict();
+  } else if (event.key === 'Escape') keyBox = undefined;
+  else {
+    const moves: Record<string, [number, number]> = {
+      ArrowLeft: [-step, 0],
+      ArrowRight: [step, 0],
+      ArrowUp: [0, -step],
+      ArrowDown: [0, step],
+    };
+    const move = moves[event.key];
+    if (!move) return;
+    const b = keyBox;
+    keyBox = event.shiftKey
+      ? {
+          ...b,
+          width: clamp(b.width + move[0], step, image.width - b.x),
+          height: clamp(b.height + move[1], step, image.height - b.y),
+        }
+      : {
+          ...b,
+          x: clamp(b.x + move[0], 0, image.width - b.width),
+          y: clamp(b.y + move[1], 0, image.height - b.height),
+        };
+  }
+  event.preventDefault();
+  dragBox = keyBox;
+  drawBoxes();
+});
+
+function clamp(v: number, low: number, high: number): number {
+  return Math.min(high, Math.max(low, v));
+}
+
 function drawBoxes(): void {
   const image = state.image;
   if (!image) return;

@@ -1,0 +1,111 @@
+// The audit's data: what one image's row holds, what the dataset-level summary holds. The journal stores rows
+// as JSON lines, the reports read them, the web app will produce them too; so everything here is plain data.
+import type { Prediction } from '../explain.js';
+
+/** Where the model should look, in the image's own pixel coordinates. */
+export type RegionShape =
+  | {
+      readonly type: 'box';
+      readonly x: number;
+      readonly y: number;
+      readonly width: number;
+      readonly height: number;
+    }
+  /** A closed polygon: x0, y0, x1, y1, … (COCO segmentation order); inside by the even-odd rule at pixel centres. */
+  | { readonly type: 'polygon'; readonly points: readonly number[] };
+
+/** One image's regions from a regions file (shapes), or the path of its mask PNG (non-zero = region). */
+export interface ImageRegions {
+  readonly shapes: readonly RegionShape[];
+  readonly maskPath?: string;
+  /** The file it came from, for messages. */
+  readonly source: string;
+}
+
+export type AuditVerdict = 'object' | 'partly' | 'background';
+
+/** Plain words for each verdict, as the report shows them. */
+export const VERDICT_WORDS: Readonly<Record<AuditVerdict, string>> = {
+  object: 'looks at the object',
+  partly: 'looks partly outside',
+  background: 'looks at the background',
+};
+
+/** The side of the square grid every image's map is reduced to for the dataset-level statistics. */
+export const SUMMARY_GRID = 32;
+
+/** One image's result: a line of results.jsonl and a row of results.csv and report.html. */
+export interface AuditRow {
+  /** Path relative to the audited folder, with '/' separators; the row's identity. */
+  readonly file: string;
+  readonly status: 'ok' | 'error';
+  /** For status 'error': what went wrong, in words, and the SightlineError code. */
+  readonly error?: { readonly code: string; readonly message: string };
+  readonly width?: number;
+  readonly height?: number;
+  readonly predictions?: readonly Prediction[];
+  /** The expected label (from a folder name or the labels CSV) and its class index, when given. */
+  readonly label?: { readonly text: string; readonly index: number };
+  /** Whether the top prediction is the label; absent without a label. */
+  readonly correct?: boolean;
+  /** The class the map explains (the label when given, else the top prediction). */
+  readonly target?: { readonly index: number; readonly label: string };
+  /** Region measures, when the image has regions. */
+  readonly region?: {
+    /** Share of positive attention inside the regions, in [0, 1]. */
+    readonly share: number;
+    /** Share of the image's pixels inside the regions. */
+    readonly areaShare: number;
+    readonly concentration: number;
+    /** Pointing game: the map's peak within `tolerance` pixels of the regions. */
+    readonly peakInside: boolean;
+    readonly tolerance: number;
+    readonly verdict: AuditVerdict;
+  };
+  /** Share of attention on the image's border band (the outer BORDER_FRACTION of each side). */
+  readonly borderShare?: number;
+  /**
+   * The map reduced to SUMMARY_GRID × SUMMARY_GRID cells (box-averaged over the image stretched to a square,
+   * positive attention, summing to 1), row-major; the dataset-level mean map and clusters are made from these.
+   */
+  readonly summary?: readonly number[];
+  /** Files written beside the report for this image, relative to the output folder. */
+  readonly overlay?: string;
+  readonly thumbnail?: string;
+  /** Seconds the image took. */
+  readonly seconds?: number;
+}
+
+/** The outer band counted as "border": this fraction of the width (height) on the left and right (top and bottom). */
+export const BORDER_FRACTION = 0.1;
+
+/** What was run, so a resumed audit can refuse to mix results from different settings. */
+export interface AuditConfig {
+  readonly model: string;
+  readonly method: string;
+  readonly options: Readonly<Record<string, number | string>>;
+  readonly labels?: string;
+  readonly regions?: string;
+}
+
+export interface AuditCluster {
+  /** Row files in this cluster. */
+  readonly members: readonly string[];
+  /** The members' mean summary map (SUMMARY_GRID², sums to 1). */
+  readonly mean: readonly number[];
+}
+
+export interface AuditSummary {
+  readonly images: number;
+  readonly errors: number;
+  /** Mean of the rows' summary maps (SUMMARY_GRID², sums to 1): where the model looks on average. */
+  readonly meanMap: readonly number[];
+  /** Mean border share over images, and what an even spread would give (the border band's area share). */
+  readonly borderShare: number;
+  readonly borderAreaShare: number;
+  readonly verdicts: Readonly<Record<AuditVerdict, number>>;
+  /** Accuracy overall and per verdict, over rows with a label; null where no row counts. */
+  readonly accuracy: number | null;
+  readonly accuracyByVerdict: Readonly<Record<AuditVerdict, number | null>>;
+  readonly clusters: readonly AuditCluster[];
+}
