@@ -8,6 +8,7 @@ import { SightlineError } from '../core/errors.js';
 export const EXIT_CODES: Record<ErrorCode, number> = {
   INVALID_ARGUMENT: 2,
   UNKNOWN_TARGET: 2,
+  REGIONS: 2,
   IMAGE_DECODE: 3,
   IMAGE_TOO_LARGE: 3,
   IO: 3,

@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'UNSUPPORTED_OP'
   | 'MISSING_CAPABILITY'
   | 'UNKNOWN_TARGET'
+  /** A regions file (COCO, Pascal VOC, CSV, mask PNGs) that is malformed or does not fit its image. */
+  | 'REGIONS'
   | 'ABORTED'
   | 'IO'
   | 'SERVER';

@@ -13,9 +13,12 @@ export {
   ATTENTION_MODES,
   type AttentionMode,
   type Box,
+  maskAttention,
+  polygonMask,
   type RegionAttention,
   type RegionAttentionOptions,
   regionAttention,
+  shapesMask,
 } from './region.js';
 export {
   AGREEMENT_OVERLAP,

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { AttributionMap } from '../../src/core/attribution.js';
 import { SightlineError } from '../../src/core/errors.js';
-import { type Box, regionAttention } from '../../src/metrics/region.js';
+import {
+  type Box,
+  boxMask,
+  maskAttention,
+  polygonMask,
+  regionAttention,
+  shapesMask,
+} from '../../src/metrics/region.js';
 
 function map(width: number, height: number, values: number[], signed = false): AttributionMap {
   return { width, height, data: Float32Array.from(values), signed };
@@ -209,5 +216,215 @@ describe('regionAttention errors', () => {
       () => regionAttention(GRID, BOX, { mode: 'negative' }),
       'Argument \'mode\' must be one of absolute, positive; got "negative".',
     );
+  });
+});
+
+/** A mask as rows of 0/1 digits, for reading at a glance. */
+function grid(mask: Uint8Array, width: number): string[] {
+  return Array.from({ length: mask.length / width }, (_, i) =>
+    mask.subarray(i * width, (i + 1) * width).join(''),
+  );
+}
+
+describe('polygonMask: even-odd at pixel centres', () => {
+  it('a triangle on a 6×6 grid: (3, 0), (6, 6), (0, 6)', () => {
+    // Row i's centre line y = i + 0.5 meets the sides at x = 3 ∓ (i + 0.5)/2; a pixel is in when its centre
+    // j + 0.5 lies in [left, right). Row 0: [2.75, 3.25) holds no centre; row 5: [0.25, 5.75) holds all six.
+    expect(grid(polygonMask([3, 0, 6, 6, 0, 6], 6, 6), 6)).toEqual([
+      '000000',
+      '001100',
+      '001100',
+      '011110',
+      '011110',
+      '111111',
+    ]);
+  });
+
+  it('a rectangle drawn as a polygon is exactly its box, in either winding, fractional edges included', () => {
+    const rectangles: Box[] = [
+      { x: 1, y: 1, width: 3, height: 2 },
+      { x: 0.6, y: 1.4, width: 2.9, height: 3.2 },
+      { x: -2, y: -2, width: 4, height: 4 }, // clipped to columns 0–1, rows 0–1
+    ];
+    for (const { x, y, width, height } of rectangles) {
+      const box = boxMask([{ x, y, width, height }], 6, 5);
+      const corners = [x, y, x + width, y, x + width, y + height, x, y + height];
+      expect(polygonMask(corners, 6, 5)).toEqual(box);
+      const reversed = [x, y + height, x + width, y + height, x + width, y, x, y];
+      expect(polygonMask(reversed, 6, 5)).toEqual(box);
+    }
+  });
+
+  it('a concave chevron whose notch vertex sits on a row of centres', () => {
+    // (0, 0) → (3, 2.5) → (6, 0) → (6, 6) → (0, 6). Row 0 (y 0.5): the notch's sides cross at x 0.6 and 5.4,
+    // so [0, 0.6) and [5.4, 6) are in; row 1 (y 1.5): [0, 1.8) and [4.2, 6); row 2 runs through the notch
+    // vertex (2.5), which counts once on neither side (half-open in y), so the row is whole.
+    expect(grid(polygonMask([0, 0, 3, 2.5, 6, 0, 6, 6, 0, 6], 6, 6), 6)).toEqual([
+      '100001',
+      '110011',
+      '111111',
+      '111111',
+      '111111',
+      '111111',
+    ]);
+  });
+
+  it('a self-crossing bow tie: two triangles meeting at (2, 1)', () => {
+    // (0, 0) → (4, 2) → (4, 0) → (0, 2). Row 0 (y 0.5): sides cross at x 0, 1, 3, 4 → [0, 1) and [3, 4);
+    // row 1 (y 1.5) likewise.
+    expect(grid(polygonMask([0, 0, 4, 2, 4, 0, 0, 2], 4, 2), 4)).toEqual(['1001', '1001']);
+  });
+
+  it('a square with a square hole, traced as one path through a doubled bridge (even-odd makes the hole)', () => {
+    // Outer (0, 0)–(6, 6), then along the bridge to the inner (2, 2)–(4, 4) and back. Rows 2–3 cross x 0, 2,
+    // 4, 6 → columns 0–1 and 4–5; row 1 crosses the bridge twice at x 1.5, which leaves no gap.
+    const keyhole = [0, 0, 6, 0, 6, 6, 0, 6, 0, 0, 2, 2, 2, 4, 4, 4, 4, 2, 2, 2];
+    expect(grid(polygonMask(keyhole, 6, 6), 6)).toEqual([
+      '111111',
+      '111111',
+      '110011',
+      '110011',
+      '111111',
+      '111111',
+    ]);
+  });
+
+  it('a polygon outside the image or between centres gives an empty mask', () => {
+    expect(polygonMask([10, 10, 12, 10, 11, 12], 4, 4).every((v) => v === 0)).toBe(true);
+    expect(polygonMask([0.6, 0.6, 1.4, 0.6, 1, 1.4], 4, 4).every((v) => v === 0)).toBe(true);
+  });
+
+  it('refuses too few points, an odd count and non-finite numbers', () => {
+    expectInvalid(
+      () => polygonMask([0, 0, 1, 1], 4, 4),
+      "Argument 'points' must be a list x0, y0, x1, y1, … of at least 3 points (an even count ≥ 6); got [0, 0, 1, 1].",
+    );
+    expectInvalid(() => polygonMask([0, 0, 1, 1, 2, 2, 3], 4, 4), /an even count ≥ 6/);
+    expectInvalid(
+      () => polygonMask([0, 0, 1, Number.NaN, 2, 2], 4, 4),
+      "Argument 'points[3]' must be a finite number; got NaN.",
+    );
+  });
+});
+
+describe('shapesMask', () => {
+  it('the union of a box and a polygon', () => {
+    const mask = shapesMask(
+      [
+        { type: 'box', x: 0, y: 0, width: 2, height: 1 },
+        { type: 'polygon', points: [3, 0, 6, 6, 0, 6] },
+      ],
+      6,
+      6,
+    );
+    expect(grid(mask, 6)).toEqual(['110000', '001100', '001100', '011110', '011110', '111111']);
+  });
+
+  it('names the shape that marks nothing, and why', () => {
+    let caught: SightlineError | undefined;
+    try {
+      shapesMask(
+        [
+          { type: 'box', x: 0, y: 0, width: 2, height: 1 },
+          { type: 'polygon', points: [10, 0, 12, 0, 11, 3] },
+        ],
+        6,
+        6,
+      );
+    } catch (error) {
+      caught = error as SightlineError;
+    }
+    expect(caught?.message).toBe(
+      "Argument 'shapes[1]' lies entirely outside the 6×6 image; got the polygon [10, 0, 12, 0, 11, 3].",
+    );
+    expect(caught?.details).toMatchObject({ index: 1, reason: 'outside' });
+    expectInvalid(
+      () => shapesMask([{ type: 'polygon', points: [0.6, 0.6, 1.4, 0.6, 1, 1.4] }], 6, 6),
+      "Argument 'shapes[0]' contains no pixel centre of the 6×6 image (a pixel counts when its centre is " +
+        'inside the polygon), so it marks nothing; got the polygon [0.6, 0.6, 1.4, 0.6, 1, 1.4].',
+    );
+    expectInvalid(
+      () => shapesMask([{ type: 'box', x: 7, y: 0, width: 1, height: 1 }], 6, 6),
+      "Argument 'shapes[0]' lies entirely outside the 6×6 image; got {x: 7, y: 0, width: 1, height: 1}.",
+    );
+  });
+
+  it('refuses an empty list, an unknown type and a malformed polygon', () => {
+    expectInvalid(() => shapesMask([], 6, 6), /^Argument 'shapes' must be a non-empty list of shapes/);
+    expectInvalid(
+      // @ts-expect-error: checking the run-time guard
+      () => shapesMask([{ type: 'circle', x: 1, y: 1, r: 1 }], 6, 6),
+      "Argument 'shapes[0].type' must be 'box' or 'polygon'; got \"circle\".",
+    );
+    expectInvalid(
+      () => shapesMask([{ type: 'polygon', points: [0, 0, 1, 1] }], 6, 6),
+      /^Argument 'shapes\[0\]\.points' must be a list/,
+    );
+  });
+});
+
+describe('maskAttention', () => {
+  it('agrees with regionAttention on the same box', () => {
+    const box = { x: 1, y: 1, width: 2, height: 2 };
+    expect(maskAttention(GRID, boxMask([box], 4, 4))).toEqual(regionAttention(GRID, [box]));
+  });
+
+  it('counts any non-zero mask value as inside', () => {
+    // The 8 and the 2 of GRID: 10/20 of the mass on 2/16 of the area.
+    const mask = new Uint8Array(16);
+    mask[5] = 255;
+    mask[10] = 3;
+    const r = maskAttention(GRID, mask);
+    expect(r.share).toBeCloseTo(0.5, 12);
+    expect(r.areaShare).toBe(2 / 16);
+    expect(r.concentration).toBeCloseTo(4, 12);
+    expect(r.peakInside).toBe(true);
+  });
+
+  it('tolerance: a peak 2 pixels from the region is a miss at 0 and 1.99, a hit at 2', () => {
+    // GRID's peak is (1, 1); the mask is pixel (3, 1) only, 2 pixels to its right.
+    const mask = new Uint8Array(16);
+    mask[1 * 4 + 3] = 1;
+    expect(maskAttention(GRID, mask).peakInside).toBe(false);
+    expect(maskAttention(GRID, mask, { tolerance: 1.99 }).peakInside).toBe(false);
+    expect(maskAttention(GRID, mask, { tolerance: 2 }).peakInside).toBe(true);
+    expect(maskAttention(GRID, mask, { tolerance: 2 }).share).toBe(0);
+  });
+
+  it('tolerance is Euclidean: the diagonal neighbour is √2 away', () => {
+    const mask = new Uint8Array(16);
+    mask[2 * 4 + 2] = 1;
+    expect(maskAttention(GRID, mask, { tolerance: 1 }).peakInside).toBe(false);
+    expect(maskAttention(GRID, mask, { tolerance: 1.5 }).peakInside).toBe(true);
+    // regionAttention takes the same option.
+    const box = [{ x: 2, y: 2, width: 1, height: 1 }];
+    expect(regionAttention(GRID, box, { tolerance: 1.5 }).peakInside).toBe(true);
+    expect(regionAttention(GRID, box, { tolerance: 1 }).peakInside).toBe(false);
+  });
+
+  it('a mask that covers no pixel, or is the wrong size', () => {
+    expectInvalid(
+      () => maskAttention(GRID, new Uint8Array(16)),
+      "Argument 'mask' covers no pixel of the 4×4 map (every value is zero); expected a non-zero value at " +
+        'each pixel inside the region.',
+    );
+    expectInvalid(
+      () => maskAttention(GRID, new Uint8Array(15)),
+      "Argument 'mask' must be a Uint8Array with one value per pixel of the map, 4×4 = 16; got Uint8Array of length 15.",
+    );
+    expectInvalid(
+      // @ts-expect-error: checking the run-time guard
+      () => maskAttention(GRID, Array(16).fill(1)),
+      /^Argument 'mask' must be a Uint8Array/,
+    );
+  });
+
+  it('a negative or non-finite tolerance', () => {
+    const mask = boxMask([{ x: 0, y: 0, width: 1, height: 1 }], 4, 4);
+    expectInvalid(
+      () => maskAttention(GRID, mask, { tolerance: -1 }),
+      "Argument 'tolerance' must be a finite number of pixels ≥ 0; got -1.",
+    );
+    expectInvalid(() => maskAttention(GRID, mask, { tolerance: Infinity }), /'tolerance' must be/);
   });
 });
