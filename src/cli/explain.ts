@@ -1,61 +1,28 @@
 import { writeFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { invalidArgument } from '../core/errors.js';
-import type { OptionSpec, OptionValue } from '../core/method.js';
 import { explain } from '../explain.js';
 import { decodeImage } from '../io/decode.js';
 import { writeNpy } from '../io/npy-file.js';
-import { noiseTunnel } from '../methods/gradient/noise-tunnel.js';
-import { getMethod, METHODS } from '../methods/registry.js';
+import { METHODS } from '../methods/registry.js';
 import { loadModel } from '../models/load.js';
-import type { ModelHints } from '../models/spec.js';
 import { COLORMAP_NAMES, type ColormapName, defaultColormap } from '../render/colormaps.js';
 import { NORMALIZE_MODES, type NormalizeMode } from '../render/normalize.js';
 import { renderOverlay } from '../render/overlay.js';
 import { encodePng, renderOverlayPng } from '../render/png.js';
+import {
+  addModelOptions,
+  chosenMethod,
+  type ModelFlags,
+  methodOptionFlags,
+  methodOptions,
+  modelHints,
+  parseNumber,
+} from './options.js';
 import { progressBar } from './progress.js';
 
-const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-
-/** Every method option, once, with the methods that take it: flags are generated from the registry. */
-function methodOptionFlags(): Option[] {
-  const seen = new Map<string, { spec: OptionSpec; methods: string[] }>();
-  for (const m of METHODS) {
-    for (const [name, spec] of Object.entries(m.options) as [string, OptionSpec][]) {
-      const entry = seen.get(name) ?? { spec, methods: [] };
-      entry.methods.push(m.id);
-      seen.set(name, entry);
-    }
-  }
-  return [...seen].map(([name, { spec, methods }]) => {
-    const option = new Option(
-      `--${kebab(name)} <${spec.type === 'choice' ? 'name' : 'n'}>`,
-      `${spec.description} (${methods.join(', ')})`,
-    );
-    return spec.type === 'choice' ? option.choices([...(spec.choices ?? [])]) : option.argParser(parseNumber);
-  });
-}
-
-function parseNumber(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n))
-    throw new InvalidArgumentError(`expected a number, got '${value}'`);
-  return n;
-}
-
-function parseList(value: string): number[] {
-  return value.split(',').map((v) => parseNumber(v));
-}
-
-function parseSize(value: string): [number, number] {
-  const m = /^(\d+)(?:x(\d+))?$/.exec(value.trim());
-  if (!m) throw new InvalidArgumentError(`expected a size like 224 or 224x224, got '${value}'`);
-  const w = Number(m[1]);
-  return [w, m[2] ? Number(m[2]) : w];
-}
-
-interface ExplainFlags {
+interface ExplainFlags extends ModelFlags {
   model: string;
   method: string;
   target: string;
@@ -70,19 +37,8 @@ interface ExplainFlags {
   outlineTop: number;
   outlineSmoothing: number;
   legend: boolean;
-  inputSize?: [number, number];
-  mean?: number[];
-  std?: number[];
-  layout?: 'NCHW' | 'NHWC';
-  labels?: string;
-  bgr?: boolean;
-  resize?: 'squash' | 'center-crop';
-  outputs?: 'logits' | 'probabilities';
-  maxBatch?: number;
   layer?: string;
-  noiseTunnel?: 'smoothgrad' | 'vargrad';
   baselineImage?: string;
-  [option: string]: unknown;
 }
 
 export function explainCommand(): Command {
@@ -126,24 +82,6 @@ export function explainCommand(): Command {
       0.01,
     )
     .option('--no-legend', 'omit the legend bar under the overlay')
-    .option('--input-size <WxH>', 'model input size, when the file does not fix it', parseSize)
-    .option('--mean <r,g,b>', 'normalisation mean in [0,1] pixel units (default ImageNet)', parseList)
-    .option('--std <r,g,b>', 'normalisation std in [0,1] pixel units (default ImageNet)', parseList)
-    .addOption(
-      new Option('--layout <layout>', 'input layout (default: read from the model)').choices([
-        'NCHW',
-        'NHWC',
-      ]),
-    )
-    .option('--labels <file>', 'class names: a text file (one per line) or JSON')
-    .option('--bgr', 'the model expects BGR channel order')
-    .addOption(new Option('--resize <how>', 'fit the photo to the input').choices(['squash', 'center-crop']))
-    .addOption(
-      new Option('--outputs <kind>', 'whether scores are probabilities or logits (default: guessed)').choices(
-        ['logits', 'probabilities'],
-      ),
-    )
-    .option('--max-batch <n>', 'largest batch per model call', parseNumber)
     .option('--layer <tensor>', 'feature map the CAM methods read (default: the last one before pooling)')
     .addOption(
       new Option(
@@ -152,6 +90,7 @@ export function explainCommand(): Command {
       ).choices(['smoothgrad', 'vargrad']),
     )
     .option('--baseline-image <file>', "reference photo for integrated gradients' --baseline-type image");
+  addModelOptions(cmd);
   for (const flag of methodOptionFlags()) cmd.addOption(flag);
   return cmd.action(async (image: string | undefined, flags: ExplainFlags) => {
     if (flags.listMethods) return listMethods(flags.json === true);
@@ -177,24 +116,9 @@ function listMethods(json: boolean): void {
 }
 
 async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
-  const base = getMethod(flags.method);
-  const method = flags.noiseTunnel ? noiseTunnel(base, flags.noiseTunnel) : base;
-  const options: Record<string, OptionValue> = {};
-  for (const name of Object.keys(method.options)) {
-    if (flags[name] !== undefined) options[name] = flags[name] as OptionValue;
-  }
-  const hints: ModelHints = {
-    width: flags.inputSize?.[0],
-    height: flags.inputSize?.[1],
-    mean: flags.mean,
-    std: flags.std,
-    layout: flags.layout,
-    labelsPath: flags.labels,
-    channelOrder: flags.bgr ? 'BGR' : undefined,
-    resize: flags.resize,
-    outputs: flags.outputs,
-    maxBatch: flags.maxBatch,
-  };
+  const method = chosenMethod(flags);
+  const options = methodOptions(method, flags);
+  const hints = modelHints(flags);
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { auditCommand } from './audit.js';
 import { autodiffCommand } from './autodiff.js';
 import { reportError } from './errors.js';
 import { explainCommand } from './explain.js';
@@ -10,6 +11,7 @@ const program = new Command('sightline')
   .description('See where an image model looked: saliency maps for ONNX, TFLite and black-box models.')
   .showHelpAfterError()
   .addCommand(explainCommand())
+  .addCommand(auditCommand())
   .addCommand(autodiffCommand())
   .addCommand(gradientCommand())
   .addCommand(serveCommand());

@@ -1,0 +1,138 @@
+// The audit's core: every image through the same explanation, measured against its regions, one row each.
+// Portable (no files): the CLI (cli/audit.ts) supplies images, regions and where rows go; the web app can too.
+import type { AttributionMap } from '../core/attribution.js';
+import { SightlineError, throwIfAborted } from '../core/errors.js';
+import type { RgbImage } from '../core/image.js';
+import type { MethodOptions } from '../core/method.js';
+import type { Model } from '../core/model.js';
+import type { ProgressCallback } from '../core/progress.js';
+import { explain } from '../explain.js';
+import type { AnyMethod } from '../methods/registry.js';
+import { maskAttention } from '../metrics/region.js';
+import { regionVerdict } from '../metrics/verdict.js';
+import { borderShare, summaryGrid } from './aggregate.js';
+import { resolveLabel } from './labels.js';
+import type { AuditRow, AuditVerdict } from './types.js';
+
+/** The pointing game's tolerance (Zhang et al. 2016): a peak this close to the region counts as a hit. */
+export const POINTING_TOLERANCE = 15;
+
+/** One image to audit. */
+export interface AuditItem {
+  /** Its identity in the results: the path relative to the audited folder, '/'-separated. */
+  readonly file: string;
+  load(): Promise<RgbImage>;
+  /** The expected label (a label text or class index as text), when the dataset gives one. */
+  readonly label?: string;
+  /** Where the model should look, as a mask at the image's size; may throw (recorded as the row's error). */
+  readonly regionMask?: (width: number, height: number) => Promise<Uint8Array>;
+}
+
+export interface AuditRequest {
+  readonly model: Model;
+  readonly method: string | AnyMethod;
+  readonly options?: MethodOptions;
+  /** Predictions kept per image (default 5). */
+  readonly topK?: number;
+  /** Pointing-game tolerance in pixels (default POINTING_TOLERANCE). */
+  readonly tolerance?: number;
+  /** Images in flight at once (default 2): decoding and writing overlap the model's work. */
+  readonly concurrency?: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: ProgressCallback;
+  /** Receives each finished row (and, for rows with a map, the image and map) as soon as it is done. */
+  onRow(row: AuditRow, result?: { image: RgbImage; map: AttributionMap }): Promise<void>;
+}
+
+const VERDICT_OF_LEVEL: Record<'inside' | 'partly' | 'outside', AuditVerdict> = {
+  inside: 'object',
+  partly: 'partly',
+  outside: 'background',
+};
+
+/**
+ * Audits `items` in order (up to `concurrency` at once), calling `onRow` once per item. An image that cannot be
+ * read, a label the model does not know, or a region that does not fit the image becomes an error row and the
+ * audit goes on; cancelling (the signal) stops it between images.
+ */
+export async function auditImages(items: readonly AuditItem[], request: AuditRequest): Promise<void> {
+  const total = items.length;
+  let next = 0;
+  let finished = 0;
+  request.onProgress?.({ done: 0, total, unit: 'images' });
+  const worker = async () => {
+    while (next < items.length) {
+      throwIfAborted(request.signal);
+      const item = items[next++];
+      await auditOne(item, request);
+      finished++;
+      request.onProgress?.({ done: finished, total, unit: 'images' });
+    }
+  };
+  const lanes = Math.max(1, Math.min(request.concurrency ?? 2, items.length));
+  await Promise.all(Array.from({ length: lanes }, worker));
+}
+
+async function auditOne(item: AuditItem, request: AuditRequest): Promise<void> {
+  const { model } = request;
+  const started = performance.now();
+  const seconds = () => Math.round(performance.now() - started) / 1000;
+  let partial: Partial<AuditRow> = {};
+  try {
+    const image = await item.load();
+    partial = { width: image.width, height: image.height };
+    const label = item.label !== undefined ? resolveLabel(item.label, model.spec.labels) : undefined;
+    const result = await explain({
+      model,
+      image,
+      method: request.method,
+      target: label?.index ?? 'top',
+      options: request.options,
+      topK: request.topK ?? 5,
+      signal: request.signal,
+    });
+    const { map, predictions } = result;
+    partial = {
+      ...partial,
+      predictions,
+      ...(label ? { label, correct: predictions[0]?.index === label.index } : {}),
+      target: result.target,
+    };
+    let region: AuditRow['region'];
+    if (item.regionMask) {
+      const tolerance = request.tolerance ?? POINTING_TOLERANCE;
+      const a = maskAttention(map, await item.regionMask(image.width, image.height), { tolerance });
+      region = {
+        share: a.share,
+        areaShare: a.areaShare,
+        concentration: a.concentration,
+        peakInside: a.peakInside,
+        tolerance,
+        verdict: VERDICT_OF_LEVEL[regionVerdict(a).level],
+      };
+    }
+    const row: AuditRow = {
+      file: item.file,
+      status: 'ok',
+      ...partial,
+      ...(region ? { region } : {}),
+      borderShare: borderShare(map, map.signed),
+      summary: summaryGrid(map, map.signed).map((v) => Number(v.toPrecision(4))),
+      seconds: seconds(),
+    };
+    await request.onRow(row, { image, map });
+  } catch (error) {
+    if (request.signal?.aborted) throw error;
+    const known = error instanceof SightlineError;
+    await request.onRow({
+      file: item.file,
+      status: 'error',
+      error: {
+        code: known ? error.code : 'INTERNAL',
+        message: known ? error.message : `Unexpected error: ${(error as Error).message ?? String(error)}`,
+      },
+      ...partial,
+      seconds: seconds(),
+    });
+  }
+}

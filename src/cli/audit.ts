@@ -1,0 +1,282 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import sharp from 'sharp';
+import { type AuditItem, auditImages, POINTING_TOLERANCE } from '../audit/audit.js';
+import { AuditJournal } from '../audit/journal.js';
+import { labelsFromFolders, readLabelCsv } from '../audit/labels.js';
+import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions.js';
+import type { AuditConfig, AuditRow } from '../audit/types.js';
+import { VERDICT_WORDS } from '../audit/types.js';
+import { writeReports } from '../audit/write.js';
+import { invalidArgument } from '../core/errors.js';
+import { decodeImage } from '../io/decode.js';
+import { METHODS } from '../methods/registry.js';
+import { shapesMask } from '../metrics/region.js';
+import { loadModel } from '../models/load.js';
+import { renderOverlayPng } from '../render/png.js';
+import {
+  addModelOptions,
+  chosenMethod,
+  type ModelFlags,
+  methodOptionFlags,
+  methodOptions,
+  modelHints,
+  parseNumber,
+} from './options.js';
+import { progressBar } from './progress.js';
+
+const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif']);
+/** Exit code when --fail-under's gate fails (the audit itself succeeded). */
+export const GATE_FAILED_EXIT = 6;
+/** Longer side of the overlays kept for the report (they are inlined, so they stay modest). */
+const OVERLAY_SIDE = 640;
+const THUMBNAIL_SIDE = 120;
+
+interface AuditFlags extends ModelFlags {
+  model: string;
+  labels?: string;
+  classNames?: string;
+  regions?: string;
+  out: string;
+  concurrency: number;
+  failUnder?: number;
+  top: number;
+  pointingTolerance: number;
+  restart?: boolean;
+}
+
+export function auditCommand(): Command {
+  const cmd = new Command('audit')
+    .description('Explain every image of a folder, check where the model looked, and write a report.')
+    .argument('<folder>', 'folder of images (searched recursively)')
+    .option('-m, --model <ref>', "'default' (ImageNet InceptionV3) or a .onnx / .tflite file", 'default')
+    .option('--method <id>', `attribution method (${METHODS.map((m) => m.id).join(', ')})`, 'grad-cam')
+    .option(
+      '--labels <source>',
+      "expected labels: 'folders' (each image's first sub-folder names its class) or a CSV file,label",
+    )
+    .option(
+      '--regions <file|folder>',
+      'where the model should look: COCO JSON, Pascal VOC XML (file or folder), CSV of boxes, or a folder of mask PNGs',
+    )
+    .option('-o, --out <dir>', 'output folder for report.html, results.jsonl, results.csv', 'sightline-audit')
+    .option('--concurrency <n>', 'images in flight at once', parsePositiveInt, 2)
+    .option(
+      '--fail-under <share>',
+      `exit with code ${GATE_FAILED_EXIT} when the share of images with regions that look at the object is below this (0–1)`,
+      parseShare,
+    )
+    .option('--top <k>', 'predictions kept per image', parsePositiveInt, 5)
+    .option(
+      '--pointing-tolerance <px>',
+      'pointing game: how close the peak must be to the region',
+      parseNumber,
+      POINTING_TOLERANCE,
+    )
+    .option('--restart', 'discard earlier results in --out instead of resuming');
+  addModelOptions(cmd, '--class-names <file>');
+  for (const flag of methodOptionFlags()) cmd.addOption(flag);
+  return cmd.action(async (folder: string, flags: AuditFlags) => {
+    process.exitCode = await runAudit(folder, flags);
+  });
+}
+
+async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
+  const root = resolve(folder);
+  const out = resolve(flags.out);
+  const method = chosenMethod(flags);
+  const options = methodOptions(method, flags);
+  const files = await listImages(root, out);
+  if (files.length === 0)
+    throw invalidArgument('folder', 'a folder containing images (JPEG, PNG, WebP, …)', folder);
+  const labels =
+    flags.labels === undefined
+      ? undefined
+      : flags.labels === 'folders'
+        ? labelsFromFolders(files)
+        : await readLabelCsv(flags.labels);
+  const regions = flags.regions ? await readRegions(flags.regions) : undefined;
+
+  const config: AuditConfig = {
+    model: flags.model === 'default' ? 'default' : resolve(flags.model),
+    method: method.id,
+    options,
+    ...(flags.labels ? { labels: flags.labels === 'folders' ? 'folders' : resolve(flags.labels) } : {}),
+    ...(flags.regions ? { regions: resolve(flags.regions) } : {}),
+  };
+  if (flags.restart) {
+    for (const name of ['journal.jsonl', 'overlays', 'thumbnails'])
+      await rm(join(out, name), { recursive: true, force: true });
+  }
+  const journal = await AuditJournal.open(out, config);
+  await mkdir(join(out, 'overlays'), { recursive: true });
+  await mkdir(join(out, 'thumbnails'), { recursive: true });
+  const todo = files.filter((f) => !journal.done.has(f));
+  const already = files.length - todo.length;
+  process.stderr.write(
+    `Auditing ${files.length} image${files.length === 1 ? '' : 's'} in ${folder} with ${method.title}` +
+      (already > 0 ? ` (resuming: ${already} already done, ${todo.length} to go)` : '') +
+      '.\n',
+  );
+
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write(
+      '\nsightline: stopping after the images in flight; run the same command to resume.\n',
+    );
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const model = await loadModel(flags.model, modelHints(flags, flags.classNames));
+  const bar = progressBar('Audit');
+  const quiet = process.stderr.isTTY;
+  let count = already;
+  try {
+    const items: AuditItem[] = todo.map((file) => {
+      const imageRegions = regions ? regionsFor(regions, file, files) : undefined;
+      return {
+        file,
+        load: () => decodeImage(join(root, file)),
+        label: labels ? labelFor(labels, file) : undefined,
+        regionMask: imageRegions
+          ? async (width, height) => {
+              if (imageRegions.maskPath) return readMask(imageRegions.maskPath, width, height);
+              checkShapes(imageRegions, width, height, file);
+              return shapesMask(imageRegions.shapes, width, height);
+            }
+          : undefined,
+      };
+    });
+    await auditImages(items, {
+      model,
+      method,
+      options,
+      topK: flags.top,
+      tolerance: flags.pointingTolerance,
+      concurrency: flags.concurrency,
+      signal: controller.signal,
+      onProgress: (p) => bar.update({ ...p, done: p.done, total: p.total }),
+      async onRow(row, result) {
+        let stored: AuditRow = row;
+        if (result) {
+          const name = fileStem(row.file);
+          const overlay = `overlays/${name}.png`;
+          const thumbnail = `thumbnails/${name}.png`;
+          const mode = result.map.signed ? 'positive' : 'absolute';
+          const png = await renderOverlayPng(result.image, result.map.data, {
+            mode,
+            legend: { method: method.title, target: row.target?.label ?? '' },
+          });
+          await writeFile(
+            join(out, overlay),
+            await sharp(png)
+              .resize(OVERLAY_SIDE, OVERLAY_SIDE, { fit: 'inside', withoutEnlargement: true })
+              .png()
+              .toBuffer(),
+          );
+          await writeFile(
+            join(out, thumbnail),
+            await sharp(Buffer.from(result.image.data), {
+              raw: { width: result.image.width, height: result.image.height, channels: 3 },
+            })
+              .resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE, { fit: 'inside' })
+              .png()
+              .toBuffer(),
+          );
+          stored = { ...row, overlay, thumbnail };
+        }
+        // Files first, then the journal line: a row in the journal always has its files.
+        await journal.append(stored);
+        count++;
+        if (!quiet) process.stderr.write(`[${count}/${files.length}] ${describeRow(stored)}\n`);
+      },
+    });
+  } finally {
+    bar.stop();
+    process.off('SIGINT', onSigint);
+    await journal.close();
+    await model.dispose();
+  }
+
+  const rows = files.map((f) => journal.done.get(f)).filter((r): r is AuditRow => r !== undefined);
+  const summary = await writeReports(out, rows, config);
+  const withRegion = rows.filter((r) => r.region);
+  const onObject = withRegion.filter((r) => r.region?.verdict === 'object').length;
+  const errors = rows.filter((r) => r.status === 'error').length;
+  process.stdout.write(
+    `Audited ${rows.length} images (${errors} error${errors === 1 ? '' : 's'}).` +
+      (summary.accuracy !== null ? ` Accuracy ${(summary.accuracy * 100).toFixed(1)}%.` : '') +
+      (withRegion.length > 0
+        ? ` ${onObject} of ${withRegion.length} with regions look at the object, ${summary.verdicts.partly} partly outside, ${summary.verdicts.background} at the background.`
+        : '') +
+      `\nReport: ${join(out, 'report.html')} (also results.jsonl, results.csv)\n`,
+  );
+  if (flags.failUnder !== undefined) {
+    const share = withRegion.length > 0 ? onObject / withRegion.length : 0;
+    if (share < flags.failUnder) {
+      process.stderr.write(
+        `sightline: only ${(share * 100).toFixed(1)}% of images look at the object, under --fail-under ${(flags.failUnder * 100).toFixed(1)}%.\n`,
+      );
+      return GATE_FAILED_EXIT;
+    }
+  }
+  return 0;
+}
+
+/** A label CSV may name images by their path in the folder or, when that is unambiguous, by base name. */
+function labelFor(labels: ReadonlyMap<string, string>, file: string): string | undefined {
+  const exact = labels.get(file);
+  if (exact !== undefined) return exact;
+  const base = file.slice(file.lastIndexOf('/') + 1);
+  return labels.get(base);
+}
+
+function describeRow(row: AuditRow): string {
+  if (row.status === 'error') return `${row.file}: error: ${row.error?.message}`;
+  const top = row.predictions?.[0];
+  const verdict = row.region
+    ? `, ${VERDICT_WORDS[row.region.verdict]} (${Math.round(row.region.share * 100)}% inside)`
+    : '';
+  return `${row.file}: ${top?.label} ${((top?.score ?? 0) * 100).toFixed(1)}%${verdict}`;
+}
+
+/** Every image under root, '/'-separated and sorted; the output folder and hidden entries are skipped. */
+async function listImages(root: string, out: string): Promise<string[]> {
+  let entries: string[];
+  try {
+    entries = await readdir(root, { recursive: true });
+  } catch (cause) {
+    throw invalidArgument('folder', 'an existing, readable folder', `${root} (${(cause as Error).message})`);
+  }
+  const outRel = relative(root, out);
+  const outInside = outRel !== '' && !outRel.startsWith('..') && !isAbsolute(outRel);
+  return entries
+    .filter((e) => IMAGE_EXTENSIONS.has(extname(e).toLowerCase()))
+    .filter((e) => !e.split(sep).some((part) => part.startsWith('.')))
+    .filter((e) => !(outInside && e.startsWith(`${outRel}${sep}`)))
+    .map((e) => e.split(sep).join('/'))
+    .sort();
+}
+
+/** A file name safe on every file system and unique per row: the readable part plus a hash of the full path. */
+function fileStem(file: string): string {
+  const hash = createHash('sha256').update(file).digest('hex').slice(0, 8);
+  return `${file.replace(/[^A-Za-z0-9._-]+/g, '_').slice(-80)}-${hash}`;
+}
+
+function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`expected a whole number ≥ 1, got '${value}'`);
+  return n;
+}
+
+function parseShare(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= 0 && n <= 1))
+    throw new InvalidArgumentError(`expected a share from 0 to 1, got '${value}'`);
+  return n;
+}

@@ -1,0 +1,115 @@
+// Options more than one command takes: the model's preprocessing hints and the methods' own options, all
+// generated from one place so every command documents them the same way.
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { OptionSpec, OptionValue } from '../core/method.js';
+import { noiseTunnel } from '../methods/gradient/noise-tunnel.js';
+import { type AnyMethod, getMethod, METHODS } from '../methods/registry.js';
+import type { ModelHints } from '../models/spec.js';
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** Every method option, once, with the methods that take it: flags are generated from the registry. */
+export function methodOptionFlags(): Option[] {
+  const seen = new Map<string, { spec: OptionSpec; methods: string[] }>();
+  for (const m of METHODS) {
+    for (const [name, spec] of Object.entries(m.options) as [string, OptionSpec][]) {
+      const entry = seen.get(name) ?? { spec, methods: [] };
+      entry.methods.push(m.id);
+      seen.set(name, entry);
+    }
+  }
+  return [...seen].map(([name, { spec, methods }]) => {
+    const option = new Option(
+      `--${kebab(name)} <${spec.type === 'choice' ? 'name' : 'n'}>`,
+      `${spec.description} (${methods.join(', ')})`,
+    );
+    return spec.type === 'choice' ? option.choices([...(spec.choices ?? [])]) : option.argParser(parseNumber);
+  });
+}
+
+export function parseNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n))
+    throw new InvalidArgumentError(`expected a number, got '${value}'`);
+  return n;
+}
+
+export function parseList(value: string): number[] {
+  return value.split(',').map((v) => parseNumber(v));
+}
+
+export function parseSize(value: string): [number, number] {
+  const m = /^(\d+)(?:x(\d+))?$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError(`expected a size like 224 or 224x224, got '${value}'`);
+  const w = Number(m[1]);
+  return [w, m[2] ? Number(m[2]) : w];
+}
+
+/** The flags addModelOptions and methodOptionFlags add, as commander parses them. */
+export interface ModelFlags {
+  method: string;
+  inputSize?: [number, number];
+  mean?: number[];
+  std?: number[];
+  layout?: 'NCHW' | 'NHWC';
+  labels?: string;
+  bgr?: boolean;
+  resize?: 'squash' | 'center-crop';
+  outputs?: 'logits' | 'probabilities';
+  maxBatch?: number;
+  noiseTunnel?: 'smoothgrad' | 'vargrad';
+  [option: string]: unknown;
+}
+
+/** What the model file may not say: input size, normalisation, layout, labels and so on. */
+export function addModelOptions(cmd: Command, labelsFlag = '--labels <file>'): Command {
+  return cmd
+    .option('--input-size <WxH>', 'model input size, when the file does not fix it', parseSize)
+    .option('--mean <r,g,b>', 'normalisation mean in [0,1] pixel units (default ImageNet)', parseList)
+    .option('--std <r,g,b>', 'normalisation std in [0,1] pixel units (default ImageNet)', parseList)
+    .addOption(
+      new Option('--layout <layout>', 'input layout (default: read from the model)').choices([
+        'NCHW',
+        'NHWC',
+      ]),
+    )
+    .option(labelsFlag, 'class names: a text file (one per line) or JSON')
+    .option('--bgr', 'the model expects BGR channel order')
+    .addOption(new Option('--resize <how>', 'fit the photo to the input').choices(['squash', 'center-crop']))
+    .addOption(
+      new Option('--outputs <kind>', 'whether scores are probabilities or logits (default: guessed)').choices(
+        ['logits', 'probabilities'],
+      ),
+    )
+    .option('--max-batch <n>', 'largest batch per model call', parseNumber);
+}
+
+export function modelHints(flags: ModelFlags, labelsPath = flags.labels): ModelHints {
+  return {
+    width: flags.inputSize?.[0],
+    height: flags.inputSize?.[1],
+    mean: flags.mean,
+    std: flags.std,
+    layout: flags.layout,
+    labelsPath,
+    channelOrder: flags.bgr ? 'BGR' : undefined,
+    resize: flags.resize,
+    outputs: flags.outputs,
+    maxBatch: flags.maxBatch,
+  };
+}
+
+/** The method the flags name, wrapped in a noise tunnel when asked. */
+export function chosenMethod(flags: ModelFlags): AnyMethod {
+  const base = getMethod(flags.method);
+  return flags.noiseTunnel ? noiseTunnel(base, flags.noiseTunnel) : base;
+}
+
+/** The method's own options that were given as flags. */
+export function methodOptions(method: AnyMethod, flags: ModelFlags): Record<string, OptionValue> {
+  const options: Record<string, OptionValue> = {};
+  for (const name of Object.keys(method.options)) {
+    if (flags[name] !== undefined) options[name] = flags[name] as OptionValue;
+  }
+  return options;
+}
