@@ -65,7 +65,8 @@ describe('sightline audit ../shared/images', () => {
     expect(dog.predictions?.map((p) => p.label)).toEqual(
       reference.predictions.map((p: { label: string }) => p.label),
     );
-    dog.predictions?.forEach((p, i) => expect(p.score).toBeCloseTo(reference.predictions[i].score, 6));
+    for (const [i, p] of (dog.predictions ?? []).entries())
+      expect(p.score).toBeCloseTo(reference.predictions[i].score, 6);
 
     // Share of attention inside the dog's box, from the raw Grad-CAM map (unsigned: |v|), pixel centres.
     const { data, shape } = decodeNpy(new Uint8Array(await readFile(npy)));
