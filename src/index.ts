@@ -1,5 +1,10 @@
 // The public entry for Node: the portable library plus files, sharp and the user cache.
 
+export { AuditJournal } from './audit/journal.js';
+export { labelsFromFolders, readLabelCsv } from './audit/labels.js';
+export { checkShapes, readMask, readRegions, regionsFor } from './audit/regions.js';
+export { renderReport, rowsToCsv, rowsToJsonl } from './audit/report/index.js';
+export { writeReports } from './audit/write.js';
 export { type DecodeOptions, decodeImage } from './io/decode.js';
 export { readNpy, writeNpy } from './io/npy-file.js';
 export { loadDefaultModel } from './models/default-model.js';

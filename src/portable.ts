@@ -1,4 +1,8 @@
 // Everything that runs the same in Node and in a browser; index.ts (Node) and browser.ts add their own I/O.
+
+export { borderAreaShare, borderShare, summarize, summaryGrid } from './audit/aggregate.js';
+export { type AuditItem, type AuditRequest, auditImages, POINTING_TOLERANCE } from './audit/audit.js';
+export * from './audit/types.js';
 export type { AttributionMap, Target } from './core/attribution.js';
 export { type ErrorCode, SightlineError } from './core/errors.js';
 export type { RgbaImage, RgbImage } from './core/image.js';
@@ -31,6 +35,7 @@ export { type RiseOptions, rise, riseMaskSet } from './methods/perturbation/rise
 export { getMethod, METHODS, resolveOptions } from './methods/registry.js';
 export * from './metrics/index.js';
 export { DEFAULT_MODEL, defaultModelHints } from './models/embedded.js';
+export { resolveLabel } from './models/label-match.js';
 export { parseLabels } from './models/labels.js';
 export {
   type ConvertedTfliteModel,

@@ -10,8 +10,8 @@ import { explain } from '../explain.js';
 import type { AnyMethod } from '../methods/registry.js';
 import { maskAttention } from '../metrics/region.js';
 import { regionVerdict } from '../metrics/verdict.js';
+import { resolveLabel } from '../models/label-match.js';
 import { borderShare, summaryGrid } from './aggregate.js';
-import { resolveLabel } from './labels.js';
 import type { AuditRow, AuditVerdict } from './types.js';
 
 /** The pointing game's tolerance (Zhang et al. 2016): a peak this close to the region counts as a hit. */

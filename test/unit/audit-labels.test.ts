@@ -3,9 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labelsFromFolders, readLabelCsv, resolveLabel } from '../../src/audit/labels.js';
+import { labelsFromFolders, readLabelCsv } from '../../src/audit/labels.js';
 import { SightlineError } from '../../src/core/errors.js';
 import { defaultModelFiles } from '../../src/models/default-model.js';
+import { resolveLabel } from '../../src/models/label-match.js';
 import { parseLabels } from '../../src/models/labels.js';
 
 /** The default model's 1001 ImageNet labels (index 0 is the background class). */
