@@ -158,7 +158,7 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
       tolerance: flags.pointingTolerance,
       concurrency: flags.concurrency,
       signal: controller.signal,
-      onProgress: (p) => bar.update({ ...p, done: p.done, total: p.total }),
+      onProgress: bar.update,
       async onRow(row, result) {
         let stored: AuditRow = row;
         if (result) {
