@@ -1,10 +1,6 @@
 import type { AttributionMap } from '../core/attribution.js';
 import { invalidArgument, SightlineError } from '../core/errors.js';
-import { orderStatistic } from '../render/normalize.js';
-import { attentionMass, resolveMode, validateMap } from './region.js';
-
-/** The share of pixels, by attention mass, that makes up each map's "strongest region". */
-export const DEFAULT_TOP_FRACTION = 0.2;
+import { attentionMass, resolveMode, resolveTopFraction, topSet, validateMap } from './region.js';
 
 /**
  * Rank correlation is computed on the maps box-averaged down to at most this many cells per side. Two reasons:
@@ -15,7 +11,7 @@ export const DEFAULT_TOP_FRACTION = 0.2;
 export const RANK_GRID_SIZE = 64;
 
 export interface AgreementOptions {
-  /** Fraction of pixels in each map's strongest region, in (0, 1]. Default 0.2 (DEFAULT_TOP_FRACTION). */
+  /** Fraction of pixels in each map's strongest region, in (0, 1]. Default 0.2 (DEFAULT_TOP_FRACTION, region.ts). */
   readonly topFraction?: number;
 }
 
@@ -57,7 +53,7 @@ export function mapAgreement(
   validateMap(a, 'a');
   validateMap(b, 'b');
   if (a.width !== b.width || a.height !== b.height) throw sizeMismatch("Arguments 'a' and 'b'", a, b);
-  const topFraction = resolveTopFraction(options.topFraction, a.width * a.height);
+  const topFraction = resolveTopFraction(options.topFraction, a.width * a.height, 'topFraction');
   return agree(prepare(a, 'a', topFraction), prepare(b, 'b', topFraction), topFraction);
 }
 
@@ -83,7 +79,7 @@ export function compareMaps(
       throw sizeMismatch(`Maps ${JSON.stringify(names[0])} and ${JSON.stringify(name)}`, first, map);
     }
   }
-  const topFraction = resolveTopFraction(options.topFraction, first.width * first.height);
+  const topFraction = resolveTopFraction(options.topFraction, first.width * first.height, 'topFraction');
   const prepared = names.map((name) => prepare(maps[name], `maps[${JSON.stringify(name)}]`, topFraction));
   const pairs: MapPair[] = [];
   for (let i = 0; i < names.length; i++) {
@@ -150,48 +146,8 @@ function agree(a: Prepared, b: Prepared, topFraction: number): MapAgreement {
   return { topOverlap: both / either, rankCorrelation: pearson(a.ranks, b.ranks), topFraction };
 }
 
-function resolveTopFraction(topFraction: number | undefined, pixels: number): number {
-  const fraction = topFraction ?? DEFAULT_TOP_FRACTION;
-  if (typeof fraction !== 'number' || !(fraction > 0 && fraction <= 1)) {
-    throw invalidArgument('topFraction', 'a fraction in (0, 1]', fraction);
-  }
-  if (Math.round(fraction * pixels) === 0) {
-    throw invalidArgument(
-      'topFraction',
-      `large enough to select at least one of the map's ${pixels} pixels (round(topFraction · ${pixels}) ≥ 1)`,
-      fraction,
-    );
-  }
-  return fraction;
-}
-
-/**
- * 1 for the `count` pixels of greatest mass, and among equal masses at the cut-off the lowest indices, but
- * never a pixel with no attention at all: a sparse map (a positive-only Grad-CAM, say) whose attention covers
- * fewer pixels has a smaller strongest region, rather than one padded with arbitrary zero pixels, which would
- * make the overlap depend on pixel order. Linear time: one selection for the cut-off value, then one pass.
- */
-function topSet(mass: Float32Array, count: number): Uint8Array {
-  const set = new Uint8Array(mass.length);
-  const cutoff = orderStatistic(mass, mass.length - count);
-  let taken = 0;
-  for (let i = 0; i < mass.length; i++) {
-    if (mass[i] > cutoff) {
-      set[i] = 1;
-      taken++;
-    }
-  }
-  for (let i = 0; i < mass.length && taken < count && cutoff > 0; i++) {
-    if (mass[i] === cutoff) {
-      set[i] = 1;
-      taken++;
-    }
-  }
-  return set;
-}
-
 /** Ranks from 1, ties sharing the mean of the ranks they span (as scipy.stats.rankdata's default). */
-function averageRanks(values: Float64Array): Float64Array {
+export function averageRanks(values: Float64Array): Float64Array {
   const order = Array.from(values.keys()).sort((i, j) => values[i] - values[j]);
   const ranks = new Float64Array(values.length);
   for (let start = 0; start < order.length; ) {
@@ -205,7 +161,7 @@ function averageRanks(values: Float64Array): Float64Array {
 }
 
 /** Pearson's r; NaN when either side is constant. */
-function pearson(x: Float64Array, y: Float64Array): number {
+export function pearson(x: Float64Array, y: Float64Array): number {
   const n = x.length;
   let mx = 0;
   let my = 0;

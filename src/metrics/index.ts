@@ -1,24 +1,37 @@
-// Region and agreement metrics: pure TypeScript on typed arrays, for Node and the browser alike.
+// Region, agreement and faithfulness metrics: pure TypeScript on typed arrays, for Node and the browser alike.
 export {
   type AgreementOptions,
   boxAverage,
   compareMaps,
-  DEFAULT_TOP_FRACTION,
   type MapAgreement,
   type MapPair,
   mapAgreement,
   RANK_GRID_SIZE,
 } from './agreement.js';
 export {
+  type Curve,
+  DELETION_BASELINES,
+  type DeletionBaseline,
+  type DeletionInsertion,
+  type DeletionInsertionInput,
+  type DeletionInsertionOptions,
+  deletionInsertion,
+  INSERTION_BLUR_KERNEL,
+  INSERTION_BLUR_SIGMA,
+} from './deletion-insertion.js';
+export {
   ATTENTION_MODES,
   type AttentionMode,
   type Box,
+  DEFAULT_TOP_FRACTION,
   maskAttention,
   polygonMask,
   type RegionAttention,
   type RegionAttentionOptions,
   regionAttention,
   shapesMask,
+  type TopRegionOptions,
+  topRegionIoU,
 } from './region.js';
 export {
   AGREEMENT_OVERLAP,

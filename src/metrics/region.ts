@@ -1,7 +1,7 @@
 import type { RegionShape } from '../audit/types.js';
 import type { AttributionMap } from '../core/attribution.js';
 import { describe, invalidArgument, SightlineError } from '../core/errors.js';
-import { assertFinite } from '../render/normalize.js';
+import { assertFinite, orderStatistic } from '../render/normalize.js';
 
 /**
  * A rectangle in the map's pixel coordinates: (x, y) is its top-left corner, x to the right, y down. It may be
@@ -87,21 +87,7 @@ export function maskAttention(
   validateMap(map, 'map');
   const mode = resolveMode(map, options.mode);
   const { width, height } = map;
-  if (!(mask instanceof Uint8Array) || mask.length !== width * height) {
-    throw invalidArgument(
-      'mask',
-      `a Uint8Array with one value per pixel of the map, ${width}×${height} = ${width * height}`,
-      mask,
-    );
-  }
-  if (!mask.some((v) => v !== 0)) {
-    throw new SightlineError(
-      'INVALID_ARGUMENT',
-      `Argument 'mask' covers no pixel of the ${width}×${height} map (every value is zero); expected a ` +
-        'non-zero value at each pixel inside the region.',
-      { argument: 'mask', width, height },
-    );
-  }
+  validateMask(mask, width, height);
   const tolerance = options.tolerance ?? 0;
   if (typeof tolerance !== 'number' || !(tolerance >= 0) || !Number.isFinite(tolerance)) {
     throw invalidArgument('tolerance', 'a finite number of pixels ≥ 0', tolerance);
@@ -133,6 +119,101 @@ export function maskAttention(
     peak: { x, y },
     mode,
   };
+}
+
+/** Checks a region mask: one value per pixel of a width × height map, at least one of them non-zero. */
+function validateMask(mask: Uint8Array, width: number, height: number): void {
+  if (!(mask instanceof Uint8Array) || mask.length !== width * height) {
+    throw invalidArgument(
+      'mask',
+      `a Uint8Array with one value per pixel of the map, ${width}×${height} = ${width * height}`,
+      mask,
+    );
+  }
+  if (!mask.some((v) => v !== 0)) {
+    throw new SightlineError(
+      'INVALID_ARGUMENT',
+      `Argument 'mask' covers no pixel of the ${width}×${height} map (every value is zero); expected a ` +
+        'non-zero value at each pixel inside the region.',
+      { argument: 'mask', width, height },
+    );
+  }
+}
+
+/** The share of pixels, by attention mass, that makes up a map's "strongest region". */
+export const DEFAULT_TOP_FRACTION = 0.2;
+
+export interface TopRegionOptions {
+  /** Fraction of the map's pixels in its strongest region, in (0, 1]. Default 0.2 (DEFAULT_TOP_FRACTION). */
+  readonly fraction?: number;
+  /** How values become mass; default `positive` for a signed map, `absolute` otherwise (see regionAttention). */
+  readonly mode?: AttentionMode;
+}
+
+/**
+ * Intersection over union (Jaccard index) of the map's strongest region with a region mask (non-zero =
+ * inside, one value per pixel, row-major). The strongest region is the one mapAgreement compares (see
+ * topSet): the top round(fraction · N) pixels by attention mass, ties by pixel index, never a pixel with no
+ * mass. 1: the region is exactly the mask; 0: they share no pixel. Throws INVALID_ARGUMENT as maskAttention
+ * does (malformed map or mask, a mask that covers no pixel, non-finite values, no attention at all), and for
+ * a fraction outside (0, 1] or too small to select one pixel.
+ */
+export function topRegionIoU(map: AttributionMap, mask: Uint8Array, options: TopRegionOptions = {}): number {
+  validateMap(map, 'map');
+  const mode = resolveMode(map, options.mode);
+  validateMask(mask, map.width, map.height);
+  const pixels = map.width * map.height;
+  const fraction = resolveTopFraction(options.fraction, pixels, 'fraction');
+  const top = topSet(attentionMass(map, mode, 'map'), Math.round(fraction * pixels));
+  let both = 0;
+  let either = 0;
+  for (let i = 0; i < pixels; i++) {
+    const inMask = mask[i] !== 0 ? 1 : 0;
+    both += top[i] & inMask;
+    either += top[i] | inMask;
+  }
+  return both / either;
+}
+
+/** `fraction` (default DEFAULT_TOP_FRACTION) after checking it is in (0, 1] and selects at least one pixel. */
+export function resolveTopFraction(fraction: number | undefined, pixels: number, name: string): number {
+  const value = fraction ?? DEFAULT_TOP_FRACTION;
+  if (typeof value !== 'number' || !(value > 0 && value <= 1)) {
+    throw invalidArgument(name, 'a fraction in (0, 1]', value);
+  }
+  if (Math.round(value * pixels) === 0) {
+    throw invalidArgument(
+      name,
+      `large enough to select at least one of the map's ${pixels} pixels (round(${name} · ${pixels}) ≥ 1)`,
+      value,
+    );
+  }
+  return value;
+}
+
+/**
+ * 1 for the `count` pixels of greatest mass, and among equal masses at the cut-off the lowest indices, but
+ * never a pixel with no attention at all: a sparse map (a positive-only Grad-CAM, say) whose attention covers
+ * fewer pixels has a smaller strongest region, rather than one padded with arbitrary zero pixels, which would
+ * make the overlap depend on pixel order. Linear time: one selection for the cut-off value, then one pass.
+ */
+export function topSet(mass: Float32Array, count: number): Uint8Array {
+  const set = new Uint8Array(mass.length);
+  const cutoff = orderStatistic(mass, mass.length - count);
+  let taken = 0;
+  for (let i = 0; i < mass.length; i++) {
+    if (mass[i] > cutoff) {
+      set[i] = 1;
+      taken++;
+    }
+  }
+  for (let i = 0; i < mass.length && taken < count && cutoff > 0; i++) {
+    if (mass[i] === cutoff) {
+      set[i] = 1;
+      taken++;
+    }
+  }
+  return set;
 }
 
 /** Whether some pixel of `mask` lies within `radius` (Euclidean, between pixel centres) of pixel (x, y). */

@@ -8,6 +8,7 @@ import {
   polygonMask,
   regionAttention,
   shapesMask,
+  topRegionIoU,
 } from '../../src/metrics/region.js';
 
 function map(width: number, height: number, values: number[], signed = false): AttributionMap {
@@ -426,5 +427,69 @@ describe('maskAttention', () => {
       "Argument 'tolerance' must be a finite number of pixels ≥ 0; got -1.",
     );
     expectInvalid(() => maskAttention(GRID, mask, { tolerance: Infinity }), /'tolerance' must be/);
+  });
+});
+
+describe('topRegionIoU on the hand-computed 4×4 map', () => {
+  /** 1 at the given pixel indices of the 4×4 grid. */
+  function mask(indices: number[]): Uint8Array {
+    const m = new Uint8Array(16);
+    for (const i of indices) m[i] = 1;
+    return m;
+  }
+  const CENTRE = mask([5, 6, 9, 10]);
+
+  it('fraction 0.2: the top round(3.2) = 3 pixels 8, 4, 4 against the centre 2×2 → 3 / 4', () => {
+    expect(topRegionIoU(GRID, CENTRE)).toBe(0.75);
+  });
+
+  it('against the top-left 2×2 (0, 1, 4, 5): only the peak is shared → 1 / (3 + 4 − 1)', () => {
+    expect(topRegionIoU(GRID, mask([0, 1, 4, 5]))).toBeCloseTo(1 / 6, 12);
+  });
+
+  it('never takes a pixel with no mass: fraction 0.5 asks 8 pixels, 6 have mass → 4 / 6', () => {
+    expect(topRegionIoU(GRID, CENTRE, { fraction: 0.5 })).toBeCloseTo(4 / 6, 12);
+  });
+
+  it('the region exactly the mask → 1; disjoint → 0', () => {
+    expect(topRegionIoU(GRID, mask([5, 6, 9]))).toBe(1);
+    expect(topRegionIoU(GRID, mask([15]))).toBe(0);
+  });
+
+  it("modes on a signed map: 'positive' (default) ignores −10, 'absolute' takes it first", () => {
+    const values = Array.from(GRID.data);
+    values[15] = -10;
+    const signed = map(4, 4, values, true);
+    expect(topRegionIoU(signed, CENTRE)).toBe(0.75); // {5, 6, 9}
+    // |−10|, 8, then the first 4 by index: {15, 5, 6}; shared with the centre {5, 6} → 2 / 5.
+    expect(topRegionIoU(signed, CENTRE, { mode: 'absolute' })).toBeCloseTo(0.4, 12);
+  });
+
+  it('errors: an empty mask as maskAttention says, a bad fraction, a map with no attention', () => {
+    const empty = new Uint8Array(16);
+    expectInvalid(
+      () => topRegionIoU(GRID, empty),
+      "Argument 'mask' covers no pixel of the 4×4 map (every value is zero); expected a non-zero value at " +
+        'each pixel inside the region.',
+    );
+    expectInvalid(() => maskAttention(GRID, empty), /^Argument 'mask' covers no pixel of the 4×4 map/);
+    expectInvalid(() => topRegionIoU(GRID, new Uint8Array(15)), /^Argument 'mask' must be a Uint8Array/);
+    expectInvalid(
+      () => topRegionIoU(GRID, CENTRE, { fraction: 0 }),
+      "Argument 'fraction' must be a fraction in (0, 1]; got 0.",
+    );
+    expectInvalid(
+      () => topRegionIoU(GRID, CENTRE, { fraction: 0.01 }),
+      "Argument 'fraction' must be large enough to select at least one of the map's 16 pixels " +
+        '(round(fraction · 16) ≥ 1); got 0.01.',
+    );
+    expectInvalid(
+      () => topRegionIoU(map(4, 4, new Array(16).fill(0)), CENTRE),
+      "Argument 'map' has no attention to measure: every value is zero.",
+    );
+    expectInvalid(
+      () => topRegionIoU(GRID, CENTRE, { mode: 'both' as never }),
+      /^Argument 'mode' must be one of/,
+    );
   });
 });
