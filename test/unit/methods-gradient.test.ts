@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { toModelLayout } from '../../src/core/preprocess.js';
+import { createRng } from '../../src/core/random.js';
+import { baseline } from '../../src/methods/gradient/common.js';
 import { expectedGradients } from '../../src/methods/gradient/expected-gradients.js';
 import { integratedGradients } from '../../src/methods/gradient/integrated-gradients.js';
 import { noiseTunnel } from '../../src/methods/gradient/noise-tunnel.js';
@@ -252,5 +255,33 @@ describe('expected gradients', () => {
     expect(model.calls).toBe(8);
     const again = await expectedGradients.attribute({ model, input: x, target: 0, classes: 1 }, options);
     expect(again.data).toEqual(map.data);
+  });
+});
+
+describe('baselines match what preprocessing makes of the same photo', () => {
+  it('black and white for a BGR model with uneven per-channel mean and std', () => {
+    const spec = {
+      inputName: 'x',
+      layout: 'NHWC' as const,
+      width: 2,
+      height: 1,
+      channelOrder: 'BGR' as const,
+      mean: [0.1, 0.5, 0.9] as [number, number, number],
+      std: [0.2, 0.4, 0.8] as [number, number, number],
+      resize: 'squash' as const,
+      cropFraction: 1,
+      labels: [],
+      outputs: 'logits' as const,
+    };
+    const input = { data: new Float32Array(6), dims: [1, 1, 2, 3] };
+    for (const [type, value] of [
+      ['black', 0],
+      ['white', 255],
+    ] as const) {
+      const expected = toModelLayout(new Float32Array(6).fill(value), spec).data;
+      expect(Array.from(baseline(type, input, spec, createRng(0)))).toEqual(Array.from(expected));
+    }
+    // By hand: tensor channel 0 of black is (0 − 0.1) / 0.2.
+    expect(baseline('black', input, spec, createRng(0))[0]).toBeCloseTo(-0.5, 6);
   });
 });

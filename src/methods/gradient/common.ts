@@ -61,10 +61,8 @@ export function baseline(
   const plane = s.width * s.height;
   const out = new Float32Array(input.data.length);
   const at = (c: number, i: number) => (spec.layout === 'NCHW' ? c * plane + i : i * s.channels + c);
-  const pixel = (c: number, p: number) => {
-    const ch = spec.channelOrder === 'RGB' ? c : 2 - c;
-    return (p / 255 - spec.mean[ch]) / spec.std[ch];
-  };
+  // spec.mean/std are indexed by the tensor's channel, as preprocess normalises (BGR models included).
+  const pixel = (c: number, p: number) => (p / 255 - spec.mean[c]) / spec.std[c];
   switch (type) {
     case 'black':
     case 'white':
