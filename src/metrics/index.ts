@@ -34,6 +34,27 @@ export {
   topRegionIoU,
 } from './region.js';
 export {
+  byNamePrefix,
+  type LabelRandomization,
+  labelRandomization,
+  type MapSimilarity,
+  type ModelRandomization,
+  type ModelRandomizationRequest,
+  modelRandomization,
+  type RandomizationStep,
+  type SanityRequest,
+  type WeightLayer,
+  weightLayers,
+} from './sanity.js';
+export {
+  normalizedAbs,
+  SSIM_K1,
+  SSIM_K2,
+  type SsimOptions,
+  spearman,
+  ssim,
+} from './similarity.js';
+export {
   AGREEMENT_OVERLAP,
   type AgreementLevel,
   type AgreementVerdict,

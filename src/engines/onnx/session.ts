@@ -21,7 +21,15 @@ import type {
 import type { Tensor } from '../../core/tensor.js';
 import { AUTODIFF_VERSION, addGradients, differentiablePath } from './autodiff/index.js';
 import { probeModel } from './autodiff/shapes.js';
-import { decodeModel, encodeModel, type ModelProto } from './proto.js';
+import {
+  DataType,
+  decodeModel,
+  encodeModel,
+  floatTensor,
+  type ModelProto,
+  type TensorProto,
+  tensorFloats,
+} from './proto.js';
 
 export interface OnnxModelOptions {
   /** Largest batch per call; larger batches amortise overhead but cost memory. */
@@ -68,7 +76,8 @@ export class OnnxModel implements Model {
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly spec: ModelSpec,
-    private readonly proto: ModelProto,
+    /** The decoded ONNX model (read-only: the graph that metrics such as sanity.ts walk). */
+    readonly proto: ModelProto,
     /** Why gradients are unavailable, when they are. */
     private readonly gradientBlocker: string | undefined,
     private readonly options: OnnxModelOptions,
@@ -201,6 +210,44 @@ export class OnnxModel implements Model {
       activations: toTensor(result[activation]),
       gradients: seed ? toTensor(result[gradient]) : undefined,
     };
+  }
+
+  /**
+   * The same model (spec, options) with some float32 initializers replaced: `replace` sees every float32
+   * initializer's name, values and dims, and returns new values of the same length, or undefined to keep it.
+   * Used by the model-randomization sanity check (metrics/sanity.ts). The caller disposes the new model.
+   *
+   * Gradient graphs are made afresh by the autodiff transform, on first use, not patched from this model's:
+   * the transform bakes constants computed from weights into the backward pass (a stride-1 Conv's flipped,
+   * channel-transposed kernel, a BatchNormalization's scale/√(var + ε), a constant MatMul operand's
+   * transpose; see autodiff/rules), so swapping the original initializers by name in a built graph would
+   * leave the backward pass on the old weights. For the same reason the new model has no gradientCache: its
+   * graphs are stored under keys that name the options, not the weights.
+   */
+  async withWeights(
+    replace: (name: string, values: Float32Array, dims: readonly number[]) => Float32Array | undefined,
+  ): Promise<OnnxModel> {
+    const initializers = (this.proto.graph?.initializer ?? []).map((t): TensorProto => {
+      if (t.dataType !== DataType.FLOAT || !t.name) return t;
+      const dims = (t.dims ?? []).map(Number);
+      const old = tensorFloats(t);
+      const values = replace(t.name, old, dims);
+      if (!values) return t;
+      if (values.length !== old.length) {
+        throw new SightlineError(
+          'INVALID_ARGUMENT',
+          `withWeights: the new values of '${t.name}' [${dims.join(', ')}] must be ${old.length} numbers; got ${values.length}.`,
+          { initializer: t.name },
+        );
+      }
+      return floatTensor(t.name, dims, values);
+    });
+    const proto: ModelProto = { ...this.proto, graph: { ...this.proto.graph, initializer: initializers } };
+    const { gradientCache: _, ...options } = this.options;
+    const session = await ort.InferenceSession.create(encodeModel(proto), sessionOptions(options));
+    const model = new OnnxModel(session, this.spec, proto, this.gradientBlocker, options);
+    model.layerList = this.layerList; // shapes only, so the weights do not change it
+    return model;
   }
 
   async dispose(): Promise<void> {

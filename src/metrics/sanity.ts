@@ -1,0 +1,281 @@
+/**
+ * Sanity checks for saliency maps (Adebayo, Gilmer, Muelly, Goodfellow, Hardt and Kim, "Sanity Checks for
+ * Saliency Maps", NeurIPS 2018). A method whose map hardly changes when the model's weights are replaced by
+ * noise (model randomization, §3) or when it is asked about another class (a training-free stand-in for the
+ * data randomization test, §4) explains the image rather than the model. Each check compares the new maps with
+ * the original by Spearman's ρ of |map|, Spearman's ρ of the signed map, and SSIM of the normalised |map|
+ * (similarity.ts), as the paper's figures do. The numbers are computed, not judged: low similarity is what a
+ * method sensitive to the model should show.
+ */
+import type { AttributionMap } from '../core/attribution.js';
+import { invalidArgument, SightlineError, throwIfAborted } from '../core/errors.js';
+import type { RgbImage } from '../core/image.js';
+import type { MethodOptions } from '../core/method.js';
+import type { Model } from '../core/model.js';
+import { preprocess } from '../core/preprocess.js';
+import type { ProgressCallback } from '../core/progress.js';
+import { createRng, type Rng } from '../core/random.js';
+import type { Tensor } from '../core/tensor.js';
+import { differentiablePath } from '../engines/onnx/autodiff/index.js';
+import { DataType, tensorFloats } from '../engines/onnx/proto.js';
+import { OnnxModel } from '../engines/onnx/session.js';
+import { resolveTarget } from '../explain.js';
+import { gaussian } from '../methods/gradient/common.js';
+import { type AnyMethod, checkCapabilities, getMethod, resolveOptions } from '../methods/registry.js';
+import { spearman, ssim } from './similarity.js';
+
+/** A node on the path from the input to the scores that reads weights. */
+export interface WeightLayer {
+  /** The node's name (its first output's name when it has none). */
+  readonly name: string;
+  readonly op: string;
+  /** The float32 initializers with more than one element that it reads (weights, biases), by name. */
+  readonly weights: readonly string[];
+}
+
+/**
+ * The model's weight layers from the output back to the input: the nodes on the differentiable path from the
+ * input to the first output (autodiff/path.ts), in reverse topological order, that read float32 initializers
+ * of more than one element. Scalars (a Clip's bounds, an epsilon) are settings, not weights, and are left out.
+ * An initializer read by several nodes belongs to the one nearest the output. Weights that reach a node through
+ * other nodes (a Constant, a DequantizeLinear) are not followed.
+ */
+export function weightLayers(model: OnnxModel): WeightLayer[] {
+  const graph = model.proto.graph ?? {};
+  const sizes = new Map<string, number>();
+  for (const t of graph.initializer ?? []) {
+    if (t.name && t.dataType === DataType.FLOAT)
+      sizes.set(
+        t.name,
+        (t.dims ?? []).reduce((a, b) => a * Number(b), 1),
+      );
+  }
+  const path = differentiablePath(model.proto, model.spec.inputName, [model.io.outputs[0].name]);
+  const claimed = new Set<string>();
+  const layers: WeightLayer[] = [];
+  for (const node of [...path.nodes].reverse()) {
+    const weights = (node.input ?? []).filter(
+      (name) => (sizes.get(name) ?? 0) > 1 && !claimed.has(name) && !path.active.has(name),
+    );
+    if (weights.length === 0) continue;
+    for (const name of weights) claimed.add(name);
+    layers.push({ name: node.name || node.output?.[0] || '?', op: node.opType, weights });
+  }
+  return layers;
+}
+
+/**
+ * Groups layers by the first `segments` '/'-separated parts of their names (leading slashes ignored): for the
+ * TF-Slim InceptionV3, byNamePrefix(3) turns 'InceptionV3/InceptionV3/Mixed_7c/Branch_1/…' into the block
+ * 'InceptionV3/InceptionV3/Mixed_7c' and the classifier into 'InceptionV3/Logits/Conv2d_1c_1x1'; for a PyTorch
+ * export, '/layer4/layer4.1/conv2/Conv' with 2 segments is 'layer4/layer4.1'.
+ */
+export function byNamePrefix(segments: number): (layer: WeightLayer) => string {
+  if (!Number.isInteger(segments) || segments < 1) {
+    throw invalidArgument('segments', 'a whole number of at least 1', segments);
+  }
+  return (layer) =>
+    layer.name
+      .split('/')
+      .filter((part) => part !== '')
+      .slice(0, segments)
+      .join('/');
+}
+
+export interface SanityRequest {
+  /** An ONNX model (OnnxModel): model randomization rewrites its weights. */
+  readonly model: Model;
+  /** The photo, preprocessed with the model's spec; or `input`, an already preprocessed batch of one. */
+  readonly image?: RgbImage;
+  readonly input?: Tensor;
+  readonly method: string | AnyMethod;
+  /** The class explained: 'top' (default: the original model's top class), an index or a label. */
+  readonly target?: 'top' | number | string;
+  readonly options?: MethodOptions;
+  /** The feature map CAM methods read (default: the model's last spatial one). */
+  readonly layer?: string;
+  /** Seeds the weight noise or the random class (default 0). */
+  readonly seed?: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: ProgressCallback;
+}
+
+export interface ModelRandomizationRequest extends SanityRequest {
+  /** 'cascading' (default): weights randomized cumulatively from the top; 'independent': one group at a time. */
+  readonly mode?: 'cascading' | 'independent';
+  /** How many groups to step through, from the top (default: all). */
+  readonly layers?: number;
+  /**
+   * The step a layer belongs to: layers with equal keys are randomized together, in the order their first
+   * layer appears from the output. Default: the layer's name, so every weight layer is its own step (an
+   * InceptionV3 has 95); byNamePrefix(n) makes steps of a network's blocks.
+   */
+  readonly group?: (layer: WeightLayer) => string;
+}
+
+/** How alike a map is to the original one (see similarity.ts). */
+export interface MapSimilarity {
+  /** Spearman's ρ of |map| against |original|, on every pixel. NaN when either is constant. */
+  readonly spearmanAbs: number;
+  /** Spearman's ρ of the signed maps (the same as spearmanAbs for a non-negative method). */
+  readonly spearman: number;
+  /** SSIM of the maps normalised to |v| / max |v| (7 × 7 window). */
+  readonly ssim: number;
+}
+
+export interface RandomizationStep extends MapSimilarity {
+  /** The group randomized at this step (its key). */
+  readonly layer: string;
+  /** The weight initializers randomized in this step's model (cumulative when cascading). */
+  readonly weights: number;
+}
+
+export interface ModelRandomization {
+  readonly target: number;
+  readonly steps: readonly RandomizationStep[];
+}
+
+/**
+ * Model randomization (Adebayo et al. 2018, §3). The weight layers (weightLayers) are grouped (`group`) and
+ * the first `layers` groups from the output are stepped through. At step k the model's weights of group k —
+ * in 'cascading' mode of groups 0…k — are replaced by Gaussian noise with each tensor's own mean and standard
+ * deviation (population), and the map is recomputed with the same method, options and target, then compared
+ * with the original map. The noise of group i comes from mulberry32(seed + (i + 1)·0x9e3779b9 mod 2³²), drawn
+ * by Box–Muller (methods/gradient/common.ts: gaussian) over the group's tensors in order, so a group gets the
+ * same noise in both modes and the same seed gives the same numbers. One map per step, plus the original.
+ */
+export async function modelRandomization(request: ModelRandomizationRequest): Promise<ModelRandomization> {
+  const model = onnxModel(request.model);
+  const mode = request.mode ?? 'cascading';
+  if (mode !== 'cascading' && mode !== 'independent') {
+    throw invalidArgument('mode', "'cascading' or 'independent'", mode);
+  }
+  const groups = groupLayers(weightLayers(model), request.group ?? ((layer) => layer.name));
+  const count = request.layers ?? groups.length;
+  if (!Number.isInteger(count) || count < 0 || count > groups.length) {
+    throw invalidArgument('layers', `a whole number from 0 to ${groups.length} (the model's groups)`, count);
+  }
+  const prepared = await prepare(request);
+  const seed = request.seed ?? 0;
+  const tensors = new Map((model.proto.graph?.initializer ?? []).map((t) => [t.name, t]));
+  const noise = new Map<string, Float32Array>();
+  const steps: RandomizationStep[] = [];
+  for (let k = 0; k < count; k++) {
+    throwIfAborted(request.signal);
+    const rng = createRng((seed + Math.imul(k + 1, 0x9e3779b9)) >>> 0);
+    if (mode === 'independent') noise.clear();
+    for (const name of groups[k].weights)
+      noise.set(name, gaussianLike(tensorFloats(tensors.get(name)!), rng));
+    const randomized = await model.withWeights((name) => noise.get(name));
+    try {
+      const map = await prepared.attribute(randomized);
+      steps.push({ layer: groups[k].key, weights: noise.size, ...similarity(prepared.map, map) });
+    } finally {
+      await randomized.dispose();
+    }
+    request.onProgress?.({ done: k + 1, total: count, unit: 'randomization steps' });
+  }
+  return { target: prepared.target, steps };
+}
+
+export interface LabelRandomization extends MapSimilarity {
+  readonly target: number;
+  /** The other class, drawn uniformly from the K − 1 classes that are not the target. */
+  readonly randomTarget: number;
+}
+
+/**
+ * Label randomization without retraining: the map for a class drawn at random (mulberry32(seed), uniform over
+ * the other K − 1 classes) compared with the target's map. Adebayo et al.'s data randomization test retrains
+ * the model on permuted labels; this cheap variant asks the same model about a class the image does not show,
+ * so a method whose map stays the same is not explaining the class.
+ */
+export async function labelRandomization(request: SanityRequest): Promise<LabelRandomization> {
+  const prepared = await prepare(request);
+  if (prepared.classes < 2) {
+    throw invalidArgument('model', 'a model with at least two classes', prepared.classes);
+  }
+  const draw = Math.floor(createRng(request.seed ?? 0).next() * (prepared.classes - 1));
+  const randomTarget = draw >= prepared.target ? draw + 1 : draw;
+  const map = await prepared.attribute(request.model, randomTarget);
+  return { target: prepared.target, randomTarget, ...similarity(prepared.map, map) };
+}
+
+interface Prepared {
+  readonly target: number;
+  readonly classes: number;
+  /** The original map. */
+  readonly map: AttributionMap;
+  /** The map of `model` for `target` (default: the request's), with the request's method, options and layer. */
+  attribute(model: Model, target?: number): Promise<AttributionMap>;
+}
+
+/** Validates the request, resolves the target and layer, and computes the original map. */
+async function prepare(request: SanityRequest): Promise<Prepared> {
+  const { model } = request;
+  const method = typeof request.method === 'string' ? getMethod(request.method) : request.method;
+  const options = resolveOptions(method, request.options);
+  checkCapabilities(method, model);
+  if ((request.image === undefined) === (request.input === undefined)) {
+    throw invalidArgument('image, input', 'exactly one of an image and a preprocessed input', [
+      request.image === undefined ? 'no image' : 'an image',
+      request.input === undefined ? 'no input' : 'an input',
+    ]);
+  }
+  const input = request.input ?? preprocess(request.image!, model.spec).tensor;
+  const scores = await model.predict(input, { signal: request.signal });
+  const target = resolveTarget(model, scores, request.target ?? 'top').index;
+  const classes = scores.dims[1];
+  // Resolved once on the original model, so every randomized copy explains the same feature map.
+  const layer = method.requires.includes('layers')
+    ? (request.layer ?? (await model.layers!()).defaultLayer)
+    : undefined;
+  const attribute = (m: Model, t = target) =>
+    method.attribute({ model: m, input, target: t, classes, layer, signal: request.signal }, options);
+  return { target, classes, map: await attribute(model), attribute };
+}
+
+function similarity(original: AttributionMap, map: AttributionMap): MapSimilarity {
+  const abs = (v: Float32Array) => Float32Array.from(v, Math.abs);
+  return {
+    spearmanAbs: spearman(abs(original.data), abs(map.data)),
+    spearman: spearman(original.data, map.data),
+    ssim: ssim(original.data, map.data, map.width, map.height),
+  };
+}
+
+function onnxModel(model: Model): OnnxModel {
+  if (!(model instanceof OnnxModel)) {
+    throw new SightlineError(
+      'MISSING_CAPABILITY',
+      'Model randomization rewrites the weights of an ONNX model; this model is not one (load an .onnx, .tflite or the default model).',
+    );
+  }
+  return model;
+}
+
+/** Layers grouped by key, groups in the order their first layer appears. */
+function groupLayers(
+  layers: readonly WeightLayer[],
+  group: (layer: WeightLayer) => string,
+): { key: string; weights: string[] }[] {
+  const groups = new Map<string, string[]>();
+  for (const layer of layers) {
+    const key = group(layer);
+    const weights = groups.get(key) ?? [];
+    weights.push(...layer.weights);
+    groups.set(key, weights);
+  }
+  return [...groups].map(([key, weights]) => ({ key, weights }));
+}
+
+/** Gaussian noise with the values' own mean and (population) standard deviation. */
+function gaussianLike(values: Float32Array, rng: Rng): Float32Array {
+  let mean = 0;
+  for (const v of values) mean += v;
+  mean /= values.length;
+  let variance = 0;
+  for (const v of values) variance += (v - mean) ** 2;
+  const std = Math.sqrt(variance / values.length);
+  return Float32Array.from(values, () => mean + std * gaussian(rng));
+}

@@ -1,0 +1,139 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRng } from '../../src/core/random.js';
+import type { Tensor } from '../../src/core/tensor.js';
+import type { OnnxModel } from '../../src/engines/onnx/session.js';
+import {
+  byNamePrefix,
+  labelRandomization,
+  modelRandomization,
+  weightLayers,
+} from '../../src/metrics/sanity.js';
+import { openOnnxModel } from '../../src/models/open.js';
+
+const GOLDEN = fileURLToPath(new URL('../fixtures/golden/', import.meta.url));
+
+/** net_tiny_cnn: conv/BN/ReLU6/depthwise/SiLU/maxpool/dropout/linear/GELU on a 16 × 16 input, 5 classes. */
+describe('sanity checks on net_tiny_cnn', () => {
+  let model: OnnxModel;
+  let input: Tensor;
+  beforeAll(async () => {
+    const bytes = new Uint8Array(await readFile(join(GOLDEN, 'net_tiny_cnn.onnx')));
+    model = await openOnnxModel(bytes, { outputs: 'logits', maxBatch: 2 });
+    const rng = createRng(5);
+    input = {
+      data: Float32Array.from({ length: 3 * 16 * 16 }, () => rng.next() * 2 - 1),
+      dims: [1, 3, 16, 16],
+    };
+  });
+  afterAll(() => model.dispose());
+
+  it('lists the weight layers from the output back to the input, each weight once', () => {
+    const layers = weightLayers(model);
+    console.log(layers.map((l) => `${l.op} ${l.name}: ${l.weights.join(', ')}`).join('\n'));
+    expect(layers.length).toBeGreaterThanOrEqual(3);
+    expect(['Gemm', 'MatMul', 'Add']).toContain(layers[0].op);
+    expect(layers[layers.length - 1].op).toBe('Conv');
+    const all = layers.flatMap((l) => l.weights);
+    expect(new Set(all).size).toBe(all.length);
+    const group = byNamePrefix(2);
+    expect(group({ name: '/layer4/layer4.1/conv2/Conv', op: 'Conv', weights: [] })).toBe('layer4/layer4.1');
+  });
+
+  it('withWeights: the identity replacement gives the same scores and gradients; a new weight changes them', async () => {
+    const same = await model.withWeights((_, values) => values);
+    const seed = { data: Float32Array.of(0, 1, 0, 0, 0), dims: [1, 5] };
+    try {
+      const a = await model.inputGradients(input, seed);
+      const b = await same.inputGradients(input, seed);
+      expect(Array.from(b.scores.data)).toEqual(Array.from(a.scores.data));
+      expect(Array.from(b.gradients.data)).toEqual(Array.from(a.gradients.data));
+    } finally {
+      await same.dispose();
+    }
+    // Doubling the first layer's weights changes the gradients, in the backward pass too.
+    const first = weightLayers(model).at(-1)!.weights[0];
+    const doubled = await model.withWeights((name, values) =>
+      name === first ? values.map((v) => 2 * v) : undefined,
+    );
+    try {
+      const a = await model.inputGradients(input, seed);
+      const b = await doubled.inputGradients(input, seed);
+      expect(Array.from(b.gradients.data)).not.toEqual(Array.from(a.gradients.data));
+    } finally {
+      await doubled.dispose();
+    }
+    await expect(model.withWeights(() => new Float32Array(1))).rejects.toThrow(/must be \d+ numbers; got 1/);
+  });
+
+  it('steps through no layer when asked for 0; randomizing all of them decorrelates the gradient map', async () => {
+    const none = await modelRandomization({ model, input, method: 'gradient', target: 1, layers: 0 });
+    expect(none).toEqual({ target: 1, steps: [] });
+    const all = await modelRandomization({ model, input, method: 'gradient', target: 1, seed: 3 });
+    const layers = weightLayers(model);
+    expect(all.steps.map((s) => s.layer)).toEqual(layers.map((l) => l.name));
+    for (const step of all.steps) {
+      expect(step.spearmanAbs).toBeGreaterThanOrEqual(-1);
+      expect(step.spearmanAbs).toBeLessThan(1);
+    }
+    const last = all.steps.at(-1)!;
+    console.log(
+      all.steps.map((s) => `${s.layer}: ρ|·| ${s.spearmanAbs.toFixed(3)} SSIM ${s.ssim.toFixed(3)}`),
+    );
+    expect(Math.abs(last.spearmanAbs)).toBeLessThan(0.3);
+    expect(last.weights).toBe(layers.flatMap((l) => l.weights).length);
+  });
+
+  it('a step that changes no weight gives Spearman 1 and SSIM 1 exactly', async () => {
+    // Zero-variance weights (all equal) are redrawn as themselves: N(μ, 0) = μ.
+    const constant = await model.withWeights((_, values) => new Float32Array(values.length).fill(0.1));
+    try {
+      const result = await modelRandomization({
+        model: constant,
+        input,
+        method: 'gradient',
+        target: 1,
+        layers: 1,
+      });
+      expect(result.steps[0]).toMatchObject({ spearmanAbs: 1, spearman: 1, ssim: 1 });
+    } finally {
+      await constant.dispose();
+    }
+  });
+
+  it('is reproducible with a seed, and independent steps draw the same noise as the cascade', async () => {
+    const run = (mode: 'cascading' | 'independent', seed: number) =>
+      modelRandomization({ model, input, method: 'gradient', target: 2, layers: 2, mode, seed });
+    const a = await run('cascading', 9);
+    const b = await run('cascading', 9);
+    expect(b).toEqual(a);
+    const c = await run('independent', 9);
+    expect(c.steps[0]).toEqual(a.steps[0]);
+    expect(c.steps[1].weights).toBe(weightLayers(model)[1].weights.length);
+    const d = await run('cascading', 10);
+    expect(d.steps[0].spearmanAbs).not.toBe(a.steps[0].spearmanAbs);
+  });
+
+  it('label randomization compares the map of a random other class with the target', async () => {
+    const result = await labelRandomization({ model, input, method: 'gradient', target: 1, seed: 4 });
+    expect(result.target).toBe(1);
+    expect(result.randomTarget).not.toBe(1);
+    expect(result.randomTarget).toBeGreaterThanOrEqual(0);
+    expect(result.randomTarget).toBeLessThan(5);
+    expect(result.spearmanAbs).toBeLessThan(1);
+    expect(await labelRandomization({ model, input, method: 'gradient', target: 1, seed: 4 })).toEqual(
+      result,
+    );
+  });
+
+  it('rejects a bad request, naming the argument', async () => {
+    await expect(modelRandomization({ model, method: 'gradient' })).rejects.toThrow(
+      /Argument 'image, input' must be exactly one/,
+    );
+    await expect(modelRandomization({ model, input, method: 'gradient', layers: 99 })).rejects.toThrow(
+      /Argument 'layers' must be a whole number from 0 to \d+/,
+    );
+  });
+});
