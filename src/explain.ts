@@ -42,6 +42,9 @@ export interface Explanation {
   /** The map at the model's input resolution, as the method computed it. */
   readonly inputMap: AttributionMap;
   readonly geometry: Geometry;
+  /** The preprocessed input the method explained (batch of 1), and the number of scores the model gives. */
+  readonly input: Tensor;
+  readonly classes: number;
 }
 
 /** Photo → predictions and a saliency map for one class, at the photo's size. */
@@ -82,6 +85,8 @@ export async function explain(request: ExplainRequest): Promise<Explanation> {
     },
     inputMap,
     geometry,
+    input: tensor,
+    classes: scores.dims[1],
   };
 }
 

@@ -5,6 +5,7 @@ export { labelsFromFolders, readLabelCsv } from './audit/labels.js';
 export { checkShapes, readMask, readRegions, regionsFor } from './audit/regions.js';
 export { renderReport, rowsToCsv, rowsToJsonl } from './audit/report/index.js';
 export { writeReports } from './audit/write.js';
+export { type EvaluationTable, formatTable, renderEvaluationHtml, tabulate } from './evaluate/summary.js';
 export { type DecodeOptions, decodeImage } from './io/decode.js';
 export { readNpy, writeNpy } from './io/npy-file.js';
 export { loadDefaultModel } from './models/default-model.js';

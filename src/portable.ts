@@ -20,6 +20,15 @@ export type { Tensor } from './core/tensor.js';
 export { OnnxModel, type OnnxModelOptions } from './engines/onnx/session.js';
 export { convertTflite } from './engines/tflite/index.js';
 export {
+  DEFAULT_METRICS,
+  type EvaluateRequest,
+  evaluateImage,
+  type ImageEvaluation,
+  METRICS,
+  type MethodResult,
+  type MetricName,
+} from './evaluate/evaluate.js';
+export {
   type ExplainRequest,
   type Explanation,
   explain,

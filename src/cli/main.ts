@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { auditCommand } from './audit.js';
 import { autodiffCommand } from './autodiff.js';
 import { reportError } from './errors.js';
+import { evaluateCommand } from './evaluate.js';
 import { explainCommand } from './explain.js';
 import { gradientCommand } from './gradient.js';
 import { serveCommand } from './serve.js';
@@ -12,6 +13,7 @@ const program = new Command('sightline')
   .showHelpAfterError()
   .addCommand(explainCommand())
   .addCommand(auditCommand())
+  .addCommand(evaluateCommand())
   .addCommand(autodiffCommand())
   .addCommand(gradientCommand())
   .addCommand(serveCommand());

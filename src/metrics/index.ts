@@ -54,6 +54,7 @@ export {
   spearman,
   ssim,
 } from './similarity.js';
+export { maxSensitivity, type SeedStability, type Sensitivity, seedStability } from './stability.js';
 export {
   AGREEMENT_OVERLAP,
   type AgreementLevel,

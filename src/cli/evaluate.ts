@@ -1,0 +1,195 @@
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { basename, extname, join, relative, resolve, sep } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions.js';
+import { invalidArgument } from '../core/errors.js';
+import type { MethodOptions } from '../core/method.js';
+import {
+  DEFAULT_METRICS,
+  evaluateImage,
+  type ImageEvaluation,
+  METRICS,
+  type MetricName,
+} from '../evaluate/evaluate.js';
+import { formatTable, renderEvaluationHtml, tabulate } from '../evaluate/summary.js';
+import { decodeImage } from '../io/decode.js';
+import { getMethod } from '../methods/registry.js';
+import { shapesMask } from '../metrics/region.js';
+import { loadModel } from '../models/load.js';
+import { addModelOptions, type ModelFlags, modelHints, parseNumber } from './options.js';
+
+const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif']);
+
+interface EvaluateFlags extends ModelFlags {
+  model: string;
+  methods: string[];
+  metrics: MetricName[];
+  regions?: string;
+  out: string;
+  masks?: number;
+  steps?: number;
+  samples?: number;
+  curveSteps?: number;
+  classNames?: string;
+}
+
+export function evaluateCommand(): Command {
+  const cmd = new Command('evaluate')
+    .description(
+      'Measure how faithful each method’s maps are: deletion/insertion AUC, region metrics, stability.',
+    )
+    .argument('<path>', 'an image or a folder of images')
+    .option('-m, --model <ref>', "'default' (ImageNet InceptionV3) or a .onnx / .tflite file", 'default')
+    .option('--methods <ids>', 'comma-separated method ids', parseMethods, ['gradient', 'grad-cam', 'rise'])
+    .option('--metrics <names>', `comma-separated, from ${METRICS.join(', ')}`, parseMetrics, [
+      ...DEFAULT_METRICS,
+    ])
+    .option(
+      '--regions <file|folder>',
+      'where the model should look (as for audit); enables energy, pointing, iou',
+    )
+    .option('-o, --out <dir>', 'folder for evaluation.json and evaluation.html', 'sightline-evaluate')
+    .option('--masks <n>', 'RISE masks (fewer = faster)', parseNumber)
+    .option('--steps <n>', 'integrated gradients steps', parseNumber)
+    .option('--samples <n>', 'SmoothGrad / expected gradients samples', parseNumber)
+    .option(
+      '--curve-steps <n>',
+      'deletion/insertion steps (default: one row of the input per step)',
+      parseNumber,
+    );
+  addModelOptions(cmd, '--class-names <file>');
+  return cmd.action(async (path: string, flags: EvaluateFlags) => {
+    await runEvaluate(path, flags);
+  });
+}
+
+async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
+  const files = await listInputs(path);
+  const root = (await stat(path)).isDirectory() ? resolve(path) : resolve(path, '..');
+  const regions = flags.regions ? await readRegions(flags.regions) : undefined;
+  const options: Record<string, MethodOptions> = {};
+  for (const id of flags.methods) {
+    const method = getMethod(id);
+    const given: MethodOptions = {};
+    for (const [name, value] of [
+      ['masks', flags.masks],
+      ['steps', flags.steps],
+      ['samples', flags.samples],
+    ] as const)
+      if (value !== undefined && name in method.options) given[name] = value;
+    options[id] = given;
+  }
+  const model = await loadModel(flags.model, modelHints(flags, flags.classNames));
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write('\nsightline: stopping…\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const results: ImageEvaluation[] = [];
+  const relFiles = files.map((f) => relative(root, f).split(sep).join('/'));
+  try {
+    for (const [i, file] of files.entries()) {
+      const rel = relFiles[i];
+      let image: Awaited<ReturnType<typeof decodeImage>>;
+      try {
+        image = await decodeImage(file);
+      } catch (error) {
+        process.stderr.write(`[${i + 1}/${files.length}] ${rel}: skipped: ${(error as Error).message}\n`);
+        continue;
+      }
+      const imageRegions = regions ? regionsFor(regions, rel, relFiles) : undefined;
+      let regionMask: Uint8Array | undefined;
+      if (imageRegions) {
+        if (imageRegions.maskPath)
+          regionMask = await readMask(imageRegions.maskPath, image.width, image.height);
+        else {
+          checkShapes(imageRegions, image.width, image.height, rel);
+          regionMask = shapesMask(imageRegions.shapes, image.width, image.height);
+        }
+      }
+      const result = await evaluateImage({
+        model,
+        file: rel,
+        image,
+        methods: flags.methods,
+        metrics: flags.metrics,
+        options,
+        regionMask,
+        curveSteps: flags.curveSteps,
+        signal: controller.signal,
+        onMethod: (method, done, total) =>
+          process.stderr.write(`[${i + 1}/${files.length}] ${rel}: ${method} (${done + 1}/${total})\n`),
+      });
+      for (const m of result.methods)
+        if (m.error)
+          process.stderr.write(`[${i + 1}/${files.length}] ${rel}: ${m.method} failed: ${m.error}\n`);
+      results.push(result);
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    await model.dispose();
+  }
+  const table = tabulate(
+    results,
+    flags.metrics.filter((m) => m !== 'agreement'),
+  );
+  const out = resolve(flags.out);
+  await mkdir(out, { recursive: true });
+  await writeFile(
+    join(out, 'evaluation.json'),
+    `${JSON.stringify({ model: flags.model, table, images: results }, null, 2)}\n`,
+  );
+  await writeFile(
+    join(out, 'evaluation.html'),
+    renderEvaluationHtml(table, { model: flags.model, images: results.length }),
+  );
+  process.stdout.write(
+    `${formatTable(table)}\n\nWritten: ${join(out, 'evaluation.json')}, ${join(out, 'evaluation.html')}\n`,
+  );
+}
+
+async function listInputs(path: string): Promise<string[]> {
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(path);
+  } catch {
+    throw invalidArgument('path', 'an existing image or folder', path);
+  }
+  if (!info.isDirectory()) return [resolve(path)];
+  const entries = await readdir(path, { recursive: true });
+  const files = entries
+    .filter((e) => IMAGE_EXTENSIONS.has(extname(e).toLowerCase()) && !basename(e).startsWith('.'))
+    .map((e) => resolve(path, e))
+    .sort();
+  if (files.length === 0) throw invalidArgument('path', 'a folder containing images', path);
+  return files;
+}
+
+function parseMethods(value: string): string[] {
+  const ids = value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+  for (const id of ids) {
+    try {
+      getMethod(id);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  }
+  if (ids.length === 0) throw new InvalidArgumentError('expected at least one method id');
+  return ids;
+}
+
+function parseMetrics(value: string): MetricName[] {
+  const names = value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+  for (const n of names)
+    if (!METRICS.includes(n as MetricName))
+      throw new InvalidArgumentError(`unknown metric '${n}'; expected ${METRICS.join(', ')}`);
+  return names as MetricName[];
+}

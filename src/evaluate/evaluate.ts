@@ -1,0 +1,141 @@
+// `sightline evaluate`'s core: several methods on one image, each map measured by the chosen metrics. Portable
+// (no files); the CLI feeds images and regions and writes the table, JSON and HTML.
+import type { AttributionMap } from '../core/attribution.js';
+import { invalidArgument } from '../core/errors.js';
+import type { RgbImage } from '../core/image.js';
+import type { MethodOptions } from '../core/method.js';
+import type { Model } from '../core/model.js';
+import { explain } from '../explain.js';
+import { getMethod } from '../methods/registry.js';
+import { compareMaps } from '../metrics/agreement.js';
+import { deletionInsertion } from '../metrics/deletion-insertion.js';
+import { maskAttention, topRegionIoU } from '../metrics/region.js';
+import { maxSensitivity, seedStability } from '../metrics/stability.js';
+
+export const METRICS = [
+  'deletion',
+  'insertion',
+  'energy',
+  'pointing',
+  'iou',
+  'seeds',
+  'sensitivity',
+  'agreement',
+] as const;
+export type MetricName = (typeof METRICS)[number];
+/** What runs when --metrics is not given: the faithfulness curves and, with regions, the region metrics. */
+export const DEFAULT_METRICS: readonly MetricName[] = [
+  'deletion',
+  'insertion',
+  'energy',
+  'pointing',
+  'iou',
+  'agreement',
+];
+
+export interface MethodResult {
+  readonly method: string;
+  /** Metric name → value; absent when the metric does not apply (no region, deterministic method …). */
+  readonly values: Partial<Record<MetricName, number>>;
+  /** Deletion and insertion curves (target probability per step), for the plots. */
+  readonly curves?: { readonly deletion: readonly number[]; readonly insertion: readonly number[] };
+  readonly seconds: number;
+  readonly error?: string;
+}
+
+export interface ImageEvaluation {
+  readonly file: string;
+  readonly target: { readonly index: number; readonly label: string };
+  readonly methods: readonly MethodResult[];
+  /** Spearman's ρ between each pair of methods' maps (64 × 64 grid, see metrics/agreement.ts). */
+  readonly agreement?: readonly { a: string; b: string; rankCorrelation: number; topOverlap: number }[];
+}
+
+export interface EvaluateRequest {
+  readonly model: Model;
+  readonly file: string;
+  readonly image: RgbImage;
+  readonly methods: readonly string[];
+  readonly metrics: readonly MetricName[];
+  /** Per-method options (e.g. fewer RISE masks). */
+  readonly options?: Readonly<Record<string, MethodOptions>>;
+  /** Where the model should look, at the image's size. */
+  readonly regionMask?: Uint8Array;
+  /** Steps of the deletion/insertion curves (default: one row of the input per step, as the reference does). */
+  readonly curveSteps?: number;
+  readonly signal?: AbortSignal;
+  readonly onMethod?: (method: string, done: number, total: number) => void;
+}
+
+/** Every method on one image, measured; a method that fails records its error and the others go on. */
+export async function evaluateImage(request: EvaluateRequest): Promise<ImageEvaluation> {
+  const { model, image, metrics } = request;
+  for (const m of metrics)
+    if (!METRICS.includes(m)) throw invalidArgument('metrics', `names from ${METRICS.join(', ')}`, m);
+  const results: MethodResult[] = [];
+  const maps: Record<string, AttributionMap> = {};
+  let target: { index: number; label: string } | undefined;
+  for (const [i, id] of request.methods.entries()) {
+    request.onMethod?.(id, i, request.methods.length);
+    const started = performance.now();
+    const method = getMethod(id);
+    const options = request.options?.[id] ?? {};
+    try {
+      const explained = await explain({ model, image, method, options, signal: request.signal });
+      target = explained.target;
+      maps[method.title] = explained.map;
+      const values: Partial<Record<MetricName, number>> = {};
+      let curves: MethodResult['curves'];
+      const { input } = explained;
+      if (metrics.includes('deletion') || metrics.includes('insertion')) {
+        const curve = await deletionInsertion(
+          { model, input, map: explained.inputMap, target: explained.target.index },
+          { signal: request.signal, ...(request.curveSteps ? { steps: request.curveSteps } : {}) },
+        );
+        if (metrics.includes('deletion')) values.deletion = curve.deletion.auc;
+        if (metrics.includes('insertion')) values.insertion = curve.insertion.auc;
+        curves = { deletion: curve.deletion.scores, insertion: curve.insertion.scores };
+      }
+      if (request.regionMask) {
+        const a = maskAttention(explained.map, request.regionMask, { tolerance: 15 });
+        if (metrics.includes('energy')) values.energy = a.share;
+        if (metrics.includes('pointing')) values.pointing = a.peakInside ? 1 : 0;
+        if (metrics.includes('iou')) values.iou = topRegionIoU(explained.map, request.regionMask);
+      }
+      const methodInput = {
+        model,
+        input,
+        target: explained.target.index,
+        classes: explained.classes,
+        signal: request.signal,
+      };
+      if (metrics.includes('seeds') && method.random) {
+        values.seeds = (await seedStability(method, methodInput, options)).mean;
+      }
+      if (metrics.includes('sensitivity')) {
+        values.sensitivity = (await maxSensitivity(method, methodInput, options)).maxSensitivity;
+      }
+      results.push({ method: id, values, curves, seconds: (performance.now() - started) / 1000 });
+    } catch (error) {
+      if (request.signal?.aborted) throw error;
+      results.push({
+        method: id,
+        values: {},
+        seconds: (performance.now() - started) / 1000,
+        error: (error as Error).message,
+      });
+    }
+  }
+  const agreement =
+    metrics.includes('agreement') && Object.keys(maps).length >= 2
+      ? compareMaps(maps).map((p) => ({
+          a: p.a,
+          b: p.b,
+          rankCorrelation: p.rankCorrelation,
+          topOverlap: p.topOverlap,
+        }))
+      : undefined;
+  if (!target)
+    throw invalidArgument('methods', 'at least one method that works with this model', request.methods);
+  return { file: request.file, target, methods: results, ...(agreement ? { agreement } : {}) };
+}

@@ -1,0 +1,133 @@
+// Evaluation results across images: the methods × metrics table (mean ± standard deviation), the mean
+// deletion/insertion curves, and a small self-contained HTML page that plots them.
+import { escapeHtml } from '../audit/report/html.js';
+import type { ImageEvaluation, MetricName } from './evaluate.js';
+
+export interface Cell {
+  readonly mean: number;
+  readonly sd: number;
+  readonly n: number;
+}
+
+export interface EvaluationTable {
+  readonly methods: readonly string[];
+  readonly metrics: readonly MetricName[];
+  /** cells[method][metric], absent where no image gave a value. */
+  readonly cells: Readonly<Record<string, Partial<Record<MetricName, Cell>>>>;
+  /** Mean curve per method, step by step (all images share the model's step count). */
+  readonly curves: Readonly<Record<string, { deletion: number[]; insertion: number[] }>>;
+}
+
+/** Mean and sample standard deviation (n − 1) of each method's metric over the images that gave one. */
+export function tabulate(
+  results: readonly ImageEvaluation[],
+  metrics: readonly MetricName[],
+): EvaluationTable {
+  const methods = [...new Set(results.flatMap((r) => r.methods.map((m) => m.method)))];
+  const cells: Record<string, Partial<Record<MetricName, Cell>>> = {};
+  const curves: Record<string, { deletion: number[]; insertion: number[] }> = {};
+  for (const method of methods) {
+    const rows = results.flatMap((r) => r.methods.filter((m) => m.method === method));
+    cells[method] = {};
+    for (const metric of metrics) {
+      const values = rows
+        .map((m) => m.values[metric])
+        .filter((v): v is number => v !== undefined && Number.isFinite(v));
+      if (values.length === 0) continue;
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      const sd =
+        values.length > 1
+          ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1))
+          : 0;
+      cells[method][metric] = { mean, sd, n: values.length };
+    }
+    const withCurves = rows.filter((m) => m.curves);
+    if (withCurves.length > 0) {
+      curves[method] = {
+        deletion: meanCurve(withCurves.map((m) => m.curves!.deletion)),
+        insertion: meanCurve(withCurves.map((m) => m.curves!.insertion)),
+      };
+    }
+  }
+  return { methods, metrics, cells, curves };
+}
+
+function meanCurve(curves: readonly (readonly number[])[]): number[] {
+  const length = Math.min(...curves.map((c) => c.length));
+  return Array.from({ length }, (_, i) => curves.reduce((a, c) => a + c[i], 0) / curves.length);
+}
+
+/** A plain-text table for the terminal. */
+export function formatTable(table: EvaluationTable): string {
+  const header = ['method', ...table.metrics];
+  const rows = table.methods.map((m) => [
+    m,
+    ...table.metrics.map((metric) => {
+      const cell = table.cells[m]?.[metric];
+      return cell ? `${cell.mean.toFixed(3)} ± ${cell.sd.toFixed(3)}` : '—';
+    }),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2'];
+
+/** One self-contained HTML page: the table and the mean deletion and insertion curves as inline SVG. */
+export function renderEvaluationHtml(
+  table: EvaluationTable,
+  about: { model: string; images: number },
+): string {
+  const head = `<tr><th scope="col">Method</th>${table.metrics.map((m) => `<th scope="col">${escapeHtml(m)}</th>`).join('')}</tr>`;
+  const body = table.methods
+    .map(
+      (m) =>
+        `<tr><th scope="row">${escapeHtml(m)}</th>${table.metrics
+          .map((metric) => {
+            const c = table.cells[m]?.[metric];
+            return `<td>${c ? `${c.mean.toFixed(3)} ± ${c.sd.toFixed(3)}` : '—'}</td>`;
+          })
+          .join('')}</tr>`,
+    )
+    .join('');
+  const plot = (kind: 'deletion' | 'insertion') => {
+    const w = 420;
+    const h = 260;
+    const pad = 36;
+    const lines = Object.entries(table.curves)
+      .map(([method, c], i) => {
+        const ys = c[kind];
+        const points = ys
+          .map(
+            (y, k) =>
+              `${(pad + (k / Math.max(1, ys.length - 1)) * (w - 2 * pad)).toFixed(1)},${(h - pad - y * (h - 2 * pad)).toFixed(1)}`,
+          )
+          .join(' ');
+        return `<polyline fill="none" stroke="${COLOURS[i % COLOURS.length]}" stroke-width="2" points="${points}"><title>${escapeHtml(method)}</title></polyline>`;
+      })
+      .join('');
+    return `<figure><svg viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="Mean ${kind} curves">
+<line x1="${pad}" y1="${h - pad}" x2="${w - pad}" y2="${h - pad}" stroke="#444"/><line x1="${pad}" y1="${pad}" x2="${pad}" y2="${h - pad}" stroke="#444"/>
+<text x="${w / 2}" y="${h - 8}" text-anchor="middle" font-size="12">share of pixels ${kind === 'deletion' ? 'removed' : 'restored'}</text>
+<text x="12" y="${h / 2}" font-size="12" transform="rotate(-90 12 ${h / 2})" text-anchor="middle">probability of the class</text>
+${lines}</svg><figcaption>${kind === 'deletion' ? 'Deletion: lower is better (the map found what matters first).' : 'Insertion: higher is better.'}</figcaption></figure>`;
+  };
+  const legend = Object.keys(table.curves)
+    .map((m, i) => `<li><span style="color:${COLOURS[i % COLOURS.length]}">■</span> ${escapeHtml(m)}</li>`)
+    .join('');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sightline evaluation</title><link rel="icon" href="data:,">
+<style>body{font-family:system-ui,sans-serif;max-width:1000px;margin:0 auto;padding:1rem;color:#1d2330}table{border-collapse:collapse}th,td{border:1px solid #d5dae3;padding:.3rem .6rem;text-align:right}th[scope=row]{text-align:left}.plots{display:flex;flex-wrap:wrap;gap:1rem}figure{margin:0}ul{list-style:none;padding:0;display:flex;gap:1rem;flex-wrap:wrap}</style>
+</head><body><h1>Sightline evaluation</h1>
+<p>Model: ${escapeHtml(about.model)} · ${about.images} image${about.images === 1 ? '' : 's'} · mean ± standard deviation over images.</p>
+<p>Deletion and insertion AUC (Petsiuk et al., RISE, BMVC 2018): pixels removed (or restored onto a blurred copy) most salient first; the area under the class probability curve. Lower deletion and higher insertion mean a more faithful map. energy: share of attention inside the regions; pointing: peak within 15 px of them; iou: overlap of the strongest 20% with them; seeds: Spearman between seeds; sensitivity: max-sensitivity (lower is steadier); agreement: see the JSON.</p>
+<table><thead>${head}</thead><tbody>${body}</tbody></table>
+<h2>Mean curves</h2><ul>${legend}</ul><div class="plots">${plot('deletion')}${plot('insertion')}</div>
+</body></html>
+`;
+}

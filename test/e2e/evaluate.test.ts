@@ -1,0 +1,95 @@
+// `sightline evaluate` on a model with a known answer: the score is the mean of an 8 × 8 corner patch, so a
+// map that ranks the patch first must delete the class at the first step, and the region metrics on the patch
+// are exact.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeModel } from '../../src/engines/onnx/proto.js';
+import { patchModelProto } from '../helpers/analytic.js';
+import { runCli } from '../helpers/cli.js';
+
+const SIZE = 64;
+const PATCH = { x0: 0, y0: 0, x1: 8, y1: 8 };
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sightline-evaluate-'));
+  await writeFile(
+    join(dir, 'patch.onnx'),
+    encodeModel(patchModelProto(PATCH, { dims: ['N', 3, SIZE, SIZE] })),
+  );
+  await mkdir(join(dir, 'photos'));
+  for (const [i, level] of [200, 150].entries()) {
+    const data = Buffer.alloc(SIZE * SIZE * 3, 60);
+    for (let y = 0; y < 8; y++) data.fill(level, y * SIZE * 3, (y * SIZE + 8) * 3);
+    await sharp(data, { raw: { width: SIZE, height: SIZE, channels: 3 } })
+      .png()
+      .toFile(join(dir, 'photos', `p${i}.png`));
+  }
+  await writeFile(join(dir, 'regions.csv'), 'file,x,y,width,height\np0.png,0,0,8,8\np1.png,0,0,8,8\n');
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('sightline evaluate', () => {
+  it('gives the hand-computed deletion AUC and exact region metrics for the gradient map', async () => {
+    const out = join(dir, 'out');
+    const result = await runCli([
+      'evaluate',
+      join(dir, 'photos'),
+      '--model',
+      join(dir, 'patch.onnx'),
+      '--mean',
+      '0',
+      '--std',
+      '1',
+      '--methods',
+      'gradient,occlusion',
+      '--regions',
+      join(dir, 'regions.csv'),
+      '--out',
+      out,
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^method\s+deletion\s+insertion\s+energy\s+pointing\s+iou/m);
+    const report = JSON.parse(await readFile(join(out, 'evaluation.json'), 'utf8'));
+    expect(report.images).toHaveLength(2);
+    for (const [i, level] of [200, 150].entries()) {
+      const image = report.images[i];
+      const gradient = image.methods.find((m: { method: string }) => m.method === 'gradient');
+      // Scores are logits [m, −m] with m the patch mean (pixels / 255): p = σ(2m). One step removes a row's
+      // worth (64 pixels) — exactly the 64 patch pixels, which rank first — and leaves m = 0, p = ½.
+      const p0 = 1 / (1 + Math.exp((-2 * level) / 255));
+      const steps = 64;
+      const expected = (p0 + 0.5 * steps - (p0 + 0.5) / 2) / steps;
+      expect(gradient.values.deletion).toBeCloseTo(expected, 5);
+      expect(gradient.curves.deletion.slice(0, 3).map((v: number) => Number(v.toFixed(6)))).toEqual([
+        Number(p0.toFixed(6)),
+        0.5,
+        0.5,
+      ]);
+      // All of the gradient's attention is on the patch, its peak too; its strongest 20% (819 pixels) has the 64
+      // patch pixels only (the rest have none), so IoU with the 8 × 8 region is 1.
+      expect(gradient.values.energy).toBeCloseTo(1, 6);
+      expect(gradient.values.pointing).toBe(1);
+      expect(gradient.values.iou).toBeCloseTo(1, 6);
+      expect(image.agreement).toHaveLength(1);
+    }
+    const html = await readFile(join(out, 'evaluation.html'), 'utf8');
+    expect(html).toContain('<polyline');
+    expect(html).not.toMatch(/https?:\/\//);
+  }, 120_000);
+
+  it('refuses an unknown metric and an unknown method with clear messages', async () => {
+    const metric = await runCli(['evaluate', join(dir, 'photos'), '--metrics', 'deletion,wow']);
+    expect(metric.code).not.toBe(0);
+    expect(metric.stderr).toContain("unknown metric 'wow'");
+    const method = await runCli(['evaluate', join(dir, 'photos'), '--methods', 'gradient,magic']);
+    expect(method.code).not.toBe(0);
+    expect(method.stderr).toContain('magic');
+  });
+});
