@@ -8,6 +8,7 @@ import type { Model } from '../core/model.js';
 import type { ProgressCallback } from '../core/progress.js';
 import { explain } from '../explain.js';
 import type { AnyMethod } from '../methods/registry.js';
+import { deletionInsertion } from '../metrics/deletion-insertion.js';
 import { maskAttention } from '../metrics/region.js';
 import { regionVerdict } from '../metrics/verdict.js';
 import { resolveLabel } from '../models/label-match.js';
@@ -36,6 +37,8 @@ export interface AuditRequest {
   readonly topK?: number;
   /** Pointing-game tolerance in pixels (default POINTING_TOLERANCE). */
   readonly tolerance?: number;
+  /** Also measure each map's deletion and insertion AUC (2 × (input height + 1) more model passes per image). */
+  readonly faithfulness?: boolean;
   /** Images in flight at once (default 2): decoding and writing overlap the model's work. */
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
@@ -111,11 +114,20 @@ async function auditOne(item: AuditItem, request: AuditRequest): Promise<void> {
         verdict: VERDICT_OF_LEVEL[regionVerdict(a).level],
       };
     }
+    let faithfulness: AuditRow['faithfulness'];
+    if (request.faithfulness) {
+      const curves = await deletionInsertion(
+        { model, input: result.input, map: result.inputMap, target: result.target.index },
+        { signal: request.signal },
+      );
+      faithfulness = { deletion: curves.deletion.auc, insertion: curves.insertion.auc };
+    }
     const row: AuditRow = {
       file: item.file,
       status: 'ok',
       ...partial,
       ...(region ? { region } : {}),
+      ...(faithfulness ? { faithfulness } : {}),
       borderShare: borderShare(map, map.signed),
       summary: summaryGrid(map, map.signed).map((v) => Number(v.toPrecision(4))),
       seconds: seconds(),

@@ -62,6 +62,11 @@ export interface AuditRow {
     readonly tolerance: number;
     readonly verdict: AuditVerdict;
   };
+  /**
+   * Deletion and insertion AUC (Petsiuk et al. 2018; metrics/deletion-insertion.ts) when the audit was run
+   * with --faithfulness: lower deletion and higher insertion mean the map found what the model uses.
+   */
+  readonly faithfulness?: { readonly deletion: number; readonly insertion: number };
   /** Share of attention on the image's border band (the outer BORDER_FRACTION of each side). */
   readonly borderShare?: number;
   /**
@@ -86,6 +91,7 @@ export interface AuditConfig {
   readonly options: Readonly<Record<string, number | string>>;
   readonly labels?: string;
   readonly regions?: string;
+  readonly faithfulness?: boolean;
 }
 
 export interface AuditCluster {

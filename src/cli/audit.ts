@@ -45,6 +45,7 @@ interface AuditFlags extends ModelFlags {
   top: number;
   pointingTolerance: number;
   restart?: boolean;
+  faithfulness?: boolean;
 }
 
 export function auditCommand(): Command {
@@ -75,7 +76,8 @@ export function auditCommand(): Command {
       parseNumber,
       POINTING_TOLERANCE,
     )
-    .option('--restart', 'discard earlier results in --out instead of resuming');
+    .option('--restart', 'discard earlier results in --out instead of resuming')
+    .option('--faithfulness', 'also measure deletion and insertion AUC per image (slower)');
   addModelOptions(cmd, '--class-names <file>');
   for (const flag of methodOptionFlags()) cmd.addOption(flag);
   return cmd.action(async (folder: string, flags: AuditFlags) => {
@@ -105,6 +107,7 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
     options,
     ...(flags.labels ? { labels: flags.labels === 'folders' ? 'folders' : resolve(flags.labels) } : {}),
     ...(flags.regions ? { regions: resolve(flags.regions) } : {}),
+    ...(flags.faithfulness ? { faithfulness: true } : {}),
   };
   if (flags.restart) {
     for (const name of ['journal.jsonl', 'overlays', 'thumbnails'])
@@ -157,6 +160,7 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
       topK: flags.top,
       tolerance: flags.pointingTolerance,
       concurrency: flags.concurrency,
+      faithfulness: flags.faithfulness,
       signal: controller.signal,
       onProgress: bar.update,
       async onRow(row, result) {

@@ -142,6 +142,34 @@ describe('sightline audit on a model that judges by a watermark', () => {
     expect(html).toContain('img05.png');
   }, 120_000);
 
+  it('with --faithfulness, records deletion and insertion AUC per image (hand-computed deletion)', async () => {
+    const folder = join(dir, 'shortcut');
+    const out = join(dir, 'faithful-out');
+    const result = await runCli([
+      'audit',
+      folder,
+      ...modelArgs(),
+      '--method',
+      'gradient',
+      '--faithfulness',
+      '--out',
+      out,
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const rows = readRows(await readFile(join(out, 'results.jsonl'), 'utf8'));
+    for (const [i, row] of rows.entries()) {
+      // Logits [m, −m], m the watermark's mean (pixels / 255): p = σ(2m). The first of 64 steps (a row's worth, 64
+      // pixels) deletes exactly the 64 watermark pixels, which the gradient ranks first; then p = ½ to the end.
+      const m = (20 + 10 * i) / 255;
+      const p0 = 1 / (1 + Math.exp(-2 * m));
+      expect(row.faithfulness?.deletion).toBeCloseTo((p0 + 0.5 * 64 - (p0 + 0.5) / 2) / 64, 5);
+      expect(row.faithfulness?.insertion).toBeGreaterThan(0);
+    }
+    expect((await readFile(join(out, 'results.csv'), 'utf8')).split('\r\n')[0]).toContain(
+      'deletion_auc,insertion_auc',
+    );
+  }, 120_000);
+
   it('resumes after SIGKILL without redoing or losing an image', async () => {
     const folder = await dataset('resume', 14);
     const out = join(dir, 'resume-out');

@@ -111,7 +111,7 @@ describe('rowsToCsv', () => {
 
   it('writes the header and one CRLF-ended record per row', () => {
     expect(csv.split('\r\n')[0]).toBe(
-      'file,status,top1,top1_score,label,correct,target,share,area_share,concentration,peak_inside,verdict,border_share,error',
+      'file,status,top1,top1_score,label,correct,target,share,area_share,concentration,peak_inside,verdict,border_share,deletion_auc,insertion_auc,error',
     );
     expect(records[0]).toEqual([...CSV_COLUMNS]);
     expect(records).toHaveLength(ROWS.length + 1);
@@ -135,6 +135,8 @@ describe('rowsToCsv', () => {
       peak_inside: 'true',
       verdict: 'object',
       border_share: '0.25',
+      deletion_auc: '',
+      insertion_auc: '',
       error: '',
     });
   });
@@ -143,7 +145,7 @@ describe('rowsToCsv', () => {
     expect(csv).toContain('"broken, ""really"".jpg",error,');
     expect(csv).toContain('"Could not decode <b>it</b>:\nbad header"');
     expect(records[3][0]).toBe('broken, "really".jpg');
-    expect(records[3][13]).toBe('Could not decode <b>it</b>:\nbad header');
+    expect(records[3][CSV_COLUMNS.indexOf('error')]).toBe('Could not decode <b>it</b>:\nbad header');
     expect(records[2][4]).toBe(HOSTILE_LABEL);
   });
 

@@ -16,6 +16,8 @@ export const CSV_COLUMNS = [
   'peak_inside',
   'verdict',
   'border_share',
+  'deletion_auc',
+  'insertion_auc',
   'error',
 ] as const;
 
@@ -61,6 +63,8 @@ function csvValues(row: AuditRow): Record<CsvColumn, CsvValue> {
     peak_inside: row.region?.peakInside,
     verdict: row.region?.verdict,
     border_share: row.borderShare,
+    deletion_auc: row.faithfulness?.deletion,
+    insertion_auc: row.faithfulness?.insertion,
     error: row.error?.message,
   };
 }

@@ -426,6 +426,12 @@ function details(row: AuditRow): [string, string][] {
     );
   }
   if (row.borderShare !== undefined) out.push(['Border share', percent(row.borderShare)]);
+  if (row.faithfulness) {
+    out.push(
+      ['Deletion AUC', `${row.faithfulness.deletion.toFixed(3)} (lower: the map found what the model uses)`],
+      ['Insertion AUC', `${row.faithfulness.insertion.toFixed(3)} (higher is better)`],
+    );
+  }
   if (row.width !== undefined && row.height !== undefined) {
     out.push(['Size', `${row.width} × ${row.height} px`]);
   }
