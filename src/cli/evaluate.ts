@@ -79,6 +79,8 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
       if (value !== undefined && name in method.options) given[name] = value;
     options[id] = given;
   }
+  const out = resolve(flags.out);
+  await mkdir(out, { recursive: true });
   const model = await loadModel(flags.model, modelHints(flags, flags.classNames));
   const controller = new AbortController();
   const onSigint = () => {
@@ -126,17 +128,24 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
         if (m.error)
           process.stderr.write(`[${i + 1}/${files.length}] ${rel}: ${m.method} failed: ${m.error}\n`);
       results.push(result);
+      // Written after every image, so a long run that is stopped keeps what it measured.
+      await writeResults(out, flags, results);
     }
   } finally {
     process.off('SIGINT', onSigint);
     await model.dispose();
   }
+  const table = await writeResults(out, flags, results);
+  process.stdout.write(
+    `${formatTable(table)}\n\nWritten: ${join(out, 'evaluation.json')}, ${join(out, 'evaluation.html')}\n`,
+  );
+}
+
+async function writeResults(out: string, flags: EvaluateFlags, results: ImageEvaluation[]) {
   const table = tabulate(
     results,
     flags.metrics.filter((m) => m !== 'agreement'),
   );
-  const out = resolve(flags.out);
-  await mkdir(out, { recursive: true });
   await writeFile(
     join(out, 'evaluation.json'),
     `${JSON.stringify({ model: flags.model, table, images: results }, null, 2)}\n`,
@@ -145,9 +154,7 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
     join(out, 'evaluation.html'),
     renderEvaluationHtml(table, { model: flags.model, images: results.length }),
   );
-  process.stdout.write(
-    `${formatTable(table)}\n\nWritten: ${join(out, 'evaluation.json')}, ${join(out, 'evaluation.html')}\n`,
-  );
+  return table;
 }
 
 async function listInputs(path: string): Promise<string[]> {
