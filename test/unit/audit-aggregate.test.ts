@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { borderAreaShare, borderShare, summarize, summaryGrid } from '../../src/audit/aggregate.js';
 import { type AuditRow, type AuditVerdict, SUMMARY_GRID } from '../../src/audit/types.js';
-import { SightlineError } from '../../src/core/errors.js';
+import { expectInvalid } from '../helpers/errors.js';
 
 function map(width: number, height: number, values: number[]) {
   return { width, height, data: Float32Array.from(values) };
@@ -15,18 +15,6 @@ const GRID = map(4, 4, [
   0, 4, 2, 0,
   0, 0, 0, 0,
 ]);
-
-function expectInvalid(run: () => unknown, message: RegExp) {
-  let caught: unknown;
-  try {
-    run();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(SightlineError);
-  expect((caught as SightlineError).code).toBe('INVALID_ARGUMENT');
-  expect((caught as SightlineError).message).toMatch(message);
-}
 
 function expectCloseList(actual: readonly number[], expected: readonly number[]) {
   expect(actual).toHaveLength(expected.length);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { AttributionMap } from '../../src/core/attribution.js';
-import { SightlineError } from '../../src/core/errors.js';
 import { createRng } from '../../src/core/random.js';
 import { boxAverage, compareMaps, mapAgreement, RANK_GRID_SIZE } from '../../src/metrics/agreement.js';
+import { expectInvalid } from '../helpers/errors.js';
 
 function map(width: number, height: number, values: ArrayLike<number>, signed = false): AttributionMap {
   return { width, height, data: Float32Array.from(values), signed };
@@ -11,19 +11,6 @@ function map(width: number, height: number, values: ArrayLike<number>, signed = 
 /** A 10 × 1 map, so the top 20% is exactly 2 pixels. */
 function row(values: number[], signed = false): AttributionMap {
   return map(values.length, 1, values, signed);
-}
-
-function expectInvalid(run: () => unknown, message: RegExp | string) {
-  let caught: unknown;
-  try {
-    run();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(SightlineError);
-  expect((caught as SightlineError).code).toBe('INVALID_ARGUMENT');
-  if (typeof message === 'string') expect((caught as SightlineError).message).toBe(message);
-  else expect((caught as SightlineError).message).toMatch(message);
 }
 
 /** Written apart from the library: ranks from a sort, ties averaged, then Pearson's r of the ranks. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AttributionMap } from '../../src/core/attribution.js';
-import { SightlineError } from '../../src/core/errors.js';
+import type { SightlineError } from '../../src/core/errors.js';
 import {
   type Box,
   boxMask,
@@ -10,6 +10,7 @@ import {
   shapesMask,
   topRegionIoU,
 } from '../../src/metrics/region.js';
+import { expectInvalid } from '../helpers/errors.js';
 
 function map(width: number, height: number, values: number[], signed = false): AttributionMap {
   return { width, height, data: Float32Array.from(values), signed };
@@ -23,19 +24,6 @@ const GRID = map(4, 4, [
   0, 4, 2, 0,
   0, 0, 0, 0,
 ]);
-
-function expectInvalid(run: () => unknown, message: RegExp | string) {
-  let caught: unknown;
-  try {
-    run();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(SightlineError);
-  expect((caught as SightlineError).code).toBe('INVALID_ARGUMENT');
-  if (typeof message === 'string') expect((caught as SightlineError).message).toBe(message);
-  else expect((caught as SightlineError).message).toMatch(message);
-}
 
 describe('regionAttention on a hand-computed 4×4 map', () => {
   it('a 2×2 box: share 18/20, area 4/16, concentration 3.6, peak inside at (1, 1)', () => {

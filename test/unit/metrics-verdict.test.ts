@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import type { AttributionMap } from '../../src/core/attribution.js';
-import { SightlineError } from '../../src/core/errors.js';
 import { compareMaps, type MapPair } from '../../src/metrics/agreement.js';
 import { regionAttention } from '../../src/metrics/region.js';
 import {
@@ -11,6 +10,7 @@ import {
   PARTLY_CONCENTRATION,
   regionVerdict,
 } from '../../src/metrics/verdict.js';
+import { expectInvalid } from '../helpers/errors.js';
 
 const PEAK_IN = 'Its strongest point is inside the area.';
 const PEAK_OUT = 'Its strongest point is outside the area.';
@@ -18,19 +18,6 @@ const PEAK_OUT = 'Its strongest point is outside the area.';
 /** A result for an area of 20% of the photo (concentration = share / 0.2) unless given otherwise. */
 function result(share: number, peakInside = true, areaShare = 0.2, concentration = share / areaShare) {
   return { share, areaShare, concentration, peakInside };
-}
-
-function expectInvalid(run: () => unknown, message: RegExp | string) {
-  let caught: unknown;
-  try {
-    run();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(SightlineError);
-  expect((caught as SightlineError).code).toBe('INVALID_ARGUMENT');
-  if (typeof message === 'string') expect((caught as SightlineError).message).toBe(message);
-  else expect((caught as SightlineError).message).toMatch(message);
 }
 
 describe('regionVerdict sentences', () => {
