@@ -14,3 +14,14 @@ export function expectInvalid(run: () => unknown, message: RegExp | string): voi
   if (typeof message === 'string') expect((caught as SightlineError).message).toBe(message);
   else expect((caught as SightlineError).message).toMatch(message);
 }
+
+/** The SightlineError `run` throws (failing the test when it throws nothing or something else). */
+export function thrown(run: () => unknown): SightlineError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(SightlineError);
+    return error as SightlineError;
+  }
+  throw new Error('expected a SightlineError');
+}

@@ -8,6 +8,7 @@ import { SightlineError } from '../../src/core/errors.js';
 import { defaultModelFiles } from '../../src/models/default-model.js';
 import { resolveLabel } from '../../src/models/label-match.js';
 import { parseLabels } from '../../src/models/labels.js';
+import { thrown } from '../helpers/errors.js';
 
 /** The default model's 1001 ImageNet labels (index 0 is the background class). */
 const IMAGENET = parseLabels(readFileSync(defaultModelFiles().labels, 'utf8'));
@@ -19,16 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-function thrown(run: () => unknown): SightlineError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(SightlineError);
-    return error as SightlineError;
-  }
-  throw new Error('expected a SightlineError');
-}
 
 async function rejection(promise: Promise<unknown>): Promise<string> {
   const error = await promise.then(

@@ -9,6 +9,7 @@ import type { ImageRegions, RegionShape } from '../../src/audit/types.js';
 import { SightlineError } from '../../src/core/errors.js';
 import { shapesMask } from '../../src/metrics/region.js';
 import { SHARED_IMAGES } from '../helpers/cli.js';
+import { thrown } from '../helpers/errors.js';
 import { DOG_BOX } from '../helpers/regions.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/audit/', import.meta.url));
@@ -52,16 +53,6 @@ async function rejection(promise: Promise<unknown>, code = 'REGIONS'): Promise<s
   expect(error).toBeInstanceOf(SightlineError);
   expect((error as SightlineError).code).toBe(code);
   return (error as SightlineError).message;
-}
-
-function thrown(run: () => unknown): SightlineError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(SightlineError);
-    return error as SightlineError;
-  }
-  throw new Error('expected a SightlineError');
 }
 
 function coco(annotations: unknown[], images: unknown[] = [{ id: 1, file_name: 'dog.jpg' }]): string {
