@@ -1,6 +1,6 @@
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join, relative, resolve, sep } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions.js';
 import { invalidArgument } from '../core/errors.js';
 import type { MethodOptions } from '../core/method.js';
@@ -40,10 +40,16 @@ export function evaluateCommand(): Command {
     )
     .argument('<path>', 'an image or a folder of images')
     .option('-m, --model <ref>', "'default' (ImageNet InceptionV3) or a .onnx / .tflite file", 'default')
-    .option('--methods <ids>', 'comma-separated method ids', parseMethods, ['gradient', 'grad-cam', 'rise'])
-    .option('--metrics <names>', `comma-separated, from ${METRICS.join(', ')}`, parseMetrics, [
-      ...DEFAULT_METRICS,
-    ])
+    .addOption(
+      new Option('--methods <ids>', 'comma-separated method ids')
+        .argParser(parseMethods)
+        .default(['gradient', 'grad-cam', 'rise'], 'gradient,grad-cam,rise'),
+    )
+    .addOption(
+      new Option('--metrics <names>', `comma-separated, from ${METRICS.join(', ')}`)
+        .argParser(parseMetrics)
+        .default([...DEFAULT_METRICS], DEFAULT_METRICS.join(',')),
+    )
     .option(
       '--regions <file|folder>',
       'where the model should look (as for audit); enables energy, pointing, iou',
