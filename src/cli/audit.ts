@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import sharp from 'sharp';
 import { type AuditItem, auditImages, POINTING_TOLERANCE } from '../audit/audit.js';
@@ -10,8 +10,8 @@ import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions
 import type { AuditConfig, AuditRow } from '../audit/types.js';
 import { VERDICT_WORDS } from '../audit/types.js';
 import { writeReports } from '../audit/write.js';
-import { invalidArgument } from '../core/errors.js';
 import { decodeImage } from '../io/decode.js';
+import { listImages } from '../io/list-images.js';
 import { METHODS } from '../methods/registry.js';
 import { shapesMask } from '../metrics/region.js';
 import { loadModel } from '../models/load.js';
@@ -27,7 +27,6 @@ import {
 } from './options.js';
 import { progressBar } from './progress.js';
 
-const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif']);
 /** Exit code when --fail-under's gate fails (the audit itself succeeded). */
 export const GATE_FAILED_EXIT = 6;
 /** Longer side of the overlays kept for the report (they are inlined, so they stay modest). */
@@ -91,8 +90,6 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
   const method = chosenMethod(flags);
   const options = methodOptions(method, flags);
   const files = await listImages(root, out);
-  if (files.length === 0)
-    throw invalidArgument('folder', 'a folder containing images (JPEG, PNG, WebP, …)', folder);
   const labels =
     flags.labels === undefined
       ? undefined
@@ -245,24 +242,6 @@ function describeRow(row: AuditRow): string {
     ? `, ${VERDICT_WORDS[row.region.verdict]} (${Math.round(row.region.share * 100)}% inside)`
     : '';
   return `${row.file}: ${top?.label} ${((top?.score ?? 0) * 100).toFixed(1)}%${verdict}`;
-}
-
-/** Every image under root, '/'-separated and sorted; the output folder and hidden entries are skipped. */
-async function listImages(root: string, out: string): Promise<string[]> {
-  let entries: string[];
-  try {
-    entries = await readdir(root, { recursive: true });
-  } catch (cause) {
-    throw invalidArgument('folder', 'an existing, readable folder', `${root} (${(cause as Error).message})`);
-  }
-  const outRel = relative(root, out);
-  const outInside = outRel !== '' && !outRel.startsWith('..') && !isAbsolute(outRel);
-  return entries
-    .filter((e) => IMAGE_EXTENSIONS.has(extname(e).toLowerCase()))
-    .filter((e) => !e.split(sep).some((part) => part.startsWith('.')))
-    .filter((e) => !(outInside && e.startsWith(`${outRel}${sep}`)))
-    .map((e) => e.split(sep).join('/'))
-    .sort();
 }
 
 /** A file name safe on every file system and unique per row: the readable part plus a hash of the full path. */

@@ -1,5 +1,5 @@
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
-import { basename, extname, join, relative, resolve, sep } from 'node:path';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions.js';
 import { invalidArgument } from '../core/errors.js';
@@ -13,12 +13,11 @@ import {
 } from '../evaluate/evaluate.js';
 import { formatTable, renderEvaluationHtml, tabulate } from '../evaluate/summary.js';
 import { decodeImage } from '../io/decode.js';
+import { listImages } from '../io/list-images.js';
 import { getMethod } from '../methods/registry.js';
 import { shapesMask } from '../metrics/region.js';
 import { loadModel } from '../models/load.js';
 import { addModelOptions, type ModelFlags, modelHints, parseNumber } from './options.js';
-
-const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif']);
 
 interface EvaluateFlags extends ModelFlags {
   model: string;
@@ -163,6 +162,7 @@ async function writeResults(out: string, flags: EvaluateFlags, results: ImageEva
   return table;
 }
 
+/** One image, or every image under a folder; absolute paths. */
 async function listInputs(path: string): Promise<string[]> {
   let info: Awaited<ReturnType<typeof stat>>;
   try {
@@ -171,13 +171,7 @@ async function listInputs(path: string): Promise<string[]> {
     throw invalidArgument('path', 'an existing image or folder', path);
   }
   if (!info.isDirectory()) return [resolve(path)];
-  const entries = await readdir(path, { recursive: true });
-  const files = entries
-    .filter((e) => IMAGE_EXTENSIONS.has(extname(e).toLowerCase()) && !basename(e).startsWith('.'))
-    .map((e) => resolve(path, e))
-    .sort();
-  if (files.length === 0) throw invalidArgument('path', 'a folder containing images', path);
-  return files;
+  return (await listImages(resolve(path))).map((file) => resolve(path, file));
 }
 
 function parseMethods(value: string): string[] {
