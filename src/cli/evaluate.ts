@@ -106,32 +106,40 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
         process.stderr.write(`[${i + 1}/${files.length}] ${rel}: skipped: ${(error as Error).message}\n`);
         continue;
       }
-      const imageRegions = regions ? regionsFor(regions, rel, relFiles) : undefined;
-      let regionMask: Uint8Array | undefined;
-      if (imageRegions) {
-        if (imageRegions.maskPath)
-          regionMask = await readMask(imageRegions.maskPath, image.width, image.height);
-        else {
-          checkShapes(imageRegions, image.width, image.height, rel);
-          regionMask = shapesMask(imageRegions.shapes, image.width, image.height);
+      // A region that does not fit or an image no method can explain is reported and skipped; the rest go on.
+      let result: ImageEvaluation;
+      try {
+        const imageRegions = regions ? regionsFor(regions, rel, relFiles) : undefined;
+        let regionMask: Uint8Array | undefined;
+        if (imageRegions) {
+          if (imageRegions.maskPath)
+            regionMask = await readMask(imageRegions.maskPath, image.width, image.height);
+          else {
+            checkShapes(imageRegions, image.width, image.height, rel);
+            regionMask = shapesMask(imageRegions.shapes, image.width, image.height);
+          }
         }
+        result = await evaluateImage({
+          model,
+          file: rel,
+          image,
+          methods: flags.methods,
+          metrics: flags.metrics,
+          options,
+          regionMask,
+          curveSteps: flags.curveSteps,
+          signal: controller.signal,
+          onMethod: (method, done, total) =>
+            process.stderr.write(`[${i + 1}/${files.length}] ${rel}: ${method} (${done + 1}/${total})\n`),
+        });
+        for (const m of result.methods)
+          if (m.error)
+            process.stderr.write(`[${i + 1}/${files.length}] ${rel}: ${m.method} failed: ${m.error}\n`);
+      } catch (error) {
+        if (controller.signal.aborted) throw error;
+        process.stderr.write(`[${i + 1}/${files.length}] ${rel}: skipped: ${(error as Error).message}\n`);
+        continue;
       }
-      const result = await evaluateImage({
-        model,
-        file: rel,
-        image,
-        methods: flags.methods,
-        metrics: flags.metrics,
-        options,
-        regionMask,
-        curveSteps: flags.curveSteps,
-        signal: controller.signal,
-        onMethod: (method, done, total) =>
-          process.stderr.write(`[${i + 1}/${files.length}] ${rel}: ${method} (${done + 1}/${total})\n`),
-      });
-      for (const m of result.methods)
-        if (m.error)
-          process.stderr.write(`[${i + 1}/${files.length}] ${rel}: ${m.method} failed: ${m.error}\n`);
       results.push(result);
       // Written after every image, so a long run that is stopped keeps what it measured.
       await writeResults(out, flags, results);

@@ -84,6 +84,32 @@ describe('sightline evaluate', () => {
     expect(html).not.toMatch(/https?:\/\//);
   }, 120_000);
 
+  it('skips an image whose region does not fit, saying why, and measures the rest', async () => {
+    const regions = join(dir, 'bad-regions.csv');
+    await writeFile(regions, 'file,x,y,width,height\np0.png,0,0,8,8\np1.png,900,0,8,8\n');
+    const out = join(dir, 'out-bad');
+    const result = await runCli([
+      'evaluate',
+      join(dir, 'photos'),
+      '--model',
+      join(dir, 'patch.onnx'),
+      '--mean',
+      '0',
+      '--std',
+      '1',
+      '--methods',
+      'gradient',
+      '--regions',
+      regions,
+      '--out',
+      out,
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/\[2\/2\] p1\.png: skipped: .*outside the 64×64 image/);
+    const report = JSON.parse(await readFile(join(out, 'evaluation.json'), 'utf8'));
+    expect(report.images.map((i: { file: string }) => i.file)).toEqual(['p0.png']);
+  }, 120_000);
+
   it('refuses an unknown metric and an unknown method with clear messages', async () => {
     const metric = await runCli(['evaluate', join(dir, 'photos'), '--metrics', 'deletion,wow']);
     expect(metric.code).not.toBe(0);
