@@ -19,6 +19,7 @@ import { renderOverlayPng } from '../render/png.js';
 import {
   addModelOptions,
   chosenMethod,
+  MODEL_REF_HELP,
   type ModelFlags,
   methodOptionFlags,
   methodOptions,
@@ -51,7 +52,7 @@ export function auditCommand(): Command {
   const cmd = new Command('audit')
     .description('Explain every image of a folder, check where the model looked, and write a report.')
     .argument('<folder>', 'folder of images (searched recursively)')
-    .option('-m, --model <ref>', "'default' (ImageNet InceptionV3) or a .onnx / .tflite file", 'default')
+    .option('-m, --model <ref>', MODEL_REF_HELP, 'default')
     .option('--method <id>', `attribution method (${METHODS.map((m) => m.id).join(', ')})`, 'grad-cam')
     .option(
       '--labels <source>',

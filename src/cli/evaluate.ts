@@ -17,7 +17,7 @@ import { listImages } from '../io/list-images.js';
 import { getMethod } from '../methods/registry.js';
 import { shapesMask } from '../metrics/region.js';
 import { loadModel } from '../models/load.js';
-import { addModelOptions, type ModelFlags, modelHints, parseNumber } from './options.js';
+import { addModelOptions, MODEL_REF_HELP, type ModelFlags, modelHints, parseNumber } from './options.js';
 
 interface EvaluateFlags extends ModelFlags {
   model: string;
@@ -38,7 +38,7 @@ export function evaluateCommand(): Command {
       'Measure how faithful each method’s maps are: deletion/insertion AUC, region metrics, stability.',
     )
     .argument('<path>', 'an image or a folder of images')
-    .option('-m, --model <ref>', "'default' (ImageNet InceptionV3) or a .onnx / .tflite file", 'default')
+    .option('-m, --model <ref>', MODEL_REF_HELP, 'default')
     .addOption(
       new Option('--methods <ids>', 'comma-separated method ids')
         .argParser(parseMethods)

@@ -14,6 +14,7 @@ import { encodePng, renderOverlayPng } from '../render/png.js';
 import {
   addModelOptions,
   chosenMethod,
+  MODEL_REF_HELP,
   type ModelFlags,
   methodOptionFlags,
   methodOptions,
@@ -45,7 +46,7 @@ export function explainCommand(): Command {
   const cmd = new Command('explain')
     .description('Predict a photo and draw where the model looked for one class.')
     .argument('[image]', 'photo to explain (JPEG, PNG, WebP, GIF, TIFF, AVIF)')
-    .option('-m, --model <ref>', "'default' (ImageNet InceptionV3) or a .onnx / .tflite file", 'default')
+    .option('-m, --model <ref>', MODEL_REF_HELP, 'default')
     .addOption(
       new Option('--method <id>', 'attribution method').choices(METHODS.map((m) => m.id)).default('rise'),
     )

@@ -6,6 +6,10 @@ import { noiseTunnel } from '../methods/gradient/noise-tunnel.js';
 import { type AnyMethod, getMethod, METHODS } from '../methods/registry.js';
 import type { ModelHints } from '../models/spec.js';
 
+/** What `--model` accepts, the same words in every command. */
+export const MODEL_REF_HELP =
+  "'default' (ImageNet InceptionV3), a .onnx / .tflite file, a TF.js model (folder or model.json) or an http(s) URL";
+
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** Every method option, once, with the methods that take it: flags are generated from the registry. */

@@ -4,23 +4,35 @@ import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { Model } from '../core/model.js';
 import { gradientGraphCache, sha256 } from './cache.js';
 import { loadDefaultModel } from './default-model.js';
+import { loadHttpModel } from './http.js';
 import { parseLabels } from './labels.js';
 import { openConvertedTflite, openOnnxModel } from './open.js';
 import type { ModelHints } from './spec.js';
+import { isTfjsModelRef, loadTfjsModel } from './tfjs.js';
 import { convertTfliteCached } from './tflite.js';
 
 /**
- * 'default' (the embedded ImageNet InceptionV3), an .onnx file, or a .tflite/.lite file. Preprocessing comes
- * from hints (flags), then a sidecar JSON beside the model (model.onnx → model.json), then the input's shape,
- * then ImageNet defaults.
+ * 'default' (the embedded ImageNet InceptionV3), an .onnx file, a .tflite/.lite file, a TF.js model (its folder
+ * or model.json, as a path or an http(s) URL) or any other http(s) URL (a black-box model behind the JSON
+ * contract in docs/http-models.md). Preprocessing comes from hints (flags), then a sidecar JSON beside the model
+ * (model.onnx → model.json), then the input's shape, then ImageNet defaults.
  */
 export async function loadModel(ref: string, hints: ModelHints = {}): Promise<Model> {
   if (ref === 'default') return loadDefaultModel(hints);
-  try {
-    await stat(ref);
-  } catch {
-    throw invalidArgument('model', "'default' or the path of an existing .onnx or .tflite file", ref);
+  if (/^https?:\/\//i.test(ref)) {
+    return isTfjsModelRef(ref) ? loadTfjsModel(ref, hints) : loadHttpModel(ref, hints);
   }
+  let isFolder: boolean;
+  try {
+    isFolder = (await stat(ref)).isDirectory();
+  } catch {
+    throw invalidArgument(
+      'model',
+      "'default', the path of an existing .onnx, .tflite or TF.js model, or an http(s) URL",
+      ref,
+    );
+  }
+  if (isFolder || isTfjsModelRef(ref)) return loadTfjsModel(ref, hints);
   const merged = { ...(await readSidecar(ref)), ...dropUndefined(hints) };
   const ext = extname(ref).toLowerCase();
   if (ext === '.tflite' || ext === '.lite')
