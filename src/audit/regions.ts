@@ -7,7 +7,7 @@ import { extname, join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import sharp, { type Metadata } from 'sharp';
-import { describe, type ErrorCode, SightlineError } from '../core/errors.js';
+import { describe, type ErrorCode, fileErrorReason, messageOf, SightlineError } from '../core/errors.js';
 import { describePoints, shapesMask } from '../metrics/region.js';
 import type { ImageRegions, RegionShape } from './types.js';
 
@@ -744,19 +744,10 @@ async function readText(path: string, what: string): Promise<string> {
 }
 
 function unreadable(path: string, what: string, cause: unknown): SightlineError {
-  const code = (cause as NodeJS.ErrnoException).code;
-  const reason =
-    code === 'ENOENT'
-      ? 'no such file or folder'
-      : code === 'EISDIR'
-        ? 'it is a folder'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : messageOf(cause);
   return new SightlineError(
     'IO',
-    `Cannot read the ${what} '${path}': ${reason}.`,
-    { path, errno: code },
+    `Cannot read the ${what} '${path}': ${fileErrorReason(cause)}.`,
+    { path, errno: (cause as NodeJS.ErrnoException).code },
     { cause },
   );
 }
@@ -786,8 +777,4 @@ function quoteList(names: readonly string[]): string {
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -62,3 +62,17 @@ export function describe(value: unknown): string {
     return `${value.constructor.name} of length ${(value as Float32Array).length}`;
   return typeof value;
 }
+
+/** An error's message, or the thrown value as text when it is not an Error. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Why a file could not be read, in words: the common errno codes spelled out, otherwise the message. */
+export function fileErrorReason(cause: unknown): string {
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  if (code === 'ENOENT') return 'no such file or folder';
+  if (code === 'EISDIR') return 'it is a folder';
+  if (code === 'EACCES') return 'permission denied';
+  return messageOf(cause);
+}

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
-import { SightlineError } from '../core/errors.js';
+import { fileErrorReason, messageOf, SightlineError } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import { checkImageSize, checkMaxPixels, DEFAULT_MAX_PIXELS, emptyImage } from './image-limits.js';
 
@@ -82,22 +82,10 @@ async function readImageFile(path: string): Promise<Uint8Array> {
   try {
     return await readFile(path);
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EISDIR'
-          ? 'it is a directory'
-          : code === 'EACCES'
-            ? 'permission denied'
-            : messageOf(cause);
     throw new SightlineError(
       'IO',
-      `Cannot read '${path}': ${reason}; expected a readable image file.`,
-      {
-        path,
-        errno: code,
-      },
+      `Cannot read '${path}': ${fileErrorReason(cause)}; expected a readable image file.`,
+      { path, errno: (cause as NodeJS.ErrnoException).code },
       { cause },
     );
   }
@@ -110,8 +98,4 @@ function notAnImage(name: string, cause: unknown): SightlineError {
     { name },
     { cause },
   );
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,6 +1,6 @@
 // Reading and writing .npy files (Node); the format itself is in npy.ts, which the browser shares.
 import { readFile, writeFile } from 'node:fs/promises';
-import { SightlineError } from '../core/errors.js';
+import { messageOf, SightlineError } from '../core/errors.js';
 import { decodeNpy, encodeNpy, type NpyArray } from './npy.js';
 
 export async function writeNpy(path: string, data: Float32Array, shape: readonly number[]): Promise<void> {
@@ -27,8 +27,4 @@ export async function readNpy(path: string): Promise<NpyArray> {
     );
   }
   return decodeNpy(bytes, path);
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
