@@ -43,20 +43,35 @@ export function camMethod(variant: CamVariant): AttributionMethod<MethodOptions>
     passes: () => 1,
     async attribute(input: MethodInput): Promise<AttributionMap> {
       const maps = await readLayer(input, variant.usesGradients);
-      const cam = variant.cam(maps);
-      for (let i = 0; i < cam.length; i++) cam[i] = Math.max(0, cam[i]);
-      const map = spatialMap(input, new Float32Array(0), false);
-      const data = resamplePlanes(cam, 1, maps.width, maps.height, map.width, map.height);
-      return {
-        ...map,
-        data,
-        details: { layerWidth: maps.width, layerHeight: maps.height, layerChannels: maps.channels },
-      };
+      return camToMap(input, maps, variant.cam(maps));
     },
   };
 }
 
-async function readLayer(input: MethodInput, withGradients: boolean): Promise<LayerMaps> {
+/** The family's common ending: ReLU of the h × w map (in place), upsampled bilinearly to the input size. */
+export function camToMap(
+  input: MethodInput,
+  maps: LayerMaps,
+  cam: Float32Array,
+  details: Readonly<Record<string, number>> = {},
+): AttributionMap {
+  for (let i = 0; i < cam.length; i++) cam[i] = Math.max(0, cam[i]);
+  const map = spatialMap(input, new Float32Array(0), false);
+  const data = resamplePlanes(cam, 1, maps.width, maps.height, map.width, map.height);
+  return {
+    ...map,
+    data,
+    details: {
+      layerWidth: maps.width,
+      layerHeight: maps.height,
+      layerChannels: maps.channels,
+      ...details,
+    },
+  };
+}
+
+/** The layer `input.layer` (or the model's default) for one image: activations, and gradients on request. */
+export async function readLayer(input: MethodInput, withGradients: boolean): Promise<LayerMaps> {
   const { model } = input;
   if (!model.layers || !model.layer) {
     throw new SightlineError(
