@@ -62,6 +62,15 @@ export interface ModelFlags {
   outputs?: 'logits' | 'probabilities';
   maxBatch?: number;
   noiseTunnel?: 'smoothgrad' | 'vargrad';
+  httpInput?: 'png' | 'float32';
+  requestBatch?: number;
+  requestConcurrency?: number;
+  requestTimeout?: number;
+  requestRetries?: number;
+  requestBudget?: number;
+  header?: string[];
+  apiKeyEnv?: string;
+  apiKeyHeader?: string;
   [option: string]: unknown;
 }
 
@@ -85,7 +94,33 @@ export function addModelOptions(cmd: Command, labelsFlag = '--labels <file>'): C
         ['logits', 'probabilities'],
       ),
     )
-    .option('--max-batch <n>', 'largest batch per model call', parseNumber);
+    .option('--max-batch <n>', 'largest batch per model call', parseNumber)
+    .addOption(
+      new Option(
+        '--http-input <format>',
+        'HTTP models: send PNG pixels or the float32 tensor (default png)',
+      ).choices(['png', 'float32']),
+    )
+    .option('--request-batch <n>', 'HTTP models: images per request (default 8)', parseNumber)
+    .option('--request-concurrency <n>', 'HTTP models: requests in flight at once (default 4)', parseNumber)
+    .option('--request-timeout <ms>', 'HTTP models: longest wait for one answer (default 30000)', parseNumber)
+    .option(
+      '--request-retries <n>',
+      'HTTP models: tries after a 429, 5xx, timeout or network error (default 3)',
+      parseNumber,
+    )
+    .option(
+      '--request-budget <n>',
+      'HTTP models: most requests to send in all, retries included',
+      parseNumber,
+    )
+    .option(
+      '--header <"Name: value">',
+      'HTTP models: a header for every request (repeatable; values are never printed)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option('--api-key-env <VAR>', "HTTP models: send this variable's value as 'Authorization: Bearer <key>'")
+    .option('--api-key-header <name>', 'HTTP models: send the key raw in this header instead');
 }
 
 export function modelHints(flags: ModelFlags, labelsPath = flags.labels): ModelHints {
@@ -100,7 +135,24 @@ export function modelHints(flags: ModelFlags, labelsPath = flags.labels): ModelH
     resize: flags.resize,
     outputs: flags.outputs,
     maxBatch: flags.maxBatch,
+    http: httpHints(flags),
   };
+}
+
+/** The HTTP flags, or nothing when none was given (other engines ignore them either way). */
+function httpHints(flags: ModelFlags): ModelHints['http'] {
+  const http = {
+    input: flags.httpInput,
+    requestBatch: flags.requestBatch,
+    concurrency: flags.requestConcurrency,
+    timeoutMs: flags.requestTimeout,
+    retries: flags.requestRetries,
+    budget: flags.requestBudget,
+    headers: flags.header,
+    apiKeyEnv: flags.apiKeyEnv,
+    apiKeyHeader: flags.apiKeyHeader,
+  };
+  return Object.values(http).some((v) => v !== undefined) ? http : undefined;
 }
 
 /** The method the flags name, wrapped in a noise tunnel when asked. */

@@ -19,6 +19,34 @@ export interface ModelHints {
   readonly labels?: readonly string[];
   readonly outputs?: 'probabilities' | 'logits';
   readonly maxBatch?: number;
+  /** Black-box HTTP models only: transport, limits and headers (docs/http-models.md). */
+  readonly http?: HttpHints;
+}
+
+/** How to talk to a black-box HTTP model; each field is a CLI flag (docs/http-models.md). */
+export interface HttpHints {
+  /** How images travel: 'png' (default; 8-bit pixels) or 'float32' (the normalised tensor). */
+  readonly input?: 'png' | 'float32';
+  /** Images per POST (default 8). */
+  readonly requestBatch?: number;
+  /** POSTs in flight at once (default 4). */
+  readonly concurrency?: number;
+  /** Longest wait for one answer in ms (default 30 000). */
+  readonly timeoutMs?: number;
+  /** Further tries after a 429, a 5xx, a network error or a timeout (default 3). */
+  readonly retries?: number;
+  /** Requests allowed in all, retries and the metadata GET included (default: no limit). */
+  readonly budget?: number;
+  /** First backoff ceiling in ms (default 500); each retry doubles it, up to 8 s, with full jitter. */
+  readonly backoffMs?: number;
+  /** Longest Retry-After honoured, in ms (default 30 000). */
+  readonly retryAfterCapMs?: number;
+  /** 'Name: value' headers sent with every request; their values are never printed. */
+  readonly headers?: readonly string[];
+  /** Environment variable holding an API key, sent as 'Authorization: Bearer <key>'. */
+  readonly apiKeyEnv?: string;
+  /** Send the key raw in this header instead of Authorization. */
+  readonly apiKeyHeader?: string;
 }
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;

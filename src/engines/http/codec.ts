@@ -1,0 +1,107 @@
+// The JSON contract's two halves (docs/http-models.md): model inputs → request items, response text → scores.
+import sharp from 'sharp';
+import type { ModelSpec } from '../../core/model.js';
+import type { Tensor } from '../../core/tensor.js';
+import { TransientReplyError } from './client.js';
+
+/** How images travel: PNG of the 8-bit pixels, or the normalised float tensor as JSON numbers. */
+export type HttpInputFormat = 'png' | 'float32';
+
+export type RequestItem =
+  | { readonly png: string }
+  | { readonly format: 'float32'; readonly shape: number[]; readonly data: number[] };
+
+/**
+ * Image `index` of a batch in the spec's layout, normalisation and channel order → RGB pixels, row-major
+ * H × W × 3, each channel rounded to the nearest of 0..255: p = round(255 · (v · std + mean)), clamped.
+ */
+export function tensorToPixels(batch: Tensor, index: number, spec: ModelSpec): Uint8Array {
+  const { width: w, height: h } = spec;
+  const plane = w * h;
+  const x = batch.data.subarray(index * 3 * plane, (index + 1) * 3 * plane);
+  const out = new Uint8Array(3 * plane);
+  for (let c = 0; c < 3; c++) {
+    // Tensor channel c holds RGB channel c, or 2 − c for a BGR model.
+    const rgb = spec.channelOrder === 'RGB' ? c : 2 - c;
+    const scale = 255 * spec.std[c];
+    const offset = 255 * spec.mean[c];
+    for (let i = 0; i < plane; i++) {
+      const v = spec.layout === 'NCHW' ? x[c * plane + i] : x[i * 3 + c];
+      const p = Math.round(v * scale + offset);
+      out[i * 3 + rgb] = Math.max(0, Math.min(255, p));
+    }
+  }
+  return out;
+}
+
+/** Request items for images [start, end) of a batch. */
+export async function encodeInputs(
+  batch: Tensor,
+  start: number,
+  end: number,
+  spec: ModelSpec,
+  format: HttpInputFormat,
+): Promise<RequestItem[]> {
+  const items: Promise<RequestItem>[] = [];
+  const per = 3 * spec.width * spec.height;
+  const shape = spec.layout === 'NCHW' ? [3, spec.height, spec.width] : [spec.height, spec.width, 3];
+  for (let i = start; i < end; i++) {
+    if (format === 'float32') {
+      const data = Array.from(batch.data.subarray(i * per, (i + 1) * per));
+      items.push(Promise.resolve({ format: 'float32', shape, data }));
+    } else {
+      const pixels = tensorToPixels(batch, i, spec);
+      items.push(
+        sharp(pixels, { raw: { width: spec.width, height: spec.height, channels: 3 } })
+          .png()
+          .toBuffer()
+          .then((png) => ({ png: png.toString('base64') })),
+      );
+    }
+  }
+  return Promise.all(items);
+}
+
+/** The contract's error, with what came and what was expected. */
+export class ScoresError extends Error {}
+
+/**
+ * Response text → one score vector per input, all the same length, all finite. A body that is not JSON is a
+ * TransientReplyError (a cut connection or a proxy's error page looks like that, and another try may fix it);
+ * JSON of the wrong shape is a ScoresError, since asking again would get the same answer.
+ */
+export function parseScores(text: string, count: number): number[][] {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    const start = text.trim().replace(/\s+/g, ' ').slice(0, 60);
+    throw new TransientReplyError(
+      `the answer is not JSON (${start ? `it starts ${JSON.stringify(start)}` : 'it is empty'}); expected {"scores": [[…], …]}`,
+    );
+  }
+  const scores = (json as { scores?: unknown } | null)?.scores;
+  if (!Array.isArray(scores))
+    throw new ScoresError(`there is no 'scores' array; expected {"scores": [[…], …]}`);
+  if (scores.length !== count)
+    throw new ScoresError(
+      `there are ${scores.length} score vectors for ${count} ${count === 1 ? 'input' : 'inputs'}; expected one per input, in order`,
+    );
+  let length = -1;
+  scores.forEach((row: unknown, i) => {
+    if (!Array.isArray(row) || row.length === 0)
+      throw new ScoresError(`scores[${i}] is not a non-empty array of numbers`);
+    if (length >= 0 && row.length !== length)
+      throw new ScoresError(
+        `the score vectors have different lengths (scores[0] has ${length}, scores[${i}] has ${row.length}); expected one length for every input`,
+      );
+    length = row.length;
+    row.forEach((v: unknown, j) => {
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new ScoresError(
+          `scores[${i}][${j}] is ${typeof v === 'number' ? String(v) : JSON.stringify(v)}; expected finite numbers`,
+        );
+    });
+  });
+  return scores as number[][];
+}

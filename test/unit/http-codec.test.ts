@@ -1,0 +1,106 @@
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import type { ModelSpec } from '../../src/core/model.js';
+import { TransientReplyError } from '../../src/engines/http/client.js';
+import { encodeInputs, parseScores, ScoresError, tensorToPixels } from '../../src/engines/http/codec.js';
+import { displayUrl, parseRetryAfter } from '../../src/engines/http/index.js';
+import { HTTP_MEAN, HTTP_STD } from '../../src/models/http.js';
+
+const spec = (over: Partial<ModelSpec> = {}): ModelSpec => ({
+  inputName: 'image',
+  layout: 'NHWC',
+  width: 2,
+  height: 1,
+  channelOrder: 'RGB',
+  mean: HTTP_MEAN,
+  std: HTTP_STD,
+  resize: 'squash',
+  cropFraction: 1,
+  labels: [],
+  outputs: 'probabilities',
+  ...over,
+});
+
+describe('tensorToPixels turns the normalised tensor back into 8-bit RGB', () => {
+  it('with the HTTP default normalisation, v = pixel − 128: 0 is grey 128, and values round and clamp', () => {
+    // Two pixels, NHWC: (−128, 0, 127) and (0.4, 0.6, 500) → (0, 128, 255) and (128, 129, 255).
+    const batch = { data: Float32Array.of(-128, 0, 127, 0.4, 0.6, 500), dims: [1, 1, 2, 3] };
+    expect([...tensorToPixels(batch, 0, spec())]).toEqual([0, 128, 255, 128, 129, 255]);
+  });
+
+  it('reads NCHW planes and undoes BGR order, so the PNG is always RGB', () => {
+    // NCHW planes B = (10, 20), G = (30, 40), R = (50, 60) in pixel − 128 units.
+    const batch = { data: Float32Array.of(10, 20, 30, 40, 50, 60), dims: [1, 3, 1, 2] };
+    const px = tensorToPixels(batch, 0, spec({ layout: 'NCHW', channelOrder: 'BGR' }));
+    expect([...px]).toEqual([178, 158, 138, 188, 168, 148]);
+  });
+
+  it('uses the spec’s mean and std (ImageNet-style) and picks image `index` of a batch', () => {
+    const s = spec({ width: 1, mean: [0.5, 0.5, 0.5], std: [0.25, 0.5, 1] });
+    const batch = { data: Float32Array.of(0, 0, 0, 1, -1, 0.2), dims: [2, 1, 1, 3] };
+    // 255 · (v · std + mean): (1·0.25 + 0.5, −1·0.5 + 0.5, 0.2 + 0.5) · 255 = (191.25, 0, 178.5) → (191, 0, 179).
+    expect([...tensorToPixels(batch, 1, s)]).toEqual([191, 0, 179]);
+  });
+
+  it('encodes PNGs whose decoded pixels are exactly those, and float32 items in the model layout', async () => {
+    const batch = { data: Float32Array.of(-128, 0, 127, 1, 2, 3), dims: [1, 1, 2, 3] };
+    const [png] = await encodeInputs(batch, 0, 1, spec(), 'png');
+    const decoded = await sharp(Buffer.from((png as { png: string }).png, 'base64'))
+      .raw()
+      .toBuffer();
+    expect([...decoded]).toEqual([0, 128, 255, 129, 130, 131]);
+    const [f] = await encodeInputs(batch, 0, 1, spec({ layout: 'NCHW' }), 'float32');
+    expect(f).toEqual({ format: 'float32', shape: [3, 1, 2], data: [-128, 0, 127, 1, 2, 3] });
+  });
+});
+
+describe('parseScores checks the answer against the contract', () => {
+  it('accepts one finite vector per input', () => {
+    expect(parseScores('{"scores": [[0.25, 0.75], [1, 0]]}', 2)).toEqual([
+      [0.25, 0.75],
+      [1, 0],
+    ]);
+  });
+
+  it.each([
+    ['{"result": []}', /no 'scores' array/],
+    ['{"scores": [[1, 2]]}', /1 score vectors for 2 inputs; expected one per input/],
+    ['{"scores": [[1, 2], [3]]}', /different lengths \(scores\[0\] has 2, scores\[1\] has 1\)/],
+    ['{"scores": [[1, 2], [3, 1e999]]}', /scores\[1\]\[1\] is Infinity; expected finite numbers/],
+    ['{"scores": [[1, 2], [null, 3]]}', /scores\[1\]\[0\] is null; expected finite numbers/],
+    ['{"scores": [[1, 2], []]}', /scores\[1\] is not a non-empty array/],
+  ])('%s is refused for good', (text, message) => {
+    let caught: unknown;
+    try {
+      parseScores(text, 2);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ScoresError);
+    expect((caught as Error).message).toMatch(message);
+  });
+
+  it('a body that is not JSON is transient (a cut reply), quoting its start', () => {
+    expect(() => parseScores('<html>Bad gateway</html>', 1)).toThrow(TransientReplyError);
+    expect(() => parseScores('{"scores": [[1', 1)).toThrow(/not JSON \(it starts "\{\\"scores\\": \[\[1"\)/);
+  });
+});
+
+describe('Retry-After and URLs', () => {
+  it('reads delay-seconds (decimals too) and HTTP dates; ignores garbage', () => {
+    const now = Date.parse('Wed, 21 Oct 2015 07:28:00 GMT');
+    expect(parseRetryAfter('3', now)).toBe(3000);
+    expect(parseRetryAfter('0.25', now)).toBe(250);
+    expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:07 GMT', now)).toBe(7000);
+    expect(parseRetryAfter('Wed, 21 Oct 2015 07:27:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter(null, now)).toBeUndefined();
+  });
+
+  it('shows URLs without passwords or query values', () => {
+    expect(displayUrl('https://user:pw@api.example.com:8443/v1/predict?key=abc&x=1')).toBe(
+      'https://api.example.com:8443/v1/predict?key=…&x=…',
+    );
+    expect(displayUrl('http://127.0.0.1:9/predict')).toBe('http://127.0.0.1:9/predict');
+  });
+});
