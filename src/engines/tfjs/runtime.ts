@@ -1,0 +1,204 @@
+/**
+ * The predict-only TF.js engine, for Graph models and Layers models the ONNX converter cannot express: the
+ * model runs on TF.js' CPU backend and offers scores only, so black-box methods work and gradient methods
+ * say what they miss. This is the only file that imports TF.js; models/tfjs.ts imports it lazily, so users
+ * of ONNX, TFLite and convertible Layers models never load it.
+ */
+import { loadGraphModel } from '@tensorflow/tfjs-converter';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { type LayersModel, loadLayersModel } from '@tensorflow/tfjs-layers';
+import { SightlineError, throwIfAborted } from '../../core/errors.js';
+import type { Capability, Model, ModelSpec, RunOptions } from '../../core/model.js';
+import type { Tensor } from '../../core/tensor.js';
+import type { OnnxIo } from '../onnx/session.js';
+import { isGraphModel, type TfjsArtifacts } from './artifacts.js';
+
+type GraphModel = Awaited<ReturnType<typeof loadGraphModel>>;
+
+/** What the loaded model says about itself, for the caller to build its spec from. */
+export interface TfjsFacts {
+  readonly kind: 'graph' | 'layers';
+  /** Dimensions with -1 (or a name) for free ones, as ONNX's io lists them. */
+  readonly io: OnnxIo;
+  /** Whether the model ends in a softmax. */
+  readonly outputs: ModelSpec['outputs'];
+  /** The input's dtype; an int32 input takes whole pixel values. */
+  readonly inputDtype: string;
+}
+
+export interface TfjsModelOptions {
+  readonly maxBatch?: number;
+  /** What the user should know about this model (shown once by the CLI), e.g. why gradients are missing. */
+  readonly notes?: readonly string[];
+}
+
+let backendReady: Promise<void> | undefined;
+
+function ready(): Promise<void> {
+  backendReady ??= (async () => {
+    // Production mode silences TF.js' console banners (a tfjs-node advertisement) and skips debug checks.
+    tf.enableProdMode();
+    await tf.setBackend('cpu');
+    await tf.ready();
+  })();
+  return backendReady;
+}
+
+export class TfjsModel implements Model {
+  readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['predict']);
+  readonly maxBatch: number;
+  readonly notes: readonly string[];
+
+  private constructor(
+    private readonly graph: GraphModel | undefined,
+    private readonly layersModel: LayersModel | undefined,
+    readonly spec: ModelSpec,
+    readonly facts: TfjsFacts,
+    options: TfjsModelOptions,
+  ) {
+    this.maxBatch = options.maxBatch ?? 8;
+    this.notes = options.notes ?? [];
+  }
+
+  /** Loads a TF.js model (Graph or Layers) from its artifacts; `resolveSpec` turns its facts into a spec. */
+  static async create(
+    artifacts: TfjsArtifacts,
+    resolveSpec: (facts: TfjsFacts) => ModelSpec,
+    options: TfjsModelOptions = {},
+  ): Promise<TfjsModel> {
+    await ready();
+    const handler = tf.io.fromMemory(memoryArtifacts(artifacts));
+    let graph: GraphModel | undefined;
+    let layers: LayersModel | undefined;
+    try {
+      if (isGraphModel(artifacts.modelJson)) graph = await loadGraphModel(handler);
+      else layers = await loadLayersModel(handler);
+    } catch (cause) {
+      throw new SightlineError(
+        'MODEL_LOAD',
+        `TF.js could not load the model: ${(cause as Error).message}`,
+        {},
+        { cause },
+      );
+    }
+    const facts = graph ? graphFacts(graph, artifacts) : layersFacts(layers!);
+    let spec: ModelSpec;
+    try {
+      spec = resolveSpec(facts);
+    } catch (error) {
+      (graph ?? layers)?.dispose();
+      throw error;
+    }
+    return new TfjsModel(graph, layers, spec, facts, options);
+  }
+
+  async predict(batch: Tensor, options: RunOptions = {}): Promise<Tensor> {
+    throwIfAborted(options.signal);
+    const n = batch.dims[0];
+    const x = tf.tidy(() => {
+      const t = tf.tensor(batch.data, [...batch.dims], 'float32');
+      return this.facts.inputDtype === 'int32' ? tf.cast(tf.round(t), 'int32') : t;
+    });
+    let y: tf.Tensor | undefined;
+    try {
+      const out = this.graph
+        ? await this.graph.executeAsync(x)
+        : (this.layersModel!.predict(x) as tf.Tensor | tf.Tensor[]);
+      const outputs = Array.isArray(out) ? out : [out];
+      y = outputs[0];
+      for (const extra of outputs.slice(1)) extra.dispose();
+      const values = await y.data();
+      const k = values.length / n;
+      if (!Number.isInteger(k) || k < 1) {
+        throw new SightlineError(
+          'MODEL_OUTPUT',
+          `The TF.js model returned ${values.length} numbers for a batch of ${n}; expected [N, K] scores.`,
+        );
+      }
+      return { data: Float32Array.from(values as ArrayLike<number>), dims: [n, k] };
+    } finally {
+      x.dispose();
+      y?.dispose();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    this.graph?.dispose();
+    this.layersModel?.dispose();
+  }
+}
+
+/** One ModelArtifacts object for tf.io.fromMemory: the manifest flattened, the groups' bytes concatenated. */
+function memoryArtifacts(artifacts: TfjsArtifacts): tf.io.ModelArtifacts {
+  const { modelJson, groups } = artifacts;
+  const total = groups.reduce((a, g) => a + g.byteLength, 0);
+  const weightData = new Uint8Array(total);
+  let offset = 0;
+  for (const g of groups) {
+    weightData.set(g, offset);
+    offset += g.byteLength;
+  }
+  return {
+    modelTopology: modelJson.modelTopology as tf.io.ModelArtifacts['modelTopology'],
+    format: modelJson.format,
+    generatedBy: modelJson.generatedBy,
+    convertedBy: modelJson.convertedBy ?? undefined,
+    signature: modelJson.signature as tf.io.ModelArtifacts['signature'],
+    userDefinedMetadata: modelJson.userDefinedMetadata as tf.io.ModelArtifacts['userDefinedMetadata'],
+    modelInitializer: modelJson.modelInitializer as tf.io.ModelArtifacts['modelInitializer'],
+    weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights) as tf.io.WeightsManifestEntry[],
+    weightData: weightData.buffer,
+  };
+}
+
+function dims(shape: readonly (number | null)[] | undefined): (number | string)[] {
+  return (shape ?? []).map((d, i) => (typeof d === 'number' && d >= 0 ? d : i === 0 ? 'N' : '?'));
+}
+
+function graphFacts(model: GraphModel, artifacts: TfjsArtifacts): TfjsFacts {
+  const inputs = model.inputs;
+  const outputs = model.outputs;
+  return {
+    kind: 'graph',
+    io: {
+      inputs: inputs.map((t) => ({ name: t.name, dims: dims(t.shape) })),
+      outputs: outputs.map((t) => ({ name: t.name, dims: dims(t.shape) })),
+    },
+    outputs: graphEndsInSoftmax(artifacts.modelJson.modelTopology, outputs[0]?.name)
+      ? 'probabilities'
+      : 'logits',
+    inputDtype: inputs[0]?.dtype ?? 'float32',
+  };
+}
+
+/** Follows Identity nodes back from the output to see whether its producer is a Softmax. */
+function graphEndsInSoftmax(topology: unknown, output: string | undefined): boolean {
+  const nodes = (topology as { node?: { name?: string; op?: string; input?: string[] }[] }).node ?? [];
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  let node = byName.get(output?.replace(/:\d+$/, ''));
+  for (let hops = 0; node?.op === 'Identity' && hops < 16; hops++) {
+    node = byName.get(node.input?.[0]?.replace(/^\^/, '').replace(/:\d+$/, ''));
+  }
+  return node?.op === 'Softmax';
+}
+
+function layersFacts(model: LayersModel): TfjsFacts {
+  return {
+    kind: 'layers',
+    io: {
+      inputs: model.inputs.map((t) => ({ name: t.name, dims: dims(t.shape) })),
+      outputs: model.outputs.map((t) => ({ name: t.name, dims: dims(t.shape) })),
+    },
+    outputs: endsInSoftmax(model) ? 'probabilities' : 'logits',
+    inputDtype: model.inputs[0]?.dtype ?? 'float32',
+  };
+}
+
+/** Whether the last layer (descending into nested models) is a softmax, as an activation or a layer. */
+function endsInSoftmax(layer: { getClassName(): string; getConfig(): Record<string, unknown> }): boolean {
+  const nested = (layer as { layers?: (typeof layer)[] }).layers;
+  if (Array.isArray(nested) && nested.length > 0) return endsInSoftmax(nested[nested.length - 1]);
+  if (layer.getClassName() === 'Softmax') return true;
+  return layer.getConfig().activation === 'softmax';
+}
