@@ -8,6 +8,7 @@ import {
   DEFAULT_METRICS,
   evaluateImage,
   type ImageEvaluation,
+  METRIC_GROUPS,
   METRICS,
   type MetricName,
 } from '../evaluate/evaluate.js';
@@ -17,7 +18,15 @@ import { listImages } from '../io/list-images.js';
 import { getMethod } from '../methods/registry.js';
 import { shapesMask } from '../metrics/region.js';
 import { loadModel } from '../models/load.js';
-import { addModelOptions, MODEL_REF_HELP, type ModelFlags, modelHints, parseNumber } from './options.js';
+import {
+  addModelOptions,
+  MODEL_REF_HELP,
+  type ModelFlags,
+  methodOptionFlags,
+  methodOptions,
+  modelHints,
+  parseNumber,
+} from './options.js';
 
 interface EvaluateFlags extends ModelFlags {
   model: string;
@@ -25,10 +34,8 @@ interface EvaluateFlags extends ModelFlags {
   metrics: MetricName[];
   regions?: string;
   out: string;
-  masks?: number;
-  steps?: number;
-  samples?: number;
   curveSteps?: number;
+  sanityBlocks?: number;
   classNames?: string;
 }
 
@@ -45,7 +52,10 @@ export function evaluateCommand(): Command {
         .default(['gradient', 'grad-cam', 'rise'], 'gradient,grad-cam,rise'),
     )
     .addOption(
-      new Option('--metrics <names>', `comma-separated, from ${METRICS.join(', ')}`)
+      new Option(
+        '--metrics <names>',
+        `comma-separated, from ${METRICS.join(', ')} (sanity = ${METRIC_GROUPS.sanity.join(' + ')})`,
+      )
         .argParser(parseMetrics)
         .default([...DEFAULT_METRICS], DEFAULT_METRICS.join(',')),
     )
@@ -54,15 +64,19 @@ export function evaluateCommand(): Command {
       'where the model should look (as for audit); enables energy, pointing, iou',
     )
     .option('-o, --out <dir>', 'folder for evaluation.json and evaluation.html', 'sightline-evaluate')
-    .option('--masks <n>', 'RISE masks (fewer = faster)', parseNumber)
-    .option('--steps <n>', 'integrated gradients steps', parseNumber)
-    .option('--samples <n>', 'SmoothGrad / expected gradients samples', parseNumber)
     .option(
       '--curve-steps <n>',
       'deletion/insertion steps (default: one row of the input per step)',
       parseNumber,
+    )
+    .option(
+      '--sanity-blocks <n>',
+      'blocks the randomization metric randomizes, from the top of the network',
+      parseNumber,
+      3,
     );
   addModelOptions(cmd, '--class-names <file>');
+  for (const option of methodOptionFlags()) cmd.addOption(option);
   return cmd.action(async (path: string, flags: EvaluateFlags) => {
     await runEvaluate(path, flags);
   });
@@ -72,18 +86,9 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
   const files = await listInputs(path);
   const root = (await stat(path)).isDirectory() ? resolve(path) : resolve(path, '..');
   const regions = flags.regions ? await readRegions(flags.regions) : undefined;
+  // A method option given once applies to every method that takes it (e.g. --samples for SmoothGrad and LIME).
   const options: Record<string, MethodOptions> = {};
-  for (const id of flags.methods) {
-    const method = getMethod(id);
-    const given: MethodOptions = {};
-    for (const [name, value] of [
-      ['masks', flags.masks],
-      ['steps', flags.steps],
-      ['samples', flags.samples],
-    ] as const)
-      if (value !== undefined && name in method.options) given[name] = value;
-    options[id] = given;
-  }
+  for (const id of flags.methods) options[id] = methodOptions(getMethod(id), flags);
   const out = resolve(flags.out);
   await mkdir(out, { recursive: true });
   const model = await loadModel(flags.model, modelHints(flags, flags.classNames));
@@ -128,6 +133,7 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
           options,
           regionMask,
           curveSteps: flags.curveSteps,
+          sanityBlocks: flags.sanityBlocks,
           signal: controller.signal,
           onMethod: (method, done, total) =>
             process.stderr.write(`[${i + 1}/${files.length}] ${rel}: ${method} (${done + 1}/${total})\n`),
@@ -135,6 +141,10 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
         for (const m of result.methods)
           if (m.error)
             process.stderr.write(`[${i + 1}/${files.length}] ${rel}: ${m.method} failed: ${m.error}\n`);
+        if (result.randomizationError)
+          process.stderr.write(
+            `[${i + 1}/${files.length}] ${rel}: model randomization failed: ${result.randomizationError}\n`,
+          );
       } catch (error) {
         if (controller.signal.aborted) throw error;
         process.stderr.write(`[${i + 1}/${files.length}] ${rel}: skipped: ${(error as Error).message}\n`);
@@ -202,9 +212,12 @@ function parseMetrics(value: string): MetricName[] {
   const names = value
     .split(',')
     .map((v) => v.trim())
-    .filter(Boolean);
+    .filter(Boolean)
+    .flatMap((n) => METRIC_GROUPS[n] ?? [n]);
   for (const n of names)
     if (!METRICS.includes(n as MetricName))
-      throw new InvalidArgumentError(`unknown metric '${n}'; expected ${METRICS.join(', ')}`);
-  return names as MetricName[];
+      throw new InvalidArgumentError(
+        `unknown metric '${n}'; expected ${[...METRICS, ...Object.keys(METRIC_GROUPS)].join(', ')}`,
+      );
+  return [...new Set(names)] as MetricName[];
 }

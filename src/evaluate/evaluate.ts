@@ -5,11 +5,18 @@ import { invalidArgument } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import type { MethodOptions } from '../core/method.js';
 import type { Model } from '../core/model.js';
+import type { Tensor } from '../core/tensor.js';
 import { explain } from '../explain.js';
 import { getMethod } from '../methods/registry.js';
 import { compareMaps } from '../metrics/agreement.js';
 import { deletionInsertion } from '../metrics/deletion-insertion.js';
 import { maskAttention, topRegionIoU } from '../metrics/region.js';
+import {
+  labelRandomization,
+  type MethodUnderTest,
+  modelRandomizations,
+  type RandomizationStep,
+} from '../metrics/sanity.js';
 import { maxSensitivity, seedStability } from '../metrics/stability.js';
 
 export const METRICS = [
@@ -20,9 +27,17 @@ export const METRICS = [
   'iou',
   'seeds',
   'sensitivity',
+  'randomization',
+  'labels',
   'agreement',
 ] as const;
 export type MetricName = (typeof METRICS)[number];
+/** Metrics where a lower value is the better one (the rest: higher is better, or no direction). */
+export const LOWER_IS_BETTER: readonly MetricName[] = ['deletion', 'sensitivity', 'randomization', 'labels'];
+/** Names that stand for several metrics on the command line. */
+export const METRIC_GROUPS: Readonly<Record<string, readonly MetricName[]>> = {
+  sanity: ['randomization', 'labels'],
+};
 /** What runs when --metrics is not given: the faithfulness curves and, with regions, the region metrics. */
 export const DEFAULT_METRICS: readonly MetricName[] = [
   'deletion',
@@ -47,6 +62,10 @@ export interface ImageEvaluation {
   readonly file: string;
   readonly target: { readonly index: number; readonly label: string };
   readonly methods: readonly MethodResult[];
+  /** Cascading model randomization per method: the similarity to the original map after each block. */
+  readonly randomization?: Readonly<Record<string, readonly RandomizationStep[]>>;
+  /** Why model randomization could not run (e.g. the model is not ONNX); the other metrics stand. */
+  readonly randomizationError?: string;
   /** Spearman's ρ between each pair of methods' maps (64 × 64 grid, see metrics/agreement.ts). */
   readonly agreement?: readonly { a: string; b: string; rankCorrelation: number; topOverlap: number }[];
 }
@@ -63,6 +82,8 @@ export interface EvaluateRequest {
   readonly regionMask?: Uint8Array;
   /** Steps of the deletion/insertion curves (default: one row of the input per step, as the reference does). */
   readonly curveSteps?: number;
+  /** How many of the network's blocks (metrics/sanity.ts byBlocks) the randomization metric steps through, from the top (default 3). */
+  readonly sanityBlocks?: number;
   readonly signal?: AbortSignal;
   readonly onMethod?: (method: string, done: number, total: number) => void;
 }
@@ -75,6 +96,10 @@ export async function evaluateImage(request: EvaluateRequest): Promise<ImageEval
   const results: MethodResult[] = [];
   const maps: Record<string, AttributionMap> = {};
   let target: { index: number; label: string } | undefined;
+  let modelInput: Tensor | undefined;
+  // Sanity checks run after every method's map, so one randomized model serves them all.
+  const sane: { values: Partial<Record<MetricName, number>>; test: MethodUnderTest & { method: string } }[] =
+    [];
   for (const [i, id] of request.methods.entries()) {
     request.onMethod?.(id, i, request.methods.length);
     const started = performance.now();
@@ -115,6 +140,21 @@ export async function evaluateImage(request: EvaluateRequest): Promise<ImageEval
       if (metrics.includes('sensitivity')) {
         values.sensitivity = (await maxSensitivity(method, methodInput, options)).maxSensitivity;
       }
+      if (metrics.includes('labels')) {
+        values.labels = (
+          await labelRandomization({
+            model,
+            input,
+            method,
+            options,
+            original: explained.inputMap,
+            target: explained.target.index,
+            signal: request.signal,
+          })
+        ).spearmanAbs;
+      }
+      modelInput = input;
+      sane.push({ values, test: { method: id, options, original: explained.inputMap } });
       results.push({ method: id, values, curves, seconds: (performance.now() - started) / 1000 });
     } catch (error) {
       if (request.signal?.aborted) throw error;
@@ -124,6 +164,32 @@ export async function evaluateImage(request: EvaluateRequest): Promise<ImageEval
         seconds: (performance.now() - started) / 1000,
         error: (error as Error).message,
       });
+    }
+  }
+  let randomization: Record<string, readonly RandomizationStep[]> | undefined;
+  let randomizationError: string | undefined;
+  if (metrics.includes('randomization') && target && modelInput && sane.length > 0) {
+    request.onMethod?.('model randomization', request.methods.length, request.methods.length + 1);
+    try {
+      const checked = await modelRandomizations({
+        model,
+        input: modelInput,
+        target: target.index,
+        methods: sane.map((s) => s.test),
+        group: 'block',
+        layers: request.sanityBlocks ?? 3,
+        clampLayers: true,
+        signal: request.signal,
+      });
+      randomization = {};
+      for (const [i, { values, test }] of sane.entries()) {
+        const steps = checked[i].steps;
+        randomization[test.method] = steps;
+        if (steps.length > 0) values.randomization = steps[steps.length - 1].spearmanAbs;
+      }
+    } catch (error) {
+      if (request.signal?.aborted) throw error;
+      randomizationError = (error as Error).message;
     }
   }
   const agreement =
@@ -137,5 +203,12 @@ export async function evaluateImage(request: EvaluateRequest): Promise<ImageEval
       : undefined;
   if (!target)
     throw invalidArgument('methods', 'at least one method that works with this model', request.methods);
-  return { file: request.file, target, methods: results, ...(agreement ? { agreement } : {}) };
+  return {
+    file: request.file,
+    target,
+    methods: results,
+    ...(randomization ? { randomization } : {}),
+    ...(randomizationError ? { randomizationError } : {}),
+    ...(agreement ? { agreement } : {}),
+  };
 }

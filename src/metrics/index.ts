@@ -34,13 +34,17 @@ export {
   topRegionIoU,
 } from './region.js';
 export {
+  byBlocks,
   byNamePrefix,
   type LabelRandomization,
+  type LayerGrouping,
   labelRandomization,
   type MapSimilarity,
+  type MethodUnderTest,
   type ModelRandomization,
   type ModelRandomizationRequest,
   modelRandomization,
+  modelRandomizations,
   type RandomizationStep,
   type SanityRequest,
   type WeightLayer,

@@ -92,6 +92,8 @@ export interface SanityRequest {
   /** The class explained: 'top' (default: the original model's top class), an index or a label. */
   readonly target?: 'top' | number | string;
   readonly options?: MethodOptions;
+  /** The method's map on the unchanged model, when the caller has it already (saves one computation). */
+  readonly original?: AttributionMap;
   /** The feature map CAM methods read (default: the model's last spatial one). */
   readonly layer?: string;
   /** Seeds the weight noise or the random class (default 0). */
@@ -100,17 +102,22 @@ export interface SanityRequest {
   readonly onProgress?: ProgressCallback;
 }
 
+/** How layers become randomization steps: each weight layer alone, the network's blocks (byBlocks), or a key function. */
+export type LayerGrouping = 'layer' | 'block' | ((layer: WeightLayer) => string);
+
 export interface ModelRandomizationRequest extends SanityRequest {
   /** 'cascading' (default): weights randomized cumulatively from the top; 'independent': one group at a time. */
   readonly mode?: 'cascading' | 'independent';
   /** How many groups to step through, from the top (default: all). */
   readonly layers?: number;
+  /** Step through at most the model's groups when `layers` asks for more, instead of failing. */
+  readonly clampLayers?: boolean;
   /**
    * The step a layer belongs to: layers with equal keys are randomized together, in the order their first
-   * layer appears from the output. Default: the layer's name, so every weight layer is its own step (an
-   * InceptionV3 has 95); byNamePrefix(n) makes steps of a network's blocks.
+   * layer appears from the output. Default 'layer': every weight layer is its own step (an InceptionV3 has 95);
+   * 'block' groups them by name (byBlocks); byNamePrefix(n) names the prefix depth yourself.
    */
-  readonly group?: (layer: WeightLayer) => string;
+  readonly group?: LayerGrouping;
 }
 
 /** How alike a map is to the original one (see similarity.ts). */
@@ -145,21 +152,44 @@ export interface ModelRandomization {
  * same noise in both modes and the same seed gives the same numbers. One map per step, plus the original.
  */
 export async function modelRandomization(request: ModelRandomizationRequest): Promise<ModelRandomization> {
+  const [result] = await modelRandomizations({ ...request, methods: [request] });
+  return result;
+}
+
+/** One method of several checked against the same randomized models (modelRandomizations). */
+export type MethodUnderTest = Pick<SanityRequest, 'method' | 'options' | 'original'>;
+
+/**
+ * modelRandomization for several methods at once: each step's randomized model is built once (a fresh session
+ * and gradient graphs, the slow part on a large model) and every method's map is recomputed on it. Results are
+ * in the order of `methods`; they equal what modelRandomization gives for each method alone.
+ */
+export async function modelRandomizations(
+  request: Omit<ModelRandomizationRequest, keyof MethodUnderTest> & { methods: readonly MethodUnderTest[] },
+): Promise<ModelRandomization[]> {
   const model = onnxModel(request.model);
   const mode = request.mode ?? 'cascading';
   if (mode !== 'cascading' && mode !== 'independent') {
     throw invalidArgument('mode', "'cascading' or 'independent'", mode);
   }
-  const groups = groupLayers(weightLayers(model), request.group ?? ((layer) => layer.name));
-  const count = request.layers ?? groups.length;
+  const layers = weightLayers(model);
+  const group = request.group ?? 'layer';
+  const key =
+    group === 'layer' ? (layer: WeightLayer) => layer.name : group === 'block' ? byBlocks(layers) : group;
+  if (typeof key !== 'function') throw invalidArgument('group', "'layer', 'block' or a function", group);
+  const groups = groupLayers(layers, key);
+  const count = request.clampLayers
+    ? Math.min(request.layers ?? groups.length, groups.length)
+    : (request.layers ?? groups.length);
   if (!Number.isInteger(count) || count < 0 || count > groups.length) {
     throw invalidArgument('layers', `a whole number from 0 to ${groups.length} (the model's groups)`, count);
   }
-  const prepared = await prepare(request);
+  const prepared: Prepared[] = [];
+  for (const m of request.methods) prepared.push(await prepare({ ...request, ...m }));
   const seed = request.seed ?? 0;
   const tensors = new Map((model.proto.graph?.initializer ?? []).map((t) => [t.name, t]));
   const noise = new Map<string, Float32Array>();
-  const steps: RandomizationStep[] = [];
+  const steps: RandomizationStep[][] = prepared.map(() => []);
   for (let k = 0; k < count; k++) {
     throwIfAborted(request.signal);
     const rng = createRng((seed + Math.imul(k + 1, 0x9e3779b9)) >>> 0);
@@ -168,14 +198,33 @@ export async function modelRandomization(request: ModelRandomizationRequest): Pr
       noise.set(name, gaussianLike(tensorFloats(tensors.get(name)!), rng));
     const randomized = await model.withWeights((name) => noise.get(name));
     try {
-      const map = await prepared.attribute(randomized);
-      steps.push({ layer: groups[k].key, weights: noise.size, ...similarity(prepared.map, map) });
+      for (const [i, p] of prepared.entries()) {
+        const map = await p.attribute(randomized);
+        steps[i].push({ layer: groups[k].key, weights: noise.size, ...similarity(p.map, map) });
+      }
     } finally {
       await randomized.dispose();
     }
     request.onProgress?.({ done: k + 1, total: count, unit: 'randomization steps' });
   }
-  return { target: prepared.target, steps };
+  return prepared.map((p, i) => ({ target: p.target, steps: steps[i] }));
+}
+
+/**
+ * A network's blocks from its layer names: the deepest '/'-separated name prefix (byNamePrefix) that joins
+ * some layers into one group and still gives at most `most` groups. The TF-Slim InceptionV3 gets depth 3 (its
+ * 17 blocks: Logits, Mixed_7c, …, Conv2d_1a_3x3, as in Adebayo et al.'s figures); a PyTorch ResNet export gets
+ * depth 2 ('layer4/layer4.1'), since at depth 3 every convolution is still alone. When no depth joins layers
+ * (flat names), every layer is its own group.
+ */
+export function byBlocks(layers: readonly WeightLayer[], most = 24): (layer: WeightLayer) => string {
+  const distinct = new Set(layers.map((l) => l.name)).size;
+  for (let depth = 8; depth >= 1; depth--) {
+    const candidate = byNamePrefix(depth);
+    const groups = new Set(layers.map(candidate)).size;
+    if (groups < distinct && groups <= most) return candidate;
+  }
+  return (layer) => layer.name;
 }
 
 export interface LabelRandomization extends MapSimilarity {
@@ -232,7 +281,16 @@ async function prepare(request: SanityRequest): Promise<Prepared> {
     : undefined;
   const attribute = (m: Model, t = target) =>
     method.attribute({ model: m, input, target: t, classes, layer, signal: request.signal }, options);
-  return { target, classes, map: await attribute(model), attribute };
+  const given = request.original;
+  if (given && (given.width !== model.spec.width || given.height !== model.spec.height)) {
+    throw invalidArgument(
+      'original',
+      `a map at the model's input size ${model.spec.width}×${model.spec.height}`,
+      `${given.width}×${given.height}`,
+    );
+  }
+  const original = given ?? (await attribute(model));
+  return { target, classes, map: original, attribute };
 }
 
 function similarity(original: AttributionMap, map: AttributionMap): MapSimilarity {

@@ -6,7 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeModel } from '../../src/engines/onnx/proto.js';
+import {
+  attr,
+  buildModel,
+  encodeModel,
+  floatTensor,
+  int64Tensor,
+  valueInfo,
+} from '../../src/engines/onnx/proto.js';
 import { patchModelProto } from '../helpers/analytic.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -108,6 +115,68 @@ describe('sightline evaluate', () => {
     expect(result.stderr).toMatch(/\[2\/2\] p1\.png: skipped: .*outside the 64×64 image/);
     const report = JSON.parse(await readFile(join(out, 'evaluation.json'), 'utf8'));
     expect(report.images.map((i: { file: string }) => i.file)).toEqual(['p0.png']);
+  }, 120_000);
+
+  it('runs the sanity checks: label randomization by hand, weight randomization decorrelates', async () => {
+    // scores = [s, −s] with s = mean(w ⊙ x) and w the patch's indicator: the model's one weight tensor.
+    const w = new Float32Array(3 * SIZE * SIZE);
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < 8; y++) w.fill(1, c * SIZE * SIZE + y * SIZE, c * SIZE * SIZE + y * SIZE + 8);
+    const proto = buildModel({
+      inputs: [valueInfo('x', ['N', 3, SIZE, SIZE])],
+      outputs: [valueInfo('scores', ['N', 2])],
+      initializers: [floatTensor('w', [1, 3, SIZE, SIZE], w), int64Tensor('one', [1], [1])],
+      nodes: [
+        { opType: 'Mul', input: ['x', 'w'], output: ['wx'], name: 'weighted' },
+        {
+          opType: 'ReduceMean',
+          input: ['wx'],
+          output: ['s'],
+          attribute: [attr('axes', [1, 2, 3]), attr('keepdims', 0)],
+        },
+        { opType: 'Unsqueeze', input: ['s', 'one'], output: ['s1'] },
+        { opType: 'Neg', input: ['s1'], output: ['neg'] },
+        { opType: 'Concat', input: ['s1', 'neg'], output: ['scores'], attribute: [attr('axis', 1)] },
+      ],
+    });
+    await writeFile(join(dir, 'linear.onnx'), encodeModel(proto));
+    const out = join(dir, 'out-sanity');
+    const result = await runCli([
+      'evaluate',
+      join(dir, 'photos', 'p0.png'),
+      '--model',
+      join(dir, 'linear.onnx'),
+      '--mean',
+      '0',
+      '--std',
+      '1',
+      '--methods',
+      'gradient,gradient-x-input',
+      '--metrics',
+      'deletion,sanity',
+      '--out',
+      out,
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^method\s+deletion\s+randomization\s+labels/m);
+    const [image] = JSON.parse(await readFile(join(out, 'evaluation.json'), 'utf8')).images;
+    const values = (id: string) =>
+      image.methods.find((r: { method: string }) => r.method === id).values as Record<string, number>;
+    for (const id of ['gradient', 'gradient-x-input']) {
+      // The other class's score is −s: its gradient is −w, so |map| is the same map and ρ is exactly 1 —
+      // a two-class mirror model is the case where a map rightly does not depend on the class.
+      expect(values(id).labels).toBe(1);
+      expect(image.randomization[id]).toEqual([
+        expect.objectContaining({ layer: 'weighted', weights: 1, spearmanAbs: values(id).randomization }),
+      ]);
+    }
+    // Noise in place of w: the gradient map is the noise, which no longer follows the patch (ρ of independent
+    // noise against the patch's indicator has a standard deviation of about 1/64). Gradient × input keeps
+    // following the bright patch through x itself: Adebayo et al.'s point that it partly shows the input.
+    expect(Math.abs(values('gradient').randomization)).toBeLessThan(0.05);
+    expect(values('gradient-x-input').randomization).toBeGreaterThan(0.1);
+    const html = await readFile(join(out, 'evaluation.html'), 'utf8');
+    expect(html).toContain('<th scope="col">randomization</th>');
   }, 120_000);
 
   it('refuses an unknown metric and an unknown method with clear messages', async () => {

@@ -5,10 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '../../src/core/random.js';
 import type { Tensor } from '../../src/core/tensor.js';
 import type { OnnxModel } from '../../src/engines/onnx/session.js';
+import { getMethod } from '../../src/methods/registry.js';
 import {
+  byBlocks,
   byNamePrefix,
   labelRandomization,
   modelRandomization,
+  modelRandomizations,
+  type WeightLayer,
   weightLayers,
 } from '../../src/metrics/sanity.js';
 import { openOnnxModel } from '../../src/models/open.js';
@@ -126,6 +130,67 @@ describe('sanity checks on net_tiny_cnn', () => {
     expect(await labelRandomization({ model, input, method: 'gradient', target: 1, seed: 4 })).toEqual(
       result,
     );
+  });
+
+  it('several methods on the same randomized models give what each gives alone', async () => {
+    const request = { model, input, target: 2, layers: 2, seed: 6 } as const;
+    const together = await modelRandomizations({
+      ...request,
+      methods: [{ method: 'gradient' }, { method: 'gradient-x-input' }],
+    });
+    expect(together).toEqual([
+      await modelRandomization({ ...request, method: 'gradient' }),
+      await modelRandomization({ ...request, method: 'gradient-x-input' }),
+    ]);
+    // The caller's original map stands in for the recomputed one; one of the wrong size is refused.
+    const map = await getMethod('gradient').attribute({ model, input, target: 2, classes: 5 }, {});
+    expect(await modelRandomization({ ...request, method: 'gradient', original: map })).toEqual(together[0]);
+    await expect(
+      modelRandomization({
+        ...request,
+        method: 'gradient',
+        original: { width: 3, height: 3, data: new Float32Array(9), signed: false },
+      }),
+    ).rejects.toThrow(/Argument 'original' must be a map at the model's input size 16×16; got "3×3"/);
+    // More layers than the model has: an error, unless clamped to what there is.
+    const count = weightLayers(model).length;
+    const clamped = await modelRandomization({
+      ...request,
+      method: 'gradient',
+      layers: 99,
+      clampLayers: true,
+    });
+    expect(clamped.steps).toHaveLength(count);
+  });
+
+  it('byBlocks picks the deepest name prefix with at most 24 groups', () => {
+    const layer = (name: string): WeightLayer => ({ name, op: 'Conv', weights: [name] });
+    // TF-Slim InceptionV3-like names: 17 blocks at depth 3, 5 branches per block at depth 4 (85 > 24).
+    const slim = [
+      layer('InceptionV3/Logits/Conv2d_1c_1x1/Conv2D'),
+      ...Array.from({ length: 16 }, (_, b) =>
+        Array.from({ length: 5 }, (_, r) =>
+          layer(`InceptionV3/InceptionV3/Mixed_${b}/Branch_${r}/Conv2d_0a_1x1/Conv2D`),
+        ),
+      ).flat(),
+    ];
+    const slimKey = byBlocks(slim);
+    expect(new Set(slim.map(slimKey)).size).toBe(17);
+    expect(slimKey(slim[3])).toBe('InceptionV3/InceptionV3/Mixed_0');
+    // A PyTorch ResNet-like export: conv1, 4 stages × 2 blocks × 2 convs, fc → 10 groups at depth 2.
+    const torch = [
+      layer('/fc/Gemm'),
+      ...[4, 3, 2, 1].flatMap((s) =>
+        [1, 0].flatMap((b) => [2, 1].map((c) => layer(`/layer${s}/layer${s}.${b}/conv${c}/Conv`))),
+      ),
+      layer('/conv1/Conv'),
+    ];
+    const torchKey = byBlocks(torch);
+    expect(new Set(torch.map(torchKey)).size).toBe(10);
+    expect(torchKey(torch[1])).toBe('layer4/layer4.1');
+    // Flat names: one group per layer.
+    const flat = [layer('dense'), layer('conv')];
+    expect(flat.map(byBlocks(flat))).toEqual(['dense', 'conv']);
   });
 
   it('rejects a bad request, naming the argument', async () => {
