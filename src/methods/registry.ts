@@ -8,6 +8,8 @@ import { noiseTunnel } from './gradient/noise-tunnel.js';
 import { gradient, gradientTimesInput } from './gradient/vanilla.js';
 import { occlusion } from './perturbation/occlusion.js';
 import { rise } from './perturbation/rise.js';
+import { kernelShap } from './region/kernel-shap.js';
+import { lime } from './region/lime.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds methods of every option shape
 export type AnyMethod = AttributionMethod<any>;
@@ -26,6 +28,8 @@ export const METHODS: readonly AnyMethod[] = [
   ...CAM_METHODS,
   occlusion,
   rise,
+  lime,
+  kernelShap,
 ];
 
 export function getMethod(id: string): AnyMethod {

@@ -132,7 +132,7 @@ describe('registry', () => {
 
   it('rejects unknown methods and options, and out-of-range values, naming them', () => {
     expect(() => getMethod('magic')).toThrow(
-      /Argument 'method' must be one of gradient, .*, occlusion, rise; got "magic"/,
+      /Argument 'method' must be one of gradient, .*, occlusion, rise(, [a-z-]+)*; got "magic"/,
     );
     expect(() => resolveOptions(rise, { maskz: 3 })).toThrow(/rise\.maskz/);
     expect(() => resolveOptions(rise, { masks: 0 })).toThrow(/rise\.masks' must be at least 1; got 0/);
