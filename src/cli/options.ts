@@ -12,21 +12,27 @@ export const MODEL_REF_HELP =
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-/** Every method option, once, with the methods that take it: flags are generated from the registry. */
+/**
+ * Every method option, once, with the methods that take it: flags are generated from the registry. Methods
+ * that share an option name but describe it differently (SmoothGrad's noisy copies, LIME's perturbed images)
+ * each keep their own words in the help.
+ */
 export function methodOptionFlags(): Option[] {
-  const seen = new Map<string, { spec: OptionSpec; methods: string[] }>();
+  const seen = new Map<string, { spec: OptionSpec; byDescription: Map<string, string[]> }>();
   for (const m of METHODS) {
     for (const [name, spec] of Object.entries(m.options) as [string, OptionSpec][]) {
-      const entry = seen.get(name) ?? { spec, methods: [] };
-      entry.methods.push(m.id);
+      const entry = seen.get(name) ?? { spec, byDescription: new Map<string, string[]>() };
+      const methods = entry.byDescription.get(spec.description) ?? [];
+      methods.push(m.id);
+      entry.byDescription.set(spec.description, methods);
       seen.set(name, entry);
     }
   }
-  return [...seen].map(([name, { spec, methods }]) => {
-    const option = new Option(
-      `--${kebab(name)} <${spec.type === 'choice' ? 'name' : 'n'}>`,
-      `${spec.description} (${methods.join(', ')})`,
-    );
+  return [...seen].map(([name, { spec, byDescription }]) => {
+    const help = [...byDescription]
+      .map(([description, methods]) => `${description} (${methods.join(', ')})`)
+      .join('; ');
+    const option = new Option(`--${kebab(name)} <${spec.type === 'choice' ? 'name' : 'n'}>`, help);
     return spec.type === 'choice' ? option.choices([...(spec.choices ?? [])]) : option.argParser(parseNumber);
   });
 }
