@@ -324,6 +324,17 @@ describe('headers and the API key', () => {
     expect(everything).not.toContain('team-secret-9');
   });
 
+  it('shows no piece of the key when a quoted body is cut short', async () => {
+    process.env.SIGHTLINE_TEST_KEY = KEY;
+    // 200 with a body that is not JSON: the message quotes its first 60 characters, where the key begins.
+    const body = `${'x'.repeat(50)} ${KEY}`;
+    const server = await serve({ fault: () => ({ kind: 'status', status: 200, body }) });
+    const model = await load(server.url, { apiKeyEnv: 'SIGHTLINE_TEST_KEY', retries: 0 });
+    const error = await failure(model.predict(batchOf(1)));
+    expect(error.message).toContain(`the answer is not JSON (it starts "${'x'.repeat(50)} [redacted…"`);
+    expect(error.message).not.toContain('sk-');
+  });
+
   it('a missing key variable or a malformed header is refused without echoing values', async () => {
     const url = await deadUrl();
     const missing = await failure(load(url, { apiKeyEnv: 'SIGHTLINE_TEST_KEY' }));

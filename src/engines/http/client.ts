@@ -1,6 +1,6 @@
 // The one place that calls fetch for models: timeouts, retries with backoff, a concurrency limit, a request
 // budget, and header values kept out of every message. Node-only in practice (the engine's PNG encoding uses
-// sharp), though nothing here needs more than fetch and AbortSignal.any.
+// sharp), though nothing here needs more than fetch and AbortController.
 import { abortedError, type ErrorCode, SightlineError, throwIfAborted } from '../../core/errors.js';
 
 export interface HttpClientOptions {
@@ -28,6 +28,8 @@ export interface HttpClientOptions {
 export interface HttpReply {
   readonly status: number;
   readonly text: string;
+  /** The start of the text for a message: header values redacted first, then cut, so no part of one shows. */
+  excerpt(length: number): string;
 }
 
 export interface SendOptions<T> {
@@ -141,8 +143,17 @@ export class HttpClient {
     options: SendOptions<T>,
     code: ErrorCode,
   ): Promise<Outcome<T>> {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    // The try's own controller, aborted by its timeout or by the caller; timer and listener are removed as soon
+    // as the try ends (AbortSignal.timeout would keep a timer and AbortSignal.any a listener per request alive).
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.timeoutMs);
+    const onAbort = () => controller.abort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted) controller.abort();
     let reply: HttpReply;
     let retryAfter: string | null = null;
     try {
@@ -154,16 +165,17 @@ export class HttpClient {
           ...this.headers,
         },
         body: options.body,
-        signal,
+        signal: controller.signal,
         // A redirect elsewhere would carry the headers (the API key) to a host the user did not name.
         redirect: 'manual',
       });
       retryAfter = response.headers.get('retry-after');
       // The body is read under the same timeout: a server that stalls mid-reply is a timeout too.
-      reply = { status: response.status, text: await response.text() };
+      const text = await response.text();
+      reply = { status: response.status, text, excerpt: (n) => shorten(this.redact(text), n) };
     } catch (error) {
       if (options.signal?.aborted) throw abortedError();
-      if (timeout.aborted) return retry(`no answer within ${this.timeoutMs} ms`);
+      if (timedOut) return retry(`no answer within ${this.timeoutMs} ms`);
       const reason = this.redact(networkReason(error));
       if (PERMANENT_NETWORK.test(networkCode(error)))
         throw new SightlineError(code, `Cannot reach the model at ${this.displayUrl}: ${reason}.`, {
@@ -171,6 +183,9 @@ export class HttpClient {
           lastError: reason,
         });
       return retry(reason);
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
     }
     const { status } = reply;
     const ok = (status >= 200 && status < 300) || options.accept?.includes(status);
@@ -195,7 +210,7 @@ export class HttpClient {
     try {
       return { kind: 'done', value: options.read(reply) };
     } catch (error) {
-      if (error instanceof TransientReplyError) return retry(this.redact(error.message));
+      if (error instanceof TransientReplyError) return retry(error.message);
       throw error;
     }
   }
@@ -211,9 +226,8 @@ export class HttpClient {
     } catch {
       // Not JSON: the text itself is the message.
     }
-    message = message.replace(/\s+/g, ' ');
-    if (message.length > 200) message = `${message.slice(0, 200)}…`;
-    return message ? `: ${JSON.stringify(this.redact(message))}` : '';
+    message = shorten(this.redact(message), 200);
+    return message ? `: ${JSON.stringify(message)}` : '';
   }
 
   private budgetError(code: ErrorCode): SightlineError {
@@ -257,6 +271,12 @@ type Outcome<T> =
 
 function retry(reason: string): { kind: 'retry'; reason: string } {
   return { kind: 'retry', reason };
+}
+
+/** Whitespace runs folded to one space, and at most `length` characters (then an ellipsis). */
+function shorten(text: string, length: number): string {
+  const flat = text.trim().replace(/\s+/g, ' ');
+  return flat.length > length ? `${flat.slice(0, length)}…` : flat;
 }
 
 /**

@@ -70,12 +70,16 @@ export class ScoresError extends Error {}
  * TransientReplyError (a cut connection or a proxy's error page looks like that, and another try may fix it);
  * JSON of the wrong shape is a ScoresError, since asking again would get the same answer.
  */
-export function parseScores(text: string, count: number): number[][] {
+export function parseScores(
+  text: string,
+  count: number,
+  excerpt: (length: number) => string = (n) => text.trim().slice(0, n),
+): number[][] {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    const start = text.trim().replace(/\s+/g, ' ').slice(0, 60);
+    const start = excerpt(60);
     throw new TransientReplyError(
       `the answer is not JSON (${start ? `it starts ${JSON.stringify(start)}` : 'it is empty'}); expected {"scores": [[…], …]}`,
     );

@@ -48,15 +48,17 @@ export class HttpModel implements Model {
       );
     }
     throwIfAborted(options.signal);
+    // Aborted by the caller, or by the first request that fails for good so its siblings stop too.
     const local = new AbortController();
-    const signal = options.signal ? AbortSignal.any([options.signal, local.signal]) : local.signal;
+    const onAbort = () => local.abort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     let failure: unknown;
     const size = this.options.requestBatch;
     const jobs: Promise<number[][]>[] = [];
     for (let start = 0; start < n; start += size) {
       const end = Math.min(n, start + size);
       jobs.push(
-        this.request(batch, start, end, signal).catch((error: unknown) => {
+        this.request(batch, start, end, local.signal).catch((error: unknown) => {
           failure ??= error;
           local.abort();
           throw error;
@@ -64,6 +66,7 @@ export class HttpModel implements Model {
       );
     }
     const settled = await Promise.allSettled(jobs);
+    options.signal?.removeEventListener('abort', onAbort);
     if (options.signal?.aborted) throw abortedError();
     if (failure !== undefined) throw failure;
     const rows = settled.flatMap((s) => (s as PromiseFulfilledResult<number[][]>).value);
@@ -80,9 +83,9 @@ export class HttpModel implements Model {
     return this.client.send('POST', {
       body: JSON.stringify({ inputs }),
       signal,
-      read: ({ text }) => {
+      read: ({ text, excerpt }) => {
         try {
-          const rows = parseScores(text, end - start);
+          const rows = parseScores(text, end - start, excerpt);
           this.checkClasses(rows[0].length);
           return rows;
         } catch (error) {
