@@ -223,6 +223,19 @@ describe('limits', () => {
     for (let i = 0; i < 7; i++) expect(scores.data[2 * i]).toBeCloseTo(expected(batch, i)[0], 6);
   });
 
+  it.each([
+    [{ requestBatch: 2.5 }, "Argument 'request-batch' must be a whole number ≥ 1; got 2.5."],
+    [{ concurrency: 0 }, "Argument 'request-concurrency' must be a whole number ≥ 1; got 0."],
+    [{ retries: -1 }, "Argument 'request-retries' must be a whole number ≥ 0; got -1."],
+    [{ timeoutMs: 0 }, "Argument 'request-timeout' must be a positive number; got 0."],
+  ] as [HttpHints, string][])('refuses %o before any request', async (http, message) => {
+    const server = await serve();
+    const error = await failure(load(server.url, http));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toBe(message);
+    expect(server.requests).toHaveLength(0);
+  });
+
   it('without metadata or --input-size the load fails and says what to pass', async () => {
     const server = await serve({ metadata: null });
     const error = await failure(loadHttpModel(server.url, {}));
