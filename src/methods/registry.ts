@@ -1,6 +1,7 @@
 import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { AttributionMethod, MethodOptions, OptionSpec } from '../core/method.js';
 import type { Model } from '../core/model.js';
+import { scoreCam } from './cam/score-cam.js';
 import { CAM_METHODS } from './cam/variants.js';
 import { expectedGradients } from './gradient/expected-gradients.js';
 import { integratedGradients } from './gradient/integrated-gradients.js';
@@ -10,6 +11,7 @@ import { occlusion } from './perturbation/occlusion.js';
 import { rise } from './perturbation/rise.js';
 import { kernelShap } from './region/kernel-shap.js';
 import { lime } from './region/lime.js';
+import { xrai } from './region/xrai.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds methods of every option shape
 export type AnyMethod = AttributionMethod<any>;
@@ -26,10 +28,12 @@ export const METHODS: readonly AnyMethod[] = [
   integratedGradients,
   expectedGradients,
   ...CAM_METHODS,
+  scoreCam,
   occlusion,
   rise,
   lime,
   kernelShap,
+  xrai,
 ];
 
 export function getMethod(id: string): AnyMethod {
