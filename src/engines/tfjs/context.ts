@@ -40,8 +40,8 @@ export interface LayerCall {
   readonly inputs: readonly Value[];
   /** The weight `key` (kernel, bias, gamma, …), checked against the shape the layer implies. */
   weight(key: string, shape: readonly number[]): Float32Array;
-  /** Whether the file holds weight `key` for this layer. */
-  hasWeight(key: string): boolean;
+  /** The shape of weight `key` as the file stores it, or undefined when the file has none. */
+  weightShape(key: string): readonly number[] | undefined;
 }
 
 /** Converts one call of a Keras layer: reads its inputs, writes ONNX nodes, returns its output values. */
@@ -53,6 +53,7 @@ export class ConversionContext {
   private readonly names = new Set<string>();
   private readonly relayouts = new Map<string, string>();
   private readonly scalars = new Map<number, string>();
+  private readonly zeroPadded = new Set<string>();
 
   /** A float32 initializer with a fresh name derived from `hint`. */
   initializer(hint: string, dims: readonly number[], data: Float32Array): string {
@@ -113,6 +114,15 @@ export class ConversionContext {
     return name;
   }
 
+  /** Records that value `name` is the output of a zero Pad (see layers/pool.ts for why that matters). */
+  markZeroPadded(name: string): void {
+    this.zeroPadded.add(name);
+  }
+
+  isZeroPadded(name: string): boolean {
+    return this.zeroPadded.has(name);
+  }
+
   /**
    * Gives a value made by this layer its final name (the layer's path), so feature maps show up under the
    * names the user knows. Only the producing node's output changes, and nothing reads it yet.
@@ -122,6 +132,7 @@ export class ConversionContext {
     if (!producer || value.name === wanted || this.names.has(wanted)) return value;
     this.names.add(wanted);
     producer.output = [wanted];
+    if (this.zeroPadded.has(value.name)) this.zeroPadded.add(wanted);
     return { ...value, name: wanted };
   }
 

@@ -181,7 +181,7 @@ class Walker {
       path,
       config: spec.config ?? {},
       inputs,
-      hasWeight: (key) => this.lookup(scope, name, key) !== undefined,
+      weightShape: (key) => this.lookup(scope, name, key)?.shape,
       weight: (key, shape) => {
         const w = this.lookup(scope, name, key);
         if (!w) {

@@ -56,7 +56,11 @@ export const conv2d: LayerRule = (call, ctx) => {
 export const depthwiseConv2d: LayerRule = (call, ctx) => {
   const x = imageInput(call);
   const [kh, kw] = configPair(call, 'kernel_size', [1, 1]);
-  const multiplier = configNumber(call, 'depth_multiplier', 1);
+  const multiplier = depthMultiplier(call);
+  // TF.js' DepthwiseConv2D ignores its dilation_rate (it never passes it on), so the model as TF.js runs it
+  // and as Keras defines it differ; such a model stays on TF.js rather than be explained as something else.
+  if (configPair(call, 'dilation_rate', [1, 1]).some((d) => d !== 1))
+    throw unsupported(call, 'has a dilation_rate');
   const y = depthwise(
     ctx,
     call,
@@ -73,7 +77,7 @@ export const depthwiseConv2d: LayerRule = (call, ctx) => {
 export const separableConv2d: LayerRule = (call, ctx) => {
   const x = imageInput(call);
   const [kh, kw] = configPair(call, 'kernel_size', [1, 1]);
-  const multiplier = configNumber(call, 'depth_multiplier', 1);
+  const multiplier = depthMultiplier(call);
   const filters = configNumber(call, 'filters', Number.NaN);
   const middle = x.shape[2] * multiplier;
   const d = depthwise(ctx, call, x, [kh, kw], multiplier, undefined, `${call.path}/depthwise`);
@@ -93,6 +97,16 @@ export const separableConv2d: LayerRule = (call, ctx) => {
   });
   return fusedActivation(ctx, y, call);
 };
+
+/**
+ * TF.js leaves depth_multiplier out of a SeparableConv2D's saved config (and so reloads such layers wrongly
+ * itself); the depthwise kernel [kh, kw, C, M] says it whatever the config.
+ */
+function depthMultiplier(call: LayerCall): number {
+  const given = call.config.depth_multiplier;
+  if (given !== undefined && given !== null) return configNumber(call, 'depth_multiplier', 1);
+  return call.weightShape('depthwise_kernel')?.[3] ?? 1;
+}
 
 /** Output channel c·M + m reads input channel c: an ONNX Conv with C groups of M filters. */
 function depthwise(

@@ -183,6 +183,7 @@ export const zeroPadding2d: LayerRule = (call, ctx) => {
   const [[top, bottom], [left, right]] = edges(call, 'padding');
   const pads = ctx.ints(`${call.path}/pads`, [0, 0, top, left, 0, 0, bottom, right]);
   const name = ctx.node('Pad', [ctx.as(x, 'NCHW'), pads], [attr('mode', 'constant')], call.path);
+  ctx.markZeroPadded(name);
   return { name, shape: [x.shape[0] + top + bottom, x.shape[1] + left + right, x.shape[2]], layout: 'NCHW' };
 };
 

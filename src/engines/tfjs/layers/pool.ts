@@ -9,6 +9,12 @@ import { windowGeometry } from './window.js';
 /**
  * MaxPooling2D and AveragePooling2D; strides default to the pool size. TensorFlow averages over the pixels
  * inside the image only, which is ONNX's count_include_pad = 0.
+ *
+ * After a ZeroPadding2D the zeros are pixels of the image. ONNX Runtime folds a zero Pad into the pool that
+ * reads it when the pool has a `pads` attribute (its PadFusion), which is exact for Conv but not for pools
+ * (a folded MaxPool pads with −∞, a folded AveragePool does not count the zeros, and a fold can make pads
+ * the kernel's size, which ORT then refuses). Such a pool says its padding with auto_pad instead (TF's 'same'
+ * is SAME_UPPER), which the fusion leaves alone.
  */
 function pool(op: 'MaxPool' | 'AveragePool'): LayerRule {
   return (call, ctx) => {
@@ -25,9 +31,16 @@ function pool(op: 'MaxPool' | 'AveragePool'): LayerRule {
         { layer: call.name },
       );
     }
-    const attributes = [attr('kernel_shape', kernel), attr('strides', strides), attr('pads', pads)];
+    const input = ctx.as(x, 'NCHW');
+    const attributes = [
+      attr('kernel_shape', kernel),
+      attr('strides', strides),
+      ctx.isZeroPadded(input)
+        ? attr('auto_pad', padding === 'same' ? 'SAME_UPPER' : 'VALID')
+        : attr('pads', pads),
+    ];
     if (op === 'AveragePool') attributes.push(attr('count_include_pad', 0));
-    const name = ctx.node(op, [ctx.as(x, 'NCHW')], attributes, call.path);
+    const name = ctx.node(op, [input], attributes, call.path);
     return { name, shape: [out[0], out[1], x.shape[2]], layout: 'NCHW' };
   };
 }
