@@ -49,6 +49,7 @@ export class TfjsModel implements Model {
   readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['predict']);
   readonly maxBatch: number;
   readonly notes: readonly string[];
+  private graphNeedsAsync = false;
 
   private constructor(
     private readonly graph: GraphModel | undefined,
@@ -103,7 +104,7 @@ export class TfjsModel implements Model {
     let y: tf.Tensor | undefined;
     try {
       const out = this.graph
-        ? await this.graph.executeAsync(x)
+        ? await this.runGraph(this.graph, x)
         : (this.layersModel!.predict(x) as tf.Tensor | tf.Tensor[]);
       const outputs = Array.isArray(out) ? out : [out];
       y = outputs[0];
@@ -121,6 +122,22 @@ export class TfjsModel implements Model {
       x.dispose();
       y?.dispose();
     }
+  }
+
+  /**
+   * execute() where the graph allows it; executeAsync() for graphs with control flow or dynamic shapes, which
+   * execute() refuses (executeAsync on a plain graph works too, but prints a console warning each call).
+   */
+  private async runGraph(graph: GraphModel, x: tf.Tensor): Promise<tf.Tensor | tf.Tensor[]> {
+    if (!this.graphNeedsAsync) {
+      try {
+        return graph.execute(x);
+      } catch (error) {
+        if (!/executeAsync/.test((error as Error).message)) throw error;
+        this.graphNeedsAsync = true;
+      }
+    }
+    return graph.executeAsync(x);
   }
 
   async dispose(): Promise<void> {
