@@ -3,35 +3,58 @@ import type { RgbImage } from './image.js';
 import type { ModelSpec } from './model.js';
 import type { Tensor } from './tensor.js';
 
+/** The part of a spec that says how pixels became model inputs. */
+export type PixelSpec = Pick<ModelSpec, 'layout' | 'channelOrder' | 'mean' | 'std'>;
+
 /**
- * A one-image model input back to RGB pixels in 0..255: the inverse of preprocess's toModelLayout (layout,
- * channel order, (pixel / 255 − mean) / std), rounded and clamped to bytes. Methods that look at the photo's
+ * Image `index` of a batch of model inputs back to RGB pixels in 0..255, row-major H × W × 3: the inverse of
+ * preprocess's toModelLayout (layout, channel order, (pixel / 255 − mean) / std), each channel rounded to the
+ * nearest byte and clamped: p = round(v · (255 · std) + 255 · mean). Scaling std and mean by 255 first keeps
+ * the common "pixel − mean" normalisations exact (the HTTP default, mean 128/255 and std 1/255, gives
+ * p = v + 128 with no float error), so half-way values round the way they would on integers.
+ * Width and height come from the tensor's dims.
+ */
+export function batchImageToRgb(batch: Tensor, index: number, spec: PixelSpec): RgbImage {
+  const [n, a, b, c] = batch.dims;
+  const [channels, height, width] = spec.layout === 'NCHW' ? [a, b, c] : [c, a, b];
+  if (batch.dims.length !== 4 || channels !== 3) {
+    throw invalidArgument(
+      'batch',
+      `images with 3 channels in ${spec.layout} layout`,
+      `dims [${batch.dims.join(', ')}]`,
+    );
+  }
+  if (!Number.isInteger(index) || index < 0 || index >= n) {
+    throw invalidArgument('index', `an image of the batch, 0..${n - 1}`, index);
+  }
+  const plane = width * height;
+  const x = batch.data.subarray(index * 3 * plane, (index + 1) * 3 * plane);
+  const out = new Uint8Array(plane * 3);
+  for (let ch = 0; ch < 3; ch++) {
+    // Tensor channel ch holds colour ch (RGB) or 2 − ch (BGR); mean and std are indexed by tensor channel.
+    const colour = spec.channelOrder === 'RGB' ? ch : 2 - ch;
+    const scale = 255 * spec.std[ch];
+    const offset = 255 * spec.mean[ch];
+    for (let i = 0; i < plane; i++) {
+      const v = spec.layout === 'NCHW' ? x[ch * plane + i] : x[i * 3 + ch];
+      out[i * 3 + colour] = Math.min(255, Math.max(0, Math.round(v * scale + offset)));
+    }
+  }
+  return { width, height, data: out };
+}
+
+/**
+ * A one-image model input back to RGB pixels (batchImageToRgb of image 0). Methods that look at the photo's
  * colours (superpixels) read the image they explain this way, so they see exactly what the model sees.
  */
-export function inputToRgb(
-  input: Tensor,
-  spec: Pick<ModelSpec, 'layout' | 'channelOrder' | 'mean' | 'std'>,
-): RgbImage {
-  const [n, a, b, c] = input.dims;
-  const [channels, height, width] = spec.layout === 'NCHW' ? [a, b, c] : [c, a, b];
-  if (input.dims.length !== 4 || n !== 1 || channels !== 3) {
+export function inputToRgb(input: Tensor, spec: PixelSpec): RgbImage {
+  const [n, a, , c] = input.dims;
+  if (input.dims.length !== 4 || n !== 1 || (spec.layout === 'NCHW' ? a : c) !== 3) {
     throw invalidArgument(
       'input',
       `one image with 3 channels in ${spec.layout} layout`,
       `dims [${input.dims.join(', ')}]`,
     );
   }
-  const plane = width * height;
-  const out = new Uint8Array(plane * 3);
-  for (let ch = 0; ch < 3; ch++) {
-    // Tensor channel ch holds colour ch (RGB) or 2 − ch (BGR); mean and std are indexed by tensor channel.
-    const colour = spec.channelOrder === 'RGB' ? ch : 2 - ch;
-    const mean = spec.mean[ch];
-    const std = spec.std[ch];
-    for (let i = 0; i < plane; i++) {
-      const v = spec.layout === 'NCHW' ? input.data[ch * plane + i] : input.data[i * 3 + ch];
-      out[i * 3 + colour] = Math.min(255, Math.max(0, Math.round((v * std + mean) * 255)));
-    }
-  }
-  return { width, height, data: out };
+  return batchImageToRgb(input, 0, spec);
 }

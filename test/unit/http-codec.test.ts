@@ -1,10 +1,13 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import type { ModelSpec } from '../../src/core/model.js';
+import { batchImageToRgb } from '../../src/core/pixels.js';
+import { toModelLayout } from '../../src/core/preprocess.js';
 import { TransientReplyError } from '../../src/engines/http/client.js';
-import { encodeInputs, parseScores, ScoresError, tensorToPixels } from '../../src/engines/http/codec.js';
+import { encodeInputs, parseScores, ScoresError } from '../../src/engines/http/codec.js';
 import { displayUrl, parseRetryAfter } from '../../src/engines/http/index.js';
 import { HTTP_MEAN, HTTP_STD } from '../../src/models/http.js';
+import { expectInvalid } from '../helpers/errors.js';
 
 const spec = (over: Partial<ModelSpec> = {}): ModelSpec => ({
   inputName: 'image',
@@ -21,25 +24,62 @@ const spec = (over: Partial<ModelSpec> = {}): ModelSpec => ({
   ...over,
 });
 
-describe('tensorToPixels turns the normalised tensor back into 8-bit RGB', () => {
+describe('batchImageToRgb turns the normalised tensor back into 8-bit RGB', () => {
   it('with the HTTP default normalisation, v = pixel − 128: 0 is grey 128, and values round and clamp', () => {
     // Two pixels, NHWC: (−128, 0, 127) and (0.4, 0.6, 500) → (0, 128, 255) and (128, 129, 255).
     const batch = { data: Float32Array.of(-128, 0, 127, 0.4, 0.6, 500), dims: [1, 1, 2, 3] };
-    expect([...tensorToPixels(batch, 0, spec())]).toEqual([0, 128, 255, 128, 129, 255]);
+    expect([...batchImageToRgb(batch, 0, spec()).data]).toEqual([0, 128, 255, 128, 129, 255]);
   });
 
   it('reads NCHW planes and undoes BGR order, so the PNG is always RGB', () => {
     // NCHW planes B = (10, 20), G = (30, 40), R = (50, 60) in pixel − 128 units.
     const batch = { data: Float32Array.of(10, 20, 30, 40, 50, 60), dims: [1, 3, 1, 2] };
-    const px = tensorToPixels(batch, 0, spec({ layout: 'NCHW', channelOrder: 'BGR' }));
-    expect([...px]).toEqual([178, 158, 138, 188, 168, 148]);
+    const px = batchImageToRgb(batch, 0, spec({ layout: 'NCHW', channelOrder: 'BGR' }));
+    expect(px.width).toBe(2);
+    expect(px.height).toBe(1);
+    expect([...px.data]).toEqual([178, 158, 138, 188, 168, 148]);
   });
 
   it('uses the spec’s mean and std (ImageNet-style) and picks image `index` of a batch', () => {
     const s = spec({ width: 1, mean: [0.5, 0.5, 0.5], std: [0.25, 0.5, 1] });
     const batch = { data: Float32Array.of(0, 0, 0, 1, -1, 0.2), dims: [2, 1, 1, 3] };
     // 255 · (v · std + mean): (1·0.25 + 0.5, −1·0.5 + 0.5, 0.2 + 0.5) · 255 = (191.25, 0, 178.5) → (191, 0, 179).
-    expect([...tensorToPixels(batch, 1, s)]).toEqual([191, 0, 179]);
+    expect([...batchImageToRgb(batch, 1, s).data]).toEqual([191, 0, 179]);
+  });
+
+  it('gives back every byte 0..255 exactly under the HTTP default normalisation, in both layouts', () => {
+    // All 256 values across a 256 × 1 image, each channel shifted so every channel sees every value.
+    const planes = new Float32Array(3 * 256);
+    for (let c = 0; c < 3; c++) for (let x = 0; x < 256; x++) planes[c * 256 + x] = (x + 85 * c) % 256;
+    const expected = Array.from({ length: 256 * 3 }, (_, i) => planes[(i % 3) * 256 + Math.floor(i / 3)]);
+    for (const layout of ['NHWC', 'NCHW'] as const) {
+      const s = spec({ layout, width: 256 });
+      const input = toModelLayout(planes, s);
+      // The tensor is pixel − 128 exactly, so nothing but the inverse stands between it and the bytes.
+      expect(input.data.every((v) => Number.isInteger(v))).toBe(true);
+      expect([...batchImageToRgb(input, 0, s).data]).toEqual(expected);
+    }
+  });
+
+  it('rounds half-way values up as on integers, with no float error (v = i − 128.5 → byte i)', () => {
+    // round((v · std + mean) · 255) lands just below .5 for 49 of these 256 values; v · 255std + 255mean
+    // is exactly i − 0.5, which Math.round takes up to i (and −0.5 to 0).
+    const v = new Float32Array(256 * 3);
+    for (let i = 0; i < 256; i++) v.fill(i - 128.5, 3 * i, 3 * i + 3);
+    const px = batchImageToRgb({ data: v, dims: [1, 1, 256, 3] }, 0, spec({ width: 256 }));
+    expect([...px.data]).toEqual(Array.from({ length: 256 * 3 }, (_, j) => Math.floor(j / 3)));
+  });
+
+  it('names a batch that is not 3-channel images and an index outside the batch', () => {
+    const batch = { data: new Float32Array(12), dims: [2, 1, 2, 3] };
+    expectInvalid(
+      () => batchImageToRgb(batch, 0, spec({ layout: 'NCHW' })),
+      'Argument \'batch\' must be images with 3 channels in NCHW layout; got "dims [2, 1, 2, 3]".',
+    );
+    expectInvalid(
+      () => batchImageToRgb(batch, 2, spec()),
+      "Argument 'index' must be an image of the batch, 0..1; got 2.",
+    );
   });
 
   it('encodes PNGs whose decoded pixels are exactly those, and float32 items in the model layout', async () => {

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttributionMap } from '../../src/core/attribution.js';
 import type { RgbImage } from '../../src/core/image.js';
 import type { Model, ModelSpec } from '../../src/core/model.js';
+import { batchImageToRgb } from '../../src/core/pixels.js';
 import { preprocess } from '../../src/core/preprocess.js';
 import type { Tensor } from '../../src/core/tensor.js';
-import { tensorToPixels } from '../../src/engines/http/codec.js';
 import { occlusion } from '../../src/methods/perturbation/occlusion.js';
 import { rise } from '../../src/methods/perturbation/rise.js';
 import { resolveOptions } from '../../src/methods/registry.js';
@@ -37,7 +37,7 @@ function photo(): RgbImage {
 
 /**
  * The same analytic function in process: for PNG transport it sees the tensor through the documented 8-bit
- * rounding (tensorToPixels), for float32 the tensor itself, in either layout.
+ * rounding (batchImageToRgb), for float32 the tensor itself, in either layout.
  */
 function inProcessModel(spec: ModelSpec, input: 'png' | 'float32'): Model {
   const plane = spec.width * spec.height;
@@ -52,7 +52,7 @@ function inProcessModel(spec: ModelSpec, input: 'png' | 'float32'): Model {
         const off = i * 3 * plane;
         let at: (x: number, y: number, c: number) => number;
         if (input === 'png') {
-          const px = tensorToPixels(batch, i, spec);
+          const px = batchImageToRgb(batch, i, spec).data;
           at = (x, y, c) => px[(y * spec.width + x) * 3 + c] - 128;
         } else if (spec.layout === 'NHWC') {
           at = (x, y, c) => batch.data[off + (y * spec.width + x) * 3 + c];

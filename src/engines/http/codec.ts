@@ -1,6 +1,7 @@
 // The JSON contract's two halves (docs/http-models.md): model inputs → request items, response text → scores.
 import sharp from 'sharp';
 import type { ModelSpec } from '../../core/model.js';
+import { batchImageToRgb } from '../../core/pixels.js';
 import type { Tensor } from '../../core/tensor.js';
 import { TransientReplyError } from './client.js';
 
@@ -10,29 +11,6 @@ export type HttpInputFormat = 'png' | 'float32';
 export type RequestItem =
   | { readonly png: string }
   | { readonly format: 'float32'; readonly shape: number[]; readonly data: number[] };
-
-/**
- * Image `index` of a batch in the spec's layout, normalisation and channel order → RGB pixels, row-major
- * H × W × 3, each channel rounded to the nearest of 0..255: p = round(255 · (v · std + mean)), clamped.
- */
-export function tensorToPixels(batch: Tensor, index: number, spec: ModelSpec): Uint8Array {
-  const { width: w, height: h } = spec;
-  const plane = w * h;
-  const x = batch.data.subarray(index * 3 * plane, (index + 1) * 3 * plane);
-  const out = new Uint8Array(3 * plane);
-  for (let c = 0; c < 3; c++) {
-    // Tensor channel c holds RGB channel c, or 2 − c for a BGR model.
-    const rgb = spec.channelOrder === 'RGB' ? c : 2 - c;
-    const scale = 255 * spec.std[c];
-    const offset = 255 * spec.mean[c];
-    for (let i = 0; i < plane; i++) {
-      const v = spec.layout === 'NCHW' ? x[c * plane + i] : x[i * 3 + c];
-      const p = Math.round(v * scale + offset);
-      out[i * 3 + rgb] = Math.max(0, Math.min(255, p));
-    }
-  }
-  return out;
-}
 
 /** Request items for images [start, end) of a batch. */
 export async function encodeInputs(
@@ -50,9 +28,10 @@ export async function encodeInputs(
       const data = Array.from(batch.data.subarray(i * per, (i + 1) * per));
       items.push(Promise.resolve({ format: 'float32', shape, data }));
     } else {
-      const pixels = tensorToPixels(batch, i, spec);
+      // PNG carries 8-bit pixels: core/pixels' rounding is the documented contract (docs/http-models.md).
+      const { width, height, data } = batchImageToRgb(batch, i, spec);
       items.push(
-        sharp(pixels, { raw: { width: spec.width, height: spec.height, channels: 3 } })
+        sharp(data, { raw: { width, height, channels: 3 } })
           .png()
           .toBuffer()
           .then((png) => ({ png: png.toString('base64') })),

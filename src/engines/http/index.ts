@@ -12,7 +12,6 @@ export {
   type HttpInputFormat,
   parseScores,
   type RequestItem,
-  tensorToPixels,
 } from './codec.js';
 export { fetchMetadata, type HttpMetadata } from './metadata.js';
 export { HttpModel, type HttpModelOptions } from './model.js';
