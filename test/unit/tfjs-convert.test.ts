@@ -388,6 +388,59 @@ describe('TF.js Layers → ONNX', () => {
     expect(Array.from(weights.get('wide')!.data)).toEqual([-1, Math.fround(9)]);
   });
 
+  it("reads Keras 3 topologies ({ args } inbound nodes, batch_shape) and the h5 converter's model_config wrapper", async () => {
+    const input = tfl.input({ shape: [4, 4, 2], name: 'pixels' });
+    const left = tfl.layers.conv2d({ filters: 3, kernelSize: 1, name: 'left' }).apply(input) as Sym;
+    const right = tfl.layers
+      .conv2d({ filters: 3, kernelSize: 3, padding: 'same', name: 'right' })
+      .apply(input) as Sym;
+    const sum = tfl.layers.add({ name: 'sum' }).apply([left, right]) as Sym;
+    const flat = tfl.layers.flatten({ name: 'flat' }).apply(sum) as Sym;
+    const scores = tfl.layers.dense({ units: 2, name: 'scores' }).apply(flat) as Sym;
+    const reference = tfl.model({ inputs: input, outputs: scores, name: 'keras3' });
+    randomizeWeights(reference, 15);
+    const artifacts = await saveArtifacts(reference);
+    type Ref = [string, number, number, Record<string, unknown>?];
+    const config = structuredClone(
+      (artifacts.modelJson.modelTopology as { config: Record<string, unknown> }).config,
+    );
+    const tensor = ([name, node, index]: Ref) => ({
+      class_name: '__keras_tensor__',
+      config: { shape: [null], dtype: 'float32', keras_history: [name, node, index] },
+    });
+    for (const layer of config.layers as {
+      class_name: string;
+      config: Record<string, unknown>;
+      inbound_nodes: Ref[][];
+    }[]) {
+      (layer as { inbound_nodes: unknown }).inbound_nodes = layer.inbound_nodes.map((node) => ({
+        args: [node.length === 1 ? tensor(node[0]) : node.map(tensor)],
+        kwargs: {},
+      }));
+      if (layer.class_name === 'InputLayer') {
+        layer.config.batch_shape = layer.config.batch_input_shape;
+        delete layer.config.batch_input_shape;
+      }
+    }
+    config.input_layers = (config.input_layers as Ref[])[0];
+    config.output_layers = (config.output_layers as Ref[])[0];
+    const keras3: TfjsArtifacts = {
+      ...artifacts,
+      modelJson: {
+        ...artifacts.modelJson,
+        modelTopology: { model_config: { class_name: 'Functional', config } },
+      },
+    };
+    const model = await open(keras3);
+    try {
+      const { prediction, spread } = await compareWithTfjs(reference, model, 3);
+      expect(spread).toBeGreaterThan(0.01);
+      expect(prediction).toBeLessThan(1e-5);
+    } finally {
+      await model.dispose();
+    }
+  });
+
   it('finds weights whose names carry an exporter prefix and a :0 suffix', async () => {
     const reference = tfl.sequential({ name: 'prefixed' });
     reference.add(tfl.layers.flatten({ inputShape: [2, 2, 3], name: 'flat' }));
