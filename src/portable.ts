@@ -53,7 +53,14 @@ export {
   openConvertedTflite,
   openOnnxModel,
 } from './models/open.js';
-export { IMAGENET_MEAN, IMAGENET_STD, type ModelHints, specFromIo } from './models/spec.js';
+export {
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  type ImageInputShape,
+  imageInputShape,
+  type ModelHints,
+  specFromIo,
+} from './models/spec.js';
 export { COLORMAP_NAMES, type ColormapName, colormap, defaultColormap } from './render/colormaps.js';
 export { legendBar, legendCaption, legendLabels } from './render/legend.js';
 export { NORMALIZE_MODES, type NormalizeMode, normalizeMap } from './render/normalize.js';

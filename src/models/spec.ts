@@ -52,6 +52,31 @@ export interface HttpHints {
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 
+/** What a rank-4 image input's dims say about it; a field is left out where the dims do not say. */
+export interface ImageInputShape {
+  readonly layout?: 'NCHW' | 'NHWC';
+  readonly width?: number;
+  readonly height?: number;
+}
+
+/**
+ * The layout and fixed size of an image input from its dims ([N, C, H, W] or [N, H, W, C]): the given layout,
+ * else NCHW when dim 1 is 3 and NHWC when dim 3 is 3 (dim 1 first, so [N, 3, H, 3] is NCHW). Height and width
+ * are read at that layout's positions, only where they are positive numbers (a symbolic or −1 dim is not a
+ * fixed size), and only once the layout is known. Shared by the CLI (specFromIo) and the web app's model
+ * question, so both read a dropped model the same way.
+ */
+export function imageInputShape(
+  dims: readonly (number | string)[],
+  layout?: 'NCHW' | 'NHWC',
+): ImageInputShape {
+  const chosen = layout ?? (dims[1] === 3 ? 'NCHW' : dims[3] === 3 ? 'NHWC' : undefined);
+  if (!chosen) return {};
+  const fixed = (d: number | string | undefined) => (typeof d === 'number' && d > 0 ? d : undefined);
+  const [h, w] = chosen === 'NCHW' ? [dims[2], dims[3]] : [dims[1], dims[2]];
+  return { layout: chosen, width: fixed(w), height: fixed(h) };
+}
+
 /** Fills a spec from the model's one image input and the hints. */
 export function specFromIo(
   io: OnnxIo,
@@ -66,16 +91,16 @@ export function specFromIo(
   }
   const input = images[0];
   const dims = input.dims;
-  const layout = hints.layout ?? (dims[1] === 3 ? 'NCHW' : dims[3] === 3 ? 'NHWC' : undefined);
+  const shape = imageInputShape(dims, hints.layout);
+  const layout = shape.layout;
   if (!layout) {
     throw new SightlineError(
       'MODEL_SHAPE',
       `Cannot tell the layout of input '${input.name}' [${dims.join(', ')}]; pass --layout NCHW or NHWC.`,
     );
   }
-  const [h, w] = layout === 'NCHW' ? [dims[2], dims[3]] : [dims[1], dims[2]];
-  const width = hints.width ?? (typeof w === 'number' && w > 0 ? w : undefined);
-  const height = hints.height ?? (typeof h === 'number' && h > 0 ? h : undefined);
+  const width = hints.width ?? shape.width;
+  const height = hints.height ?? shape.height;
   if (!width || !height) {
     throw new SightlineError(
       'MODEL_SHAPE',

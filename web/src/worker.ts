@@ -5,6 +5,7 @@ import {
   convertTfliteModel,
   defaultModelHints,
   explain,
+  imageInputShape,
   METHODS,
   type Model,
   modelInputs,
@@ -104,10 +105,8 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
             'expected one image input of rank 4 ([N, 3, H, W] or [N, H, W, 3]).',
         );
       }
-      const dims = images[0].dims;
-      const layout = tflite ? 'NHWC' : dims[1] === 3 ? 'NCHW' : dims[3] === 3 ? 'NHWC' : undefined;
-      const fixed = (d: number | string) => (typeof d === 'number' && d > 0 ? d : undefined);
-      const [h, w] = layout === 'NHWC' ? [dims[1], dims[2]] : [dims[2], dims[3]];
+      // A converted TFLite model is NHWC whatever its dims look like (tfliteHints says so too).
+      const { layout, width, height } = imageInputShape(images[0].dims, tflite ? 'NHWC' : undefined);
       pending = { fileName: request.fileName, onnx, tflite, identity: await digest(bytes) };
       post({
         type: 'question',
@@ -115,8 +114,8 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
         question: {
           fileName: request.fileName,
           inputs,
-          width: fixed(w),
-          height: fixed(h),
+          width,
+          height,
           layout,
           normalizationFromModel: Boolean(tflite?.quantizedInput),
         },
