@@ -9,6 +9,9 @@ export { type EvaluationTable, formatTable, renderEvaluationHtml, tabulate } fro
 export { type DecodeOptions, decodeImage } from './io/decode.js';
 export { readNpy, writeNpy } from './io/npy-file.js';
 export { loadDefaultModel } from './models/default-model.js';
-export { loadModel, readLabels } from './models/load.js';
+export { loadHttpModel } from './models/http.js';
+export { readLabels } from './models/labels-file.js';
+export { loadModel } from './models/load.js';
+export type { HttpHints } from './models/spec.js';
 export * from './portable.js';
 export { encodePng, renderOverlayPng } from './render/png.js';

@@ -4,7 +4,7 @@ import type { Model, ModelSpec } from '../core/model.js';
 import { displayUrl, HTTP_DEFAULTS, HttpClient } from '../engines/http/client.js';
 import { fetchMetadata } from '../engines/http/metadata.js';
 import { HttpModel } from '../engines/http/model.js';
-import { readLabels } from './load.js';
+import { readLabels } from './labels-file.js';
 import { type HttpHints, type ModelHints, triple } from './spec.js';
 
 /**

@@ -5,7 +5,7 @@ import type { Model } from '../core/model.js';
 import { gradientGraphCache, sha256 } from './cache.js';
 import { loadDefaultModel } from './default-model.js';
 import { loadHttpModel } from './http.js';
-import { parseLabels } from './labels.js';
+import { readLabels } from './labels-file.js';
 import { openConvertedTflite, openOnnxModel } from './open.js';
 import type { ModelHints } from './spec.js';
 import { isTfjsModelRef, loadTfjsModel } from './tfjs.js';
@@ -52,25 +52,6 @@ export async function loadTfliteModel(tflite: Uint8Array, hints: ModelHints): Pr
   return openConvertedTflite(converted, await withLabels(hints), {
     gradientCache: gradientGraphCache(() => converted.cacheKey),
   });
-}
-
-/**
- * Labels from a text file (one per line, index = line number) or JSON (an array, or an object mapping
- * indices to names, as Keras' imagenet_class_index.json and Teachable Machine's metadata do).
- */
-export async function readLabels(path: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (cause) {
-    throw new SightlineError(
-      'IO',
-      `Cannot read the labels file '${path}': ${(cause as Error).message}`,
-      { path },
-      { cause },
-    );
-  }
-  return parseLabels(text, path);
 }
 
 async function withLabels(hints: ModelHints): Promise<ModelHints> {
