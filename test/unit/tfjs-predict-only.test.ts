@@ -107,6 +107,8 @@ describe('TF.js models that run predict-only', () => {
     reference.add(tfl.layers.flatten({ name: 'flat' }));
     reference.add(tfl.layers.dense({ units: 3, activation: 'softmax', name: 'scores' }));
     randomizeWeights(reference, 4);
+    const handlers = () => ['uncaughtException', 'unhandledRejection'].map((e) => process.listenerCount(e));
+    const before = handlers();
     const model = await openTfjsSource(
       { artifacts: await saveArtifacts(reference), location: 'up/model.json' },
       { mean: [0.5], std: [0.25], labels: ['a', 'b', 'c'] },
@@ -114,6 +116,8 @@ describe('TF.js models that run predict-only', () => {
     try {
       expect([...model.capabilities]).toEqual(['predict']);
       expect(model.inputGradients).toBeUndefined();
+      // TF.js' WebAssembly backend leaves the process' error handlers as they were.
+      expect(handlers()).toEqual(before);
       expect(model.spec).toMatchObject({
         layout: 'NHWC',
         width: 8,
