@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as sightline from '../../src/index.js';
 import { readLabels } from '../../src/models/labels-file.js';
-import { thrown } from '../helpers/errors.js';
 
 describe('readLabels reads a labels file from disk', () => {
   let dir: string;
@@ -26,16 +25,11 @@ describe('readLabels reads a labels file from disk', () => {
 
   it('names a file it cannot read', async () => {
     const missing = join(dir, 'missing.txt');
-    const error = await readLabels(missing).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(
-      thrown(() => {
-        throw error;
-      }).code,
-    ).toBe('IO');
-    expect((error as Error).message).toMatch(`Cannot read the labels file '${missing}'`);
+    await expect(readLabels(missing)).rejects.toMatchObject({
+      name: 'SightlineError',
+      code: 'IO',
+      message: expect.stringContaining(`Cannot read the labels file '${missing}'`),
+    });
   });
 
   it('is exported from the Node entry with loadHttpModel', () => {
