@@ -175,7 +175,7 @@ function fillMethods(): void {
 
 /** Relative cost of one map in forward passes. */
 function cost(m: MethodInfo): number {
-  return m.passes * (m.usesGradients ? GRADIENT_COST : 1);
+  return m.passes * (m.gradientPasses ? GRADIENT_COST : 1);
 }
 
 function estimateSeconds(m: MethodInfo): number | undefined {

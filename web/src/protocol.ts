@@ -10,6 +10,8 @@ export interface MethodInfo {
   /** Model passes one map costs with the defaults; gradient passes count a few times a forward pass. */
   readonly passes: number;
   readonly usesGradients: boolean;
+  /** Whether most passes are gradient passes (Score-CAM reads a layer once, then runs plain forward passes). */
+  readonly gradientPasses: boolean;
   /** Whether the loaded model offers what the method needs. */
   readonly available: boolean;
   /** Why not, in words, when it is not. */

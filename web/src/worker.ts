@@ -218,6 +218,8 @@ function describe(): ModelInfo {
       description: m.description,
       passes: m.passes(m.defaults, size),
       usesGradients: m.requires.some((c) => c !== 'predict'),
+      // A method that also asks for 'predict' (Score-CAM) spends its passes on forward runs.
+      gradientPasses: m.requires.some((c) => c !== 'predict') && !m.requires.includes('predict'),
       available: missing.length === 0,
       unavailableReason: missing.length > 0 ? 'needs gradients, which this model does not offer' : undefined,
     };
