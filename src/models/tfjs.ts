@@ -19,7 +19,7 @@ import {
   type TfjsLayersConversion,
 } from '../engines/tfjs/index.js';
 import { gradientGraphCache, sha256 } from './cache.js';
-import { parseLabels } from './labels.js';
+import { readLabels } from './labels-file.js';
 import { openOnnxModel } from './open.js';
 import { type ModelHints, specFromIo } from './spec.js';
 
@@ -150,18 +150,7 @@ export function metadataHints(metadata: TfjsMetadata | undefined): ModelHints {
 /** The user's labels file, read: it wins over metadata.json's labels. */
 async function withLabels(hints: ModelHints): Promise<ModelHints> {
   if (hints.labels || !hints.labelsPath) return hints;
-  let text: string;
-  try {
-    text = await readFile(hints.labelsPath, 'utf8');
-  } catch (cause) {
-    throw new SightlineError(
-      'IO',
-      `Cannot read the labels file '${hints.labelsPath}': ${(cause as Error).message}`,
-      { path: hints.labelsPath },
-      { cause },
-    );
-  }
-  return { ...hints, labels: parseLabels(text, hints.labelsPath) };
+  return { ...hints, labels: await readLabels(hints.labelsPath) };
 }
 
 /** Reads model.json, its weight files and metadata.json from a folder, a model.json path or a URL. */

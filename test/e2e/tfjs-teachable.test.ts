@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
@@ -86,6 +86,22 @@ describe('a Teachable Machine image model', () => {
     expect(Array.from(preprocess(gray(127), spec).tensor.data)).toEqual(new Array(12).fill(0));
     for (const v of preprocess(gray(254), spec).tensor.data) expect(v).toBeCloseTo(1, 6);
     expect([...model.capabilities].sort()).toEqual(['inputGradients', 'layers', 'predict']);
+  });
+
+  it('lets flags win over metadata.json: a labels file, mean, std and resize', async () => {
+    const labelsPath = join(dir, 'labels.txt');
+    await writeFile(labelsPath, 'w\nx\ny\nz\n');
+    const flagged = await loadModel(folder, { labelsPath, mean: [0.5], std: [0.25], resize: 'squash' });
+    try {
+      expect(flagged.spec).toMatchObject({
+        labels: ['w', 'x', 'y', 'z'],
+        mean: [0.5, 0.5, 0.5],
+        std: [0.25, 0.25, 0.25],
+        resize: 'squash',
+      });
+    } finally {
+      await flagged.dispose();
+    }
   });
 
   it('predicts like TF.js on real photos, to 1e-4', async () => {
