@@ -28,7 +28,9 @@ function photo(size: number): RgbImage {
 async function expectMissingCapability(model: Model, method: string): Promise<void> {
   await expect(explain({ model, image: photo(8), method })).rejects.toMatchObject({
     code: 'MISSING_CAPABILITY',
-    message: expect.stringMatching(new RegExp(`^Method '${method}' needs (layers|inputGradients).*black-box methods`)),
+    message: expect.stringMatching(
+      new RegExp(`^Method '${method}' needs (layers|inputGradients).*black-box methods`),
+    ),
   });
 }
 
