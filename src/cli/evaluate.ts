@@ -100,6 +100,13 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
   };
   process.on('SIGINT', onSigint);
   const results: ImageEvaluation[] = [];
+  // Images that could not be evaluated, kept in evaluation.json so a skipped photo is not silently missing.
+  const skipped: { file: string; reason: string }[] = [];
+  const skip = (i: number, file: string, error: unknown) => {
+    const reason = (error as Error).message;
+    skipped.push({ file, reason });
+    process.stderr.write(`[${i + 1}/${files.length}] ${file}: skipped: ${reason}\n`);
+  };
   const relFiles = files.map((f) => relative(root, f).split(sep).join('/'));
   try {
     for (const [i, file] of files.entries()) {
@@ -108,7 +115,8 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
       try {
         image = await decodeImage(file);
       } catch (error) {
-        process.stderr.write(`[${i + 1}/${files.length}] ${rel}: skipped: ${(error as Error).message}\n`);
+        skip(i, rel, error);
+        await writeResults(out, flags, results, skipped);
         continue;
       }
       // A region that does not fit or an image no method can explain is reported and skipped; the rest go on.
@@ -147,35 +155,41 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
           );
       } catch (error) {
         if (controller.signal.aborted) throw error;
-        process.stderr.write(`[${i + 1}/${files.length}] ${rel}: skipped: ${(error as Error).message}\n`);
+        skip(i, rel, error);
+        await writeResults(out, flags, results, skipped);
         continue;
       }
       results.push(result);
       // Written after every image, so a long run that is stopped keeps what it measured.
-      await writeResults(out, flags, results);
+      await writeResults(out, flags, results, skipped);
     }
   } finally {
     process.off('SIGINT', onSigint);
     await model.dispose();
   }
-  const table = await writeResults(out, flags, results);
+  const table = await writeResults(out, flags, results, skipped);
   process.stdout.write(
     `${formatTable(table)}\n\nWritten: ${join(out, 'evaluation.json')}, ${join(out, 'evaluation.html')}\n`,
   );
 }
 
-async function writeResults(out: string, flags: EvaluateFlags, results: ImageEvaluation[]) {
+async function writeResults(
+  out: string,
+  flags: EvaluateFlags,
+  results: ImageEvaluation[],
+  skipped: readonly { file: string; reason: string }[],
+) {
   const table = tabulate(
     results,
     flags.metrics.filter((m) => m !== 'agreement'),
   );
   await writeFile(
     join(out, 'evaluation.json'),
-    `${JSON.stringify({ model: flags.model, table, images: results }, null, 2)}\n`,
+    `${JSON.stringify({ model: flags.model, table, images: results, skipped }, null, 2)}\n`,
   );
   await writeFile(
     join(out, 'evaluation.html'),
-    renderEvaluationHtml(table, { model: flags.model, images: results.length }),
+    renderEvaluationHtml(table, { model: flags.model, images: results.length, skipped }),
   );
   return table;
 }

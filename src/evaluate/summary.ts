@@ -81,8 +81,11 @@ const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf
 /** One self-contained HTML page: the table and the mean deletion and insertion curves as inline SVG. */
 export function renderEvaluationHtml(
   table: EvaluationTable,
-  about: { model: string; images: number },
+  about: { model: string; images: number; skipped?: readonly { file: string; reason: string }[] },
 ): string {
+  const skipped = about.skipped?.length
+    ? `<p>Skipped ${about.skipped.length}: ${about.skipped.map((k) => `${escapeHtml(k.file)} (${escapeHtml(k.reason)})`).join('; ')}</p>`
+    : '';
   const head = `<tr><th scope="col">Method</th>${table.metrics.map((m) => `<th scope="col">${escapeHtml(m)}</th>`).join('')}</tr>`;
   const body = table.methods
     .map(
@@ -125,6 +128,7 @@ ${lines}</svg><figcaption>${kind === 'deletion' ? 'Deletion: lower is better (th
 <style>body{font-family:system-ui,sans-serif;max-width:1000px;margin:0 auto;padding:1rem;color:#1d2330}table{border-collapse:collapse}th,td{border:1px solid #d5dae3;padding:.3rem .6rem;text-align:right}th[scope=row]{text-align:left}.plots{display:flex;flex-wrap:wrap;gap:1rem}figure{margin:0}ul{list-style:none;padding:0;display:flex;gap:1rem;flex-wrap:wrap}</style>
 </head><body><h1>Sightline evaluation</h1>
 <p>Model: ${escapeHtml(about.model)} · ${about.images} image${about.images === 1 ? '' : 's'} · mean ± standard deviation over images.</p>
+${skipped}
 <p>Deletion and insertion AUC (Petsiuk et al., RISE, BMVC 2018): pixels removed (or restored onto a blurred copy) most salient first; the area under the class probability curve. Lower deletion and higher insertion mean a more faithful map. energy: share of attention inside the regions; pointing: peak within 15 px of them; iou: overlap of the strongest 20% with them; seeds: Spearman between seeds; sensitivity: max-sensitivity (lower is steadier); randomization: Spearman of |map| with the original after the top blocks of the network are replaced by noise (Adebayo et al., NeurIPS 2018: lower means the map depends on what the model learned; the JSON has every step); labels: Spearman of |map| with the map of a random other class (lower means the map depends on the class); agreement: see the JSON.</p>
 <table><thead>${head}</thead><tbody>${body}</tbody></table>
 <h2>Mean curves</h2><ul>${legend}</ul><div class="plots">${plot('deletion')}${plot('insertion')}</div>

@@ -115,6 +115,10 @@ describe('sightline evaluate', () => {
     expect(result.stderr).toMatch(/\[2\/2\] p1\.png: skipped: .*outside the 64×64 image/);
     const report = JSON.parse(await readFile(join(out, 'evaluation.json'), 'utf8'));
     expect(report.images.map((i: { file: string }) => i.file)).toEqual(['p0.png']);
+    expect(report.skipped).toEqual([
+      { file: 'p1.png', reason: expect.stringMatching(/outside the 64×64 image/) },
+    ]);
+    expect(await readFile(join(out, 'evaluation.html'), 'utf8')).toMatch(/Skipped 1: p1\.png \(.*outside/);
   }, 120_000);
 
   it('runs the sanity checks: label randomization by hand, weight randomization decorrelates', async () => {
