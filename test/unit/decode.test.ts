@@ -215,7 +215,9 @@ describe('decodeImage: refusals', () => {
     const path = join(dir, 'nowhere.jpg');
     const error = await rejection(decodeImage(path));
     expect(error.code).toBe('IO');
-    expect(error.message).toBe(`Cannot read '${path}': no such file or folder; expected a readable image file.`);
+    expect(error.message).toBe(
+      `Cannot read '${path}': no such file or folder; expected a readable image file.`,
+    );
   });
 
   it('rejects a nonsensical maxPixels', async () => {
