@@ -14,11 +14,11 @@ import { decodeImage } from '../io/decode.js';
 import { listImages } from '../io/list-images.js';
 import { METHODS } from '../methods/registry.js';
 import { shapesMask } from '../metrics/region.js';
-import { loadModel } from '../models/load.js';
 import { renderOverlayPng } from '../render/png.js';
 import {
   addModelOptions,
   chosenMethod,
+  loadModelForCli,
   MODEL_REF_HELP,
   type ModelFlags,
   methodOptionFlags,
@@ -131,7 +131,7 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
     controller.abort();
   };
   process.on('SIGINT', onSigint);
-  const model = await loadModel(flags.model, modelHints(flags, flags.classNames));
+  const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
   const bar = progressBar('Audit');
   const quiet = process.stderr.isTTY;
   let count = already;

@@ -17,9 +17,9 @@ import { decodeImage } from '../io/decode.js';
 import { listImages } from '../io/list-images.js';
 import { getMethod } from '../methods/registry.js';
 import { shapesMask } from '../metrics/region.js';
-import { loadModel } from '../models/load.js';
 import {
   addModelOptions,
+  loadModelForCli,
   MODEL_REF_HELP,
   type ModelFlags,
   methodOptionFlags,
@@ -91,7 +91,7 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
   for (const id of flags.methods) options[id] = methodOptions(getMethod(id), flags);
   const out = resolve(flags.out);
   await mkdir(out, { recursive: true });
-  const model = await loadModel(flags.model, modelHints(flags, flags.classNames));
+  const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);

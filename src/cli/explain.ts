@@ -6,7 +6,6 @@ import { explain } from '../explain.js';
 import { decodeImage } from '../io/decode.js';
 import { writeNpy } from '../io/npy-file.js';
 import { METHODS } from '../methods/registry.js';
-import { loadModel } from '../models/load.js';
 import { COLORMAP_NAMES, type ColormapName, defaultColormap } from '../render/colormaps.js';
 import { NORMALIZE_MODES, type NormalizeMode } from '../render/normalize.js';
 import { renderOverlay } from '../render/overlay.js';
@@ -14,6 +13,7 @@ import { encodePng, renderOverlayPng } from '../render/png.js';
 import {
   addModelOptions,
   chosenMethod,
+  loadModelForCli,
   MODEL_REF_HELP,
   type ModelFlags,
   methodOptionFlags,
@@ -128,7 +128,7 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
   };
   process.on('SIGINT', onSigint);
   const photo = await decodeImage(image);
-  const model = await loadModel(flags.model, hints);
+  const model = await loadModelForCli(flags.model, hints);
   const bar = progressBar(`${method.title}`);
   try {
     const result = await explain({

@@ -2,8 +2,10 @@
 // generated from one place so every command documents them the same way.
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { OptionSpec, OptionValue } from '../core/method.js';
+import type { Model } from '../core/model.js';
 import { noiseTunnel } from '../methods/gradient/noise-tunnel.js';
 import { type AnyMethod, getMethod, METHODS } from '../methods/registry.js';
+import { loadModel } from '../models/load.js';
 import type { ModelHints } from '../models/spec.js';
 
 /** What `--model` accepts, the same words in every command. */
@@ -174,4 +176,11 @@ export function methodOptions(method: AnyMethod, flags: ModelFlags): Record<stri
     if (flags[name] !== undefined) options[name] = flags[name] as OptionValue;
   }
   return options;
+}
+
+/** loadModel, then what the model says a user should know (e.g. why it runs predict-only), on stderr. */
+export async function loadModelForCli(ref: string, hints: ModelHints): Promise<Model> {
+  const model = await loadModel(ref, hints);
+  for (const note of model.notes ?? []) process.stderr.write(`sightline: note: ${note}\n`);
+  return model;
 }

@@ -55,6 +55,8 @@ export interface LayerInfo {
 export interface Model {
   readonly spec: ModelSpec;
   readonly capabilities: ReadonlySet<Capability>;
+  /** What a user should know about this model, in words (e.g. why a TF.js model runs predict-only). */
+  readonly notes?: readonly string[];
   /** Largest batch one call may take; callers split larger work (see core/batch.ts). */
   readonly maxBatch: number;
   /** Scores [N, K] for a preprocessed batch shaped as the spec says (NCHW or NHWC). */

@@ -57,10 +57,6 @@ export async function loadTfjsModel(ref: string, hints: ModelHints): Promise<Mod
  * What the model's user should know that the model does not say through its capabilities: for a model that
  * runs predict-only on TF.js, why (the CLI prints these once, on stderr).
  */
-export function modelNotes(model: Model): readonly string[] {
-  const notes = (model as { notes?: unknown }).notes;
-  return Array.isArray(notes) ? notes : [];
-}
 
 /** Opens read TF.js files: converted to ONNX when possible, else predict-only on TF.js. */
 export async function openTfjsSource(source: TfjsSource, hints: ModelHints): Promise<Model> {

@@ -1,9 +1,14 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RgbImage } from '../../src/core/image.js';
 import type { Model } from '../../src/core/model.js';
 import type { TfjsArtifacts } from '../../src/engines/tfjs/index.js';
 import { explain } from '../../src/explain.js';
-import { modelNotes, openTfjsSource } from '../../src/models/tfjs.js';
+import { openTfjsSource } from '../../src/models/tfjs.js';
+import { runCli } from '../helpers/cli.js';
 import {
   maxAbsDiff,
   randomizeWeights,
@@ -11,6 +16,7 @@ import {
   tfl,
   tfPredict,
   tfReady,
+  writeTfjsFolder,
 } from '../helpers/tfjs-models.js';
 
 /** A small photo: a bright square on a dark ground. */
@@ -127,7 +133,7 @@ describe('TF.js models that run predict-only', () => {
         outputs: 'probabilities',
         labels: ['a', 'b', 'c'],
       });
-      expect(modelNotes(model)).toEqual([
+      expect(model.notes).toEqual([
         "up/model.json runs on TF.js for prediction only: its layer 'bigger' (UpSampling2D) does not convert to ONNX. Gradient and CAM methods need a TF.js Layers model made of supported layers (docs/tfjs-models.md); black-box methods (occlusion, rise) work.",
       ]);
       const x = Float32Array.from({ length: 2 * 8 * 8 * 3 }, (_, i) => Math.cos(i));
@@ -162,7 +168,7 @@ describe('TF.js models that run predict-only', () => {
         height: 2,
         outputs: 'probabilities',
       });
-      expect(modelNotes(model)[0]).toMatch(
+      expect(model.notes?.[0]).toMatch(
         /^graph\/model\.json runs on TF\.js for prediction only: it is a TF\.js Graph model, which does not convert to ONNX\. Gradient and CAM methods need/,
       );
       // By hand: softmax over k of Σᵢ x[i] · sin(3i + k).
@@ -185,4 +191,24 @@ describe('TF.js models that run predict-only', () => {
       await model.dispose();
     }
   });
+
+  it('the CLI says why a Graph model runs predict-only, and black-box methods still explain it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sightline-tfjs-graph-'));
+    try {
+      await writeTfjsFolder(join(dir, 'graph'), graphModel());
+      const image = photo(8);
+      await sharp(image.data, { raw: { width: 8, height: 8, channels: 3 } })
+        .png()
+        .toFile(join(dir, 'photo.png'));
+      const args = ['explain', join(dir, 'photo.png'), '--model', join(dir, 'graph'), '--json'];
+      const ok = await runCli([...args, '--method', 'occlusion', '--out', join(dir, 'map.png')]);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stderr).toMatch(/^sightline: note: .*graph\/model\.json runs on TF\.js for prediction only/m);
+      const refused = await runCli([...args, '--method', 'gradient', '--out', join(dir, 'map2.png')]);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(/Method 'gradient' needs inputGradients/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
