@@ -5,21 +5,10 @@
  * consumer needs the other. Values of other ranks are always in Keras' own axis order.
  */
 import { SightlineError } from '../../core/errors.js';
-import {
-  type AttributeProto,
-  attr,
-  floatTensor,
-  int64Tensor,
-  type NodeProto,
-  type TensorProto,
-} from '../onnx/proto.js';
+import { GraphWriter, type Layout, TO_NHWC } from '../onnx/graph-writer.js';
 import type { TfjsWeight } from './artifacts.js';
 
-export type Layout = 'NHWC' | 'NCHW';
-
-/** NCHW axis j holds NHWC axis TO_NCHW[j]. */
-const TO_NCHW = [0, 3, 1, 2] as const;
-const TO_NHWC = [0, 2, 3, 1] as const;
+export { type Layout, sanitize } from '../onnx/graph-writer.js';
 
 export interface Value {
   readonly name: string;
@@ -47,49 +36,8 @@ export interface LayerCall {
 /** Converts one call of a Keras layer: reads its inputs, writes ONNX nodes, returns its output values. */
 export type LayerRule = (call: LayerCall, ctx: ConversionContext) => Value | readonly Value[];
 
-export class ConversionContext {
-  readonly nodes: NodeProto[] = [];
-  readonly initializers: TensorProto[] = [];
-  private readonly names = new Set<string>();
-  private readonly relayouts = new Map<string, string>();
-  private readonly scalars = new Map<number, string>();
+export class ConversionContext extends GraphWriter {
   private readonly zeroPadded = new Set<string>();
-
-  /** A float32 initializer with a fresh name derived from `hint`. */
-  initializer(hint: string, dims: readonly number[], data: Float32Array): string {
-    const name = this.unique(hint);
-    this.initializers.push(floatTensor(name, dims, data));
-    return name;
-  }
-
-  ints(hint: string, values: readonly number[]): string {
-    const name = this.unique(hint);
-    this.initializers.push(int64Tensor(name, [values.length], values));
-    return name;
-  }
-
-  /** A float32 scalar, shared by every use of the same value. */
-  scalar(value: number): string {
-    const known = this.scalars.get(value);
-    if (known) return known;
-    const name = this.unique(`const/${value}`);
-    this.initializers.push(floatTensor(name, [], Float32Array.of(value)));
-    this.scalars.set(value, name);
-    return name;
-  }
-
-  /** Writes a node and returns the name of its single output, derived from `hint`. */
-  node(opType: string, inputs: readonly string[], attributes: AttributeProto[], hint: string): string {
-    const output = this.unique(hint);
-    this.nodes.push({
-      name: this.unique(`${hint}:${opType}`),
-      opType,
-      input: [...inputs],
-      output: [output],
-      attribute: attributes,
-    });
-    return output;
-  }
 
   /** The name of `value` in `layout`; only 4-D values have an NCHW form. */
   as(value: Value, layout: Layout): string {
@@ -100,18 +48,7 @@ export class ConversionContext {
         `Value '${value.name}' [${value.shape.join(', ')}] has no ${layout} form; expected an image [H, W, C].`,
       );
     }
-    const key = `${value.name}:${layout}`;
-    const known = this.relayouts.get(key);
-    if (known) return known;
-    const perm = layout === 'NCHW' ? TO_NCHW : TO_NHWC;
-    const name = this.node(
-      'Transpose',
-      [value.name],
-      [attr('perm', [...perm])],
-      `${value.name}/to_${layout.toLowerCase()}`,
-    );
-    this.relayouts.set(key, name);
-    return name;
+    return this.transposed(value.name, layout);
   }
 
   /** Records that value `name` is the output of a zero Pad (see layers/pool.ts for why that matters). */
@@ -129,18 +66,9 @@ export class ConversionContext {
    */
   rename(value: Value, wanted: string, fromNode: number): Value {
     const producer = this.nodes.slice(fromNode).find((n) => n.output?.[0] === value.name);
-    if (!producer || value.name === wanted || this.names.has(wanted)) return value;
-    this.names.add(wanted);
-    producer.output = [wanted];
+    if (this.renameOutput(producer, wanted) !== wanted) return value;
     if (this.zeroPadded.has(value.name)) this.zeroPadded.add(wanted);
     return { ...value, name: wanted };
-  }
-
-  unique(hint: string): string {
-    let name = hint;
-    for (let i = 1; this.names.has(name); i++) name = `${hint}_${i}`;
-    this.names.add(name);
-    return name;
   }
 }
 
@@ -189,9 +117,4 @@ export function weightLookup(
       { layer, weight: key },
     );
   };
-}
-
-/** ONNX names may hold anything, but tools and file names cope best with these characters. */
-export function sanitize(name: string): string {
-  return name.replace(/[^A-Za-z0-9_./:-]/g, '_') || 'tensor';
 }

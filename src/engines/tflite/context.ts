@@ -4,15 +4,12 @@
  * and define their outputs through this class only.
  */
 import { SightlineError } from '../../core/errors.js';
-import {
-  type AttributeProto,
-  attr,
-  floatTensor,
-  int64Tensor,
-  type NodeProto,
-  type TensorProto,
-} from '../onnx/proto.js';
-import { type Layout, shapeToNchw, TO_NCHW, TO_NHWC, transposeToNchw } from './layout.js';
+import { GraphWriter, sanitize } from '../onnx/graph-writer.js';
+
+export { sanitize };
+
+import type { NodeProto } from '../onnx/proto.js';
+import { type Layout, shapeToNchw, transposeToNchw } from './layout.js';
 import { dequantize, type Interval, representableRange, UNBOUNDED } from './quantization.js';
 import type { TfliteOperator, TfliteSubgraph, TfliteTensor } from './reader.js';
 import { Activation } from './schema.js';
@@ -42,14 +39,9 @@ export interface OpOutput {
   readonly quantizedClip?: boolean;
 }
 
-export class ConversionContext {
-  readonly nodes: NodeProto[] = [];
-  readonly initializers: TensorProto[] = [];
+export class ConversionContext extends GraphWriter {
   private readonly values = new Map<number, Value>();
   private readonly folded = new Map<number, Float32Array>();
-  private readonly relayouts = new Map<string, string>();
-  private readonly scalars = new Map<number, string>();
-  private readonly names = new Set<string>();
   private readonly scores: ReadonlySet<number>;
   /** Nodes written by the operator being converted; only their outputs may be renamed. */
   private opNodes: NodeProto[] = [];
@@ -58,6 +50,7 @@ export class ConversionContext {
     readonly graph: TfliteSubgraph,
     private readonly quantizedClips: QuantizedClips,
   ) {
+    super();
     this.scores = scoreTensors(graph);
   }
 
@@ -98,29 +91,6 @@ export class ConversionContext {
   /** Records that a tensor is constant, computed here instead of in the graph (e.g. a DEQUANTIZE of weights). */
   foldConstant(index: number, values: Float32Array): void {
     this.folded.set(index, values);
-  }
-
-  /** A float32 initializer with a fresh name derived from `hint`. */
-  initializer(hint: string, dims: readonly number[], data: Float32Array): string {
-    const name = this.unique(hint);
-    this.initializers.push(floatTensor(name, dims, data));
-    return name;
-  }
-
-  int64Initializer(hint: string, values: readonly number[]): string {
-    const name = this.unique(hint);
-    this.initializers.push(int64Tensor(name, [values.length], values));
-    return name;
-  }
-
-  /** A float32 scalar initializer, shared by every use of the same value (Clip bounds, Softmax β). */
-  scalar(value: number): string {
-    const known = this.scalars.get(value);
-    if (known) return known;
-    const name = this.unique(`const/${value}`);
-    this.initializers.push(floatTensor(name, [], Float32Array.of(value)));
-    this.scalars.set(value, name);
-    return name;
   }
 
   // ── values ─────────────────────────────────────────────────────────────────────────────────────────
@@ -179,34 +149,11 @@ export class ConversionContext {
 
   private relayout(index: number, layout: Layout): string {
     const v = this.value(index);
-    if (v.layout === layout) return v.name;
-    const key = `${index}:${layout}`;
-    const known = this.relayouts.get(key);
-    if (known) return known;
-    const perm = layout === 'NCHW' ? TO_NCHW : TO_NHWC;
-    const name = this.node(
-      'Transpose',
-      [v.name],
-      [attr('perm', [...perm])],
-      `${v.name}/to_${layout.toLowerCase()}`,
-    );
-    this.relayouts.set(key, name);
-    return name;
+    return v.layout === layout ? v.name : this.transposed(v.name, layout);
   }
 
-  /** Writes a node and returns the name of its (single) output, derived from `hint`. */
-  node(opType: string, inputs: readonly string[], attributes: AttributeProto[], hint: string): string {
-    const output = this.unique(hint);
-    const node: NodeProto = {
-      name: this.unique(`${hint}:${opType}`),
-      opType,
-      input: [...inputs],
-      output: [output],
-      attribute: attributes,
-    };
-    this.nodes.push(node);
+  protected override written(node: NodeProto): void {
     this.opNodes.push(node);
-    return output;
   }
 
   /**
@@ -247,22 +194,16 @@ export class ConversionContext {
 
   /** Gives the output of a node written for this operator its final name; values from elsewhere keep theirs. */
   private rename(name: string, wanted: string): string {
-    const producer = this.opNodes.find((n) => n.output?.[0] === name);
-    if (!producer || name === wanted || this.names.has(wanted)) return name;
-    this.names.add(wanted);
-    producer.output = [wanted];
-    return wanted;
+    return (
+      this.renameOutput(
+        this.opNodes.find((n) => n.output?.[0] === name),
+        wanted,
+      ) ?? name
+    );
   }
 
   private bound(value: number): string {
     return Number.isFinite(value) ? this.scalar(value) : '';
-  }
-
-  private unique(hint: string): string {
-    let name = hint;
-    for (let i = 1; this.names.has(name); i++) name = `${hint}_${i}`;
-    this.names.add(name);
-    return name;
   }
 }
 
@@ -307,9 +248,4 @@ function intersect(a: Interval, b: Interval): Interval {
 /** The smallest interval holding all of them (e.g. the inputs of a concatenation). */
 export function hull(intervals: readonly Interval[]): Interval {
   return [Math.min(...intervals.map((i) => i[0])), Math.max(...intervals.map((i) => i[1]))];
-}
-
-/** ONNX names may hold anything, but tools and file names cope best with these characters. */
-export function sanitize(name: string): string {
-  return name.replace(/[^A-Za-z0-9_./:-]/g, '_') || 'tensor';
 }

@@ -3,12 +3,9 @@
  * whichever layout its producer made and transposes only where a consumer needs the other one, so a chain of
  * convolutions pays for one transpose at the input. Tensors of other ranks are always in TFLite's own order.
  */
-export type Layout = 'NHWC' | 'NCHW';
+import { TO_NCHW, TO_NHWC } from '../onnx/graph-writer.js';
 
-/** NCHW axis j holds NHWC axis TO_NCHW[j]. */
-export const TO_NCHW = [0, 3, 1, 2] as const;
-/** NHWC axis j holds NCHW axis TO_NHWC[j]. */
-export const TO_NHWC = [0, 2, 3, 1] as const;
+export { type Layout, TO_NCHW, TO_NHWC } from '../onnx/graph-writer.js';
 
 /** The position of NHWC axis `axis` (possibly negative) of a 4-D tensor once it is NCHW. */
 export function nchwAxis(axis: number): number {

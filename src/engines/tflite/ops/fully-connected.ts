@@ -45,12 +45,7 @@ export const fullyConnected: OpRule = (op, ctx) => {
   } else {
     let x = flatSource(op, ctx, inputIndex);
     if (ctx.tensor(inputIndex).shape.length !== 2) {
-      x = ctx.node(
-        'Reshape',
-        [x, ctx.int64Initializer(`${name}/flat_shape`, [-1, depth])],
-        [],
-        `${name}/flatten`,
-      );
+      x = ctx.node('Reshape', [x, ctx.ints(`${name}/flat_shape`, [-1, depth])], [], `${name}/flatten`);
     }
     const inputs = [x, ctx.initializer(sanitize(w.name), [units, depth], weights), ...(bias ? [bias] : [])];
     out = ctx.node('Gemm', inputs, [attr('transB', 1)], `${name}/gemm`);

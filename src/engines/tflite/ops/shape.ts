@@ -40,7 +40,7 @@ const reshape: OpRule = (op, ctx) => {
   const name = sanitize(ctx.tensor(op.outputs[0]).name);
   const out = ctx.node(
     'Reshape',
-    [flatSource(op, ctx, inputIndex), ctx.int64Initializer(`${name}/shape`, dims)],
+    [flatSource(op, ctx, inputIndex), ctx.ints(`${name}/shape`, dims)],
     [],
     `${name}/reshape`,
   );
@@ -94,12 +94,7 @@ const squeeze: OpRule = (op, ctx) => {
   const inNchw = v.layout === 'NCHW' ? removedAxesInNchw(axes) : undefined;
   const source = inNchw ? v.name : ctx.input(inputIndex, 'NHWC', op);
   const name = sanitize(ctx.tensor(op.outputs[0]).name);
-  const out = ctx.node(
-    'Squeeze',
-    [source, ctx.int64Initializer(`${name}/axes`, inNchw ?? axes)],
-    [],
-    `${name}/squeeze`,
-  );
+  const out = ctx.node('Squeeze', [source, ctx.ints(`${name}/axes`, inNchw ?? axes)], [], `${name}/squeeze`);
   ctx.defineOutput(op, { value: out, layout: 'NHWC', bounds: v.bounds });
 };
 
@@ -112,7 +107,7 @@ const pad: OpRule = (op, ctx) => {
   const order = v.layout === 'NCHW' ? [...TO_NCHW] : Array.from({ length: rank }, (_, i) => i);
   const pads = [...order.map((a) => paddings[2 * a]), ...order.map((a) => paddings[2 * a + 1])];
   const name = sanitize(ctx.tensor(op.outputs[0]).name);
-  const out = ctx.node('Pad', [v.name, ctx.int64Initializer(`${name}/pads`, pads)], [], `${name}/pad`);
+  const out = ctx.node('Pad', [v.name, ctx.ints(`${name}/pads`, pads)], [], `${name}/pad`);
   ctx.defineOutput(op, { value: out, layout: v.layout, bounds: hull([v.bounds, [0, 0]]) });
 };
 
