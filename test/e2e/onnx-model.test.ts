@@ -126,4 +126,37 @@ describe('every registered method through the CLI on a small ONNX network', () =
     expect(data.every((v) => Number.isFinite(v))).toBe(true);
     expect(data.some((v) => v !== data[0])).toBe(true);
   });
+
+  it('sightline evaluate measures every registered method on it', async () => {
+    const out = join(dir, 'evaluation');
+    const result = await runCli([
+      'evaluate',
+      join(dir, 'photo.png'),
+      '--model',
+      join(GOLDEN, 'net_tiny_cnn.onnx'),
+      '--methods',
+      METHODS.map((m) => m.id).join(','),
+      '--metrics',
+      'deletion,insertion',
+      '--masks',
+      '64',
+      '--steps',
+      '8',
+      '--samples',
+      '16',
+      '--out',
+      out,
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const [image] = JSON.parse(await readFile(join(out, 'evaluation.json'), 'utf8')).images;
+    expect(image.methods.map((m: { method: string }) => m.method)).toEqual(METHODS.map((m) => m.id));
+    for (const m of image.methods) {
+      expect(m.error, m.method).toBeUndefined();
+      // AUCs of probability curves lie in [0, 1].
+      for (const metric of ['deletion', 'insertion']) {
+        expect(m.values[metric], `${m.method} ${metric}`).toBeGreaterThanOrEqual(0);
+        expect(m.values[metric], `${m.method} ${metric}`).toBeLessThanOrEqual(1);
+      }
+    }
+  }, 300_000);
 });
