@@ -61,6 +61,16 @@ export {
   type ModelHints,
   specFromIo,
 } from './models/spec.js';
+export {
+  convertTfjsSource,
+  MAX_TFJS_ZIP_BYTES,
+  metadataHints,
+  type NamedBytes,
+  readTfjsDropped,
+  readTfjsZip,
+  type TfjsMetadata,
+  type TfjsSource,
+} from './models/tfjs-source.js';
 export { COLORMAP_NAMES, type ColormapName, colormap, defaultColormap } from './render/colormaps.js';
 export { legendBar, legendCaption, legendLabels } from './render/legend.js';
 export { NORMALIZE_MODES, type NormalizeMode, normalizeMap } from './render/normalize.js';

@@ -1,0 +1,365 @@
+/**
+ * A TF.js model's files, read from wherever they are: a folder or URL (models/tfjs.ts supplies those readers),
+ * a zip (Teachable Machine's "Export model → TensorFlow.js → Download"), or files dropped on the web page.
+ * No Node APIs here, so the browser shares the same reading, metadata and conversion rules.
+ */
+import { type FlateError, unzipSync } from 'fflate';
+import { SightlineError } from '../core/errors.js';
+import { encodeModel } from '../engines/onnx/proto.js';
+import {
+  convertTfjsLayers,
+  expectedGroupBytes,
+  isGraphModel,
+  parseModelJson,
+  type TfjsArtifacts,
+} from '../engines/tfjs/index.js';
+import type { ModelHints } from './spec.js';
+
+/**
+ * The most a zipped model may unpack to (the files Sightline reads from it, together), and the largest zip it
+ * opens: past this, a zip bomb would fill the memory. Teachable Machine exports are a few MB.
+ */
+export const MAX_TFJS_ZIP_BYTES = 512 * 1024 * 1024;
+
+/** Teachable Machine's image library divides pixels by 127 and subtracts 1: (p/255 − 127/255) / (127/255). */
+const TEACHABLE_MACHINE_NORMALIZATION = 127 / 255;
+
+/** A TF.js model's files, read: the artifacts and the metadata.json beside them (when there is one). */
+export interface TfjsSource {
+  readonly artifacts: TfjsArtifacts;
+  readonly metadata?: TfjsMetadata;
+  /** Where model.json was read from, for messages. */
+  readonly location: string;
+}
+
+/** The parts of a Teachable Machine metadata.json that Sightline reads. */
+export interface TfjsMetadata {
+  readonly labels?: readonly string[];
+  readonly imageSize?: number;
+  readonly tmVersion?: string;
+  readonly packageName?: string;
+  readonly tfjsVersion?: string;
+  readonly modelName?: string;
+}
+
+/** Where a model's files are read from: a folder, a server, a zip, dropped files. */
+export interface TfjsFiles {
+  /** The bytes at `location`, or undefined when there is no such file. */
+  read(location: string): Promise<Uint8Array | undefined>;
+  /** `relative` resolved against the folder holding `base`. */
+  beside(base: string, relative: string): string;
+  /** Where a missing file was looked for, as the end of a sentence: "at '/models/weights.bin'". */
+  where(location: string): string;
+}
+
+/** A dropped or picked file: its name and bytes. */
+export interface NamedBytes {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+}
+
+/** Reads model.json at `modelJsonAt`, the weight files its manifest lists and metadata.json beside it. */
+export async function readTfjsFiles(modelJsonAt: string, files: TfjsFiles): Promise<TfjsSource> {
+  const text = await files.read(modelJsonAt);
+  if (!text) {
+    throw new SightlineError(
+      'MODEL_LOAD',
+      `Cannot read the TF.js model: '${modelJsonAt}' does not exist (a TF.js model is a folder with model.json and its weight files).`,
+      { ref: modelJsonAt },
+    );
+  }
+  const modelJson = parseModelJson(new TextDecoder().decode(text), modelJsonAt);
+  const groups: Uint8Array[] = [];
+  for (const group of modelJson.weightsManifest) {
+    const parts: Uint8Array[] = [];
+    for (const path of group.paths) {
+      const at = files.beside(modelJsonAt, path);
+      const bytes = await files.read(at);
+      if (!bytes) {
+        throw new SightlineError(
+          'MODEL_LOAD',
+          `The TF.js model '${modelJsonAt}' lists weight file '${path}', which does not exist ${files.where(at)}.`,
+          { ref: modelJsonAt, weights: at },
+        );
+      }
+      parts.push(bytes);
+    }
+    const joined = concat(parts);
+    const expected = expectedGroupBytes(group);
+    if (expected !== undefined && joined.byteLength !== expected) {
+      throw new SightlineError(
+        'MODEL_LOAD',
+        `The weight files ${group.paths.map((p) => `'${p}'`).join(', ')} of '${modelJsonAt}' hold ${joined.byteLength} bytes; the manifest describes ${expected}.`,
+        { ref: modelJsonAt },
+      );
+    }
+    groups.push(joined);
+  }
+  const metadataBytes = await files.read(files.beside(modelJsonAt, 'metadata.json'));
+  return {
+    artifacts: { modelJson, groups },
+    metadata: metadataBytes ? parseMetadata(metadataBytes, modelJsonAt) : undefined,
+    location: modelJsonAt,
+  };
+}
+
+/**
+ * A zipped TF.js model: the zip holds one model.json (at its root or in a folder), the weight files it lists
+ * and metadata.json beside it. Only those files are unpacked, and together they may hold at most `maxBytes`
+ * (512 MB by default): a zip bomb stops at the sizes its directory declares, before anything is inflated.
+ */
+export async function readTfjsZip(
+  bytes: Uint8Array,
+  name: string,
+  options: { maxBytes?: number } = {},
+): Promise<TfjsSource> {
+  const maxBytes = options.maxBytes ?? MAX_TFJS_ZIP_BYTES;
+  checkZipSize(bytes.byteLength, name, maxBytes);
+  const zip = new ZipFiles(bytes, name, maxBytes);
+  const models = zip.names.filter((n) => baseName(n) === 'model.json');
+  if (models.length === 0) {
+    throw new SightlineError(
+      'MODEL_LOAD',
+      `'${name}' holds no model.json (${zip.contents()}); a TF.js export zip holds model.json, its weight files and metadata.json.`,
+      { ref: name },
+    );
+  }
+  if (models.length > 1) {
+    throw new SightlineError(
+      'MODEL_LOAD',
+      `'${name}' holds ${models.length} models (${models.join(', ')}); zip one model's folder.`,
+      { ref: name },
+    );
+  }
+  return readTfjsFiles(`${name}/${models[0]}`, zip);
+}
+
+/** Refuses a zip larger than the limit before it is read or unpacked. */
+export function checkZipSize(byteLength: number, name: string, maxBytes = MAX_TFJS_ZIP_BYTES): void {
+  if (byteLength <= maxBytes) return;
+  throw new SightlineError(
+    'MODEL_LOAD',
+    `'${name}' is ${formatSize(byteLength)}, over the limit of ${formatSize(maxBytes)} for a zipped model; unzip it and give its folder.`,
+    { ref: name, bytes: byteLength, maxBytes },
+  );
+}
+
+/**
+ * Files dropped or picked together: one .zip (read as readTfjsZip does), or model.json with its weight files
+ * and, for Teachable Machine, metadata.json. Weight files are matched by name, whatever folder the manifest
+ * puts them in, since dropped files carry no folders.
+ */
+export async function readTfjsDropped(
+  dropped: readonly NamedBytes[],
+  options: { maxBytes?: number } = {},
+): Promise<TfjsSource> {
+  const zips = dropped.filter((f) => /\.zip$/i.test(f.name));
+  if (zips.length === 1 && dropped.length === 1) return readTfjsZip(zips[0].bytes, zips[0].name, options);
+  const names = dropped.map((f) => f.name).join(', ');
+  if (zips.length > 0) {
+    throw new SightlineError(
+      'MODEL_LOAD',
+      `Dropped together: ${names}. Drop a zipped model on its own, or the unzipped files (model.json, its weight files, metadata.json) together.`,
+    );
+  }
+  const jsons = dropped.filter((f) => /\.json$/i.test(f.name) && f.name !== 'metadata.json');
+  const model = jsons.find((f) => f.name === 'model.json') ?? (jsons.length === 1 ? jsons[0] : undefined);
+  if (!model) {
+    throw new SightlineError(
+      'MODEL_LOAD',
+      jsons.length === 0
+        ? `No model.json among the dropped files (${names}): a TF.js model is model.json with its weight files (and metadata.json from Teachable Machine).`
+        : `Several model files among the dropped files (${jsons.map((f) => f.name).join(', ')}); drop one model's model.json with its weight files.`,
+    );
+  }
+  return readTfjsFiles(model.name, new DroppedFiles(dropped));
+}
+
+/** Teachable Machine's preprocessing (centre square, pixels to [−1, 1]) and its labels. */
+export function metadataHints(metadata: TfjsMetadata | undefined): ModelHints {
+  if (!metadata) return {};
+  const labels = Array.isArray(metadata.labels) ? metadata.labels.map(String) : undefined;
+  const teachable =
+    labels !== undefined &&
+    (metadata.tmVersion !== undefined || /teachablemachine/i.test(metadata.packageName ?? ''));
+  return {
+    ...(labels ? { labels } : {}),
+    ...(teachable
+      ? {
+          mean: [TEACHABLE_MACHINE_NORMALIZATION],
+          std: [TEACHABLE_MACHINE_NORMALIZATION],
+          resize: 'center-crop' as const,
+          cropFraction: 1,
+        }
+      : {}),
+  };
+}
+
+/**
+ * The model as ONNX bytes, or why it does not convert (a Graph model, or a layer the converter lacks).
+ * `inputSize` fills an input size the model leaves open.
+ */
+export function convertTfjsSource(
+  source: TfjsSource,
+  inputSize?: { width: number; height: number },
+): { readonly onnx: Uint8Array } | { readonly reason: string } {
+  if (isGraphModel(source.artifacts.modelJson)) {
+    return { reason: 'it is a TF.js Graph model, which does not convert to ONNX' };
+  }
+  try {
+    return { onnx: encodeModel(convertTfjsLayers(source.artifacts, { inputSize }).model) };
+  } catch (error) {
+    if (!(error instanceof SightlineError) || error.code !== 'UNSUPPORTED_OP') throw error;
+    const { layer, className } = error.details as { layer?: string; className?: string };
+    return {
+      reason: layer
+        ? `its layer '${layer}' (${className}) does not convert to ONNX`
+        : error.message.replace(/\.$/, ''),
+    };
+  }
+}
+
+interface ZipEntry {
+  readonly name: string;
+  readonly originalSize: number;
+}
+
+/** The entries of a zip, unpacked one at a time on demand; the sizes they declare count against a budget. */
+class ZipFiles implements TfjsFiles {
+  readonly names: readonly string[];
+  private readonly entries = new Map<string, ZipEntry>();
+  private unpacked = 0;
+
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly zipName: string,
+    private readonly maxBytes: number,
+  ) {
+    // A listing pass: the filter sees every entry's declared sizes and declines to inflate any of them.
+    this.unzip((entry) => {
+      // Folders, and the resource forks macOS adds when it zips a folder, are not model files.
+      if (!entry.name.endsWith('/') && !entry.name.startsWith('__MACOSX/'))
+        this.entries.set(entry.name, entry);
+      return false;
+    });
+    this.names = [...this.entries.keys()];
+  }
+
+  async read(location: string): Promise<Uint8Array | undefined> {
+    const prefix = `${this.zipName}/`;
+    const entry = location.startsWith(prefix) ? this.entries.get(location.slice(prefix.length)) : undefined;
+    if (!entry) return undefined;
+    this.unpacked += entry.originalSize;
+    if (this.unpacked > this.maxBytes) {
+      throw new SightlineError(
+        'MODEL_LOAD',
+        `'${this.zipName}' unpacks to more than ${formatSize(this.maxBytes)} ('${entry.name}' alone is ${formatSize(entry.originalSize)}); Sightline stops there so that a zip bomb cannot fill the memory. Unzip it and give its folder if the model really is that large.`,
+        { ref: this.zipName, entry: entry.name, maxBytes: this.maxBytes },
+      );
+    }
+    // fflate inflates into a buffer of the declared size, so a lying entry cannot grow past it; a short one
+    // comes out short, and says the zip is damaged.
+    const files = this.unzip((e) => e.name === entry.name);
+    const data = files[entry.name];
+    if (!data || data.byteLength !== entry.originalSize) {
+      throw new SightlineError(
+        'MODEL_LOAD',
+        `'${this.zipName}' is damaged: '${entry.name}' unpacks to ${data?.byteLength ?? 0} bytes; the zip says ${entry.originalSize}.`,
+        { ref: this.zipName, entry: entry.name },
+      );
+    }
+    return data;
+  }
+
+  beside(base: string, relative: string): string {
+    const parts = base
+      .slice(this.zipName.length + 1)
+      .split('/')
+      .slice(0, -1);
+    for (const part of relative.split('/')) {
+      if (part === '..') parts.pop();
+      else if (part !== '' && part !== '.') parts.push(part);
+    }
+    return `${this.zipName}/${parts.join('/')}`;
+  }
+
+  where(): string {
+    return `in '${this.zipName}' (${this.contents()})`;
+  }
+
+  /** What the zip holds, in words, for messages. */
+  contents(): string {
+    if (this.names.length === 0) return 'it is empty';
+    const shown = this.names.slice(0, 8).join(', ');
+    return `it holds ${shown}${this.names.length > 8 ? ` and ${this.names.length - 8} more` : ''}`;
+  }
+
+  private unzip(filter: (entry: ZipEntry) => boolean): Record<string, Uint8Array> {
+    try {
+      return unzipSync(this.bytes, { filter });
+    } catch (cause) {
+      if ((cause as FlateError).code === undefined) throw cause;
+      throw new SightlineError(
+        'MODEL_LOAD',
+        `'${this.zipName}' is not a readable zip file: ${(cause as Error).message}.`,
+        { ref: this.zipName },
+        { cause },
+      );
+    }
+  }
+}
+
+/** Files dropped on the page: flat, so a manifest's paths are matched by their last part. */
+class DroppedFiles implements TfjsFiles {
+  private readonly byName: ReadonlyMap<string, Uint8Array>;
+
+  constructor(private readonly dropped: readonly NamedBytes[]) {
+    this.byName = new Map(dropped.map((f) => [f.name, f.bytes]));
+  }
+
+  async read(location: string): Promise<Uint8Array | undefined> {
+    return this.byName.get(location);
+  }
+
+  beside(_base: string, relative: string): string {
+    return baseName(relative);
+  }
+
+  where(): string {
+    return `among the dropped files (${this.dropped.map((f) => f.name).join(', ')}); drop it together with model.json`;
+  }
+}
+
+function parseMetadata(bytes: Uint8Array, modelJsonAt: string): TfjsMetadata {
+  try {
+    const json = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+    return json && typeof json === 'object' ? (json as TfjsMetadata) : {};
+  } catch (cause) {
+    throw new SightlineError(
+      'MODEL_LOAD',
+      `The metadata.json beside '${modelJsonAt}' is not valid JSON: ${(cause as Error).message}`,
+      {},
+      { cause },
+    );
+  }
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.byteLength, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.byteLength;
+  }
+  return out;
+}
+
+function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+function formatSize(bytes: number): string {
+  const mb = bytes / (1024 * 1024);
+  return mb >= 1 ? `${Math.round(mb)} MB` : `${bytes} bytes`;
+}
