@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { strToU8, zipSync } from 'fflate';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,7 @@ import { decodeNpy } from '../../src/io/npy.js';
 import { loadModel } from '../../src/models/load.js';
 import { CLI, SHARED_IMAGES } from '../helpers/cli.js';
 import { DOG_BOX } from '../helpers/regions.js';
+import { randomizeWeights, saveArtifacts, teachableMachineModel, tfReady } from '../helpers/tfjs-models.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** Screenshots and downloads land here for people (and CI) to look at. */
@@ -24,6 +26,17 @@ const ARTIFACTS = fileURLToPath(new URL('../../artifacts/web/', import.meta.url)
 const DOGS = { first: 152, last: 269 };
 const MINUTE = 60_000;
 const GOLDEN = fileURLToPath(new URL('../fixtures/golden/', import.meta.url));
+const TM_LABELS = ['cat', 'dog', 'cup', 'person'];
+/** metadata.json as Teachable Machine writes it beside an image model. */
+const TM_METADATA = {
+  tfjsVersion: '1.3.1',
+  tmVersion: '2.4.10',
+  packageVersion: '0.8.4',
+  packageName: '@teachablemachine/image',
+  modelName: 'tm-my-image-model',
+  labels: TM_LABELS,
+  imageSize: 64,
+};
 
 let server: ChildProcess;
 let origin: string;
@@ -448,6 +461,91 @@ describe('web app in headless Chromium', () => {
       );
     },
     3 * MINUTE,
+  );
+
+  it(
+    'opens a dropped Teachable Machine export (.zip) without asking anything, predicts with its labels and draws Grad-CAM',
+    async () => {
+      // A Teachable-Machine-shaped model built and saved by TF.js, zipped as TM's "Download my model" zips it.
+      await tfReady();
+      const reference = teachableMachineModel(64, TM_LABELS.length);
+      randomizeWeights(reference, 7);
+      const artifacts = await saveArtifacts(reference);
+      reference.dispose();
+      const zip = join(scratch, 'tm-my-image-model.zip');
+      await writeFile(
+        zip,
+        zipSync({
+          'model.json': strToU8(JSON.stringify(artifacts.modelJson)),
+          'weights.bin': artifacts.groups[0],
+          'metadata.json': strToU8(JSON.stringify(TM_METADATA)),
+        }),
+      );
+      await modelReady();
+      // A Graph model does not convert: the page says so, and keeps the model it had.
+      await page.setInputFiles('#model-input', {
+        name: 'model.json',
+        mimeType: 'application/json',
+        buffer: Buffer.from(
+          JSON.stringify({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [] }),
+        ),
+      });
+      expect(await message()).toMatch(
+        /^'model\.json' cannot run in the browser yet: it is a TF\.js Graph model, which does not convert to ONNX\. The browser runs TF\.js Layers models /,
+      );
+      expect(await page.textContent('#model-line')).toMatch(/^Model: /);
+      await page.setInputFiles('#model-input', zip);
+      await page.waitForFunction(
+        () => document.getElementById('model-line')?.textContent?.startsWith('Model: tm-my-image-model.zip'),
+        null,
+        { timeout: MINUTE },
+      );
+      expect(await page.textContent('#model-line')).toBe(
+        'Model: tm-my-image-model.zip · 4 classes · 64×64 input',
+      );
+      // metadata.json said the size, the pixel scaling and the labels: the form never showed.
+      expect(await page.isHidden('#model-form')).toBe(true);
+
+      const photo = fileURLToPath(new URL('../../examples/chelsea.png', import.meta.url));
+      await page.setInputFiles('#photo-input', photo);
+      await page.waitForFunction(
+        () => document.querySelector('#predictions button')?.textContent?.match(/^(cat|dog|cup|person) — /),
+        null,
+        { timeout: MINUTE },
+      );
+      const shown = await page.$$eval('#predictions button', (b) => b.map((e) => e.textContent ?? ''));
+      // The library in Node, loading the same zip, is the reference.
+      const model = await loadModel(zip);
+      try {
+        const { tensor } = preprocess(await decodeImage(photo), model.spec);
+        const expected = rankPredictions(model, await model.predict(tensor), 5);
+        expect(shown.map((t) => t.split(' — ')[0])).toEqual(expected.map((p) => p.label));
+        shown.forEach((text, i) => {
+          const percent = Number(/(\d+)%$/.exec(text)?.[1]);
+          expect(Math.abs(percent - expected[i].score * 100)).toBeLessThanOrEqual(1);
+        });
+        // Not a model that gives every class the same score (the comparison would then prove little).
+        expect(expected[0].score - expected[expected.length - 1].score).toBeGreaterThan(0.05);
+      } finally {
+        await model.dispose();
+      }
+      await page.waitForFunction(
+        () => document.getElementById('legend-text')?.textContent?.startsWith('Grad-CAM map for'),
+        null,
+        { timeout: MINUTE },
+      );
+      // The map is drawn: the colours alone differ from the photo alone, and vary across the photo.
+      await page.fill('#opacity', '0');
+      const plain = await overlayPixels();
+      await page.fill('#opacity', '1');
+      const colours = await overlayPixels();
+      await page.fill('#opacity', '0.5');
+      const differing = colours.data.filter((v, i) => Math.abs(v - plain.data[i]) > 8).length;
+      expect(differing / colours.data.length).toBeGreaterThan(0.5);
+      expect(heat(colours, [0, 0, colours.width / 2, colours.height]).spread).toBeGreaterThan(20);
+      await page.screenshot({ path: join(ARTIFACTS, 'teachable-machine-zip-1280.png'), fullPage: true });
+    },
+    2 * MINUTE,
   );
 
   it('reads at phone width and never talks to another host', async () => {

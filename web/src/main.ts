@@ -206,9 +206,16 @@ function describeMethod(): void {
 
 // ---------------------------------------------------------------- photo and predictions
 
+/** A model's files, dropped where photos go: ONNX, TFLite, a TF.js export's .zip or its files. */
+const MODEL_FILE = /\.(onnx|tflite|lite|zip|json|bin)$/i;
+
+async function takeFiles(files: readonly File[]): Promise<void> {
+  if (files.some((f) => MODEL_FILE.test(f.name))) return inspectModel(files);
+  if (files[0]) return takePhoto(files[0]);
+}
+
 async function takePhoto(file: File): Promise<void> {
   hideMessage();
-  if (/\.(onnx|tflite|lite)$/i.test(file.name)) return inspectModel(file);
   let image: RgbImage;
   try {
     image = await decodeImageBlob(file, { maxSide: MAX_SIDE, name: file.name });
@@ -627,14 +634,17 @@ async function compareMethods(): Promise<void> {
 
 let question: ModelQuestion | undefined;
 
-async function inspectModel(file: File): Promise<void> {
+async function inspectModel(files: readonly File[]): Promise<void> {
   hideMessage();
-  setModelLine(`Reading '${file.name}'…`);
+  setModelLine(`Reading ${files.map((f) => `'${f.name}'`).join(', ')}…`);
   try {
-    const bytes = await file.arrayBuffer();
-    const reply = await engine.call({ type: 'inspect-model', fileName: file.name, bytes }, 'question', {}, [
-      bytes,
-    ]).done;
+    const read = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await f.arrayBuffer() })));
+    const reply = await engine.call(
+      { type: 'inspect-model', files: read },
+      'question',
+      { onStatus: setModelLine },
+      read.map((f) => f.bytes),
+    ).done;
     question = reply.question;
     askAboutModel(reply.question);
   } catch (error) {
@@ -644,7 +654,6 @@ async function inspectModel(file: File): Promise<void> {
 }
 
 function askAboutModel(q: ModelQuestion): void {
-  ui.modelForm.hidden = false;
   const known = q.width !== undefined && q.height !== undefined;
   ui.sizeField.hidden = known;
   ui.inputWidth.required = !known;
@@ -656,6 +665,12 @@ function askAboutModel(q: ModelQuestion): void {
   const fromModel = ui.normalization.querySelector<HTMLOptionElement>('option[value="model"]')!;
   fromModel.disabled = !q.normalizationFromModel;
   ui.normalization.value = q.normalizationFromModel ? 'model' : 'imagenet';
+  // A Teachable Machine export names its size, pixel scaling and labels: there is nothing to ask.
+  if (q.complete) {
+    void openQuestionedModel();
+    return;
+  }
+  ui.modelForm.hidden = false;
   const input = q.inputs[0];
   ui.modelQuestion.textContent =
     `'${q.fileName}' takes '${input.name}' [${input.dims.join(', ')}]. ` +
@@ -698,6 +713,8 @@ async function openQuestionedModel(): Promise<void> {
     .call({ type: 'open-model', hints, name: q.fileName }, 'model', { onStatus: setModelLine })
     .done.then((reply) => {
       question = undefined;
+      // The labels file belonged to this model; the next one brings its own.
+      ui.labelsInput.value = '';
       useModel(reply.model);
     })
     .catch((error) => {
@@ -811,9 +828,9 @@ function hideMessage(): void {
 
 ui.colormap.replaceChildren(...COLORMAP_NAMES.map((name) => new Option(name, name)));
 ui.photoInput.addEventListener('change', () => {
-  const file = ui.photoInput.files?.[0];
+  const files = [...(ui.photoInput.files ?? [])];
   ui.photoInput.value = '';
-  if (file) void takePhoto(file);
+  void takeFiles(files);
 });
 // The label already opens the picker on click; Enter and Space on it should too.
 ui.drop.tabIndex = 0;
@@ -833,8 +850,7 @@ ui.drop.addEventListener('dragleave', () => ui.drop.classList.remove('over'));
 ui.drop.addEventListener('drop', (event) => {
   event.preventDefault();
   ui.drop.classList.remove('over');
-  const file = event.dataTransfer?.files[0];
-  if (file) void takePhoto(file);
+  void takeFiles([...(event.dataTransfer?.files ?? [])]);
 });
 ui.method.addEventListener('change', () => {
   describeMethod();
@@ -863,8 +879,8 @@ ui.savePng.addEventListener('click', () => void savePng());
 ui.saveNpy.addEventListener('click', saveNpy);
 ui.saveJson.addEventListener('click', saveJson);
 ui.modelInput.addEventListener('change', () => {
-  const file = ui.modelInput.files?.[0];
-  if (file) void inspectModel(file);
+  const files = [...(ui.modelInput.files ?? [])];
+  if (files.length > 0) void inspectModel(files);
 });
 ui.modelForm.addEventListener('submit', (event) => {
   event.preventDefault();

@@ -35,8 +35,13 @@ export interface ModelQuestion {
   readonly width?: number;
   readonly height?: number;
   readonly layout?: 'NCHW' | 'NHWC';
-  /** A quantized TFLite input implies its own normalisation; the page then offers "as the model says". */
+  /**
+   * A quantized TFLite input, or a Teachable Machine metadata.json, implies its own normalisation; the page
+   * then offers "as the model says".
+   */
   readonly normalizationFromModel: boolean;
+  /** The files say everything (a Teachable Machine export: input size, pixel scaling, labels): nothing to ask. */
+  readonly complete: boolean;
 }
 
 export type Request =
@@ -44,8 +49,8 @@ export type Request =
   | {
       readonly type: 'inspect-model';
       readonly id: number;
-      readonly fileName: string;
-      readonly bytes: ArrayBuffer;
+      /** One .onnx, .tflite or .zip file, or a TF.js model's files dropped together. */
+      readonly files: readonly { readonly name: string; readonly bytes: ArrayBuffer }[];
     }
   | {
       readonly type: 'open-model';

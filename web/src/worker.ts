@@ -2,18 +2,23 @@
 import {
   type ConvertedTfliteModel,
   configureWebRuntime,
+  convertTfjsSource,
   convertTfliteModel,
   defaultModelHints,
   explain,
   imageInputShape,
   METHODS,
   type Model,
+  type ModelHints,
+  metadataHints,
   modelInputs,
+  type NamedBytes,
   type OnnxModelOptions,
   openConvertedTflite,
   openOnnxModel,
   preprocess,
   rankPredictions,
+  readTfjsDropped,
   SightlineError,
 } from '../../src/browser.js';
 import { browserGraphCache } from './graph-cache.js';
@@ -37,7 +42,14 @@ let warmForwardMs: number | undefined;
 let backend = '';
 /** A dropped model waiting for the user's answers (input size, normalisation). */
 let pending:
-  | { fileName: string; onnx: Uint8Array; tflite?: ConvertedTfliteModel; identity: string }
+  | {
+      fileName: string;
+      onnx: Uint8Array;
+      tflite?: ConvertedTfliteModel;
+      identity: string;
+      /** What the files said (a TF.js metadata.json); the user's answers win over it. */
+      hints?: ModelHints;
+    }
   | undefined;
 const running = new Map<number, AbortController>();
 
@@ -83,7 +95,24 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
       return;
     }
     case 'inspect-model': {
-      const bytes = new Uint8Array(request.bytes);
+      const files = request.files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) }));
+      if (files.some((f) => /\.(zip|json)$/i.test(f.name))) {
+        await inspectTfjs(id, files, status);
+        return;
+      }
+      if (files.length !== 1) {
+        throw new SightlineError(
+          'MODEL_LOAD',
+          `Dropped together: ${files.map((f) => f.name).join(', ')}. Drop one ONNX or TFLite file, or a TF.js model's files (model.json, its weights, metadata.json).`,
+        );
+      }
+      const [{ name: fileName, bytes }] = files;
+      if (/\.bin$/i.test(fileName)) {
+        throw new SightlineError(
+          'MODEL_LOAD',
+          `'${fileName}' holds the weights of a TF.js model: drop it together with model.json and metadata.json, or drop the model's .zip.`,
+        );
+      }
       const tflite = isTflite(bytes) ? convertTfliteModel(bytes) : undefined;
       const onnx = tflite ? tflite.bytes : bytes;
       let inputs: ReturnType<typeof modelInputs>;
@@ -92,32 +121,28 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
       } catch (cause) {
         throw new SightlineError(
           'MODEL_LOAD',
-          `'${request.fileName}' is neither an ONNX nor a TFLite model: ${(cause as Error).message}`,
+          `'${fileName}' is neither an ONNX nor a TFLite model: ${(cause as Error).message}`,
           {},
           { cause },
         );
       }
-      const images = inputs.filter((i) => i.dims.length === 4);
-      if (images.length !== 1 || inputs.length !== 1) {
-        throw new SightlineError(
-          'MODEL_SHAPE',
-          `'${request.fileName}' has inputs ${inputs.map((i) => `'${i.name}' [${i.dims.join(', ')}]`).join(', ')}; ` +
-            'expected one image input of rank 4 ([N, 3, H, W] or [N, H, W, 3]).',
-        );
-      }
       // A converted TFLite model is NHWC whatever its dims look like (tfliteHints says so too).
-      const { layout, width, height } = imageInputShape(images[0].dims, tflite ? 'NHWC' : undefined);
-      pending = { fileName: request.fileName, onnx, tflite, identity: await digest(bytes) };
+      const { layout, width, height } = imageInputShape(
+        imageInput(inputs, fileName).dims,
+        tflite ? 'NHWC' : undefined,
+      );
+      pending = { fileName, onnx, tflite, identity: await digest(bytes) };
       post({
         type: 'question',
         id,
         question: {
-          fileName: request.fileName,
+          fileName,
           inputs,
           width,
           height,
           layout,
           normalizationFromModel: Boolean(tflite?.quantizedInput),
+          complete: false,
         },
       });
       return;
@@ -127,11 +152,12 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
       if (!chosen) throw new SightlineError('INVALID_ARGUMENT', 'No dropped model is waiting to be opened.');
       status(`Starting '${chosen.fileName}'…`);
       const options = engineOptions(chosen.identity);
+      const hints = { ...chosen.hints, ...request.hints };
       await useModel(
         () =>
           chosen.tflite
-            ? openConvertedTflite(chosen.tflite, request.hints, options)
-            : openOnnxModel(chosen.onnx, request.hints, options),
+            ? openConvertedTflite(chosen.tflite, hints, options)
+            : openOnnxModel(chosen.onnx, hints, options),
         request.name,
       );
       pending = undefined;
@@ -182,6 +208,71 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
       return;
     }
   }
+}
+
+/**
+ * A TF.js model (a Teachable Machine .zip, or model.json with its weights and metadata.json), converted to
+ * ONNX here with the library's converter (TF.js itself is never loaded in the browser). A Teachable Machine
+ * export says everything the form would ask, so the question comes back complete.
+ */
+async function inspectTfjs(
+  id: number,
+  files: NamedBytes[],
+  status: (message: string) => void,
+): Promise<void> {
+  status('Reading the TF.js model…');
+  const source = await readTfjsDropped(files);
+  const fileName = files.length === 1 ? files[0].name : (source.metadata?.modelName ?? source.location);
+  const size = source.metadata?.imageSize;
+  status(`Converting '${fileName}' (TF.js → ONNX)…`);
+  const converted = convertTfjsSource(source, size ? { width: size, height: size } : undefined);
+  if ('reason' in converted) {
+    throw new SightlineError(
+      'UNSUPPORTED_OP',
+      `'${fileName}' cannot run in the browser yet: ${converted.reason}. The browser runs TF.js Layers models whose layers convert to ONNX: Teachable Machine image models, models saved with TF.js' model.save(), Keras models converted with tensorflowjs_converter (docs/tfjs-models.md lists the layers). The command line runs this one for predictions only (occlusion, RISE): sightline explain photo.jpg --model ${files.length === 1 ? fileName : 'its-folder/'}`,
+      { reason: converted.reason },
+    );
+  }
+  const inputs = modelInputs(converted.onnx);
+  const { width, height } = imageInputShape(imageInput(inputs, fileName).dims, 'NHWC');
+  const hints = metadataHints(source.metadata);
+  pending = {
+    fileName,
+    onnx: converted.onnx,
+    identity: await digest(converted.onnx),
+    hints: { ...hints, layout: 'NHWC' },
+  };
+  const normalizationFromModel = hints.mean !== undefined;
+  post({
+    type: 'question',
+    id,
+    question: {
+      fileName,
+      inputs,
+      width,
+      height,
+      layout: 'NHWC',
+      normalizationFromModel,
+      complete:
+        width !== undefined && height !== undefined && normalizationFromModel && hints.labels !== undefined,
+    },
+  });
+}
+
+/** The one image input ([N, 3, H, W] or [N, H, W, 3]) a classifier must have. */
+function imageInput(
+  inputs: ReturnType<typeof modelInputs>,
+  fileName: string,
+): ReturnType<typeof modelInputs>[number] {
+  const images = inputs.filter((i) => i.dims.length === 4);
+  if (images.length !== 1 || inputs.length !== 1) {
+    throw new SightlineError(
+      'MODEL_SHAPE',
+      `'${fileName}' has inputs ${inputs.map((i) => `'${i.name}' [${i.dims.join(', ')}]`).join(', ')}; ` +
+        'expected one image input of rank 4 ([N, 3, H, W] or [N, H, W, 3]).',
+    );
+  }
+  return images[0];
 }
 
 async function useModel(open: () => Promise<Model>, name: string): Promise<void> {
