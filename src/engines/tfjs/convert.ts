@@ -29,15 +29,16 @@ export interface TfjsLayersConversion {
   readonly layerCounts: Record<string, number>;
 }
 
-const MODEL_CLASSES = new Set(['Sequential', 'Model', 'Functional']);
+// Module-level values are marked pure so bundlers drop the converter from pages that never call it (the web
+// app's main thread imports the same public entry as its worker).
+const MODEL_CLASSES = /* @__PURE__ */ new Set(['Sequential', 'Model', 'Functional']);
 
 /** The Keras layer classes convertTfjsLayers handles (nested Sequential and Functional models included). */
-export const SUPPORTED_TFJS_LAYERS: readonly string[] = [
-  ...Object.keys(LAYER_RULES),
-  ...Object.keys(LAYER_ALIASES),
-  ...MODEL_CLASSES,
-  'InputLayer',
-].sort();
+export const SUPPORTED_TFJS_LAYERS: readonly string[] = /* @__PURE__ */ supportedLayers();
+
+function supportedLayers(): string[] {
+  return [...Object.keys(LAYER_RULES), ...Object.keys(LAYER_ALIASES), ...MODEL_CLASSES, 'InputLayer'].sort();
+}
 
 /** A layer as the topology stores it: class, config, and (inside a Functional model) its calls. */
 interface LayerSpec {

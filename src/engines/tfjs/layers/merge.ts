@@ -42,9 +42,9 @@ function elementwise(op: 'Add' | 'Sub' | 'Mul', exactlyTwo = false): LayerRule {
   };
 }
 
-export const add = elementwise('Add');
-export const subtract = elementwise('Sub', true);
-export const multiply = elementwise('Mul');
+export const add = /* @__PURE__ */ elementwise('Add');
+export const subtract = /* @__PURE__ */ elementwise('Sub', true);
+export const multiply = /* @__PURE__ */ elementwise('Mul');
 
 export const average: LayerRule = (call, ctx) => {
   const sum = add({ ...call, path: `${call.path}/sum` }, ctx) as Value;

@@ -45,8 +45,8 @@ function pool(op: 'MaxPool' | 'AveragePool'): LayerRule {
   };
 }
 
-export const maxPooling2d = pool('MaxPool');
-export const averagePooling2d = pool('AveragePool');
+export const maxPooling2d = /* @__PURE__ */ pool('MaxPool');
+export const averagePooling2d = /* @__PURE__ */ pool('AveragePool');
 
 /** Global pools give [N, C, 1, 1]; without keepdims (TF.js' only form) that is flattened to [N, C]. */
 function globalPool(op: 'GlobalMaxPool' | 'GlobalAveragePool'): LayerRule {
@@ -62,5 +62,5 @@ function globalPool(op: 'GlobalMaxPool' | 'GlobalAveragePool'): LayerRule {
   };
 }
 
-export const globalMaxPooling2d = globalPool('GlobalMaxPool');
-export const globalAveragePooling2d = globalPool('GlobalAveragePool');
+export const globalMaxPooling2d = /* @__PURE__ */ globalPool('GlobalMaxPool');
+export const globalAveragePooling2d = /* @__PURE__ */ globalPool('GlobalAveragePool');
