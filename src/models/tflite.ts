@@ -3,7 +3,7 @@ import { cachedEntry, sha256 } from './cache.js';
 import { type ConvertedTfliteModel, convertTfliteModel } from './open.js';
 
 /** Bumped whenever the converter's output changes, so stale cached conversions are not reused. */
-export const CONVERTER_VERSION = 1;
+export const CONVERTER_VERSION = 2;
 
 export interface ConvertedTflite extends ConvertedTfliteModel {
   /** The cached ONNX file. */

@@ -43,6 +43,8 @@ export class ConversionContext extends GraphWriter {
   private readonly values = new Map<number, Value>();
   private readonly folded = new Map<number, Float32Array>();
   private readonly scores: ReadonlySet<number>;
+  /** ONNX values holding a zero PAD's output → its spatial pads [top, left, bottom, right] (see ops/pool.ts). */
+  private readonly zeroPads = new Map<string, readonly number[]>();
   /** Nodes written by the operator being converted; only their outputs may be renamed. */
   private opNodes: NodeProto[] = [];
 
@@ -91,6 +93,16 @@ export class ConversionContext extends GraphWriter {
   /** Records that a tensor is constant, computed here instead of in the graph (e.g. a DEQUANTIZE of weights). */
   foldConstant(index: number, values: Float32Array): void {
     this.folded.set(index, values);
+  }
+
+  /** Records that ONNX value `name` is an image padded with zeros by `pads` [top, left, bottom, right]. */
+  markZeroPadded(name: string, pads: readonly number[]): void {
+    this.zeroPads.set(name, pads);
+  }
+
+  /** The spatial zero padding of value `name` (a PAD's output, or the same value passed on), if it is one. */
+  zeroPadding(name: string): readonly number[] | undefined {
+    return this.zeroPads.get(name);
   }
 
   // ── values ─────────────────────────────────────────────────────────────────────────────────────────

@@ -98,7 +98,10 @@ const squeeze: OpRule = (op, ctx) => {
   ctx.defineOutput(op, { value: out, layout: 'NHWC', bounds: v.bounds });
 };
 
-/** PAD with zeros (a quantized PAD fills with the zero point, which is the real 0). */
+/**
+ * PAD with zeros (a quantized PAD fills with the zero point, which is the real 0). A 4-D result is marked as
+ * zero-padded for the pools that may read it (ops/pool.ts).
+ */
 const pad: OpRule = (op, ctx) => {
   const [inputIndex, paddingIndex] = op.inputs;
   const v = ctx.value(inputIndex);
@@ -109,6 +112,10 @@ const pad: OpRule = (op, ctx) => {
   const name = sanitize(ctx.tensor(op.outputs[0]).name);
   const out = ctx.node('Pad', [v.name, ctx.ints(`${name}/pads`, pads)], [], `${name}/pad`);
   ctx.defineOutput(op, { value: out, layout: v.layout, bounds: hull([v.bounds, [0, 0]]) });
+  if (rank === 4) {
+    const [top, bottom, left, right] = paddings.slice(2, 6);
+    ctx.markZeroPadded(ctx.value(op.outputs[0]).name, [top, left, bottom, right]);
+  }
 };
 
 export const shapeRules = {
