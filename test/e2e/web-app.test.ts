@@ -14,6 +14,7 @@ import { preprocess } from '../../src/core/preprocess.js';
 import { rankPredictions } from '../../src/explain.js';
 import { decodeImage } from '../../src/io/decode.js';
 import { decodeNpy } from '../../src/io/npy.js';
+import { METHODS } from '../../src/methods/registry.js';
 import { loadModel } from '../../src/models/load.js';
 import { CLI, SHARED_IMAGES } from '../helpers/cli.js';
 import { DOG_BOX } from '../helpers/regions.js';
@@ -320,6 +321,12 @@ describe('web app in headless Chromium', () => {
       let changed = 0;
       for (let i = 0; i < before.data.length; i++) if (before.data[i] !== recoloured.data[i]) changed++;
       expect(changed / before.data.length).toBeGreaterThan(0.2);
+
+      // The menu comes from the registry: every method is offered, the region methods included.
+      const offered = await page.$$eval('#method option', (options) =>
+        options.map((o) => (o as HTMLOptionElement).value),
+      );
+      expect([...offered].sort()).toEqual(METHODS.map((m) => m.id).sort());
 
       await page.selectOption('#method', 'gradient');
       await page.waitForFunction(
