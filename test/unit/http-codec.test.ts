@@ -109,6 +109,10 @@ describe('parseScores checks the answer against the contract', () => {
     ['{"scores": [[1, 2], [3, 1e999]]}', /scores\[1\]\[1\] is Infinity; expected finite numbers/],
     ['{"scores": [[1, 2], [null, 3]]}', /scores\[1\]\[0\] is null; expected finite numbers/],
     ['{"scores": [[1, 2], []]}', /scores\[1\] is not a non-empty array/],
+    // Python's json.dumps writes non-finite floats as bare words: not JSON, but not a cut reply either.
+    ['{"scores": [[NaN, 0.5], [1, 0]]}', /the answer holds NaN, which is not a number in JSON/],
+    ['{"scores":[[1,2],[3,-Infinity]]}', /the answer holds -Infinity, which is not a number in JSON/],
+    ['{"scores": [[1, 2], [3,Infinity ]]}', /the answer holds Infinity, which/],
   ])('%s is refused for good', (text, message) => {
     let caught: unknown;
     try {
@@ -123,6 +127,9 @@ describe('parseScores checks the answer against the contract', () => {
   it('a body that is not JSON is transient (a cut reply), quoting its start', () => {
     expect(() => parseScores('<html>Bad gateway</html>', 1)).toThrow(TransientReplyError);
     expect(() => parseScores('{"scores": [[1', 1)).toThrow(/not JSON \(it starts "\{\\"scores\\": \[\[1"\)/);
+    // A cut reply that ends in the middle of a word is still transient.
+    expect(() => parseScores('{"scores": [[1, NaN', 1)).toThrow(TransientReplyError);
+    expect(() => parseScores('{"label": "NaN Infinity"', 1)).toThrow(TransientReplyError);
   });
 });
 

@@ -123,6 +123,18 @@ describe('answers that break the contract fail at once, naming the URL and what 
     expect(server.posts()).toHaveLength(1);
   });
 
+  it('NaN as Python writes it (a bare word) is refused at once, not retried as a cut reply', async () => {
+    const body = '{"scores": [[NaN, 0.5], [0.5, 0.5]]}';
+    const server = await serve({ fault: () => ({ kind: 'status', status: 200, body }) });
+    const model = await load(server.url, { requestBatch: 2 });
+    const error = await failure(model.predict(batchOf(2)));
+    expect(error.code).toBe('MODEL_OUTPUT');
+    expect(error.message).toBe(
+      `The answer of the model at ${server.url} does not fit the contract: the answer holds NaN, which is not a number in JSON (Python's json.dumps writes it for a non-finite float); expected finite numbers.`,
+    );
+    expect(server.posts()).toHaveLength(1);
+  });
+
   it('a 4xx other than 429 is not retried and carries the server’s message', async () => {
     const body = JSON.stringify({ error: { message: 'image too small' } });
     const server = await serve({ fault: () => ({ kind: 'status', status: 422, body }) });

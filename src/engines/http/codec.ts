@@ -58,6 +58,13 @@ export function parseScores(
   try {
     json = JSON.parse(text);
   } catch {
+    // Python's json.dumps (Flask's jsonify too) writes NaN and Infinity as bare words, which JSON lacks: the
+    // server will say the same again, so this breaks the contract rather than being a cut reply.
+    const word = /[[,:]\s*(-?Infinity|NaN)\s*[\],}]/.exec(text)?.[1];
+    if (word !== undefined)
+      throw new ScoresError(
+        `the answer holds ${word}, which is not a number in JSON (Python's json.dumps writes it for a non-finite float); expected finite numbers`,
+      );
     const start = excerpt(60);
     throw new TransientReplyError(
       `the answer is not JSON (${start ? `it starts ${JSON.stringify(start)}` : 'it is empty'}); expected {"scores": [[…], …]}`,
