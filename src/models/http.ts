@@ -29,6 +29,13 @@ export async function loadHttpModel(url: string, hints: ModelHints): Promise<Mod
   }
   if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:'))
     throw invalidArgument('model', 'an http(s) URL', displayUrl(url));
+  // fetch refuses such URLs, quoting them whole in its error; the credentials belong in a header.
+  if (parsed.username || parsed.password)
+    throw invalidArgument(
+      'model',
+      "a URL without 'user:password@' (send credentials with --header 'Authorization: Basic …' or --api-key-env)",
+      displayUrl(url),
+    );
   const http = hints.http ?? {};
   const concurrency = count('request-concurrency', http.concurrency, 1) ?? HTTP_DEFAULTS.concurrency;
   const client = new HttpClient({

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SightlineError } from '../../src/core/errors.js';
 import type { Model } from '../../src/core/model.js';
 import type { Tensor } from '../../src/core/tensor.js';
+import { HttpClient } from '../../src/engines/http/client.js';
 import type { HttpModel } from '../../src/engines/http/model.js';
 import { occlusion } from '../../src/methods/perturbation/occlusion.js';
 import { resolveOptions } from '../../src/methods/registry.js';
@@ -358,6 +359,22 @@ describe('headers and the API key', () => {
     const error = await failure(model.predict(batchOf(1)));
     expect(error.message).toContain(`the answer is not JSON (it starts "${'x'.repeat(50)} [redacted…"`);
     expect(error.message).not.toContain('sk-');
+  });
+
+  it('a URL with user:password@ is refused up front, and the client never quotes the password', async () => {
+    const server = await serve();
+    const withCredentials = server.url.replace('http://', 'http://alice:pa%24%24-hunter2-secret@');
+    const refused = await failure(loadHttpModel(withCredentials, { width: SIZE, height: SIZE }));
+    expect(refused.code).toBe('INVALID_ARGUMENT');
+    expect(refused.message).toContain(`"${server.url}"`);
+    expect(server.requests).toHaveLength(0);
+    // The client on its own: fetch refuses the URL, quoting it whole; the message must not.
+    const client = new HttpClient({ url: withCredentials, retries: 0, timeoutMs: TIMEOUT });
+    const error = await failure(client.send('GET', { read: () => undefined }));
+    const everything = `${error.message} ${JSON.stringify(error.details)} ${error.stack}`;
+    expect(everything).toContain('[redacted]');
+    expect(everything).not.toContain('hunter2');
+    expect(everything).not.toContain('alice');
   });
 
   it('a missing key variable or a malformed header is refused without echoing values', async () => {

@@ -81,8 +81,9 @@ export class HttpClient {
     this.url = options.url;
     this.displayUrl = displayUrl(options.url);
     this.headers = { ...options.headers };
-    // Longest first, so a value that contains another is redacted whole.
-    this.secrets = Object.values(this.headers)
+    // Longest first, so a value that contains another is redacted whole. The URL's user info counts too: fetch
+    // quotes the whole URL when it refuses one with credentials in it.
+    this.secrets = [...Object.values(this.headers), ...urlSecrets(options.url)]
       .flatMap((v) => [v, v.replace(/^Bearer\s+/i, '')])
       .filter((v) => v.length >= 4)
       .sort((a, b) => b.length - a.length);
@@ -300,6 +301,23 @@ export function displayUrl(url: string): string {
   } catch {
     return '(an invalid URL)';
   }
+}
+
+/** A URL's user name and password, raw and decoded. */
+function urlSecrets(url: string): string[] {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return [];
+  }
+  return [u.username, u.password].flatMap((v) => {
+    try {
+      return [v, decodeURIComponent(v)];
+    } catch {
+      return [v];
+    }
+  });
 }
 
 /** fetch wraps socket errors: TypeError('fetch failed', { cause: Error & { code } }). */
