@@ -141,6 +141,8 @@ describe('Retry-After and URLs', () => {
     expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:07 GMT', now)).toBe(7000);
     expect(parseRetryAfter('Wed, 21 Oct 2015 07:27:00 GMT', now)).toBe(0);
     expect(parseRetryAfter('soon', now)).toBeUndefined();
+    // Not delay-seconds, and not dates either (V8's Date.parse reads each as a day in 2001).
+    for (const garbled of ['-1', '+5', '1.', '1,2']) expect(parseRetryAfter(garbled, now)).toBeUndefined();
     expect(parseRetryAfter(null, now)).toBeUndefined();
   });
 

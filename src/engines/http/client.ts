@@ -288,6 +288,9 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   if (!value) return undefined;
   const v = value.trim();
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
+  // Every HTTP date names its month; V8's Date.parse reads bare numbers such as '-1' or '+5' as dates in
+  // 2001, which would make a garbled header an immediate retry instead of a backoff.
+  if (!/[a-z]/i.test(v)) return undefined;
   const at = Date.parse(v);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
