@@ -164,6 +164,20 @@ describe('SLIC', () => {
     expect(slic(img, { segments: 30, compactness: 1 }).labels).not.toEqual(a.labels);
   });
 
+  it.each([
+    [2, 100],
+    [100, 2],
+    [1, 60],
+    [60, 1],
+  ])('asks for K cells on a %i × %i strip too, not h / S rows of them', (w, h) => {
+    const seg = slic(
+      image(w, h, () => [128, 128, 128], 0),
+      { segments: 10, compactness: 10 },
+    );
+    expect(seg.count).toBe(10);
+    expectConnectedLabels(seg);
+  });
+
   it('keeps one segment for a one-pixel image and checks its options', () => {
     const one = image(1, 1, () => [10, 20, 30], 0);
     expect(slic(one, { segments: 5, compactness: 10 })).toMatchObject({ count: 1, labels: Int32Array.of(0) });

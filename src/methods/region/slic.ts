@@ -43,7 +43,9 @@ export function slic(image: RgbImage, options: SlicOptions): Segmentation {
   }
   const lab = labImage(image);
   const k = Math.min(options.segments, n);
-  const ny = clamp(Math.round(h / Math.sqrt(n / k)), 1, h);
+  // At most K rows: on an image narrower than S (say 2 × 100) the rows cannot be S wide, so h / S of them
+  // would give several times K segments; K rows of the full width keep each cell at about N / K pixels.
+  const ny = clamp(Math.round(h / Math.sqrt(n / k)), 1, Math.min(h, k));
   const nx = clamp(Math.round(k / ny), 1, w);
   const centres = nx * ny;
   const step = Math.sqrt(n / centres);
