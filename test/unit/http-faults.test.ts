@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SightlineError } from '../../src/core/errors.js';
 import type { Model } from '../../src/core/model.js';
@@ -262,6 +263,51 @@ describe('limits', () => {
     expect(error.message).toBe(
       `The metadata of the model at ${server.url} (GET) has 'width' "big"; expected a positive whole number.`,
     );
+  });
+});
+
+describe('answers larger than maxResponseBytes', () => {
+  /** A server that answers every request 200 with `bytes` bytes of JSON, declared or streamed in 1 KB chunks. */
+  async function bigAnswer(bytes: number, declared: boolean) {
+    const body = `{"scores": [[${'0,'.repeat((bytes - 16) / 2)}0]]}`;
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests++;
+      res.writeHead(200, declared ? { 'content-length': Buffer.byteLength(body) } : {});
+      for (let i = 0; i < body.length; i += 1024) res.write(body.slice(i, i + 1024));
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const handle = {
+      url: `http://127.0.0.1:${(server.address() as { port: number }).port}/predict`,
+      requests: () => requests,
+      close: () => {
+        server.closeAllConnections();
+        return new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    };
+    servers.push(handle);
+    return { ...handle, length: Buffer.byteLength(body) };
+  }
+
+  it.each([
+    ['declared by Content-Length', true],
+    ['streamed without a length', false],
+  ])('%s: refused at once, without reading the rest', async (_, declared) => {
+    const server = await bigAnswer(20_000, declared);
+    const client = new HttpClient({ url: server.url, maxResponseBytes: 8000, retries: 2 });
+    const error = await failure(client.send('POST', { body: '{}', read: ({ text }) => text.length }));
+    expect(error.code).toBe('MODEL_OUTPUT');
+    expect(error.message).toMatch(
+      new RegExp(
+        `^The model at ${server.url} answered HTTP 200 with \\d+ bytes or more, over the limit of 8000 bytes for one answer`,
+      ),
+    );
+    expect(server.requests()).toBe(1);
+    // At the limit, the answer is read whole.
+    const fits = await bigAnswer(8000, declared);
+    const at = new HttpClient({ url: fits.url, maxResponseBytes: fits.length });
+    expect(await at.send('POST', { body: '{}', read: ({ text }) => text.length })).toBe(fits.length);
   });
 });
 

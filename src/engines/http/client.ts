@@ -21,6 +21,8 @@ export interface HttpClientOptions {
   readonly concurrency?: number;
   /** Requests this client may send in all, retries and the metadata GET included (default: no limit). */
   readonly budget?: number;
+  /** Largest answer body read, in bytes (default 64 MiB); a larger one fails at once, since it would again. */
+  readonly maxResponseBytes?: number;
   /** Uniform [0, 1) draws for the jitter; Math.random unless a test fixes it. */
   readonly random?: () => number;
 }
@@ -53,6 +55,7 @@ export const HTTP_DEFAULTS = {
   maxBackoffMs: 8_000,
   retryAfterCapMs: 30_000,
   concurrency: 4,
+  maxResponseBytes: 64 * 1024 * 1024,
 } as const;
 
 /** Network failures another try cannot fix: an unknown host, TLS and certificate problems, a bad URL. */
@@ -73,6 +76,7 @@ export class HttpClient {
   private readonly retryAfterCapMs: number;
   private readonly concurrency: number;
   private readonly budget: number;
+  private readonly maxResponseBytes: number;
   private readonly random: () => number;
   private active = 0;
   private readonly waiting: (() => void)[] = [];
@@ -94,6 +98,7 @@ export class HttpClient {
     this.retryAfterCapMs = options.retryAfterCapMs ?? HTTP_DEFAULTS.retryAfterCapMs;
     this.concurrency = options.concurrency ?? HTTP_DEFAULTS.concurrency;
     this.budget = options.budget ?? Number.POSITIVE_INFINITY;
+    this.maxResponseBytes = options.maxResponseBytes ?? HTTP_DEFAULTS.maxResponseBytes;
     this.random = options.random ?? Math.random;
   }
 
@@ -157,6 +162,7 @@ export class HttpClient {
     if (options.signal?.aborted) controller.abort();
     let reply: HttpReply;
     let retryAfter: string | null = null;
+    let tooLarge: number | undefined;
     try {
       const response = await fetch(this.url, {
         method,
@@ -172,7 +178,9 @@ export class HttpClient {
       });
       retryAfter = response.headers.get('retry-after');
       // The body is read under the same timeout: a server that stalls mid-reply is a timeout too.
-      const text = await response.text();
+      const body = await readBody(response, this.maxResponseBytes);
+      tooLarge = body.tooLarge;
+      const text = body.text;
       reply = { status: response.status, text, excerpt: (n) => shorten(this.redact(text), n) };
     } catch (error) {
       if (options.signal?.aborted) throw abortedError();
@@ -189,6 +197,12 @@ export class HttpClient {
       options.signal?.removeEventListener('abort', onAbort);
     }
     const { status } = reply;
+    if (tooLarge !== undefined)
+      throw new SightlineError(
+        code,
+        `The model at ${this.displayUrl} answered HTTP ${status} with ${formatBytes(tooLarge)} or more, over the limit of ${formatBytes(this.maxResponseBytes)} for one answer; expected {"scores": [[…], …]} for a few images.`,
+        { url: this.displayUrl, status, maxResponseBytes: this.maxResponseBytes },
+      );
     const ok = (status >= 200 && status < 300) || options.accept?.includes(status);
     if (!ok && (status === 429 || status >= 500)) {
       return {
@@ -304,6 +318,43 @@ export function displayUrl(url: string): string {
   } catch {
     return '(an invalid URL)';
   }
+}
+
+/**
+ * The body as text, read no further than `limit` bytes: past it (or when Content-Length already says so) the
+ * rest is cancelled and tooLarge holds the bytes seen, so a runaway answer cannot fill the memory.
+ */
+async function readBody(response: Response, limit: number): Promise<{ text: string; tooLarge?: number }> {
+  const declared = Number(response.headers.get('content-length'));
+  if (declared > limit) {
+    await response.body?.cancel();
+    return { text: '', tooLarge: declared };
+  }
+  if (!response.body) return { text: '' };
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      return { text: '', tooLarge: total };
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    bytes.set(c, offset);
+    offset += c.byteLength;
+  }
+  return { text: new TextDecoder().decode(bytes) };
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${bytes} bytes`;
 }
 
 /** A URL's user name and password, raw and decoded. */
