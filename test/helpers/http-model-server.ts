@@ -39,6 +39,8 @@ export type Fault =
   | { readonly kind: 'malformed' }
   /** Sends the headers and half the body, then destroys the socket. */
   | { readonly kind: 'drop' }
+  /** Sends the headers and half the body, then nothing more (the socket stays open). */
+  | { readonly kind: 'stall' }
   /** One score vector too many. */
   | { readonly kind: 'wrong-count' }
   /** The last vector one score short. */
@@ -144,10 +146,10 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     let text = JSON.stringify({ scores });
     if (fault?.kind === 'non-finite') text = text.replace(/^\{"scores":\[\[[^,\]]+/, '{"scores":[[1e999');
     if (fault?.kind === 'malformed') text = text.slice(0, Math.floor(text.length / 2));
-    if (fault?.kind === 'drop') {
+    if (fault?.kind === 'drop' || fault?.kind === 'stall') {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
       res.write(text.slice(0, Math.floor(text.length / 2)));
-      setTimeout(() => req.socket.destroy(), 5);
+      if (fault.kind === 'drop') setTimeout(() => req.socket.destroy(), 5);
       return;
     }
     send(res, 200, text);

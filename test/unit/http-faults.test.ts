@@ -80,6 +80,7 @@ const RETRIED: [string, Fault, RegExp][] = [
   ['malformed JSON', { kind: 'malformed' }, /the answer is not JSON \(it starts "\{\\"scores\\"/],
   ['a connection dropped mid-reply', { kind: 'drop' }, /other side closed|terminated|socket/i],
   ['no answer at all', { kind: 'hang' }, /no answer within 300 ms/],
+  ['headers, then a body that stalls', { kind: 'stall' }, /no answer within 300 ms/],
 ];
 
 describe.each(RETRIED)('%s', (_, fault, lastError) => {
