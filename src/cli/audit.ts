@@ -24,6 +24,7 @@ import {
   methodOptionFlags,
   methodOptions,
   modelHints,
+  modelLabel,
   parseNumber,
 } from './options.js';
 import { progressBar } from './progress.js';
@@ -100,7 +101,7 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
   const regions = flags.regions ? await readRegions(flags.regions) : undefined;
 
   const config: AuditConfig = {
-    model: flags.model === 'default' ? 'default' : resolve(flags.model),
+    model: modelLabel(flags.model),
     method: method.id,
     options,
     ...(flags.labels ? { labels: flags.labels === 'folders' ? 'folders' : resolve(flags.labels) } : {}),

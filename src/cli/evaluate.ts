@@ -25,6 +25,7 @@ import {
   methodOptionFlags,
   methodOptions,
   modelHints,
+  modelLabel,
   parseNumber,
 } from './options.js';
 
@@ -185,11 +186,11 @@ async function writeResults(
   );
   await writeFile(
     join(out, 'evaluation.json'),
-    `${JSON.stringify({ model: flags.model, table, images: results, skipped }, null, 2)}\n`,
+    `${JSON.stringify({ model: modelLabel(flags.model), table, images: results, skipped }, null, 2)}\n`,
   );
   await writeFile(
     join(out, 'evaluation.html'),
-    renderEvaluationHtml(table, { model: flags.model, images: results.length, skipped }),
+    renderEvaluationHtml(table, { model: modelLabel(flags.model), images: results.length, skipped }),
   );
   return table;
 }

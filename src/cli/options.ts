@@ -1,8 +1,11 @@
 // Options more than one command takes: the model's preprocessing hints and the methods' own options, all
 // generated from one place so every command documents them the same way.
+
+import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { OptionSpec, OptionValue } from '../core/method.js';
 import type { Model } from '../core/model.js';
+import { displayUrl } from '../engines/http/index.js';
 import { noiseTunnel } from '../methods/gradient/noise-tunnel.js';
 import { type AnyMethod, getMethod, METHODS } from '../methods/registry.js';
 import { loadModel } from '../models/load.js';
@@ -183,4 +186,13 @@ export async function loadModelForCli(ref: string, hints: ModelHints): Promise<M
   const model = await loadModel(ref, hints);
   for (const note of model.notes ?? []) process.stderr.write(`sightline: note: ${note}\n`);
   return model;
+}
+
+/**
+ * How a --model reference is written into results and reports: 'default', an absolute path, or a URL without
+ * credentials or query values (an API key passed in a query string must not land in a report).
+ */
+export function modelLabel(ref: string): string {
+  if (ref === 'default') return ref;
+  return /^https?:\/\//i.test(ref) ? displayUrl(ref) : resolve(ref);
 }
