@@ -98,10 +98,10 @@ function channelConstant(
 }
 
 /**
- * BatchNormalization at inference: ONNX BatchNormalization over the channels of an image or the features of
- * a [N, C] value; over the last axis of other ranks, the same affine map as a Mul and an Add.
+ * What both normalisation layers share: they must normalise the last axis (Keras' default; channels in NHWC),
+ * and their scale γ and shift β are ones and zeros when the layer has `scale` or `center` off.
  */
-export const batchNormalization: LayerRule = (call, ctx) => {
+function lastAxisAffine(call: LayerCall): { channels: number; gamma: Float32Array; beta: Float32Array } {
   const x = call.inputs[0];
   const rank = x.shape.length + 1;
   const given = call.config.axis ?? -1;
@@ -110,13 +110,24 @@ export const batchNormalization: LayerRule = (call, ctx) => {
   if ((axis < 0 ? axis + rank : axis) !== rank - 1)
     throw unsupported(call, `normalises axis ${JSON.stringify(given)}`);
   const channels = x.shape[x.shape.length - 1];
+  return {
+    channels,
+    gamma: configBool(call, 'scale', true)
+      ? call.weight('gamma', [channels])
+      : new Float32Array(channels).fill(1),
+    beta: configBool(call, 'center', true) ? call.weight('beta', [channels]) : new Float32Array(channels),
+  };
+}
+
+/**
+ * BatchNormalization at inference: ONNX BatchNormalization over the channels of an image or the features of
+ * a [N, C] value; over the last axis of other ranks, the same affine map as a Mul and an Add.
+ */
+export const batchNormalization: LayerRule = (call, ctx) => {
+  const x = call.inputs[0];
+  const rank = x.shape.length + 1;
+  const { channels, gamma, beta } = lastAxisAffine(call);
   const epsilon = configNumber(call, 'epsilon', 1e-3);
-  const gamma = configBool(call, 'scale', true)
-    ? call.weight('gamma', [channels])
-    : new Float32Array(channels).fill(1);
-  const beta = configBool(call, 'center', true)
-    ? call.weight('beta', [channels])
-    : new Float32Array(channels);
   const mean = call.weight('moving_mean', [channels]);
   const variance = call.weight('moving_variance', [channels]);
   if (rank === 4 || rank === 2) {
@@ -150,19 +161,7 @@ export const batchNormalization: LayerRule = (call, ctx) => {
 /** LayerNormalization over the last axis (Keras' default), as ONNX LayerNormalization. */
 export const layerNormalization: LayerRule = (call, ctx) => {
   const x = call.inputs[0];
-  const rank = x.shape.length + 1;
-  const given = call.config.axis ?? -1;
-  const axisList = Array.isArray(given) ? given : [given];
-  const axis = axisList.length === 1 && typeof axisList[0] === 'number' ? axisList[0] : Number.NaN;
-  if ((axis < 0 ? axis + rank : axis) !== rank - 1)
-    throw unsupported(call, `normalises axis ${JSON.stringify(given)}`);
-  const channels = x.shape[x.shape.length - 1];
-  const gamma = configBool(call, 'scale', true)
-    ? call.weight('gamma', [channels])
-    : new Float32Array(channels).fill(1);
-  const beta = configBool(call, 'center', true)
-    ? call.weight('beta', [channels])
-    : new Float32Array(channels);
+  const { channels, gamma, beta } = lastAxisAffine(call);
   const name = ctx.node(
     'LayerNormalization',
     [
