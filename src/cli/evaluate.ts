@@ -1,8 +1,8 @@
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions.js';
-import { invalidArgument } from '../core/errors.js';
+import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { MethodOptions } from '../core/method.js';
 import {
   DEFAULT_METRICS,
@@ -17,6 +17,7 @@ import { decodeImage } from '../io/decode.js';
 import { listImages } from '../io/list-images.js';
 import { getMethod } from '../methods/registry.js';
 import { shapesMask } from '../metrics/region.js';
+import type { ModelHints } from '../models/spec.js';
 import {
   addModelOptions,
   loadModelForCli,
@@ -38,6 +39,7 @@ interface EvaluateFlags extends ModelFlags {
   curveSteps?: number;
   sanityBlocks?: number;
   classNames?: string;
+  restart?: boolean;
 }
 
 export function evaluateCommand(): Command {
@@ -76,6 +78,7 @@ export function evaluateCommand(): Command {
       parseNumber,
       3,
     );
+  cmd.option('--restart', 'discard earlier results in --out instead of resuming');
   addModelOptions(cmd, '--class-names <file>');
   for (const option of methodOptionFlags()) cmd.addOption(option);
   return cmd.action(async (path: string, flags: EvaluateFlags) => {
@@ -92,6 +95,19 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
   for (const id of flags.methods) options[id] = methodOptions(getMethod(id), flags);
   const out = resolve(flags.out);
   await mkdir(out, { recursive: true });
+  const settings: EvaluationSettings = {
+    model: modelLabel(flags.model),
+    hints: withoutSecrets(modelHints(flags, flags.classNames ? resolve(flags.classNames) : undefined)),
+    methods: flags.methods,
+    metrics: flags.metrics,
+    options,
+    curveSteps: flags.curveSteps ?? null,
+    sanityBlocks: flags.metrics.includes('randomization') ? (flags.sanityBlocks ?? 3) : null,
+    regions: flags.regions ? resolve(flags.regions) : null,
+  };
+  // Images measured by an earlier run with the same settings are kept; skipped ones are tried again.
+  const results: ImageEvaluation[] = flags.restart ? [] : await earlierResults(out, settings);
+  const skipped: { file: string; reason: string }[] = [];
   const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
   const controller = new AbortController();
   const onSigint = () => {
@@ -100,24 +116,30 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
     controller.abort();
   };
   process.on('SIGINT', onSigint);
-  const results: ImageEvaluation[] = [];
-  // Images that could not be evaluated, kept in evaluation.json so a skipped photo is not silently missing.
-  const skipped: { file: string; reason: string }[] = [];
   const skip = (i: number, file: string, error: unknown) => {
     const reason = (error as Error).message;
     skipped.push({ file, reason });
     process.stderr.write(`[${i + 1}/${files.length}] ${file}: skipped: ${reason}\n`);
   };
+  const save = () => writeResults(out, settings, results, skipped);
   const relFiles = files.map((f) => relative(root, f).split(sep).join('/'));
+  const done = new Set(results.map((r) => r.file));
+  const todo = relFiles.filter((f) => !done.has(f)).length;
+  process.stderr.write(
+    `Evaluating ${files.length} image${files.length === 1 ? '' : 's'} with ${flags.methods.join(', ')}` +
+      (done.size > 0 ? ` (resuming: ${files.length - todo} already done, ${todo} to go)` : '') +
+      '.\n',
+  );
   try {
     for (const [i, file] of files.entries()) {
       const rel = relFiles[i];
+      if (done.has(rel)) continue;
       let image: Awaited<ReturnType<typeof decodeImage>>;
       try {
         image = await decodeImage(file);
       } catch (error) {
         skip(i, rel, error);
-        await writeResults(out, flags, results, skipped);
+        await save();
         continue;
       }
       // A region that does not fit or an image no method can explain is reported and skipped; the rest go on.
@@ -157,42 +179,95 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
       } catch (error) {
         if (controller.signal.aborted) throw error;
         skip(i, rel, error);
-        await writeResults(out, flags, results, skipped);
+        await save();
         continue;
       }
       results.push(result);
-      // Written after every image, so a long run that is stopped keeps what it measured.
-      await writeResults(out, flags, results, skipped);
+      // Written after every image, so a long run that is stopped keeps what it measured and resumes there.
+      await save();
     }
   } finally {
     process.off('SIGINT', onSigint);
     await model.dispose();
   }
-  const table = await writeResults(out, flags, results, skipped);
+  const table = await save();
   process.stdout.write(
     `${formatTable(table)}\n\nWritten: ${join(out, 'evaluation.json')}, ${join(out, 'evaluation.html')}\n`,
   );
 }
 
+/** What decides whether earlier results in --out can be kept: everything that changes a number. */
+interface EvaluationSettings {
+  readonly model: string;
+  readonly hints: ModelHints;
+  readonly methods: readonly string[];
+  readonly metrics: readonly MetricName[];
+  readonly options: Readonly<Record<string, MethodOptions>>;
+  readonly curveSteps: number | null;
+  readonly sanityBlocks: number | null;
+  readonly regions: string | null;
+}
+
+/** Hints as written into evaluation.json: header values (API keys) are replaced by '…', names kept. */
+function withoutSecrets(hints: ModelHints): ModelHints {
+  const headers = hints.http?.headers;
+  if (!headers) return hints;
+  return { ...hints, http: { ...hints.http, headers: headers.map((h) => `${h.split(':')[0]}: …`) } };
+}
+
+/** The images an earlier run in `out` measured with the same settings; none when there was no run. */
+async function earlierResults(out: string, settings: EvaluationSettings): Promise<ImageEvaluation[]> {
+  const path = join(out, 'evaluation.json');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return [];
+  }
+  let earlier: { settings?: unknown; images?: ImageEvaluation[] };
+  try {
+    earlier = JSON.parse(text);
+  } catch (cause) {
+    throw new SightlineError(
+      'IO',
+      `Cannot resume from '${path}': it is not valid JSON (${(cause as Error).message}); pass --restart to start over.`,
+      { path },
+    );
+  }
+  if (JSON.stringify(earlier.settings) !== JSON.stringify(settings)) {
+    throw invalidArgument(
+      'out',
+      `a folder without results, or with results of the same settings (pass --restart to replace them, or another --out); '${out}' holds an evaluation with other settings (${JSON.stringify(earlier.settings)}), this run asks for`,
+      JSON.stringify(settings),
+    );
+  }
+  return earlier.images ?? [];
+}
+
 async function writeResults(
   out: string,
-  flags: EvaluateFlags,
+  settings: EvaluationSettings,
   results: ImageEvaluation[],
   skipped: readonly { file: string; reason: string }[],
 ) {
   const table = tabulate(
     results,
-    flags.metrics.filter((m) => m !== 'agreement'),
+    settings.metrics.filter((m) => m !== 'agreement'),
   );
-  await writeFile(
-    join(out, 'evaluation.json'),
-    `${JSON.stringify({ model: modelLabel(flags.model), table, images: results, skipped }, null, 2)}\n`,
-  );
-  await writeFile(
+  const json = { model: settings.model, settings, table, images: results, skipped };
+  // Written whole to a temporary file and renamed, so a run killed mid-write leaves the previous file intact.
+  await writeAtomically(join(out, 'evaluation.json'), `${JSON.stringify(json, null, 2)}\n`);
+  await writeAtomically(
     join(out, 'evaluation.html'),
-    renderEvaluationHtml(table, { model: modelLabel(flags.model), images: results.length, skipped }),
+    renderEvaluationHtml(table, { model: settings.model, images: results.length, skipped }),
   );
   return table;
+}
+
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, text);
+  await rename(temporary, path);
 }
 
 /** One image, or every image under a folder; absolute paths. */

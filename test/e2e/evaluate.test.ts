@@ -183,6 +183,56 @@ describe('sightline evaluate', () => {
     expect(html).toContain('<th scope="col">randomization</th>');
   }, 120_000);
 
+  it('resumes where an earlier run stopped, and refuses to mix results of other settings', async () => {
+    const out = join(dir, 'out-resume');
+    const args = [
+      'evaluate',
+      join(dir, 'photos'),
+      '--model',
+      join(dir, 'patch.onnx'),
+      '--mean',
+      '0',
+      '--std',
+      '1',
+      '--methods',
+      'gradient',
+      '--metrics',
+      'deletion',
+      '--header',
+      'X-Api-Key: hush-123',
+      '--out',
+      out,
+    ];
+    const first = await runCli(args);
+    expect(first.code, first.stderr).toBe(0);
+    const path = join(out, 'evaluation.json');
+    const full = JSON.parse(await readFile(path, 'utf8'));
+    expect(full.images.map((i: { file: string }) => i.file)).toEqual(['p0.png', 'p1.png']);
+    expect(await readFile(path, 'utf8')).not.toContain('hush-123');
+    // As if the run had been stopped after the first image: only the second is measured again.
+    await writeFile(path, JSON.stringify({ ...full, images: full.images.slice(0, 1) }));
+    const resumed = await runCli(args);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain('(resuming: 1 already done, 1 to go)');
+    expect(resumed.stderr).not.toMatch(/p0\.png: gradient/);
+    expect(resumed.stderr).toMatch(/\[2\/2\] p1\.png: gradient/);
+    // The same numbers as the uninterrupted run (the timings aside).
+    const untimed = (images: { methods: { seconds?: number }[] }[]) =>
+      images.map((i) => ({ ...i, methods: i.methods.map(({ seconds: _, ...m }) => m) }));
+    const after = JSON.parse(await readFile(path, 'utf8')).images;
+    expect(untimed(after)).toEqual(untimed(full.images));
+    expect(after[0]).toEqual(full.images[0]);
+    // Other settings in the same folder: refused, nothing overwritten; --restart starts over.
+    const other = await runCli([...args, '--curve-steps', '8']);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/holds an evaluation with other settings/);
+    expect(JSON.parse(await readFile(path, 'utf8')).images).toEqual(after);
+    const restarted = await runCli([...args, '--curve-steps', '8', '--restart']);
+    expect(restarted.code, restarted.stderr).toBe(0);
+    expect(restarted.stderr).not.toContain('resuming');
+    expect(JSON.parse(await readFile(path, 'utf8')).settings.curveSteps).toBe(8);
+  }, 120_000);
+
   it('refuses an unknown metric and an unknown method with clear messages', async () => {
     const metric = await runCli(['evaluate', join(dir, 'photos'), '--metrics', 'deletion,wow']);
     expect(metric.code).not.toBe(0);
