@@ -32,8 +32,6 @@ export const METRICS = [
   'agreement',
 ] as const;
 export type MetricName = (typeof METRICS)[number];
-/** Metrics where a lower value is the better one (the rest: higher is better, or no direction). */
-export const LOWER_IS_BETTER: readonly MetricName[] = ['deletion', 'sensitivity', 'randomization', 'labels'];
 /** Names that stand for several metrics on the command line. */
 export const METRIC_GROUPS: Readonly<Record<string, readonly MetricName[]>> = {
   sanity: ['randomization', 'labels'],
