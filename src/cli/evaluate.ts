@@ -105,8 +105,12 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
     sanityBlocks: flags.metrics.includes('randomization') ? (flags.sanityBlocks ?? 3) : null,
     regions: flags.regions ? resolve(flags.regions) : null,
   };
-  // Images measured by an earlier run with the same settings are kept; skipped ones are tried again.
-  const results: ImageEvaluation[] = flags.restart ? [] : await earlierResults(out, settings);
+  const relFiles = files.map((f) => relative(root, f).split(sep).join('/'));
+  // Images measured by an earlier run with the same settings are kept (those still asked for); skipped ones
+  // are tried again.
+  const results: ImageEvaluation[] = flags.restart
+    ? []
+    : (await earlierResults(out, settings)).filter((r) => relFiles.includes(r.file));
   const skipped: { file: string; reason: string }[] = [];
   const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
   const controller = new AbortController();
@@ -122,7 +126,6 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
     process.stderr.write(`[${i + 1}/${files.length}] ${file}: skipped: ${reason}\n`);
   };
   const save = () => writeResults(out, settings, results, skipped);
-  const relFiles = files.map((f) => relative(root, f).split(sep).join('/'));
   const done = new Set(results.map((r) => r.file));
   const todo = relFiles.filter((f) => !done.has(f)).length;
   process.stderr.write(

@@ -227,6 +227,13 @@ describe('sightline evaluate', () => {
     expect(other.code).toBe(2);
     expect(other.stderr).toMatch(/holds an evaluation with other settings/);
     expect(JSON.parse(await readFile(path, 'utf8')).images).toEqual(after);
+    // The same settings on part of the folder: only the images asked for are kept, none measured again.
+    const one = await runCli(
+      args.map((a) => (a === join(dir, 'photos') ? join(dir, 'photos', 'p1.png') : a)),
+    );
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stderr).toContain('(resuming: 1 already done, 0 to go)');
+    expect(JSON.parse(await readFile(path, 'utf8')).images).toEqual([after[1]]);
     const restarted = await runCli([...args, '--curve-steps', '8', '--restart']);
     expect(restarted.code, restarted.stderr).toBe(0);
     expect(restarted.stderr).not.toContain('resuming');
