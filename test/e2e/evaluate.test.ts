@@ -21,6 +21,18 @@ const SIZE = 64;
 const PATCH = { x0: 0, y0: 0, x1: 8, y1: 8 };
 let dir: string;
 
+/** `sightline evaluate` on `target` with one of the test's models, which take pixels / 255 as they are. */
+const evaluateArgs = (target: string, model: string) => [
+  'evaluate',
+  target,
+  '--model',
+  join(dir, model),
+  '--mean',
+  '0',
+  '--std',
+  '1',
+];
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sightline-evaluate-'));
   await writeFile(
@@ -46,14 +58,7 @@ describe('sightline evaluate', () => {
   it('gives the hand-computed deletion AUC and exact region metrics for the gradient map', async () => {
     const out = join(dir, 'out');
     const result = await runCli([
-      'evaluate',
-      join(dir, 'photos'),
-      '--model',
-      join(dir, 'patch.onnx'),
-      '--mean',
-      '0',
-      '--std',
-      '1',
+      ...evaluateArgs(join(dir, 'photos'), 'patch.onnx'),
       '--methods',
       'gradient,occlusion',
       '--regions',
@@ -96,14 +101,7 @@ describe('sightline evaluate', () => {
     await writeFile(regions, 'file,x,y,width,height\np0.png,0,0,8,8\np1.png,900,0,8,8\n');
     const out = join(dir, 'out-bad');
     const result = await runCli([
-      'evaluate',
-      join(dir, 'photos'),
-      '--model',
-      join(dir, 'patch.onnx'),
-      '--mean',
-      '0',
-      '--std',
-      '1',
+      ...evaluateArgs(join(dir, 'photos'), 'patch.onnx'),
       '--methods',
       'gradient',
       '--regions',
@@ -146,14 +144,7 @@ describe('sightline evaluate', () => {
     await writeFile(join(dir, 'linear.onnx'), encodeModel(proto));
     const out = join(dir, 'out-sanity');
     const result = await runCli([
-      'evaluate',
-      join(dir, 'photos', 'p0.png'),
-      '--model',
-      join(dir, 'linear.onnx'),
-      '--mean',
-      '0',
-      '--std',
-      '1',
+      ...evaluateArgs(join(dir, 'photos', 'p0.png'), 'linear.onnx'),
       '--methods',
       'gradient,gradient-x-input',
       '--metrics',
@@ -186,14 +177,7 @@ describe('sightline evaluate', () => {
   it('resumes where an earlier run stopped, and refuses to mix results of other settings', async () => {
     const out = join(dir, 'out-resume');
     const args = [
-      'evaluate',
-      join(dir, 'photos'),
-      '--model',
-      join(dir, 'patch.onnx'),
-      '--mean',
-      '0',
-      '--std',
-      '1',
+      ...evaluateArgs(join(dir, 'photos'), 'patch.onnx'),
       '--methods',
       'gradient',
       '--metrics',
