@@ -41,16 +41,16 @@ let modelName = '';
 let warmForwardMs: number | undefined;
 let backend = '';
 /** A dropped model waiting for the user's answers (input size, normalisation). */
-let pending:
-  | {
-      fileName: string;
-      onnx: Uint8Array;
-      tflite?: ConvertedTfliteModel;
-      identity: string;
-      /** What the files said (a TF.js metadata.json); the user's answers win over it. */
-      hints?: ModelHints;
-    }
-  | undefined;
+interface Pending {
+  readonly fileName: string;
+  readonly onnx: Uint8Array;
+  readonly tflite?: ConvertedTfliteModel;
+  /** Names the model's stored gradient graphs (see digest). */
+  readonly identity: string;
+  /** What the files said (a TF.js metadata.json); the user's answers win over it. */
+  readonly hints?: ModelHints;
+}
+let pending: Pending | undefined;
 const running = new Map<number, AbortController>();
 
 const post = (reply: Reply) => self.postMessage(reply);
@@ -127,23 +127,13 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
         );
       }
       // A converted TFLite model is NHWC whatever its dims look like (tfliteHints says so too).
-      const { layout, width, height } = imageInputShape(
-        imageInput(inputs, fileName).dims,
-        tflite ? 'NHWC' : undefined,
-      );
-      pending = { fileName, onnx, tflite, identity: await digest(bytes) };
-      post({
-        type: 'question',
-        id,
-        question: {
-          fileName,
-          inputs,
-          width,
-          height,
-          layout,
-          normalizationFromModel: Boolean(tflite?.quantizedInput),
-          complete: false,
-        },
+      await ask(id, {
+        dropped: { fileName, onnx, tflite },
+        identityOf: bytes,
+        inputs,
+        layout: tflite ? 'NHWC' : undefined,
+        normalizationFromModel: Boolean(tflite?.quantizedInput),
+        labelsKnown: false,
       });
       return;
     }
@@ -233,30 +223,42 @@ async function inspectTfjs(
       { reason: converted.reason },
     );
   }
-  const inputs = modelInputs(converted.onnx);
-  const { width, height } = imageInputShape(imageInput(inputs, fileName).dims, 'NHWC');
   const hints = metadataHints(source.metadata);
-  pending = {
-    fileName,
-    onnx: converted.onnx,
-    identity: await digest(converted.onnx),
-    hints: { ...hints, layout: 'NHWC' },
-  };
-  const normalizationFromModel = hints.mean !== undefined;
-  post({
-    type: 'question',
-    id,
-    question: {
-      fileName,
-      inputs,
-      width,
-      height,
-      layout: 'NHWC',
-      normalizationFromModel,
-      complete:
-        width !== undefined && height !== undefined && normalizationFromModel && hints.labels !== undefined,
-    },
+  await ask(id, {
+    dropped: { fileName, onnx: converted.onnx, hints: { ...hints, layout: 'NHWC' } },
+    identityOf: converted.onnx,
+    inputs: modelInputs(converted.onnx),
+    layout: 'NHWC',
+    normalizationFromModel: hints.mean !== undefined,
+    labelsKnown: hints.labels !== undefined,
   });
+}
+
+/**
+ * Keeps a dropped model until the user answers, and posts what to ask them: the input size and layout where
+ * the model fixes them, and whether its files already say how to scale pixels. A question is complete (nothing
+ * to ask) when the files say the size, the scaling and the labels.
+ */
+async function ask(
+  id: number,
+  about: {
+    readonly dropped: Omit<Pending, 'identity'>;
+    /** The bytes whose digest names the model's stored gradient graphs. */
+    readonly identityOf: Uint8Array;
+    readonly inputs: ReturnType<typeof modelInputs>;
+    /** The layout the format implies (TFLite and TF.js are NHWC); otherwise read from the input's dims. */
+    readonly layout: 'NHWC' | undefined;
+    readonly normalizationFromModel: boolean;
+    readonly labelsKnown: boolean;
+  },
+): Promise<void> {
+  const { dropped, inputs, normalizationFromModel } = about;
+  const { fileName } = dropped;
+  const shape = imageInputShape(imageInput(inputs, fileName).dims, about.layout);
+  pending = { ...dropped, identity: await digest(about.identityOf) };
+  const complete =
+    shape.width !== undefined && shape.height !== undefined && normalizationFromModel && about.labelsKnown;
+  post({ type: 'question', id, question: { fileName, inputs, ...shape, normalizationFromModel, complete } });
 }
 
 /** The one image input ([N, 3, H, W] or [N, H, W, 3]) a classifier must have. */
