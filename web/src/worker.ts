@@ -100,41 +100,7 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
         await inspectTfjs(id, files, status);
         return;
       }
-      if (files.length !== 1) {
-        throw new SightlineError(
-          'MODEL_LOAD',
-          `Dropped together: ${files.map((f) => f.name).join(', ')}. Drop one ONNX or TFLite file, or a TF.js model's files (model.json, its weights, metadata.json).`,
-        );
-      }
-      const [{ name: fileName, bytes }] = files;
-      if (/\.bin$/i.test(fileName)) {
-        throw new SightlineError(
-          'MODEL_LOAD',
-          `'${fileName}' holds the weights of a TF.js model: drop it together with model.json and metadata.json, or drop the model's .zip.`,
-        );
-      }
-      const tflite = isTflite(bytes) ? convertTfliteModel(bytes) : undefined;
-      const onnx = tflite ? tflite.bytes : bytes;
-      let inputs: ReturnType<typeof modelInputs>;
-      try {
-        inputs = modelInputs(onnx);
-      } catch (cause) {
-        throw new SightlineError(
-          'MODEL_LOAD',
-          `'${fileName}' is neither an ONNX nor a TFLite model: ${(cause as Error).message}`,
-          {},
-          { cause },
-        );
-      }
-      // A converted TFLite model is NHWC whatever its dims look like (tfliteHints says so too).
-      await ask(id, {
-        dropped: { fileName, onnx, tflite },
-        identityOf: bytes,
-        inputs,
-        layout: tflite ? 'NHWC' : undefined,
-        normalizationFromModel: Boolean(tflite?.quantizedInput),
-        labelsKnown: false,
-      });
+      await inspectOnnx(id, files);
       return;
     }
     case 'open-model': {
@@ -198,6 +164,45 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
       return;
     }
   }
+}
+
+/** One ONNX or TFLite file (TFLite is converted to ONNX here); its input names what there is to ask. */
+async function inspectOnnx(id: number, files: NamedBytes[]): Promise<void> {
+  if (files.length !== 1) {
+    throw new SightlineError(
+      'MODEL_LOAD',
+      `Dropped together: ${files.map((f) => f.name).join(', ')}. Drop one ONNX or TFLite file, or a TF.js model's files (model.json, its weights, metadata.json).`,
+    );
+  }
+  const [{ name: fileName, bytes }] = files;
+  if (/\.bin$/i.test(fileName)) {
+    throw new SightlineError(
+      'MODEL_LOAD',
+      `'${fileName}' holds the weights of a TF.js model: drop it together with model.json and metadata.json, or drop the model's .zip.`,
+    );
+  }
+  const tflite = isTflite(bytes) ? convertTfliteModel(bytes) : undefined;
+  const onnx = tflite ? tflite.bytes : bytes;
+  let inputs: ReturnType<typeof modelInputs>;
+  try {
+    inputs = modelInputs(onnx);
+  } catch (cause) {
+    throw new SightlineError(
+      'MODEL_LOAD',
+      `'${fileName}' is neither an ONNX nor a TFLite model: ${(cause as Error).message}`,
+      {},
+      { cause },
+    );
+  }
+  // A converted TFLite model is NHWC whatever its dims look like (tfliteHints says so too).
+  await ask(id, {
+    dropped: { fileName, onnx, tflite },
+    identityOf: bytes,
+    inputs,
+    layout: tflite ? 'NHWC' : undefined,
+    normalizationFromModel: Boolean(tflite?.quantizedInput),
+    labelsKnown: false,
+  });
 }
 
 /**
