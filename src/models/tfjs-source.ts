@@ -42,14 +42,36 @@ export interface TfjsMetadata {
   readonly modelName?: string;
 }
 
+/**
+ * The most a TF.js model's weight files may hold together, wherever they come from: the weights are read
+ * into memory whole, and the manifest declares their size, which a file or server must not exceed.
+ */
+export const MAX_TFJS_WEIGHT_BYTES = MAX_TFJS_ZIP_BYTES;
+/** The largest model.json read (Graph models' topologies run to a few MB). */
+export const MAX_TFJS_MODEL_JSON_BYTES = 64 * 1024 * 1024;
+/** The largest metadata.json read (Teachable Machine's is a few hundred bytes). */
+const MAX_METADATA_JSON_BYTES = 4 * 1024 * 1024;
+
 /** Where a model's files are read from: a folder, a server, a zip, dropped files. */
 export interface TfjsFiles {
-  /** The bytes at `location`, or undefined when there is no such file. */
-  read(location: string): Promise<Uint8Array | undefined>;
+  /**
+   * The bytes at `location`, or undefined when there is no such file. A reader stops once it has more than
+   * `maxBytes` (it may throw tooLargeError, or return what it read so far: the caller checks).
+   */
+  read(location: string, maxBytes: number): Promise<Uint8Array | undefined>;
   /** `relative` resolved against the folder holding `base`. */
   beside(base: string, relative: string): string;
   /** Where a missing file was looked for, as the end of a sentence: "at '/models/weights.bin'". */
   where(location: string): string;
+}
+
+/** The error for a file or answer past its limit; `seen` is how many bytes were counted before stopping. */
+export function tooLargeError(location: string, maxBytes: number, seen?: number): SightlineError {
+  return new SightlineError(
+    'MODEL_LOAD',
+    `'${location}' holds ${seen === undefined ? 'more than' : `${formatSize(seen)} or more, over`} the limit of ${formatSize(maxBytes)} for this file of a TF.js model (what its manifest declares, or ${formatSize(MAX_TFJS_WEIGHT_BYTES)} of weights, ${formatSize(MAX_TFJS_MODEL_JSON_BYTES)} for model.json); Sightline stops reading there.`,
+    { ref: location, maxBytes },
+  );
 }
 
 /** A dropped or picked file: its name and bytes. */
@@ -58,9 +80,13 @@ export interface NamedBytes {
   readonly bytes: Uint8Array;
 }
 
-/** Reads model.json at `modelJsonAt`, the weight files its manifest lists and metadata.json beside it. */
+/**
+ * Reads model.json at `modelJsonAt`, the weight files its manifest lists and metadata.json beside it. Weight
+ * paths must stay beside model.json (no absolute paths, URLs or '..'), and no file may hold more than the
+ * manifest declares, nor the weights more than MAX_TFJS_WEIGHT_BYTES together.
+ */
 export async function readTfjsFiles(modelJsonAt: string, files: TfjsFiles): Promise<TfjsSource> {
-  const text = await files.read(modelJsonAt);
+  const text = await readCapped(files, modelJsonAt, MAX_TFJS_MODEL_JSON_BYTES);
   if (!text) {
     throw new SightlineError(
       'MODEL_LOAD',
@@ -69,12 +95,27 @@ export async function readTfjsFiles(modelJsonAt: string, files: TfjsFiles): Prom
     );
   }
   const modelJson = parseModelJson(new TextDecoder().decode(text), modelJsonAt);
+  const declared = modelJson.weightsManifest.map(expectedGroupBytes);
+  const total = declared.reduce((a: number, b) => a + (b ?? 0), 0);
+  if (total > MAX_TFJS_WEIGHT_BYTES) {
+    throw new SightlineError(
+      'MODEL_LOAD',
+      `The TF.js model '${modelJsonAt}' declares ${formatSize(total)} of weights, over the limit of ${formatSize(MAX_TFJS_WEIGHT_BYTES)}; Sightline reads a model's weights into memory whole.`,
+      { ref: modelJsonAt, bytes: total, maxBytes: MAX_TFJS_WEIGHT_BYTES },
+    );
+  }
+  for (const group of modelJson.weightsManifest)
+    for (const path of group.paths) checkWeightPath(path, modelJsonAt);
   const groups: Uint8Array[] = [];
-  for (const group of modelJson.weightsManifest) {
+  // Groups with string weights declare no size: they share what the others leave of the limit.
+  let budget = MAX_TFJS_WEIGHT_BYTES - total;
+  for (const [g, group] of modelJson.weightsManifest.entries()) {
+    const expected = declared[g];
     const parts: Uint8Array[] = [];
+    let held = 0;
     for (const path of group.paths) {
       const at = files.beside(modelJsonAt, path);
-      const bytes = await files.read(at);
+      const bytes = await files.read(at, (expected ?? budget) - held);
       if (!bytes) {
         throw new SightlineError(
           'MODEL_LOAD',
@@ -82,25 +123,75 @@ export async function readTfjsFiles(modelJsonAt: string, files: TfjsFiles): Prom
           { ref: modelJsonAt, weights: at },
         );
       }
+      held += bytes.byteLength;
+      if (held > (expected ?? budget)) break;
       parts.push(bytes);
     }
-    const joined = concat(parts);
-    const expected = expectedGroupBytes(group);
-    if (expected !== undefined && joined.byteLength !== expected) {
+    if (expected === undefined && held > budget) throw tooLargeError(group.paths.join(', '), budget);
+    if (expected !== undefined && held !== expected) {
       throw new SightlineError(
         'MODEL_LOAD',
-        `The weight files ${group.paths.map((p) => `'${p}'`).join(', ')} of '${modelJsonAt}' hold ${joined.byteLength} bytes; the manifest describes ${expected}.`,
+        `The weight files ${group.paths.map((p) => `'${p}'`).join(', ')} of '${modelJsonAt}' hold ${held > expected ? `more than ${expected}` : held} bytes; the manifest describes ${expected}.`,
         { ref: modelJsonAt },
       );
     }
-    groups.push(joined);
+    if (expected === undefined) budget -= held;
+    groups.push(concat(parts));
   }
-  const metadataBytes = await files.read(files.beside(modelJsonAt, 'metadata.json'));
+  const metadataBytes = await readCapped(
+    files,
+    files.beside(modelJsonAt, 'metadata.json'),
+    MAX_METADATA_JSON_BYTES,
+  );
   return {
     artifacts: { modelJson, groups },
     metadata: metadataBytes ? parseMetadata(metadataBytes, modelJsonAt) : undefined,
     location: modelJsonAt,
   };
+}
+
+/** A file read whole, refused past `maxBytes`. */
+async function readCapped(files: TfjsFiles, at: string, maxBytes: number): Promise<Uint8Array | undefined> {
+  const bytes = await files.read(at, maxBytes);
+  if (bytes && bytes.byteLength > maxBytes) throw tooLargeError(at, maxBytes);
+  return bytes;
+}
+
+/**
+ * A manifest path names a file beside model.json or in a folder below it, as TF.js's converter writes them;
+ * anything that could reach elsewhere is refused before a file is opened, in every encoding a reader might
+ * decode: on disk '%2e%2e' is a plain name, but a URL resolves it as '..'.
+ */
+export function checkWeightPath(path: string, modelJsonAt: string): void {
+  const why = unsafePath(path);
+  if (why === undefined) return;
+  throw new SightlineError(
+    'MODEL_LOAD',
+    `The TF.js model '${modelJsonAt}' lists weight file ${quote(path)}, which ${why}; weight paths must name files beside model.json (or in folders below it).`,
+    { ref: modelJsonAt },
+  );
+}
+
+function unsafePath(path: string): string | undefined {
+  if (path === '') return 'is empty';
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return 'holds a malformed %-escape';
+  }
+  for (const p of [path, decoded]) {
+    if (/[\\\0]/.test(p)) return 'holds a backslash or NUL';
+    if (/^[a-z][a-z0-9+.-]*:/i.test(p)) return 'is a URL or a drive path';
+    if (p.startsWith('/')) return 'is an absolute path';
+    if (p.split('/').includes('..')) return "climbs out of the model's folder with '..'";
+  }
+  return undefined;
+}
+
+/** A value from the file, quoted for a message and cut short. */
+function quote(text: string): string {
+  return JSON.stringify(text.length > 120 ? `${text.slice(0, 120)}…` : text);
 }
 
 /**
@@ -245,7 +336,7 @@ class ZipFiles implements TfjsFiles {
     this.names = [...this.entries.keys()];
   }
 
-  async read(location: string): Promise<Uint8Array | undefined> {
+  async read(location: string, _maxBytes: number): Promise<Uint8Array | undefined> {
     const prefix = `${this.zipName}/`;
     const entry = location.startsWith(prefix) ? this.entries.get(location.slice(prefix.length)) : undefined;
     if (!entry) return undefined;
@@ -317,7 +408,7 @@ class DroppedFiles implements TfjsFiles {
     this.byName = new Map(dropped.map((f) => [f.name, f.bytes]));
   }
 
-  async read(location: string): Promise<Uint8Array | undefined> {
+  async read(location: string, _maxBytes: number): Promise<Uint8Array | undefined> {
     return this.byName.get(location);
   }
 
