@@ -3,7 +3,6 @@
  * a zip (Teachable Machine's "Export model → TensorFlow.js → Download"), or files dropped on the web page.
  * No Node APIs here, so the browser shares the same reading, metadata and conversion rules.
  */
-import { type FlateError, unzipSync } from 'fflate';
 import { SightlineError } from '../core/errors.js';
 import { encodeModel } from '../engines/onnx/proto.js';
 import {
@@ -14,12 +13,9 @@ import {
   type TfjsArtifacts,
 } from '../engines/tfjs/index.js';
 import type { ModelHints } from './spec.js';
+import { checkZipSize, formatSize, MAX_TFJS_ZIP_BYTES, ZipFiles } from './tfjs-zip.js';
 
-/**
- * The most a zipped model may unpack to (the files Sightline reads from it, together), and the largest zip it
- * opens: past this, a zip bomb would fill the memory. Teachable Machine exports are a few MB.
- */
-export const MAX_TFJS_ZIP_BYTES = 512 * 1024 * 1024;
+export { checkZipSize, MAX_TFJS_ZIP_BYTES, MAX_ZIP_ENTRIES } from './tfjs-zip.js';
 
 /** Teachable Machine's image library divides pixels by 127 and subtracts 1: (p/255 − 127/255) / (127/255). */
 const TEACHABLE_MACHINE_NORMALIZATION = 127 / 255;
@@ -225,16 +221,6 @@ export async function readTfjsZip(
   return readTfjsFiles(`${name}/${models[0]}`, zip);
 }
 
-/** Refuses a zip larger than the limit before it is read or unpacked. */
-export function checkZipSize(byteLength: number, name: string, maxBytes = MAX_TFJS_ZIP_BYTES): void {
-  if (byteLength <= maxBytes) return;
-  throw new SightlineError(
-    'MODEL_LOAD',
-    `'${name}' is ${formatSize(byteLength)}, over the limit of ${formatSize(maxBytes)} for a zipped model; unzip it and give its folder.`,
-    { ref: name, bytes: byteLength, maxBytes },
-  );
-}
-
 /**
  * Files dropped or picked together: one .zip (read as readTfjsZip does), or model.json with its weight files
  * and, for Teachable Machine, metadata.json. Weight files are matched by name, whatever folder the manifest
@@ -310,96 +296,6 @@ export function convertTfjsSource(
   }
 }
 
-interface ZipEntry {
-  readonly name: string;
-  readonly originalSize: number;
-}
-
-/** The entries of a zip, unpacked one at a time on demand; the sizes they declare count against a budget. */
-class ZipFiles implements TfjsFiles {
-  readonly names: readonly string[];
-  private readonly entries = new Map<string, ZipEntry>();
-  private unpacked = 0;
-
-  constructor(
-    private readonly bytes: Uint8Array,
-    private readonly zipName: string,
-    private readonly maxBytes: number,
-  ) {
-    // A listing pass: the filter sees every entry's declared sizes and declines to inflate any of them.
-    this.unzip((entry) => {
-      // Folders, and the resource forks macOS adds when it zips a folder, are not model files.
-      if (!entry.name.endsWith('/') && !entry.name.startsWith('__MACOSX/'))
-        this.entries.set(entry.name, entry);
-      return false;
-    });
-    this.names = [...this.entries.keys()];
-  }
-
-  async read(location: string, _maxBytes: number): Promise<Uint8Array | undefined> {
-    const prefix = `${this.zipName}/`;
-    const entry = location.startsWith(prefix) ? this.entries.get(location.slice(prefix.length)) : undefined;
-    if (!entry) return undefined;
-    this.unpacked += entry.originalSize;
-    if (this.unpacked > this.maxBytes) {
-      throw new SightlineError(
-        'MODEL_LOAD',
-        `'${this.zipName}' unpacks to more than ${formatSize(this.maxBytes)} ('${entry.name}' alone is ${formatSize(entry.originalSize)}); Sightline stops there so that a zip bomb cannot fill the memory. Unzip it and give its folder if the model really is that large.`,
-        { ref: this.zipName, entry: entry.name, maxBytes: this.maxBytes },
-      );
-    }
-    // fflate inflates into a buffer of the declared size, so a lying entry cannot grow past it; a short one
-    // comes out short, and says the zip is damaged.
-    const files = this.unzip((e) => e.name === entry.name);
-    const data = files[entry.name];
-    if (!data || data.byteLength !== entry.originalSize) {
-      throw new SightlineError(
-        'MODEL_LOAD',
-        `'${this.zipName}' is damaged: '${entry.name}' unpacks to ${data?.byteLength ?? 0} bytes; the zip says ${entry.originalSize}.`,
-        { ref: this.zipName, entry: entry.name },
-      );
-    }
-    return data;
-  }
-
-  beside(base: string, relative: string): string {
-    const parts = base
-      .slice(this.zipName.length + 1)
-      .split('/')
-      .slice(0, -1);
-    for (const part of relative.split('/')) {
-      if (part === '..') parts.pop();
-      else if (part !== '' && part !== '.') parts.push(part);
-    }
-    return `${this.zipName}/${parts.join('/')}`;
-  }
-
-  where(): string {
-    return `in '${this.zipName}' (${this.contents()})`;
-  }
-
-  /** What the zip holds, in words, for messages. */
-  contents(): string {
-    if (this.names.length === 0) return 'it is empty';
-    const shown = this.names.slice(0, 8).join(', ');
-    return `it holds ${shown}${this.names.length > 8 ? ` and ${this.names.length - 8} more` : ''}`;
-  }
-
-  private unzip(filter: (entry: ZipEntry) => boolean): Record<string, Uint8Array> {
-    try {
-      return unzipSync(this.bytes, { filter });
-    } catch (cause) {
-      if ((cause as FlateError).code === undefined) throw cause;
-      throw new SightlineError(
-        'MODEL_LOAD',
-        `'${this.zipName}' is not a readable zip file: ${(cause as Error).message}.`,
-        { ref: this.zipName },
-        { cause },
-      );
-    }
-  }
-}
-
 /** Files dropped on the page: flat, so a manifest's paths are matched by their last part. */
 class DroppedFiles implements TfjsFiles {
   private readonly byName: ReadonlyMap<string, Uint8Array>;
@@ -448,9 +344,4 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 
 function baseName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
-}
-
-function formatSize(bytes: number): string {
-  const mb = bytes / (1024 * 1024);
-  return mb >= 1 ? `${Math.round(mb)} MB` : `${bytes} bytes`;
 }
