@@ -45,9 +45,9 @@ export async function fetchMetadata(
 }
 
 /**
- * The most the metadata may declare: an input side past MAX_INPUT_SIDE would make tensors of gigabytes (60000 ×
- * 60000 × 3 floats is 43 GB) before the first request; no image classifier takes more than a few thousand
- * pixels a side or has more than MAX_LABELS classes.
+ * The most the metadata may declare: a larger input side would make tensors of gigabytes (60000 × 60000 × 3
+ * floats is 43 GB) before the first request; no image classifier takes more than a few thousand pixels a side
+ * or has a hundred thousand classes.
  */
 export const HTTP_METADATA_LIMITS = {
   inputSide: 4096,
@@ -82,12 +82,14 @@ function checkMetadata(m: Record<string, unknown>, client: HttpClient): HttpMeta
     if (v === undefined) return undefined;
     return choices.includes(v as T) ? (v as T) : fail(field, `one of ${choices.join(', ')}`);
   };
-  const numbers = (field: string) => {
+  const numbers = (field: string, positive: boolean) => {
     const v = m[field];
     if (v === undefined) return undefined;
-    return Array.isArray(v) && (v.length === 1 || v.length === 3) && v.every((x) => Number.isFinite(x))
+    return Array.isArray(v) &&
+      (v.length === 1 || v.length === 3) &&
+      v.every((x) => Number.isFinite(x) && (!positive || x > 0))
       ? (v as number[])
-      : fail(field, 'one or three finite numbers');
+      : fail(field, `one or three finite${positive ? ', positive' : ''} numbers`);
   };
   const { labelLength, labels: maxLabels, inputSide, maxBatch } = HTTP_METADATA_LIMITS;
   const labels = m.labels;
@@ -109,8 +111,9 @@ function checkMetadata(m: Record<string, unknown>, client: HttpClient): HttpMeta
     height: positiveInt('height', inputSide),
     input: oneOf('input', ['png', 'float32'] as const),
     layout: oneOf('layout', ['NCHW', 'NHWC'] as const),
-    mean: numbers('mean'),
-    std: numbers('std'),
+    mean: numbers('mean', false),
+    // A std of 0 would divide every pixel by zero.
+    std: numbers('std', true),
     outputs: oneOf('outputs', ['probabilities', 'logits'] as const),
     maxBatch: positiveInt('maxBatch', maxBatch),
   };
