@@ -214,7 +214,7 @@ export async function readTfjsZip(
   if (models.length > 1) {
     throw new SightlineError(
       'MODEL_LOAD',
-      `'${name}' holds ${models.length} models (${models.join(', ')}); zip one model's folder.`,
+      `'${name}' holds ${models.length} models (${models.slice(0, 8).join(', ')}${models.length > 8 ? ', …' : ''}); zip one model's folder.`,
       { ref: name },
     );
   }

@@ -180,7 +180,8 @@ class DiskFiles implements TfjsFiles {
  * checked on the open handle, so what is read is what was checked.
  */
 async function readRegularFile(location: string, real: string, maxBytes: number): Promise<Uint8Array> {
-  const handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK);
+  // O_NOFOLLOW: the checked path holds no links, so one that appears there since is refused (ELOOP).
+  const handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
   try {
     const info = await handle.stat();
     if (!info.isFile()) {

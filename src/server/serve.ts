@@ -183,7 +183,7 @@ async function staticPath(realRoot: string, pathname: string): Promise<string | 
  * cannot be rebound, so they pass, as do localhost (and *.localhost, which resolves to loopback only) and the
  * names the server was started with; webpack-dev-server's allowedHosts 'auto' draws the same line.
  */
-export function hostAllowed(header: string | undefined, allowed: ReadonlySet<string>): boolean {
+function hostAllowed(header: string | undefined, allowed: ReadonlySet<string>): boolean {
   if (!header) return false;
   const host = normalizeHost(header);
   if (host === '') return false;
