@@ -265,10 +265,15 @@ describe('no credential shows, whatever the server echoes', () => {
       '--out',
       out,
     ]);
+    // Each image is an error row that quotes the server's refusal, redacted.
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('Audited 2 images (2 errors).');
+    const files = await filesUnder(out);
+    const rows = files.get(join(out, 'results.jsonl')) ?? '';
+    expect(rows.match(/HTTP 401: \\"authorization=\[redacted\]/g)).toHaveLength(2);
     expectNoSecret('stdout', result.stdout);
     expectNoSecret('stderr', result.stderr);
-    for (const [path, text] of await filesUnder(out).catch(() => new Map<string, string>()))
-      expectNoSecret(path, text);
+    for (const [path, text] of files) expectNoSecret(path, text);
   });
 
   it('evaluate --out: evaluation.json and its report hold no credential', async () => {
