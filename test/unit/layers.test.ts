@@ -1,0 +1,96 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { backEdges, importGraph, importSpecifiers, REPO_ROOT, violation } from '../helpers/layers.js';
+
+/**
+ * Imports that break the layer order today, each to be removed as it is fixed. The test fails on a new one
+ * and on a listed one that no longer exists, so this list only shrinks.
+ */
+const KNOWN: readonly string[] = [
+  'src/evaluate/summary.ts → src/audit/report/html.ts',
+  'src/metrics/deletion-insertion.ts → src/render/normalize.ts',
+  'src/metrics/region.ts → src/audit/types.ts',
+  'src/metrics/region.ts → src/render/normalize.ts',
+  'src/metrics/sanity.ts → src/engines/onnx/autodiff/index.ts',
+  'src/metrics/sanity.ts → src/engines/onnx/proto.ts',
+  'src/metrics/sanity.ts → src/engines/onnx/session.ts',
+  'src/metrics/sanity.ts → src/explain.ts',
+];
+
+describe('imports point down the layers (shared/DESIGN.md, README "Layers")', () => {
+  const edges = importGraph(REPO_ROOT, ['src', 'web/src']);
+
+  it('reads the import graph of src/ and web/src/', () => {
+    // A sanity floor: an empty graph (a broken reader) would pass every other check here.
+    expect(edges.length).toBeGreaterThan(500);
+    expect(edges).toContainEqual({ from: 'src/explain.ts', to: 'src/methods/registry.ts' });
+    expect(edges).toContainEqual({ from: 'web/src/main.ts', to: 'src/browser.ts' });
+  });
+
+  it('no module imports from a layer above its own, a sibling it must not know, or (web) past the browser entry', () => {
+    const found = backEdges(edges);
+    expect(found.filter((edge) => !KNOWN.includes(edge))).toEqual([]);
+    expect(KNOWN.filter((edge) => !found.includes(edge))).toEqual([]);
+  });
+});
+
+describe('the layer check itself', () => {
+  it('reads every import form, type-only and multi-line ones included, and not doc-comment examples', () => {
+    const source = [
+      "import { a } from './a.js';",
+      "import type { B } from '../b.js';",
+      'import {',
+      '  c,',
+      '  d,',
+      "} from './cd.js';",
+      "export { e } from './e.js';",
+      "export * from './f.js';",
+      "import './side-effect.js';",
+      "const g = await import('./g.js');",
+      '/**',
+      " * import { h } from './h.js';",
+      ' */',
+    ].join('\n');
+    expect(importSpecifiers(source).sort()).toEqual(
+      ['./a.js', '../b.js', './cd.js', './e.js', './f.js', './side-effect.js', './g.js'].sort(),
+    );
+  });
+
+  it('names each kind of back-edge, and lets downward and sibling-allowed imports through', () => {
+    expect(violation('src/metrics/region.ts', 'src/audit/types.ts')).toBe('metrics sits below audit');
+    expect(violation('src/core/image.ts', 'src/explain.ts')).toBe('core sits below explain');
+    expect(violation('src/metrics/sanity.ts', 'src/engines/onnx/session.ts')).toBe(
+      'metrics must not know engines',
+    );
+    expect(violation('src/evaluate/summary.ts', 'src/audit/report/html.ts')).toBe(
+      'evaluate and audit are independent',
+    );
+    expect(violation('web/src/main.ts', 'src/core/image.ts')).toBe('web reaches past src/browser.ts');
+    expect(violation('src/lonely.ts', 'src/core/image.ts')).toBe('outside the known layers');
+    expect(violation('src/audit/audit.ts', 'src/explain.ts')).toBeUndefined();
+    expect(violation('src/models/open.ts', 'src/engines/onnx/session.ts')).toBeUndefined();
+    expect(violation('src/explain/prepare.ts', 'src/explain.ts')).toBeUndefined();
+    expect(violation('web/src/main.ts', 'src/browser.ts')).toBeUndefined();
+  });
+
+  describe('on a synthetic source tree with one back-edge', () => {
+    const root = mkdtempSync(join(tmpdir(), 'sightline-layers-'));
+    afterAll(() => rmSync(root, { recursive: true, force: true }));
+    const write = (path: string, text: string) => {
+      mkdirSync(dirname(join(root, path)), { recursive: true });
+      writeFileSync(join(root, path), text);
+    };
+
+    it('lists it as `from → to`, and only it', () => {
+      write('src/core/shape.ts', "import type { Row } from '../audit/types.js';\nexport type Shape = Row;\n");
+      write(
+        'src/audit/types.ts',
+        "import type { Shape } from '../core/shape.js';\nexport type Row = Shape;\n",
+      );
+      write('src/audit/read.ts', "export * from './types.js';\n");
+      expect(backEdges(importGraph(root, ['src']))).toEqual(['src/core/shape.ts → src/audit/types.ts']);
+    });
+  });
+});
