@@ -1,7 +1,7 @@
 import type { RegionShape } from '../audit/types.js';
 import type { AttributionMap } from '../core/attribution.js';
 import { describe, invalidArgument, SightlineError } from '../core/errors.js';
-import { assertFinite, orderStatistic } from '../render/normalize.js';
+import { assertFinite, orderStatistic } from '../core/values.js';
 
 /**
  * A rectangle in the map's pixel coordinates: (x, y) is its top-left corner, x to the right, y down. It may be
