@@ -6,8 +6,8 @@ import type { RgbImage } from '../core/image.js';
 import type { MethodOptions } from '../core/method.js';
 import type { Model } from '../core/model.js';
 import type { Tensor } from '../core/tensor.js';
-import { explain } from '../explain.js';
-import { getMethod } from '../methods/registry.js';
+import { explainPrepared, type PreparedImage, prepare } from '../explain.js';
+import { checkCapabilities, getMethod } from '../methods/registry.js';
 import { compareMaps } from '../metrics/agreement.js';
 import { deletionInsertion } from '../metrics/deletion-insertion.js';
 import { maskAttention, topRegionIoU } from '../metrics/region.js';
@@ -95,6 +95,9 @@ export async function evaluateImage(request: EvaluateRequest): Promise<ImageEval
   const maps: Record<string, AttributionMap> = {};
   let target: { index: number; label: string } | undefined;
   let modelInput: Tensor | undefined;
+  let classes = 0;
+  // One preparation (preprocess, predict, target) serves every method; made by the first method that can run.
+  let prepared: PreparedImage | undefined;
   // Sanity checks run after every method's map, so one randomized model serves them all.
   const sane: { values: Partial<Record<MetricName, number>>; test: MethodUnderTest & { method: string } }[] =
     [];
@@ -104,7 +107,9 @@ export async function evaluateImage(request: EvaluateRequest): Promise<ImageEval
     const method = getMethod(id);
     const options = request.options?.[id] ?? {};
     try {
-      const explained = await explain({ model, image, method, options, signal: request.signal });
+      checkCapabilities(method, model);
+      prepared ??= await prepare({ model, image, signal: request.signal });
+      const explained = await explainPrepared(model, prepared, { method, options, signal: request.signal });
       target = explained.target;
       maps[method.title] = explained.map;
       const values: Partial<Record<MetricName, number>> = {};
@@ -147,11 +152,13 @@ export async function evaluateImage(request: EvaluateRequest): Promise<ImageEval
             options,
             original: explained.inputMap,
             target: explained.target.index,
+            classes: explained.classes,
             signal: request.signal,
           })
         ).spearmanAbs;
       }
       modelInput = input;
+      classes = explained.classes;
       sane.push({ values, test: { method: id, options, original: explained.inputMap } });
       results.push({ method: id, values, curves, seconds: (performance.now() - started) / 1000 });
     } catch (error) {
@@ -173,6 +180,7 @@ export async function evaluateImage(request: EvaluateRequest): Promise<ImageEval
         model,
         input: modelInput,
         target: target.index,
+        classes,
         methods: sane.map((s) => s.test),
         group: 'block',
         layers: request.sanityBlocks ?? 3,
