@@ -89,9 +89,12 @@ export const SIBLINGS: ReadonlySet<string> = new Set([
   'cli → server',
 ]);
 
-/** Pure functions over the model interface and typed arrays: they see a model only through core/model.ts. */
-const MODEL_BLIND = new Set(['methods', 'metrics', 'render']);
-const MODEL_SOURCES = new Set(['models', 'engines']);
+/**
+ * Pure functions over the model interface and typed arrays skip the loading layer: they see a model only
+ * through core/model.ts and its capabilities, never an engine, a loader or a file.
+ */
+const PURE = new Set(['methods', 'metrics', 'render']);
+const LOADING = new Set(['models', 'engines', 'io']);
 
 function rank(layer: string | undefined): number {
   return LAYERS.findIndex((names) => layer !== undefined && names.includes(layer));
@@ -110,8 +113,7 @@ export function violation(from: string, to: string): string | undefined {
   if (toRank === fromRank && fromLayer !== toLayer && !SIBLINGS.has(`${fromLayer} → ${toLayer}`)) {
     return `${fromLayer} and ${toLayer} are independent`;
   }
-  if (MODEL_BLIND.has(fromLayer!) && MODEL_SOURCES.has(toLayer!))
-    return `${fromLayer} must not know ${toLayer}`;
+  if (PURE.has(fromLayer!) && LOADING.has(toLayer!)) return `${fromLayer} must not know ${toLayer}`;
   return undefined;
 }
 
