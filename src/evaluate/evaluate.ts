@@ -5,7 +5,6 @@ import { invalidArgument } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import type { MethodOptions } from '../core/method.js';
 import type { Model } from '../core/model.js';
-import type { Tensor } from '../core/tensor.js';
 import { explainPrepared, type PreparedImage, prepare } from '../explain.js';
 import { checkCapabilities, getMethod } from '../methods/registry.js';
 import { compareMaps } from '../metrics/agreement.js';
@@ -62,7 +61,7 @@ export interface ImageEvaluation {
   readonly methods: readonly MethodResult[];
   /** Cascading model randomization per method: the similarity to the original map after each block. */
   readonly randomization?: Readonly<Record<string, readonly RandomizationStep[]>>;
-  /** Why model randomization could not run (e.g. the model is not ONNX); the other metrics stand. */
+  /** Why model randomization could not run (e.g. the model gives no access to its weights); the other metrics stand. */
   readonly randomizationError?: string;
   /** Spearman's ρ between each pair of methods' maps (64 × 64 grid, see metrics/agreement.ts). */
   readonly agreement?: readonly { a: string; b: string; rankCorrelation: number; topOverlap: number }[];
@@ -94,8 +93,6 @@ export async function evaluateImage(request: EvaluateRequest): Promise<ImageEval
   const results: MethodResult[] = [];
   const maps: Record<string, AttributionMap> = {};
   let target: { index: number; label: string } | undefined;
-  let modelInput: Tensor | undefined;
-  let classes = 0;
   // One preparation (preprocess, predict, target) serves every method; made by the first method that can run.
   let prepared: PreparedImage | undefined;
   // Sanity checks run after every method's map, so one randomized model serves them all.
@@ -157,8 +154,6 @@ export async function evaluateImage(request: EvaluateRequest): Promise<ImageEval
           })
         ).spearmanAbs;
       }
-      modelInput = input;
-      classes = explained.classes;
       sane.push({ values, test: { method: id, options, original: explained.inputMap } });
       results.push({ method: id, values, curves, seconds: (performance.now() - started) / 1000 });
     } catch (error) {
@@ -173,14 +168,14 @@ export async function evaluateImage(request: EvaluateRequest): Promise<ImageEval
   }
   let randomization: Record<string, readonly RandomizationStep[]> | undefined;
   let randomizationError: string | undefined;
-  if (metrics.includes('randomization') && target && modelInput && sane.length > 0) {
+  if (metrics.includes('randomization') && target && prepared && sane.length > 0) {
     request.onMethod?.('model randomization', request.methods.length, request.methods.length + 1);
     try {
       const checked = await modelRandomizations({
         model,
-        input: modelInput,
+        input: prepared.input,
         target: target.index,
-        classes,
+        classes: prepared.classes,
         methods: sane.map((s) => s.test),
         group: 'block',
         layers: request.sanityBlocks ?? 3,

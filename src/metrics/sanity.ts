@@ -155,7 +155,7 @@ export async function modelRandomizations(
     throw invalidArgument('layers', `a whole number from 0 to ${groups.length} (the model's groups)`, count);
   }
   const prepared: Prepared[] = [];
-  for (const m of request.methods) prepared.push(await prepare({ ...request, ...m }));
+  for (const m of request.methods) prepared.push(await prepareCheck({ ...request, ...m }));
   const seed = request.seed ?? 0;
   const noise = new Map<string, Float32Array>();
   const steps: RandomizationStep[][] = prepared.map(() => []);
@@ -208,7 +208,7 @@ export interface LabelRandomization extends MapSimilarity {
  * so a method whose map stays the same is not explaining the class.
  */
 export async function labelRandomization(request: SanityRequest): Promise<LabelRandomization> {
-  const prepared = await prepare(request);
+  const prepared = await prepareCheck(request);
   if (prepared.classes < 2) {
     throw invalidArgument('model', 'a model with at least two classes', prepared.classes);
   }
@@ -228,7 +228,7 @@ interface Prepared {
 }
 
 /** Validates the request, resolves the layer, and computes the original map. */
-async function prepare(request: SanityRequest): Promise<Prepared> {
+async function prepareCheck(request: SanityRequest): Promise<Prepared> {
   const { model, input } = request;
   const method = typeof request.method === 'string' ? getMethod(request.method) : request.method;
   const options = resolveOptions(method, request.options);
