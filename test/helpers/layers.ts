@@ -42,27 +42,31 @@ export function importSpecifiers(source: string): string[] {
   return found;
 }
 
-function sourceFiles(dir: string): string[] {
+function listTs(dir: string): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...sourceFiles(path));
+    if (entry.isDirectory()) out.push(...listTs(path));
     else if (entry.isFile() && entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) out.push(path);
   }
   return out;
 }
 
+/** The TypeScript files under `dirs`, repository-relative with '/' separators. */
+export function sourceFiles(root: string, dirs: readonly string[]): string[] {
+  return dirs.flatMap((dir) =>
+    listTs(join(root, dir)).map((file) => relative(root, file).split(sep).join('/')),
+  );
+}
+
 /** Every relative import edge of the TypeScript files under `dirs` (repository-relative, '/'-separated). */
 export function importGraph(root: string, dirs: readonly string[]): ImportEdge[] {
   const edges: ImportEdge[] = [];
-  for (const dir of dirs) {
-    for (const file of sourceFiles(join(root, dir))) {
-      const from = relative(root, file).split(sep).join('/');
-      for (const spec of importSpecifiers(readFileSync(file, 'utf8'))) {
-        if (!spec.startsWith('.')) continue;
-        const to = posix.normalize(posix.join(posix.dirname(from), spec)).replace(/\.js$/, '.ts');
-        edges.push({ from, to });
-      }
+  for (const from of sourceFiles(root, dirs)) {
+    for (const spec of importSpecifiers(readFileSync(join(root, from), 'utf8'))) {
+      if (!spec.startsWith('.')) continue;
+      const to = posix.normalize(posix.join(posix.dirname(from), spec)).replace(/\.js$/, '.ts');
+      edges.push({ from, to });
     }
   }
   return edges;
