@@ -93,6 +93,11 @@ describe('the layer check itself', () => {
     expect(violation('src/models/open.ts', 'src/engines/onnx/session.ts')).toBeUndefined();
     expect(violation('src/explain/prepare.ts', 'src/explain.ts')).toBeUndefined();
     expect(violation('web/src/main.ts', 'src/browser.ts')).toBeUndefined();
+    expect(violation('web/src/report/report.ts', 'src/audit/report/page-data.ts')).toBeUndefined();
+    expect(violation('web/src/report/report.ts', 'src/audit/types.ts')).toBe(
+      'web reaches past src/audit/report/page-data.ts',
+    );
+    expect(violation('src/models/load.ts', 'src/io/read-file.ts')).toBeUndefined();
   });
 
   describe('on a synthetic source tree with one back-edge', () => {
