@@ -1,7 +1,7 @@
 // The label each audited image should get: from its folder's name or a labels CSV, matched to the model's
 // classes.
 import { SightlineError } from '../core/errors.js';
-import { normalizeFileName, readCsvTable } from './regions.js';
+import { normalizeFileName, readCsvTable } from './regions/index.js';
 
 /**
  * Labels from the folder layout `<label>/<file>`: each file's label is the name of the first folder on its

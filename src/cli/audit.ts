@@ -6,14 +6,14 @@ import sharp from 'sharp';
 import { type AuditItem, auditImages, POINTING_TOLERANCE } from '../audit/audit.js';
 import { AuditJournal } from '../audit/journal.js';
 import { labelsFromFolders, readLabelCsv } from '../audit/labels.js';
-import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions.js';
+import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions/index.js';
 import type { AuditConfig, AuditRow } from '../audit/types.js';
 import { VERDICT_WORDS } from '../audit/types.js';
 import { writeReports } from '../audit/write.js';
+import { shapesMask } from '../core/regions/mask.js';
 import { decodeImage } from '../io/decode.js';
 import { listImages } from '../io/list-images.js';
 import { METHODS } from '../methods/registry.js';
-import { shapesMask } from '../metrics/region.js';
 import { renderOverlayPng } from '../render/png.js';
 import {
   addModelOptions,

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { invalidArgument } from '../../core/errors.js';
+import { escapeHtml } from '../../core/html.js';
 import { INSIDE_SHARE, PARTLY_CONCENTRATION } from '../../metrics/verdict.js';
 import { colormap } from '../../render/colormaps.js';
 import { compareText } from '../aggregate.js';
@@ -113,16 +114,6 @@ export async function renderReport(input: ReportInput): Promise<string> {
     '</html>',
     '',
   ].join('\n');
-}
-
-/** Text as HTML text or attribute value: &, <, >, " and ' escaped. */
-export function escapeHtml(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
 }
 
 /** JSON that is safe inside a <script> element: no "</script>", no "<!--", no line separators. */
