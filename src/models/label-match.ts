@@ -6,24 +6,26 @@ import { SightlineError } from '../core/errors.js';
 const CANDIDATES = 5;
 
 /**
- * The model class a label names. Tried in order, the first step that finds anything decides:
+ * The model class a label names: the one matcher for every label a person writes (explain's --target, a
+ * folder name, a CSV cell). Tried in order, the first step that finds anything decides:
  * 1. the label exactly as the model spells it;
- * 2. a whole number: the class index (checked against the number of labels; any index when the model has
- *    none, for explain to check against its outputs);
+ * 2. a whole number: the class index (checked against `classes`, the number of scores, else the number of
+ *    labels; any index when neither is known, for the caller to check against the outputs);
  * 3. the same ignoring case;
  * 4. the same with underscores and hyphens read as spaces (ImageNet folder names like `golden_retriever`);
  * 5. a label that contains it, so read.
  * A step that finds several classes (ImageNet has two `crane`s) makes the label ambiguous. An unknown or
  * ambiguous label throws UNKNOWN_TARGET naming it and up to 5 candidates with their indices. `text` in the
  * result is the label as given, trimmed.
- *
- * Unlike explain's resolveTarget (an index or a label, ignoring case, or a unique part of one), this reads
- * folder names, so it knows underscores and says which labels are close when nothing matches.
  */
-export function resolveLabel(text: string, modelLabels: readonly string[]): { text: string; index: number } {
+export function resolveLabel(
+  text: string,
+  modelLabels: readonly string[],
+  classes: number = modelLabels.length,
+): { text: string; index: number } {
   const wanted = text.trim();
+  if (/^\d+$/.test(wanted) && !modelLabels.includes(wanted)) return classIndex(wanted, classes);
   if (wanted === '' || modelLabels.length === 0) {
-    if (/^\d+$/.test(wanted)) return { text: wanted, index: Number(wanted) };
     throw new SightlineError(
       'UNKNOWN_TARGET',
       `Label '${wanted}' cannot be matched: ${wanted === '' ? 'it is empty' : 'the model has no labels'}; ` +
@@ -34,18 +36,6 @@ export function resolveLabel(text: string, modelLabels: readonly string[]): { te
   const found = (index: number) => ({ text: wanted, index });
   const exact = indicesWhere(modelLabels, (label) => label === wanted);
   if (exact.length === 1) return found(exact[0]);
-  if (exact.length === 0 && /^\d+$/.test(wanted)) {
-    const index = Number(wanted);
-    if (index >= modelLabels.length) {
-      throw new SightlineError(
-        'UNKNOWN_TARGET',
-        `Label '${wanted}' reads as a class index, but the model has ${modelLabels.length} classes ` +
-          `(0 to ${modelLabels.length - 1}).`,
-        { label: wanted },
-      );
-    }
-    return found(index);
-  }
   const lower = wanted.toLowerCase();
   const spaced = spacedLabel(wanted);
   const steps = [
@@ -74,6 +64,19 @@ export function resolveLabel(text: string, modelLabels: readonly string[]): { te
     }); expected a label of the model or a class index.`,
     { label: wanted, candidates: close },
   );
+}
+
+/** A whole number as a class index, below `classes` when that is known (0: any index). */
+function classIndex(wanted: string, classes: number): { text: string; index: number } {
+  const index = Number(wanted);
+  if (classes > 0 && index >= classes) {
+    throw new SightlineError(
+      'UNKNOWN_TARGET',
+      `Label '${wanted}' reads as a class index, but the model has ${classes} classes (0 to ${classes - 1}).`,
+      { label: wanted },
+    );
+  }
+  return { text: wanted, index };
 }
 
 /** Lower case, underscores and hyphens as spaces, runs of spaces as one. */
