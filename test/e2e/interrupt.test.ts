@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
+import { watch } from '../helpers/cli.js';
 
 const INTERRUPT = fileURLToPath(new URL('../../dist/cli/interrupt.js', import.meta.url));
 
@@ -24,20 +25,10 @@ function listener(release: boolean) {
     setInterval(() => {}, 1000);
   `;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script]);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal })),
-  );
+  const { output, exit } = watch(child);
   const until = (line: string) =>
-    vi.waitFor(() => expect(stdout).toContain(`${line}\n`), { timeout: 10_000 });
-  return { child, until, exit, out: () => ({ stdout, stderr }) };
+    vi.waitFor(() => expect(output().stdout).toContain(`${line}\n`), { timeout: 10_000 });
+  return { child, until, exit: exit.then(({ code, signal }) => ({ code, signal })), out: output };
 }
 
 describe('interruptible (the Ctrl-C handling of explain, evaluate and audit)', () => {

@@ -5,17 +5,10 @@ import { inputToRgb } from '../../src/core/pixels.js';
 import { preprocess } from '../../src/core/preprocess.js';
 import { createRng } from '../../src/core/random.js';
 import type { Tensor } from '../../src/core/tensor.js';
-import {
-  attr,
-  buildModel,
-  encodeModel,
-  floatTensor,
-  int64Tensor,
-  valueInfo,
-} from '../../src/engines/onnx/proto.js';
+import { encodeModel } from '../../src/engines/onnx/proto.js';
 import { OnnxModel } from '../../src/engines/onnx/session.js';
 import { getMethod, resolveOptions } from '../../src/methods/registry.js';
-import { analyticSpec } from '../helpers/analytic.js';
+import { analyticSpec, weightedModelProto } from '../helpers/analytic.js';
 
 /** Where value (n, c, y, x) lies, written out for each layout independently of the view. */
 const OFFSET = {
@@ -83,28 +76,7 @@ async function weightedModel(size: number, layout: 'NCHW' | 'NHWC'): Promise<Onn
   const nchw = Float32Array.from({ length: 3 * size * size }, (_, i) => Math.sin(1 + i) * 50);
   const view = imageView(imageDims(layout, 3, size, size), layout);
   const weights = fromPlanes(nchw, view);
-  const proto = buildModel({
-    inputs: [
-      valueInfo(
-        'x',
-        imageDims(layout, 3, size, size).map((d, i) => (i === 0 ? 'N' : d)),
-      ),
-    ],
-    outputs: [valueInfo('scores', ['N', 2])],
-    initializers: [floatTensor('w', imageDims(layout, 3, size, size), weights), int64Tensor('one', [1], [1])],
-    nodes: [
-      { opType: 'Mul', input: ['x', 'w'], output: ['wx'] },
-      {
-        opType: 'ReduceMean',
-        input: ['wx'],
-        output: ['s'],
-        attribute: [attr('axes', [1, 2, 3]), attr('keepdims', 0)],
-      },
-      { opType: 'Unsqueeze', input: ['s', 'one'], output: ['s1'] },
-      { opType: 'Neg', input: ['s1'], output: ['neg'] },
-      { opType: 'Concat', input: ['s1', 'neg'], output: ['scores'], attribute: [attr('axis', 1)] },
-    ],
-  });
+  const proto = weightedModelProto(weights, imageDims(layout, 3, size, size));
   const spec: ModelSpec = { ...analyticSpec(size, layout), mean: [0.4, 0.5, 0.6], std: [0.2, 0.25, 0.3] };
   return OnnxModel.create(encodeModel(proto), spec, { maxBatch: 32 });
 }
