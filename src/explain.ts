@@ -179,6 +179,6 @@ export function resolveTarget(model: Model, scores: Tensor, target: 'top' | numb
     }
     return { index: target, label: labelOf(model, target) };
   }
-  const { index } = resolveLabel(target, model.spec.labels, k);
+  const { index } = resolveLabel(target, model.spec.labels, { classes: k, noun: 'Target' });
   return { index, label: labelOf(model, index) };
 }

@@ -50,9 +50,10 @@ describe('explain targets and audit labels share one matcher', () => {
     const target = thrown(() => resolveTarget(model, scores, 'retriever'));
     const label = thrown(() => resolveLabel('retriever', IMAGENET));
     expect(target.code).toBe('UNKNOWN_TARGET');
-    expect(target.message).toBe(label.message);
+    // Each caller names the text as its user gave it: explain's --target, the audit's label.
+    expect(target.message).toBe(label.message.replace(/^Label/, 'Target'));
     expect(target.message).toBe(
-      "Label 'retriever' is ambiguous: it matches 5 labels of the model, 'flat-coated retriever' (206), " +
+      "Target 'retriever' is ambiguous: it matches 5 labels of the model, 'flat-coated retriever' (206), " +
         "'curly-coated retriever' (207), 'golden retriever' (208), 'Labrador retriever' (209), 'Chesapeake Bay " +
         "retriever' (210); give the full label or the class index.",
     );
@@ -67,10 +68,12 @@ describe('explain targets and audit labels share one matcher', () => {
     const target = thrown(() => resolveTarget(model, scores, 'golden_retreiver'));
     expect(target.code).toBe('UNKNOWN_TARGET');
     expect(target.message).toBe(
-      "Label 'golden_retreiver' is not a label of the model (the closest is 'golden retriever' (208)); " +
+      "Target 'golden_retreiver' is not a label of the model (the closest is 'golden retriever' (208)); " +
         'expected a label of the model or a class index.',
     );
-    expect(thrown(() => resolveLabel('golden_retreiver', IMAGENET)).message).toBe(target.message);
+    expect(thrown(() => resolveLabel('golden_retreiver', IMAGENET)).message).toBe(
+      target.message.replace(/^Target/, 'Label'),
+    );
   });
 
   it('class indices are checked against the number of scores, labels or not', () => {
@@ -78,9 +81,9 @@ describe('explain targets and audit labels share one matcher', () => {
     expect(resolveTarget(bare.model, bare.scores, '9')).toEqual({ index: 9, label: 'class 9' });
     const tooBig = thrown(() => resolveTarget(bare.model, bare.scores, '10'));
     expect(tooBig.code).toBe('UNKNOWN_TARGET');
-    expect(tooBig.message).toBe("Label '10' reads as a class index, but the model has 10 classes (0 to 9).");
+    expect(tooBig.message).toBe("Target '10' reads as a class index, but the model has 10 classes (0 to 9).");
     expect(thrown(() => resolveTarget(bare.model, bare.scores, 'dog')).message).toBe(
-      "Label 'dog' cannot be matched: the model has no labels; expected a label of the model or a class index.",
+      "Target 'dog' cannot be matched: the model has no labels; expected a label of the model or a class index.",
     );
     // A number (not text) that is out of range is a bad argument, as before.
     const number = thrown(() => resolveTarget(bare.model, bare.scores, 10));
