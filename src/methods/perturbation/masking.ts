@@ -18,10 +18,7 @@ export function applyMasks(
     const m = masks.subarray(n * plane, (n + 1) * plane);
     const o = n * size;
     for (let c = 0; c < channels; c++) {
-      for (let i = 0; i < plane; i++) {
-        const j = c * cs + i * ps;
-        out[o + j] = baseline + m[i] * (x[j] - baseline);
-      }
+      for (let i = 0, j = c * cs; i < plane; i++, j += ps) out[o + j] = baseline + m[i] * (x[j] - baseline);
     }
   }
 }
