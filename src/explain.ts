@@ -20,7 +20,7 @@ export interface Prediction {
 export interface PrepareRequest {
   readonly model: Model;
   readonly image: RgbImage;
-  /** 'top' (default), a class index, or a label (exact, case-insensitive, or a unique part of one). */
+  /** 'top' (default), a class index, or a label as resolveTarget reads it. */
   readonly target?: 'top' | number | string;
   /** How many predictions to report (default 5). */
   readonly topK?: number;
