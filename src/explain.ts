@@ -1,5 +1,5 @@
 import type { AttributionMap, Target } from './core/attribution.js';
-import { invalidArgument, SightlineError } from './core/errors.js';
+import { invalidArgument } from './core/errors.js';
 import type { RgbImage } from './core/image.js';
 import type { MethodOptions } from './core/method.js';
 import type { Model } from './core/model.js';
@@ -8,6 +8,7 @@ import type { ProgressCallback } from './core/progress.js';
 import { softmax } from './core/scores.js';
 import type { Tensor } from './core/tensor.js';
 import { type AnyMethod, checkCapabilities, getMethod, resolveOptions } from './methods/registry.js';
+import { resolveLabel } from './models/label-match.js';
 
 export interface Prediction {
   readonly index: number;
@@ -19,7 +20,7 @@ export interface Prediction {
 export interface PrepareRequest {
   readonly model: Model;
   readonly image: RgbImage;
-  /** 'top' (default), a class index, or a label (exact, case-insensitive, or a unique part of one). */
+  /** 'top' (default), a class index, or a label as resolveTarget reads it. */
   readonly target?: 'top' | number | string;
   /** How many predictions to report (default 5). */
   readonly topK?: number;
@@ -161,6 +162,10 @@ export function rankPredictions(model: Model, scores: Tensor, k: number): Predic
     .slice(0, Math.max(1, k));
 }
 
+/**
+ * 'top' (the highest score), a class index below the number of scores, or a label as resolveLabel reads it
+ * (exact, a class index, case-insensitive, underscores and hyphens as spaces, a unique part).
+ */
 export function resolveTarget(model: Model, scores: Tensor, target: 'top' | number | string): Target {
   const k = scores.dims[1];
   if (target === 'top') {
@@ -168,35 +173,12 @@ export function resolveTarget(model: Model, scores: Tensor, target: 'top' | numb
     for (let i = 1; i < k; i++) if (scores.data[i] > scores.data[best]) best = i;
     return { index: best, label: labelOf(model, best) };
   }
-  if (typeof target === 'number' || /^\d+$/.test(target)) {
-    const index = Number(target);
-    if (!Number.isInteger(index) || index < 0 || index >= k) {
+  if (typeof target === 'number') {
+    if (!Number.isInteger(target) || target < 0 || target >= k) {
       throw invalidArgument('target', `a class index from 0 to ${k - 1}`, target);
     }
-    return { index, label: labelOf(model, index) };
+    return { index: target, label: labelOf(model, target) };
   }
-  const wanted = target.trim().toLowerCase();
-  const labels = model.spec.labels.map((l) => l.toLowerCase());
-  let index = labels.indexOf(wanted);
-  if (index < 0) {
-    const partial = labels.flatMap((l, i) => (l.includes(wanted) ? [i] : []));
-    if (partial.length === 1) index = partial[0];
-    else {
-      const hint =
-        partial.length > 1
-          ? `it matches ${partial.length} labels: ${partial
-              .slice(0, 5)
-              .map((i) => `'${model.spec.labels[i]}'`)
-              .join(', ')}${partial.length > 5 ? ', …' : ''}`
-          : model.spec.labels.length === 0
-            ? 'the model has no labels; give a class index'
-            : 'no label contains it';
-      throw new SightlineError(
-        'UNKNOWN_TARGET',
-        `Target '${target}' is not a label of this model (${hint}).`,
-        { target },
-      );
-    }
-  }
-  return { index, label: model.spec.labels[index] };
+  const { index } = resolveLabel(target, model.spec.labels, { classes: k, noun: 'Target' });
+  return { index, label: labelOf(model, index) };
 }

@@ -15,6 +15,7 @@ import { decodeImage } from '../io/decode.js';
 import { listImages } from '../io/list-images.js';
 import { METHODS } from '../methods/registry.js';
 import { renderOverlayPng } from '../render/png.js';
+import { interruptible } from './interrupt.js';
 import {
   addModelOptions,
   chosenMethod,
@@ -123,15 +124,7 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
       '.\n',
   );
 
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write(
-      '\nsightline: stopping after the images in flight; run the same command to resume.\n',
-    );
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const interrupt = interruptible('stopping after the images in flight; run the same command to resume.');
   const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
   const bar = progressBar('Audit');
   const quiet = process.stderr.isTTY;
@@ -160,7 +153,7 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
       tolerance: flags.pointingTolerance,
       concurrency: flags.concurrency,
       faithfulness: flags.faithfulness,
-      signal: controller.signal,
+      signal: interrupt.signal,
       onProgress: bar.update,
       async onRow(row, result) {
         let stored: AuditRow = row;
@@ -199,7 +192,7 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
     });
   } finally {
     bar.stop();
-    process.off('SIGINT', onSigint);
+    interrupt.release();
     await journal.close();
     await model.dispose();
   }

@@ -18,6 +18,7 @@ import { decodeImage } from '../io/decode.js';
 import { listImages } from '../io/list-images.js';
 import { getMethod } from '../methods/registry.js';
 import type { ModelHints } from '../models/spec.js';
+import { interruptible } from './interrupt.js';
 import {
   addModelOptions,
   loadModelForCli,
@@ -113,13 +114,7 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
     : (await earlierResults(out, settings)).filter((r) => relFiles.includes(r.file));
   const skipped: { file: string; reason: string }[] = [];
   const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\nsightline: stopping…\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const interrupt = interruptible('stopping…');
   const skip = (i: number, file: string, error: unknown) => {
     const reason = (error as Error).message;
     skipped.push({ file, reason });
@@ -168,7 +163,7 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
           regionMask,
           curveSteps: flags.curveSteps,
           sanityBlocks: flags.sanityBlocks,
-          signal: controller.signal,
+          signal: interrupt.signal,
           onMethod: (method, done, total) =>
             process.stderr.write(`[${i + 1}/${files.length}] ${rel}: ${method} (${done + 1}/${total})\n`),
         });
@@ -180,7 +175,7 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
             `[${i + 1}/${files.length}] ${rel}: model randomization failed: ${result.randomizationError}\n`,
           );
       } catch (error) {
-        if (controller.signal.aborted) throw error;
+        if (interrupt.signal.aborted) throw error;
         skip(i, rel, error);
         await save();
         continue;
@@ -190,7 +185,7 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
       await save();
     }
   } finally {
-    process.off('SIGINT', onSigint);
+    interrupt.release();
     await model.dispose();
   }
   const table = await save();

@@ -10,6 +10,7 @@ import { COLORMAP_NAMES, type ColormapName, defaultColormap } from '../render/co
 import { NORMALIZE_MODES, type NormalizeMode } from '../render/normalize.js';
 import { renderOverlay } from '../render/overlay.js';
 import { encodePng, renderOverlayPng } from '../render/png.js';
+import { interruptible } from './interrupt.js';
 import {
   addModelOptions,
   chosenMethod,
@@ -120,13 +121,7 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
   const method = chosenMethod(flags);
   const options = methodOptions(method, flags);
   const hints = modelHints(flags);
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\nsightline: stopping after the current batch (Ctrl-C again to quit now)…\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const interrupt = interruptible('stopping after the current batch (Ctrl-C again to quit now)…');
   const photo = await decodeImage(image);
   const model = await loadModelForCli(flags.model, hints);
   const bar = progressBar(`${method.title}`);
@@ -140,7 +135,7 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
       layer: flags.layer,
       baselineImage: flags.baselineImage ? await decodeImage(flags.baselineImage) : undefined,
       topK: flags.top,
-      signal: controller.signal,
+      signal: interrupt.signal,
       onProgress: bar.update,
     });
     bar.stop();
@@ -185,7 +180,7 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
     }
   } finally {
     bar.stop();
-    process.off('SIGINT', onSigint);
+    interrupt.release();
     await model.dispose();
   }
 }

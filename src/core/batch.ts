@@ -53,10 +53,9 @@ export function runGradientBatches(
 ): Promise<void> {
   const inputGradients = model.inputGradients?.bind(model);
   if (!inputGradients) {
-    throw new SightlineError(
-      'MISSING_CAPABILITY',
-      'This model offers no input gradients; use a black-box method (occlusion, rise).',
-    );
+    throw new SightlineError('MISSING_CAPABILITY', 'This model offers no input gradients.', {
+      capability: 'inputGradients',
+    });
   }
   return forEachBatch(
     model,

@@ -1,5 +1,6 @@
 import { invalidArgument } from './errors.js';
 import type { RgbImage } from './image.js';
+import { type ImageView, imageView } from './image-tensor.js';
 import type { ModelSpec } from './model.js';
 import type { Tensor } from './tensor.js';
 
@@ -15,20 +16,19 @@ export type PixelSpec = Pick<ModelSpec, 'layout' | 'channelOrder' | 'mean' | 'st
  * Width and height come from the tensor's dims.
  */
 export function batchImageToRgb(batch: Tensor, index: number, spec: PixelSpec): RgbImage {
-  const [n, a, b, c] = batch.dims;
-  const [channels, height, width] = spec.layout === 'NCHW' ? [a, b, c] : [c, a, b];
-  if (batch.dims.length !== 4 || channels !== 3) {
+  const view = rgbView(batch, spec);
+  if (!view) {
     throw invalidArgument(
       'batch',
       `images with 3 channels in ${spec.layout} layout`,
       `dims [${batch.dims.join(', ')}]`,
     );
   }
+  const { batch: n, width, height, plane, size, channelStride: cs, pixelStride: ps } = view;
   if (!Number.isInteger(index) || index < 0 || index >= n) {
     throw invalidArgument('index', `an image of the batch, 0..${n - 1}`, index);
   }
-  const plane = width * height;
-  const x = batch.data.subarray(index * 3 * plane, (index + 1) * 3 * plane);
+  const x = batch.data.subarray(index * size, (index + 1) * size);
   const out = new Uint8Array(plane * 3);
   for (let ch = 0; ch < 3; ch++) {
     // Tensor channel ch holds colour ch (RGB) or 2 − ch (BGR); mean and std are indexed by tensor channel.
@@ -36,7 +36,7 @@ export function batchImageToRgb(batch: Tensor, index: number, spec: PixelSpec): 
     const scale = 255 * spec.std[ch];
     const offset = 255 * spec.mean[ch];
     for (let i = 0; i < plane; i++) {
-      const v = spec.layout === 'NCHW' ? x[ch * plane + i] : x[i * 3 + ch];
+      const v = x[ch * cs + i * ps];
       out[i * 3 + colour] = Math.min(255, Math.max(0, Math.round(v * scale + offset)));
     }
   }
@@ -48,8 +48,7 @@ export function batchImageToRgb(batch: Tensor, index: number, spec: PixelSpec): 
  * colours (superpixels) read the image they explain this way, so they see exactly what the model sees.
  */
 export function inputToRgb(input: Tensor, spec: PixelSpec): RgbImage {
-  const [n, a, , c] = input.dims;
-  if (input.dims.length !== 4 || n !== 1 || (spec.layout === 'NCHW' ? a : c) !== 3) {
+  if (rgbView(input, spec)?.batch !== 1) {
     throw invalidArgument(
       'input',
       `one image with 3 channels in ${spec.layout} layout`,
@@ -57,4 +56,11 @@ export function inputToRgb(input: Tensor, spec: PixelSpec): RgbImage {
     );
   }
   return batchImageToRgb(input, 0, spec);
+}
+
+/** The view of `t` when it holds images of 3 channels in the spec's layout; undefined otherwise. */
+function rgbView(t: Tensor, spec: PixelSpec): ImageView | undefined {
+  if (t.dims.length !== 4) return undefined;
+  const view = imageView(t.dims, spec.layout);
+  return view.channels === 3 ? view : undefined;
 }

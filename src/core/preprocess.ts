@@ -1,4 +1,5 @@
 import type { RgbImage } from './image.js';
+import { imageDims, imageView } from './image-tensor.js';
 import type { ModelSpec } from './model.js';
 import { resamplePlanes } from './resample.js';
 import type { Tensor } from './tensor.js';
@@ -81,20 +82,16 @@ function cropPlanes(image: RgbImage, g: Geometry): Float32Array {
 
 /** Planar RGB in 0..255 at the model's size → the model's normalised tensor with a batch axis of 1. */
 export function toModelLayout(planes: Float32Array, spec: ModelSpec): Tensor {
-  const { width: w, height: h } = spec;
-  const plane = w * h;
+  const dims = imageDims(spec.layout, 3, spec.height, spec.width);
+  const { plane, channelStride: cs, pixelStride: ps } = imageView(dims, spec.layout);
   const out = new Float32Array(3 * plane);
   for (let c = 0; c < 3; c++) {
     const srcC = spec.channelOrder === 'RGB' ? c : 2 - c;
     const mean = spec.mean[c];
     const std = spec.std[c];
-    for (let i = 0; i < plane; i++) {
-      const v = (planes[srcC * plane + i] / 255 - mean) / std;
-      if (spec.layout === 'NCHW') out[c * plane + i] = v;
-      else out[i * 3 + c] = v;
-    }
+    for (let i = 0; i < plane; i++) out[c * cs + i * ps] = (planes[srcC * plane + i] / 255 - mean) / std;
   }
-  return spec.layout === 'NCHW' ? { data: out, dims: [1, 3, h, w] } : { data: out, dims: [1, h, w, 3] };
+  return { data: out, dims };
 }
 
 /**

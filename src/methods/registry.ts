@@ -34,7 +34,48 @@ export const METHODS: readonly AnyMethod[] = [
   lime,
   kernelShap,
   xrai,
-];
+].map(namingBlackBoxes);
+
+/** The methods that need nothing but predictions: they run on every model, HTTP and predict-only ones too. */
+export function blackBoxMethods(): readonly AnyMethod[] {
+  return METHODS.filter((m) => m.requires.every((c) => c === 'predict'));
+}
+
+/** What a user can still run on a model that lacks a capability, from the registry. */
+function blackBoxAdvice(): string {
+  return `black-box methods (${blackBoxMethods()
+    .map((m) => m.id)
+    .join(', ')}) work with any model`;
+}
+
+/**
+ * Engines say only what a model cannot do (MISSING_CAPABILITY, or UNSUPPORTED_OP when the autodiff meets an
+ * op it cannot differentiate while building a gradient graph, after the capability check); a method that
+ * needs more than predictions adds to such an error which methods still run.
+ */
+function namingBlackBoxes(method: AnyMethod): AnyMethod {
+  if (method.requires.every((c) => c === 'predict')) return method;
+  return {
+    ...method,
+    async attribute(input, options) {
+      try {
+        return await method.attribute(input, options);
+      } catch (error) {
+        if (
+          !(error instanceof SightlineError) ||
+          (error.code !== 'MISSING_CAPABILITY' && error.code !== 'UNSUPPORTED_OP')
+        )
+          throw error;
+        throw new SightlineError(
+          error.code,
+          `${error.message} Method '${method.id}' cannot run on this model; ${blackBoxAdvice()}.`,
+          error.details,
+          { cause: error },
+        );
+      }
+    },
+  };
+}
 
 export function getMethod(id: string): AnyMethod {
   const method = METHODS.find((m) => m.id === id);
@@ -78,11 +119,7 @@ export function checkCapabilities(method: AnyMethod, model: Model): void {
   if (missing.length > 0) {
     throw new SightlineError(
       'MISSING_CAPABILITY',
-      `Method '${method.id}' needs ${missing.join(', ')}, which this model does not offer; black-box methods (${METHODS.filter(
-        (m) => m.requires.every((c) => c === 'predict'),
-      )
-        .map((m) => m.id)
-        .join(', ')}) work with any model.`,
+      `Method '${method.id}' needs ${missing.join(', ')}, which this model does not offer; ${blackBoxAdvice()}.`,
       { method: method.id, missing },
     );
   }

@@ -4,11 +4,12 @@ import type { AttributionMap } from '../core/attribution.js';
 import { runBatched } from '../core/batch.js';
 import { gaussianBlur } from '../core/blur.js';
 import { invalidArgument, SightlineError } from '../core/errors.js';
+import { fromPlanes, type ImageView, imageDims, imageView, toPlanes } from '../core/image-tensor.js';
 import type { Model, ModelSpec } from '../core/model.js';
 import { toModelLayout } from '../core/preprocess.js';
 import type { ProgressCallback } from '../core/progress.js';
 import { targetProbabilities } from '../core/scores.js';
-import type { Tensor } from '../core/tensor.js';
+import { batchLike, type Tensor } from '../core/tensor.js';
 import { assertFinite } from '../core/values.js';
 import { validateMap } from './region.js';
 
@@ -131,7 +132,8 @@ export async function deletionInsertion(
   }
 
   const order = salienceOrder(map.data);
-  const blurred = blurImage(image, spec, sigma, (kernel - 1) / 2);
+  const view = imageView(input.input.dims, spec.layout);
+  const blurred = blurImage(image, view, sigma, (kernel - 1) / 2);
   const deleted =
     baseline === 'blur'
       ? blurred
@@ -151,14 +153,14 @@ export async function deletionInsertion(
     onProgress: options.onProgress,
     batchSize: options.batchSize,
     build(start, end) {
-      const data = new Float32Array((end - start) * image.length);
+      const batch = batchLike(input.input, end - start);
       for (let j = start; j < end; j++) {
         const { from, to } = curves[j < n ? 0 : 1];
-        const out = data.subarray((j - start) * image.length, (j - start + 1) * image.length);
+        const out = batch.data.subarray((j - start) * image.length, (j - start + 1) * image.length);
         out.set(from);
-        copyPixels(to, out, order, counts[j % n], pixels, spec.layout);
+        copyPixels(to, out, order, counts[j % n], view);
       }
-      return { data, dims: [end - start, ...input.input.dims.slice(1)] };
+      return batch;
     },
     consume(scores, start) {
       const classes = scores.dims[1];
@@ -177,7 +179,7 @@ export async function deletionInsertion(
 
 /** The image's data, after checking it is one image shaped as the spec says. */
 function validateInput(input: Tensor, spec: ModelSpec): Float32Array {
-  const expected = spec.layout === 'NCHW' ? [1, 3, spec.height, spec.width] : [1, spec.height, spec.width, 3];
+  const expected = imageDims(spec.layout, 3, spec.height, spec.width);
   const dims = input?.dims;
   if (
     !(input?.data instanceof Float32Array) ||
@@ -233,36 +235,21 @@ function copyPixels(
   out: Float32Array,
   order: Uint32Array,
   count: number,
-  plane: number,
-  layout: 'NCHW' | 'NHWC',
+  view: ImageView,
 ): void {
-  if (layout === 'NCHW') {
-    for (let k = 0; k < count; k++) {
-      const p = order[k];
-      out[p] = src[p];
-      out[plane + p] = src[plane + p];
-      out[2 * plane + p] = src[2 * plane + p];
-    }
-  } else {
-    for (let k = 0; k < count; k++) {
-      const j = 3 * order[k];
-      out[j] = src[j];
-      out[j + 1] = src[j + 1];
-      out[j + 2] = src[j + 2];
-    }
+  const { channelStride: cs, pixelStride: ps } = view;
+  for (let k = 0; k < count; k++) {
+    const p = order[k] * ps;
+    out[p] = src[p];
+    out[p + cs] = src[p + cs];
+    out[p + 2 * cs] = src[p + 2 * cs];
   }
 }
 
 /** The image blurred per channel in the normalised space, in the model's layout. */
-function blurImage(image: Float32Array, spec: ModelSpec, sigma: number, radius: number): Float32Array {
-  if (spec.layout === 'NCHW') return gaussianBlur(image, 3, spec.width, spec.height, sigma, radius);
-  const plane = spec.width * spec.height;
-  const planes = new Float32Array(image.length);
-  for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) planes[c * plane + i] = image[3 * i + c];
-  const blurred = gaussianBlur(planes, 3, spec.width, spec.height, sigma, radius);
-  const out = new Float32Array(image.length);
-  for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) out[3 * i + c] = blurred[c * plane + i];
-  return out;
+function blurImage(image: Float32Array, view: ImageView, sigma: number, radius: number): Float32Array {
+  const blurred = gaussianBlur(toPlanes(image, view), 3, view.width, view.height, sigma, radius);
+  return fromPlanes(blurred, view);
 }
 
 function curve(probabilities: Float64Array, fractions: number[]): Curve {

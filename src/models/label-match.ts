@@ -5,28 +5,40 @@ import { SightlineError } from '../core/errors.js';
 /** How many close labels an unknown or ambiguous label's message lists. */
 const CANDIDATES = 5;
 
+export interface LabelOptions {
+  /** The number of scores, the bound for a class index (default: the number of labels). */
+  readonly classes?: number;
+  /** What the text is called in messages: 'Label' (a folder name, a CSV cell) or 'Target' (explain's --target). */
+  readonly noun?: 'Label' | 'Target';
+}
+
 /**
- * The model class a label names. Tried in order, the first step that finds anything decides:
+ * The model class a label names: the one matcher for every label a person writes (explain's --target, a
+ * folder name, a CSV cell). Tried in order, the first step that finds anything decides:
  * 1. the label exactly as the model spells it;
- * 2. a whole number: the class index (checked against the number of labels; any index when the model has
- *    none, for explain to check against its outputs);
+ * 2. a whole number: the class index (checked against `options.classes`, else the number of labels; any
+ *    index when neither is known, for the caller to check against the outputs);
  * 3. the same ignoring case;
  * 4. the same with underscores and hyphens read as spaces (ImageNet folder names like `golden_retriever`);
  * 5. a label that contains it, so read.
  * A step that finds several classes (ImageNet has two `crane`s) makes the label ambiguous. An unknown or
  * ambiguous label throws UNKNOWN_TARGET naming it and up to 5 candidates with their indices. `text` in the
  * result is the label as given, trimmed.
- *
- * Unlike explain's resolveTarget (an index or a label, ignoring case, or a unique part of one), this reads
- * folder names, so it knows underscores and says which labels are close when nothing matches.
  */
-export function resolveLabel(text: string, modelLabels: readonly string[]): { text: string; index: number } {
+export function resolveLabel(
+  text: string,
+  modelLabels: readonly string[],
+  options: LabelOptions = {},
+): { text: string; index: number } {
   const wanted = text.trim();
+  const named = `${options.noun ?? 'Label'} '${wanted}'`;
+  if (/^\d+$/.test(wanted) && !modelLabels.includes(wanted)) {
+    return classIndex(wanted, named, options.classes ?? modelLabels.length);
+  }
   if (wanted === '' || modelLabels.length === 0) {
-    if (/^\d+$/.test(wanted)) return { text: wanted, index: Number(wanted) };
     throw new SightlineError(
       'UNKNOWN_TARGET',
-      `Label '${wanted}' cannot be matched: ${wanted === '' ? 'it is empty' : 'the model has no labels'}; ` +
+      `${named} cannot be matched: ${wanted === '' ? 'it is empty' : 'the model has no labels'}; ` +
         'expected a label of the model or a class index.',
       { label: wanted },
     );
@@ -34,18 +46,6 @@ export function resolveLabel(text: string, modelLabels: readonly string[]): { te
   const found = (index: number) => ({ text: wanted, index });
   const exact = indicesWhere(modelLabels, (label) => label === wanted);
   if (exact.length === 1) return found(exact[0]);
-  if (exact.length === 0 && /^\d+$/.test(wanted)) {
-    const index = Number(wanted);
-    if (index >= modelLabels.length) {
-      throw new SightlineError(
-        'UNKNOWN_TARGET',
-        `Label '${wanted}' reads as a class index, but the model has ${modelLabels.length} classes ` +
-          `(0 to ${modelLabels.length - 1}).`,
-        { label: wanted },
-      );
-    }
-    return found(index);
-  }
   const lower = wanted.toLowerCase();
   const spaced = spacedLabel(wanted);
   const steps = [
@@ -59,7 +59,7 @@ export function resolveLabel(text: string, modelLabels: readonly string[]): { te
   if (matches.length > 1) {
     throw new SightlineError(
       'UNKNOWN_TARGET',
-      `Label '${wanted}' is ambiguous: it matches ${matches.length} labels of the model, ` +
+      `${named} is ambiguous: it matches ${matches.length} labels of the model, ` +
         `${candidateList(modelLabels, matches)}; give the full label or the class index.`,
       { label: wanted, matches },
     );
@@ -67,13 +67,26 @@ export function resolveLabel(text: string, modelLabels: readonly string[]): { te
   const close = closeLabels(modelLabels, spaced);
   throw new SightlineError(
     'UNKNOWN_TARGET',
-    `Label '${wanted}' is not a label of the model (${
+    `${named} is not a label of the model (${
       close.length === 0
         ? 'no label is close to it'
         : `the closest ${close.length === 1 ? 'is' : 'are'} ${candidateList(modelLabels, close)}`
     }); expected a label of the model or a class index.`,
     { label: wanted, candidates: close },
   );
+}
+
+/** A whole number as a class index, below `classes` when that is known (0: any index). */
+function classIndex(wanted: string, named: string, classes: number): { text: string; index: number } {
+  const index = Number(wanted);
+  if (classes > 0 && index >= classes) {
+    throw new SightlineError(
+      'UNKNOWN_TARGET',
+      `${named} reads as a class index, but the model has ${classes} classes (0 to ${classes - 1}).`,
+      { label: wanted },
+    );
+  }
+  return { text: wanted, index };
 }
 
 /** Lower case, underscores and hyphens as spaces, runs of spaces as one. */

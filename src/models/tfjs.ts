@@ -76,7 +76,7 @@ export async function openTfjsSource(source: TfjsSource, hints: ModelHints): Pro
     {
       maxBatch: merged.maxBatch,
       notes: [
-        `${source.location} runs on TF.js for prediction only: ${converted.reason}. Gradient and CAM methods need a TF.js Layers model made of supported layers (docs/tfjs-models.md); black-box methods (occlusion, rise) work.`,
+        `${source.location} runs on TF.js for prediction only: ${converted.reason}. Input gradients and layers need a TF.js Layers model made of supported layers (docs/tfjs-models.md).`,
       ],
     },
   );

@@ -6,15 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  attr,
-  buildModel,
-  encodeModel,
-  floatTensor,
-  int64Tensor,
-  valueInfo,
-} from '../../src/engines/onnx/proto.js';
-import { patchModelProto } from '../helpers/analytic.js';
+import { encodeModel } from '../../src/engines/onnx/proto.js';
+import { patchModelProto, weightedModelProto } from '../helpers/analytic.js';
 import { runCli } from '../helpers/cli.js';
 
 const SIZE = 64;
@@ -124,24 +117,7 @@ describe('sightline evaluate', () => {
     const w = new Float32Array(3 * SIZE * SIZE);
     for (let c = 0; c < 3; c++)
       for (let y = 0; y < 8; y++) w.fill(1, c * SIZE * SIZE + y * SIZE, c * SIZE * SIZE + y * SIZE + 8);
-    const proto = buildModel({
-      inputs: [valueInfo('x', ['N', 3, SIZE, SIZE])],
-      outputs: [valueInfo('scores', ['N', 2])],
-      initializers: [floatTensor('w', [1, 3, SIZE, SIZE], w), int64Tensor('one', [1], [1])],
-      nodes: [
-        { opType: 'Mul', input: ['x', 'w'], output: ['wx'], name: 'weighted' },
-        {
-          opType: 'ReduceMean',
-          input: ['wx'],
-          output: ['s'],
-          attribute: [attr('axes', [1, 2, 3]), attr('keepdims', 0)],
-        },
-        { opType: 'Unsqueeze', input: ['s', 'one'], output: ['s1'] },
-        { opType: 'Neg', input: ['s1'], output: ['neg'] },
-        { opType: 'Concat', input: ['s1', 'neg'], output: ['scores'], attribute: [attr('axis', 1)] },
-      ],
-    });
-    await writeFile(join(dir, 'linear.onnx'), encodeModel(proto));
+    await writeFile(join(dir, 'linear.onnx'), encodeModel(weightedModelProto(w, [1, 3, SIZE, SIZE])));
     const out = join(dir, 'out-sanity');
     const result = await runCli([
       ...evaluateArgs(join(dir, 'photos', 'p0.png'), 'linear.onnx'),

@@ -3,8 +3,10 @@ import {
   attr,
   buildModel,
   encodeModel,
+  floatTensor,
   int64Tensor,
   type ModelProto,
+  type NodeProto,
   valueInfo,
 } from '../../src/engines/onnx/proto.js';
 import { OnnxModel } from '../../src/engines/onnx/session.js';
@@ -60,9 +62,36 @@ export function patchModelProto(
         output: ['m'],
         attribute: [attr('axes', [1, 2, 3]), attr('keepdims', 0)],
       },
-      { opType: 'Unsqueeze', input: ['m', 'one'], output: ['m1'] },
-      { opType: 'Neg', input: ['m1'], output: ['neg'] },
-      { opType: 'Concat', input: ['m1', 'neg'], output: ['scores'], attribute: [attr('axis', 1)] },
+      ...PLUS_MINUS,
+    ],
+  });
+}
+
+/** The analytic graphs' head: one score m [N] (and an int64 'one' initializer) → scores [N, 2] = [m, −m]. */
+const PLUS_MINUS: NodeProto[] = [
+  { opType: 'Unsqueeze', input: ['m', 'one'], output: ['m1'] },
+  { opType: 'Neg', input: ['m1'], output: ['neg'] },
+  { opType: 'Concat', input: ['m1', 'neg'], output: ['scores'], attribute: [attr('axis', 1)] },
+];
+
+/**
+ * A linear ONNX graph: class 0 scores mean(w ⊙ x) over one input of `dims` (batch axis symbolic), class 1 its
+ * negative. The weight tensor 'w' is read by the node 'weighted'.
+ */
+export function weightedModelProto(w: Float32Array, dims: readonly number[]): ModelProto {
+  return buildModel({
+    inputs: [valueInfo('x', ['N', ...dims.slice(1)])],
+    outputs: [valueInfo('scores', ['N', 2])],
+    initializers: [floatTensor('w', [1, ...dims.slice(1)], w), int64Tensor('one', [1], [1])],
+    nodes: [
+      { opType: 'Mul', input: ['x', 'w'], output: ['wx'], name: 'weighted' },
+      {
+        opType: 'ReduceMean',
+        input: ['wx'],
+        output: ['m'],
+        attribute: [attr('axes', [1, 2, 3]), attr('keepdims', 0)],
+      },
+      ...PLUS_MINUS,
     ],
   });
 }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -16,24 +16,31 @@ export function runCli(
   args: string[],
   options: { interruptAfterMs?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer =
-      options.interruptAfterMs === undefined
-        ? undefined
-        : setTimeout(() => child.kill('SIGINT'), options.interruptAfterMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env } });
+  const watched = watch(child);
+  const timer =
+    options.interruptAfterMs === undefined
+      ? undefined
+      : setTimeout(() => child.kill('SIGINT'), options.interruptAfterMs);
+  return watched.exit.finally(() => clearTimeout(timer));
+}
+
+/** A child process's output so far, at any moment, and its result once it has closed. */
+export function watch(child: ChildProcessWithoutNullStreams): {
+  output: () => { stdout: string; stderr: string };
+  exit: Promise<CliResult>;
+} {
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
   });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const exit = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { output: () => ({ stdout, stderr }), exit };
 }

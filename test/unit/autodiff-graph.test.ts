@@ -139,7 +139,7 @@ describe('addGradients', () => {
     expect(error).toBeInstanceOf(SightlineError);
     expect((error as SightlineError).code).toBe('UNSUPPORTED_OP');
     expect((error as SightlineError).message).toBe(
-      "Cannot compute gradients through op 'Sin' (node 'wave'): no gradient rule. Black-box methods (occlusion, rise) still work with this model.",
+      "Cannot compute gradients through op 'Sin' (node 'wave'): no gradient rule.",
     );
     expect((error as SightlineError).details).toEqual({ op: 'Sin', node: 'wave' });
   });

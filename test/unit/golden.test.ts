@@ -4,7 +4,7 @@
  * Σ seed ⊙ output. ONNX Runtime must reproduce the outputs, and the graph from our autodiff transform must
  * reproduce the gradients: max |ours − golden| ≤ 1e-4 · max |golden| + 1e-8 (tolerances live in each JSON).
  *
- * An op without a gradient rule fails the fixture by name unless it is listed in DOCUMENTED_UNSUPPORTED below.
+ * An op without a gradient rule fails its fixture, naming the op: every fixture must pass.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -25,12 +25,6 @@ const names = readdirSync(DIR)
   .map((f) => f.slice(0, -'.json'.length))
   .sort();
 
-/**
- * Fixtures whose op the autodiff module documents as unsupported: fixture name → the reason and where it is
- * documented. Each runs as `it.fails`, so it turns red once the op gains a rule and the entry is stale.
- */
-const DOCUMENTED_UNSUPPORTED: Readonly<Record<string, string>> = {};
-
 const report: string[] = [];
 
 describe('golden fixtures: files', () => {
@@ -48,10 +42,6 @@ describe('golden fixtures: files', () => {
       expect(scale, `${name} max |grad|`).toBeGreaterThan(1e3 * c.meta.tolerances.grad.abs);
     }
   });
-
-  it('lists only existing fixtures as documented unsupported', () => {
-    for (const name of Object.keys(DOCUMENTED_UNSUPPORTED)) expect(names).toContain(name);
-  });
 });
 
 describe('golden fixtures: ONNX Runtime forward matches PyTorch', () => {
@@ -68,9 +58,7 @@ describe('golden fixtures: autodiff input gradient matches PyTorch autograd', ()
   });
 
   for (const name of names) {
-    const reason = DOCUMENTED_UNSUPPORTED[name];
-    const test = reason ? it.fails : it;
-    test(reason ? `${name} (documented unsupported: ${reason})` : name, async () => {
+    it(name, async () => {
       const c = await loadCase(DIR, name);
       let result: Awaited<ReturnType<typeof checkGradient>>;
       try {

@@ -134,7 +134,7 @@ describe('TF.js models that run predict-only', () => {
         labels: ['a', 'b', 'c'],
       });
       expect(model.notes).toEqual([
-        "up/model.json runs on TF.js for prediction only: its layer 'bigger' (UpSampling2D) does not convert to ONNX. Gradient and CAM methods need a TF.js Layers model made of supported layers (docs/tfjs-models.md); black-box methods (occlusion, rise) work.",
+        "up/model.json runs on TF.js for prediction only: its layer 'bigger' (UpSampling2D) does not convert to ONNX. Input gradients and layers need a TF.js Layers model made of supported layers (docs/tfjs-models.md).",
       ]);
       const x = Float32Array.from({ length: 2 * 8 * 8 * 3 }, (_, i) => Math.cos(i));
       const scores = await model.predict({ data: x, dims: [2, 8, 8, 3] });
@@ -169,7 +169,7 @@ describe('TF.js models that run predict-only', () => {
         outputs: 'probabilities',
       });
       expect(model.notes?.[0]).toMatch(
-        /^graph\/model\.json runs on TF\.js for prediction only: it is a TF\.js Graph model, which does not convert to ONNX\. Gradient and CAM methods need/,
+        /^graph\/model\.json runs on TF\.js for prediction only: it is a TF\.js Graph model, which does not convert to ONNX\. Input gradients and layers need/,
       );
       // By hand: softmax over k of Σᵢ x[i] · sin(3i + k).
       const x = Float32Array.from({ length: 24 }, (_, i) => i / 24);

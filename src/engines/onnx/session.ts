@@ -270,7 +270,9 @@ export class OnnxModel implements Model {
 
   private requireGradients(what: string): void {
     if (this.gradientBlocker)
-      throw new SightlineError('MISSING_CAPABILITY', `${what}: ${this.gradientBlocker}`);
+      throw new SightlineError('MISSING_CAPABILITY', `${what}: ${this.gradientBlocker}`, {
+        capability: what,
+      });
   }
 
   private gradientSession(layer: string): Promise<GradientSession> {
@@ -384,7 +386,7 @@ function gradientBlocker(proto: ModelProto, input: string, output: string): stri
   const path = differentiablePath(proto, input, [output]);
   if (path.unsupported.length > 0) {
     const ops = [...new Set(path.unsupported.map((n) => n.opType))];
-    return `no gradient rule for op${ops.length > 1 ? 's' : ''} ${ops.map((o) => `'${o}'`).join(', ')} on the path from the input to the scores; black-box methods (occlusion, rise) still work with this model.`;
+    return `no gradient rule for op${ops.length > 1 ? 's' : ''} ${ops.map((o) => `'${o}'`).join(', ')} on the path from the input to the scores.`;
   }
   if (!path.needed.has(output))
     return `the output '${output}' does not depend differentiably on the input '${input}'.`;

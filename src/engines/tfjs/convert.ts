@@ -59,7 +59,7 @@ export function convertTfjsLayers(
   if (isGraphModel(artifacts.modelJson)) {
     throw new SightlineError(
       'UNSUPPORTED_OP',
-      'This TF.js model is a Graph model (converted from a SavedModel), which the ONNX converter does not read; it can be used for prediction (and black-box methods) on TF.js only. Gradient and CAM methods need a Layers model.',
+      'This TF.js model is a Graph model (converted from a SavedModel), which the ONNX converter does not read; it converts Layers models only.',
       { format: 'graph-model' },
     );
   }
@@ -206,7 +206,7 @@ class Walker {
     if (!rule) {
       throw new SightlineError(
         'UNSUPPORTED_OP',
-        `TF.js layer '${name}' (class ${spec.class_name}) is not supported by the ONNX converter, so gradient and CAM methods cannot run on this model; it can still be used for prediction (and black-box methods such as occlusion and rise) on TF.js. Supported layers: ${SUPPORTED_TFJS_LAYERS.join(', ')}.`,
+        `TF.js layer '${name}' (class ${spec.class_name}) is not supported by the ONNX converter. Supported layers: ${SUPPORTED_TFJS_LAYERS.join(', ')}.`,
         { layer: name, className: spec.class_name, supported: SUPPORTED_TFJS_LAYERS },
       );
     }

@@ -1,9 +1,9 @@
 import type { AttributionMap } from '../../core/attribution.js';
 import { SightlineError, throwIfAborted } from '../../core/errors.js';
+import { inputView } from '../../core/image-tensor.js';
 import type { AttributionMethod, MethodInput, MethodOptions } from '../../core/method.js';
 import { resamplePlanes } from '../../core/resample.js';
 import { oneHot } from '../gradient/common.js';
-import { spatialMap } from '../gradient/vanilla.js';
 
 /** A layer's activations A and gradients G for one image, channel-major: C planes of h × w. */
 export interface LayerMaps {
@@ -56,11 +56,12 @@ export function camToMap(
   details: Readonly<Record<string, number>> = {},
 ): AttributionMap {
   for (let i = 0; i < cam.length; i++) cam[i] = Math.max(0, cam[i]);
-  const map = spatialMap(input, new Float32Array(0), false);
-  const data = resamplePlanes(cam, 1, maps.width, maps.height, map.width, map.height);
+  const { width, height } = inputView(input);
   return {
-    ...map,
-    data,
+    width,
+    height,
+    data: resamplePlanes(cam, 1, maps.width, maps.height, width, height),
+    signed: false,
     details: {
       layerWidth: maps.width,
       layerHeight: maps.height,

@@ -1,11 +1,12 @@
 import type { AttributionMap } from '../../core/attribution.js';
 import { runBatched } from '../../core/batch.js';
+import { imageView } from '../../core/image-tensor.js';
 import type { AttributionMethod, MethodInput, MethodOptions } from '../../core/method.js';
 import type { ModelSpec } from '../../core/model.js';
 import { resamplePlanes } from '../../core/resample.js';
 import { softmax } from '../../core/scores.js';
-import type { Tensor } from '../../core/tensor.js';
-import { applyMasks, batchDims, spatialOf } from '../perturbation/masking.js';
+import { batchLike, type Tensor } from '../../core/tensor.js';
+import { applyMasks } from '../perturbation/masking.js';
 import { camToMap, type LayerMaps, readLayer, weightedSum } from './base.js';
 
 export interface ScoreCamOptions extends MethodOptions {
@@ -102,7 +103,7 @@ async function maskedScores(
   chosen: readonly number[],
   baseline: number,
 ): Promise<Float64Array> {
-  const s = spatialOf(input.input, input.model.spec.layout);
+  const s = imageView(input.input.dims, input.model.spec.layout);
   const plane = maps.width * maps.height;
   const scores = new Float64Array(chosen.length);
   const onProgress = input.onProgress;
@@ -119,10 +120,10 @@ async function maskedScores(
         planes.set(maps.activations.subarray(k * plane, (k + 1) * plane), i * plane);
       }
       const masks = resamplePlanes(planes, count, maps.width, maps.height, s.width, s.height);
-      normalisePlanes(masks, count, s.width * s.height);
-      const data = new Float32Array(count * input.input.data.length);
-      applyMasks(input.input, s, masks, count, baseline, data);
-      return { data, dims: batchDims(input.input, count) };
+      normalisePlanes(masks, count, s.plane);
+      const batch = batchLike(input.input, count);
+      applyMasks(input.input.data, s, masks, count, baseline, batch.data);
+      return batch;
     },
     consume(result, start, end) {
       const k = result.dims[1];

@@ -1,8 +1,9 @@
 import { runGradientBatches } from '../../core/batch.js';
 import type { AttributionMethod, MethodOptions } from '../../core/method.js';
 import { createRng } from '../../core/random.js';
-import { type BaselineType, baseline, oneHot, reduceChannels } from './common.js';
-import { spatialMap } from './vanilla.js';
+import { batchLike } from '../../core/tensor.js';
+import { type BaselineType, baseline, oneHot } from './common.js';
+import { channelMap } from './vanilla.js';
 
 export interface ExpectedGradientsOptions extends MethodOptions {
   samples: number;
@@ -46,13 +47,13 @@ export const expectedGradients: AttributionMethod<ExpectedGradientsOptions> = {
       {
         total: options.samples,
         build(start, end) {
-          const data = new Float32Array((end - start) * size);
+          const batch = batchLike(input.input, end - start);
           for (let j = start; j < end; j++) {
             const { reference, alpha } = draws[j];
             for (let i = 0; i < size; i++)
-              data[(j - start) * size + i] = reference[i] + alpha * (x[i] - reference[i]);
+              batch.data[(j - start) * size + i] = reference[i] + alpha * (x[i] - reference[i]);
           }
-          return { data, dims: [end - start, ...input.input.dims.slice(1)] };
+          return batch;
         },
         consume(result, start, end) {
           for (let j = start; j < end; j++) {
@@ -68,10 +69,6 @@ export const expectedGradients: AttributionMethod<ExpectedGradientsOptions> = {
     );
     const attributions = new Float32Array(size);
     for (let i = 0; i < size; i++) attributions[i] = total[i] / options.samples;
-    return spatialMap(
-      input,
-      reduceChannels(attributions, input.input.dims, input.model.spec.layout, 'sum'),
-      true,
-    );
+    return channelMap(input, attributions, 'sum', true);
   },
 };

@@ -2,10 +2,10 @@ import type { AttributionMap } from '../../core/attribution.js';
 import { runGradientBatches } from '../../core/batch.js';
 import type { AttributionMethod, MethodInput, MethodOptions } from '../../core/method.js';
 import { createRng } from '../../core/random.js';
-import type { Tensor } from '../../core/tensor.js';
-import { BASELINE_TYPES, type BaselineType, baseline, oneHot, reduceChannels } from './common.js';
+import { batchLike, type Tensor } from '../../core/tensor.js';
+import { BASELINE_TYPES, type BaselineType, baseline, oneHot } from './common.js';
 import { INTEGRATION_RULES, type IntegrationRule, quadrature } from './quadrature.js';
-import { spatialMap } from './vanilla.js';
+import { channelMap } from './vanilla.js';
 
 export interface IntegratedGradientsOptions extends MethodOptions {
   steps: number;
@@ -78,9 +78,8 @@ export const integratedGradients: AttributionMethod<IntegratedGradientsOptions> 
     let sum = 0;
     for (const v of path.attributions) sum += v;
     const change = path.scoreAtInput - path.scoreAtBaseline;
-    const map = reduceChannels(path.attributions, input.input.dims, input.model.spec.layout, 'sum');
     return {
-      ...spatialMap(input, map, true),
+      ...channelMap(input, path.attributions, 'sum', true),
       details: {
         completenessDelta: sum - change,
         relativeDelta: change === 0 ? 0 : Math.abs(sum - change) / Math.abs(change),
@@ -263,11 +262,11 @@ function pathBatch(
 ): Tensor {
   const x = input.input.data;
   const size = x.length;
-  const data = new Float32Array((end - start) * size);
+  const batch = batchLike(input.input, end - start);
   for (let j = start; j < end; j++) {
     const a = alphaOf(j);
     const o = (j - start) * size;
-    for (let i = 0; i < size; i++) data[o + i] = reference[i] + a * (x[i] - reference[i]);
+    for (let i = 0; i < size; i++) batch.data[o + i] = reference[i] + a * (x[i] - reference[i]);
   }
-  return { data, dims: [end - start, ...input.input.dims.slice(1)] };
+  return batch;
 }

@@ -3,6 +3,7 @@ import { runGradientBatches } from '../../core/batch.js';
 import { invalidArgument, throwIfAborted } from '../../core/errors.js';
 import type { AttributionMethod, MethodOptions, OptionSpec } from '../../core/method.js';
 import { createRng } from '../../core/random.js';
+import { batchLike } from '../../core/tensor.js';
 import { gaussian, oneHot } from './common.js';
 
 export interface NoiseTunnelOptions extends MethodOptions {
@@ -85,9 +86,9 @@ export function noiseTunnel<O extends MethodOptions>(
           {
             total: options.samples,
             build: (start, end) => {
-              const data = new Float32Array((end - start) * x.length);
-              for (let s = start; s < end; s++) data.set(copies[s], (s - start) * x.length);
-              return { data, dims: [end - start, ...input.input.dims.slice(1)] };
+              const batch = batchLike(input.input, end - start);
+              for (let s = start; s < end; s++) batch.data.set(copies[s], (s - start) * x.length);
+              return batch;
             },
             consume: (result, start, end) => {
               for (let s = start; s < end; s++) {

@@ -1,7 +1,8 @@
 import type { AttributionMap } from '../../core/attribution.js';
 import { runGradientBatches } from '../../core/batch.js';
+import { inputView, reduceChannels } from '../../core/image-tensor.js';
 import type { AttributionMethod, MethodInput, MethodOptions } from '../../core/method.js';
-import { oneHot, reduceChannels } from './common.js';
+import { oneHot } from './common.js';
 
 /** The input gradient of the target's raw score for one image (one gradient pass). */
 export async function gradientOf(input: MethodInput): Promise<Float32Array> {
@@ -22,22 +23,28 @@ export async function gradientOf(input: MethodInput): Promise<Float32Array> {
   return grad;
 }
 
-function spatial(input: MethodInput, data: Float32Array, signed: boolean): AttributionMap {
-  const { layout } = input.model.spec;
-  const [h, w] =
-    layout === 'NCHW'
-      ? [input.input.dims[2], input.input.dims[3]]
-      : [input.input.dims[1], input.input.dims[2]];
-  return { width: w, height: h, data, signed };
+/** A map at the input's size from per-channel values, reduced over the channels. */
+export function channelMap(
+  input: MethodInput,
+  values: Float32Array,
+  how: 'sum' | 'max-abs',
+  signed: boolean,
+): AttributionMap {
+  const view = inputView(input);
+  return { width: view.width, height: view.height, data: reduceChannels(values, view, how), signed };
 }
 
 function saliencyMap(_image: Float32Array, grad: Float32Array, input: MethodInput): AttributionMap {
-  return spatial(input, reduceChannels(grad, input.input.dims, input.model.spec.layout, 'max-abs'), false);
+  return channelMap(input, grad, 'max-abs', false);
 }
 
 function productMap(image: Float32Array, grad: Float32Array, input: MethodInput): AttributionMap {
-  const product = Float32Array.from(grad, (g, i) => g * image[i]);
-  return spatial(input, reduceChannels(product, input.input.dims, input.model.spec.layout, 'sum'), true);
+  return channelMap(
+    input,
+    Float32Array.from(grad, (g, i) => g * image[i]),
+    'sum',
+    true,
+  );
 }
 
 /**
@@ -75,5 +82,3 @@ export const gradientTimesInput: AttributionMethod<MethodOptions> = {
   fromGradient: productMap,
   attribute: async (input) => productMap(input.input.data, await gradientOf(input), input),
 };
-
-export { spatial as spatialMap };

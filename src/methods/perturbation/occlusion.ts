@@ -1,8 +1,10 @@
 import type { AttributionMap } from '../../core/attribution.js';
 import { runBatched } from '../../core/batch.js';
+import { imageView } from '../../core/image-tensor.js';
 import type { AttributionMethod, MethodInput, MethodOptions } from '../../core/method.js';
 import { targetProbabilities } from '../../core/scores.js';
-import { applyMasks, batchDims, spatialOf } from './masking.js';
+import { batchLike } from '../../core/tensor.js';
+import { applyMasks } from './masking.js';
 
 export interface OcclusionOptions extends MethodOptions {
   /** Side of the square window in model-input pixels; 0 picks about 1/8 of the shorter side. */
@@ -45,14 +47,13 @@ export const occlusion: AttributionMethod<OcclusionOptions> = {
     return xs.length * ys.length + 1;
   },
   async attribute(input: MethodInput, options: OcclusionOptions): Promise<AttributionMap> {
-    const s = spatialOf(input.input, input.model.spec.layout);
+    const s = imageView(input.input.dims, input.model.spec.layout);
     const { window, xs, ys } = positions(options, s.width, s.height);
     const plane = s.width * s.height;
     const windows: { x: number; y: number }[] = [];
     for (const y of ys) for (const x of xs) windows.push({ x, y });
     const deltas = new Float32Array(windows.length);
     let reference = Number.NaN;
-    const perImage = input.input.data.length;
     // Index 0 is the unoccluded image, so the reference comes out of the same batched calls.
     await runBatched(input.model, {
       total: windows.length + 1,
@@ -66,9 +67,9 @@ export const occlusion: AttributionMethod<OcclusionOptions> = {
           const m = masks.subarray((i - start) * plane, (i - start + 1) * plane);
           for (let yy = y; yy < y + window.h; yy++) m.fill(0, yy * s.width + x, yy * s.width + x + window.w);
         }
-        const data = new Float32Array((end - start) * perImage);
-        applyMasks(input.input, s, masks, end - start, options.baseline, data);
-        return { data, dims: batchDims(input.input, end - start) };
+        const batch = batchLike(input.input, end - start);
+        applyMasks(input.input.data, s, masks, end - start, options.baseline, batch.data);
+        return batch;
       },
       consume(scores, start, end) {
         const p = targetProbabilities(scores, input.model.spec, input.target);

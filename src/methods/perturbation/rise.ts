@@ -1,9 +1,11 @@
 import type { AttributionMap } from '../../core/attribution.js';
 import { runBatched } from '../../core/batch.js';
+import { imageView } from '../../core/image-tensor.js';
 import type { AttributionMethod, MethodInput, MethodOptions } from '../../core/method.js';
 import { createRng } from '../../core/random.js';
 import { targetProbabilities } from '../../core/scores.js';
-import { applyMasks, batchDims, spatialOf } from './masking.js';
+import { batchLike } from '../../core/tensor.js';
+import { applyMasks } from './masking.js';
 
 export interface RiseOptions extends MethodOptions {
   /** Number of random masks N. */
@@ -46,7 +48,7 @@ export const rise: AttributionMethod<RiseOptions> = {
     return options.masks;
   },
   async attribute(input: MethodInput, options: RiseOptions): Promise<AttributionMap> {
-    const s = spatialOf(input.input, input.model.spec.layout);
+    const s = imageView(input.input.dims, input.model.spec.layout);
     const set = riseMaskSet(options, s.width, s.height);
     const plane = s.width * s.height;
     const saliency = new Float64Array(plane);
@@ -59,9 +61,9 @@ export const rise: AttributionMethod<RiseOptions> = {
       build(start, end) {
         current = set.render(start, end);
         currentStart = start;
-        const data = new Float32Array((end - start) * input.input.data.length);
-        applyMasks(input.input, s, current, end - start, options.baseline, data);
-        return { data, dims: batchDims(input.input, end - start) };
+        const batch = batchLike(input.input, end - start);
+        applyMasks(input.input.data, s, current, end - start, options.baseline, batch.data);
+        return batch;
       },
       consume(scores, start, end) {
         const p = targetProbabilities(scores, input.model.spec, input.target);

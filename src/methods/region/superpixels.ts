@@ -1,10 +1,11 @@
 import { runBatched } from '../../core/batch.js';
+import { inputView } from '../../core/image-tensor.js';
 import type { MethodInput, OptionSpec } from '../../core/method.js';
 import { inputToRgb } from '../../core/pixels.js';
 import { createRng } from '../../core/random.js';
 import { targetProbabilities } from '../../core/scores.js';
+import { batchLike } from '../../core/tensor.js';
 import { baseline as referenceInput } from '../gradient/common.js';
-import { spatialOf } from '../perturbation/masking.js';
 import { type Segmentation, slic } from './slic.js';
 
 /** What hides a segment that a sample switches off. */
@@ -60,20 +61,18 @@ export function offImage(input: MethodInput, seg: Segmentation, options: Superpi
   const spec = input.model.spec;
   if (options.fill === 'baseline') return new Float32Array(x.data.length).fill(options.baseline);
   if (options.fill === 'blur') return referenceInput('blur', x, spec, createRng(0));
-  const s = spatialOf(x, spec.layout);
-  const plane = s.width * s.height;
-  const at = (c: number, i: number) => (s.layout === 'NCHW' ? c * plane + i : i * s.channels + c);
-  const sums = new Float64Array(seg.count * s.channels);
+  const { plane, channels, channelStride: cs, pixelStride: ps } = inputView(input);
+  const sums = new Float64Array(seg.count * channels);
   const counts = new Float64Array(seg.count);
   for (let i = 0; i < plane; i++) {
     const l = seg.labels[i];
     counts[l]++;
-    for (let c = 0; c < s.channels; c++) sums[l * s.channels + c] += x.data[at(c, i)];
+    for (let c = 0; c < channels; c++) sums[l * channels + c] += x.data[c * cs + i * ps];
   }
   const out = new Float32Array(x.data.length);
   for (let i = 0; i < plane; i++) {
     const l = seg.labels[i];
-    for (let c = 0; c < s.channels; c++) out[at(c, i)] = sums[l * s.channels + c] / counts[l];
+    for (let c = 0; c < channels; c++) out[c * cs + i * ps] = sums[l * channels + c] / counts[l];
   }
   return out;
 }
@@ -90,30 +89,24 @@ export async function scoreStates(
   count: number,
 ): Promise<Float64Array> {
   const x = input.input;
-  const s = spatialOf(x, input.model.spec.layout);
-  const plane = s.width * s.height;
+  const { plane, size, channels, channelStride: cs, pixelStride: ps } = inputView(input);
   const m = seg.count;
-  const per = x.data.length;
   const scores = new Float64Array(count);
   await runBatched(input.model, {
     total: count,
     signal: input.signal,
     onProgress: input.onProgress,
     build(start, end) {
-      const data = new Float32Array((end - start) * per);
+      const batch = batchLike(x, end - start);
       for (let k = start; k < end; k++) {
         const on = states.subarray(k * m, (k + 1) * m);
-        const o = (k - start) * per;
+        const out = batch.data.subarray((k - start) * size, (k - start + 1) * size);
         for (let i = 0; i < plane; i++) {
           const src = on[seg.labels[i]] ? x.data : off;
-          if (s.layout === 'NCHW') {
-            for (let c = 0; c < s.channels; c++) data[o + c * plane + i] = src[c * plane + i];
-          } else {
-            for (let c = 0; c < s.channels; c++) data[o + i * s.channels + c] = src[i * s.channels + c];
-          }
+          for (let c = 0; c < channels; c++) out[c * cs + i * ps] = src[c * cs + i * ps];
         }
       }
-      return { data, dims: [end - start, ...x.dims.slice(1)] };
+      return batch;
     },
     consume(result, start, end) {
       const p = targetProbabilities(result, input.model.spec, input.target);

@@ -1,12 +1,11 @@
 import type { AttributionMap } from '../../core/attribution.js';
 import { throwIfAborted } from '../../core/errors.js';
+import { inputView, reduceChannels } from '../../core/image-tensor.js';
 import type { AttributionMethod, MethodInput, MethodOptions } from '../../core/method.js';
 import { inputToRgb } from '../../core/pixels.js';
 import { createRng } from '../../core/random.js';
 import { baseline } from '../gradient/common.js';
 import { integratePath } from '../gradient/integrated-gradients.js';
-import { spatialMap } from '../gradient/vanilla.js';
-import { spatialOf } from '../perturbation/masking.js';
 import { type ColourImage, felzenszwalbScales, type Segmentation } from './felzenszwalb.js';
 
 export interface XraiOptions extends MethodOptions {
@@ -69,8 +68,12 @@ export const xrai: AttributionMethod<XraiOptions> = {
     let lowest = Number.POSITIVE_INFINITY;
     for (const v of ranking.map) lowest = Math.min(lowest, v);
     const data = Float32Array.from(ranking.map, (v) => v - lowest);
+    const { width, height } = inputView(input);
     return {
-      ...spatialMap(input, data, false),
+      width,
+      height,
+      data,
+      signed: false,
       details: { segments: masks.length, regions: ranking.order.length, lowestGain: lowest },
     };
   },
@@ -99,23 +102,7 @@ async function averagedIg(input: MethodInput, steps: number): Promise<Float32Arr
     );
     for (let j = 0; j < sum.length; j++) sum[j] += path.attributions[j] / types.length;
   }
-  return maxOverChannels(sum, input.input.dims, model.spec.layout);
-}
-
-function maxOverChannels(
-  values: Float32Array,
-  dims: readonly number[],
-  layout: 'NCHW' | 'NHWC',
-): Float32Array {
-  const s = spatialOf({ data: values, dims }, layout);
-  const plane = s.width * s.height;
-  const out = new Float32Array(plane).fill(Number.NEGATIVE_INFINITY);
-  for (let c = 0; c < s.channels; c++) {
-    for (let i = 0; i < plane; i++) {
-      out[i] = Math.max(out[i], layout === 'NCHW' ? values[c * plane + i] : values[i * s.channels + c]);
-    }
-  }
-  return out;
+  return reduceChannels(sum, inputView(input), 'max');
 }
 
 /**

@@ -242,7 +242,7 @@ export function unsupported(node: NodeProto, why: string): SightlineError {
   const name = node.name || node.output?.[0] || '?';
   return new SightlineError(
     'UNSUPPORTED_OP',
-    `Cannot compute gradients through op '${node.opType}' (node '${name}'): ${why}. Black-box methods (occlusion, rise) still work with this model.`,
+    `Cannot compute gradients through op '${node.opType}' (node '${name}'): ${why}.`,
     { op: node.opType, node: name },
   );
 }

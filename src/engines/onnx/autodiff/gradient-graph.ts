@@ -77,7 +77,7 @@ export async function addGradients(
     const name = node.name || node.output?.[0] || '?';
     throw new SightlineError(
       'UNSUPPORTED_OP',
-      `Cannot compute gradients through op '${node.opType}' (node '${name}'): no gradient rule. Black-box methods (occlusion, rise) still work with this model.`,
+      `Cannot compute gradients through op '${node.opType}' (node '${name}'): no gradient rule.`,
       { op: node.opType, node: name },
     );
   }
@@ -208,7 +208,7 @@ function raiseOpset(model: ModelProto): number {
   if (!entry || version < MIN_OPSET) {
     throw new SightlineError(
       'UNSUPPORTED_OP',
-      `Cannot compute gradients for a model at opset ${version}: opset ${MIN_OPSET} or later is needed. Black-box methods (occlusion, rise) still work with this model.`,
+      `Cannot compute gradients for a model at opset ${version}: opset ${MIN_OPSET} or later is needed.`,
       { opset: version },
     );
   }

@@ -6,7 +6,7 @@ import type { LayerCall } from '../context.js';
 export function unsupported(call: LayerCall, what: string): SightlineError {
   return new SightlineError(
     'UNSUPPORTED_OP',
-    `TF.js layer '${call.name}' (${call.className}) ${what}, which the ONNX converter does not support; gradient and CAM methods need a convertible Layers model, but the model can still be used for prediction (and black-box methods such as occlusion and rise) on TF.js.`,
+    `TF.js layer '${call.name}' (${call.className}) ${what}, which the ONNX converter does not support.`,
     { layer: call.name, className: call.className },
   );
 }
