@@ -46,7 +46,7 @@ export { DEFAULT_MAX_PIXELS } from './io/image-limits.js';
 export { decodeNpy, encodeNpy } from './io/npy.js';
 export { type OcclusionOptions, occlusion } from './methods/perturbation/occlusion.js';
 export { type RiseOptions, rise, riseMaskSet } from './methods/perturbation/rise.js';
-export { getMethod, METHODS, resolveOptions } from './methods/registry.js';
+export { blackBoxMethods, getMethod, METHODS, resolveOptions } from './methods/registry.js';
 export * from './metrics/index.js';
 export { DEFAULT_MODEL, defaultModelHints } from './models/embedded.js';
 export { resolveLabel } from './models/label-match.js';

@@ -1,5 +1,6 @@
 // The engine worker: holds the model and onnxruntime-web, so inference never freezes the page.
 import {
+  blackBoxMethods,
   type ConvertedTfliteModel,
   configureWebRuntime,
   convertTfjsSource,
@@ -224,7 +225,9 @@ async function inspectTfjs(
   if ('reason' in converted) {
     throw new SightlineError(
       'UNSUPPORTED_OP',
-      `'${fileName}' cannot run in the browser yet: ${converted.reason}. The browser runs TF.js Layers models whose layers convert to ONNX: Teachable Machine image models, models saved with TF.js' model.save(), Keras models converted with tensorflowjs_converter (docs/tfjs-models.md lists the layers). The command line runs this one for predictions only (occlusion, RISE): sightline explain photo.jpg --model ${files.length === 1 ? fileName : 'its-folder/'}`,
+      `'${fileName}' cannot run in the browser yet: ${converted.reason}. The browser runs TF.js Layers models whose layers convert to ONNX: Teachable Machine image models, models saved with TF.js' model.save(), Keras models converted with tensorflowjs_converter (docs/tfjs-models.md lists the layers). The command line runs this one for predictions only (${blackBoxMethods()
+        .map((m) => m.id)
+        .join(', ')}): sightline explain photo.jpg --model ${files.length === 1 ? fileName : 'its-folder/'}`,
       { reason: converted.reason },
     );
   }
