@@ -55,11 +55,16 @@ afterAll(async () => {
 });
 
 describe('installing Sightline', () => {
-  it("the repository's npm configuration is all known to npm: no warning on any npm command", async () => {
-    const result = await npm(['config', 'get', 'legacy-peer-deps'], REPO);
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toBe('true\n');
-    expect(result.stderr).toBe('');
+  it("the repository's npm setup warns about nothing: every config known, every install script reviewed", async () => {
+    const config = await npm(['config', 'get', 'legacy-peer-deps'], REPO);
+    expect(config.code, config.stderr).toBe(0);
+    expect(config.stdout).toBe('true\n');
+    expect(config.stderr).toBe('');
+    // What `npm ci` would otherwise end with: a package whose install script allowScripts neither allows nor denies.
+    const scripts = await npm(['install-scripts', 'ls'], REPO);
+    expect(scripts.code, scripts.stderr).toBe(0);
+    expect(scripts.stdout).toBe('No packages with unreviewed install scripts.\n');
+    expect(scripts.stderr).toBe('');
   });
 
   it("the missing-TF.js message names package.json's optional peer dependencies, by major version", () => {
