@@ -58,30 +58,24 @@ let library: Promise<TfjsLibrary> | undefined;
  * Imports TF.js and starts its backend, once: the WebAssembly backend (SIMD; its .wasm files ship in the npm
  * package), about 12× faster than the pure-JS CPU backend here (a 224² MobileNet-style model, batch 8: 164 ms
  * against 1.9 s); the CPU backend when WebAssembly cannot start. Production mode silences TF.js' console banners
- * and skips debug checks. A failed import is not remembered, so installing TF.js fixes a running server.
+ * and skips debug checks. A failed import is not remembered, so a long-running process finds TF.js once it
+ * is installed.
  */
-function loadTfjs(kind: string): Promise<TfjsLibrary> {
-  library ??= start(kind).catch((error: unknown) => {
+function loadTfjs(): Promise<TfjsLibrary> {
+  library ??= start().catch((error: unknown) => {
     library = undefined;
     throw error;
   });
   return library;
 }
 
-async function start(kind: string): Promise<TfjsLibrary> {
-  let lib: TfjsLibrary;
-  try {
-    const [tf, converter, layers] = await Promise.all([
-      import('@tensorflow/tfjs-core'),
-      import('@tensorflow/tfjs-converter'),
-      import('@tensorflow/tfjs-layers'),
-      import('@tensorflow/tfjs-backend-cpu'),
-    ]);
-    lib = { tf, loadGraphModel: converter.loadGraphModel, loadLayersModel: layers.loadLayersModel };
-  } catch (cause) {
-    throw missingTfjs(kind, cause);
-  }
-  const { tf } = lib;
+async function start(): Promise<TfjsLibrary> {
+  const [tf, converter, layers] = await Promise.all([
+    import('@tensorflow/tfjs-core'),
+    import('@tensorflow/tfjs-converter'),
+    import('@tensorflow/tfjs-layers'),
+    import('@tensorflow/tfjs-backend-cpu'),
+  ]);
   tf.enableProdMode();
   let wasm = false;
   // Emscripten's loader adds process handlers that rethrow every uncaught exception and unhandled rejection
@@ -105,7 +99,7 @@ async function start(kind: string): Promise<TfjsLibrary> {
   }
   if (!wasm) await tf.setBackend('cpu');
   await tf.ready();
-  return lib;
+  return { tf, loadGraphModel: converter.loadGraphModel, loadLayersModel: layers.loadLayersModel };
 }
 
 /** A package that is not installed becomes a MODEL_LOAD error saying what to install; anything else stays. */
@@ -154,9 +148,15 @@ export class TfjsModel implements Model {
     options: TfjsModelOptions = {},
   ): Promise<TfjsModel> {
     const isGraph = isGraphModel(artifacts.modelJson);
-    const tfjs = await loadTfjs(
-      isGraph ? 'TF.js Graph model' : 'TF.js Layers model (with a layer that does not convert to ONNX)',
-    );
+    let tfjs: TfjsLibrary;
+    try {
+      tfjs = await loadTfjs();
+    } catch (error) {
+      const kind = isGraph
+        ? 'TF.js Graph model'
+        : 'TF.js Layers model (with a layer that does not convert to ONNX)';
+      throw missingTfjs(kind, error);
+    }
     const handler = tfjs.tf.io.fromMemory(memoryArtifacts(artifacts));
     let graph: GraphModel | undefined;
     let layers: LayersModel | undefined;
