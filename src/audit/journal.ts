@@ -1,13 +1,20 @@
 // The audit's journal: one JSON line per finished image, appended and synced as each finishes, so killing the
 // process loses at most the image in flight and a rerun of the same command picks up where it stopped.
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SightlineError } from '../core/errors.js';
+import { formatCount, listSome } from '../core/text.js';
+import { checkRow } from './row-check.js';
 import type { AuditConfig, AuditRow } from './types.js';
 
 export const JOURNAL_FILE = 'journal.jsonl';
 const FORMAT = 'sightline-audit-journal';
 const VERSION = 1;
+/**
+ * The longest journal line read as a row (characters). A row is about 25 KB (its 32 × 32 summary map); a
+ * longer line was not written by an audit and is skipped before it is parsed.
+ */
+export const MAX_LINE = 1_000_000;
 
 interface Header {
   readonly format: typeof FORMAT;
@@ -21,6 +28,8 @@ export class AuditJournal {
     /** Rows already recorded, by file (the last one wins should a file appear twice). */
     readonly done: Map<string, AuditRow>,
     readonly path: string,
+    /** What was wrong with the lines that were skipped, for the user (their images are simply redone). */
+    readonly warnings: readonly string[] = [],
   ) {}
 
   /**
@@ -31,15 +40,18 @@ export class AuditJournal {
     await mkdir(dir, { recursive: true });
     const path = join(dir, JOURNAL_FILE);
     const done = new Map<string, AuditRow>();
+    const warnings: string[] = [];
     let text: string | undefined;
     try {
       text = await readFile(path, 'utf8');
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(path, cause);
     }
-    let cleanEnd = 0;
+    let cut: string | undefined;
     if (text) {
       const lines = text.split('\n');
+      // What follows the last line feed is a line a kill cut short (or nothing): that image is simply redone.
+      const tail = lines.pop() ?? '';
       const header = parseLine<Header>(lines[0]);
       if (header?.format !== FORMAT || header.version !== VERSION) {
         throw new SightlineError(
@@ -55,13 +67,33 @@ export class AuditJournal {
           { journal: path },
         );
       }
-      cleanEnd = lines[0].length + 1;
-      for (const line of lines.slice(1)) {
-        // A kill can cut the last line short; everything before it is intact, and that image is simply redone.
-        const row = parseLine<AuditRow>(line);
-        if (!row?.file) break;
-        done.set(row.file, row);
-        cleanEnd += line.length + 1;
+      const bad: string[] = [];
+      const kept = [lines[0]];
+      for (const [i, line] of lines.entries()) {
+        if (i === 0 || line === '') continue;
+        const row = rowOrProblem(line);
+        if (typeof row === 'string') bad.push(`line ${formatCount(i + 1)}: ${row}`);
+        else {
+          done.set(row.file, row);
+          kept.push(line);
+        }
+      }
+      if (bad.length > 0) {
+        const one = bad.length === 1;
+        warnings.push(
+          `${formatCount(bad.length)} line${one ? '' : 's'} of the journal '${path}' ${one ? 'is not a row' : 'are not rows'} ` +
+            `this audit wrote (${listSome(bad, 3, '; ')}); skipped, and ${one ? 'its image' : 'their images'} redone.`,
+        );
+        // Rewritten without them, so the warning is given once and new rows follow a clean line.
+        cut = `${kept.join('\n')}\n`;
+      } else if (tail !== '') cut = text.slice(0, text.length - tail.length);
+    }
+    if (cut !== undefined) {
+      try {
+        await writeFile(`${path}.partial`, cut);
+        await rename(`${path}.partial`, path);
+      } catch (cause) {
+        throw ioError(path, cause);
       }
     }
     const handle = await open(path, 'a+').catch((cause) => {
@@ -71,12 +103,8 @@ export class AuditJournal {
       await handle.write(
         `${JSON.stringify({ format: FORMAT, version: VERSION, config } satisfies Header)}\n`,
       );
-    else if (Buffer.byteLength(text.slice(0, cleanEnd)) < Buffer.byteLength(text)) {
-      // Cut off the partial line so the next row starts on a line of its own.
-      await handle.truncate(Buffer.byteLength(text.slice(0, cleanEnd)));
-    }
     await handle.sync();
-    return new AuditJournal(handle, done, path);
+    return new AuditJournal(handle, done, path, warnings);
   }
 
   async append(row: AuditRow): Promise<void> {
@@ -97,6 +125,19 @@ function parseLine<T>(line: string | undefined): T | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The line's row, checked (row-check.ts), or what is wrong with it. */
+function rowOrProblem(line: string): AuditRow | string {
+  if (line.length > MAX_LINE) return `${formatCount(line.length)} characters, over ${formatCount(MAX_LINE)}`;
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return 'not JSON';
+  }
+  const checked = checkRow(value);
+  return 'row' in checked ? checked.row : checked.problem;
 }
 
 function describe(config: AuditConfig): string {
