@@ -1,15 +1,17 @@
 import { createHash } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import sharp from 'sharp';
 import { type AuditItem, auditImages, POINTING_TOLERANCE } from '../audit/audit.js';
 import { AuditJournal } from '../audit/journal.js';
 import { labelsFromFolders, readLabelCsv } from '../audit/labels.js';
+import { rowPicturesProblem } from '../audit/pictures.js';
 import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions.js';
 import type { AuditConfig, AuditRow } from '../audit/types.js';
 import { VERDICT_WORDS } from '../audit/types.js';
 import { writeReports } from '../audit/write.js';
+import { formatCount, listSome } from '../core/text.js';
 import { decodeImage } from '../io/decode.js';
 import { listImages } from '../io/list-images.js';
 import { METHODS } from '../methods/registry.js';
@@ -27,6 +29,7 @@ import {
   modelLabel,
   parseNumber,
 } from './options.js';
+import { print, printError, safeName } from './print.js';
 import { progressBar } from './progress.js';
 
 /** Exit code when --fail-under's gate fails (the audit itself succeeded). */
@@ -100,12 +103,18 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
         : await readLabelCsv(flags.labels);
   const regions = flags.regions ? await readRegions(flags.regions) : undefined;
 
+  // Paths relative to the audited folder: the reports travel with it and should not show this machine's
+  // layout, and the journal's settings then still match when the folder and its files move together.
+  const shown = (path: string) => relative(root, path).split(sep).join('/') || '.';
+  const model = modelLabel(flags.model);
   const config: AuditConfig = {
-    model: modelLabel(flags.model),
+    model: isAbsolute(model) ? shown(model) : model,
     method: method.id,
     options,
-    ...(flags.labels ? { labels: flags.labels === 'folders' ? 'folders' : resolve(flags.labels) } : {}),
-    ...(flags.regions ? { regions: resolve(flags.regions) } : {}),
+    ...(flags.labels
+      ? { labels: flags.labels === 'folders' ? 'folders' : shown(resolve(flags.labels)) }
+      : {}),
+    ...(flags.regions ? { regions: shown(resolve(flags.regions)) } : {}),
     ...(flags.faithfulness ? { faithfulness: true } : {}),
   };
   if (flags.restart) {
@@ -115,9 +124,11 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
   const journal = await AuditJournal.open(out, config);
   await mkdir(join(out, 'overlays'), { recursive: true });
   await mkdir(join(out, 'thumbnails'), { recursive: true });
-  const todo = files.filter((f) => !journal.done.has(f));
+  for (const warning of journal.warnings) printError(`sightline: warning: ${warning}\n`);
+  const redo = await rowsToRedo(out, files, journal.done);
+  const todo = files.filter((f) => !journal.done.has(f) || redo.has(f));
   const already = files.length - todo.length;
-  process.stderr.write(
+  printError(
     `Auditing ${files.length} image${files.length === 1 ? '' : 's'} in ${folder} with ${method.title}` +
       (already > 0 ? ` (resuming: ${already} already done, ${todo.length} to go)` : '') +
       '.\n',
@@ -126,13 +137,11 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);
-    process.stderr.write(
-      '\nsightline: stopping after the images in flight; run the same command to resume.\n',
-    );
+    printError('\nsightline: stopping after the images in flight; run the same command to resume.\n');
     controller.abort();
   };
   process.on('SIGINT', onSigint);
-  const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
+  const loaded = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
   const bar = progressBar('Audit');
   const quiet = process.stderr.isTTY;
   let count = already;
@@ -153,7 +162,7 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
       };
     });
     await auditImages(items, {
-      model,
+      model: loaded,
       method,
       options,
       topK: flags.top,
@@ -163,7 +172,10 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
       signal: controller.signal,
       onProgress: bar.update,
       async onRow(row, result) {
-        let stored: AuditRow = row;
+        // Messages name the image by its full path; the reports name it from the audited folder.
+        let stored: AuditRow = row.error
+          ? { ...row, error: { ...row.error, message: row.error.message.replaceAll(`${root}${sep}`, '') } }
+          : row;
         if (result) {
           const name = fileStem(row.file);
           const overlay = `overlays/${name}.png`;
@@ -189,38 +201,46 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
               .png()
               .toBuffer(),
           );
-          stored = { ...row, overlay, thumbnail };
+          stored = { ...stored, overlay, thumbnail };
         }
         // Files first, then the journal line: a row in the journal always has its files.
         await journal.append(stored);
         count++;
-        if (!quiet) process.stderr.write(`[${count}/${files.length}] ${describeRow(stored)}\n`);
+        if (!quiet) printError(`[${count}/${files.length}] ${describeRow(stored)}\n`);
       },
     });
   } finally {
     bar.stop();
     process.off('SIGINT', onSigint);
     await journal.close();
-    await model.dispose();
+    await loaded.dispose();
   }
 
   const rows = files.map((f) => journal.done.get(f)).filter((r): r is AuditRow => r !== undefined);
-  const summary = await writeReports(out, rows, config);
-  const withRegion = rows.filter((r) => r.region);
+  const summary = await writeReports(out, rows, config, (warning) =>
+    printError(`sightline: warning: ${warning}\n`),
+  );
+  // An image with regions whose map found no evidence for the class does not look at the object either.
+  const withRegion = rows.filter((r) => r.region || (r.noEvidence && r.regionGiven));
   const onObject = withRegion.filter((r) => r.region?.verdict === 'object').length;
   const errors = rows.filter((r) => r.status === 'error').length;
-  process.stdout.write(
+  const noEvidence =
+    summary.noEvidence > 0
+      ? ` ${summary.noEvidence} found no evidence for the class (the map is zero everywhere).`
+      : '';
+  print(
     `Audited ${rows.length} images (${errors} error${errors === 1 ? '' : 's'}).` +
       (summary.accuracy !== null ? ` Accuracy ${(summary.accuracy * 100).toFixed(1)}%.` : '') +
       (withRegion.length > 0
         ? ` ${onObject} of ${withRegion.length} with regions look at the object, ${summary.verdicts.partly} partly outside, ${summary.verdicts.background} at the background.`
         : '') +
+      noEvidence +
       `\nReport: ${join(out, 'report.html')} (also results.jsonl, results.csv)\n`,
   );
   if (flags.failUnder !== undefined) {
     const share = withRegion.length > 0 ? onObject / withRegion.length : 0;
     if (share < flags.failUnder) {
-      process.stderr.write(
+      printError(
         `sightline: only ${(share * 100).toFixed(1)}% of images look at the object, under --fail-under ${(flags.failUnder * 100).toFixed(1)}%.\n`,
       );
       return GATE_FAILED_EXIT;
@@ -238,12 +258,43 @@ function labelFor(labels: ReadonlyMap<string, string>, file: string): string | u
 }
 
 function describeRow(row: AuditRow): string {
-  if (row.status === 'error') return `${row.file}: error: ${row.error?.message}`;
+  const file = safeName(row.file);
+  if (row.status === 'error') return `${file}: error: ${row.error?.message}`;
   const top = row.predictions?.[0];
-  const verdict = row.region
-    ? `, ${VERDICT_WORDS[row.region.verdict]} (${Math.round(row.region.share * 100)}% inside)`
-    : '';
-  return `${row.file}: ${top?.label} ${((top?.score ?? 0) * 100).toFixed(1)}%${verdict}`;
+  const verdict = row.noEvidence
+    ? ', no evidence for the class (the map is zero everywhere)'
+    : row.region
+      ? `, ${VERDICT_WORDS[row.region.verdict]} (${Math.round(row.region.share * 100)}% inside)`
+      : '';
+  return `${file}: ${safeName(top?.label ?? '')} ${((top?.score ?? 0) * 100).toFixed(1)}%${verdict}`;
+}
+
+/**
+ * Journal rows of this folder's images whose pictures cannot be used (deleted since, or named outside `out` by
+ * an edited journal): redone, so the report shows them, after one warning that says which.
+ */
+async function rowsToRedo(
+  out: string,
+  files: readonly string[],
+  done: ReadonlyMap<string, AuditRow>,
+): Promise<Set<string>> {
+  const problems: string[] = [];
+  const redo = new Set<string>();
+  for (const file of files) {
+    const row = done.get(file);
+    if (!row) continue;
+    const problem = await rowPicturesProblem(out, row);
+    if (problem === undefined) continue;
+    redo.add(file);
+    problems.push(`${file} (${problem})`);
+  }
+  if (redo.size > 0) {
+    printError(
+      `sightline: warning: the pictures of ${formatCount(redo.size)} image${redo.size === 1 ? '' : 's'} done ` +
+        `earlier cannot be used: ${listSome(problems, 3, '; ')}; ${redo.size === 1 ? 'it is' : 'they are'} redone.\n`,
+    );
+  }
+  return redo;
 }
 
 /** A file name safe on every file system and unique per row: the readable part plus a hash of the full path. */
