@@ -106,9 +106,9 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
   // Paths relative to the audited folder: the reports travel with it and should not show this machine's
   // layout, and the journal's settings then still match when the folder and its files move together.
   const shown = (path: string) => relative(root, path).split(sep).join('/') || '.';
-  const model = modelLabel(flags.model);
+  const modelName = modelLabel(flags.model);
   const config: AuditConfig = {
-    model: isAbsolute(model) ? shown(model) : model,
+    model: isAbsolute(modelName) ? shown(modelName) : modelName,
     method: method.id,
     options,
     ...(flags.labels
@@ -137,11 +137,13 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);
-    printError('\nsightline: stopping after the images in flight; run the same command to resume.\n');
+    process.stderr.write(
+      '\nsightline: stopping after the images in flight; run the same command to resume.\n',
+    );
     controller.abort();
   };
   process.on('SIGINT', onSigint);
-  const loaded = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
+  const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
   const bar = progressBar('Audit');
   const quiet = process.stderr.isTTY;
   let count = already;
@@ -162,7 +164,7 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
       };
     });
     await auditImages(items, {
-      model: loaded,
+      model,
       method,
       options,
       topK: flags.top,
@@ -213,7 +215,7 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
     bar.stop();
     process.off('SIGINT', onSigint);
     await journal.close();
-    await loaded.dispose();
+    await model.dispose();
   }
 
   const rows = files.map((f) => journal.done.get(f)).filter((r): r is AuditRow => r !== undefined);

@@ -266,6 +266,13 @@ describe('terminal safety', () => {
     expect(broken.error?.message).not.toContain(folder);
   }, 120_000);
 
+  it('escapes the file name in an error from explain', async () => {
+    const result = await runCli(['explain', join(dir, '\u001b]0;owned\u0007\u009b2J.png')]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('\\x1b]0;owned\\x07\\x9b2J.png');
+    for (const c of ['\u001b', '\u0007', '\u009b']) expect(result.stderr).not.toContain(c);
+  }, 60_000);
+
   it('cuts an error that would list 100,000 columns, and escapes the file name in it', async () => {
     const labels = join(dir, '\u001b[1mlabels.csv');
     const columns = Array.from({ length: 100_000 }, (_, i) => `c${i}`);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { invalidArgument } from '../../src/core/errors.js';
 import { capText, formatCount, listSome, terminalSafe, terminalSafeJson } from '../../src/core/text.js';
 
 describe('terminalSafe', () => {
@@ -83,5 +84,24 @@ describe('terminalSafeJson', () => {
     const json = terminalSafeJson(JSON.stringify(value));
     expect([...json].filter((c) => c.charCodeAt(0) < 0x20 || (c >= '\u007f' && c <= '\u009f'))).toEqual([]);
     expect(JSON.parse(json)).toEqual(value);
+  });
+});
+
+describe('invalidArgument quoting what came', () => {
+  it('shortens a list of 100,000 values and a string of a million characters', () => {
+    const list = invalidArgument(
+      'points',
+      'a short list',
+      Array.from({ length: 100_000 }, (_, i) => i),
+    ).message;
+    expect(list).toBe(
+      "Argument 'points' must be a short list; got [0, 1, 2, 3, 4, 5, 6, 7, 8, 9 … and 99,990 more].",
+    );
+    const text = invalidArgument('name', 'a name', 'x'.repeat(1_000_000)).message;
+    expect(text.length).toBeLessThan(300);
+    expect(text).toContain('(cut: 1,000,002 characters in all)');
+    expect(invalidArgument('n', 'a list', [1, 'a']).message).toBe(
+      'Argument \'n\' must be a list; got [1, "a"].',
+    );
   });
 });
