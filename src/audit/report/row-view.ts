@@ -36,9 +36,9 @@ export function kindWords(kind: RowKind): string {
     : (VERDICT_WORDS[kind] ?? String(kind));
 }
 
-/** The verdict filter's words for a kind (plural where the menu reads better so). */
+/** The verdict filter's words for a kind: short, so the menu is no wider than its longest verdict. */
 export function filterWords(kind: RowKind): string {
-  return kind === 'error' ? 'errors' : kindWords(kind);
+  return kind === 'error' ? 'errors' : kind === 'noevidence' ? 'no evidence' : kindWords(kind);
 }
 
 /** A share as a whole percent; above 0 but rounding to 0 reads "under 1%"; nothing for NaN or absent. */
