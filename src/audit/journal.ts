@@ -3,7 +3,7 @@
 import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SightlineError } from '../core/errors.js';
-import { formatCount, listSome } from '../core/text.js';
+import { capText, formatCount, listSome } from '../core/text.js';
 import { checkRow } from './row-check.js';
 import type { AuditConfig, AuditRow } from './types.js';
 
@@ -140,11 +140,16 @@ function rowOrProblem(line: string): AuditRow | string {
   return 'row' in checked ? checked.row : checked.problem;
 }
 
+/** Settings in words; the journal's own come from a file, so anything may stand where they should. */
 function describe(config: AuditConfig): string {
-  const options = Object.entries(config.options)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(', ');
-  return `model ${config.model}, method ${config.method}${options ? ` (${options})` : ''}${config.labels ? `, labels ${config.labels}` : ''}${config.regions ? `, regions ${config.regions}` : ''}`;
+  const c: Record<string, unknown> = typeof config === 'object' && config !== null ? { ...config } : {};
+  const entries = typeof c.options === 'object' && c.options !== null ? Object.entries(c.options) : [];
+  const options = listSome(
+    entries.map(([k, v]) => `${k}=${String(v)}`),
+    10,
+  );
+  const text = (key: string) => capText(String(c[key]), 300);
+  return `model ${text('model')}, method ${text('method')}${options ? ` (${options})` : ''}${c.labels ? `, labels ${text('labels')}` : ''}${c.regions ? `, regions ${text('regions')}` : ''}`;
 }
 
 function ioError(path: string, cause: unknown): SightlineError {

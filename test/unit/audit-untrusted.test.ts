@@ -12,6 +12,7 @@ import { readRowPictures } from '../../src/audit/pictures.js';
 import { checkRow } from '../../src/audit/row-check.js';
 import type { AuditConfig, AuditRow } from '../../src/audit/types.js';
 import { writeReports } from '../../src/audit/write.js';
+import { SightlineError } from '../../src/core/errors.js';
 import { formatCount } from '../../src/core/text.js';
 
 const CONFIG: AuditConfig = { model: 'm.onnx', method: 'gradient', options: {} };
@@ -210,5 +211,46 @@ describe('AuditJournal.open on an edited journal', () => {
     expect(third.warnings).toEqual([]);
     expect([...third.done.keys()]).toEqual(['a.png', 'b.png', 'c.png']);
     await third.close();
+  });
+});
+
+describe('AuditJournal.open on an edited header', () => {
+  it('refuses a header that is not a journal, or settings of any shape, with a bounded message', async () => {
+    const folder = join(dir, 'header');
+    await mkdir(folder, { recursive: true });
+    const path = join(folder, 'journal.jsonl');
+    const refusal = async (header: string) => {
+      await writeFile(path, `${header}\n`);
+      const error = await AuditJournal.open(folder, CONFIG).then(
+        () => undefined,
+        (e: unknown) => e as SightlineError,
+      );
+      expect(error).toBeInstanceOf(SightlineError);
+      expect(error?.code).toBe('INVALID_ARGUMENT');
+      return error!.message;
+    };
+    expect(await refusal('nonsense')).toBe(
+      `'${path}' is not a Sightline audit journal (version 1); choose another --out folder.`,
+    );
+    const format = { format: 'sightline-audit-journal', version: 1 };
+    const odd = await refusal(JSON.stringify({ ...format, config: { options: null, model: 5 } }));
+    expect(odd).toContain(
+      'holds an audit with other settings (model 5, method undefined); this run asks for',
+    );
+    const huge = await refusal(
+      JSON.stringify({
+        ...format,
+        config: {
+          model: 'x'.repeat(1_000_000),
+          method: 'gradient',
+          options: Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`o${i}`, i])),
+        },
+      }),
+    );
+    expect(huge.length).toBeLessThan(1000);
+    expect(huge).toContain('o9=9 … and 99,990 more');
+    expect(await refusal(JSON.stringify({ ...format, config: null }))).toContain(
+      '(model undefined, method undefined)',
+    );
   });
 });
