@@ -1,7 +1,8 @@
 // A map with no attention to measure is an answer about the image, not a failure of the audit.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuditItem, attentionIn, auditImages } from '../../src/audit/audit.js';
+import { type AuditItem, attentionIn, auditImages, MAX_ROW_MESSAGE } from '../../src/audit/audit.js';
 import type { AuditRow } from '../../src/audit/types.js';
+import { SightlineError } from '../../src/core/errors.js';
 import type { RgbImage } from '../../src/core/image.js';
 import type { OnnxModel } from '../../src/engines/onnx/session.js';
 import { patchModel } from '../helpers/analytic.js';
@@ -117,5 +118,27 @@ describe('auditImages on a class with no positive evidence', () => {
     const [row] = await audit([{ file: 'black.png', load: async () => grey(0) }], 'gradient-x-input');
     expect(row).toMatchObject({ status: 'ok', noEvidence: true });
     expect(row.regionGiven).toBeUndefined();
+  });
+});
+
+describe('auditImages error rows', () => {
+  it('keep at most MAX_ROW_MESSAGE characters of a message, saying it was cut', async () => {
+    const names = Array.from({ length: 100_000 }, (_, i) => `member-${i}`).join(', ');
+    const [row] = await audit(
+      [
+        {
+          file: 'big.zip',
+          load: async () => {
+            throw new SightlineError('IMAGE_DECODE', `Not an image; the archive holds ${names}.`);
+          },
+        },
+      ],
+      'gradient',
+    );
+    expect(row.status).toBe('error');
+    expect(row.error?.code).toBe('IMAGE_DECODE');
+    expect(row.error?.message.length).toBeLessThan(MAX_ROW_MESSAGE + 60);
+    expect(row.error?.message).toMatch(/^Not an image; the archive holds member-0, member-1, /);
+    expect(row.error?.message).toMatch(/ … \(cut: 1,[0-9]{3},[0-9]{3} characters in all\)$/);
   });
 });
