@@ -1,6 +1,7 @@
 // The audit's journal: one JSON line per finished image, appended and synced as each finishes, so killing the
 // process loses at most the image in flight and a rerun of the same command picks up where it stopped.
-import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SightlineError } from '../core/errors.js';
 import { capText, formatCount, listSome } from '../core/text.js';
@@ -15,6 +16,8 @@ const VERSION = 1;
  * longer line was not written by an audit and is skipped before it is parsed.
  */
 export const MAX_LINE = 1_000_000;
+/** The largest journal read (bytes), under the longest string JavaScript holds: about 20,000 images' rows. */
+export const MAX_JOURNAL_BYTES = 400 * 1024 * 1024;
 
 interface Header {
   readonly format: typeof FORMAT;
@@ -41,17 +44,18 @@ export class AuditJournal {
     const path = join(dir, JOURNAL_FILE);
     const done = new Map<string, AuditRow>();
     const warnings: string[] = [];
-    let text: string | undefined;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(path, cause);
-    }
+    const text = await readJournal(path);
     let cut: string | undefined;
     if (text) {
       const lines = text.split('\n');
       // What follows the last line feed is a line a kill cut short (or nothing): that image is simply redone.
-      const tail = lines.pop() ?? '';
+      let tail = lines.pop() ?? '';
+      // A header without its line feed is still the header; the rewrite below adds the line feed.
+      const bareHeader = lines.length === 0;
+      if (bareHeader) {
+        lines.push(tail);
+        tail = '';
+      }
       const header = parseLine<Header>(lines[0]);
       if (header?.format !== FORMAT || header.version !== VERSION) {
         throw new SightlineError(
@@ -86,7 +90,8 @@ export class AuditJournal {
         );
         // Rewritten without them, so the warning is given once and new rows follow a clean line.
         cut = `${kept.join('\n')}\n`;
-      } else if (tail !== '') cut = text.slice(0, text.length - tail.length);
+      } else if (bareHeader) cut = `${lines[0]}\n`;
+      else if (tail !== '') cut = text.slice(0, text.length - tail.length);
     }
     if (cut !== undefined) {
       try {
@@ -124,6 +129,37 @@ function parseLine<T>(line: string | undefined): T | undefined {
     return JSON.parse(line) as T;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * The journal's text, or undefined when there is none. Only a regular file is read (a FIFO planted there would
+ * block the read for ever, /dev/zero would never end), and at most MAX_JOURNAL_BYTES of it.
+ */
+async function readJournal(path: string): Promise<string | undefined> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw ioError(path, cause);
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw ioError(path, new Error('it is not a regular file'));
+    if (stat.size > MAX_JOURNAL_BYTES) {
+      throw ioError(
+        path,
+        new Error(
+          `it holds ${formatCount(stat.size)} bytes, over ${formatCount(MAX_JOURNAL_BYTES)}; audit the folder in parts`,
+        ),
+      );
+    }
+    return await handle.readFile('utf8');
+  } catch (cause) {
+    throw cause instanceof SightlineError ? cause : ioError(path, cause);
+  } finally {
+    await handle.close();
   }
 }
 

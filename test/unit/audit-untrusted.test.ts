@@ -254,3 +254,33 @@ describe('AuditJournal.open on an edited header', () => {
     );
   });
 });
+
+describe('AuditJournal.open on a journal that is not a plain file of rows', () => {
+  it('refuses a FIFO in its place at once instead of waiting on it', async () => {
+    const folder = join(dir, 'fifo-journal');
+    await mkdir(folder, { recursive: true });
+    execFileSync('mkfifo', [join(folder, 'journal.jsonl')]);
+    const error = await AuditJournal.open(folder, CONFIG).then(
+      () => undefined,
+      (e: unknown) => e as SightlineError,
+    );
+    expect(error?.code).toBe('IO');
+    expect(error?.message).toBe(
+      `Cannot use the audit journal '${join(folder, 'journal.jsonl')}': it is not a regular file`,
+    );
+  }, 10_000);
+
+  it('takes a header without its line feed and puts the next row on a line of its own', async () => {
+    const folder = join(dir, 'bare-header');
+    const first = await AuditJournal.open(folder, CONFIG);
+    await first.close();
+    const path = join(folder, 'journal.jsonl');
+    const header = (await readFile(path, 'utf8')).trimEnd();
+    await writeFile(path, header);
+    const second = await AuditJournal.open(folder, CONFIG);
+    expect(second.warnings).toEqual([]);
+    await second.append(row('a.png'));
+    await second.close();
+    expect(await readFile(path, 'utf8')).toBe(`${header}\n${JSON.stringify(row('a.png'))}\n`);
+  });
+});
