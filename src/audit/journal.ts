@@ -1,10 +1,11 @@
 // The audit's journal: one JSON line per finished image, appended and synced as each finishes, so killing the
 // process loses at most the image in flight and a rerun of the same command picks up where it stopped.
 import { constants } from 'node:fs';
-import { mkdir, open, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SightlineError } from '../core/errors.js';
+import { fileErrorReason, SightlineError } from '../core/errors.js';
 import { capText, formatCount, listSome } from '../core/text.js';
+import { writeAtomically } from './output.js';
 import { checkRow } from './row-check.js';
 import type { AuditConfig, AuditRow } from './types.js';
 
@@ -93,15 +94,13 @@ export class AuditJournal {
       } else if (bareHeader) cut = `${lines[0]}\n`;
       else if (tail !== '') cut = text.slice(0, text.length - tail.length);
     }
-    if (cut !== undefined) {
-      try {
-        await writeFile(`${path}.partial`, cut);
-        await rename(`${path}.partial`, path);
-      } catch (cause) {
-        throw ioError(path, cause);
-      }
-    }
-    const handle = await open(path, 'a+').catch((cause) => {
+    if (cut !== undefined)
+      await writeAtomically(path, cut).catch((cause) => Promise.reject(ioError(path, cause)));
+    // Not through a link: a journal.jsonl planted as a link must not make the audit append to another file.
+    const handle = await open(
+      path,
+      constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+    ).catch((cause) => {
       throw ioError(path, cause);
     });
     if (!text)
@@ -139,7 +138,7 @@ function parseLine<T>(line: string | undefined): T | undefined {
 async function readJournal(path: string): Promise<string | undefined> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw ioError(path, cause);
@@ -191,7 +190,7 @@ function describe(config: AuditConfig): string {
 function ioError(path: string, cause: unknown): SightlineError {
   return new SightlineError(
     'IO',
-    `Cannot use the audit journal '${path}': ${(cause as Error).message}`,
+    `Cannot use the audit journal '${path}': ${(cause as NodeJS.ErrnoException)?.code === 'ELOOP' ? 'it is a link; the journal must be a file of the output folder' : fileErrorReason(cause)}`,
     { path },
     { cause },
   );

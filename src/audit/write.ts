@@ -1,9 +1,9 @@
 // Writing an audit's reports from its rows (Node): report.html with every picture inlined, results.jsonl,
 // results.csv, and summary.json with the dataset-level numbers.
-import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatCount, listSome } from '../core/text.js';
 import { summarize } from './aggregate.js';
+import { writeAtomically } from './output.js';
 import { readRowPictures } from './pictures.js';
 import { type ReportImages, renderReport, rowsToCsv, rowsToJsonl } from './report/index.js';
 import type { AuditConfig, AuditRow, AuditSummary } from './types.js';
@@ -42,10 +42,4 @@ export async function writeReports(
   await writeAtomically(join(out, 'results.csv'), rowsToCsv(rows));
   await writeAtomically(join(out, 'summary.json'), `${JSON.stringify({ config, summary }, null, 2)}\n`);
   return summary;
-}
-
-/** Readers never see half a report: write beside it, then rename over it. */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  await writeFile(`${path}.partial`, text);
-  await rename(`${path}.partial`, path);
 }

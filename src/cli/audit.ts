@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import sharp from 'sharp';
 import { type AuditItem, auditImages, POINTING_TOLERANCE } from '../audit/audit.js';
 import { AuditJournal } from '../audit/journal.js';
 import { labelsFromFolders, readLabelCsv } from '../audit/labels.js';
+import { outputFolder, writeAtomically } from '../audit/output.js';
 import { rowPicturesProblem } from '../audit/pictures.js';
 import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions.js';
 import type { AuditConfig, AuditRow } from '../audit/types.js';
@@ -122,8 +123,8 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
       await rm(join(out, name), { recursive: true, force: true });
   }
   const journal = await AuditJournal.open(out, config);
-  await mkdir(join(out, 'overlays'), { recursive: true });
-  await mkdir(join(out, 'thumbnails'), { recursive: true });
+  await outputFolder(out, 'overlays');
+  await outputFolder(out, 'thumbnails');
   for (const warning of journal.warnings) printError(`sightline: warning: ${warning}\n`);
   const redo = await rowsToRedo(out, files, journal.done);
   const todo = files.filter((f) => !journal.done.has(f) || redo.has(f));
@@ -187,14 +188,14 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
             mode,
             legend: { method: method.title, target: row.target?.label ?? '' },
           });
-          await writeFile(
+          await writeAtomically(
             join(out, overlay),
             await sharp(png)
               .resize(OVERLAY_SIDE, OVERLAY_SIDE, { fit: 'inside', withoutEnlargement: true })
               .png()
               .toBuffer(),
           );
-          await writeFile(
+          await writeAtomically(
             join(out, thumbnail),
             await sharp(Buffer.from(result.image.data), {
               raw: { width: result.image.width, height: result.image.height, channels: 3 },

@@ -1,13 +1,14 @@
 // An audit's output folder is untrusted on a rerun: its journal may have been edited and its pictures
 // deleted, replaced by links or by FIFOs. The report must still be written, and read nothing outside --out.
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summaryGrid } from '../../src/audit/aggregate.js';
 import { AuditJournal, MAX_LINE } from '../../src/audit/journal.js';
+import { outputFolder, writeAtomically } from '../../src/audit/output.js';
 import { readRowPictures } from '../../src/audit/pictures.js';
 import { checkRow } from '../../src/audit/row-check.js';
 import type { AuditConfig, AuditRow } from '../../src/audit/types.js';
@@ -282,5 +283,49 @@ describe('AuditJournal.open on a journal that is not a plain file of rows', () =
     await second.append(row('a.png'));
     await second.close();
     expect(await readFile(path, 'utf8')).toBe(`${header}\n${JSON.stringify(row('a.png'))}\n`);
+  });
+});
+
+describe('writing into an output folder that holds planted links', () => {
+  it('refuses a journal that is a link, and leaves its target alone', async () => {
+    const folder = join(dir, 'linked-journal');
+    await mkdir(folder, { recursive: true });
+    const target = join(dir, 'victim.txt');
+    await writeFile(target, 'precious\n');
+    await symlink(target, join(folder, 'journal.jsonl'));
+    await expect(AuditJournal.open(folder, CONFIG)).rejects.toThrow(
+      `Cannot use the audit journal '${join(folder, 'journal.jsonl')}': it is a link; the journal must be a file of the output folder`,
+    );
+    expect(await readFile(target, 'utf8')).toBe('precious\n');
+    // A dangling link's target would otherwise have been created and appended to.
+    const other = join(dir, 'dangling-journal');
+    await mkdir(other, { recursive: true });
+    await symlink(join(dir, 'nowhere.txt'), join(other, 'journal.jsonl'));
+    await expect(AuditJournal.open(other, CONFIG)).rejects.toThrow('it is a link');
+    await expect(lstat(join(dir, 'nowhere.txt'))).rejects.toThrow('ENOENT');
+  });
+
+  it('replaces a file planted as a link instead of writing through it', async () => {
+    const folder = join(dir, 'linked-files');
+    await mkdir(folder, { recursive: true });
+    const target = join(dir, 'victim2.txt');
+    await writeFile(target, 'precious\n');
+    await symlink(target, join(folder, 'report.html'));
+    await symlink(target, join(folder, 'report.html.partial'));
+    await writeAtomically(join(folder, 'report.html'), 'the report\n');
+    expect(await readFile(join(folder, 'report.html'), 'utf8')).toBe('the report\n');
+    expect((await lstat(join(folder, 'report.html'))).isSymbolicLink()).toBe(false);
+    expect(await readFile(target, 'utf8')).toBe('precious\n');
+  });
+
+  it('refuses an overlays folder that leads outside the output folder', async () => {
+    const folder = join(dir, 'linked-folder');
+    await mkdir(folder, { recursive: true });
+    await mkdir(join(dir, 'elsewhere'), { recursive: true });
+    await symlink(join(dir, 'elsewhere'), join(folder, 'overlays'));
+    await expect(outputFolder(folder, 'overlays')).rejects.toThrow(
+      `The output folder's 'overlays' leads to '${join(dir, 'elsewhere')}', outside '${folder}'; remove it or pass --restart.`,
+    );
+    expect(await outputFolder(folder, 'thumbnails')).toBe(join(folder, 'thumbnails'));
   });
 });
