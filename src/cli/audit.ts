@@ -286,7 +286,11 @@ async function rowsToRedo(
   for (const file of files) {
     const row = done.get(file);
     if (!row) continue;
-    const problem = await rowPicturesProblem(out, row);
+    // Every ok row this command writes has both pictures; one without was edited.
+    const problem =
+      row.status === 'ok' && row.overlay === undefined && row.thumbnail === undefined
+        ? 'the journal names no pictures'
+        : await rowPicturesProblem(out, row);
     if (problem === undefined) continue;
     redo.add(file);
     problems.push(`${file} (${problem})`);

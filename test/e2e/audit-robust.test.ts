@@ -157,7 +157,7 @@ describe('resuming an audit whose output folder was tampered with', () => {
       '{"file": "d.png", "status": "ok", "summary": "not numbers"}',
       'garbage that is not JSON',
       JSON.stringify({ file: 'x.png', status: 'ok', pad: 'x'.repeat(2_000_000) }),
-      JSON.stringify(rows[3]),
+      JSON.stringify({ ...rows[3], overlay: undefined, thumbnail: undefined }),
     ];
     await writeFile(journal, `${edited.join('\n')}\n`);
 
@@ -167,9 +167,15 @@ describe('resuming an audit whose output folder was tampered with', () => {
       `sightline: warning: 3 lines of the journal '${journal}' are not rows this audit wrote (line 5: 'summary' is not 1024 finite numbers; line 6: not JSON; line 7: ${formatCount(edited[6].length)} characters, over 1,000,000); skipped, and their images redone.`,
     );
     expect(second.stderr).toContain(
-      'sightline: warning: the pictures of 3 images done earlier cannot be used: a.png ("/etc/passwd" is outside the output folder); b.png ("../secret.png" is outside the output folder); c.png ("overlays/link.png" leads outside the output folder); they are redone.',
+      'sightline: warning: the pictures of 4 images done earlier cannot be used: a.png ("/etc/passwd" is outside the output folder); b.png ("../secret.png" is outside the output folder); c.png ("overlays/link.png" leads outside the output folder) … and 1 more; they are redone.',
     );
-    expect(second.stderr).toContain('(resuming: 1 already done, 3 to go)');
+    expect(second.stderr).toContain('with Vanilla gradient.\n');
+    expect([...second.stderr.matchAll(/^\[\d+\/4\] (\S+):/gm)].map((m) => m[1])).toEqual([
+      'a.png',
+      'b.png',
+      'c.png',
+      'd.png',
+    ]);
     const after = readRows(await readFile(join(out, 'results.jsonl'), 'utf8'));
     expect(after.map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
     for (const r of after) {
