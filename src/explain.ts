@@ -15,22 +15,63 @@ export interface Prediction {
   readonly score: number;
 }
 
-export interface ExplainRequest {
+/** What every surface does to a photo before a method runs on it (see prepare). */
+export interface PrepareRequest {
   readonly model: Model;
   readonly image: RgbImage;
-  readonly method: string | AnyMethod;
   /** 'top' (default), a class index, or a label (exact, case-insensitive, or a unique part of one). */
   readonly target?: 'top' | number | string;
+  /** How many predictions to report (default 5). */
+  readonly topK?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** A photo ready to be explained: the model's input, its scores and the class to explain. */
+export interface PreparedImage {
+  /** The preprocessed input (batch of 1), shaped as the model's spec says. */
+  readonly input: Tensor;
+  /** Where the input came from in the photo, to map a map back onto it. */
+  readonly geometry: Geometry;
+  /** The model's scores for the input, [1, K]. */
+  readonly scores: Tensor;
+  /** K, the number of scores the model gives. */
+  readonly classes: number;
+  readonly predictions: readonly Prediction[];
+  readonly target: Target;
+}
+
+/**
+ * Photo → preprocessed input → scores → top predictions and the resolved target: the one preparation that
+ * explain, the audit, evaluate and the sanity checks' callers share, so a photo is read the same way
+ * everywhere. Metrics take what it returns (input, target index, classes) and never prepare a photo.
+ */
+export async function prepare(request: PrepareRequest): Promise<PreparedImage> {
+  const { model, image } = request;
+  const { tensor: input, geometry } = preprocess(image, model.spec);
+  const scores = await model.predict(input, { signal: request.signal });
+  return {
+    input,
+    geometry,
+    scores,
+    classes: scores.dims[1],
+    predictions: rankPredictions(model, scores, request.topK ?? 5),
+    target: resolveTarget(model, scores, request.target ?? 'top'),
+  };
+}
+
+/** One method on a prepared photo (see explainPrepared). */
+export interface MethodRequest {
+  readonly method: string | AnyMethod;
   readonly options?: MethodOptions;
   /** A custom baseline image for methods that take one (integrated gradients with baselineType 'image'). */
   readonly baselineImage?: RgbImage;
   /** The feature map CAM methods read (default: the model's last spatial one). */
   readonly layer?: string;
-  /** How many predictions to report (default 5). */
-  readonly topK?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressCallback;
 }
+
+export interface ExplainRequest extends PrepareRequest, MethodRequest {}
 
 export interface Explanation {
   readonly predictions: readonly Prediction[];
@@ -49,20 +90,28 @@ export interface Explanation {
 
 /** Photo → predictions and a saliency map for one class, at the photo's size. */
 export async function explain(request: ExplainRequest): Promise<Explanation> {
-  const { model, image } = request;
-  const method = typeof request.method === 'string' ? getMethod(request.method) : request.method;
-  const options = resolveOptions(method, request.options);
-  checkCapabilities(method, model);
-  const { tensor, geometry } = preprocess(image, model.spec);
-  const scores = await model.predict(tensor, { signal: request.signal });
-  const predictions = rankPredictions(model, scores, request.topK ?? 5);
-  const target = resolveTarget(model, scores, request.target ?? 'top');
+  // The method and its options are checked before the model runs, so a typo costs no prediction.
+  const { method } = checkMethod(request.model, request);
+  return explainPrepared(request.model, await prepare(request), { ...request, method });
+}
+
+/**
+ * A method's map for a prepared photo, at the model's input size and mapped back onto the photo. Several
+ * methods on one photo share one prepare (as `sightline evaluate` does).
+ */
+export async function explainPrepared(
+  model: Model,
+  prepared: PreparedImage,
+  request: MethodRequest,
+): Promise<Explanation> {
+  const { method, options } = checkMethod(model, request);
+  const { input, geometry, target, classes } = prepared;
   const inputMap = await method.attribute(
     {
       model,
-      input: tensor,
+      input,
       target: target.index,
-      classes: scores.dims[1],
+      classes,
       layer: request.layer,
       baselineInput: request.baselineImage ? preprocess(request.baselineImage, model.spec).tensor : undefined,
       signal: request.signal,
@@ -72,22 +121,30 @@ export async function explain(request: ExplainRequest): Promise<Explanation> {
   );
   const data = mapToImage(inputMap.data, inputMap.width, inputMap.height, geometry);
   return {
-    predictions,
+    predictions: prepared.predictions,
     target,
     method: method.id,
     options,
     map: {
-      width: image.width,
-      height: image.height,
+      width: geometry.imageWidth,
+      height: geometry.imageHeight,
       data,
       signed: inputMap.signed,
       details: inputMap.details,
     },
     inputMap,
     geometry,
-    input: tensor,
-    classes: scores.dims[1],
+    input,
+    classes,
   };
+}
+
+/** The method, its options with defaults, after checking that the model can serve it. */
+function checkMethod(model: Model, request: MethodRequest): { method: AnyMethod; options: MethodOptions } {
+  const method = typeof request.method === 'string' ? getMethod(request.method) : request.method;
+  const options = resolveOptions(method, request.options);
+  checkCapabilities(method, model);
+  return { method, options };
 }
 
 export function labelOf(model: Model, index: number): string {

@@ -2,7 +2,7 @@
 
 export { AuditJournal } from './audit/journal.js';
 export { labelsFromFolders, readLabelCsv } from './audit/labels.js';
-export { checkShapes, readMask, readRegions, regionsFor } from './audit/regions.js';
+export { checkShapes, readMask, readRegions, regionsFor } from './audit/regions/index.js';
 export { renderReport, rowsToCsv, rowsToJsonl } from './audit/report/index.js';
 export { writeReports } from './audit/write.js';
 export { type EvaluationTable, formatTable, renderEvaluationHtml, tabulate } from './evaluate/summary.js';

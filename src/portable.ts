@@ -7,7 +7,7 @@ export type { AttributionMap, Target } from './core/attribution.js';
 export { type ErrorCode, SightlineError } from './core/errors.js';
 export type { RgbaImage, RgbImage } from './core/image.js';
 export type { AttributionMethod, MethodInput, MethodOptions, OptionSpec } from './core/method.js';
-export type { Capability, Model, ModelSpec, RunOptions } from './core/model.js';
+export type { Capability, Model, ModelSpec, RunOptions, WeightReplacer } from './core/model.js';
 export {
   type Geometry,
   inputGeometry,
@@ -32,7 +32,12 @@ export {
   type ExplainRequest,
   type Explanation,
   explain,
+  explainPrepared,
+  type MethodRequest,
   type Prediction,
+  type PreparedImage,
+  type PrepareRequest,
+  prepare,
   rankPredictions,
   resolveTarget,
 } from './explain.js';

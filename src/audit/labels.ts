@@ -2,7 +2,7 @@
 // classes.
 import { SightlineError } from '../core/errors.js';
 import { listSome } from '../core/text.js';
-import { normalizeFileName, readCsvTable } from './regions.js';
+import { normalizeFileName, readCsvTable } from './regions/index.js';
 
 /**
  * Labels from the folder layout `<label>/<file>`: each file's label is the name of the first folder on its

@@ -1,18 +1,7 @@
 // The audit's data: what one image's row holds, what the dataset-level summary holds. The journal stores rows
 // as JSON lines, the reports read them, the web app will produce them too; so everything here is plain data.
+import type { RegionShape } from '../core/regions/shapes.js';
 import type { Prediction } from '../explain.js';
-
-/** Where the model should look, in the image's own pixel coordinates. */
-export type RegionShape =
-  | {
-      readonly type: 'box';
-      readonly x: number;
-      readonly y: number;
-      readonly width: number;
-      readonly height: number;
-    }
-  /** A closed polygon: x0, y0, x1, y1, … (COCO segmentation order); inside by the even-odd rule at pixel centres. */
-  | { readonly type: 'polygon'; readonly points: readonly number[] };
 
 /** One image's regions from a regions file (shapes), or the path of its mask PNG (non-zero = region). */
 export interface ImageRegions {

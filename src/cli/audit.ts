@@ -8,15 +8,15 @@ import { AuditJournal } from '../audit/journal.js';
 import { labelsFromFolders, readLabelCsv } from '../audit/labels.js';
 import { outputFolder, writeAtomically } from '../audit/output.js';
 import { rowPicturesProblem } from '../audit/pictures.js';
-import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions.js';
+import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions/index.js';
 import type { AuditConfig, AuditRow } from '../audit/types.js';
 import { VERDICT_WORDS } from '../audit/types.js';
 import { writeReports } from '../audit/write.js';
+import { shapesMask } from '../core/regions/mask.js';
 import { formatCount, listSome } from '../core/text.js';
 import { decodeImage } from '../io/decode.js';
 import { listImages } from '../io/list-images.js';
 import { METHODS } from '../methods/registry.js';
-import { shapesMask } from '../metrics/region.js';
 import { renderOverlayPng } from '../render/png.js';
 import {
   addModelOptions,

@@ -1,9 +1,10 @@
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions.js';
+import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions/index.js';
 import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { MethodOptions } from '../core/method.js';
+import { shapesMask } from '../core/regions/mask.js';
 import {
   DEFAULT_METRICS,
   evaluateImage,
@@ -16,7 +17,6 @@ import { formatTable, renderEvaluationHtml, tabulate } from '../evaluate/summary
 import { decodeImage } from '../io/decode.js';
 import { listImages } from '../io/list-images.js';
 import { getMethod } from '../methods/registry.js';
-import { shapesMask } from '../metrics/region.js';
 import type { ModelHints } from '../models/spec.js';
 import {
   addModelOptions,

@@ -12,6 +12,7 @@ interface ServeFlags {
   host: string;
   open?: boolean;
   root?: string;
+  allowHost: string[];
 }
 
 function parsePort(value: string): number {
@@ -42,6 +43,12 @@ export function serveCommand(): Command {
       'address to listen on (anything but loopback opens the app to the network)',
       '127.0.0.1',
     )
+    .option(
+      '--allow-host <name>',
+      'also answer requests addressed to this host name (repeatable); localhost, IP addresses and --host always work',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .option('--open', 'open the app in the default browser')
     .addOption(new Option('--root <dir>', 'serve this built web app instead of the bundled one').hideHelp())
     .action(async (flags: ServeFlags) => {
@@ -50,6 +57,7 @@ export function serveCommand(): Command {
         root: flags.root ?? WEB_ROOT,
         host: flags.host,
         port: flags.port,
+        allowedHosts: flags.allowHost,
         files: { '/models/default/graph.lite': model.model, '/models/default/labels.txt': model.labels },
       });
       const stopped = new Promise<void>((resolve) => {

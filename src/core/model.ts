@@ -23,8 +23,11 @@ export interface ModelSpec {
   readonly outputs: 'probabilities' | 'logits';
 }
 
-/** What a model can do; methods ask for these, never for an engine. */
-export type Capability = 'predict' | 'inputGradients' | 'layers';
+/**
+ * What a model can do; methods and metrics ask for these, never for an engine. 'weights': its weights can be
+ * listed, read and replaced (the model-randomization sanity check).
+ */
+export type Capability = 'predict' | 'inputGradients' | 'layers' | 'weights';
 
 export interface RunOptions {
   readonly signal?: AbortSignal;
@@ -52,6 +55,23 @@ export interface LayerInfo {
   readonly dims: readonly number[];
 }
 
+/** A layer on the path from the input to the scores that reads weights (capability 'weights'). */
+export interface WeightLayer {
+  /** The layer's name as the model file gives it. */
+  readonly name: string;
+  /** What it computes, as the model format names it (ONNX: 'Conv', 'Gemm', …). */
+  readonly op: string;
+  /** The weight tensors (weights, biases) it reads, by name; each belongs to one layer only. */
+  readonly weights: readonly string[];
+}
+
+/** Replacement values for a weight tensor, or undefined to keep it (see Model.withWeights). */
+export type WeightReplacer = (
+  name: string,
+  values: Float32Array,
+  dims: readonly number[],
+) => Float32Array | undefined;
+
 export interface Model {
   readonly spec: ModelSpec;
   readonly capabilities: ReadonlySet<Capability>;
@@ -70,5 +90,14 @@ export interface Model {
   layers?(): Promise<{ readonly layers: readonly LayerInfo[]; readonly defaultLayer: string }>;
   /** Capability 'layers': a layer's activations, and with a seed its gradients. */
   layer?(name: string, batch: Tensor, seed: Tensor | null, options?: RunOptions): Promise<LayerResult>;
+  /** Capability 'weights': the layers that read weights, from the output back to the input. */
+  weightLayers?(): readonly WeightLayer[];
+  /** Capability 'weights': the values of one of the layers' weight tensors, by name. */
+  weightValues?(name: string): Float32Array;
+  /**
+   * Capability 'weights': the same model with some weight tensors replaced; `replace` sees each one's name,
+   * values and dims and returns values of the same length, or undefined to keep them. The caller disposes it.
+   */
+  withWeights?(replace: WeightReplacer): Promise<Model>;
   dispose(): Promise<void>;
 }

@@ -5,9 +5,8 @@ import { invalidArgument } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import type { MethodOptions } from '../core/method.js';
 import type { Model } from '../core/model.js';
-import type { Tensor } from '../core/tensor.js';
-import { explain } from '../explain.js';
-import { getMethod } from '../methods/registry.js';
+import { explainPrepared, type PreparedImage, prepare } from '../explain.js';
+import { checkCapabilities, getMethod } from '../methods/registry.js';
 import { compareMaps } from '../metrics/agreement.js';
 import { deletionInsertion } from '../metrics/deletion-insertion.js';
 import { maskAttention, topRegionIoU } from '../metrics/region.js';
@@ -62,7 +61,7 @@ export interface ImageEvaluation {
   readonly methods: readonly MethodResult[];
   /** Cascading model randomization per method: the similarity to the original map after each block. */
   readonly randomization?: Readonly<Record<string, readonly RandomizationStep[]>>;
-  /** Why model randomization could not run (e.g. the model is not ONNX); the other metrics stand. */
+  /** Why model randomization could not run (e.g. the model gives no access to its weights); the other metrics stand. */
   readonly randomizationError?: string;
   /** Spearman's ρ between each pair of methods' maps (64 × 64 grid, see metrics/agreement.ts). */
   readonly agreement?: readonly { a: string; b: string; rankCorrelation: number; topOverlap: number }[];
@@ -94,7 +93,8 @@ export async function evaluateImage(request: EvaluateRequest): Promise<ImageEval
   const results: MethodResult[] = [];
   const maps: Record<string, AttributionMap> = {};
   let target: { index: number; label: string } | undefined;
-  let modelInput: Tensor | undefined;
+  // One preparation (preprocess, predict, target) serves every method; made by the first method that can run.
+  let prepared: PreparedImage | undefined;
   // Sanity checks run after every method's map, so one randomized model serves them all.
   const sane: { values: Partial<Record<MetricName, number>>; test: MethodUnderTest & { method: string } }[] =
     [];
@@ -104,7 +104,9 @@ export async function evaluateImage(request: EvaluateRequest): Promise<ImageEval
     const method = getMethod(id);
     const options = request.options?.[id] ?? {};
     try {
-      const explained = await explain({ model, image, method, options, signal: request.signal });
+      checkCapabilities(method, model);
+      prepared ??= await prepare({ model, image, signal: request.signal });
+      const explained = await explainPrepared(model, prepared, { method, options, signal: request.signal });
       target = explained.target;
       maps[method.title] = explained.map;
       const values: Partial<Record<MetricName, number>> = {};
@@ -147,11 +149,11 @@ export async function evaluateImage(request: EvaluateRequest): Promise<ImageEval
             options,
             original: explained.inputMap,
             target: explained.target.index,
+            classes: explained.classes,
             signal: request.signal,
           })
         ).spearmanAbs;
       }
-      modelInput = input;
       sane.push({ values, test: { method: id, options, original: explained.inputMap } });
       results.push({ method: id, values, curves, seconds: (performance.now() - started) / 1000 });
     } catch (error) {
@@ -166,13 +168,14 @@ export async function evaluateImage(request: EvaluateRequest): Promise<ImageEval
   }
   let randomization: Record<string, readonly RandomizationStep[]> | undefined;
   let randomizationError: string | undefined;
-  if (metrics.includes('randomization') && target && modelInput && sane.length > 0) {
+  if (metrics.includes('randomization') && target && prepared && sane.length > 0) {
     request.onMethod?.('model randomization', request.methods.length, request.methods.length + 1);
     try {
       const checked = await modelRandomizations({
         model,
-        input: modelInput,
+        input: prepared.input,
         target: target.index,
+        classes: prepared.classes,
         methods: sane.map((s) => s.test),
         group: 'block',
         layers: request.sanityBlocks ?? 3,

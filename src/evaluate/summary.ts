@@ -1,6 +1,6 @@
 // Evaluation results across images: the methods × metrics table (mean ± standard deviation), the mean
 // deletion/insertion curves, and a small self-contained HTML page that plots them.
-import { escapeHtml } from '../audit/report/html.js';
+import { escapeHtml } from '../core/html.js';
 import type { ImageEvaluation, MetricName } from './evaluate.js';
 
 export interface Cell {

@@ -9,7 +9,7 @@ import { toModelLayout } from '../core/preprocess.js';
 import type { ProgressCallback } from '../core/progress.js';
 import { targetProbabilities } from '../core/scores.js';
 import type { Tensor } from '../core/tensor.js';
-import { assertFinite } from '../render/normalize.js';
+import { assertFinite } from '../core/values.js';
 import { validateMap } from './region.js';
 
 /** What deleted pixels become in the deletion curve (see DeletionInsertionOptions.baseline). */

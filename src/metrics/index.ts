@@ -1,4 +1,8 @@
 // Region, agreement and faithfulness metrics: pure TypeScript on typed arrays, for Node and the browser alike.
+
+// The shapes the region metrics measure in live in core; they are part of the metrics' public surface.
+export { boxMask, polygonMask, shapesMask } from '../core/regions/mask.js';
+export type { Box, RegionShape } from '../core/regions/shapes.js';
 export {
   type AgreementOptions,
   boxAverage,
@@ -22,14 +26,11 @@ export {
 export {
   ATTENTION_MODES,
   type AttentionMode,
-  type Box,
   DEFAULT_TOP_FRACTION,
   maskAttention,
-  polygonMask,
   type RegionAttention,
   type RegionAttentionOptions,
   regionAttention,
-  shapesMask,
   type TopRegionOptions,
   topRegionIoU,
 } from './region.js';

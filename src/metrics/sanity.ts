@@ -9,59 +9,24 @@
  */
 import type { AttributionMap } from '../core/attribution.js';
 import { invalidArgument, SightlineError, throwIfAborted } from '../core/errors.js';
-import type { RgbImage } from '../core/image.js';
 import type { MethodOptions } from '../core/method.js';
-import type { Model } from '../core/model.js';
-import { preprocess } from '../core/preprocess.js';
+import type { Model, WeightLayer } from '../core/model.js';
 import type { ProgressCallback } from '../core/progress.js';
 import { createRng, type Rng } from '../core/random.js';
 import type { Tensor } from '../core/tensor.js';
-import { differentiablePath } from '../engines/onnx/autodiff/index.js';
-import { DataType, tensorFloats } from '../engines/onnx/proto.js';
-import { OnnxModel } from '../engines/onnx/session.js';
-import { resolveTarget } from '../explain.js';
 import { gaussian } from '../methods/gradient/common.js';
 import { type AnyMethod, checkCapabilities, getMethod, resolveOptions } from '../methods/registry.js';
 import { spearman, ssim } from './similarity.js';
 
-/** A node on the path from the input to the scores that reads weights. */
-export interface WeightLayer {
-  /** The node's name (its first output's name when it has none). */
-  readonly name: string;
-  readonly op: string;
-  /** The float32 initializers with more than one element that it reads (weights, biases), by name. */
-  readonly weights: readonly string[];
-}
+export type { WeightLayer } from '../core/model.js';
 
 /**
- * The model's weight layers from the output back to the input: the nodes on the differentiable path from the
- * input to the first output (autodiff/path.ts), in reverse topological order, that read float32 initializers
- * of more than one element. Scalars (a Clip's bounds, an epsilon) are settings, not weights, and are left out.
- * An initializer read by several nodes belongs to the one nearest the output. Weights that reach a node through
- * other nodes (a Constant, a DequantizeLinear) are not followed.
+ * The model's weight layers from the output back to the input (capability 'weights'; for ONNX models see
+ * engines/onnx/weights.ts: the nodes on the path from the input to the scores that read float32 weights of
+ * more than one element, each weight counted once, for the layer nearest the output).
  */
-export function weightLayers(model: OnnxModel): WeightLayer[] {
-  const graph = model.proto.graph ?? {};
-  const sizes = new Map<string, number>();
-  for (const t of graph.initializer ?? []) {
-    if (t.name && t.dataType === DataType.FLOAT)
-      sizes.set(
-        t.name,
-        (t.dims ?? []).reduce((a, b) => a * Number(b), 1),
-      );
-  }
-  const path = differentiablePath(model.proto, model.spec.inputName, [model.io.outputs[0].name]);
-  const claimed = new Set<string>();
-  const layers: WeightLayer[] = [];
-  for (const node of [...path.nodes].reverse()) {
-    const weights = (node.input ?? []).filter(
-      (name) => (sizes.get(name) ?? 0) > 1 && !claimed.has(name) && !path.active.has(name),
-    );
-    if (weights.length === 0) continue;
-    for (const name of weights) claimed.add(name);
-    layers.push({ name: node.name || node.output?.[0] || '?', op: node.opType, weights });
-  }
-  return layers;
+export function weightLayers(model: Model): WeightLayer[] {
+  return [...weightAccess(model).weightLayers()];
 }
 
 /**
@@ -82,15 +47,20 @@ export function byNamePrefix(segments: number): (layer: WeightLayer) => string {
       .join('/');
 }
 
+/**
+ * What the checks compare maps of. The caller prepares the photo (explain.ts `prepare`: preprocess, predict,
+ * resolve the target), so a check sees the same input and class as the map it checks.
+ */
 export interface SanityRequest {
-  /** An ONNX model (OnnxModel): model randomization rewrites its weights. */
+  /** Model randomization needs capability 'weights' (ONNX and TFLite models, the default model). */
   readonly model: Model;
-  /** The photo, preprocessed with the model's spec; or `input`, an already preprocessed batch of one. */
-  readonly image?: RgbImage;
-  readonly input?: Tensor;
+  /** The preprocessed photo, a batch of one shaped as the model's spec says. */
+  readonly input: Tensor;
   readonly method: string | AnyMethod;
-  /** The class explained: 'top' (default: the original model's top class), an index or a label. */
-  readonly target?: 'top' | number | string;
+  /** The index of the class explained. */
+  readonly target: number;
+  /** How many scores the model gives (default: from one prediction of `input`). */
+  readonly classes?: number;
   readonly options?: MethodOptions;
   /** The method's map on the unchanged model, when the caller has it already (saves one computation). */
   readonly original?: AttributionMap;
@@ -167,12 +137,12 @@ export type MethodUnderTest = Pick<SanityRequest, 'method' | 'options' | 'origin
 export async function modelRandomizations(
   request: Omit<ModelRandomizationRequest, keyof MethodUnderTest> & { methods: readonly MethodUnderTest[] },
 ): Promise<ModelRandomization[]> {
-  const model = onnxModel(request.model);
+  const model = weightAccess(request.model);
   const mode = request.mode ?? 'cascading';
   if (mode !== 'cascading' && mode !== 'independent') {
     throw invalidArgument('mode', "'cascading' or 'independent'", mode);
   }
-  const layers = weightLayers(model);
+  const layers = [...model.weightLayers()];
   const group = request.group ?? 'layer';
   const key =
     group === 'layer' ? (layer: WeightLayer) => layer.name : group === 'block' ? byBlocks(layers) : group;
@@ -185,17 +155,15 @@ export async function modelRandomizations(
     throw invalidArgument('layers', `a whole number from 0 to ${groups.length} (the model's groups)`, count);
   }
   const prepared: Prepared[] = [];
-  for (const m of request.methods) prepared.push(await prepare({ ...request, ...m }));
+  for (const m of request.methods) prepared.push(await prepareCheck({ ...request, ...m }));
   const seed = request.seed ?? 0;
-  const tensors = new Map((model.proto.graph?.initializer ?? []).map((t) => [t.name, t]));
   const noise = new Map<string, Float32Array>();
   const steps: RandomizationStep[][] = prepared.map(() => []);
   for (let k = 0; k < count; k++) {
     throwIfAborted(request.signal);
     const rng = createRng((seed + Math.imul(k + 1, 0x9e3779b9)) >>> 0);
     if (mode === 'independent') noise.clear();
-    for (const name of groups[k].weights)
-      noise.set(name, gaussianLike(tensorFloats(tensors.get(name)!), rng));
+    for (const name of groups[k].weights) noise.set(name, gaussianLike(model.weightValues(name), rng));
     const randomized = await model.withWeights((name) => noise.get(name));
     try {
       for (const [i, p] of prepared.entries()) {
@@ -240,7 +208,7 @@ export interface LabelRandomization extends MapSimilarity {
  * so a method whose map stays the same is not explaining the class.
  */
 export async function labelRandomization(request: SanityRequest): Promise<LabelRandomization> {
-  const prepared = await prepare(request);
+  const prepared = await prepareCheck(request);
   if (prepared.classes < 2) {
     throw invalidArgument('model', 'a model with at least two classes', prepared.classes);
   }
@@ -259,22 +227,20 @@ interface Prepared {
   attribute(model: Model, target?: number): Promise<AttributionMap>;
 }
 
-/** Validates the request, resolves the target and layer, and computes the original map. */
-async function prepare(request: SanityRequest): Promise<Prepared> {
-  const { model } = request;
+/** Validates the request, resolves the layer, and computes the original map. */
+async function prepareCheck(request: SanityRequest): Promise<Prepared> {
+  const { model, input } = request;
   const method = typeof request.method === 'string' ? getMethod(request.method) : request.method;
   const options = resolveOptions(method, request.options);
   checkCapabilities(method, model);
-  if ((request.image === undefined) === (request.input === undefined)) {
-    throw invalidArgument('image, input', 'exactly one of an image and a preprocessed input', [
-      request.image === undefined ? 'no image' : 'an image',
-      request.input === undefined ? 'no input' : 'an input',
-    ]);
+  if (typeof input !== 'object' || input === null || !(input.data instanceof Float32Array)) {
+    throw invalidArgument('input', 'a preprocessed batch of one (a Tensor with Float32Array data)', input);
   }
-  const input = request.input ?? preprocess(request.image!, model.spec).tensor;
-  const scores = await model.predict(input, { signal: request.signal });
-  const target = resolveTarget(model, scores, request.target ?? 'top').index;
-  const classes = scores.dims[1];
+  const classes = request.classes ?? (await model.predict(input, { signal: request.signal })).dims[1];
+  const { target } = request;
+  if (!Number.isInteger(target) || target < 0 || target >= classes) {
+    throw invalidArgument('target', `a class index from 0 to ${classes - 1}`, target);
+  }
   // Resolved once on the original model, so every randomized copy explains the same feature map.
   const layer = method.requires.includes('layers')
     ? (request.layer ?? (await model.layers!()).defaultLayer)
@@ -302,14 +268,25 @@ function similarity(original: AttributionMap, map: AttributionMap): MapSimilarit
   };
 }
 
-function onnxModel(model: Model): OnnxModel {
-  if (!(model instanceof OnnxModel)) {
+type WeightAccess = Model & Required<Pick<Model, 'weightLayers' | 'weightValues' | 'withWeights'>>;
+
+/** The model, after checking that it lets its weights be listed, read and replaced. */
+function weightAccess(model: Model): WeightAccess {
+  if (
+    !model.capabilities.has('weights') ||
+    !model.weightLayers ||
+    !model.weightValues ||
+    !model.withWeights
+  ) {
     throw new SightlineError(
       'MISSING_CAPABILITY',
-      'Model randomization rewrites the weights of an ONNX model; this model is not one (load an .onnx, .tflite or the default model).',
+      "Model randomization replaces a model's weights, and this model does not give access to them " +
+        "(capability 'weights'); ONNX, TFLite and TF.js Layers models and the default model do, HTTP and " +
+        'TF.js Graph models do not.',
+      { missing: ['weights'] },
     );
   }
-  return model;
+  return model as WeightAccess;
 }
 
 /** Layers grouped by key, groups in the order their first layer appears. */

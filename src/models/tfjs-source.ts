@@ -3,7 +3,6 @@
  * a zip (Teachable Machine's "Export model → TensorFlow.js → Download"), or files dropped on the web page.
  * No Node APIs here, so the browser shares the same reading, metadata and conversion rules.
  */
-import { type FlateError, unzipSync } from 'fflate';
 import { SightlineError } from '../core/errors.js';
 import { encodeModel } from '../engines/onnx/proto.js';
 import {
@@ -14,12 +13,9 @@ import {
   type TfjsArtifacts,
 } from '../engines/tfjs/index.js';
 import type { ModelHints } from './spec.js';
+import { checkZipSize, formatSize, MAX_TFJS_ZIP_BYTES, ZipFiles } from './tfjs-zip.js';
 
-/**
- * The most a zipped model may unpack to (the files Sightline reads from it, together), and the largest zip it
- * opens: past this, a zip bomb would fill the memory. Teachable Machine exports are a few MB.
- */
-export const MAX_TFJS_ZIP_BYTES = 512 * 1024 * 1024;
+export { checkZipSize, MAX_TFJS_ZIP_BYTES, MAX_ZIP_ENTRIES } from './tfjs-zip.js';
 
 /** Teachable Machine's image library divides pixels by 127 and subtracts 1: (p/255 − 127/255) / (127/255). */
 const TEACHABLE_MACHINE_NORMALIZATION = 127 / 255;
@@ -42,14 +38,36 @@ export interface TfjsMetadata {
   readonly modelName?: string;
 }
 
+/**
+ * The most a TF.js model's weight files may hold together, wherever they come from: the weights are read
+ * into memory whole, and the manifest declares their size, which a file or server must not exceed.
+ */
+export const MAX_TFJS_WEIGHT_BYTES = MAX_TFJS_ZIP_BYTES;
+/** The largest model.json read (Graph models' topologies run to a few MB). */
+export const MAX_TFJS_MODEL_JSON_BYTES = 64 * 1024 * 1024;
+/** The largest metadata.json read (Teachable Machine's is a few hundred bytes). */
+const MAX_METADATA_JSON_BYTES = 4 * 1024 * 1024;
+
 /** Where a model's files are read from: a folder, a server, a zip, dropped files. */
 export interface TfjsFiles {
-  /** The bytes at `location`, or undefined when there is no such file. */
-  read(location: string): Promise<Uint8Array | undefined>;
+  /**
+   * The bytes at `location`, or undefined when there is no such file. A reader stops once it has more than
+   * `maxBytes` (it may throw tooLargeError, or return what it read so far: the caller checks).
+   */
+  read(location: string, maxBytes: number): Promise<Uint8Array | undefined>;
   /** `relative` resolved against the folder holding `base`. */
   beside(base: string, relative: string): string;
   /** Where a missing file was looked for, as the end of a sentence: "at '/models/weights.bin'". */
   where(location: string): string;
+}
+
+/** The error for a file or answer past its limit; `seen` is how many bytes were counted before stopping. */
+export function tooLargeError(location: string, maxBytes: number, seen?: number): SightlineError {
+  return new SightlineError(
+    'MODEL_LOAD',
+    `'${location}' holds ${seen === undefined ? 'more than' : `${formatSize(seen)} or more, over`} the limit of ${formatSize(maxBytes)} for this file of a TF.js model (what its manifest declares, or ${formatSize(MAX_TFJS_WEIGHT_BYTES)} of weights, ${formatSize(MAX_TFJS_MODEL_JSON_BYTES)} for model.json); Sightline stops reading there.`,
+    { ref: location, maxBytes },
+  );
 }
 
 /** A dropped or picked file: its name and bytes. */
@@ -58,9 +76,13 @@ export interface NamedBytes {
   readonly bytes: Uint8Array;
 }
 
-/** Reads model.json at `modelJsonAt`, the weight files its manifest lists and metadata.json beside it. */
+/**
+ * Reads model.json at `modelJsonAt`, the weight files its manifest lists and metadata.json beside it. Weight
+ * paths must stay beside model.json (no absolute paths, URLs or '..'), and no file may hold more than the
+ * manifest declares, nor the weights more than MAX_TFJS_WEIGHT_BYTES together.
+ */
 export async function readTfjsFiles(modelJsonAt: string, files: TfjsFiles): Promise<TfjsSource> {
-  const text = await files.read(modelJsonAt);
+  const text = await readCapped(files, modelJsonAt, MAX_TFJS_MODEL_JSON_BYTES);
   if (!text) {
     throw new SightlineError(
       'MODEL_LOAD',
@@ -69,12 +91,27 @@ export async function readTfjsFiles(modelJsonAt: string, files: TfjsFiles): Prom
     );
   }
   const modelJson = parseModelJson(new TextDecoder().decode(text), modelJsonAt);
+  const declared = modelJson.weightsManifest.map(expectedGroupBytes);
+  const total = declared.reduce((a: number, b) => a + (b ?? 0), 0);
+  if (total > MAX_TFJS_WEIGHT_BYTES) {
+    throw new SightlineError(
+      'MODEL_LOAD',
+      `The TF.js model '${modelJsonAt}' declares ${formatSize(total)} of weights, over the limit of ${formatSize(MAX_TFJS_WEIGHT_BYTES)}; Sightline reads a model's weights into memory whole.`,
+      { ref: modelJsonAt, bytes: total, maxBytes: MAX_TFJS_WEIGHT_BYTES },
+    );
+  }
+  for (const group of modelJson.weightsManifest)
+    for (const path of group.paths) checkWeightPath(path, modelJsonAt);
   const groups: Uint8Array[] = [];
-  for (const group of modelJson.weightsManifest) {
+  // Groups with string weights declare no size: they share what the others leave of the limit.
+  let budget = MAX_TFJS_WEIGHT_BYTES - total;
+  for (const [g, group] of modelJson.weightsManifest.entries()) {
+    const expected = declared[g];
     const parts: Uint8Array[] = [];
+    let held = 0;
     for (const path of group.paths) {
       const at = files.beside(modelJsonAt, path);
-      const bytes = await files.read(at);
+      const bytes = await files.read(at, (expected ?? budget) - held);
       if (!bytes) {
         throw new SightlineError(
           'MODEL_LOAD',
@@ -82,25 +119,75 @@ export async function readTfjsFiles(modelJsonAt: string, files: TfjsFiles): Prom
           { ref: modelJsonAt, weights: at },
         );
       }
+      held += bytes.byteLength;
+      if (held > (expected ?? budget)) break;
       parts.push(bytes);
     }
-    const joined = concat(parts);
-    const expected = expectedGroupBytes(group);
-    if (expected !== undefined && joined.byteLength !== expected) {
+    if (expected === undefined && held > budget) throw tooLargeError(group.paths.join(', '), budget);
+    if (expected !== undefined && held !== expected) {
       throw new SightlineError(
         'MODEL_LOAD',
-        `The weight files ${group.paths.map((p) => `'${p}'`).join(', ')} of '${modelJsonAt}' hold ${joined.byteLength} bytes; the manifest describes ${expected}.`,
+        `The weight files ${group.paths.map((p) => `'${p}'`).join(', ')} of '${modelJsonAt}' hold ${held > expected ? `more than ${expected}` : held} bytes; the manifest describes ${expected}.`,
         { ref: modelJsonAt },
       );
     }
-    groups.push(joined);
+    if (expected === undefined) budget -= held;
+    groups.push(concat(parts));
   }
-  const metadataBytes = await files.read(files.beside(modelJsonAt, 'metadata.json'));
+  const metadataBytes = await readCapped(
+    files,
+    files.beside(modelJsonAt, 'metadata.json'),
+    MAX_METADATA_JSON_BYTES,
+  );
   return {
     artifacts: { modelJson, groups },
     metadata: metadataBytes ? parseMetadata(metadataBytes, modelJsonAt) : undefined,
     location: modelJsonAt,
   };
+}
+
+/** A file read whole, refused past `maxBytes`. */
+async function readCapped(files: TfjsFiles, at: string, maxBytes: number): Promise<Uint8Array | undefined> {
+  const bytes = await files.read(at, maxBytes);
+  if (bytes && bytes.byteLength > maxBytes) throw tooLargeError(at, maxBytes);
+  return bytes;
+}
+
+/**
+ * A manifest path names a file beside model.json or in a folder below it, as TF.js's converter writes them;
+ * anything that could reach elsewhere is refused before a file is opened, in every encoding a reader might
+ * decode: on disk '%2e%2e' is a plain name, but a URL resolves it as '..'.
+ */
+export function checkWeightPath(path: string, modelJsonAt: string): void {
+  const why = unsafePath(path);
+  if (why === undefined) return;
+  throw new SightlineError(
+    'MODEL_LOAD',
+    `The TF.js model '${modelJsonAt}' lists weight file ${quote(path)}, which ${why}; weight paths must name files beside model.json (or in folders below it).`,
+    { ref: modelJsonAt },
+  );
+}
+
+function unsafePath(path: string): string | undefined {
+  if (path === '') return 'is empty';
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return 'holds a malformed %-escape';
+  }
+  for (const p of [path, decoded]) {
+    if (/[\\\0]/.test(p)) return 'holds a backslash or NUL';
+    if (/^[a-z][a-z0-9+.-]*:/i.test(p)) return 'is a URL or a drive path';
+    if (p.startsWith('/')) return 'is an absolute path';
+    if (p.split('/').includes('..')) return "climbs out of the model's folder with '..'";
+  }
+  return undefined;
+}
+
+/** A value from the file, quoted for a message and cut short. */
+function quote(text: string): string {
+  return JSON.stringify(text.length > 120 ? `${text.slice(0, 120)}…` : text);
 }
 
 /**
@@ -127,21 +214,11 @@ export async function readTfjsZip(
   if (models.length > 1) {
     throw new SightlineError(
       'MODEL_LOAD',
-      `'${name}' holds ${models.length} models (${models.join(', ')}); zip one model's folder.`,
+      `'${name}' holds ${models.length} models (${models.slice(0, 8).join(', ')}${models.length > 8 ? ', …' : ''}); zip one model's folder.`,
       { ref: name },
     );
   }
   return readTfjsFiles(`${name}/${models[0]}`, zip);
-}
-
-/** Refuses a zip larger than the limit before it is read or unpacked. */
-export function checkZipSize(byteLength: number, name: string, maxBytes = MAX_TFJS_ZIP_BYTES): void {
-  if (byteLength <= maxBytes) return;
-  throw new SightlineError(
-    'MODEL_LOAD',
-    `'${name}' is ${formatSize(byteLength)}, over the limit of ${formatSize(maxBytes)} for a zipped model; unzip it and give its folder.`,
-    { ref: name, bytes: byteLength, maxBytes },
-  );
 }
 
 /**
@@ -219,96 +296,6 @@ export function convertTfjsSource(
   }
 }
 
-interface ZipEntry {
-  readonly name: string;
-  readonly originalSize: number;
-}
-
-/** The entries of a zip, unpacked one at a time on demand; the sizes they declare count against a budget. */
-class ZipFiles implements TfjsFiles {
-  readonly names: readonly string[];
-  private readonly entries = new Map<string, ZipEntry>();
-  private unpacked = 0;
-
-  constructor(
-    private readonly bytes: Uint8Array,
-    private readonly zipName: string,
-    private readonly maxBytes: number,
-  ) {
-    // A listing pass: the filter sees every entry's declared sizes and declines to inflate any of them.
-    this.unzip((entry) => {
-      // Folders, and the resource forks macOS adds when it zips a folder, are not model files.
-      if (!entry.name.endsWith('/') && !entry.name.startsWith('__MACOSX/'))
-        this.entries.set(entry.name, entry);
-      return false;
-    });
-    this.names = [...this.entries.keys()];
-  }
-
-  async read(location: string): Promise<Uint8Array | undefined> {
-    const prefix = `${this.zipName}/`;
-    const entry = location.startsWith(prefix) ? this.entries.get(location.slice(prefix.length)) : undefined;
-    if (!entry) return undefined;
-    this.unpacked += entry.originalSize;
-    if (this.unpacked > this.maxBytes) {
-      throw new SightlineError(
-        'MODEL_LOAD',
-        `'${this.zipName}' unpacks to more than ${formatSize(this.maxBytes)} ('${entry.name}' alone is ${formatSize(entry.originalSize)}); Sightline stops there so that a zip bomb cannot fill the memory. Unzip it and give its folder if the model really is that large.`,
-        { ref: this.zipName, entry: entry.name, maxBytes: this.maxBytes },
-      );
-    }
-    // fflate inflates into a buffer of the declared size, so a lying entry cannot grow past it; a short one
-    // comes out short, and says the zip is damaged.
-    const files = this.unzip((e) => e.name === entry.name);
-    const data = files[entry.name];
-    if (!data || data.byteLength !== entry.originalSize) {
-      throw new SightlineError(
-        'MODEL_LOAD',
-        `'${this.zipName}' is damaged: '${entry.name}' unpacks to ${data?.byteLength ?? 0} bytes; the zip says ${entry.originalSize}.`,
-        { ref: this.zipName, entry: entry.name },
-      );
-    }
-    return data;
-  }
-
-  beside(base: string, relative: string): string {
-    const parts = base
-      .slice(this.zipName.length + 1)
-      .split('/')
-      .slice(0, -1);
-    for (const part of relative.split('/')) {
-      if (part === '..') parts.pop();
-      else if (part !== '' && part !== '.') parts.push(part);
-    }
-    return `${this.zipName}/${parts.join('/')}`;
-  }
-
-  where(): string {
-    return `in '${this.zipName}' (${this.contents()})`;
-  }
-
-  /** What the zip holds, in words, for messages. */
-  contents(): string {
-    if (this.names.length === 0) return 'it is empty';
-    const shown = this.names.slice(0, 8).join(', ');
-    return `it holds ${shown}${this.names.length > 8 ? ` and ${this.names.length - 8} more` : ''}`;
-  }
-
-  private unzip(filter: (entry: ZipEntry) => boolean): Record<string, Uint8Array> {
-    try {
-      return unzipSync(this.bytes, { filter });
-    } catch (cause) {
-      if ((cause as FlateError).code === undefined) throw cause;
-      throw new SightlineError(
-        'MODEL_LOAD',
-        `'${this.zipName}' is not a readable zip file: ${(cause as Error).message}.`,
-        { ref: this.zipName },
-        { cause },
-      );
-    }
-  }
-}
-
 /** Files dropped on the page: flat, so a manifest's paths are matched by their last part. */
 class DroppedFiles implements TfjsFiles {
   private readonly byName: ReadonlyMap<string, Uint8Array>;
@@ -317,7 +304,7 @@ class DroppedFiles implements TfjsFiles {
     this.byName = new Map(dropped.map((f) => [f.name, f.bytes]));
   }
 
-  async read(location: string): Promise<Uint8Array | undefined> {
+  async read(location: string, _maxBytes: number): Promise<Uint8Array | undefined> {
     return this.byName.get(location);
   }
 
@@ -357,9 +344,4 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 
 function baseName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
-}
-
-function formatSize(bytes: number): string {
-  const mb = bytes / (1024 * 1024);
-  return mb >= 1 ? `${Math.round(mb)} MB` : `${bytes} bytes`;
 }

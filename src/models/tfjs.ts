@@ -6,8 +6,9 @@
  * first, then a Teachable Machine metadata.json beside the model. Reading the files themselves, zips
  * included, is shared with the browser (tfjs-source.ts); this file adds the disk and the network.
  */
-import { readFile, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { constants } from 'node:fs';
+import { open, realpath, stat } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
 import { SightlineError } from '../core/errors.js';
 import type { Model } from '../core/model.js';
 import { gradientGraphCache, sha256 } from './cache.js';
@@ -17,11 +18,13 @@ import { type ModelHints, specFromIo } from './spec.js';
 import {
   checkZipSize,
   convertTfjsSource,
+  MAX_TFJS_ZIP_BYTES,
   metadataHints,
   readTfjsFiles,
   readTfjsZip,
   type TfjsFiles,
   type TfjsSource,
+  tooLargeError,
 } from './tfjs-source.js';
 
 export { metadataHints, type TfjsMetadata, type TfjsSource } from './tfjs-source.js';
@@ -98,7 +101,7 @@ async function withLabels(hints: ModelHints): Promise<ModelHints> {
  * (at most MAX_TFJS_ZIP_BYTES, 512 MB, packed or unpacked) or a URL.
  */
 export async function readTfjsSource(ref: string): Promise<TfjsSource> {
-  if (/^https?:\/\//i.test(ref)) return readTfjsFiles(ref, new UrlFiles());
+  if (/^https?:\/\//i.test(ref)) return readTfjsFiles(ref, new UrlFiles(ref));
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(ref);
@@ -110,23 +113,53 @@ export async function readTfjsSource(ref: string): Promise<TfjsSource> {
       { cause },
     );
   }
-  if (info.isDirectory()) return readTfjsFiles(join(ref, 'model.json'), new DiskFiles());
-  if (/\.zip$/i.test(ref)) {
-    // Checked before reading, so a huge file is refused without loading it.
-    checkZipSize(info.size, ref);
-    return readTfjsZip(new Uint8Array(await readFile(ref)), ref);
+  if (info.isDirectory()) {
+    const modelJson = join(ref, 'model.json');
+    return readTfjsFiles(modelJson, new DiskFiles(modelJson));
   }
-  return readTfjsFiles(ref, new DiskFiles());
+  if (/\.zip$/i.test(ref)) {
+    // Checked before reading, so a huge file is refused without loading it; read as a regular file only, and
+    // no further than the limit, so a FIFO or a link to /dev/zero named .zip cannot hang or fill the memory.
+    checkZipSize(info.size, ref);
+    const real = await realpath(ref);
+    const bytes = await readRegularFile(ref, real, MAX_TFJS_ZIP_BYTES);
+    checkZipSize(bytes.byteLength, ref);
+    return readTfjsZip(bytes, ref);
+  }
+  return readTfjsFiles(ref, new DiskFiles(ref));
 }
 
+/**
+ * model.json's folder on disk. Every file but model.json itself must resolve (symlinks followed) inside the
+ * folder, and be a regular file: /dev/zero or a FIFO would never end, and a link could reach any file.
+ */
 class DiskFiles implements TfjsFiles {
-  async read(location: string): Promise<Uint8Array | undefined> {
+  private folder: Promise<string> | undefined;
+
+  constructor(private readonly modelJsonAt: string) {}
+
+  async read(location: string, maxBytes: number): Promise<Uint8Array | undefined> {
+    let real: string;
     try {
-      return new Uint8Array(await readFile(location));
+      real = await realpath(location);
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new SightlineError('IO', `Cannot read '${location}': ${(cause as Error).message}`, {}, { cause });
+      throw this.ioError(location, cause);
     }
+    if (location !== this.modelJsonAt) {
+      this.folder ??= realpath(dirname(this.modelJsonAt));
+      const folder = await this.folder;
+      if (!real.startsWith(folder.endsWith(sep) ? folder : folder + sep)) {
+        throw new SightlineError(
+          'MODEL_LOAD',
+          `'${location}' leads outside the folder of '${this.modelJsonAt}' (it resolves to a file elsewhere); a TF.js model's files must lie in its folder.`,
+          { ref: this.modelJsonAt, file: location },
+        );
+      }
+    }
+    return readRegularFile(location, real, maxBytes).catch((cause: unknown) => {
+      throw cause instanceof SightlineError ? cause : this.ioError(location, cause);
+    });
   }
 
   beside(base: string, relative: string): string {
@@ -136,10 +169,53 @@ class DiskFiles implements TfjsFiles {
   where(location: string): string {
     return `at '${location}'`;
   }
+
+  private ioError(location: string, cause: unknown): SightlineError {
+    return new SightlineError('IO', `Cannot read '${location}': ${(cause as Error).message}`, {}, { cause });
+  }
 }
 
+/**
+ * At most maxBytes + 1 bytes of a regular file. Opened without blocking (a FIFO would wait for a writer) and
+ * checked on the open handle, so what is read is what was checked.
+ */
+async function readRegularFile(location: string, real: string, maxBytes: number): Promise<Uint8Array> {
+  // O_NOFOLLOW: the checked path holds no links, so one that appears there since is refused (ELOOP).
+  const handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) {
+      throw new SightlineError(
+        'MODEL_LOAD',
+        `'${location}' is not a regular file (a device, FIFO or socket); a TF.js model's files must be regular files.`,
+        { file: location },
+      );
+    }
+    const buffer = new Uint8Array(Math.min(info.size, maxBytes) + 1);
+    let filled = 0;
+    while (filled < buffer.byteLength) {
+      const { bytesRead } = await handle.read(buffer, filled, buffer.byteLength - filled, null);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return buffer.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * model.json on a server, and its files beside it on the same origin (a manifest cannot send Sightline to
+ * another host or to file://). Bodies are read no further than the caller's limit, whatever Content-Length says.
+ */
 class UrlFiles implements TfjsFiles {
-  async read(location: string): Promise<Uint8Array | undefined> {
+  private readonly origin: string;
+
+  constructor(private readonly modelJsonAt: string) {
+    this.origin = new URL(modelJsonAt).origin;
+  }
+
+  async read(location: string, maxBytes: number): Promise<Uint8Array | undefined> {
     let response: Response;
     try {
       response = await fetch(location, { signal: AbortSignal.timeout(60_000) });
@@ -151,23 +227,65 @@ class UrlFiles implements TfjsFiles {
         { cause },
       );
     }
-    if (response.status === 404) return undefined;
+    if (response.status === 404) {
+      await response.body?.cancel();
+      return undefined;
+    }
     if (!response.ok) {
+      await response.body?.cancel();
       throw new SightlineError('MODEL_LOAD', `Fetching '${location}' gave HTTP ${response.status}.`, {
         url: location,
         status: response.status,
       });
     }
-    return new Uint8Array(await response.arrayBuffer());
+    const declared = Number(response.headers.get('content-length'));
+    if (declared > maxBytes) {
+      await response.body?.cancel();
+      throw tooLargeError(location, maxBytes, declared);
+    }
+    return readStream(response, location, maxBytes);
   }
 
   beside(base: string, relative: string): string {
-    return new URL(relative, base).href;
+    const url = new URL(relative, base);
+    if (url.origin !== this.origin) {
+      throw new SightlineError(
+        'MODEL_LOAD',
+        `The TF.js model '${this.modelJsonAt}' lists a file on another origin (${url.protocol}//${url.host}); its files must come from ${this.origin}.`,
+        { ref: this.modelJsonAt },
+      );
+    }
+    return url.href;
   }
 
   where(location: string): string {
     return `at '${location}'`;
   }
+}
+
+/** The body, read chunk by chunk and cancelled once it passes maxBytes. */
+async function readStream(response: Response, location: string, maxBytes: number): Promise<Uint8Array> {
+  if (!response.body) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw tooLargeError(location, maxBytes, total);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
 }
 
 function dropUndefined<T extends object>(o: T): Partial<T> {

@@ -1,8 +1,9 @@
 import { gaussianBlur } from '../core/blur.js';
 import { invalidArgument } from '../core/errors.js';
 import type { RgbaImage, RgbImage } from '../core/image.js';
+import { orderStatistic } from '../core/values.js';
 import { type ColormapName, colormap, defaultColormap, lutIndex, rampPosition } from './colormaps.js';
-import { type NormalizeOptions, normalizeMap, orderStatistic } from './normalize.js';
+import { type NormalizeOptions, normalizeMap } from './normalize.js';
 
 export interface OverlayOptions extends NormalizeOptions {
   /** Default `turbo`, or `coolwarm` for the `signed` mode. */

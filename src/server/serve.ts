@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { extname, join, resolve } from 'node:path';
+import { type AddressInfo, isIP } from 'node:net';
+import { extname, join, relative, resolve, sep } from 'node:path';
 import sirv from 'sirv';
 import { invalidArgument, SightlineError } from '../core/errors.js';
 
@@ -44,6 +44,11 @@ export interface ServerOptions {
   port?: number;
   /** Fixed URL paths (e.g. '/models/default/graph.lite') served from files outside `root`. */
   files?: Record<string, string>;
+  /**
+   * Host names requests may be addressed to besides localhost, IP addresses and `host` (see hostAllowed):
+   * e.g. the name a reverse proxy or the local network uses for this machine.
+   */
+  allowedHosts?: readonly string[];
 }
 
 export interface RunningServer {
@@ -72,8 +77,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     files.set(urlPath, file);
   }
 
-  const statics = sirv(root, {
-    dev: false,
+  // Each request is resolved here, symlinks followed, and only a regular file inside the root's real path is
+  // handed to sirv, by its real path. sirv's production mode would walk the root at start-up, following links out
+  // of it (and failing on a dangling one), so it runs in its per-request mode on the checked path instead.
+  const realRoot = await realpath(root);
+  const allowedHosts = new Set(
+    [host, ...(options.allowedHosts ?? [])].map((h) => normalizeHost(h)).filter((h) => h !== ''),
+  );
+  const statics = sirv(realRoot, {
+    dev: true,
+    extensions: [],
     etag: true,
     setHeaders: (res, pathname) => {
       const type = PINNED_TYPES[extname(pathname).toLowerCase()];
@@ -84,6 +97,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const server = createServer((req, res) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+    if (!hostAllowed(req.headers.host, allowedHosts)) {
+      return sendText(
+        res,
+        403,
+        "Forbidden: this server answers requests addressed to localhost or to an IP address only (the Host header names another host). To allow a host name, start it with 'sightline serve --allow-host <name>'.",
+      );
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
       return sendText(res, 405, 'Method not allowed');
@@ -100,7 +120,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     // Every response is whole: sirv's Range handling is partial and the app never asks for ranges.
     delete req.headers.range;
-    statics(req, res);
+    staticPath(realRoot, pathname).then(
+      (path) => {
+        if (path === undefined) return sendText(res, 404, 'Not found');
+        req.url = path;
+        statics(req, res);
+      },
+      () => sendText(res, 404, 'Not found'),
+    );
   });
 
   await new Promise<void>((resolveListen, reject) => {
@@ -133,6 +160,44 @@ function safePathname(target: string): string | undefined {
   }
   if (/[\\\0]/.test(path) || path.split('/').some((s) => s === '.' || s === '..')) return undefined;
   return path;
+}
+
+/**
+ * The URL path of the file a request names, relative to the real root and with every link resolved, or
+ * undefined when there is none: a dangling link, a link out of the root, a folder, a FIFO or device, or a
+ * dot-file (which sirv's production mode hid too). A path ending in '/' names its index.html.
+ */
+async function staticPath(realRoot: string, pathname: string): Promise<string | undefined> {
+  const wanted = pathname.endsWith('/') ? `${pathname}index.html` : pathname;
+  if (wanted.split('/').some((s) => s.startsWith('.'))) return undefined;
+  const real = await realpath(join(realRoot, wanted)).catch(() => undefined);
+  if (real === undefined || !real.startsWith(realRoot.endsWith(sep) ? realRoot : realRoot + sep))
+    return undefined;
+  if (!(await stat(real)).isFile()) return undefined;
+  return `/${relative(realRoot, real).split(sep).map(encodeURIComponent).join('/')}`;
+}
+
+/**
+ * Whether a request's Host header names this server. A page on another site can reach a loopback server by
+ * pointing its own name at 127.0.0.1 (DNS rebinding); the browser then sends that name as Host. IP literals
+ * cannot be rebound, so they pass, as do localhost (and *.localhost, which resolves to loopback only) and the
+ * names the server was started with; webpack-dev-server's allowedHosts 'auto' draws the same line.
+ */
+function hostAllowed(header: string | undefined, allowed: ReadonlySet<string>): boolean {
+  if (!header) return false;
+  const host = normalizeHost(header);
+  if (host === '') return false;
+  if (isIP(host) !== 0) return true;
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  return allowed.has(host);
+}
+
+/** A Host header or host name without its port, brackets, case or trailing dot: '[::1]:8080' → '::1'. */
+function normalizeHost(value: string): string {
+  let host = value.trim().toLowerCase();
+  if (host.startsWith('[')) host = host.slice(1, host.indexOf(']') >= 0 ? host.indexOf(']') : undefined);
+  else if (host.indexOf(':') === host.lastIndexOf(':')) host = host.replace(/:\d*$/, '');
+  return host.replace(/\.$/, '');
 }
 
 async function sendFile(req: IncomingMessage, res: ServerResponse, file: string): Promise<void> {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RgbImage } from '../../src/core/image.js';
 import type { Model } from '../../src/core/model.js';
+import { prepare } from '../../src/explain.js';
 import { decodeImage } from '../../src/io/decode.js';
 import { modelRandomizations, type RandomizationStep } from '../../src/metrics/sanity.js';
 import { loadDefaultModel } from '../../src/models/default-model.js';
@@ -62,9 +63,12 @@ describe('model randomization sanity check on the embedded InceptionV3', () => {
 
   it('gradient and Grad-CAM: the Spearman ρ of |map| falls low once the top blocks are randomized', async () => {
     // One randomized model per block serves both methods; 'block' finds the 17 TF-Slim blocks by name.
+    const { input, target, classes } = await prepare({ model, image: dog });
     const checked = await modelRandomizations({
       model,
-      image: dog,
+      input,
+      target: target.index,
+      classes,
       methods: METHODS.map((method) => ({ method })),
       mode: 'cascading',
       layers: BLOCKS,

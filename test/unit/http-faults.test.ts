@@ -262,7 +262,7 @@ describe('limits', () => {
     const server = await serve({ metadata: { width: 'big' } });
     const error = await failure(loadHttpModel(server.url, {}));
     expect(error.message).toBe(
-      `The metadata of the model at ${server.url} (GET) has 'width' "big"; expected a positive whole number.`,
+      `The metadata of the model at ${server.url} (GET) has 'width' "big"; expected a whole number from 1 to 4096.`,
     );
   });
 });

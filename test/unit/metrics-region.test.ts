@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { AttributionMap } from '../../src/core/attribution.js';
 import type { SightlineError } from '../../src/core/errors.js';
-import {
-  type Box,
-  boxMask,
-  maskAttention,
-  polygonMask,
-  regionAttention,
-  shapesMask,
-  topRegionIoU,
-} from '../../src/metrics/region.js';
+import { boxMask, polygonMask, shapesMask } from '../../src/core/regions/mask.js';
+import type { Box } from '../../src/core/regions/shapes.js';
+import { maskAttention, regionAttention, topRegionIoU } from '../../src/metrics/region.js';
 import { expectInvalid } from '../helpers/errors.js';
 
 function map(width: number, height: number, values: number[], signed = false): AttributionMap {
@@ -36,7 +30,7 @@ describe('regionAttention on a hand-computed 4×4 map', () => {
     expect(r.mode).toBe('absolute');
   });
 
-  it('a box away from the peak: share 1/20 in the top-right 2×2, peak outside', () => {
+  it('a box away from the peak: share 4/20 in the top-right 2×2 (the 4 at (2, 1)), peak outside', () => {
     const r = regionAttention(GRID, [{ x: 2, y: 0, width: 2, height: 2 }]);
     expect(r.share).toBeCloseTo(4 / 20, 12); // 0, 0, 4, 0
     expect(r.areaShare).toBe(0.25);

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Model } from '../../src/core/model.js';
 import { createRng } from '../../src/core/random.js';
 import type { Tensor } from '../../src/core/tensor.js';
 import type { OnnxModel } from '../../src/engines/onnx/session.js';
@@ -10,6 +11,7 @@ import {
   byBlocks,
   byNamePrefix,
   labelRandomization,
+  type ModelRandomizationRequest,
   modelRandomization,
   modelRandomizations,
   type WeightLayer,
@@ -194,11 +196,57 @@ describe('sanity checks on net_tiny_cnn', () => {
   });
 
   it('rejects a bad request, naming the argument', async () => {
-    await expect(modelRandomization({ model, method: 'gradient' })).rejects.toThrow(
-      /Argument 'image, input' must be exactly one/,
+    const noInput = { model, method: 'gradient', target: 1 } as unknown as ModelRandomizationRequest;
+    await expect(modelRandomization(noInput)).rejects.toThrow(
+      /Argument 'input' must be a preprocessed batch of one/,
     );
-    await expect(modelRandomization({ model, input, method: 'gradient', layers: 99 })).rejects.toThrow(
-      /Argument 'layers' must be a whole number from 0 to \d+/,
+    await expect(modelRandomization({ model, input, method: 'gradient', target: 5 })).rejects.toThrow(
+      /Argument 'target' must be a class index from 0 to 4; got 5/,
     );
+    await expect(
+      modelRandomization({ model, input, method: 'gradient', target: 1, layers: 99 }),
+    ).rejects.toThrow(/Argument 'layers' must be a whole number from 0 to \d+/);
+  });
+
+  it("asks the model for its weights (capability 'weights'), not for an engine", async () => {
+    expect(model.capabilities.has('weights')).toBe(true);
+    const [last] = weightLayers(model).at(-1)!.weights;
+    expect(model.weightValues(last)).toEqual(await readWeights(model, last));
+    expect(() => model.weightValues('no such weight')).toThrow(
+      /Argument 'name' must be the name of one of the model's float32 weight tensors; got "no such weight"/,
+    );
+    // A model that predicts but keeps its weights to itself, as an HTTP model does.
+    const predictOnly: Model = {
+      spec: model.spec,
+      capabilities: new Set(['predict']),
+      maxBatch: 2,
+      predict: (batch) => model.predict(batch),
+      dispose: async () => {},
+    };
+    const refused = modelRandomization({ model: predictOnly, input, method: 'occlusion', target: 1 });
+    await expect(refused).rejects.toMatchObject({ code: 'MISSING_CAPABILITY' });
+    await expect(refused).rejects.toThrow(
+      /Model randomization replaces a model's weights.*capability 'weights'/,
+    );
+    // Label randomization asks for nothing but predictions and the method's own needs.
+    const labels = await labelRandomization({
+      model: predictOnly,
+      input,
+      method: 'occlusion',
+      options: { window: 8, stride: 8 },
+      target: 1,
+    });
+    expect(labels.target).toBe(1);
   });
 });
+
+/** The initializer's values as withWeights sees them, read independently of weightValues. */
+async function readWeights(model: OnnxModel, name: string): Promise<Float32Array | undefined> {
+  let seen: Float32Array | undefined;
+  const copy = await model.withWeights((n, values) => {
+    if (n === name) seen = values;
+    return undefined;
+  });
+  await copy.dispose();
+  return seen;
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SightlineError } from '../../src/core/errors.js';
-import { normalizeMap, orderStatistic, percentile } from '../../src/render/normalize.js';
+import { orderStatistic, percentile } from '../../src/core/values.js';
+import { normalizeMap } from '../../src/render/normalize.js';
 
 const MAP = new Float32Array([-4, 2, 0, 1, -1]);
 

@@ -73,3 +73,6 @@ export class Engine {
     this.worker.postMessage({ type: 'cancel', id } satisfies Request);
   }
 }
+
+/** The page's one worker, shared by every panel that asks the model something. */
+export const engine = new Engine();

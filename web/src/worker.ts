@@ -41,16 +41,16 @@ let modelName = '';
 let warmForwardMs: number | undefined;
 let backend = '';
 /** A dropped model waiting for the user's answers (input size, normalisation). */
-let pending:
-  | {
-      fileName: string;
-      onnx: Uint8Array;
-      tflite?: ConvertedTfliteModel;
-      identity: string;
-      /** What the files said (a TF.js metadata.json); the user's answers win over it. */
-      hints?: ModelHints;
-    }
-  | undefined;
+interface Pending {
+  readonly fileName: string;
+  readonly onnx: Uint8Array;
+  readonly tflite?: ConvertedTfliteModel;
+  /** Names the model's stored gradient graphs (see digest). */
+  readonly identity: string;
+  /** What the files said (a TF.js metadata.json); the user's answers win over it. */
+  readonly hints?: ModelHints;
+}
+let pending: Pending | undefined;
 const running = new Map<number, AbortController>();
 
 const post = (reply: Reply) => self.postMessage(reply);
@@ -100,51 +100,7 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
         await inspectTfjs(id, files, status);
         return;
       }
-      if (files.length !== 1) {
-        throw new SightlineError(
-          'MODEL_LOAD',
-          `Dropped together: ${files.map((f) => f.name).join(', ')}. Drop one ONNX or TFLite file, or a TF.js model's files (model.json, its weights, metadata.json).`,
-        );
-      }
-      const [{ name: fileName, bytes }] = files;
-      if (/\.bin$/i.test(fileName)) {
-        throw new SightlineError(
-          'MODEL_LOAD',
-          `'${fileName}' holds the weights of a TF.js model: drop it together with model.json and metadata.json, or drop the model's .zip.`,
-        );
-      }
-      const tflite = isTflite(bytes) ? convertTfliteModel(bytes) : undefined;
-      const onnx = tflite ? tflite.bytes : bytes;
-      let inputs: ReturnType<typeof modelInputs>;
-      try {
-        inputs = modelInputs(onnx);
-      } catch (cause) {
-        throw new SightlineError(
-          'MODEL_LOAD',
-          `'${fileName}' is neither an ONNX nor a TFLite model: ${(cause as Error).message}`,
-          {},
-          { cause },
-        );
-      }
-      // A converted TFLite model is NHWC whatever its dims look like (tfliteHints says so too).
-      const { layout, width, height } = imageInputShape(
-        imageInput(inputs, fileName).dims,
-        tflite ? 'NHWC' : undefined,
-      );
-      pending = { fileName, onnx, tflite, identity: await digest(bytes) };
-      post({
-        type: 'question',
-        id,
-        question: {
-          fileName,
-          inputs,
-          width,
-          height,
-          layout,
-          normalizationFromModel: Boolean(tflite?.quantizedInput),
-          complete: false,
-        },
-      });
+      await inspectOnnx(id, files);
       return;
     }
     case 'open-model': {
@@ -210,6 +166,45 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
   }
 }
 
+/** One ONNX or TFLite file (TFLite is converted to ONNX here); its input names what there is to ask. */
+async function inspectOnnx(id: number, files: NamedBytes[]): Promise<void> {
+  if (files.length !== 1) {
+    throw new SightlineError(
+      'MODEL_LOAD',
+      `Dropped together: ${files.map((f) => f.name).join(', ')}. Drop one ONNX or TFLite file, or a TF.js model's files (model.json, its weights, metadata.json).`,
+    );
+  }
+  const [{ name: fileName, bytes }] = files;
+  if (/\.bin$/i.test(fileName)) {
+    throw new SightlineError(
+      'MODEL_LOAD',
+      `'${fileName}' holds the weights of a TF.js model: drop it together with model.json and metadata.json, or drop the model's .zip.`,
+    );
+  }
+  const tflite = isTflite(bytes) ? convertTfliteModel(bytes) : undefined;
+  const onnx = tflite ? tflite.bytes : bytes;
+  let inputs: ReturnType<typeof modelInputs>;
+  try {
+    inputs = modelInputs(onnx);
+  } catch (cause) {
+    throw new SightlineError(
+      'MODEL_LOAD',
+      `'${fileName}' is neither an ONNX nor a TFLite model: ${(cause as Error).message}`,
+      {},
+      { cause },
+    );
+  }
+  // A converted TFLite model is NHWC whatever its dims look like (tfliteHints says so too).
+  await ask(id, {
+    dropped: { fileName, onnx, tflite },
+    identityOf: bytes,
+    inputs,
+    layout: tflite ? 'NHWC' : undefined,
+    normalizationFromModel: Boolean(tflite?.quantizedInput),
+    labelsKnown: false,
+  });
+}
+
 /**
  * A TF.js model (a Teachable Machine .zip, or model.json with its weights and metadata.json), converted to
  * ONNX here with the library's converter (TF.js itself is never loaded in the browser). A Teachable Machine
@@ -233,30 +228,42 @@ async function inspectTfjs(
       { reason: converted.reason },
     );
   }
-  const inputs = modelInputs(converted.onnx);
-  const { width, height } = imageInputShape(imageInput(inputs, fileName).dims, 'NHWC');
   const hints = metadataHints(source.metadata);
-  pending = {
-    fileName,
-    onnx: converted.onnx,
-    identity: await digest(converted.onnx),
-    hints: { ...hints, layout: 'NHWC' },
-  };
-  const normalizationFromModel = hints.mean !== undefined;
-  post({
-    type: 'question',
-    id,
-    question: {
-      fileName,
-      inputs,
-      width,
-      height,
-      layout: 'NHWC',
-      normalizationFromModel,
-      complete:
-        width !== undefined && height !== undefined && normalizationFromModel && hints.labels !== undefined,
-    },
+  await ask(id, {
+    dropped: { fileName, onnx: converted.onnx, hints: { ...hints, layout: 'NHWC' } },
+    identityOf: converted.onnx,
+    inputs: modelInputs(converted.onnx),
+    layout: 'NHWC',
+    normalizationFromModel: hints.mean !== undefined,
+    labelsKnown: hints.labels !== undefined,
   });
+}
+
+/**
+ * Keeps a dropped model until the user answers, and posts what to ask them: the input size and layout where
+ * the model fixes them, and whether its files already say how to scale pixels. A question is complete (nothing
+ * to ask) when the files say the size, the scaling and the labels.
+ */
+async function ask(
+  id: number,
+  about: {
+    readonly dropped: Omit<Pending, 'identity'>;
+    /** The bytes whose digest names the model's stored gradient graphs. */
+    readonly identityOf: Uint8Array;
+    readonly inputs: ReturnType<typeof modelInputs>;
+    /** The layout the format implies (TFLite and TF.js are NHWC); otherwise read from the input's dims. */
+    readonly layout: 'NHWC' | undefined;
+    readonly normalizationFromModel: boolean;
+    readonly labelsKnown: boolean;
+  },
+): Promise<void> {
+  const { dropped, inputs, normalizationFromModel } = about;
+  const { fileName } = dropped;
+  const shape = imageInputShape(imageInput(inputs, fileName).dims, about.layout);
+  pending = { ...dropped, identity: await digest(about.identityOf) };
+  const complete =
+    shape.width !== undefined && shape.height !== undefined && normalizationFromModel && about.labelsKnown;
+  post({ type: 'question', id, question: { fileName, inputs, ...shape, normalizationFromModel, complete } });
 }
 
 /** The one image input ([N, 3, H, W] or [N, H, W, 3]) a classifier must have. */

@@ -1,14 +1,4 @@
-// Text and bytes made safe to place in report.html.
-
-/** Text as HTML text or attribute value: &, <, >, " and ' escaped. */
-export function escapeHtml(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
-}
+// Data and bytes made safe to place in report.html (text goes through core/html.ts's escapeHtml).
 
 /** JSON that is safe inside a <script> element: no "</script>", no "<!--", no line separators. */
 export function scriptJson(value: unknown): string {

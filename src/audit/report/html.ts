@@ -4,10 +4,11 @@
 // bundled at build time and inlined (assets.ts).
 import { createHash } from 'node:crypto';
 import { invalidArgument } from '../../core/errors.js';
+import { escapeHtml } from '../../core/html.js';
 import { colormap } from '../../render/colormaps.js';
 import type { AuditConfig, AuditRow, AuditSummary } from '../types.js';
 import { reportAssets } from './assets.js';
-import { escapeHtml, pngUri, scriptJson } from './escape.js';
+import { pngUri, scriptJson } from './escape.js';
 import { PAGE_IDS, type ReportPageData } from './page-data.js';
 import { details, kindOf, searchText, sortKeys, worstFirst } from './row-view.js';
 import {
@@ -19,7 +20,7 @@ import {
   tableSection,
 } from './sections.js';
 
-export { escapeHtml, scriptJson } from './escape.js';
+export { scriptJson } from './escape.js';
 export { worstFirst } from './row-view.js';
 export type { ReportImages } from './sections.js';
 

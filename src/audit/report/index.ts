@@ -1,7 +1,6 @@
 // The audit's reports, from its rows: report.html, results.csv, results.jsonl.
 export { CSV_COLUMNS, rowsToCsv, rowsToJsonl } from './csv.js';
 export {
-  escapeHtml,
   type ReportImages,
   type ReportInput,
   renderReport,

@@ -1,6 +1,7 @@
 // The sections of report.html, as markup: what was run, the whole dataset, every image, and the dialog.
 // Every text from rows and config passes through escapeHtml.
 import sharp from 'sharp';
+import { escapeHtml } from '../../core/html.js';
 import { INSIDE_SHARE, PARTLY_CONCENTRATION } from '../../metrics/verdict.js';
 import { colormap } from '../../render/colormaps.js';
 import {
@@ -12,7 +13,7 @@ import {
   SUMMARY_GRID,
   VERDICT_WORDS,
 } from '../types.js';
-import { escapeHtml, pngUri } from './escape.js';
+import { pngUri } from './escape.js';
 import { INITIAL_SORT, PAGE_IDS } from './page-data.js';
 import { filterWords, KINDS, kindOf, kindWords, percent, plural, score, yesNo } from './row-view.js';
 

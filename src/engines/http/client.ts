@@ -85,10 +85,10 @@ export class HttpClient {
     this.url = options.url;
     this.displayUrl = displayUrl(options.url);
     this.headers = { ...options.headers };
-    // Longest first, so a value that contains another is redacted whole. The URL's user info counts too: fetch
-    // quotes the whole URL when it refuses one with credentials in it.
+    // Longest first, so a value that contains another is redacted whole. The URL's user info counts too (fetch
+    // quotes the whole URL when it refuses one with credentials in it), and so do its query values.
     this.secrets = [...Object.values(this.headers), ...urlSecrets(options.url)]
-      .flatMap((v) => [v, v.replace(/^Bearer\s+/i, '')])
+      .flatMap((v) => [v, v.replace(/^Bearer\s+/i, ''), ...basicCredentials(v)])
       .filter((v) => v.length >= 4)
       .sort((a, b) => b.length - a.length);
     this.timeoutMs = options.timeoutMs ?? HTTP_DEFAULTS.timeoutMs;
@@ -357,7 +357,7 @@ function formatBytes(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${bytes} bytes`;
 }
 
-/** A URL's user name and password, raw and decoded. */
+/** A URL's user name, password and query values (an API key often travels as ?key=…), raw and decoded. */
 function urlSecrets(url: string): string[] {
   let u: URL;
   try {
@@ -365,13 +365,32 @@ function urlSecrets(url: string): string[] {
   } catch {
     return [];
   }
-  return [u.username, u.password].flatMap((v) => {
+  const query = u.search
+    .slice(1)
+    .split('&')
+    .map((pair) => (pair.includes('=') ? pair.slice(pair.indexOf('=') + 1) : ''))
+    .flatMap((v) => [v, v.replace(/\+/g, ' ')]);
+  return [u.username, u.password, ...query].flatMap((v) => {
     try {
       return [v, decodeURIComponent(v)];
     } catch {
       return [v];
     }
   });
+}
+
+/** The user:password of a Basic Authorization value, whole and the password alone, as a server may echo them decoded. */
+function basicCredentials(value: string): string[] {
+  const encoded = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(value)?.[1];
+  if (!encoded) return [];
+  let decoded: string;
+  try {
+    decoded = atob(encoded);
+  } catch {
+    return [];
+  }
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? [decoded] : [decoded, decoded.slice(colon + 1)];
 }
 
 /** fetch wraps socket errors: TypeError('fetch failed', { cause: Error & { code } }). */

@@ -89,7 +89,8 @@ export function parseScores(
     row.forEach((v: unknown, j) => {
       if (typeof v !== 'number' || !Number.isFinite(v))
         throw new ScoresError(
-          `scores[${i}][${j}] is ${typeof v === 'number' ? String(v) : JSON.stringify(v)}; expected finite numbers`,
+          // The value itself is not quoted: it came from the server, which may echo a credential into it.
+          `scores[${i}][${j}] is ${typeof v === 'number' ? String(v) : v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`}; expected finite numbers`,
         );
     });
   });

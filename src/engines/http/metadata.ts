@@ -39,51 +39,94 @@ export async function fetchMetadata(
         return undefined;
       }
       if (!json || typeof json !== 'object' || Array.isArray(json)) return undefined;
-      return checkMetadata(json as Record<string, unknown>, client.displayUrl);
+      return checkMetadata(json as Record<string, unknown>, client);
     },
   });
 }
 
-function checkMetadata(m: Record<string, unknown>, url: string): HttpMetadata {
+/**
+ * The most the metadata may declare: a larger input side would make tensors of gigabytes (60000 × 60000 × 3
+ * floats is 43 GB) before the first request; no image classifier takes more than a few thousand pixels a side
+ * or has a hundred thousand classes.
+ */
+export const HTTP_METADATA_LIMITS = {
+  inputSide: 4096,
+  labels: 100_000,
+  labelLength: 1000,
+  maxBatch: 4096,
+} as const;
+
+/**
+ * The server's values never reach a message as they came: a server that echoes the request headers would print
+ * the API key. A bad field is named with what was expected and what kind of value came; the value itself shows
+ * only after every header value is redacted, and cut short. Labels are redacted too, since they are printed.
+ */
+function checkMetadata(m: Record<string, unknown>, client: HttpClient): HttpMetadata {
+  const url = client.displayUrl;
   const fail = (field: string, expected: string): never => {
     throw new SightlineError(
       'MODEL_LOAD',
-      `The metadata of the model at ${url} (GET) has '${field}' ${JSON.stringify(m[field])}; expected ${expected}.`,
+      `The metadata of the model at ${url} (GET) has '${field}' ${describe(m[field], client)}; expected ${expected}.`,
       { url, field },
     );
   };
-  const positiveInt = (field: string) => {
+  const positiveInt = (field: string, max: number) => {
     const v = m[field];
     if (v === undefined) return undefined;
-    return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : fail(field, 'a positive whole number');
+    return typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= max
+      ? v
+      : fail(field, `a whole number from 1 to ${max}`);
   };
   const oneOf = <T extends string>(field: string, choices: readonly T[]) => {
     const v = m[field];
     if (v === undefined) return undefined;
     return choices.includes(v as T) ? (v as T) : fail(field, `one of ${choices.join(', ')}`);
   };
-  const numbers = (field: string) => {
+  const numbers = (field: string, positive: boolean) => {
     const v = m[field];
     if (v === undefined) return undefined;
-    return Array.isArray(v) && (v.length === 1 || v.length === 3) && v.every((x) => Number.isFinite(x))
+    return Array.isArray(v) &&
+      (v.length === 1 || v.length === 3) &&
+      v.every((x) => Number.isFinite(x) && (!positive || x > 0))
       ? (v as number[])
-      : fail(field, 'one or three finite numbers');
+      : fail(field, `one or three finite${positive ? ', positive' : ''} numbers`);
   };
+  const { labelLength, labels: maxLabels, inputSide, maxBatch } = HTTP_METADATA_LIMITS;
   const labels = m.labels;
   if (
     labels !== undefined &&
-    !(Array.isArray(labels) && labels.every((l) => typeof l === 'string' || typeof l === 'number'))
+    !(
+      Array.isArray(labels) &&
+      labels.length <= maxLabels &&
+      labels.every(
+        (l) =>
+          (typeof l === 'string' && l.length <= labelLength) || (typeof l === 'number' && Number.isFinite(l)),
+      )
+    )
   )
-    fail('labels', 'an array of class names');
+    fail('labels', `an array of at most ${maxLabels} class names of at most ${labelLength} characters`);
   return {
-    labels: (labels as unknown[] | undefined)?.map(String),
-    width: positiveInt('width'),
-    height: positiveInt('height'),
+    labels: (labels as unknown[] | undefined)?.map((l) => client.redact(String(l))),
+    width: positiveInt('width', inputSide),
+    height: positiveInt('height', inputSide),
     input: oneOf('input', ['png', 'float32'] as const),
     layout: oneOf('layout', ['NCHW', 'NHWC'] as const),
-    mean: numbers('mean'),
-    std: numbers('std'),
+    mean: numbers('mean', false),
+    // A std of 0 would divide every pixel by zero.
+    std: numbers('std', true),
     outputs: oneOf('outputs', ['probabilities', 'logits'] as const),
-    maxBatch: positiveInt('maxBatch'),
+    maxBatch: positiveInt('maxBatch', maxBatch),
   };
+}
+
+/** A server's value for a message: its kind, and a short redacted excerpt of a string or number. */
+function describe(value: unknown, client: HttpClient): string {
+  if (typeof value === 'number') return client.redact(String(value)).slice(0, 24);
+  if (typeof value === 'string') {
+    const redacted = client.redact(value);
+    const shown = redacted.length > 40 ? `${redacted.slice(0, 40)}…` : redacted;
+    return JSON.stringify(shown);
+  }
+  if (Array.isArray(value)) return `(an array of ${value.length})`;
+  return value === null ? 'null' : `(${typeof value === 'object' ? 'an object' : `a ${typeof value}`})`;
 }

@@ -92,7 +92,7 @@ export class HttpModel implements Model {
           if (!(error instanceof ScoresError)) throw error;
           throw new SightlineError(
             'MODEL_OUTPUT',
-            `The answer of the model at ${url} does not fit the contract: ${error.message}.`,
+            `The answer of the model at ${url} does not fit the contract: ${this.client.redact(error.message)}.`,
             { url },
           );
         }

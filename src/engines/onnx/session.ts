@@ -17,6 +17,8 @@ import type {
   Model,
   ModelSpec,
   RunOptions,
+  WeightLayer,
+  WeightReplacer,
 } from '../../core/model.js';
 import type { Tensor } from '../../core/tensor.js';
 import { AUTODIFF_VERSION, addGradients, differentiablePath } from './autodiff/index.js';
@@ -30,6 +32,7 @@ import {
   type TensorProto,
   tensorFloats,
 } from './proto.js';
+import { weightLayersOf, weightValuesOf } from './weights.js';
 
 export interface OnnxModelOptions {
   /** Largest batch per call; larger batches amortise overhead but cost memory. */
@@ -76,7 +79,7 @@ export class OnnxModel implements Model {
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly spec: ModelSpec,
-    /** The decoded ONNX model (read-only: the graph that metrics such as sanity.ts walk). */
+    /** The decoded ONNX model (read-only). */
     readonly proto: ModelProto,
     /** Why gradients are unavailable, when they are. */
     private readonly gradientBlocker: string | undefined,
@@ -85,7 +88,7 @@ export class OnnxModel implements Model {
     this.maxBatch = options.maxBatch ?? 16;
     this.outputName = session.outputNames[0];
     this.capabilities = new Set<Capability>(
-      gradientBlocker ? ['predict'] : ['predict', 'inputGradients', 'layers'],
+      gradientBlocker ? ['predict', 'weights'] : ['predict', 'inputGradients', 'layers', 'weights'],
     );
   }
 
@@ -212,8 +215,18 @@ export class OnnxModel implements Model {
     };
   }
 
+  /** Capability 'weights': the nodes that read float32 weights, output first (weights.ts). */
+  weightLayers(): WeightLayer[] {
+    return weightLayersOf(this.proto, this.spec.inputName, this.outputName);
+  }
+
+  /** Capability 'weights': a float32 initializer's values. */
+  weightValues(name: string): Float32Array {
+    return weightValuesOf(this.proto, name);
+  }
+
   /**
-   * The same model (spec, options) with some float32 initializers replaced: `replace` sees every float32
+   * Capability 'weights': the same model (spec, options) with some float32 initializers replaced: `replace` sees every float32
    * initializer's name, values and dims, and returns new values of the same length, or undefined to keep it.
    * Used by the model-randomization sanity check (metrics/sanity.ts). The caller disposes the new model.
    *
@@ -224,9 +237,7 @@ export class OnnxModel implements Model {
    * leave the backward pass on the old weights. For the same reason the new model has no gradientCache: its
    * graphs are stored under keys that name the options, not the weights.
    */
-  async withWeights(
-    replace: (name: string, values: Float32Array, dims: readonly number[]) => Float32Array | undefined,
-  ): Promise<OnnxModel> {
+  async withWeights(replace: WeightReplacer): Promise<OnnxModel> {
     const initializers = (this.proto.graph?.initializer ?? []).map((t): TensorProto => {
       if (t.dataType !== DataType.FLOAT || !t.name) return t;
       const dims = (t.dims ?? []).map(Number);

@@ -77,17 +77,33 @@ export function parseModelJson(text: string, source: string): TfjsModelJson {
     );
   }
   const manifest = model.weightsManifest ?? [];
-  if (
-    !Array.isArray(manifest) ||
-    manifest.some((g) => !g || !Array.isArray(g.paths) || !Array.isArray(g.weights))
-  ) {
+  if (!Array.isArray(manifest) || !manifest.every(isWeightGroup)) {
     throw new SightlineError(
       'MODEL_LOAD',
-      `The TF.js model '${source}' has a malformed 'weightsManifest'; expected a list of { paths, weights } groups.`,
+      `The TF.js model '${source}' has a malformed 'weightsManifest'; expected a list of { paths, weights } groups, each path a string and each weight a { name, shape, dtype } with a shape of whole numbers ≥ 0.`,
       { source },
     );
   }
   return { ...model, modelTopology: model.modelTopology, weightsManifest: manifest };
+}
+
+/** A group as TF.js writes it; checked so that sizes computed from the shapes are whole numbers. */
+function isWeightGroup(group: unknown): boolean {
+  const g = group as Partial<TfjsWeightGroup> | null;
+  return (
+    !!g &&
+    Array.isArray(g.paths) &&
+    g.paths.every((p) => typeof p === 'string') &&
+    Array.isArray(g.weights) &&
+    g.weights.every(
+      (w) =>
+        !!w &&
+        typeof w.name === 'string' &&
+        typeof w.dtype === 'string' &&
+        Array.isArray(w.shape) &&
+        w.shape.every((d: unknown) => Number.isSafeInteger(d) && (d as number) >= 0),
+    )
+  );
 }
 
 /** Whether the model.json describes a Graph model (converted from a SavedModel), not a Layers model. */

@@ -1,0 +1,38 @@
+// The model the page uses: the built-in one at start and on request, and any model once it is opened.
+import { ui } from './dom.js';
+import { engine } from './engine.js';
+import { setModelLine, showMessage } from './messages.js';
+import { fillMethods } from './method-menu.js';
+import { predictAndExplain } from './predictions.js';
+import type { ModelInfo } from './protocol.js';
+import { modelOpened, modelOpening, state } from './state.js';
+
+export function loadDefaultModel(): void {
+  modelOpening(
+    engine
+      .call({ type: 'load-default' }, 'model', { onStatus: (m) => setModelLine(m) })
+      .done.then((reply) => useModel(reply.model))
+      .catch((error) => {
+        setModelLine('The built-in model could not start.');
+        showMessage(error);
+      }),
+  );
+}
+
+/** A model the worker opened: the header names it and the menus offer what it can do. */
+export function useModel(model: ModelInfo): void {
+  modelOpened(model);
+  setModelLine(
+    `Model: ${model.name} · ${model.classes || 'unlabelled'} classes · ${model.inputSize.width}×${model.inputSize.height} input`,
+  );
+  ui.backend.textContent = `Runs in this browser with ONNX Runtime (${model.backend}).`;
+  ui.defaultModel.hidden = model.name.includes('built in');
+  fillMethods();
+}
+
+export function setUpModel(): void {
+  ui.defaultModel.addEventListener('click', () => {
+    loadDefaultModel();
+    void state.modelReady.then(() => predictAndExplain());
+  });
+}

@@ -1,0 +1,115 @@
+// The user's own model: its files are read here and inspected in the worker; what the files do not say
+// (input size, layout, pixel scaling) is asked in the form, then the model is opened with the answers.
+import { IMAGENET_MEAN, IMAGENET_STD, type ModelHints, parseLabels } from '../../src/browser.js';
+import { ui } from './dom.js';
+import { engine } from './engine.js';
+import { hideMessage, setModelLine, showMessage } from './messages.js';
+import { useModel } from './model.js';
+import { predictAndExplain } from './predictions.js';
+import type { ModelQuestion } from './protocol.js';
+import { modelOpening, questionAnswered, questionAsked, state } from './state.js';
+
+/** The form's pixel scalings as mean/std; 'model' leaves them to the model's files. */
+const NORMALIZATIONS: Record<string, { mean: readonly number[]; std: readonly number[] } | undefined> = {
+  model: undefined,
+  imagenet: { mean: IMAGENET_MEAN, std: IMAGENET_STD },
+  unit: { mean: [0], std: [1] },
+  symmetric: { mean: [0.5], std: [0.5] },
+  raw: { mean: [0], std: [1 / 255] },
+};
+
+export async function inspectModel(files: readonly File[]): Promise<void> {
+  hideMessage();
+  setModelLine(`Reading ${files.map((f) => `'${f.name}'`).join(', ')}…`);
+  try {
+    const read = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await f.arrayBuffer() })));
+    const reply = await engine.call(
+      { type: 'inspect-model', files: read },
+      'question',
+      { onStatus: setModelLine },
+      read.map((f) => f.bytes),
+    ).done;
+    questionAsked(reply.question);
+    askAboutModel(reply.question);
+  } catch (error) {
+    setModelLine(state.model ? `Model: ${state.model.name}` : '');
+    showMessage(error);
+  }
+}
+
+function askAboutModel(q: ModelQuestion): void {
+  const known = q.width !== undefined && q.height !== undefined;
+  ui.sizeField.hidden = known;
+  ui.inputWidth.required = !known;
+  ui.inputHeight.required = !known;
+  ui.inputWidth.value = String(q.width ?? 224);
+  ui.inputHeight.value = String(q.height ?? 224);
+  ui.layout.value = q.layout ?? 'NCHW';
+  ui.layout.disabled = q.layout !== undefined;
+  ui.normalizationFromModel.disabled = !q.normalizationFromModel;
+  ui.normalization.value = q.normalizationFromModel ? 'model' : 'imagenet';
+  // A Teachable Machine export names its size, pixel scaling and labels: there is nothing to ask.
+  if (q.complete) {
+    void openQuestionedModel();
+    return;
+  }
+  ui.modelForm.hidden = false;
+  const input = q.inputs[0];
+  ui.modelQuestion.textContent =
+    `'${q.fileName}' takes '${input.name}' [${input.dims.join(', ')}]. ` +
+    (known
+      ? 'Say how it expects pixels to be scaled.'
+      : 'Its input size is not fixed: give the size it was trained at, and how it expects pixels to be scaled.');
+  ui.modelSubmit.focus();
+  setModelLine(`'${q.fileName}' is ready to use once you answer below.`);
+}
+
+async function openQuestionedModel(): Promise<void> {
+  const q = state.question;
+  if (!q) return;
+  hideMessage();
+  let labels: string[] | undefined;
+  const labelsFile = ui.labelsInput.files?.[0];
+  try {
+    if (labelsFile) labels = parseLabels(await labelsFile.text(), labelsFile.name);
+  } catch (error) {
+    showMessage(error);
+    return;
+  }
+  const hints: ModelHints = {
+    width: Number(ui.inputWidth.value),
+    height: Number(ui.inputHeight.value),
+    layout: ui.layout.value as 'NCHW' | 'NHWC',
+    ...NORMALIZATIONS[ui.normalization.value],
+    ...(labels ? { labels } : {}),
+  };
+  ui.modelForm.hidden = true;
+  modelOpening(
+    engine
+      .call({ type: 'open-model', hints, name: q.fileName }, 'model', { onStatus: setModelLine })
+      .done.then((reply) => {
+        questionAnswered();
+        // The labels file belonged to this model; the next one brings its own.
+        ui.labelsInput.value = '';
+        useModel(reply.model);
+      })
+      .catch((error) => {
+        ui.modelForm.hidden = false;
+        setModelLine(`'${q.fileName}' could not be opened.`);
+        showMessage(error);
+      }),
+  );
+  await state.modelReady;
+  if (state.model?.name === q.fileName) await predictAndExplain();
+}
+
+export function setUpOwnModel(): void {
+  ui.modelInput.addEventListener('change', () => {
+    const files = [...(ui.modelInput.files ?? [])];
+    if (files.length > 0) void inspectModel(files);
+  });
+  ui.modelForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void openQuestionedModel();
+  });
+}
