@@ -8,8 +8,10 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summaryGrid } from '../../src/audit/aggregate.js';
 import { AuditJournal, MAX_LINE } from '../../src/audit/journal.js';
+import { readLabelCsv } from '../../src/audit/labels.js';
 import { outputFolder, writeAtomically } from '../../src/audit/output.js';
 import { readRowPictures } from '../../src/audit/pictures.js';
+import { readRegions } from '../../src/audit/regions/index.js';
 import { checkRow } from '../../src/audit/row-check.js';
 import type { AuditConfig, AuditRow } from '../../src/audit/types.js';
 import { writeReports } from '../../src/audit/write.js';
@@ -327,5 +329,22 @@ describe('writing into an output folder that holds planted links', () => {
       `The output folder's 'overlays' leads to '${join(dir, 'elsewhere')}', outside '${folder}'; remove it or pass --restart.`,
     );
     expect(await outputFolder(folder, 'thumbnails')).toBe(join(folder, 'thumbnails'));
+  });
+});
+
+describe('regions and labels files with 100,000 columns', () => {
+  it('name at most ten of them in the error', async () => {
+    const path = join(dir, 'wide.csv');
+    const columns = Array.from({ length: 100_000 }, (_, i) => `c${i}`);
+    await writeFile(path, `${columns.join(',')}\n${columns.map(() => '1').join(',')}\n`);
+    for (const read of [() => readRegions(path), () => readLabelCsv(path)]) {
+      const error = await read().then(
+        () => undefined,
+        (e: unknown) => e as SightlineError,
+      );
+      expect(error).toBeInstanceOf(SightlineError);
+      expect(error!.message.length).toBeLessThan(600);
+      expect(error!.message).toContain("is 'c0,c1,c2,c3,c4,c5,c6,c7,c8,c9 … and 99,990 more'");
+    }
   });
 });
