@@ -1,7 +1,8 @@
 // Builds the browser app into dist/web/: the page and the engine worker bundled with esbuild (the library
 // compiled for the browser, onnxruntime-web through the "browser" condition of "#ort"), plus the page's
-// static files and onnxruntime-web's wasm runtime, which it loads at run time from ./ort/.
-import { copyFile, mkdir, rm } from 'node:fs/promises';
+// static files and onnxruntime-web's wasm runtime, which it loads at run time from ./ort/. Also bundles
+// report.html's script and style sheet (web/src/report/) into dist/report/, which the audit report inlines.
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,3 +33,29 @@ await build({
 });
 for (const file of ['index.html', 'style.css']) await copyFile(join(root, 'web', file), join(out, file));
 for (const file of ORT_FILES) await copyFile(join(ortDist, file), join(out, 'ort', file));
+
+// report.html is one self-contained file with its script and style inline (src/audit/report/assets.ts reads
+// these): no comments, so nothing in them can close the <script> or <style> element or look like a URL.
+const report = join(root, 'dist', 'report');
+await mkdir(report, { recursive: true });
+for (const [entry, name] of [
+  ['web/src/report/report.ts', 'report.js'],
+  ['web/src/report/report.css', 'report.css'],
+]) {
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    platform: 'browser',
+    target: ['chrome110', 'firefox115', 'safari16.4'],
+    minify: true,
+    legalComments: 'none',
+    charset: 'utf8',
+    logLevel: 'warning',
+  });
+  const text = result.outputFiles[0].text.trim();
+  if (/<\/|<!--|\/\//.test(text)) throw new Error(`${entry} bundles to text holding '</', '<!--' or '//'`);
+  await writeFile(join(report, name), text);
+}

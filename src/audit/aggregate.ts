@@ -114,7 +114,7 @@ export function borderAreaShare(width: number, height: number): number {
  * - `meanMap`: the mean of the ok rows' summaries (SUMMARY_GRID², sums to 1); empty when no row has one;
  * - `borderShare`, `borderAreaShare`: means over the ok rows with a border share (the second from their sizes,
  *   so both average the same images); NaN when no row has one;
- * - `verdicts`: ok rows per region verdict;
+ * - `verdicts`: ok rows per region verdict; `noEvidence`: ok rows whose map found no evidence for the class;
  * - `accuracy`: the share of rows with `correct` that are correct, overall and among each verdict's rows; null
  *   where no row counts;
  * - `clusters`: k-means on the summaries (squared Euclidean distance), k = options.clusters ?? min(4, ⌈√n⌉),
@@ -197,6 +197,7 @@ export function summarize(rows: readonly AuditRow[], options: SummarizeOptions =
     borderShare: bordered.length > 0 ? border / bordered.length : Number.NaN,
     borderAreaShare: bordered.length > 0 ? borderArea / bordered.length : Number.NaN,
     verdicts,
+    noEvidence: ok.filter((row) => row.noEvidence === true).length,
     accuracy: accuracyOf(labelled),
     accuracyByVerdict,
     clusters,

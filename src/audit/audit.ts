@@ -6,6 +6,7 @@ import type { RgbImage } from '../core/image.js';
 import type { MethodOptions } from '../core/method.js';
 import type { Model } from '../core/model.js';
 import type { ProgressCallback } from '../core/progress.js';
+import { capText } from '../core/text.js';
 import { explain } from '../explain.js';
 import type { AnyMethod } from '../methods/registry.js';
 import { deletionInsertion } from '../metrics/deletion-insertion.js';
@@ -46,6 +47,9 @@ export interface AuditRequest {
   /** Receives each finished row (and, for rows with a map, the image and map) as soon as it is done. */
   onRow(row: AuditRow, result?: { image: RgbImage; map: AttributionMap }): Promise<void>;
 }
+
+/** The most characters of an error row's message kept (a message quoting a huge list stays readable). */
+export const MAX_ROW_MESSAGE = 2000;
 
 const VERDICT_OF_LEVEL: Record<'inside' | 'partly' | 'outside', AuditVerdict> = {
   inside: 'object',
@@ -101,10 +105,26 @@ async function auditOne(item: AuditItem, request: AuditRequest): Promise<void> {
       ...(label ? { label, correct: predictions[0]?.index === label.index } : {}),
       target: result.target,
     };
+    // Read even when there is nothing to measure: a region that does not fit the image is still reported.
+    const mask = item.regionMask ? await item.regionMask(image.width, image.height) : undefined;
+    if (attentionIn(map) === 'none') {
+      // An answer, not a failure: nothing in the image raised the score (a Grad-CAM with no positive
+      // evidence, a model whose score does not move), so there is no share, peak or spread to measure.
+      const row: AuditRow = {
+        file: item.file,
+        status: 'ok',
+        ...partial,
+        noEvidence: true,
+        ...(mask ? { regionGiven: true } : {}),
+        seconds: seconds(),
+      };
+      await request.onRow(row, { image, map });
+      return;
+    }
     let region: AuditRow['region'];
-    if (item.regionMask) {
+    if (mask) {
       const tolerance = request.tolerance ?? POINTING_TOLERANCE;
-      const a = maskAttention(map, await item.regionMask(image.width, image.height), { tolerance });
+      const a = maskAttention(map, mask, { tolerance });
       region = {
         share: a.share,
         areaShare: a.areaShare,
@@ -141,10 +161,27 @@ async function auditOne(item: AuditItem, request: AuditRequest): Promise<void> {
       status: 'error',
       error: {
         code: known ? error.code : 'INTERNAL',
-        message: known ? error.message : `Unexpected error: ${(error as Error).message ?? String(error)}`,
+        message: capText(
+          known ? error.message : `Unexpected error: ${(error as Error)?.message ?? String(error)}`,
+          MAX_ROW_MESSAGE,
+        ),
       },
       ...partial,
       seconds: seconds(),
     });
   }
+}
+
+/**
+ * Whether a map holds attention to measure, as the region measures count it (values above zero for a signed
+ * map, non-zero ones otherwise): 'none' for a map that is zero everywhere (or, signed, nowhere above zero);
+ * 'some' otherwise, non-finite values included, which the measures then refuse with their own message.
+ */
+export function attentionIn(map: AttributionMap): 'some' | 'none' {
+  const { data, signed } = map;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (!Number.isFinite(v) || (signed ? v > 0 : v !== 0)) return 'some';
+  }
+  return 'none';
 }

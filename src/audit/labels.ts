@@ -1,6 +1,7 @@
 // The label each audited image should get: from its folder's name or a labels CSV, matched to the model's
 // classes.
 import { SightlineError } from '../core/errors.js';
+import { listSome } from '../core/text.js';
 import { normalizeFileName, readCsvTable } from './regions/index.js';
 
 /**
@@ -29,7 +30,7 @@ export async function readLabelCsv(path: string): Promise<Map<string, string>> {
   if (fileColumn < 0 || labelColumn < 0) {
     throw new SightlineError(
       'IO',
-      `The header of the labels file '${path}' is '${header.join(',')}'; expected the columns file,label ` +
+      `The header of the labels file '${path}' is '${listSome(header, 10, ',')}'; expected the columns file,label ` +
         '(in any order; other columns are ignored).',
       { path, header },
     );

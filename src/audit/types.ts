@@ -39,7 +39,16 @@ export interface AuditRow {
   readonly correct?: boolean;
   /** The class the map explains (the label when given, else the top prediction). */
   readonly target?: { readonly index: number; readonly label: string };
-  /** Region measures, when the image has regions. */
+  /**
+   * The map is zero everywhere (for a signed map: no value above zero): the model found no evidence for the
+   * target class in this image, e.g. Grad-CAM for a class nothing in the image supports, or a model whose score
+   * does not move. An answer, so the row is 'ok' and keeps its predictions; it has no region measures, border
+   * share or summary, since there is no attention to share out.
+   */
+  readonly noEvidence?: boolean;
+  /** On a noEvidence row: the image had regions to check (so a gate over images with regions counts it). */
+  readonly regionGiven?: boolean;
+  /** Region measures, when the image has regions (and the map some attention). */
   readonly region?: {
     /** Share of positive attention inside the regions, in [0, 1]. */
     readonly share: number;
@@ -99,6 +108,8 @@ export interface AuditSummary {
   readonly borderShare: number;
   readonly borderAreaShare: number;
   readonly verdicts: Readonly<Record<AuditVerdict, number>>;
+  /** Ok rows whose map found no evidence for the class (AuditRow.noEvidence). */
+  readonly noEvidence: number;
   /** Accuracy overall and per verdict, over rows with a label; null where no row counts. */
   readonly accuracy: number | null;
   readonly accuracyByVerdict: Readonly<Record<AuditVerdict, number | null>>;

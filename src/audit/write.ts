@@ -1,34 +1,45 @@
 // Writing an audit's reports from its rows (Node): report.html with every picture inlined, results.jsonl,
 // results.csv, and summary.json with the dataset-level numbers.
-import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { formatCount, listSome } from '../core/text.js';
 import { summarize } from './aggregate.js';
-import { renderReport, rowsToCsv, rowsToJsonl } from './report/index.js';
+import { writeAtomically } from './output.js';
+import { readRowPictures } from './pictures.js';
+import { type ReportImages, renderReport, rowsToCsv, rowsToJsonl } from './report/index.js';
 import type { AuditConfig, AuditRow, AuditSummary } from './types.js';
 
+/**
+ * Writes the reports into `out`. A row whose pictures cannot be read (deleted since, not regular files, or
+ * named outside `out` by an edited journal) is shown without them, its image cell saying why, and one
+ * warning lists such rows; nothing outside `out` is ever read.
+ */
 export async function writeReports(
   out: string,
   rows: readonly AuditRow[],
   config: AuditConfig,
+  onWarning: (message: string) => void = () => {},
 ): Promise<AuditSummary> {
   const summary = summarize(rows);
-  const images = new Map<string, { thumbnail: Uint8Array; overlay: Uint8Array }>();
+  const images = new Map<string, ReportImages>();
+  const missing = new Map<string, string>();
   for (const row of rows) {
-    if (!row.overlay || !row.thumbnail) continue;
-    images.set(row.file, {
-      thumbnail: new Uint8Array(await readFile(join(out, row.thumbnail))),
-      overlay: new Uint8Array(await readFile(join(out, row.overlay))),
-    });
+    const read = await readRowPictures(out, row);
+    if ('pictures' in read) images.set(row.file, read.pictures);
+    else if (read.problem !== undefined) missing.set(row.file, read.problem);
   }
-  await writeAtomically(join(out, 'report.html'), await renderReport({ rows, summary, config, images }));
+  if (missing.size > 0) {
+    const shown = [...missing].map(([file, why]) => `${file} (${why})`);
+    onWarning(
+      `${formatCount(missing.size)} image${missing.size === 1 ? '' : 's'} of the report ${missing.size === 1 ? 'is' : 'are'} ` +
+        `shown without ${missing.size === 1 ? 'its pictures' : 'their pictures'}: ${listSome(shown, 3, '; ')}.`,
+    );
+  }
+  await writeAtomically(
+    join(out, 'report.html'),
+    await renderReport({ rows, summary, config, images, missingPictures: missing }),
+  );
   await writeAtomically(join(out, 'results.jsonl'), rowsToJsonl(rows));
   await writeAtomically(join(out, 'results.csv'), rowsToCsv(rows));
   await writeAtomically(join(out, 'summary.json'), `${JSON.stringify({ config, summary }, null, 2)}\n`);
   return summary;
-}
-
-/** Readers never see half a report: write beside it, then rename over it. */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  await writeFile(`${path}.partial`, text);
-  await rename(`${path}.partial`, path);
 }

@@ -1,16 +1,19 @@
 import { createHash } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import sharp from 'sharp';
 import { type AuditItem, auditImages, POINTING_TOLERANCE } from '../audit/audit.js';
 import { AuditJournal } from '../audit/journal.js';
 import { labelsFromFolders, readLabelCsv } from '../audit/labels.js';
+import { outputFolder, writeAtomically } from '../audit/output.js';
+import { rowPicturesProblem } from '../audit/pictures.js';
 import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions/index.js';
 import type { AuditConfig, AuditRow } from '../audit/types.js';
 import { VERDICT_WORDS } from '../audit/types.js';
 import { writeReports } from '../audit/write.js';
 import { shapesMask } from '../core/regions/mask.js';
+import { formatCount, listSome } from '../core/text.js';
 import { decodeImage } from '../io/decode.js';
 import { listImages } from '../io/list-images.js';
 import { METHODS } from '../methods/registry.js';
@@ -28,6 +31,7 @@ import {
   modelLabel,
   parseNumber,
 } from './options.js';
+import { print, printError, safeName } from './print.js';
 import { progressBar } from './progress.js';
 
 /** Exit code when --fail-under's gate fails (the audit itself succeeded). */
@@ -101,12 +105,18 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
         : await readLabelCsv(flags.labels);
   const regions = flags.regions ? await readRegions(flags.regions) : undefined;
 
+  // Paths relative to the audited folder: the reports travel with it and should not show this machine's
+  // layout, and the journal's settings then still match when the folder and its files move together.
+  const shown = (path: string) => relative(root, path).split(sep).join('/') || '.';
+  const modelName = modelLabel(flags.model);
   const config: AuditConfig = {
-    model: modelLabel(flags.model),
+    model: isAbsolute(modelName) ? shown(modelName) : modelName,
     method: method.id,
     options,
-    ...(flags.labels ? { labels: flags.labels === 'folders' ? 'folders' : resolve(flags.labels) } : {}),
-    ...(flags.regions ? { regions: resolve(flags.regions) } : {}),
+    ...(flags.labels
+      ? { labels: flags.labels === 'folders' ? 'folders' : shown(resolve(flags.labels)) }
+      : {}),
+    ...(flags.regions ? { regions: shown(resolve(flags.regions)) } : {}),
     ...(flags.faithfulness ? { faithfulness: true } : {}),
   };
   if (flags.restart) {
@@ -114,11 +124,13 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
       await rm(join(out, name), { recursive: true, force: true });
   }
   const journal = await AuditJournal.open(out, config);
-  await mkdir(join(out, 'overlays'), { recursive: true });
-  await mkdir(join(out, 'thumbnails'), { recursive: true });
-  const todo = files.filter((f) => !journal.done.has(f));
+  await outputFolder(out, 'overlays');
+  await outputFolder(out, 'thumbnails');
+  for (const warning of journal.warnings) printError(`sightline: warning: ${warning}\n`);
+  const redo = await rowsToRedo(out, files, journal.done);
+  const todo = files.filter((f) => !journal.done.has(f) || redo.has(f));
   const already = files.length - todo.length;
-  process.stderr.write(
+  printError(
     `Auditing ${files.length} image${files.length === 1 ? '' : 's'} in ${folder} with ${method.title}` +
       (already > 0 ? ` (resuming: ${already} already done, ${todo.length} to go)` : '') +
       '.\n',
@@ -156,7 +168,10 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
       signal: interrupt.signal,
       onProgress: bar.update,
       async onRow(row, result) {
-        let stored: AuditRow = row;
+        // Messages name the image by its full path; the reports name it from the audited folder.
+        let stored: AuditRow = row.error
+          ? { ...row, error: { ...row.error, message: row.error.message.replaceAll(`${root}${sep}`, '') } }
+          : row;
         if (result) {
           const name = fileStem(row.file);
           const overlay = `overlays/${name}.png`;
@@ -166,14 +181,14 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
             mode,
             legend: { method: method.title, target: row.target?.label ?? '' },
           });
-          await writeFile(
+          await writeAtomically(
             join(out, overlay),
             await sharp(png)
               .resize(OVERLAY_SIDE, OVERLAY_SIDE, { fit: 'inside', withoutEnlargement: true })
               .png()
               .toBuffer(),
           );
-          await writeFile(
+          await writeAtomically(
             join(out, thumbnail),
             await sharp(Buffer.from(result.image.data), {
               raw: { width: result.image.width, height: result.image.height, channels: 3 },
@@ -182,12 +197,12 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
               .png()
               .toBuffer(),
           );
-          stored = { ...row, overlay, thumbnail };
+          stored = { ...stored, overlay, thumbnail };
         }
         // Files first, then the journal line: a row in the journal always has its files.
         await journal.append(stored);
         count++;
-        if (!quiet) process.stderr.write(`[${count}/${files.length}] ${describeRow(stored)}\n`);
+        if (!quiet) printError(`[${count}/${files.length}] ${describeRow(stored)}\n`);
       },
     });
   } finally {
@@ -198,22 +213,30 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
   }
 
   const rows = files.map((f) => journal.done.get(f)).filter((r): r is AuditRow => r !== undefined);
-  const summary = await writeReports(out, rows, config);
-  const withRegion = rows.filter((r) => r.region);
+  const summary = await writeReports(out, rows, config, (warning) =>
+    printError(`sightline: warning: ${warning}\n`),
+  );
+  // An image with regions whose map found no evidence for the class does not look at the object either.
+  const withRegion = rows.filter((r) => r.region || (r.noEvidence && r.regionGiven));
   const onObject = withRegion.filter((r) => r.region?.verdict === 'object').length;
   const errors = rows.filter((r) => r.status === 'error').length;
-  process.stdout.write(
+  const noEvidence =
+    summary.noEvidence > 0
+      ? ` ${summary.noEvidence} found no evidence for the class (the map is zero everywhere).`
+      : '';
+  print(
     `Audited ${rows.length} images (${errors} error${errors === 1 ? '' : 's'}).` +
       (summary.accuracy !== null ? ` Accuracy ${(summary.accuracy * 100).toFixed(1)}%.` : '') +
       (withRegion.length > 0
         ? ` ${onObject} of ${withRegion.length} with regions look at the object, ${summary.verdicts.partly} partly outside, ${summary.verdicts.background} at the background.`
         : '') +
+      noEvidence +
       `\nReport: ${join(out, 'report.html')} (also results.jsonl, results.csv)\n`,
   );
   if (flags.failUnder !== undefined) {
     const share = withRegion.length > 0 ? onObject / withRegion.length : 0;
     if (share < flags.failUnder) {
-      process.stderr.write(
+      printError(
         `sightline: only ${(share * 100).toFixed(1)}% of images look at the object, under --fail-under ${(flags.failUnder * 100).toFixed(1)}%.\n`,
       );
       return GATE_FAILED_EXIT;
@@ -231,12 +254,47 @@ function labelFor(labels: ReadonlyMap<string, string>, file: string): string | u
 }
 
 function describeRow(row: AuditRow): string {
-  if (row.status === 'error') return `${row.file}: error: ${row.error?.message}`;
+  const file = safeName(row.file);
+  if (row.status === 'error') return `${file}: error: ${row.error?.message}`;
   const top = row.predictions?.[0];
-  const verdict = row.region
-    ? `, ${VERDICT_WORDS[row.region.verdict]} (${Math.round(row.region.share * 100)}% inside)`
-    : '';
-  return `${row.file}: ${top?.label} ${((top?.score ?? 0) * 100).toFixed(1)}%${verdict}`;
+  const verdict = row.noEvidence
+    ? ', no evidence for the class (the map is zero everywhere)'
+    : row.region
+      ? `, ${VERDICT_WORDS[row.region.verdict]} (${Math.round(row.region.share * 100)}% inside)`
+      : '';
+  return `${file}: ${safeName(top?.label ?? '')} ${((top?.score ?? 0) * 100).toFixed(1)}%${verdict}`;
+}
+
+/**
+ * Journal rows of this folder's images whose pictures cannot be used (deleted since, or named outside `out` by
+ * an edited journal): redone, so the report shows them, after one warning that says which.
+ */
+async function rowsToRedo(
+  out: string,
+  files: readonly string[],
+  done: ReadonlyMap<string, AuditRow>,
+): Promise<Set<string>> {
+  const problems: string[] = [];
+  const redo = new Set<string>();
+  for (const file of files) {
+    const row = done.get(file);
+    if (!row) continue;
+    // Every ok row this command writes has both pictures; one without was edited.
+    const problem =
+      row.status === 'ok' && row.overlay === undefined && row.thumbnail === undefined
+        ? 'the journal names no pictures'
+        : await rowPicturesProblem(out, row);
+    if (problem === undefined) continue;
+    redo.add(file);
+    problems.push(`${file} (${problem})`);
+  }
+  if (redo.size > 0) {
+    printError(
+      `sightline: warning: the pictures of ${formatCount(redo.size)} image${redo.size === 1 ? '' : 's'} done ` +
+        `earlier cannot be used: ${listSome(problems, 3, '; ')}; ${redo.size === 1 ? 'it is' : 'they are'} redone.\n`,
+    );
+  }
+  return redo;
 }
 
 /** A file name safe on every file system and unique per row: the readable part plus a hash of the full path. */

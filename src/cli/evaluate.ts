@@ -30,6 +30,7 @@ import {
   modelLabel,
   parseNumber,
 } from './options.js';
+import { print, printError, safeName } from './print.js';
 
 interface EvaluateFlags extends ModelFlags {
   model: string;
@@ -118,12 +119,12 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
   const skip = (i: number, file: string, error: unknown) => {
     const reason = (error as Error).message;
     skipped.push({ file, reason });
-    process.stderr.write(`[${i + 1}/${files.length}] ${file}: skipped: ${reason}\n`);
+    printError(`[${i + 1}/${files.length}] ${safeName(file)}: skipped: ${reason}\n`);
   };
   const save = () => writeResults(out, settings, results, skipped);
   const done = new Set(results.map((r) => r.file));
   const todo = relFiles.filter((f) => !done.has(f)).length;
-  process.stderr.write(
+  printError(
     `Evaluating ${files.length} image${files.length === 1 ? '' : 's'} with ${flags.methods.join(', ')}` +
       (done.size > 0 ? ` (resuming: ${files.length - todo} already done, ${todo} to go)` : '') +
       '.\n',
@@ -165,14 +166,14 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
           sanityBlocks: flags.sanityBlocks,
           signal: interrupt.signal,
           onMethod: (method, done, total) =>
-            process.stderr.write(`[${i + 1}/${files.length}] ${rel}: ${method} (${done + 1}/${total})\n`),
+            printError(`[${i + 1}/${files.length}] ${safeName(rel)}: ${method} (${done + 1}/${total})\n`),
         });
         for (const m of result.methods)
           if (m.error)
-            process.stderr.write(`[${i + 1}/${files.length}] ${rel}: ${m.method} failed: ${m.error}\n`);
+            printError(`[${i + 1}/${files.length}] ${safeName(rel)}: ${m.method} failed: ${m.error}\n`);
         if (result.randomizationError)
-          process.stderr.write(
-            `[${i + 1}/${files.length}] ${rel}: model randomization failed: ${result.randomizationError}\n`,
+          printError(
+            `[${i + 1}/${files.length}] ${safeName(rel)}: model randomization failed: ${result.randomizationError}\n`,
           );
       } catch (error) {
         if (interrupt.signal.aborted) throw error;
@@ -189,7 +190,7 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
     await model.dispose();
   }
   const table = await save();
-  process.stdout.write(
+  print(
     `${formatTable(table)}\n\nWritten: ${join(out, 'evaluation.json')}, ${join(out, 'evaluation.html')}\n`,
   );
 }

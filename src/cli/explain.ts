@@ -22,6 +22,7 @@ import {
   modelHints,
   parseNumber,
 } from './options.js';
+import { print, printJson, safeName } from './print.js';
 import { progressBar } from './progress.js';
 
 interface ExplainFlags extends ModelFlags {
@@ -167,16 +168,16 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
         image: { path: image, width: photo.width, height: photo.height },
         output: { overlay: out, map: flags.saveMap ?? null },
       };
-      process.stdout.write(`${JSON.stringify(payload, null, 2)}\n`);
+      printJson(payload);
     } else {
-      process.stdout.write(`Top ${result.predictions.length} predictions for ${image}:\n`);
+      print(`Top ${result.predictions.length} predictions for ${safeName(image)}:\n`);
       for (const p of result.predictions) {
         const percent = p.score >= 0.0005 ? `${(p.score * 100).toFixed(1)}%` : '<0.1%';
-        process.stdout.write(`  ${percent.padStart(6)}  ${p.label} (${p.index})\n`);
+        print(`  ${percent.padStart(6)}  ${safeName(p.label)} (${p.index})\n`);
       }
-      process.stdout.write(`${method.title} map for '${result.target.label}' written to ${out}\n`);
+      print(`${method.title} map for '${safeName(result.target.label)}' written to ${safeName(out)}\n`);
       if (flags.saveMap)
-        process.stdout.write(`Raw map [${photo.height}, ${photo.width}] written to ${flags.saveMap}\n`);
+        print(`Raw map [${photo.height}, ${photo.width}] written to ${safeName(flags.saveMap)}\n`);
     }
   } finally {
     bar.stop();

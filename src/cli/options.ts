@@ -10,6 +10,7 @@ import { noiseTunnel } from '../methods/gradient/noise-tunnel.js';
 import { type AnyMethod, getMethod, METHODS } from '../methods/registry.js';
 import { loadModel } from '../models/load.js';
 import type { ModelHints } from '../models/spec.js';
+import { printError } from './print.js';
 
 /** What `--model` accepts, the same words in every command. */
 export const MODEL_REF_HELP =
@@ -184,7 +185,7 @@ export function methodOptions(method: AnyMethod, flags: ModelFlags): Record<stri
 /** loadModel, then what the model says a user should know (e.g. why it runs predict-only), on stderr. */
 export async function loadModelForCli(ref: string, hints: ModelHints): Promise<Model> {
   const model = await loadModel(ref, hints);
-  for (const note of model.notes ?? []) process.stderr.write(`sightline: note: ${note}\n`);
+  for (const note of model.notes ?? []) printError(`sightline: note: ${note}\n`);
   return model;
 }
 

@@ -2,6 +2,8 @@
  * Every error Sightline raises is a SightlineError with a stable `code`; the CLI maps codes to exit codes
  * and tests match on them. Messages name the argument, what was expected and what came.
  */
+import { capText, formatCount } from './text.js';
+
 export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'IMAGE_DECODE'
@@ -53,11 +55,15 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortedError();
 }
 
+/** A value as a message quotes it; long strings and lists (they may come from files) are shortened. */
 export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return capText(JSON.stringify(value), 200);
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (Array.isArray(value)) return `[${value.map(describe).join(', ')}]`;
+  if (Array.isArray(value)) {
+    const more = value.length > 10 ? ` … and ${formatCount(value.length - 10)} more` : '';
+    return `[${value.slice(0, 10).map(describe).join(', ')}${more}]`;
+  }
   if (ArrayBuffer.isView(value))
     return `${value.constructor.name} of length ${(value as Float32Array).length}`;
   return typeof value;

@@ -111,7 +111,7 @@ describe('rowsToCsv', () => {
 
   it('writes the header and one CRLF-ended record per row', () => {
     expect(csv.split('\r\n')[0]).toBe(
-      'file,status,top1,top1_score,label,correct,target,share,area_share,concentration,peak_inside,verdict,border_share,deletion_auc,insertion_auc,error',
+      'file,status,top1,top1_score,label,correct,target,share,area_share,concentration,peak_inside,verdict,no_evidence,border_share,deletion_auc,insertion_auc,error',
     );
     expect(records[0]).toEqual([...CSV_COLUMNS]);
     expect(records).toHaveLength(ROWS.length + 1);
@@ -134,6 +134,7 @@ describe('rowsToCsv', () => {
       concentration: '3.6',
       peak_inside: 'true',
       verdict: 'object',
+      no_evidence: 'false',
       border_share: '0.25',
       deletion_auc: '',
       insertion_auc: '',

@@ -3,6 +3,7 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import { describe, type ErrorCode, messageOf, SightlineError } from '../../core/errors.js';
 import type { RegionShape } from '../../core/regions/shapes.js';
+import { listSome } from '../../core/text.js';
 import type { ImageRegions } from '../types.js';
 import { readText, regionsError } from './common.js';
 import { normalizeFileName } from './match.js';
@@ -65,7 +66,7 @@ export function readBoxCsv(path: string, text: string): Map<string, ImageRegions
           ? 'both x, y, width, height and xmin, ymin, xmax, ymax'
           : 'no complete set of box columns';
     throw regionsError(
-      `The header of '${path}' is '${header.join(',')}', with ${why}; expected the columns ` +
+      `The header of '${path}' is '${listSome(header, 10, ',')}', with ${why}; expected the columns ` +
         'file,x,y,width,height or file,xmin,ymin,xmax,ymax (in any order; other columns are ignored).',
       { path, header },
     );

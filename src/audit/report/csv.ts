@@ -15,6 +15,7 @@ export const CSV_COLUMNS = [
   'concentration',
   'peak_inside',
   'verdict',
+  'no_evidence',
   'border_share',
   'deletion_auc',
   'insertion_auc',
@@ -27,7 +28,9 @@ type CsvValue = string | number | boolean | undefined;
 /**
  * One CSV line per row under a header of CSV_COLUMNS, lines ended by CRLF (RFC 4180). Numbers are written in
  * full (JavaScript's shortest round-trip form), booleans as true/false, what a row lacks as an empty field;
- * `verdict` is the code (object, partly, background), `error` the message (results.jsonl has the code too).
+ * `verdict` is the code (object, partly, background), `no_evidence` true for an ok row whose map is zero everywhere
+ * (the model found no evidence for the class: no share, verdict or border share then), `error` the message
+ * (results.jsonl has the code too).
  *
  * Fields holding a comma, a double quote, CR or LF are quoted, with quotes doubled (RFC 4180). A text field
  * that starts with =, +, -, @, a tab or CR gets a leading apostrophe, so a spreadsheet shows it as text instead
@@ -62,6 +65,7 @@ function csvValues(row: AuditRow): Record<CsvColumn, CsvValue> {
     concentration: row.region?.concentration,
     peak_inside: row.region?.peakInside,
     verdict: row.region?.verdict,
+    no_evidence: row.status === 'ok' ? row.noEvidence === true : undefined,
     border_share: row.borderShare,
     deletion_auc: row.faithfulness?.deletion,
     insertion_auc: row.faithfulness?.insertion,

@@ -1,0 +1,16 @@
+// Data and bytes made safe to place in report.html (text goes through core/html.ts's escapeHtml).
+
+/** JSON that is safe inside a <script> element: no "</script>", no "<!--", no line separators. */
+export function scriptJson(value: unknown): string {
+  return JSON.stringify(value)
+    .replaceAll('<', '\\u003c')
+    .replaceAll('>', '\\u003e')
+    .replaceAll('&', '\\u0026')
+    .replaceAll('\u2028', '\\u2028')
+    .replaceAll('\u2029', '\\u2029');
+}
+
+/** PNG bytes as a data: URI, the only kind of picture the report's policy allows. */
+export function pngUri(png: Uint8Array): string {
+  return `data:image/png;base64,${Buffer.from(png.buffer, png.byteOffset, png.byteLength).toString('base64')}`;
+}

@@ -1,0 +1,136 @@
+// How one audit row reads in report.html: its kind (worst first), the words and numbers shown for it, the
+// dialog's facts, the sort keys and the filter's text.
+import { compareText } from '../aggregate.js';
+import { type AuditRow, VERDICT_WORDS } from '../types.js';
+
+/** Row kinds in the default order, worst first; also the verdict filter's values. */
+export const KINDS = ['error', 'noevidence', 'background', 'partly', 'object', 'none'] as const;
+export type RowKind = (typeof KINDS)[number];
+
+/** The words for the kinds that are not verdicts. */
+const OTHER_KIND_WORDS = {
+  error: 'error',
+  noevidence: 'no evidence for the class',
+  none: 'no region',
+} as const;
+
+/** The rows in the report's default order: kind (KINDS), then the lowest share inside, then file name. */
+export function worstFirst(rows: readonly AuditRow[]): AuditRow[] {
+  return [...rows].sort(
+    (a, b) =>
+      KINDS.indexOf(kindOf(a)) - KINDS.indexOf(kindOf(b)) ||
+      (a.region?.share ?? 0) - (b.region?.share ?? 0) ||
+      compareText(a.file, b.file),
+  );
+}
+
+export function kindOf(row: AuditRow): RowKind {
+  if (row.status === 'error') return 'error';
+  if (row.noEvidence) return 'noevidence';
+  return row.region?.verdict ?? 'none';
+}
+
+export function kindWords(kind: RowKind): string {
+  return kind === 'error' || kind === 'noevidence' || kind === 'none'
+    ? OTHER_KIND_WORDS[kind]
+    : (VERDICT_WORDS[kind] ?? String(kind));
+}
+
+/** The verdict filter's words for a kind: short, so the menu is no wider than its longest verdict. */
+export function filterWords(kind: RowKind): string {
+  return kind === 'error' ? 'errors' : kind === 'noevidence' ? 'no evidence' : kindWords(kind);
+}
+
+/** A share as a whole percent; above 0 but rounding to 0 reads "under 1%"; nothing for NaN or absent. */
+export function percent(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '';
+  const whole = Math.round(value * 100);
+  return whole === 0 && value > 0 ? 'under 1%' : `${whole}%`;
+}
+
+export function score(value: number | undefined): string {
+  return value === undefined || !Number.isFinite(value) ? '' : `${(value * 100).toFixed(1)}%`;
+}
+
+export function yesNo(value: boolean | undefined): string {
+  return value === undefined ? '' : value ? 'yes' : 'no';
+}
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** What a no-evidence row says, in words. */
+export function noEvidenceWords(row: AuditRow): string {
+  const target = row.target ? `'${row.target.label}'` : 'the class';
+  return `none: the map is zero everywhere, so the model found no evidence for ${target} in this image and there is no attention to measure`;
+}
+
+/** The dialog's list of facts about a row, as plain text pairs (the script sets them as text, never HTML). */
+export function details(row: AuditRow, missingPictures?: string): [string, string][] {
+  const out: [string, string][] = [['Status', row.status]];
+  if (row.error) out.push(['Error', `${row.error.message} (${row.error.code})`]);
+  if (row.predictions && row.predictions.length > 0) {
+    out.push(['Top predictions', row.predictions.map((p) => `${p.label} ${score(p.score)}`).join(', ')]);
+  }
+  if (row.label) out.push(['Label', row.label.text]);
+  if (row.correct !== undefined) out.push(['Correct', yesNo(row.correct)]);
+  if (row.target) out.push(['Explained class', row.target.label]);
+  if (row.noEvidence) out.push(['Evidence', noEvidenceWords(row)]);
+  if (row.region) {
+    const r = row.region;
+    out.push(
+      ['Verdict', VERDICT_WORDS[r.verdict]],
+      ['Share inside', percent(r.share)],
+      ['Region area', `${percent(r.areaShare)} of the image`],
+      ['Concentration', `${r.concentration.toFixed(1)}× an even spread`],
+      ['Peak inside', `${yesNo(r.peakInside)} (within ${r.tolerance} px)`],
+    );
+  }
+  if (row.borderShare !== undefined) out.push(['Border share', percent(row.borderShare)]);
+  if (row.faithfulness) {
+    out.push(
+      ['Deletion AUC', `${row.faithfulness.deletion.toFixed(3)} (lower: the map found what the model uses)`],
+      ['Insertion AUC', `${row.faithfulness.insertion.toFixed(3)} (higher is better)`],
+    );
+  }
+  if (row.width !== undefined && row.height !== undefined) {
+    out.push(['Size', `${row.width} × ${row.height} px`]);
+  }
+  if (row.seconds !== undefined) out.push(['Time', `${row.seconds.toFixed(1)} s`]);
+  if (missingPictures !== undefined) out.push(['Pictures', `missing: ${missingPictures}`]);
+  return out;
+}
+
+/** What each sortable column sorts by; null sorts last in either direction. */
+export function sortKeys(row: AuditRow): Record<string, string | number | null> {
+  const top = row.predictions?.[0];
+  const bool = (b: boolean | undefined) => (b === undefined ? null : b ? 1 : 0);
+  return {
+    file: row.file,
+    top1: top?.label ?? null,
+    score: top?.score ?? null,
+    label: row.label?.text ?? null,
+    correct: bool(row.correct),
+    share: row.region?.share ?? null,
+    peak: bool(row.region?.peakInside),
+    // Severity, then share inside: the default order.
+    verdict: KINDS.indexOf(kindOf(row)) * 2 + (row.region?.share ?? 0),
+    border: row.borderShare ?? null,
+  };
+}
+
+export function searchText(row: AuditRow): string {
+  return [
+    row.file,
+    row.predictions?.[0]?.label,
+    row.label?.text,
+    row.target?.label,
+    kindWords(kindOf(row)),
+    row.error?.code,
+    row.error?.message,
+  ]
+    .filter((t): t is string => typeof t === 'string')
+    .join('\n')
+    .toLowerCase();
+}

@@ -1,0 +1,264 @@
+// The sections of report.html, as markup: what was run, the whole dataset, every image, and the dialog.
+// Every text from rows and config passes through escapeHtml.
+import sharp from 'sharp';
+import { escapeHtml } from '../../core/html.js';
+import { INSIDE_SHARE, PARTLY_CONCENTRATION } from '../../metrics/verdict.js';
+import { colormap } from '../../render/colormaps.js';
+import {
+  type AuditConfig,
+  type AuditRow,
+  type AuditSummary,
+  type AuditVerdict,
+  BORDER_FRACTION,
+  SUMMARY_GRID,
+  VERDICT_WORDS,
+} from '../types.js';
+import { pngUri } from './escape.js';
+import { INITIAL_SORT, PAGE_IDS } from './page-data.js';
+import { filterWords, KINDS, kindOf, kindWords, percent, plural, score, yesNo } from './row-view.js';
+
+/** One image's pictures, as PNG files' bytes. */
+export interface ReportImages {
+  readonly thumbnail: Uint8Array;
+  readonly overlay: Uint8Array;
+}
+
+/** Side in CSS pixels of the dataset's mean map and of each cluster's map. */
+const MAP_SIDE = 160;
+const VERDICT_ORDER: readonly AuditVerdict[] = ['object', 'partly', 'background'];
+
+/**
+ * A square summary map (side² values) as a PNG data: URI: values scaled by the map's maximum, coloured with
+ * turbo, upscaled by nearest neighbour to MAP_SIDE-ish pixels. Null for an empty or all-zero map.
+ */
+export async function heatMapUri(values: readonly number[]): Promise<string | null> {
+  const side = Math.round(Math.sqrt(values.length));
+  if (side === 0 || side * side !== values.length) return null;
+  const max = values.reduce((m, v) => Math.max(m, v), 0);
+  if (!(max > 0)) return null;
+  const lut = colormap('turbo').lut;
+  const pixels = new Uint8Array(values.length * 3);
+  values.forEach((v, i) => {
+    const c = Math.round(Math.min(1, Math.max(0, v / max)) * 255) * 3;
+    pixels.set(lut.subarray(c, c + 3), i * 3);
+  });
+  const scale = Math.max(1, Math.round(MAP_SIDE / side));
+  const png = await sharp(pixels, { raw: { width: side, height: side, channels: 3 } })
+    .resize(side * scale, side * scale, { kernel: 'nearest' })
+    .png()
+    .toBuffer();
+  return pngUri(png);
+}
+
+export function runSection(config: AuditConfig, rows: readonly AuditRow[]): string {
+  const options = Object.entries(config.options ?? {});
+  const facts: [string, string][] = [
+    ['Model', config.model],
+    ['Method', config.method],
+    ['Options', options.length > 0 ? options.map(([k, v]) => `${k} = ${v}`).join(', ') : 'defaults'],
+  ];
+  if (config.labels) facts.push(['Labels', config.labels]);
+  if (config.regions) facts.push(['Regions', config.regions]);
+
+  const tolerances = [...new Set(rows.flatMap((row) => (row.region ? [row.region.tolerance] : [])))].sort(
+    (a, b) => a - b,
+  );
+  const pointing =
+    tolerances.length > 0
+      ? `<li><strong>Peak inside</strong>: the map's strongest point lies within ${escapeHtml(
+          tolerances.map((t) => `${t} px`).join(' or '),
+        )} of the marked region (the pointing game).</li>`
+      : '';
+  const inside = `${Math.round(INSIDE_SHARE * 100)}%`;
+  return `<section aria-labelledby="run-title">
+<h2 id="run-title">What was run</h2>
+<dl class="facts">${facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>
+<h3>How to read the verdicts</h3>
+<ul>
+<li><strong>${VERDICT_WORDS.object}</strong>: at least ${inside} of the model's attention is inside the marked region.</li>
+<li><strong>${VERDICT_WORDS.partly}</strong>: less than ${inside} is inside, but at least ${PARTLY_CONCENTRATION}× what a region that size would get if the attention were spread evenly over the image.</li>
+<li><strong>${VERDICT_WORDS.background}</strong>: less than that.</li>
+${pointing}
+<li><strong>Border share</strong>: the share of attention in the outer ${Math.round(BORDER_FRACTION * 100)}% of each side of the image.</li>
+</ul>
+<p class="note">Shares are compared as printed, rounded to whole percents. Attention is the evidence for the explained class (or, for methods without a sign, how much each pixel mattered).</p>
+</section>`;
+}
+
+export function datasetSection(
+  rows: readonly AuditRow[],
+  summary: AuditSummary,
+  meanMap: string | null,
+  clusterMaps: readonly (string | null)[],
+): string {
+  const explained = summary.images - summary.errors;
+  const counts = `<p>${plural(summary.images, 'image')}: ${explained} explained, ${plural(summary.errors, 'error')}.</p>`;
+
+  const picture = meanMap
+    ? `<figure class="map">
+<img src="${meanMap}" width="${MAP_SIDE}" height="${MAP_SIDE}" alt="Mean heat map of the model's attention over the explained images">
+<figcaption>Where the model looks on average, every image stretched to a square.${legend()}</figcaption>
+</figure>`
+    : '<p>No image produced a map, so there is no average picture.</p>';
+
+  let border = '';
+  if (Number.isFinite(summary.borderShare) && Number.isFinite(summary.borderAreaShare)) {
+    const b = Math.round(summary.borderShare * 100);
+    const a = Math.round(summary.borderAreaShare * 100);
+    const compared =
+      b > a
+        ? 'more than an even spread would put there'
+        : b < a
+          ? 'less than an even spread would put there'
+          : 'about what an even spread would put there';
+    border = `<p>On average <strong>${percent(summary.borderShare)}</strong> of the attention lies on the border band (the outer ${Math.round(BORDER_FRACTION * 100)}% of each side), which covers ${percent(summary.borderAreaShare)} of the image: ${compared}.</p>`;
+  }
+
+  const labelled = rows.filter((row) => typeof row.correct === 'boolean');
+  const accuracy =
+    summary.accuracy === null
+      ? '<p>No image has a label, so there is no accuracy.</p>'
+      : `<p>Accuracy: <strong>${percent(summary.accuracy)}</strong> of ${plural(labelled.length, 'labelled image')} have the label as the top prediction.</p>`;
+  const noEvidence = summary.noEvidence ?? 0;
+  const none = explained - noEvidence - VERDICT_ORDER.reduce((n, v) => n + summary.verdicts[v], 0);
+  const verdictRows = VERDICT_ORDER.map((v) => {
+    const acc = summary.accuracyByVerdict[v];
+    return `<tr><th scope="row"><span class="badge ${v}">${VERDICT_WORDS[v]}</span></th><td>${summary.verdicts[v]}</td><td>${acc === null ? '—' : percent(acc)}</td></tr>`;
+  });
+  if (noEvidence > 0) {
+    verdictRows.push(
+      `<tr><th scope="row"><span class="badge noevidence">${kindWords('noevidence')}</span></th><td>${noEvidence}</td><td>—</td></tr>`,
+    );
+  }
+  if (none > 0) verdictRows.push(`<tr><th scope="row">no region</th><td>${none}</td><td>—</td></tr>`);
+  const verdicts = `<table class="small">
+<caption>Verdicts</caption>
+<thead><tr><th scope="col">Verdict</th><th scope="col">Images</th><th scope="col">Accuracy</th></tr></thead>
+<tbody>${verdictRows.join('\n')}</tbody>
+</table>`;
+
+  const clusters =
+    summary.clusters.length === 0
+      ? ''
+      : `<h3>Groups of similar maps</h3>
+<p class="note">Images whose maps look alike, grouped by k-means on their maps reduced to ${SUMMARY_GRID}×${SUMMARY_GRID} cells; each group shows its mean map.</p>
+<div class="clusters">${summary.clusters
+          .map((cluster, i) => {
+            const map = clusterMaps[i];
+            const img = map
+              ? `<img src="${map}" width="${MAP_SIDE / 2}" height="${MAP_SIDE / 2}" alt="Mean heat map of group ${i + 1}">`
+              : '';
+            const members = cluster.members.map((file) => `<li>${escapeHtml(file)}</li>`).join('');
+            return `<figure class="cluster">${img}<figcaption><strong>Group ${i + 1}</strong>: ${plural(cluster.members.length, 'image')}
+<details${cluster.members.length <= 8 ? ' open' : ''}><summary>Files</summary><ul>${members}</ul></details></figcaption></figure>`;
+          })
+          .join('\n')}</div>`;
+
+  return `<section aria-labelledby="dataset-title">
+<h2 id="dataset-title">The whole dataset</h2>
+<div class="overview">
+${picture}
+<div>${counts}${border}${accuracy}${verdicts}</div>
+</div>
+${clusters}
+</section>`;
+}
+
+/** The colour ramp of the heat maps, as a CSS-drawn bar with its two ends named. */
+function legend(): string {
+  return '<span class="legend"><span>least</span><span class="ramp" aria-hidden="true"></span><span>most attention</span></span>';
+}
+
+interface Column {
+  readonly key: string | null;
+  readonly title: string;
+  /** Right-aligned, like the numbers under it. */
+  readonly numeric?: boolean;
+}
+
+const COLUMNS: readonly Column[] = [
+  { key: null, title: 'Image' },
+  { key: 'file', title: 'File' },
+  { key: 'top1', title: 'Top-1' },
+  { key: 'score', title: 'Score', numeric: true },
+  { key: 'label', title: 'Label' },
+  { key: 'correct', title: 'Correct' },
+  { key: 'share', title: 'Share inside', numeric: true },
+  { key: 'peak', title: 'Peak inside' },
+  { key: 'verdict', title: 'Verdict' },
+  { key: 'border', title: 'Border share', numeric: true },
+  { key: null, title: 'Error' },
+];
+
+/**
+ * The images table, rows in `ordered` order. A row with pictures shows its thumbnail; one whose pictures are in
+ * `missing` (file → why) says "picture missing" in their place.
+ */
+export function tableSection(
+  ordered: readonly AuditRow[],
+  images: ReadonlyMap<string, ReportImages>,
+  missing: ReadonlyMap<string, string>,
+): string {
+  const head = COLUMNS.map((c) =>
+    c.key === null
+      ? `<th scope="col">${c.title}</th>`
+      : `<th scope="col"${c.numeric ? ' class="num"' : ''} data-sort="${c.key}" aria-sort="${c.key === INITIAL_SORT ? 'ascending' : 'none'}"><button type="button" data-sort="${c.key}">${c.title}</button></th>`,
+  ).join('');
+  const options = KINDS.map((kind) => `<option value="${kind}">${filterWords(kind)}</option>`).join('');
+  const body = ordered
+    .map((row, index) => {
+      const picture = images.get(row.file);
+      const thumb = picture
+        ? `<img class="thumb" src="${pngUri(picture.thumbnail)}" alt="">`
+        : missing.has(row.file)
+          ? '<span class="missing">picture missing</span>'
+          : '';
+      const top = row.predictions?.[0];
+      const kind = kindOf(row);
+      const cells = [
+        `<td>${thumb}</td>`,
+        `<th scope="row"><button type="button" class="open" aria-haspopup="dialog">${escapeHtml(row.file)}</button></th>`,
+        `<td>${escapeHtml(top?.label ?? '')}</td>`,
+        `<td class="num">${score(top?.score)}</td>`,
+        `<td>${escapeHtml(row.label?.text ?? '')}</td>`,
+        `<td>${yesNo(row.correct)}</td>`,
+        `<td class="num">${percent(row.region?.share)}</td>`,
+        `<td>${yesNo(row.region?.peakInside)}</td>`,
+        `<td><span class="badge ${escapeHtml(kind)}">${escapeHtml(kindWords(kind))}</span></td>`,
+        `<td class="num">${percent(row.borderShare)}</td>`,
+        `<td class="error">${escapeHtml(row.error?.message ?? '')}</td>`,
+      ];
+      return `<tr data-index="${index}">${cells.join('')}</tr>`;
+    })
+    .join('\n');
+  return `<section aria-labelledby="images-title">
+<h2 id="images-title">Every image</h2>
+<p class="note">Worst first: errors, then images where the model looks at the background, partly outside, at the object; within each, the lowest share inside first. Click a column header to sort, and an image's row to see its heat map.</p>
+<div class="controls">
+<label for="${PAGE_IDS.filterText}">Filter</label>
+<input id="${PAGE_IDS.filterText}" type="search" placeholder="file, label, class or message" autocomplete="off">
+<label for="${PAGE_IDS.filterVerdict}">Verdict</label>
+<select id="${PAGE_IDS.filterVerdict}"><option value="all">all</option>${options}</select>
+<span id="${PAGE_IDS.shown}" aria-live="polite">Showing ${ordered.length} of ${ordered.length} images</span>
+</div>
+<div class="table-wrap">
+<table id="${PAGE_IDS.table}">
+<caption class="visually-hidden">Every image with its prediction and where the model looked</caption>
+<thead><tr>${head}</tr></thead>
+<tbody>
+${body}
+</tbody>
+</table>
+</div>
+</section>`;
+}
+
+export function dialogMarkup(): string {
+  return `<dialog id="${PAGE_IDS.dialog}" aria-labelledby="${PAGE_IDS.dialogTitle}">
+<div class="dialog-body">
+<div class="dialog-head"><h2 id="${PAGE_IDS.dialogTitle}"></h2><button type="button" id="${PAGE_IDS.dialogClose}">Close</button></div>
+<img id="${PAGE_IDS.dialogImage}" alt="" hidden>
+<dl id="${PAGE_IDS.dialogList}" class="facts"></dl>
+</div>
+</dialog>`;
+}

@@ -1,0 +1,152 @@
+// Rows read back from a journal are untrusted: anyone who can write the output folder can edit them. Each one
+// is checked field by field and rebuilt from the fields it should have, so what reaches the summary and the
+// report has the types, ranges and sizes the code that writes rows gives them.
+import { type AuditRow, type AuditVerdict, SUMMARY_GRID } from './types.js';
+
+/** Longest file path, picture path, label or class name accepted (characters). */
+const MAX_NAME = 4096;
+/** Longest error code and message accepted (characters); rows cap their messages well below this. */
+const MAX_CODE = 64;
+const MAX_MESSAGE = 20_000;
+/** Most predictions a row may hold (the audit keeps --top of them). */
+const MAX_PREDICTIONS = 1000;
+/** Largest image side a row may claim. */
+const MAX_SIDE = 1_000_000;
+const VERDICTS: readonly AuditVerdict[] = ['object', 'partly', 'background'];
+
+/** Thrown (and caught by checkRow) with what was wrong, for the warning. */
+class BadRow extends Error {}
+
+/** The row rebuilt from its expected fields, or why it cannot be one (a sentence fragment naming the field). */
+export function checkRow(value: unknown): { row: AuditRow } | { problem: string } {
+  try {
+    return { row: rebuild(value) };
+  } catch (error) {
+    if (error instanceof BadRow) return { problem: error.message };
+    throw error;
+  }
+}
+
+function rebuild(value: unknown): AuditRow {
+  const o = record(value, 'the row');
+  const status = o.status;
+  if (status !== 'ok' && status !== 'error') bad("'status' is not 'ok' or 'error'");
+  const row: Record<string, unknown> = { file: name(o.file, 'file'), status };
+  if (status === 'error' || o.error !== undefined) {
+    const e = record(o.error, 'error');
+    row.error = {
+      code: text(e.code, 'error.code', MAX_CODE),
+      message: text(e.message, 'error.message', MAX_MESSAGE),
+    };
+  }
+  optional(o, row, 'width', (v) => integer(v, 'width', 1, MAX_SIDE));
+  optional(o, row, 'height', (v) => integer(v, 'height', 1, MAX_SIDE));
+  optional(o, row, 'predictions', (v) => {
+    if (!Array.isArray(v) || v.length > MAX_PREDICTIONS)
+      bad(`'predictions' is not a list of up to ${MAX_PREDICTIONS}`);
+    return v.map((p, i) => indexed(p, `predictions[${i}]`, true));
+  });
+  optional(o, row, 'label', (v) => {
+    const l = record(v, 'label');
+    return { text: name(l.text, 'label.text'), index: integer(l.index, 'label.index', 0) };
+  });
+  optional(o, row, 'correct', (v) => bool(v, 'correct'));
+  optional(o, row, 'target', (v) => indexed(v, 'target', false));
+  optional(o, row, 'noEvidence', (v) => bool(v, 'noEvidence'));
+  optional(o, row, 'regionGiven', (v) => bool(v, 'regionGiven'));
+  optional(o, row, 'region', (v) => {
+    const r = record(v, 'region');
+    if (!VERDICTS.includes(r.verdict as AuditVerdict)) bad("'region.verdict' is not a verdict");
+    return {
+      share: number(r.share, 'region.share', 0, 1),
+      areaShare: number(r.areaShare, 'region.areaShare', 0, 1),
+      concentration: number(r.concentration, 'region.concentration', 0),
+      peakInside: bool(r.peakInside, 'region.peakInside'),
+      tolerance: number(r.tolerance, 'region.tolerance', 0),
+      verdict: r.verdict,
+    };
+  });
+  optional(o, row, 'faithfulness', (v) => {
+    const f = record(v, 'faithfulness');
+    return {
+      deletion: number(f.deletion, 'faithfulness.deletion'),
+      insertion: number(f.insertion, 'faithfulness.insertion'),
+    };
+  });
+  optional(o, row, 'borderShare', (v) => {
+    if (row.width === undefined || row.height === undefined)
+      bad("'borderShare' comes without the image size");
+    return number(v, 'borderShare', 0, 1);
+  });
+  optional(o, row, 'summary', (v) => {
+    const cells = SUMMARY_GRID * SUMMARY_GRID;
+    if (
+      !Array.isArray(v) ||
+      v.length !== cells ||
+      !v.every((c) => typeof c === 'number' && Number.isFinite(c))
+    )
+      bad(`'summary' is not ${cells} finite numbers`);
+    return v;
+  });
+  optional(o, row, 'overlay', (v) => name(v, 'overlay'));
+  optional(o, row, 'thumbnail', (v) => name(v, 'thumbnail'));
+  optional(o, row, 'seconds', (v) => number(v, 'seconds', 0));
+  return row as unknown as AuditRow;
+}
+
+function bad(problem: string): never {
+  throw new BadRow(problem);
+}
+
+function record(v: unknown, what: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(`'${what}' is not an object`);
+  return v as Record<string, unknown>;
+}
+
+function optional(
+  from: Record<string, unknown>,
+  to: Record<string, unknown>,
+  key: string,
+  check: (v: unknown) => unknown,
+): void {
+  if (from[key] !== undefined) to[key] = check(from[key]);
+}
+
+function text(v: unknown, what: string, max: number): string {
+  if (typeof v !== 'string' || v.length > max) bad(`'${what}' is not a text of at most ${max} characters`);
+  return v;
+}
+
+function name(v: unknown, what: string): string {
+  const s = text(v, what, MAX_NAME);
+  if (s === '') bad(`'${what}' is empty`);
+  return s;
+}
+
+function number(v: unknown, what: string, min = -Infinity, max = Infinity): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+    bad(`'${what}' is not a finite number${min > -Infinity ? ` in [${min}, ${max}]` : ''}`);
+  }
+  return v;
+}
+
+function integer(v: unknown, what: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max)
+    bad(`'${what}' is not a whole number from ${min}`);
+  return v as number;
+}
+
+function bool(v: unknown, what: string): boolean {
+  if (typeof v !== 'boolean') bad(`'${what}' is not true or false`);
+  return v;
+}
+
+/** A prediction ({index, label, score}) or a target ({index, label}). */
+function indexed(v: unknown, what: string, scored: boolean) {
+  const p = record(v, what);
+  const out = {
+    index: integer(p.index, `${what}.index`, 0),
+    label: text(p.label, `${what}.label`, MAX_NAME),
+  };
+  return scored ? { ...out, score: number(p.score, `${what}.score`) } : out;
+}
