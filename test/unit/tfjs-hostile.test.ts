@@ -127,7 +127,7 @@ describe('a TF.js model folder', () => {
   });
 
   it('refuses a manifest whose shapes are not whole numbers', async () => {
-    const at = await folder(modelJson(['w.bin'], [-1, 1e400]), { 'w.bin': WEIGHTS });
+    const at = await folder(modelJson(['w.bin'], [-1, Number.POSITIVE_INFINITY]), { 'w.bin': WEIGHTS });
     expect((await refusal(readTfjsSource(at))).message).toMatch(/has a malformed 'weightsManifest'/);
   });
 
