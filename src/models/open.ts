@@ -32,8 +32,9 @@ export function decodeOnnxModel(bytes: Uint8Array, name?: string): ModelProto {
   try {
     model = decodeModel(bytes);
   } catch (cause) {
-    // protobufjs says "index out of range" for a truncated file or a length past the end, "invalid wire type"
-    // or "invalid tag encoding" for bytes that are not protobuf at all.
+    if (cause instanceof SightlineError) throw refuse(cause.message, cause);
+    // decodeModel's wire-format walk names the byte where a truncated file or a lying length runs out, or
+    // where bytes that are not protobuf at all show an invalid wire type.
     throw refuse(`its protobuf encoding is broken: ${messageOf(cause)}`, cause);
   }
   if (!model.graph) throw refuse('it holds no graph');

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { SightlineError } from '../../src/core/errors.js';
-import { attr, buildModel, encodeModel, type ModelProto, valueInfo } from '../../src/engines/onnx/proto.js';
+import {
+  attr,
+  buildModel,
+  decodeCost,
+  encodeModel,
+  MAX_DECODED_OBJECTS,
+  type ModelProto,
+  valueInfo,
+} from '../../src/engines/onnx/proto.js';
 import { decodeOnnxModel, openOnnxModel } from '../../src/models/open.js';
 import { patchModelProto } from '../helpers/analytic.js';
 
@@ -33,13 +41,35 @@ describe('decodeOnnxModel', () => {
         /^'m.onnx' is not a valid ONNX model \(/,
       );
     }
-    expect(refusal(good.subarray(0, good.length - 1), 'm.onnx').message).toBe(
-      `'m.onnx' is not a valid ONNX model (its protobuf encoding is broken: index out of range); ${EXPECTED}`,
+    expect(refusal(good.subarray(0, good.length - 1), 'm.onnx').message).toMatch(
+      /^'m.onnx' is not a valid ONNX model \(its protobuf encoding is broken: a field at byte \d+ runs past the end of its message, as in a truncated file\); expected/,
     );
     // The graph field (7, length-delimited) with a varint length too long to be one.
     const varint = Uint8Array.of(0x3a, ...new Array(9).fill(0xff), 0x01, 0);
     expect(refusal(varint).message).toBe(
-      `The model is not a valid ONNX model (its protobuf encoding is broken: invalid length encoding); ${EXPECTED}`,
+      `The model is not a valid ONNX model (its protobuf encoding is broken: a field at byte 11 runs past the end of its message, as in a truncated file); ${EXPECTED}`,
+    );
+  });
+
+  it('counts what decoding would allocate and refuses a file of millions of empty messages', () => {
+    // ModelProto: graph (field 7) → node (field 1) with one input string; the string is a second object.
+    expect(decodeCost(encodeModel({ graph: { node: [{ opType: '', input: ['a'] }] } }))).toBe(4);
+    const count = MAX_DECODED_OBJECTS;
+    const graph = new Uint8Array(2 * count);
+    for (let i = 0; i < count; i++) graph[2 * i] = 0x0a;
+    const size = graph.length; // 4,000,000 = a 4-byte varint
+    const length = [
+      (size & 0x7f) | 0x80,
+      ((size >>> 7) & 0x7f) | 0x80,
+      ((size >>> 14) & 0x7f) | 0x80,
+      size >>> 21,
+    ];
+    const bytes = new Uint8Array(5 + graph.length);
+    bytes.set([0x3a, ...length]);
+    bytes.set(graph, 5);
+    expect(refusal(bytes, 'n.onnx').message).toBe(
+      `'n.onnx' is not a valid ONNX model (it would decode to more than ${count} protobuf messages, strings and ` +
+        `64-bit integers, far more than any image model holds); ${EXPECTED}`,
     );
   });
 
