@@ -309,7 +309,7 @@ describe('sightline explain refuses malformed models with exit 4', () => {
       result,
       4,
       file('sqrt.onnx'),
-      /the Vanilla gradient map for 'patch' has 1024 NaN or infinite values among its 1024 pixels/,
+      /: The Vanilla gradient map for 'patch' has 1024 NaN or infinite values among its 1024 pixels/,
     );
   });
 });
