@@ -187,6 +187,9 @@ beforeAll(async () => {
   // The same field claiming 2^31 − 1 bytes where 3 follow.
   await writeFile(file('overlong.onnx'), Uint8Array.of(0x3a, 0xff, 0xff, 0xff, 0xff, 0x07, 1, 2, 3));
   await writeFile(file('nodes.onnx'), emptyNodes(2_100_000));
+  // A model whose sidecar (model.onnx → model.json, read for preprocessing hints) is a FIFO.
+  await writeFile(file('sidecar.onnx'), patch);
+  execFileSync('mkfifo', [file('sidecar.json')]);
   execFileSync('mkfifo', [file('fifo.onnx')]);
   await symlink('/dev/zero', file('zero.onnx'));
   await writeFile(file('nan.onnx'), nanModel());
@@ -287,6 +290,24 @@ describe('sightline explain refuses malformed models with exit 4', () => {
   ])('%s', async (name, message) => {
     const result = await runCliMeasured(explainArgs(file('black.png'), name), { timeoutMs: TIME_LIMIT_MS });
     expectRefusal(result, 4, file(name), message);
+  });
+
+  it('a model whose sidecar is a FIFO', async () => {
+    const result = await runCliMeasured(explainArgs(file('black.png'), 'sidecar.onnx'), {
+      timeoutMs: TIME_LIMIT_MS,
+    });
+    expectRefusal(result, 4, file('sidecar.json'), /Cannot read the model's sidecar '.*': it is a FIFO/);
+  });
+
+  it('/dev/zero as the labels file', async () => {
+    const args = ['explain', file('black.png'), '--model', file('patch.onnx'), '--labels', '/dev/zero'];
+    const result = await runCliMeasured([...args, '--out', file('out.png')], { timeoutMs: TIME_LIMIT_MS });
+    expectRefusal(
+      result,
+      3,
+      '/dev/zero',
+      /Cannot read the labels file '\/dev\/zero': it is a character device/,
+    );
   });
 
   it('a model whose scores are NaN', async () => {
