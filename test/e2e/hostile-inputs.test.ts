@@ -2,7 +2,7 @@
 // end in a documented exit code and one paragraph naming the file, in bounded time and memory. The files are
 // made here (nothing large is committed): the big pictures are tiny compressed files with huge headers.
 import { execFileSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -41,6 +41,11 @@ function noise(length: number, seed: number): Uint8Array {
     out[i] = x & 0xff;
   }
   return out;
+}
+
+async function sparse(path: string, size: number): Promise<void> {
+  await writeFile(path, new Uint8Array(0));
+  await truncate(path, size);
 }
 
 /** A .npy file with any header text and data, true or not. */
@@ -155,6 +160,10 @@ const BAD_IMAGES: Record<string, { code: 'IMAGE_TOO_LARGE' | 'IMAGE_DECODE'; mes
   'half.png': { code: 'IMAGE_DECODE', message: /could not be decoded as PNG \(the file may be truncated/ },
   'empty.png': { code: 'IMAGE_DECODE', message: /is empty \(0 bytes\)/ },
   'noise.jpg': { code: 'IMAGE_DECODE', message: /is not an image sharp can read/ },
+  'sparse.png': {
+    code: 'IMAGE_TOO_LARGE',
+    message: /it is 600 MiB, over the limit of 512 MiB; expected a readable/,
+  },
 };
 
 beforeAll(async () => {
@@ -169,6 +178,9 @@ beforeAll(async () => {
   await writeFile(file('half.png'), chelsea.subarray(0, chelsea.length >> 1));
   await writeFile(file('empty.png'), new Uint8Array(0));
   await writeFile(file('noise.jpg'), noise(4096, 1));
+  // Sparse files: their size is what the file system reports, but no disk or memory is used to make them.
+  await sparse(file('sparse.png'), 600 * 1024 ** 2);
+  await sparse(file('sparse.onnx'), 3 * 1024 ** 3);
   execFileSync('mkfifo', [file('a.png')]);
   await symlink('/dev/zero', file('zero.png'));
   await sharp({ create: { width: SIZE, height: SIZE, channels: 3, background: '#000000' } })
@@ -285,6 +297,7 @@ describe('sightline explain refuses malformed models with exit 4', () => {
       /is not a valid ONNX model \(its protobuf encoding is broken: a field at byte 6 runs past/,
     ],
     ['nodes.onnx', /would decode to more than 2000000 protobuf messages, strings and 64-bit integers/],
+    ['sparse.onnx', /it is 3 GiB, over the limit of 2 GiB; expected an ONNX model file/],
     ['fifo.onnx', /it is a FIFO \(named pipe\), not a regular file; expected an ONNX model file/],
     ['zero.onnx', /it is a character device, not a regular file; expected an ONNX model file/],
   ])('%s', async (name, message) => {
@@ -362,7 +375,9 @@ describe('sightline audit over a folder of all of them', () => {
     const outside = file('outside');
     await mkdir(join(folder, 'loop'), { recursive: true });
     await mkdir(outside);
-    for (const name of Object.keys(BAD_IMAGES)) await copyFile(file(name), join(folder, name));
+    for (const name of Object.keys(BAD_IMAGES))
+      if (name === 'sparse.png') await sparse(join(folder, name), 600 * 1024 ** 2);
+      else await copyFile(file(name), join(folder, name));
     await copyFile(join(SHARED_IMAGES, 'dog.jpg'), join(folder, 'dog.jpg'));
     await copyFile(join(SHARED_IMAGES, 'chelsea.png'), join(folder, 'chelsea.png'));
     execFileSync('mkfifo', [join(folder, 'a.png')]);
