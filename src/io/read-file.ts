@@ -1,4 +1,4 @@
-// Reading an untrusted path (Node only): every file Sightline reads from a user, a folder or a model goes through
+// Reading an untrusted path (Node only): pictures, models, sidecars, labels and .npy inputs are read through
 // here, so a FIFO cannot hang a run and /dev/zero or a huge file cannot exhaust memory.
 import { constants, type Stats } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
