@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { Command, Option } from 'commander';
-import { invalidArgument } from '../core/errors.js';
-import { explain } from '../explain.js';
+import { invalidArgument, SightlineError } from '../core/errors.js';
+import { type Explanation, explain } from '../explain.js';
 import { decodeImage } from '../io/decode.js';
 import { writeNpy } from '../io/npy-file.js';
 import { METHODS } from '../methods/registry.js';
@@ -98,7 +98,14 @@ export function explainCommand(): Command {
   return cmd.action(async (image: string | undefined, flags: ExplainFlags) => {
     if (flags.listMethods) return listMethods(flags.json === true);
     if (!image) throw invalidArgument('image', 'the path of a photo to explain', image);
-    await runExplain(image, flags);
+    await runExplain(image, flags).catch((error: unknown) => {
+      // The engine says which output went wrong; the user also needs to know which model it was.
+      if (error instanceof SightlineError && error.code === 'MODEL_OUTPUT')
+        throw new SightlineError(error.code, `'${flags.model}': ${error.message}`, error.details, {
+          cause: error,
+        });
+      throw error;
+    });
   });
 }
 
@@ -140,6 +147,7 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
       onProgress: bar.update,
     });
     bar.stop();
+    assertFiniteMap(result, method.title);
     warnIfIncomplete(result.map.details);
     const out = flags.out ?? `${basename(image, extname(image))}-${method.id}.png`;
     const mode = flags.mode ?? (result.map.signed ? 'positive' : 'absolute');
@@ -184,6 +192,24 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
     interrupt.release();
     await model.dispose();
   }
+}
+
+/**
+ * A map with NaN or infinite values (a gradient through sqrt or log at 0, say) would be drawn as garbage or
+ * blamed on the user; it is the model's output, so it is reported as such.
+ */
+function assertFiniteMap(result: Explanation, method: string): void {
+  const data = result.map.data;
+  let bad = 0;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) bad++;
+  if (bad === 0) return;
+  throw new SightlineError(
+    'MODEL_OUTPUT',
+    `The ${method} map for '${result.target.label}' has ${bad} NaN or infinite values among its ` +
+      `${data.length} pixels; the model's scores are not differentiable or not finite near this image ` +
+      '(sqrt or log at 0, a division by zero); try a black-box method such as --method rise.',
+    { bad },
+  );
 }
 
 /** Integrated gradients' attributions should add up to the score change; say so when they are far off. */

@@ -1,14 +1,25 @@
-import { readFile } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
-import { fileErrorReason, messageOf, SightlineError } from '../core/errors.js';
+import { invalidArgument, messageOf, SightlineError } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
-import { checkImageSize, checkMaxPixels, DEFAULT_MAX_PIXELS, emptyImage } from './image-limits.js';
+import {
+  checkImageSize,
+  checkMaxPixels,
+  DEFAULT_MAX_IMAGE_BYTES,
+  DEFAULT_MAX_PIXELS,
+  emptyImage,
+} from './image-limits.js';
+import { readRegularFile } from './read-file.js';
 
-export { DEFAULT_MAX_PIXELS };
+export { DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_PIXELS };
 
 export interface DecodeOptions {
   /** Largest width × height accepted, checked from the header before any pixel is decoded. Default 50_000_000. */
   readonly maxPixels?: number;
+  /**
+   * Largest file read when `source` is a path, checked before reading; only regular files are read (not a
+   * FIFO or a device). Default 512 MiB (DEFAULT_MAX_IMAGE_BYTES).
+   */
+  readonly maxBytes?: number;
   /** How messages name the image when `source` is bytes (an upload's file name, say). Default "the image". */
   readonly name?: string;
 }
@@ -29,7 +40,17 @@ export async function decodeImage(
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   checkMaxPixels(maxPixels);
   const name = typeof source === 'string' ? source : (options.name ?? 'the image');
-  const bytes = typeof source === 'string' ? await readImageFile(source) : source;
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_IMAGE_BYTES;
+  if (!Number.isFinite(maxBytes) || maxBytes < 1)
+    throw invalidArgument('maxBytes', 'a positive number of bytes', maxBytes);
+  const bytes =
+    typeof source === 'string'
+      ? await readRegularFile(source, {
+          maxBytes,
+          expected: 'a readable image file',
+          tooLargeCode: 'IMAGE_TOO_LARGE',
+        })
+      : source;
   if (bytes.length === 0) throw emptyImage(name, EXPECTED);
 
   // sharp's own pixel limit would also reject reading the header; switch it off here and judge the size ourselves.
@@ -73,19 +94,6 @@ export async function decodeImage(
       `'${name}' could not be decoded as ${metadata.format.toUpperCase()} (the file may be truncated or ` +
         `corrupt; ${EXPECTED} with complete pixel data): ${messageOf(cause)}`,
       { name, format: metadata.format },
-      { cause },
-    );
-  }
-}
-
-async function readImageFile(path: string): Promise<Uint8Array> {
-  try {
-    return await readFile(path);
-  } catch (cause) {
-    throw new SightlineError(
-      'IO',
-      `Cannot read '${path}': ${fileErrorReason(cause)}; expected a readable image file.`,
-      { path, errno: (cause as NodeJS.ErrnoException).code },
       { cause },
     );
   }

@@ -1,7 +1,11 @@
 // Reading and writing .npy files (Node); the format itself is in npy.ts, which the browser shares.
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { messageOf, SightlineError } from '../core/errors.js';
 import { decodeNpy, encodeNpy, type NpyArray } from './npy.js';
+import { MIB, readRegularFile } from './read-file.js';
+
+/** The largest .npy read: a batch of 64 float32 images of 3 × 1024 × 1024 is 768 MiB. */
+export const MAX_NPY_BYTES = 1024 * MIB;
 
 export async function writeNpy(path: string, data: Float32Array, shape: readonly number[]): Promise<void> {
   const bytes = encodeNpy(data, shape);
@@ -12,19 +16,8 @@ export async function writeNpy(path: string, data: Float32Array, shape: readonly
   }
 }
 
+/** A float32 or float64 .npy file (regular files only, at most MAX_NPY_BYTES). */
 export async function readNpy(path: string): Promise<NpyArray> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (cause) {
-    throw new SightlineError(
-      'IO',
-      `Cannot read '${path}': ${messageOf(cause)}; expected a .npy file.`,
-      { path },
-      {
-        cause,
-      },
-    );
-  }
+  const bytes = await readRegularFile(path, { maxBytes: MAX_NPY_BYTES, expected: 'a .npy file' });
   return decodeNpy(bytes, path);
 }

@@ -15,6 +15,8 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const ALIGN = 64;
 /** numpy pads the header so a shape's last entry can grow to this many digits without rewriting the data. */
 const GROWTH_AXIS_MAX_DIGITS = 21;
+/** numpy.load refuses longer headers unless told otherwise (its `max_header_size`), and so do we. */
+const MAX_HEADER_BYTES = 10_000;
 
 export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Array {
   if (!shape.every((d) => Number.isInteger(d) && d >= 0)) {
@@ -62,6 +64,9 @@ export function decodeNpy(bytes: Uint8Array, name = 'the .npy data'): NpyArray {
   const headerStart = 8 + lengthBytes;
   if (bytes.length < headerStart) throw fail('the file ends inside the header');
   const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  if (headerLength > MAX_HEADER_BYTES) {
+    throw fail(`its header claims ${headerLength} bytes; numpy writes at most ${MAX_HEADER_BYTES}`);
+  }
   const dataStart = headerStart + headerLength;
   if (bytes.length < dataStart) throw fail('the file ends inside the header');
   const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(
@@ -78,18 +83,24 @@ export function decodeNpy(bytes: Uint8Array, name = 'the .npy data'): NpyArray {
   if (itemBytes === 0) {
     throw fail(`it holds dtype '${descr}'; expected little-endian float32 ('<f4') or float64 ('<f8')`);
   }
-  const shape = shapeText
+  const dims = shapeText
     .split(',')
     .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .map(Number);
-  if (!shape.every((d) => Number.isInteger(d) && d >= 0))
-    throw fail(`the shape (${shapeText}) is not integers`);
-  const size = shape.reduce((a, b) => a * b, 1);
-  if (bytes.length - dataStart < size * itemBytes) {
-    throw fail(
-      `shape (${shape.join(', ')}) needs ${size * itemBytes} data bytes but only ${bytes.length - dataStart} follow the header (truncated?)`,
-    );
+    .filter((s) => s !== '');
+  if (!dims.every((d) => /^\d+$/.test(d))) throw fail(`the shape (${shapeText}) is not integers`);
+  const shape = dims.map(Number);
+  const shown = `shape (${shape.join(', ')})`;
+  const available = bytes.length - dataStart;
+  // A lying header (truncated file, absurd or overflowing shape) is caught before anything is allocated: the
+  // running product is compared with what the bytes hold at each step, so it never needs to be exact.
+  let size = shape.includes(0) ? 0 : 1;
+  for (const d of size === 0 ? [] : shape) {
+    size *= d;
+    if (size * itemBytes > available) {
+      const needed = shape.reduce((a, b) => a * b, itemBytes);
+      const amount = Number.isSafeInteger(needed) ? String(needed) : 'more than 2^53';
+      throw fail(`${shown} needs ${amount} data bytes but only ${available} follow the header (truncated?)`);
+    }
   }
 
   const stored = new Float32Array(size);

@@ -1,7 +1,8 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { Model } from '../core/model.js';
+import { MIB, readRegularFile } from '../io/read-file.js';
 import { gradientGraphCache, sha256 } from './cache.js';
 import { loadDefaultModel } from './default-model.js';
 import { loadHttpModel } from './http.js';
@@ -10,6 +11,11 @@ import { openConvertedTflite, openOnnxModel } from './open.js';
 import type { ModelHints } from './spec.js';
 import { isTfjsModelRef, loadTfjsModel } from './tfjs.js';
 import { convertTfliteCached } from './tflite.js';
+
+/** Protobuf (ONNX) and FlatBuffers (TFLite) cannot address more than 2 GiB, so no valid model file is larger. */
+export const MAX_MODEL_BYTES = 2048 * MIB;
+/** A sidecar holds a few preprocessing hints and perhaps a label list: a few KiB, never megabytes. */
+const MAX_SIDECAR_BYTES = 4 * MIB;
 
 /**
  * 'default' (the embedded ImageNet InceptionV3), an .onnx file, a .tflite/.lite file, a TF.js model (its folder
@@ -33,23 +39,36 @@ export async function loadModel(ref: string, hints: ModelHints = {}): Promise<Mo
     );
   }
   if (isFolder || isTfjsModelRef(ref)) return loadTfjsModel(ref, hints);
-  const merged = { ...(await readSidecar(ref)), ...dropUndefined(hints) };
   const ext = extname(ref).toLowerCase();
-  if (ext === '.tflite' || ext === '.lite')
-    return loadTfliteModel(new Uint8Array(await readFile(ref)), merged);
-  if (ext === '.onnx') {
-    const bytes = new Uint8Array(await readFile(ref));
-    return openOnnxModel(bytes, await withLabels(merged), {
-      gradientCache: gradientGraphCache(() => sha256(bytes).slice(0, 24)),
-    });
-  }
-  throw invalidArgument('model', "a file ending in .onnx, .tflite or .lite (or 'default')", ref);
+  const tflite = ext === '.tflite' || ext === '.lite';
+  if (!tflite && ext !== '.onnx')
+    throw invalidArgument('model', "a file ending in .onnx, .tflite or .lite (or 'default')", ref);
+  const merged = { ...(await readSidecar(ref)), ...dropUndefined(hints) };
+  if (tflite) return loadTfliteModel(await readModelFile(ref, 'TFLite'), merged, ref);
+  const bytes = await readModelFile(ref, 'ONNX');
+  return openOnnxModel(bytes, await withLabels(merged), {
+    name: ref,
+    gradientCache: gradientGraphCache(() => sha256(bytes).slice(0, 24)),
+  });
 }
 
-/** A TFLite file's bytes → a model, the conversion kept in the user cache. */
-export async function loadTfliteModel(tflite: Uint8Array, hints: ModelHints): Promise<Model> {
-  const converted = await convertTfliteCached(tflite);
+/** A TFLite file's bytes → a model, the conversion kept in the user cache; `name` labels messages. */
+export async function loadTfliteModel(tflite: Uint8Array, hints: ModelHints, name?: string): Promise<Model> {
+  let converted: Awaited<ReturnType<typeof convertTfliteCached>>;
+  try {
+    converted = await convertTfliteCached(tflite);
+  } catch (error) {
+    // The reader's messages say what is wrong with "the TFLite file"; say which one.
+    if (!(error instanceof SightlineError) || name === undefined) throw error;
+    throw new SightlineError(
+      error.code,
+      `'${name}': ${error.message}`,
+      { ...error.details, name },
+      { cause: error },
+    );
+  }
   return openConvertedTflite(converted, await withLabels(hints), {
+    name,
     gradientCache: gradientGraphCache(() => converted.cacheKey),
   });
 }
@@ -59,13 +78,30 @@ async function withLabels(hints: ModelHints): Promise<ModelHints> {
   return { ...hints, labels: await readLabels(hints.labelsPath) };
 }
 
+function readModelFile(path: string, format: 'ONNX' | 'TFLite'): Promise<Uint8Array> {
+  return readRegularFile(path, {
+    maxBytes: MAX_MODEL_BYTES,
+    expected: `an ${format} model file`,
+    code: 'MODEL_LOAD',
+  });
+}
+
 async function readSidecar(modelPath: string): Promise<ModelHints> {
   const path = modelPath.replace(/\.[^./\\]+$/, '.json');
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return {};
+    const bytes = await readRegularFile(path, {
+      maxBytes: MAX_SIDECAR_BYTES,
+      noun: "the model's sidecar",
+      expected: "a small JSON file of the model's preprocessing hints",
+      code: 'MODEL_LOAD',
+    });
+    text = new TextDecoder().decode(bytes);
+  } catch (error) {
+    // Most models have no sidecar; one that exists but cannot be read (a FIFO, a huge file) is reported.
+    const errno = error instanceof SightlineError ? error.details.errno : undefined;
+    if (errno === 'ENOENT' || errno === 'ENOTDIR') return {};
+    throw error;
   }
   try {
     return JSON.parse(text) as ModelHints;

@@ -1,23 +1,74 @@
 // Opening a model from bytes already in memory: shared by the Node loaders (which read files and cache) and the
 // browser (which gets bytes from a drop or a fetch).
+import { messageOf, SightlineError } from '../core/errors.js';
 import type { ModelSpec } from '../core/model.js';
-import { decodeModel, encodeModel } from '../engines/onnx/proto.js';
+import { decodeModel, encodeModel, type ModelProto } from '../engines/onnx/proto.js';
 import { OnnxModel, type OnnxModelOptions } from '../engines/onnx/session.js';
 import { convertTflite } from '../engines/tflite/index.js';
 import { guessOutputs, type ModelHints, specFromIo, tfliteHints } from './spec.js';
 
+export interface OpenModelOptions extends OnnxModelOptions {
+  /** How messages name the model: its path or file name. Default "the model". */
+  readonly name?: string;
+}
+
+const EXPECTED_ONNX = 'expected an ONNX file as torch.onnx.export, tf2onnx or onnx.save write it';
+
+/**
+ * An ONNX file's bytes → its ModelProto, or a MODEL_LOAD error naming the file: random bytes, a truncated file
+ * or a length that runs past the end are refused here, before ONNX Runtime sees them.
+ */
+export function decodeOnnxModel(bytes: Uint8Array, name?: string): ModelProto {
+  const subject = name === undefined ? 'The model' : `'${name}'`;
+  const refuse = (what: string, cause?: unknown) =>
+    new SightlineError(
+      'MODEL_LOAD',
+      `${subject} is not a valid ONNX model (${what}); ${EXPECTED_ONNX}.`,
+      { name },
+      cause === undefined ? undefined : { cause },
+    );
+  if (bytes.length === 0) throw refuse('it is empty');
+  let model: ModelProto;
+  try {
+    model = decodeModel(bytes);
+  } catch (cause) {
+    if (cause instanceof SightlineError) throw refuse(cause.message, cause);
+    // decodeModel's wire-format walk names the byte where a truncated file or a lying length runs out, or
+    // where bytes that are not protobuf at all show an invalid wire type.
+    throw refuse(`its protobuf encoding is broken: ${messageOf(cause)}`, cause);
+  }
+  if (!model.graph) throw refuse('it holds no graph');
+  if (!model.graph.output?.length) throw refuse('its graph declares no outputs');
+  return model;
+}
+
 /** An ONNX model's bytes and what the user says about it → a model; labels must already be read. */
-export function openOnnxModel(
+export async function openOnnxModel(
   bytes: Uint8Array,
   hints: ModelHints,
-  options: OnnxModelOptions = {},
+  options: OpenModelOptions = {},
 ): Promise<OnnxModel> {
-  const outputs = hints.outputs ?? guessOutputs(decodeModel(bytes));
-  return OnnxModel.create(
-    bytes,
-    (io) => specFromIo(io, { ...hints, labels: hints.labels ?? [], outputs }) satisfies ModelSpec,
-    { maxBatch: hints.maxBatch, ...options },
-  );
+  const { name, ...sessionOptions } = options;
+  const proto = decodeOnnxModel(bytes, name);
+  const outputs = hints.outputs ?? guessOutputs(proto);
+  try {
+    return await OnnxModel.create(
+      bytes,
+      (io) => specFromIo(io, { ...hints, labels: hints.labels ?? [], outputs }) satisfies ModelSpec,
+      { maxBatch: hints.maxBatch, ...sessionOptions },
+    );
+  } catch (error) {
+    // ONNX Runtime's own reasons can run over several lines; the CLI prints one paragraph that names the file.
+    if (error instanceof SightlineError && error.code === 'MODEL_LOAD' && name !== undefined) {
+      throw new SightlineError(
+        'MODEL_LOAD',
+        `'${name}': ${error.message.replace(/\s*\n\s*/g, ' ')}`,
+        { ...error.details, name },
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }
 
 /** What converting a TFLite file yields that a model needs: the ONNX bytes and the facts the file implied. */
@@ -40,7 +91,7 @@ export function convertTfliteModel(tflite: Uint8Array): ConvertedTfliteModel {
 export function openConvertedTflite(
   converted: ConvertedTfliteModel,
   hints: ModelHints,
-  options: OnnxModelOptions = {},
+  options: OpenModelOptions = {},
 ): Promise<OnnxModel> {
   return openOnnxModel(
     converted.bytes,
@@ -50,8 +101,8 @@ export function openConvertedTflite(
 }
 
 /** The graph inputs an ONNX file declares (weights excluded), read without starting a runtime. */
-export function modelInputs(bytes: Uint8Array): { name: string; dims: (number | string)[] }[] {
-  const graph = decodeModel(bytes).graph;
+export function modelInputs(bytes: Uint8Array, name?: string): { name: string; dims: (number | string)[] }[] {
+  const graph = decodeOnnxModel(bytes, name).graph;
   const weights = new Set((graph?.initializer ?? []).map((t) => t.name));
   return (graph?.input ?? [])
     .filter((v) => v.name && !weights.has(v.name))

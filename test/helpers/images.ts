@@ -7,7 +7,7 @@ import { constants, crc32, deflateRawSync } from 'node:zlib';
  */
 export function blankPng(width: number, height: number): Uint8Array {
   const rowBytes = width + 1; // filter byte + one grey byte per pixel
-  const rowsPerBlock = 100;
+  const rowsPerBlock = Math.min(100, height); // a 49,000,000 × 1 picture needs no 100-row block
   const blocks = Math.floor(height / rowsPerBlock);
   const rest = height % rowsPerBlock;
   const full = deflateRawSync(new Uint8Array(rowBytes * rowsPerBlock), {

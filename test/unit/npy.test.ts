@@ -139,6 +139,48 @@ describe('decodeNpy', () => {
   });
 });
 
+describe('decodeNpy: lying headers', () => {
+  const header = (shape: string) => `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape}), }`;
+
+  it('refuses a shape larger than the data before allocating it', () => {
+    expect(() => decodeNpy(npy(header('1000000, 3, 1000, 1000'), new Float32Array(4)), 'big.npy')).toThrow(
+      "'big.npy' is not a usable .npy array: shape (1000000, 3, 1000, 1000) needs 12000000000000 data bytes but only 16 follow the header (truncated?).",
+    );
+  });
+
+  it('refuses a shape whose product passes 2^53 (it would lose precision and could wrap)', () => {
+    // 2^32 · 2^32 · 2^32 = 2^96: multiplied out in floats it is still "big", but no exact count exists.
+    expect(() =>
+      decodeNpy(npy(header('4294967296, 4294967296, 4294967296'), new Float32Array(4)), 'o.npy'),
+    ).toThrow(
+      "'o.npy' is not a usable .npy array: shape (4294967296, 4294967296, 4294967296) needs more than 2^53 data bytes but only 16 follow the header (truncated?).",
+    );
+  });
+
+  it('reads a zero-sized array whatever its other dimensions claim', () => {
+    expect(decodeNpy(npy(header('0, 99999999999999999999'), new Float32Array(0)))).toEqual({
+      data: new Float32Array(0),
+      shape: [0, 1e20],
+    });
+  });
+
+  it('refuses shapes that are not plain integers', () => {
+    for (const shape of ['-1, 2', '0x10,', '1e3,', '2.5,']) {
+      expect(() => decodeNpy(npy(header(shape), new Float32Array(4)), 's.npy'), shape).toThrow(
+        `'s.npy' is not a usable .npy array: the shape (${shape}) is not integers.`,
+      );
+    }
+  });
+
+  it('refuses a header longer than numpy would read', () => {
+    const bytes = npy(header('1,'), new Float32Array(1), 2);
+    new DataView(bytes.buffer).setUint32(8, 0xffffffff, true);
+    expect(() => decodeNpy(bytes, 'h.npy')).toThrow(
+      "'h.npy' is not a usable .npy array: its header claims 4294967295 bytes; numpy writes at most 10000.",
+    );
+  });
+});
+
 describe('readNpy / writeNpy', () => {
   it('round-trips through a file', async () => {
     const path = join(dir, 'map.npy');

@@ -4,6 +4,7 @@
  * skipped on read, so models using newer features still load as long as we do not need those fields.
  */
 import protobuf from 'protobufjs';
+import { SightlineError } from '../../core/errors.js';
 
 export const DataType = {
   FLOAT: 1,
@@ -219,7 +220,15 @@ export function encodeModel(model: ModelProto): Uint8Array {
   return ModelMessage.encode(ModelMessage.fromObject(model)).finish();
 }
 
+/**
+ * The most protobuf objects (messages, strings, byte strings, 64-bit integers) a model may decode to. Each costs
+ * a few hundred bytes of JavaScript heap, so two bytes of file per empty message could otherwise turn a 20 MB
+ * file into gigabytes; real classifiers stay far below this (InceptionV3 converted from TFLite: about 3,000).
+ */
+export const MAX_DECODED_OBJECTS = 2_000_000;
+
 export function decodeModel(bytes: Uint8Array): ModelProto {
+  decodeCost(bytes);
   const message = ModelMessage.decode(bytes);
   return ModelMessage.toObject(message, { longs: Number, bytes: Uint8Array, defaults: false }) as ModelProto;
 }
@@ -309,4 +318,71 @@ export function buildModel(parts: GraphParts): ModelProto {
     },
     metadataProps: Object.entries(parts.metadata ?? {}).map(([key, value]) => ({ key, value })),
   };
+}
+
+root.resolveAll();
+
+/**
+ * Counts what decoding would allocate by walking the wire format alone (no objects), and refuses a file that
+ * would need more than MAX_DECODED_OBJECTS or whose lengths run past their message. Iterative, so nesting depth
+ * cannot overflow the stack either.
+ */
+export function decodeCost(bytes: Uint8Array): number {
+  let objects = 1;
+  const pending: { start: number; end: number; type: protobuf.Type }[] = [
+    { start: 0, end: bytes.length, type: ModelMessage },
+  ];
+  for (let item = pending.pop(); item; item = pending.pop()) {
+    let pos = item.start;
+    const varint = (): number => {
+      let value = 0;
+      for (let shift = 0; shift < 64; shift += 7) {
+        if (pos >= item.end) throw pastEnd(pos);
+        const b = bytes[pos++];
+        if (shift < 53) value += (b & 0x7f) * 2 ** shift;
+        if (b < 0x80) return value;
+      }
+      throw new RangeError(`a number at byte ${pos} runs over 10 bytes`);
+    };
+    while (pos < item.end) {
+      const tag = varint();
+      const field = item.type.fieldsById[Math.floor(tag / 8)];
+      const wire = tag % 8;
+      if (wire === 0) {
+        varint();
+        if (field?.long) objects++;
+      } else if (wire === 1 || wire === 5) {
+        pos += wire === 1 ? 8 : 4;
+      } else if (wire === 2) {
+        const length = varint();
+        const end = pos + length;
+        if (end > item.end) throw pastEnd(pos);
+        if (field?.resolvedType instanceof protobuf.Type) {
+          objects++;
+          pending.push({ start: pos, end, type: field.resolvedType });
+        } else if (field?.long) {
+          for (let p = pos; p < end; p++) if (bytes[p] < 0x80) objects++;
+        } else if (field?.type === 'string' || field?.type === 'bytes') {
+          objects++;
+        }
+        pos = end;
+      } else {
+        throw new RangeError(`invalid wire type ${wire} at byte ${pos}`);
+      }
+      if (pos > item.end) throw pastEnd(pos);
+      if (objects > MAX_DECODED_OBJECTS) {
+        throw new SightlineError(
+          'MODEL_LOAD',
+          `it would decode to more than ${MAX_DECODED_OBJECTS} protobuf messages, strings and 64-bit ` +
+            'integers, far more than any image model holds',
+          { maxObjects: MAX_DECODED_OBJECTS },
+        );
+      }
+    }
+  }
+  return objects;
+}
+
+function pastEnd(pos: number): RangeError {
+  return new RangeError(`a field at byte ${pos} runs past the end of its message, as in a truncated file`);
 }
