@@ -12,10 +12,11 @@ import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions
 import type { AuditConfig, AuditRow } from '../audit/types.js';
 import { VERDICT_WORDS } from '../audit/types.js';
 import { writeReports } from '../audit/write.js';
+import { invalidArgument, SightlineError } from '../core/errors.js';
 import { shapesMask } from '../core/regions/mask.js';
 import { formatCount, listSome } from '../core/text.js';
 import { decodeImage } from '../io/decode.js';
-import { listImages } from '../io/list-images.js';
+import { listImageEntries } from '../io/list-images.js';
 import { METHODS } from '../methods/registry.js';
 import { renderOverlayPng } from '../render/png.js';
 import { interruptible } from './interrupt.js';
@@ -96,7 +97,13 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
   const out = resolve(flags.out);
   const method = chosenMethod(flags);
   const options = methodOptions(method, flags);
-  const files = await listImages(root, out);
+  const listing = await listImageEntries(root, out);
+  // An entry with an image's name that is not a regular file inside the folder still gets a row (an error that
+  // says what it is), so nothing the user put in the folder is left out of the results unsaid.
+  const passedOver = new Map(listing.passedOver.map((p) => [p.file, p.reason]));
+  const files = [...listing.files, ...passedOver.keys()].sort();
+  if (files.length === 0)
+    throw invalidArgument('folder', 'a folder containing images (JPEG, PNG, WebP, …)', folder);
   const labels =
     flags.labels === undefined
       ? undefined
@@ -146,7 +153,11 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
       const imageRegions = regions ? regionsFor(regions, file, files) : undefined;
       return {
         file,
-        load: () => decodeImage(join(root, file)),
+        load: async () => {
+          const reason = passedOver.get(file);
+          if (reason === undefined) return decodeImage(join(root, file));
+          throw new SightlineError('IO', `'${file}' ${reason}; expected a regular image file.`, { file });
+        },
         label: labels ? labelFor(labels, file) : undefined,
         regionMask: imageRegions
           ? async (width, height) => {

@@ -15,6 +15,27 @@ const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.ti
  * being read). An empty result is an error naming the folder.
  */
 export async function listImages(root: string, skip?: string): Promise<string[]> {
+  const { files } = await listImageEntries(root, skip);
+  if (files.length === 0)
+    throw invalidArgument('folder', 'a folder containing images (JPEG, PNG, WebP, …)', root);
+  return files;
+}
+
+/** An entry with an image's name that is not read: what it is instead, in words. */
+export interface PassedOver {
+  readonly file: string;
+  readonly reason: string;
+}
+
+/**
+ * As listImages, and also the entries with an image's name that are not read (a FIFO, a device, a link out of
+ * the folder or to nothing), so an audit can give each an error row instead of leaving it out unsaid. Never
+ * throws for an empty folder.
+ */
+export async function listImageEntries(
+  root: string,
+  skip?: string,
+): Promise<{ files: string[]; passedOver: PassedOver[] }> {
   let realRoot: string;
   try {
     realRoot = await realpath(root);
@@ -25,6 +46,7 @@ export async function listImages(root: string, skip?: string): Promise<string[]>
   const skipped = skip === undefined ? undefined : await realpath(skip).catch(() => undefined);
   const walked = new Set<string>();
   const files: string[] = [];
+  const passedOver: PassedOver[] = [];
 
   const walk = async (dir: string, parts: readonly string[]): Promise<void> => {
     if (dir === skipped || walked.has(dir)) return;
@@ -44,36 +66,49 @@ export async function listImages(root: string, skip?: string): Promise<string[]>
       if (entry.name.startsWith('.')) continue;
       const path = join(dir, entry.name);
       const kind = await kindOf(entry, path, realRoot);
-      if (kind?.type === 'folder') await walk(kind.real, [...parts, entry.name]);
-      else if (kind?.type === 'file' && IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase()))
-        files.push([...parts, entry.name].join('/'));
+      const named = IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase());
+      const file = [...parts, entry.name].join('/');
+      if (kind.type === 'folder') await walk(kind.real, [...parts, entry.name]);
+      else if (kind.type === 'file' && named) files.push(file);
+      else if (kind.type === 'other' && named) passedOver.push({ file, reason: kind.reason });
     }
   };
   await walk(realRoot, []);
   files.sort();
-  if (files.length === 0)
-    throw invalidArgument('folder', 'a folder containing images (JPEG, PNG, WebP, …)', root);
-  return files;
+  passedOver.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  return { files, passedOver };
 }
 
-/** A regular file or a folder, seen through a link when it stays inside the root; anything else is undefined. */
-async function kindOf(
-  entry: Dirent,
-  path: string,
-  realRoot: string,
-): Promise<{ type: 'file' | 'folder'; real: string } | undefined> {
+type Kind = { type: 'file' | 'folder'; real: string } | { type: 'other'; reason: string };
+
+/** A regular file or a folder, seen through a link when it stays inside the root; anything else says what it is. */
+async function kindOf(entry: Dirent, path: string, realRoot: string): Promise<Kind> {
   if (entry.isFile()) return { type: 'file', real: path };
   if (entry.isDirectory()) return { type: 'folder', real: path };
-  if (!entry.isSymbolicLink()) return undefined;
+  if (!entry.isSymbolicLink()) return { type: 'other', reason: `is ${special(entry)}, not a regular file` };
+  let real: string;
   try {
-    const real = await realpath(path);
-    const inside = relative(realRoot, real);
-    if (inside === '' || inside.split(/[\\/]/)[0] === '..' || isAbsolute(inside)) return undefined;
+    real = await realpath(path);
+  } catch {
+    return { type: 'other', reason: 'is a link to nothing (dangling or looping)' };
+  }
+  const inside = relative(realRoot, real);
+  // A link back to the root is a loop: walking it again is refused by the walked set.
+  if (inside === '') return { type: 'folder', real };
+  if (inside.split(/[\\/]/)[0] === '..' || isAbsolute(inside))
+    return { type: 'other', reason: 'is a link to a place outside the audited folder' };
+  try {
     const target = await stat(real);
     if (target.isFile()) return { type: 'file', real };
     if (target.isDirectory()) return { type: 'folder', real };
+    return { type: 'other', reason: `is a link to ${special(target)}, not to a regular file` };
   } catch {
-    // A dangling or looping link names nothing to read.
+    return { type: 'other', reason: 'is a link that cannot be followed' };
   }
-  return undefined;
+}
+
+function special(entry: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean }): string {
+  if (entry.isFIFO()) return 'a FIFO (named pipe)';
+  if (entry.isSocket()) return 'a socket';
+  return entry.isCharacterDevice() ? 'a character device' : 'a block device';
 }

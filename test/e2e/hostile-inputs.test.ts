@@ -370,7 +370,7 @@ describe('sightline gradient refuses truncated and lying .npy inputs', () => {
 });
 
 describe('sightline audit over a folder of all of them', () => {
-  it('finishes with one error row per bad picture, ok rows for the photos, and never reads special files', async () => {
+  it('finishes with one error row per bad picture or special file, ok rows for the photos, and never reads special files', async () => {
     const folder = file('folder');
     const outside = file('outside');
     await mkdir(join(folder, 'loop'), { recursive: true });
@@ -420,9 +420,25 @@ describe('sightline audit over a folder of all of them', () => {
       .split('\n')
       .map((line) => JSON.parse(line) as AuditRow);
     const byFile = new Map(rows.map((r) => [r.file, r]));
+    // Special files and links out of the folder are never read, but each still gets a row that says what it is.
+    const PASSED_OVER: Record<string, RegExp> = {
+      'a.png': /'a\.png' is a FIFO \(named pipe\), not a regular file; expected a regular image file/,
+      'zero.png': /'zero\.png' is a link to a place outside the audited folder/,
+      'private.jpg': /'private\.jpg' is a link to a place outside the audited folder/,
+    };
     expect([...byFile.keys()].sort()).toEqual(
-      [...Object.keys(BAD_IMAGES), 'chelsea.png', 'dog.jpg', 'dog-link.jpg'].sort(),
+      [
+        ...Object.keys(BAD_IMAGES),
+        ...Object.keys(PASSED_OVER),
+        'chelsea.png',
+        'dog.jpg',
+        'dog-link.jpg',
+      ].sort(),
     );
+    for (const [name, message] of Object.entries(PASSED_OVER)) {
+      expect(byFile.get(name), name).toMatchObject({ status: 'error', error: { code: 'IO' } });
+      expect(byFile.get(name)?.error?.message).toMatch(message);
+    }
     for (const name of ['chelsea.png', 'dog.jpg', 'dog-link.jpg']) {
       expect(byFile.get(name), name).toMatchObject({ status: 'ok' });
     }

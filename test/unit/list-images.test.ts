@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listImages } from '../../src/io/list-images.js';
+import { listImageEntries, listImages } from '../../src/io/list-images.js';
 
 let dir: string;
 
@@ -37,6 +37,13 @@ describe('listImages', () => {
       'a.jpg',
       'cats/c.webp',
       'cats/deep/d.tiff',
+    ]);
+    // The entries with an image's name that are not read say what they are, so an audit can give them rows.
+    expect((await listImageEntries(root)).passedOver).toEqual([
+      { file: 'dangling.jpg', reason: 'is a link to nothing (dangling or looping)' },
+      { file: 'fifo.png', reason: 'is a FIFO (named pipe), not a regular file' },
+      { file: 'private.jpg', reason: 'is a link to a place outside the audited folder' },
+      { file: 'zero.png', reason: 'is a link to a place outside the audited folder' },
     ]);
   });
 
