@@ -270,7 +270,23 @@ async function readStream(response: Response, location: string, maxBytes: number
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let next: ReadableStreamReadResult<Uint8Array>;
+    try {
+      next = await reader.read();
+    } catch (cause) {
+      // A dropped connection ('terminated') or the 60 s timeout, mid-body: the server's fault, not a crash.
+      const why =
+        (cause as Error).name === 'TimeoutError'
+          ? 'no complete answer within 60 s'
+          : (cause as Error).message;
+      throw new SightlineError(
+        'MODEL_LOAD',
+        `Cannot fetch '${location}': the answer broke off after ${total} bytes (${why}).`,
+        { url: location },
+        { cause },
+      );
+    }
+    const { done, value } = next;
     if (done) break;
     total += value.byteLength;
     if (total > maxBytes) {

@@ -174,6 +174,12 @@ describe('a TF.js model on a server', () => {
     routes.set('/ok/model.json', (_req, res) => res.end(modelJson(['w.bin'])));
     routes.set('/ok/w.bin', (_req, res) => res.end(Buffer.from(WEIGHTS)));
     routes.set('/away/model.json', (_req, res) => res.end(modelJson(['//127.0.0.2/w.bin'])));
+    routes.set('/cut/model.json', (_req, res) => res.end(modelJson(['w.bin'])));
+    routes.set('/cut/w.bin', (_req, res) => {
+      // Promises 8 bytes, sends 4, and drops the connection: the body's stream fails mid-read.
+      res.writeHead(200, { 'content-length': '8' });
+      res.write(Buffer.from(WEIGHTS.subarray(0, 4)), () => res.destroy());
+    });
   });
 
   afterAll(async () => {
@@ -207,6 +213,14 @@ describe('a TF.js model on a server', () => {
   it('stops an endless model.json at 64 MB', async () => {
     const error = await refusal(readTfjsSource(`${base}/json/model.json`));
     expect(error.message).toMatch(/holds 64 MB or more, over the limit of 64 MB for this file/);
+  });
+
+  it('a connection dropped mid-body is a MODEL_LOAD error naming the file, not a crash', async () => {
+    const error = await refusal(readTfjsSource(`${base}/cut/model.json`));
+    expect(error.code).toBe('MODEL_LOAD');
+    expect(error.message).toMatch(
+      new RegExp(`^Cannot fetch '${base}/cut/w\\.bin': the answer broke off after 4 bytes`),
+    );
   });
 
   it('refuses weights on another host', async () => {
