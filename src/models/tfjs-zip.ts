@@ -204,7 +204,8 @@ export class ZipFiles implements TfjsFiles {
         let r = q + 4;
         for (const key of ['originalSize', 'compressedSize', 'localOffset'] as const) {
           if (sizes[key] !== 0xffffffff) continue;
-          if (r + 8 > q + 4 + size) throw this.unreadable('invalid zip64 data');
+          // Within the field as declared and within the extra data holding it, which may be shorter.
+          if (r + 8 > Math.min(q + 4 + size, extra + length)) throw this.unreadable('invalid zip64 data');
           sizes[key] = Number(this.u64(r));
           r += 8;
         }

@@ -118,6 +118,31 @@ describe('a hostile zip', () => {
     );
   });
 
+  it('a Zip64 field that claims bytes past the end of the file is refused, not read as offset -1', async () => {
+    // Hand-made: the end record first, then (in its comment) one central entry for model.json whose local offset
+    // is 0xFFFFFFFF, so its Zip64 field is due, and whose Zip64 field declares 8 bytes that the file lacks.
+    const name = strToU8('model.json');
+    const zip = new Uint8Array(22 + 46 + name.length + 4);
+    const view = new DataView(zip.buffer);
+    view.setUint32(0, 0x06054b50, true);
+    view.setUint16(8, 1, true);
+    view.setUint16(10, 1, true);
+    view.setUint32(12, 46 + name.length + 4, true);
+    view.setUint32(16, 22, true);
+    view.setUint16(20, 46 + name.length + 4, true);
+    view.setUint32(22, 0x02014b50, true);
+    view.setUint32(22 + 20, 8, true);
+    view.setUint32(22 + 24, 8, true);
+    view.setUint16(22 + 28, name.length, true);
+    view.setUint16(22 + 30, 4, true);
+    view.setUint32(22 + 42, 0xffffffff, true);
+    zip.set(name, 22 + 46);
+    view.setUint16(22 + 46 + name.length, 1, true);
+    view.setUint16(22 + 46 + name.length + 2, 8, true);
+    const error = await refusal(readTfjsZip(zip, 'zip64.zip'));
+    expect(error.message).toBe("'zip64.zip' is not a readable zip file: invalid zip64 data.");
+  });
+
   it('a zip inside the zip is not opened: its model does not count', async () => {
     const nested = zipSync({ 'inner.zip': zipSync(files()) });
     const error = await refusal(readTfjsZip(nested, 'nested.zip'));
