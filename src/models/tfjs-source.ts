@@ -178,6 +178,10 @@ function unsafePath(path: string): string | undefined {
   }
   for (const p of [path, decoded]) {
     if (/[\\\0]/.test(p)) return 'holds a backslash or NUL';
+    // A URL parser drops tabs and line breaks wherever they stand and spaces at the ends: '.\t.' is '..' there.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the characters to refuse.
+    if (/[\u0001-\u001f\u007f]/.test(p)) return 'holds a control character';
+    if (p !== p.trim()) return 'starts or ends with a space';
     if (/^[a-z][a-z0-9+.-]*:/i.test(p)) return 'is a URL or a drive path';
     if (p.startsWith('/')) return 'is an absolute path';
     if (p.split('/').includes('..')) return "climbs out of the model's folder with '..'";

@@ -174,6 +174,11 @@ describe('a TF.js model on a server', () => {
     routes.set('/ok/model.json', (_req, res) => res.end(modelJson(['w.bin'])));
     routes.set('/ok/w.bin', (_req, res) => res.end(Buffer.from(WEIGHTS)));
     routes.set('/away/model.json', (_req, res) => res.end(modelJson(['//127.0.0.2/w.bin'])));
+    // A URL parser drops tabs and line breaks anywhere in a URL, and spaces at its ends, so '.\t.' or ' ..'
+    // resolves as '..' on a server.
+    routes.set('/deep/m/model.json', (_req, res) => res.end(modelJson(['.\t./.\n./private.bin'])));
+    routes.set('/deep/s/model.json', (_req, res) => res.end(modelJson([' ../../private.bin'])));
+    routes.set('/private.bin', (_req, res) => res.end(Buffer.from(WEIGHTS)));
     routes.set('/cut/model.json', (_req, res) => res.end(modelJson(['w.bin'])));
     routes.set('/cut/w.bin', (_req, res) => {
       // Promises 8 bytes, sends 4, and drops the connection: the body's stream fails mid-read.
@@ -220,6 +225,16 @@ describe('a TF.js model on a server', () => {
     expect(error.code).toBe('MODEL_LOAD');
     expect(error.message).toMatch(
       new RegExp(`^Cannot fetch '${base}/cut/w\\.bin': the answer broke off after 4 bytes`),
+    );
+  });
+
+  it.each([
+    ['m', '".\\t./.\\n./private.bin", which holds a control character'],
+    ['s', '" ../../private.bin", which starts or ends with a space'],
+  ])('refuses a path that a URL parser turns into .. (model %s)', async (model, why) => {
+    const error = await refusal(readTfjsSource(`${base}/deep/${model}/model.json`));
+    expect(error.message).toBe(
+      `The TF.js model '${base}/deep/${model}/model.json' lists weight file ${why}; weight paths must name files beside model.json (or in folders below it).`,
     );
   });
 
