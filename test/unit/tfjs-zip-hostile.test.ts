@@ -91,6 +91,32 @@ describe('a hostile zip', () => {
     );
   });
 
+  it('a metadata.json declared over its 4 MB limit is unpacked no further than the limit', async () => {
+    // 5 MB of zeros that the zip declares as 100 MB: unpacked to its end, it would be found short (damaged);
+    // unpacked only past the 4 MB limit, as it must be, it is refused as too large.
+    const zip = declare(
+      zipSync(files({ 'metadata.json': new Uint8Array(5 * 1024 * 1024) }), { level: 1 }),
+      'metadata.json',
+      100 * 1024 * 1024,
+    );
+    const error = await refusal(readTfjsZip(zip, 'meta.zip'));
+    expect(error.message).toMatch(
+      /^'meta\.zip\/metadata\.json' holds more than the limit of 4 MB for this file/,
+    );
+  });
+
+  it('a weight file declared larger than the manifest says is unpacked no further than the manifest', async () => {
+    const zip = declare(
+      zipSync(files({ 'w.bin': new Uint8Array(1024 * 1024) }), { level: 1 }),
+      'w.bin',
+      64 * 1024 * 1024,
+    );
+    const error = await refusal(readTfjsZip(zip, 'w.zip'));
+    expect(error.message).toBe(
+      "The weight files 'w.bin' of 'w.zip/model.json' hold more than 8 bytes; the manifest describes 8.",
+    );
+  });
+
   it('an entry declaring 4 GB is refused before anything is inflated', async () => {
     const error = await refusal(readTfjsZip(declare(zipSync(files()), 'w.bin', 0xfffffffe), 'big.zip'));
     expect(error.message).toMatch(/^'big\.zip' unpacks to more than 512 MB \('w\.bin' alone is 4096 MB\)/);
