@@ -31,7 +31,8 @@ export { metadataHints, type TfjsMetadata, type TfjsSource } from './tfjs-source
 
 /** A folder, a model.json or .zip path, or a URL whose path ends in .json names a TF.js model. */
 export function isTfjsModelRef(ref: string): boolean {
-  if (/^https?:\/\//i.test(ref)) return /\.json$/i.test(new URL(ref).pathname);
+  // URL.canParse: a malformed URL is not a TF.js model; the HTTP loader then refuses it as a usage error.
+  if (/^https?:\/\//i.test(ref)) return URL.canParse(ref) && /\.json$/i.test(new URL(ref).pathname);
   return /\.(json|zip)$/i.test(ref);
 }
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SightlineError } from '../../src/core/errors.js';
+import { loadModel } from '../../src/models/load.js';
 import { readTfjsSource } from '../../src/models/tfjs.js';
 
 /** A Layers model.json whose one weight is two float32 values (8 bytes) in the files `paths`. */
@@ -237,6 +238,15 @@ describe('a TF.js model on a server', () => {
       `The TF.js model '${base}/deep/${model}/model.json' lists weight file ${why}; weight paths must name files beside model.json (or in folders below it).`,
     );
   });
+
+  it.each(['http://[x/model.json', 'http://', 'https://a b/model.json'])(
+    'a malformed URL %s is a usage error, not a crash',
+    async (url) => {
+      const error = await refusal(loadModel(url));
+      expect(error.code).toBe('INVALID_ARGUMENT');
+      expect(error.message).toBe(`Argument 'model' must be an http(s) URL; got "(an invalid URL)".`);
+    },
+  );
 
   it('refuses weights on another host', async () => {
     const error = await refusal(readTfjsSource(`${base}/away/model.json`));
