@@ -8,8 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SightlineError } from '../../src/core/errors.js';
+import { formatCount } from '../../src/core/text.js';
 import { loadModel } from '../../src/models/load.js';
 import { readTfjsSource } from '../../src/models/tfjs.js';
+import { MAX_TFJS_WEIGHT_FILES } from '../../src/models/tfjs-source.js';
 
 /** A Layers model.json whose one weight is two float32 values (8 bytes) in the files `paths`. */
 function modelJson(paths: string[], shape = [2]): string {
@@ -124,6 +126,24 @@ describe('a TF.js model folder', () => {
     const at = await folder(modelJson(['w.bin'], [1024, 1024, 1024]));
     expect((await refusal(readTfjsSource(at))).message).toBe(
       `The TF.js model '${join(at, 'model.json')}' declares 4096 MB of weights, over the limit of 512 MB; Sightline reads a model's weights into memory whole.`,
+    );
+  });
+
+  it(`refuses a manifest listing more than ${MAX_TFJS_WEIGHT_FILES} weight files before opening any`, async () => {
+    // 200,000 names of one empty file in a 1.6 MB model.json took 75 s of opening it again and again.
+    const paths = Array.from({ length: MAX_TFJS_WEIGHT_FILES + 1 }, () => 'w.bin');
+    const at = await folder(modelJson(paths), {});
+    const error = await refusal(readTfjsSource(at));
+    expect(error.message).toBe(
+      `The TF.js model '${join(at, 'model.json')}' lists ${formatCount(MAX_TFJS_WEIGHT_FILES + 1)} weight files, over the limit of ${formatCount(MAX_TFJS_WEIGHT_FILES)}; a model's weights come in a few files (a large Graph model's, in a few hundred).`,
+    );
+  });
+
+  it("names at most a few of a group's weight files when their sizes do not add up", async () => {
+    const at = await folder(modelJson(Array.from({ length: 50 }, () => 'w.bin')), { 'w.bin': '' });
+    const error = await refusal(readTfjsSource(at));
+    expect(error.message).toBe(
+      `The weight files 'w.bin', 'w.bin', 'w.bin' … and 47 more of '${join(at, 'model.json')}' hold 0 bytes; the manifest describes 8.`,
     );
   });
 
