@@ -9,8 +9,9 @@
 import { constants } from 'node:fs';
 import { open, realpath, stat } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
-import { SightlineError } from '../core/errors.js';
+import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { Model } from '../core/model.js';
+import { displayUrl, HttpClient } from '../engines/http/index.js';
 import { gradientGraphCache, sha256 } from './cache.js';
 import { readLabels } from './labels-file.js';
 import { openOnnxModel } from './open.js';
@@ -102,7 +103,7 @@ async function withLabels(hints: ModelHints): Promise<ModelHints> {
  * (at most MAX_TFJS_ZIP_BYTES, 512 MB, packed or unpacked) or a URL.
  */
 export async function readTfjsSource(ref: string): Promise<TfjsSource> {
-  if (/^https?:\/\//i.test(ref)) return readTfjsFiles(ref, new UrlFiles(ref));
+  if (/^https?:\/\//i.test(ref)) return readTfjsUrl(ref);
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(ref);
@@ -128,6 +129,25 @@ export async function readTfjsSource(ref: string): Promise<TfjsSource> {
     return readTfjsZip(bytes, ref);
   }
   return readTfjsFiles(ref, new DiskFiles(ref));
+}
+
+/**
+ * A model.json URL. Its user info and query values may be credentials, so none reaches a message or the
+ * source's location (notes quote it): user info is refused (fetch cannot send it anyway), query values are
+ * redacted as an HTTP model's are.
+ */
+async function readTfjsUrl(ref: string): Promise<TfjsSource> {
+  const parsed = URL.canParse(ref) ? new URL(ref) : undefined;
+  if (!parsed) throw invalidArgument('model', 'an http(s) URL', displayUrl(ref));
+  if (parsed.username || parsed.password)
+    throw invalidArgument('model', "a URL without 'user:password@'", displayUrl(ref));
+  try {
+    return { ...(await readTfjsFiles(ref, new UrlFiles(ref))), location: displayUrl(ref) };
+  } catch (error) {
+    if (!(error instanceof SightlineError)) throw error;
+    const redacted = new HttpClient({ url: ref }).redact(error.message);
+    throw new SightlineError(error.code, redacted, { ref: displayUrl(ref) });
+  }
 }
 
 /**

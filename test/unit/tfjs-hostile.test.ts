@@ -268,6 +268,19 @@ describe('a TF.js model on a server', () => {
     },
   );
 
+  it('never quotes the credentials of a model.json URL: user info is refused, query values are redacted', async () => {
+    const withUser = await refusal(readTfjsSource(`http://alice:hunter2pass@${base.slice(7)}/ok/model.json`));
+    expect(withUser.code).toBe('INVALID_ARGUMENT');
+    expect(withUser.message).not.toContain('hunter2pass');
+    expect(withUser.message).toContain(`got "${base}/ok/model.json"`);
+    const withToken = await refusal(readTfjsSource(`${base}/missing/model.json?token=SECRET-TOKEN-42`));
+    expect(withToken.message).toBe(
+      `Cannot read the TF.js model: '${base}/missing/model.json?token=[redacted]' does not exist (a TF.js model is a folder with model.json and its weight files).`,
+    );
+    const source = await readTfjsSource(`${base}/ok/model.json?token=SECRET-TOKEN-42`);
+    expect(source.location).toBe(`${base}/ok/model.json?token=…`);
+  });
+
   it('refuses weights on another host', async () => {
     const error = await refusal(readTfjsSource(`${base}/away/model.json`));
     expect(error.message).toMatch(/lists weight file "\/\/127\.0\.0\.2\/w\.bin", which is an absolute path/);
