@@ -12,6 +12,27 @@ export function gaussianBlur(
   radius = Math.ceil(3 * sigma),
 ): Float32Array {
   if (sigma <= 0 || radius <= 0) return Float32Array.from(src);
+  const kernel = gaussianKernel(sigma, radius);
+  return separableBlur(src, channels, width, height, kernel, kernel);
+}
+
+/** gaussianBlur with its own σ along each axis (radius 3σ each); σ 0 leaves that axis as it is. */
+export function gaussianBlurXY(
+  src: Float32Array,
+  channels: number,
+  width: number,
+  height: number,
+  sigmaX: number,
+  sigmaY: number,
+): Float32Array {
+  const kx = gaussianKernel(sigmaX, Math.ceil(3 * sigmaX));
+  const ky = gaussianKernel(sigmaY, Math.ceil(3 * sigmaY));
+  return separableBlur(src, channels, width, height, kx, ky);
+}
+
+/** exp(−i²/2σ²) for i = −radius…radius, normalised to sum to 1; [1] when σ or the radius is 0. */
+function gaussianKernel(sigma: number, radius: number): Float32Array {
+  if (!(sigma > 0 && radius > 0)) return Float32Array.of(1);
   const kernel = new Float32Array(2 * radius + 1);
   let sum = 0;
   for (let i = -radius; i <= radius; i++) {
@@ -19,23 +40,35 @@ export function gaussianBlur(
     sum += kernel[i + radius];
   }
   for (let i = 0; i < kernel.length; i++) kernel[i] /= sum;
+  return kernel;
+}
+
+function separableBlur(
+  src: Float32Array,
+  channels: number,
+  width: number,
+  height: number,
+  kx: Float32Array,
+  ky: Float32Array,
+): Float32Array {
   const tmp = new Float32Array(src.length);
   const out = new Float32Array(src.length);
+  const rx = (kx.length - 1) / 2;
+  const ry = (ky.length - 1) / 2;
   // Reflected positions are looked up only near the edges; in between, x + k is already inside.
-  const xs = reflectedIndices(width, radius);
-  const ys = reflectedIndices(height, radius);
-  const span = 2 * radius + 1;
+  const xs = reflectedIndices(width, rx);
+  const ys = reflectedIndices(height, ry);
   for (let c = 0; c < channels; c++) {
     const base = c * width * height;
     for (let y = 0; y < height; y++) {
       const row = base + y * width;
       for (let x = 0; x < width; x++) {
         let acc = 0;
-        if (x >= radius && x + radius < width) {
-          const from = row + x - radius;
-          for (let k = 0; k < span; k++) acc += kernel[k] * src[from + k];
+        if (x >= rx && x + rx < width) {
+          const from = row + x - rx;
+          for (let k = 0; k < kx.length; k++) acc += kx[k] * src[from + k];
         } else {
-          for (let k = 0; k < span; k++) acc += kernel[k] * src[row + xs.at(x, k)];
+          for (let k = 0; k < kx.length; k++) acc += kx[k] * src[row + xs.at(x, k)];
         }
         tmp[row + x] = acc;
       }
@@ -46,8 +79,8 @@ export function gaussianBlur(
       for (let x0 = 0; x0 < width; x0 += STRETCH) {
         const n = Math.min(STRETCH, width - x0);
         acc.fill(0);
-        for (let k = 0; k < span; k++) {
-          const w = kernel[k];
+        for (let k = 0; k < ky.length; k++) {
+          const w = ky[k];
           const from = base + ys.at(y, k) * width + x0;
           for (let x = 0; x < n; x++) acc[x] += w * tmp[from + x];
         }

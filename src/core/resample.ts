@@ -65,9 +65,9 @@ export function resampleSource(
   dstW: number,
   dstH: number,
 ): Float32Array {
-  // The intermediate holds one axis already resampled; do first the pass that leaves it smaller (a tall
-  // 1 × 49,000,000 strip resized to 299 × 299 would otherwise widen 49 million rows before shrinking them).
-  if (srcH * dstW <= dstH * srcW) {
+  // Rows first, as before, unless that intermediate would be far larger than the columns-first one (a tall
+  // 1 × 49,000,000 strip resized to 299 × 299 would widen 49 million rows before shrinking them).
+  if (srcH * dstW <= 4 * dstH * srcW) {
     const tmp = new Float32Array(channels * srcH * dstW);
     horizontalPass(src, channels, srcW, srcH, dstW, tmp);
     const planar = { data: tmp, offset: 0, channelStride: srcH * dstW, rowStride: dstW, pixelStride: 1 };
@@ -93,25 +93,65 @@ function horizontalPass(
   out: Float32Array,
 ): void {
   const { data, offset, channelStride, rowStride, pixelStride } = src;
+  const rgb = data instanceof Uint8Array && channels === 3 && channelStride === 1 && pixelStride === 3;
   for (let from = 0; from < dstW; ) {
     const taps = filterTaps(srcW, dstW, from);
     const to = from + taps.start.length;
-    for (let c = 0; c < channels; c++) {
-      for (let y = 0; y < rows; y++) {
-        const row = offset + c * channelStride + y * rowStride;
-        const outRow = (c * rows + y) * dstW;
-        for (let x = from; x < to; x++) {
-          const i = x - from;
-          const first = taps.offset[i];
-          const n = taps.offset[i + 1] - first;
-          let at = row + taps.start[i] * pixelStride;
-          let acc = 0;
-          for (let k = 0; k < n; k++, at += pixelStride) acc += taps.weight[first + k] * data[at];
-          out[outRow + x] = acc;
+    if (rgb) {
+      for (let y = 0; y < rows; y++)
+        rgbRow(data, offset + y * rowStride, taps, from, to, out, y * dstW, rows * dstW);
+    } else {
+      for (let c = 0; c < channels; c++) {
+        for (let y = 0; y < rows; y++) {
+          const row = offset + c * channelStride + y * rowStride;
+          const outRow = (c * rows + y) * dstW;
+          for (let x = from; x < to; x++) {
+            const i = x - from;
+            const first = taps.offset[i];
+            const n = taps.offset[i + 1] - first;
+            let at = row + taps.start[i] * pixelStride;
+            let acc = 0;
+            for (let k = 0; k < n; k++, at += pixelStride) acc += taps.weight[first + k] * data[at];
+            out[outRow + x] = acc;
+          }
         }
       }
     }
     from = to;
+  }
+}
+
+/**
+ * One row of interleaved RGB bytes, the three channels in one sweep (a 48-megapixel photo is read once rather
+ * than three times); each channel's sum runs in the same order as the general loop's.
+ */
+function rgbRow(
+  data: Uint8Array,
+  row: number,
+  taps: FilterTaps,
+  from: number,
+  to: number,
+  out: Float32Array,
+  outRow: number,
+  plane: number,
+): void {
+  const { start, offset, weight } = taps;
+  for (let x = from; x < to; x++) {
+    const i = x - from;
+    const last = offset[i + 1];
+    let at = row + start[i] * 3;
+    let r = 0;
+    let g = 0;
+    let b = 0;
+    for (let k = offset[i]; k < last; k++, at += 3) {
+      const w = weight[k];
+      r += w * data[at];
+      g += w * data[at + 1];
+      b += w * data[at + 2];
+    }
+    out[outRow + x] = r;
+    out[plane + outRow + x] = g;
+    out[2 * plane + outRow + x] = b;
   }
 }
 
@@ -132,10 +172,23 @@ function verticalPass(
       for (let y = from; y < to; y++) {
         const i = y - from;
         const outRow = (c * dstH + y) * width;
-        for (let k = taps.offset[i]; k < taps.offset[i + 1]; k++) {
-          const wk = taps.weight[k];
-          let at = offset + c * channelStride + (taps.start[i] + k - taps.offset[i]) * rowStride;
-          for (let x = 0; x < width; x++, at += pixelStride) out[outRow + x] += wk * data[at];
+        const firstTap = taps.offset[i];
+        const n = taps.offset[i + 1] - firstTap;
+        const top = offset + c * channelStride + taps.start[i] * rowStride;
+        if (n === 2 && pixelStride === 1) {
+          // Enlarging: two taps, summed in one sweep; fround keeps the float32 rounding of the general loop.
+          const w0 = taps.weight[firstTap];
+          const w1 = taps.weight[firstTap + 1];
+          for (let x = 0; x < width; x++)
+            out[outRow + x] = Math.fround(w0 * data[top + x]) + w1 * data[top + rowStride + x];
+          continue;
+        }
+        for (let k = 0; k < n; k++) {
+          const wk = taps.weight[firstTap + k];
+          let at = top + k * rowStride;
+          // The first tap sets the row (0 + w·v is w·v exactly), the others add to it.
+          if (k === 0) for (let x = 0; x < width; x++, at += pixelStride) out[outRow + x] = wk * data[at];
+          else for (let x = 0; x < width; x++, at += pixelStride) out[outRow + x] += wk * data[at];
         }
       }
     }

@@ -1,4 +1,15 @@
 import { invalidArgument, SightlineError } from '../core/errors.js';
+import {
+  ABSOLUTE,
+  bitsOf,
+  mapStatistics,
+  NEGATIVE,
+  POSITIVE,
+  percentileOf,
+  SORTABLE,
+  selectKeys,
+  valueOfKey,
+} from './select.js';
 
 /**
  * Which part of a signed attribution map to show:
@@ -27,6 +38,26 @@ export interface NormalizeOptions {
  * clipped to [−1, 1]. A constant map (nothing stands out) comes back as all zeros.
  */
 export function normalizeMap(map: Float32Array, options: NormalizeOptions = {}): Float32Array {
+  const out = new Float32Array(map.length);
+  scaleInto(map, 0, map.length, mapScaling(map, options), out);
+  return out;
+}
+
+/**
+ * What normalizeMap does to every value, found in two passes over the map: renderOverlay applies it pixel by
+ * pixel instead of keeping a second photo-sized array.
+ */
+export interface MapScaling {
+  readonly mode: NormalizeMode;
+  /** Unsigned modes: the smallest chosen value. */
+  readonly low: number;
+  /** The clip percentile of the chosen values (signed: of |v|). */
+  readonly top: number;
+  /** Unsigned: 1 / (top − low); 0 when nothing stands out (top ≤ low, or top = 0 when signed). */
+  readonly factor: number;
+}
+
+export function mapScaling(map: Float32Array, options: NormalizeOptions = {}): MapScaling {
   const mode = options.mode ?? 'absolute';
   if (!NORMALIZE_MODES.includes(mode))
     throw invalidArgument('mode', `one of ${NORMALIZE_MODES.join(', ')}`, mode);
@@ -34,29 +65,42 @@ export function normalizeMap(map: Float32Array, options: NormalizeOptions = {}):
   if (typeof clip !== 'number' || !(clip > 0 && clip <= 100)) {
     throw invalidArgument('clipPercentile', 'a number in (0, 100]', clip);
   }
-  assertFinite(map);
+  if (map.length === 0) return { mode, low: 0, top: 0, factor: 0 };
+  const transform = mode === 'positive' ? POSITIVE : mode === 'negative' ? NEGATIVE : ABSOLUTE;
+  const { percentile: top, min: low, nonFinite } = mapStatistics(bitsOf(map), transform, clip);
+  if (nonFinite > 0) assertFinite(map);
+  if (mode === 'signed') return { mode, low: 0, top, factor: top === 0 ? 0 : 1 };
+  return { mode, low, top, factor: top > low ? 1 / (top - low) : 0 };
+}
 
-  const out = new Float32Array(map.length);
-  if (map.length === 0) return out;
-  if (mode === 'signed') {
-    const magnitude = map.map(Math.abs);
-    const top = percentile(magnitude, clip);
-    if (top === 0) return out;
-    for (let i = 0; i < map.length; i++) out[i] = Math.max(-1, Math.min(1, map[i] / top));
-    return out;
+/** map[from … from + count − 1] as normalizeMap gives them, into out[0 … count − 1]. */
+export function scaleInto(
+  map: Float32Array,
+  from: number,
+  count: number,
+  s: MapScaling,
+  out: Float32Array,
+): void {
+  if (s.factor === 0) {
+    out.fill(0, 0, count);
+    return;
   }
-
-  const sign = mode === 'negative' ? -1 : 1;
-  for (let i = 0; i < map.length; i++) {
-    out[i] = mode === 'absolute' ? Math.abs(map[i]) : Math.max(0, sign * map[i]);
+  // One loop per mode, so that the mode is not looked at for every pixel.
+  const { low, top, factor } = s;
+  switch (s.mode) {
+    case 'signed':
+      for (let i = 0; i < count; i++) out[i] = Math.max(-1, Math.min(1, map[from + i] / top));
+      return;
+    case 'absolute':
+      for (let i = 0; i < count; i++) out[i] = Math.min(1, (Math.abs(map[from + i]) - low) * factor);
+      return;
+    case 'positive':
+      for (let i = 0; i < count; i++) out[i] = Math.min(1, (Math.max(0, map[from + i]) - low) * factor);
+      return;
+    case 'negative':
+      for (let i = 0; i < count; i++) out[i] = Math.min(1, (Math.max(0, -map[from + i]) - low) * factor);
+      return;
   }
-  let low = Infinity;
-  for (let i = 0; i < out.length; i++) low = Math.min(low, out[i]);
-  const top = percentile(out, clip);
-  if (!(top > low)) return out.fill(0);
-  const scale = 1 / (top - low);
-  for (let i = 0; i < out.length; i++) out[i] = Math.min(1, (out[i] - low) * scale);
-  return out;
 }
 
 /** Rejects NaN and ±Infinity, which would otherwise turn a whole normalised map into NaN. */
@@ -81,19 +125,11 @@ export function assertFinite(map: Float32Array, name = 'map'): void {
 
 /**
  * The p-th percentile (0–100) with linear interpolation between order statistics, as numpy.percentile's
- * default. Uses selection rather than sorting: a 12-megapixel map sorts in seconds but selects in tens of ms.
+ * default, by selection (render/select.ts) rather than sorting.
  */
 export function percentile(values: Float32Array, p: number): number {
   if (values.length === 0) throw invalidArgument('values', 'a non-empty array', values);
-  const work = values.slice();
-  const position = ((values.length - 1) * p) / 100;
-  const below = Math.floor(position);
-  const lower = select(work, below);
-  if (below === position) return lower;
-  // After selecting index `below`, everything to its right is ≥ it; the next order statistic is their minimum.
-  let upper = Infinity;
-  for (let i = below + 1; i < work.length; i++) upper = Math.min(upper, work[i]);
-  return lower + (upper - lower) * (position - below);
+  return percentileOf(bitsOf(values), SORTABLE, p);
 }
 
 /** The k-th smallest value (k from 0), without sorting. */
@@ -101,40 +137,5 @@ export function orderStatistic(values: Float32Array, k: number): number {
   if (!(Number.isInteger(k) && k >= 0 && k < values.length)) {
     throw invalidArgument('k', `an integer index in [0, ${values.length - 1}]`, k);
   }
-  return select(values.slice(), k);
-}
-
-/**
- * Rearranges `a` so that a[k] is the k-th smallest, smaller values before it and larger after (quickselect
- * with three-way partitioning, so maps that are mostly zeros do not degrade it).
- */
-function select(a: Float32Array, k: number): number {
-  let left = 0;
-  let right = a.length - 1;
-  while (left < right) {
-    const pivot = medianOfThree(a[left], a[(left + right) >> 1], a[right]);
-    let lt = left;
-    let gt = right;
-    let i = left;
-    while (i <= gt) {
-      const v = a[i];
-      if (v < pivot) {
-        a[i++] = a[lt];
-        a[lt++] = v;
-      } else if (v > pivot) {
-        a[i] = a[gt];
-        a[gt--] = v;
-      } else {
-        i++;
-      }
-    }
-    if (k < lt) right = lt - 1;
-    else if (k > gt) left = gt + 1;
-    else return pivot;
-  }
-  return a[k];
-}
-
-function medianOfThree(a: number, b: number, c: number): number {
-  return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
+  return valueOfKey(selectKeys(bitsOf(values), SORTABLE, k)[0]);
 }

@@ -99,17 +99,19 @@ describe('resamplePlanes against the per-pixel-object reference', () => {
     [1, 1, 1, 5, 4],
     [1, 9, 1, 4, 1],
     [1, 13, 1, 40, 3],
+    [1, 2, 500, 60, 3],
   ];
   for (const [channels, srcW, srcH, dstW, dstH] of cases) {
     it(`${channels} × ${srcW}×${srcH} → ${dstW}×${dstH}`, () => {
       const src = randomPlanes(channels * srcW * srcH, srcW * 131 + srcH);
       const want = referenceResample(src, channels, srcW, srcH, dstW, dstH);
       const got = resamplePlanes(src, channels, srcW, srcH, dstW, dstH);
-      if (srcH * dstW <= dstH * srcW) {
+      if (srcH * dstW <= 4 * dstH * srcW) {
         // Same passes in the same order: the same floats, bit for bit.
         expect(maxDifference(got, want)).toBe(0);
       } else {
-        // The vertical pass runs first here (its intermediate is smaller): only float rounding may differ.
+        // The vertical pass runs first here (the rows-first intermediate would be over 4× larger): only float
+        // rounding may differ.
         expect(maxDifference(got, want)).toBeLessThan(1e-5);
       }
     });
