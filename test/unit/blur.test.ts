@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gaussianBlur } from '../../src/core/blur.js';
+import { gaussianBlur, gaussianBlurXY } from '../../src/core/blur.js';
 import { createRng } from '../../src/core/random.js';
 
 /** The implementation before issue 12 (reflection computed per tap), kept as the reference. */
@@ -68,6 +68,18 @@ describe('gaussianBlur', () => {
       expect([...got]).toEqual([...want]);
     });
   }
+
+  it('gaussianBlurXY blurs each axis with its own σ', () => {
+    const rng = createRng(4);
+    const src = Float32Array.from({ length: 30 * 20 }, () => rng.next());
+    expect([...gaussianBlurXY(src, 1, 30, 20, 2, 2)]).toEqual([...gaussianBlur(src, 1, 30, 20, 2)]);
+    // σy 0: each row on its own, as gaussianBlur does a 1-row image.
+    const rows = gaussianBlurXY(src, 1, 30, 20, 1.5, 0);
+    for (let y = 0; y < 20; y++) {
+      const row = gaussianBlur(src.slice(y * 30, (y + 1) * 30), 1, 30, 1, 1.5);
+      expect([...rows.subarray(y * 30, (y + 1) * 30)]).toEqual([...row]);
+    }
+  });
 
   it('keeps a constant image constant and returns a copy for σ 0', () => {
     const flat = new Float32Array(30 * 20).fill(0.25);

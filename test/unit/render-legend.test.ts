@@ -2,10 +2,11 @@ import { spawnSync } from 'node:child_process';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import type { RgbImage } from '../../src/core/image.js';
+import { createRng } from '../../src/core/random.js';
 import { colormap } from '../../src/render/colormaps.js';
 import { legendBar, legendCaption, legendLabels } from '../../src/render/legend.js';
 import { renderOverlay } from '../../src/render/overlay.js';
-import { encodePng, renderOverlayPng } from '../../src/render/png.js';
+import { compressionLevel, encodePng, renderOverlayPng } from '../../src/render/png.js';
 
 function rampPixel(bar: ReturnType<typeof legendBar>, x: number): number[] {
   const o = ((bar.ramp.y + 1) * bar.bar.width + bar.ramp.x + x) * 4;
@@ -122,6 +123,30 @@ describe('PNG output (Node)', () => {
     // The ramp survives under the text layer.
     const o = ((height + legend.ramp.y + 1) * width + legend.ramp.x) * 4;
     expect([...data.subarray(o, o + 3)]).toEqual([...colormap('turbo').lut.subarray(0, 3)]);
+  });
+
+  it('renderOverlayPng draws at most maxSide pixels on the longer side', async () => {
+    const [width, height] = [1200, 800];
+    const image: RgbImage = { width, height, data: new Uint8Array(width * height * 3).fill(90) };
+    const map = new Float32Array(width * height).map((_, i) => i % width);
+    const png = await renderOverlayPng(image, map, { maxSide: 300 });
+    const bar = legendBar(300, { mode: 'absolute', colormap: 'turbo' });
+    const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([300, 200 + bar.bar.height]);
+    // The map rises left to right: turbo's dark start on the left, its red end on the right (top row, no outline).
+    expect(data[0]).toBeLessThan(data[(300 - 1) * info.channels]);
+    await expect(renderOverlayPng(image, map, { maxSide: 0 })).rejects.toThrow("Argument 'maxSide'");
+  });
+
+  it('stores photo-like overlays uncompressed and compresses flat ones', () => {
+    const [width, height] = [256, 64];
+    const rng = createRng(1);
+    const noisy = new Uint8ClampedArray(width * height * 4).map((_, i) =>
+      i % 4 === 3 ? 255 : rng.next() * 256,
+    );
+    const flat = new Uint8ClampedArray(width * height * 4).fill(200);
+    expect(compressionLevel(noisy, width, height)).toBe(0);
+    expect(compressionLevel(flat, width, height)).toBe(6);
   });
 
   const fonts = spawnSync('fc-list', { encoding: 'utf8' });
