@@ -63,7 +63,8 @@ export function renderOverlay(image: RgbImage, map: Float32Array, options: Overl
   const sigma = (options.outlineSmoothing ?? DEFAULT_OUTLINE_SMOOTHING) * Math.min(width, height);
   const smoothing = outlineTop > 0 && pixels > 0 ? new MapSmoother(width, height, sigma) : undefined;
   const values = new Float32Array(width);
-  const table = cmap.diverging ? undefined : blendTable(cmap, opacity);
+  // The table costs about as much to fill as a megapixel costs to blend without it.
+  const table = cmap.diverging || pixels < TABLE_PIXELS ? undefined : blendTable(cmap, opacity);
   for (let y = 0; y < height; y++) {
     scaleInto(map, y * width, width, scaling, values);
     smoothing?.addRow(y, values);
@@ -115,7 +116,12 @@ function blendRowByTable(
 
 const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
-/** out = (1 − α) · photo + α · colour, α = opacity · √|2t − 1| at ramp position t (diverging colormaps). */
+const TABLE_PIXELS = 1 << 20;
+
+/**
+ * out = (1 − α) · photo + α · colour; α = opacity, or on a diverging colormap opacity · √|2t − 1| at ramp
+ * position t.
+ */
 function blendRow(
   photo: Uint8Array,
   values: Float32Array,
@@ -129,7 +135,7 @@ function blendRow(
   for (let x = 0, p = first * 3, o = first * 4; x < values.length; x++, p += 3, o += 4) {
     const t = rampPosition(values[x], mode, cmap);
     const c = lutIndex(t) * 3;
-    const alpha = opacity * Math.sqrt(Math.abs(2 * t - 1));
+    const alpha = cmap.diverging ? opacity * Math.sqrt(Math.abs(2 * t - 1)) : opacity;
     out[o] = Math.round((1 - alpha) * photo[p] + alpha * lut[c]);
     out[o + 1] = Math.round((1 - alpha) * photo[p + 1] + alpha * lut[c + 1]);
     out[o + 2] = Math.round((1 - alpha) * photo[p + 2] + alpha * lut[c + 2]);
