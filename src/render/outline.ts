@@ -210,12 +210,17 @@ export function topThreshold(grid: Float32Array, fraction: number): number {
 }
 
 /**
- * Draws the outline of the region { smoothed ≥ threshold, > 0 } into RGBA pixels: white on region pixels that
+ * Draws the outline of the region { smoothed ≥ threshold, > 0 } into RGB or RGBA pixels: white on region pixels that
  * touch a pixel outside it, black on outside pixels that touch the region (4-neighbourhood; the image border
  * does not count). On a reduced grid only cells whose corners disagree can hold the boundary (a bilinear value
  * lies between its corners), so only they and a one-pixel margin around them are visited.
  */
-export function drawOutline(rgba: Uint8ClampedArray, smoothed: SmoothedMap, threshold: number): void {
+export function drawOutline(
+  pixels: Uint8Array | Uint8ClampedArray,
+  channels: 3 | 4,
+  smoothed: SmoothedMap,
+  threshold: number,
+): void {
   const { width, height, grid, gridWidth, gridHeight } = smoothed;
   const inside = (x: number, y: number): boolean => {
     const v = smoothed.at(x, y);
@@ -230,7 +235,7 @@ export function drawOutline(rgba: Uint8ClampedArray, smoothed: SmoothedMap, thre
           (x < width - 1 && inside(x + 1, y) !== here) ||
           (y > 0 && inside(x, y - 1) !== here) ||
           (y < height - 1 && inside(x, y + 1) !== here);
-        if (differs) rgba.fill(here ? 255 : 0, (y * width + x) * 4, (y * width + x) * 4 + 3);
+        if (differs) pixels.fill(here ? 255 : 0, (y * width + x) * channels, (y * width + x) * channels + 3);
       }
     }
   };
@@ -246,7 +251,7 @@ export function drawOutline(rgba: Uint8ClampedArray, smoothed: SmoothedMap, thre
           (x < width - 1 && region[i + 1] !== here) ||
           (y > 0 && region[i - width] !== here) ||
           (y < height - 1 && region[i + width] !== here);
-        if (differs) rgba.fill(here ? 255 : 0, i * 4, i * 4 + 3);
+        if (differs) pixels.fill(here ? 255 : 0, i * channels, i * channels + 3);
       }
     }
     return;

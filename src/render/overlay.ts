@@ -42,6 +42,22 @@ export const DEFAULT_OUTLINE_SMOOTHING = 0.01;
  * wash the whole photo with the near-white middle) while weak evidence still shows.
  */
 export function renderOverlay(image: RgbImage, map: Float32Array, options: OverlayOptions = {}): RgbaImage {
+  const out = new Uint8ClampedArray(image.width * image.height * 4);
+  drawOverlay(image, map, options, out, 4);
+  return { width: image.width, height: image.height, data: out };
+}
+
+/**
+ * renderOverlay into `out` from its start, `channels` bytes per pixel (4: RGBA, alpha 255; 3: RGB); bytes past
+ * the photo are left alone, so that a PNG's legend rows can follow without another copy of the pixels.
+ */
+export function drawOverlay(
+  image: RgbImage,
+  map: Float32Array,
+  options: OverlayOptions,
+  out: Uint8Array | Uint8ClampedArray,
+  channels: 3 | 4,
+): void {
   const { width, height } = image;
   const pixels = width * height;
   if (image.data.length !== pixels * 3) {
@@ -59,7 +75,6 @@ export function renderOverlay(image: RgbImage, map: Float32Array, options: Overl
   const cmap = colormap(options.colormap ?? defaultColormap(mode));
 
   const scaling = mapScaling(map, options);
-  const out = new Uint8ClampedArray(pixels * 4);
   const sigma = (options.outlineSmoothing ?? DEFAULT_OUTLINE_SMOOTHING) * Math.min(width, height);
   const smoothing = outlineTop > 0 && pixels > 0 ? new MapSmoother(width, height, sigma) : undefined;
   const values = new Float32Array(width);
@@ -68,14 +83,15 @@ export function renderOverlay(image: RgbImage, map: Float32Array, options: Overl
   for (let y = 0; y < height; y++) {
     scaleInto(map, y * width, width, scaling, values);
     smoothing?.addRow(y, values);
-    if (table) blendRowByTable(image.data, values, y * width, out, table, mode === 'signed');
-    else blendRow(image.data, values, y * width, out, cmap, mode, opacity);
+    if (table && channels === 4)
+      blendRowByTable(image.data, values, y * width, out, table, mode === 'signed');
+    else if (table) blendRgbRowByTable(image.data, values, y * width, out, table, mode === 'signed');
+    else blendRow(image.data, values, y * width, out, channels, cmap, mode, opacity);
   }
   if (smoothing) {
     const smoothed = smoothing.finish();
-    drawOutline(out, smoothed, topThreshold(smoothed.grid, outlineTop));
+    drawOutline(out, channels, smoothed, topThreshold(smoothed.grid, outlineTop));
   }
-  return { width, height, data: out };
 }
 
 /**
@@ -96,7 +112,7 @@ function blendRowByTable(
   photo: Uint8Array,
   values: Float32Array,
   first: number,
-  out: Uint8ClampedArray,
+  out: Uint8Array | Uint8ClampedArray,
   table: Uint8Array,
   signed: boolean,
 ): void {
@@ -114,6 +130,23 @@ function blendRowByTable(
   }
 }
 
+/** blendRowByTable into RGB bytes. */
+function blendRgbRowByTable(
+  photo: Uint8Array,
+  values: Float32Array,
+  first: number,
+  out: Uint8Array | Uint8ClampedArray,
+  table: Uint8Array,
+  signed: boolean,
+): void {
+  for (let x = 0, p = first * 3; x < values.length; x++, p += 3) {
+    const e = lutIndex(signed ? (values[x] + 1) / 2 : values[x]) * 768;
+    out[p] = table[e | photo[p]];
+    out[p + 1] = table[(e + 256) | photo[p + 1]];
+    out[p + 2] = table[(e + 512) | photo[p + 2]];
+  }
+}
+
 const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 const TABLE_PIXELS = 1 << 20;
@@ -126,20 +159,21 @@ function blendRow(
   photo: Uint8Array,
   values: Float32Array,
   first: number,
-  out: Uint8ClampedArray,
+  out: Uint8Array | Uint8ClampedArray,
+  channels: 3 | 4,
   cmap: Colormap,
   mode: NormalizeMode,
   opacity: number,
 ): void {
   const lut = cmap.lut;
-  for (let x = 0, p = first * 3, o = first * 4; x < values.length; x++, p += 3, o += 4) {
+  for (let x = 0, p = first * 3, o = first * channels; x < values.length; x++, p += 3, o += channels) {
     const t = rampPosition(values[x], mode, cmap);
     const c = lutIndex(t) * 3;
     const alpha = cmap.diverging ? opacity * Math.sqrt(Math.abs(2 * t - 1)) : opacity;
     out[o] = Math.round((1 - alpha) * photo[p] + alpha * lut[c]);
     out[o + 1] = Math.round((1 - alpha) * photo[p + 1] + alpha * lut[c + 1]);
     out[o + 2] = Math.round((1 - alpha) * photo[p + 2] + alpha * lut[c + 2]);
-    out[o + 3] = 255;
+    if (channels === 4) out[o + 3] = 255;
   }
 }
 

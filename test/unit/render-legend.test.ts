@@ -6,7 +6,12 @@ import { createRng } from '../../src/core/random.js';
 import { colormap } from '../../src/render/colormaps.js';
 import { legendBar, legendCaption, legendLabels } from '../../src/render/legend.js';
 import { renderOverlay } from '../../src/render/overlay.js';
-import { compressionLevel, encodePng, renderOverlayPng } from '../../src/render/png.js';
+import {
+  compressionLevel,
+  encodePng,
+  renderOverlayPng,
+  renderOverlayWithLegend,
+} from '../../src/render/png.js';
 
 function rampPixel(bar: ReturnType<typeof legendBar>, x: number): number[] {
   const o = ((bar.ramp.y + 1) * bar.bar.width + bar.ramp.x + x) * 4;
@@ -125,6 +130,27 @@ describe('PNG output (Node)', () => {
     expect([...data.subarray(o, o + 3)]).toEqual([...colormap('turbo').lut.subarray(0, 3)]);
   });
 
+  it('renderOverlayWithLegend draws the same pixels as renderOverlay, as RGB, on a photo over a megapixel', async () => {
+    const [width, height] = [1100, 1000];
+    const rng = createRng(12);
+    const image: RgbImage = {
+      width,
+      height,
+      data: Uint8Array.from({ length: width * height * 3 }, () => Math.floor(rng.next() * 256)),
+    };
+    const map = new Float32Array(width * height).map((_, i) => Math.sin(i / 40_000) + 0.2 * rng.next());
+    const rgb = await renderOverlayWithLegend(image, map);
+    const rgba = renderOverlay(image, map).data;
+    let differing = 0;
+    for (let i = 0; i < width * height; i++)
+      for (let k = 0; k < 3; k++) if (rgb.data[i * 3 + k] !== rgba[i * 4 + k]) differing++;
+    expect(differing).toBe(0);
+    // The outline is there too: white and black pixels the photo's noise alone would rarely give in threes.
+    expect(rgba.some((v, i) => i % 4 === 0 && v === 255 && rgba[i + 1] === 255 && rgba[i + 2] === 255)).toBe(
+      true,
+    );
+  });
+
   it('renderOverlayPng draws at most maxSide pixels on the longer side', async () => {
     const [width, height] = [1200, 800];
     const image: RgbImage = { width, height, data: new Uint8Array(width * height * 3).fill(90) };
@@ -145,8 +171,8 @@ describe('PNG output (Node)', () => {
       i % 4 === 3 ? 255 : rng.next() * 256,
     );
     const flat = new Uint8ClampedArray(width * height * 4).fill(200);
-    expect(compressionLevel(noisy, width, height)).toBe(0);
-    expect(compressionLevel(flat, width, height)).toBe(6);
+    expect(compressionLevel(noisy, width, height, 4)).toBe(0);
+    expect(compressionLevel(flat, width, height, 4)).toBe(6);
   });
 
   const fonts = spawnSync('fc-list', { encoding: 'utf8' });
