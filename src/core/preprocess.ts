@@ -1,6 +1,6 @@
 import type { RgbImage } from './image.js';
 import type { ModelSpec } from './model.js';
-import { resamplePlanes, resampleRgbCrop } from './resample.js';
+import { resampleRgbCrop, resampleSource } from './resample.js';
 import type { Tensor } from './tensor.js';
 
 /** The part of the original photo that the model input shows, in original pixels. */
@@ -92,11 +92,18 @@ export function mapToImage(
 ): Float32Array {
   const cw = Math.max(1, Math.round(g.cropWidth));
   const ch = Math.max(1, Math.round(g.cropHeight));
-  const scaled = resamplePlanes(map, 1, mapWidth, mapHeight, cw, ch);
-  if (cw === g.imageWidth && ch === g.imageHeight) return scaled;
+  const source = {
+    data: map,
+    offset: 0,
+    channelStride: mapWidth * mapHeight,
+    rowStride: mapWidth,
+    pixelStride: 1,
+  };
+  if (cw === g.imageWidth && ch === g.imageHeight)
+    return resampleSource(source, 1, mapWidth, mapHeight, cw, ch);
+  // Written straight into the crop's place in the photo-sized map: no crop-sized copy in between.
   const out = new Float32Array(g.imageWidth * g.imageHeight).fill(outside);
-  const x0 = Math.round(g.cropX);
-  const y0 = Math.round(g.cropY);
-  for (let y = 0; y < ch; y++) out.set(scaled.subarray(y * cw, (y + 1) * cw), (y0 + y) * g.imageWidth + x0);
-  return out;
+  const offset = Math.round(g.cropY) * g.imageWidth + Math.round(g.cropX);
+  const target = { data: out, offset, channelStride: out.length, rowStride: g.imageWidth };
+  return resampleSource(source, 1, mapWidth, mapHeight, cw, ch, target);
 }

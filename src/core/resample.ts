@@ -56,7 +56,18 @@ export function resampleRgbCrop(
   return resampleSource(source, 3, cropW, cropH, dstW, dstH);
 }
 
-/** Any strided source → planar floats, channels × dstH × dstW. */
+/**
+ * Where sample (c, y, x) of a result goes in `data`: offset + c · channelStride + y · rowStride + x, so that a
+ * result can be written into a part of a larger array (a map into its crop of the photo).
+ */
+export interface ResampleTarget {
+  readonly data: Float32Array;
+  readonly offset: number;
+  readonly channelStride: number;
+  readonly rowStride: number;
+}
+
+/** Any strided source → planar floats, channels × dstH × dstW (or into `target`, which is returned). */
 export function resampleSource(
   src: ResampleSource,
   channels: number,
@@ -64,23 +75,30 @@ export function resampleSource(
   srcH: number,
   dstW: number,
   dstH: number,
+  target: ResampleTarget = {
+    data: new Float32Array(channels * dstH * dstW),
+    offset: 0,
+    channelStride: dstH * dstW,
+    rowStride: dstW,
+  },
 ): Float32Array {
   // Rows first, as before, unless that intermediate would be far larger than the columns-first one (a tall
   // 1 × 49,000,000 strip resized to 299 × 299 would widen 49 million rows before shrinking them).
   if (srcH * dstW <= 4 * dstH * srcW) {
-    const tmp = new Float32Array(channels * srcH * dstW);
+    const tmp = planar(channels, srcH, dstW);
     horizontalPass(src, channels, srcW, srcH, dstW, tmp);
-    const planar = { data: tmp, offset: 0, channelStride: srcH * dstW, rowStride: dstW, pixelStride: 1 };
-    const out = new Float32Array(channels * dstH * dstW);
-    verticalPass(planar, channels, dstW, srcH, dstH, out);
-    return out;
+    verticalPass({ ...tmp, pixelStride: 1 }, channels, dstW, srcH, dstH, target);
+  } else {
+    const tmp = planar(channels, dstH, srcW);
+    verticalPass(src, channels, srcW, srcH, dstH, tmp);
+    horizontalPass({ ...tmp, pixelStride: 1 }, channels, srcW, dstH, dstW, target);
   }
-  const tmp = new Float32Array(channels * dstH * srcW);
-  verticalPass(src, channels, srcW, srcH, dstH, tmp);
-  const planar = { data: tmp, offset: 0, channelStride: dstH * srcW, rowStride: srcW, pixelStride: 1 };
-  const out = new Float32Array(channels * dstH * dstW);
-  horizontalPass(planar, channels, srcW, dstH, dstW, out);
-  return out;
+  return target.data;
+}
+
+function planar(channels: number, rows: number, width: number): ResampleTarget {
+  const data = new Float32Array(channels * rows * width);
+  return { data, offset: 0, channelStride: rows * width, rowStride: width };
 }
 
 /** Each row of `src` (width srcW) → width dstW, into planar `out` (channels × rows × dstW). */
@@ -90,8 +108,9 @@ function horizontalPass(
   srcW: number,
   rows: number,
   dstW: number,
-  out: Float32Array,
+  target: ResampleTarget,
 ): void {
+  const out = target.data;
   const { data, offset, channelStride, rowStride, pixelStride } = src;
   const rgb = data instanceof Uint8Array && channels === 3 && channelStride === 1 && pixelStride === 3;
   for (let from = 0; from < dstW; ) {
@@ -104,7 +123,7 @@ function horizontalPass(
       for (let c = 0; c < channels; c++) {
         for (let y = 0; y < rows; y++) {
           const row = offset + c * channelStride + y * rowStride;
-          const outRow = (c * rows + y) * dstW;
+          const outRow = target.offset + c * target.channelStride + y * target.rowStride;
           for (let x = from; x < to; x++) {
             const i = x - from;
             const first = taps.offset[i];
@@ -162,8 +181,9 @@ function verticalPass(
   width: number,
   srcH: number,
   dstH: number,
-  out: Float32Array,
+  target: ResampleTarget,
 ): void {
+  const out = target.data;
   const { data, offset, channelStride, rowStride, pixelStride } = src;
   for (let from = 0; from < dstH; ) {
     const taps = filterTaps(srcH, dstH, from);
@@ -171,7 +191,7 @@ function verticalPass(
     for (let c = 0; c < channels; c++) {
       for (let y = from; y < to; y++) {
         const i = y - from;
-        const outRow = (c * dstH + y) * width;
+        const outRow = target.offset + c * target.channelStride + y * target.rowStride;
         const firstTap = taps.offset[i];
         const n = taps.offset[i + 1] - firstTap;
         const top = offset + c * channelStride + taps.start[i] * rowStride;
