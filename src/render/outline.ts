@@ -2,13 +2,14 @@ import { gaussianBlur, gaussianBlurXY } from '../core/blur.js';
 import { orderStatistic } from './normalize.js';
 
 /**
- * The smallest σ, in cells of the grid it is applied on, for which the outline is smoothed on a reduced grid.
- * Below it the map is blurred as it is; above it the map is first averaged over cells of about
- * σ / MIN_GRID_SIGMA pixels a side, so the blur costs the same at 48 megapixels as at 1 (a direct blur with
- * σ = 1% of a 6000-pixel side took half a minute). test/unit/render-outline.test.ts computes the largest
- * difference this can make to the smoothed map.
+ * σ measured in cells of the reduced grid the outline is smoothed on: cells are about σ / MIN_GRID_SIGMA pixels
+ * apart, so the blur costs the same at 48 megapixels as at 1 (a direct blur with σ = 1% of a 6000-pixel side
+ * took half a minute). When cells would be under 1.5 pixels apart (σ < 4.5) the map is blurred as it is.
+ * test/unit/render-outline.test.ts computes the largest difference the grid can make to the smoothed map
+ * (0.046 on a map in [0, 1]; it grows as 1 / MIN_GRID_SIGMA²).
  */
 export const MIN_GRID_SIGMA = 3;
+const MIN_CELL = 1.5;
 
 /**
  * The map blurred with a Gaussian of standard deviation `sigma` (full-resolution pixels), readable at any
@@ -57,7 +58,7 @@ export class MapSmoother {
     this.#height = height;
     this.#sigma = sigma;
     const step = sigma / MIN_GRID_SIGMA;
-    if (step < 1.5) {
+    if (step < MIN_CELL) {
       this.#sums = new Float32Array(width * height);
       this.#line = new Float64Array(0);
       return;
