@@ -1,13 +1,21 @@
-// Benchmarks the perturbation methods on the embedded default model (then, when Debian's python3-torch is
-// installed, the gradient methods against PyTorch: scripts/bench-gradients.mjs). Speed is reported as ratios against
-// the model's own batched forward time measured in the same process, never as absolute pass/fail numbers.
-//   npm run bench                  all methods at their defaults
+// Benchmarks the perturbation methods on the embedded default model, then everything outside the model on 768 × 576,
+// 12 MP and 48 MP photos (scripts/bench-outside.mjs), then, when Debian's python3-torch is installed, the gradient
+// methods against PyTorch (scripts/bench-gradients.mjs). Method speed is reported as ratios against the model's own
+// batched forward time measured in the same process, never as absolute pass/fail numbers.
+//   npm run bench                  all of it, methods at their defaults
 //   BENCH_RISE_MASKS=400 npm run bench   a quicker RISE run
+//   node scripts/bench.mjs --outside     only the part outside the model (after npm run build)
 import { performance } from 'node:perf_hooks';
 import { preprocess } from '../dist/core/preprocess.js';
 import { decodeImage } from '../dist/io/decode.js';
 import { getMethod, resolveOptions } from '../dist/methods/registry.js';
 import { loadDefaultModel } from '../dist/models/default-model.js';
+
+if (process.argv.includes('--outside')) {
+  const { benchOutsideTheModel } = await import('./bench-outside.mjs');
+  await benchOutsideTheModel();
+  process.exit(0);
+}
 
 const image = process.env.BENCH_IMAGE ?? new URL('../examples/chelsea.png', import.meta.url).pathname;
 const model = await loadDefaultModel();
@@ -53,5 +61,8 @@ console.log(
   'overhead ratio = method time ÷ (passes × the model’s batched per-image forward time); goal ≤ 1.05',
 );
 await model.dispose();
+
+const { benchOutsideTheModel } = await import('./bench-outside.mjs');
+await benchOutsideTheModel();
 
 await import('./bench-gradients.mjs');

@@ -191,6 +191,7 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
           const png = await renderOverlayPng(result.image, result.map.data, {
             mode,
             legend: { method: method.title, target: row.target?.label ?? '' },
+            maxSide: OVERLAY_SIDE,
           });
           await writeAtomically(
             join(out, overlay),

@@ -1,7 +1,7 @@
 import type { RgbImage } from './image.js';
 import { imageDims, imageView } from './image-tensor.js';
 import type { ModelSpec } from './model.js';
-import { resamplePlanes } from './resample.js';
+import { resampleRgbCrop, resampleSource } from './resample.js';
 import type { Tensor } from './tensor.js';
 
 /** The part of the original photo that the model input shows, in original pixels. */
@@ -54,30 +54,12 @@ export function inputGeometry(spec: ModelSpec, width: number, height: number): G
 /** Photo → model input: crop and resize (antialiased), colour order, normalisation, layout. */
 export function preprocess(image: RgbImage, spec: ModelSpec): Preprocessed {
   const geometry = inputGeometry(spec, image.width, image.height);
-  const planes = cropPlanes(image, geometry);
+  const x0 = Math.round(geometry.cropX);
+  const y0 = Math.round(geometry.cropY);
   const cw = Math.max(1, Math.round(geometry.cropWidth));
   const ch = Math.max(1, Math.round(geometry.cropHeight));
-  const resized = resamplePlanes(planes, 3, cw, ch, spec.width, spec.height);
+  const resized = resampleRgbCrop(image.data, image.width, x0, y0, cw, ch, spec.width, spec.height);
   return { tensor: toModelLayout(resized, spec), geometry };
-}
-
-function cropPlanes(image: RgbImage, g: Geometry): Float32Array {
-  const x0 = Math.round(g.cropX);
-  const y0 = Math.round(g.cropY);
-  const cw = Math.max(1, Math.round(g.cropWidth));
-  const ch = Math.max(1, Math.round(g.cropHeight));
-  const out = new Float32Array(3 * cw * ch);
-  const plane = cw * ch;
-  for (let y = 0; y < ch; y++) {
-    for (let x = 0; x < cw; x++) {
-      const src = ((y0 + y) * image.width + (x0 + x)) * 3;
-      const dst = y * cw + x;
-      out[dst] = image.data[src];
-      out[plane + dst] = image.data[src + 1];
-      out[2 * plane + dst] = image.data[src + 2];
-    }
-  }
-  return out;
 }
 
 /** Planar RGB in 0..255 at the model's size → the model's normalised tensor with a batch axis of 1. */
@@ -107,11 +89,18 @@ export function mapToImage(
 ): Float32Array {
   const cw = Math.max(1, Math.round(g.cropWidth));
   const ch = Math.max(1, Math.round(g.cropHeight));
-  const scaled = resamplePlanes(map, 1, mapWidth, mapHeight, cw, ch);
-  if (cw === g.imageWidth && ch === g.imageHeight) return scaled;
+  const source = {
+    data: map,
+    offset: 0,
+    channelStride: mapWidth * mapHeight,
+    rowStride: mapWidth,
+    pixelStride: 1,
+  };
+  if (cw === g.imageWidth && ch === g.imageHeight)
+    return resampleSource(source, 1, mapWidth, mapHeight, cw, ch);
+  // Written straight into the crop's place in the photo-sized map: no crop-sized copy in between.
   const out = new Float32Array(g.imageWidth * g.imageHeight).fill(outside);
-  const x0 = Math.round(g.cropX);
-  const y0 = Math.round(g.cropY);
-  for (let y = 0; y < ch; y++) out.set(scaled.subarray(y * cw, (y + 1) * cw), (y0 + y) * g.imageWidth + x0);
-  return out;
+  const offset = Math.round(g.cropY) * g.imageWidth + Math.round(g.cropX);
+  const target = { data: out, offset, channelStride: out.length, rowStride: g.imageWidth };
+  return resampleSource(source, 1, mapWidth, mapHeight, cw, ch, target);
 }

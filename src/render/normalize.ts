@@ -1,5 +1,6 @@
 import { invalidArgument } from '../core/errors.js';
-import { assertFinite, percentile } from '../core/values.js';
+import { ABSOLUTE, bitsOf, mapStatistics, NEGATIVE, POSITIVE } from '../core/select.js';
+import { assertFinite } from '../core/values.js';
 
 /**
  * Which part of a signed attribution map to show:
@@ -28,6 +29,26 @@ export interface NormalizeOptions {
  * clipped to [−1, 1]. A constant map (nothing stands out) comes back as all zeros.
  */
 export function normalizeMap(map: Float32Array, options: NormalizeOptions = {}): Float32Array {
+  const out = new Float32Array(map.length);
+  scaleInto(map, 0, map.length, mapScaling(map, options), out);
+  return out;
+}
+
+/**
+ * What normalizeMap does to every value, found in two passes over the map: renderOverlay applies it pixel by
+ * pixel instead of keeping a second photo-sized array.
+ */
+export interface MapScaling {
+  readonly mode: NormalizeMode;
+  /** Unsigned modes: the smallest chosen value. */
+  readonly low: number;
+  /** The clip percentile of the chosen values (signed: of |v|). */
+  readonly top: number;
+  /** Unsigned: 1 / (top − low); 0 when nothing stands out (top ≤ low, or top = 0 when signed). */
+  readonly factor: number;
+}
+
+export function mapScaling(map: Float32Array, options: NormalizeOptions = {}): MapScaling {
   const mode = options.mode ?? 'absolute';
   if (!NORMALIZE_MODES.includes(mode))
     throw invalidArgument('mode', `one of ${NORMALIZE_MODES.join(', ')}`, mode);
@@ -35,27 +56,40 @@ export function normalizeMap(map: Float32Array, options: NormalizeOptions = {}):
   if (typeof clip !== 'number' || !(clip > 0 && clip <= 100)) {
     throw invalidArgument('clipPercentile', 'a number in (0, 100]', clip);
   }
-  assertFinite(map);
+  if (map.length === 0) return { mode, low: 0, top: 0, factor: 0 };
+  const transform = mode === 'positive' ? POSITIVE : mode === 'negative' ? NEGATIVE : ABSOLUTE;
+  const { percentile: top, min: low, nonFinite } = mapStatistics(bitsOf(map), transform, clip);
+  if (nonFinite > 0) assertFinite(map);
+  if (mode === 'signed') return { mode, low: 0, top, factor: top === 0 ? 0 : 1 };
+  return { mode, low, top, factor: top > low ? 1 / (top - low) : 0 };
+}
 
-  const out = new Float32Array(map.length);
-  if (map.length === 0) return out;
-  if (mode === 'signed') {
-    const magnitude = map.map(Math.abs);
-    const top = percentile(magnitude, clip);
-    if (top === 0) return out;
-    for (let i = 0; i < map.length; i++) out[i] = Math.max(-1, Math.min(1, map[i] / top));
-    return out;
+/** map[from … from + count − 1] as normalizeMap gives them, into out[0 … count − 1]. */
+export function scaleInto(
+  map: Float32Array,
+  from: number,
+  count: number,
+  s: MapScaling,
+  out: Float32Array,
+): void {
+  if (s.factor === 0) {
+    out.fill(0, 0, count);
+    return;
   }
-
-  const sign = mode === 'negative' ? -1 : 1;
-  for (let i = 0; i < map.length; i++) {
-    out[i] = mode === 'absolute' ? Math.abs(map[i]) : Math.max(0, sign * map[i]);
+  // One loop per mode, so that the mode is not looked at for every pixel.
+  const { low, top, factor } = s;
+  switch (s.mode) {
+    case 'signed':
+      for (let i = 0; i < count; i++) out[i] = Math.max(-1, Math.min(1, map[from + i] / top));
+      return;
+    case 'absolute':
+      for (let i = 0; i < count; i++) out[i] = Math.min(1, (Math.abs(map[from + i]) - low) * factor);
+      return;
+    case 'positive':
+      for (let i = 0; i < count; i++) out[i] = Math.min(1, (Math.max(0, map[from + i]) - low) * factor);
+      return;
+    case 'negative':
+      for (let i = 0; i < count; i++) out[i] = Math.min(1, (Math.max(0, -map[from + i]) - low) * factor);
+      return;
   }
-  let low = Infinity;
-  for (let i = 0; i < out.length; i++) low = Math.min(low, out[i]);
-  const top = percentile(out, clip);
-  if (!(top > low)) return out.fill(0);
-  const scale = 1 / (top - low);
-  for (let i = 0; i < out.length; i++) out[i] = Math.min(1, (out[i] - low) * scale);
-  return out;
 }

@@ -92,4 +92,20 @@ describe('preprocess', () => {
     expect(back[49 * 400 + 200]).toBe(-1);
     expect(back[149 * 400 + 249]).toBeCloseTo(1, 6);
   });
+
+  it('maps back into the crop exactly as resizing to the crop and pasting it would', () => {
+    const g = inputGeometry(
+      spec({ resize: 'center-crop', cropFraction: 0.875, width: 13, height: 11 }),
+      400,
+      300,
+    );
+    const map = Float32Array.from({ length: 13 * 11 }, (_, i) => Math.sin(i * 1.7));
+    const cw = Math.round(g.cropWidth);
+    const ch = Math.round(g.cropHeight);
+    const scaled = resamplePlanes(map, 1, 13, 11, cw, ch);
+    const want = new Float32Array(400 * 300).fill(-2);
+    for (let y = 0; y < ch; y++)
+      want.set(scaled.subarray(y * cw, (y + 1) * cw), (Math.round(g.cropY) + y) * 400 + Math.round(g.cropX));
+    expect([...mapToImage(map, 13, 11, g, -2)]).toEqual([...want]);
+  });
 });

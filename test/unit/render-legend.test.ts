@@ -2,10 +2,16 @@ import { spawnSync } from 'node:child_process';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import type { RgbImage } from '../../src/core/image.js';
+import { createRng } from '../../src/core/random.js';
 import { colormap } from '../../src/render/colormaps.js';
 import { legendBar, legendCaption, legendLabels } from '../../src/render/legend.js';
 import { renderOverlay } from '../../src/render/overlay.js';
-import { encodePng, renderOverlayPng } from '../../src/render/png.js';
+import {
+  compressionLevel,
+  encodePng,
+  renderOverlayPng,
+  renderOverlayWithLegend,
+} from '../../src/render/png.js';
 
 function rampPixel(bar: ReturnType<typeof legendBar>, x: number): number[] {
   const o = ((bar.ramp.y + 1) * bar.bar.width + bar.ramp.x + x) * 4;
@@ -114,12 +120,59 @@ describe('PNG output (Node)', () => {
       method: 'Grad-CAM',
       target: 'kite',
     });
-    const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+    // The overlay and the legend are opaque, so the PNG has no alpha channel (a quarter fewer bytes to encode).
+    expect((await sharp(png).metadata()).channels).toBe(3);
+    const { data, info } = await sharp(png).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
     expect([info.width, info.height, info.channels]).toEqual([width, height + legend.bar.height, 4]);
     expect([...data.subarray(0, width * height * 4)]).toEqual([...renderOverlay(image, map).data]);
     // The ramp survives under the text layer.
     const o = ((height + legend.ramp.y + 1) * width + legend.ramp.x) * 4;
     expect([...data.subarray(o, o + 3)]).toEqual([...colormap('turbo').lut.subarray(0, 3)]);
+  });
+
+  it('renderOverlayWithLegend draws the same pixels as renderOverlay, as RGB, on a photo over a megapixel', async () => {
+    const [width, height] = [1100, 1000];
+    const rng = createRng(12);
+    const image: RgbImage = {
+      width,
+      height,
+      data: Uint8Array.from({ length: width * height * 3 }, () => Math.floor(rng.next() * 256)),
+    };
+    const map = new Float32Array(width * height).map((_, i) => Math.sin(i / 40_000) + 0.2 * rng.next());
+    const rgb = await renderOverlayWithLegend(image, map);
+    const rgba = renderOverlay(image, map).data;
+    let differing = 0;
+    for (let i = 0; i < width * height; i++)
+      for (let k = 0; k < 3; k++) if (rgb.data[i * 3 + k] !== rgba[i * 4 + k]) differing++;
+    expect(differing).toBe(0);
+    // The outline is there too: white and black pixels the photo's noise alone would rarely give in threes.
+    expect(rgba.some((v, i) => i % 4 === 0 && v === 255 && rgba[i + 1] === 255 && rgba[i + 2] === 255)).toBe(
+      true,
+    );
+  });
+
+  it('renderOverlayPng draws at most maxSide pixels on the longer side', async () => {
+    const [width, height] = [1200, 800];
+    const image: RgbImage = { width, height, data: new Uint8Array(width * height * 3).fill(90) };
+    const map = new Float32Array(width * height).map((_, i) => i % width);
+    const png = await renderOverlayPng(image, map, { maxSide: 300 });
+    const bar = legendBar(300, { mode: 'absolute', colormap: 'turbo' });
+    const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([300, 200 + bar.bar.height]);
+    // The map rises left to right: turbo's dark start on the left, its red end on the right (top row, no outline).
+    expect(data[0]).toBeLessThan(data[(300 - 1) * info.channels]);
+    await expect(renderOverlayPng(image, map, { maxSide: 0 })).rejects.toThrow("Argument 'maxSide'");
+  });
+
+  it('stores photo-like overlays uncompressed and compresses flat ones', () => {
+    const [width, height] = [256, 64];
+    const rng = createRng(1);
+    const noisy = new Uint8ClampedArray(width * height * 4).map((_, i) =>
+      i % 4 === 3 ? 255 : rng.next() * 256,
+    );
+    const flat = new Uint8ClampedArray(width * height * 4).fill(200);
+    expect(compressionLevel(noisy, width, height, 4)).toBe(0);
+    expect(compressionLevel(flat, width, height, 4)).toBe(6);
   });
 
   const fonts = spawnSync('fc-list', { encoding: 'utf8' });
@@ -141,7 +194,7 @@ describe('PNG output (Node)', () => {
       // Dark pixels in the caption line, above the ramp, can only be text.
       let dark = 0;
       for (let y = 10; y < 10 + legend.ramp.y; y++) {
-        for (let x = 0; x < info.width; x++) if (data[(y * info.width + x) * 4] < 128) dark++;
+        for (let x = 0; x < info.width; x++) if (data[(y * info.width + x) * info.channels] < 128) dark++;
       }
       expect(dark).toBeGreaterThan(20);
     },

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RgbaImage, RgbImage } from '../../src/core/image.js';
+import { createRng } from '../../src/core/random.js';
+import { colormap, lutIndex, rampPosition } from '../../src/render/colormaps.js';
+import { normalizeMap } from '../../src/render/normalize.js';
 import { renderOverlay, topRegion } from '../../src/render/overlay.js';
 
 function grey(width: number, height: number, level = 128): RgbImage {
@@ -59,6 +62,33 @@ describe('renderOverlay blending', () => {
       outlineTop: 0,
     });
     expect(rgb(out, 1)).toEqual([0xfd, 0xe7, 0x25]);
+  });
+});
+
+describe('renderOverlay on a photo over a megapixel (colours from a precomputed table)', () => {
+  it('gives every pixel (1 − opacity) · photo + opacity · colour, as the formula does', () => {
+    const [width, height] = [1100, 1000];
+    const rng = createRng(11);
+    const photo = Uint8Array.from({ length: width * height * 3 }, () => Math.floor(rng.next() * 256));
+    const map = Float32Array.from({ length: width * height }, () => rng.next() * 3 - 1);
+    for (const mode of ['absolute', 'signed'] as const) {
+      const out = renderOverlay({ width, height, data: photo }, map, {
+        mode,
+        colormap: 'viridis',
+        opacity: 0.35,
+        outlineTop: 0,
+      });
+      const cmap = colormap('viridis');
+      const values = normalizeMap(map, { mode });
+      for (let i = 0; i < width * height; i++) {
+        const c = lutIndex(rampPosition(values[i], mode, cmap)) * 3;
+        for (let k = 0; k < 3; k++) {
+          const want = Math.round(0.65 * photo[i * 3 + k] + 0.35 * cmap.lut[c + k]);
+          if (out.data[i * 4 + k] !== want) expect(out.data[i * 4 + k], `${mode} pixel ${i}`).toBe(want);
+        }
+        if (out.data[i * 4 + 3] !== 255) expect(out.data[i * 4 + 3]).toBe(255);
+      }
+    }
   });
 });
 
