@@ -28,8 +28,10 @@ export interface ImportEdge {
 
 // `import … from '…'`, `export … from '…'`, `import '…'` and `import('…')`, type-only ones included: a type
 // import ties the layers together as much as a value import does. Static forms must start a line, so an
-// example inside a doc comment (` * import …`) is not read as an import.
-const STATIC = /^\s*(?:import|export)\b[^'";]*?\bfrom\s*['"]([^'"]+)['"]/gm;
+// example inside a doc comment (` * import …`) is not read as an import. Comments inside the import list
+// are skipped whole, so an apostrophe in one (`a, // the audit's`) does not hide the import.
+const STATIC =
+  /^\s*(?:import|export)\b(?:[^'";/]|\/\/[^\n]*(?![^\n])|\/\*(?:[^*]|\*(?!\/))*\*\/|\/(?![/*]))*?\bfrom\s*['"]([^'"]+)['"]/gm;
 const BARE = /^\s*import\s*['"]([^'"]+)['"]/gm;
 const DYNAMIC = /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
 

@@ -47,6 +47,10 @@ describe('the layer check itself', () => {
       '  c,',
       '  d,',
       "} from './cd.js';",
+      'import {',
+      "  i, // the audit's own",
+      "  /* j's */ j,",
+      "} from './ij.js';",
       "export { e } from './e.js';",
       "export * from './f.js';",
       "import './side-effect.js';",
@@ -56,7 +60,7 @@ describe('the layer check itself', () => {
       ' */',
     ].join('\n');
     expect(importSpecifiers(source).sort()).toEqual(
-      ['./a.js', '../b.js', './cd.js', './e.js', './f.js', './side-effect.js', './g.js'].sort(),
+      ['./a.js', '../b.js', './cd.js', './ij.js', './e.js', './f.js', './side-effect.js', './g.js'].sort(),
     );
   });
 
