@@ -1,9 +1,16 @@
 // Matching a label as a person writes it (a folder name, a CSV cell) to one of a model's classes. Pure, so the
 // browser shares it.
 import { SightlineError } from '../core/errors.js';
+import { capText } from '../core/text.js';
 
 /** How many close labels an unknown or ambiguous label's message lists. */
 const CANDIDATES = 5;
+
+/**
+ * Labels come from untrusted CSV cells and model files: a longer text is quoted cut, and gets no closest-label
+ * search, whose letter-by-letter comparison with every label grows with the product of their lengths.
+ */
+const LONGEST_LABEL = 200;
 
 export interface LabelOptions {
   /** The number of scores, the bound for a class index (default: the number of labels). */
@@ -31,7 +38,7 @@ export function resolveLabel(
   options: LabelOptions = {},
 ): { text: string; index: number } {
   const wanted = text.trim();
-  const named = `${options.noun ?? 'Label'} '${wanted}'`;
+  const named = `${options.noun ?? 'Label'} '${capText(wanted, LONGEST_LABEL)}'`;
   if (/^\d+$/.test(wanted) && !modelLabels.includes(wanted)) {
     return classIndex(wanted, named, options.classes ?? modelLabels.length);
   }
@@ -112,11 +119,15 @@ function candidateList(labels: readonly string[], indices: readonly number[]): s
  * whole label and each of its comma-separated names, nearest first.
  */
 function closeLabels(labels: readonly string[], spaced: string): number[] {
+  if (spaced.length > LONGEST_LABEL) return [];
   const limit = Math.max(2, Math.floor(spaced.length * 0.4));
+  // The distance is at least the difference in length, so names much longer or shorter are never close.
+  const near = (name: string) => Math.abs(name.length - spaced.length) <= limit;
   return labels
     .map((label, index) => {
-      const names = [label, ...label.split(',')].map(spacedLabel);
-      return { index, distance: Math.min(...names.map((name) => editDistance(name, spaced))) };
+      const names = [label, ...label.split(',')].map(spacedLabel).filter(near);
+      const distance = names.reduce((least, name) => Math.min(least, editDistance(name, spaced)), Infinity);
+      return { index, distance };
     })
     .filter((c) => c.distance <= limit)
     .sort((a, b) => a.distance - b.distance || a.index - b.index)

@@ -10,6 +10,11 @@ import { resolveLabel } from '../../src/models/label-match.js';
 import { parseLabels } from '../../src/models/labels.js';
 import { thrown } from '../helpers/errors.js';
 
+/** A model from anywhere: 1,000 labels of 20,000 characters, and one of 100. */
+const LABELS_OF_MODEL_FROM_ANYWHERE = Array.from({ length: 1000 }, (_, i) =>
+  i === 1 ? 'b'.repeat(100) : `${i}${'z'.repeat(20_000)}`,
+);
+
 /** The default model's 1001 ImageNet labels (index 0 is the background class). */
 const IMAGENET = parseLabels(readFileSync(defaultModelFiles().labels, 'utf8'));
 
@@ -143,6 +148,25 @@ describe('resolveLabel', () => {
     expect(thrown(() => resolveLabel('spaceship', LABELS)).message).toBe(
       "Label 'spaceship' is not a label of the model (no label is close to it); expected a label of the model " +
         'or a class index.',
+    );
+  });
+
+  it('a hostile label (a CSV cell of 20,000 characters) is refused in bounded time with a bounded message', () => {
+    // Before: the closest-label search compared it letter by letter with every label (about a minute).
+    const long = LABELS_OF_MODEL_FROM_ANYWHERE;
+    const started = Date.now();
+    const refused = thrown(() => resolveLabel('q'.repeat(20_000), IMAGENET));
+    const againstLong = thrown(() => resolveLabel('a'.repeat(150), long));
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(refused.code).toBe('UNKNOWN_TARGET');
+    expect(refused.message).toMatch(
+      /^Label 'q{200} … \(cut: 20,000 characters in all\)' is not a label of the model \(no label is close to it\)/,
+    );
+    expect(refused.message.length).toBeLessThan(400);
+    expect(againstLong.message).toContain('(no label is close to it)');
+    // A long label still finds its near miss.
+    expect(thrown(() => resolveLabel(`${'b'.repeat(98)}x`, long)).message).toContain(
+      `'${'b'.repeat(100)}' (1)`,
     );
   });
 
