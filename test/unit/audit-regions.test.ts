@@ -238,6 +238,21 @@ describe('readRegions: COCO', () => {
     );
   });
 
+  it('an RLE larger than any image the audit decodes is refused at once (a 100-byte file, no hang)', async () => {
+    // Before: a 1 × 4,000,000,000 mask, one run of ones, was walked column by column (minutes).
+    const path = await file(
+      'regions.json',
+      coco([{ id: 3, image_id: 1, segmentation: { counts: [0, 4e9], size: [1, 4e9] } }]),
+    );
+    const started = Date.now();
+    const message = await rejection(readRegions(path));
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(message).toBe(
+      `Annotation 3 in '${path}' has an RLE segmentation of size [1, 4000000000] (height, width), ` +
+        '4,000,000,000 pixels; expected at most 50,000,000, the largest image the audit decodes.',
+    );
+  });
+
   it('files that are not COCO', async () => {
     const broken = await file('regions.json', '{"images": [');
     expect(await rejection(readRegions(broken))).toMatch(

@@ -2,6 +2,8 @@
 import { describe, messageOf, type SightlineError } from '../../core/errors.js';
 import { decodeRleString, rleBoxes } from '../../core/regions/rle.js';
 import type { RegionShape } from '../../core/regions/shapes.js';
+import { formatCount } from '../../core/text.js';
+import { DEFAULT_MAX_PIXELS } from '../../io/image-limits.js';
 import type { ImageRegions } from '../types.js';
 import { capitalize, describeValue, isRecord, regionsError } from './common.js';
 import { normalizeFileName } from './match.js';
@@ -180,6 +182,13 @@ function cocoRleBoxes(
     );
   }
   const [rows, columns] = size as number[];
+  // Turning runs into boxes walks every column a run crosses: a size no decodable image has would take minutes.
+  if (rows * columns > DEFAULT_MAX_PIXELS) {
+    throw fail(
+      `has an RLE segmentation of size [${rows}, ${columns}] (height, width), ${formatCount(rows * columns)} ` +
+        `pixels; expected at most ${formatCount(DEFAULT_MAX_PIXELS)}, the largest image the audit decodes.`,
+    );
+  }
   if (image.width !== undefined && (image.width !== columns || image.height !== rows)) {
     throw fail(
       `has an RLE segmentation of size [${rows}, ${columns}] (height, width), but its image '${image.file}' ` +
