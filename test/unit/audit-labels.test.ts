@@ -89,7 +89,11 @@ describe('readLabelCsv', () => {
       expect(await rejection(readLabelCsv(path))).toBe(message.replace('#', path));
     }
     expect(await rejection(readLabelCsv(join(dir, 'none.csv')))).toBe(
-      `Cannot read the labels file '${join(dir, 'none.csv')}': no such file or folder.`,
+      `Cannot read the labels file '${join(dir, 'none.csv')}': no such file or folder; expected a regular text file.`,
+    );
+    // Before: /dev/zero as the labels file was read until memory ran out.
+    expect(await rejection(readLabelCsv('/dev/zero'))).toBe(
+      "Cannot read the labels file '/dev/zero': it is a character device, not a regular file; expected a regular text file.",
     );
   });
 });

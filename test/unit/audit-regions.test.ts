@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -428,6 +429,23 @@ describe('readRegions: paths', () => {
     expect(await rejection(readRegions(join(dir, 'nope.json')), 'IO')).toBe(
       `Cannot read the regions file or folder '${join(dir, 'nope.json')}': no such file or folder.`,
     );
+  });
+
+  it('a FIFO or a device as the regions file or a mask is refused at once, not waited on or read', async () => {
+    // Before: readFile waited on the FIFO for a writer forever, and read /dev/zero until memory ran out.
+    const fifo = join(await mkdtemp(join(dir, 'fifo-')), 'regions.json');
+    execFileSync('mkfifo', [fifo]);
+    const started = Date.now();
+    expect(await rejection(readRegions(fifo), 'IO')).toBe(
+      `Cannot read the regions file '${fifo}': it is a FIFO (named pipe), not a regular file; expected a regular text file.`,
+    );
+    expect(await rejection(readMask(fifo, 8, 6), 'IO')).toBe(
+      `Cannot read the mask '${fifo}': it is a FIFO (named pipe), not a regular file; expected a mask PNG.`,
+    );
+    expect(await rejection(readMask('/dev/zero', 8, 6), 'IO')).toBe(
+      "Cannot read the mask '/dev/zero': it is a character device, not a regular file; expected a mask PNG.",
+    );
+    expect(Date.now() - started).toBeLessThan(10_000);
     const txt = await file('regions.txt', 'dog.jpg 1 2 3 4');
     expect(await rejection(readRegions(txt))).toBe(
       `'${txt}' is not a regions file Sightline reads; expected a COCO .json file, a Pascal VOC .xml file or a ` +
@@ -532,7 +550,7 @@ describe('mask PNGs', () => {
       ),
     );
     expect(await rejection(readMask(join(dir, 'none.png'), 8, 6), 'IO')).toBe(
-      `Cannot read the mask '${join(dir, 'none.png')}': no such file or folder.`,
+      `Cannot read the mask '${join(dir, 'none.png')}': no such file or folder; expected a mask PNG.`,
     );
   });
 });

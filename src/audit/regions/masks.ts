@@ -1,8 +1,9 @@
 // Regions given as mask PNGs, one per image.
-import { readFile } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import { messageOf } from '../../core/errors.js';
-import { regionsError, unreadable } from './common.js';
+import { DEFAULT_MAX_IMAGE_BYTES } from '../../io/image-limits.js';
+import { readRegularFile } from '../../io/read-file.js';
+import { regionsError } from './common.js';
 
 /**
  * Reads a mask PNG (or any image sharp reads) for a width × height image: 1 where the mask's pixel is neither
@@ -13,12 +14,11 @@ import { regionsError, unreadable } from './common.js';
  * size differs from the image's (naming both), and when it marks no pixel.
  */
 export async function readMask(path: string, width: number, height: number): Promise<Uint8Array> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (cause) {
-    throw unreadable(path, 'mask', cause);
-  }
+  const bytes = await readRegularFile(path, {
+    maxBytes: DEFAULT_MAX_IMAGE_BYTES,
+    expected: 'a mask PNG',
+    noun: 'the mask',
+  });
   let metadata: Metadata;
   try {
     metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
