@@ -277,6 +277,48 @@ describe('polygonMask: even-odd at pixel centres', () => {
     expect(polygonMask([0.6, 0.6, 1.4, 0.6, 1, 1.4], 4, 4).every((v) => v === 0)).toBe(true);
   });
 
+  it('agrees with a per-pixel even-odd test on random polygons, vertices on pixel centres included', () => {
+    let seed = 7;
+    const random = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    for (let t = 0; t < 200; t++) {
+      const n = 3 + Math.floor(random() * 8);
+      // Half the polygons on the half-pixel grid, where centres fall on vertices and edges.
+      const at = (limit: number) =>
+        t % 2 ? Math.floor(random() * limit * 2) / 2 : random() * (limit + 4) - 2;
+      const points = Array.from({ length: n }, () => [at(9), at(7)]).flat();
+      const expected = Uint8Array.from({ length: 9 * 7 }, (_, p) => {
+        const xc = (p % 9) + 0.5;
+        const yc = Math.floor(p / 9) + 0.5;
+        let inside = false;
+        for (let k = 0, prev = n - 1; k < n; prev = k++) {
+          const [xa, ya, xb, yb] = [points[2 * prev], points[2 * prev + 1], points[2 * k], points[2 * k + 1]];
+          // Strictly left of the crossing is inside, so a centre on a left edge counts and one on a right does not.
+          if (ya <= yc !== yb <= yc && xc >= xa + ((yc - ya) * (xb - xa)) / (yb - ya)) inside = !inside;
+        }
+        return inside ? 1 : 0;
+      });
+      expect(polygonMask(points, 9, 7), `polygon ${points.join(', ')}`).toEqual(expected);
+    }
+  });
+
+  it('a polygon of a million points fills a 12-megapixel mask in bounded time', () => {
+    // Before: every row tested every edge (26 to 32 s here for this polygon, a 20 MB COCO file).
+    const n = 1_000_000;
+    const points: number[] = [];
+    for (let k = 0; k < n; k++) {
+      const a = (2 * Math.PI * k) / n;
+      points.push(2000 + 1900 * Math.cos(a), 1500 + 1400 * Math.sin(a));
+    }
+    const started = Date.now();
+    const mask = polygonMask(points, 4000, 3000);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const area = mask.reduce((sum, v) => sum + v, 0);
+    expect(Math.abs(area / (Math.PI * 1900 * 1400) - 1)).toBeLessThan(1e-3);
+  });
+
   it('refuses too few points, an odd count and non-finite numbers', () => {
     expectInvalid(
       () => polygonMask([0, 0, 1, 1], 4, 4),

@@ -87,17 +87,33 @@ function markPolygon(mask: Uint8Array, points: readonly number[], width: number,
     top = Math.min(top, points[k]);
     bottom = Math.max(bottom, points[k]);
   }
+  // Each row tests only the edges whose rows span it (an untrusted polygon may have millions of points):
+  // edges sorted by their first row join the active list there and leave it after their last. Their rows are
+  // widened by one on each side, and the exact test below decides, as it would over every edge.
+  const edges: { first: number; last: number; from: number; to: number }[] = [];
+  for (let k = 0, prev = n - 1; k < n; prev = k++) {
+    const ya = points[2 * prev + 1];
+    const yb = points[2 * k + 1];
+    if (ya === yb) continue; // a horizontal edge crosses no row
+    const first = Math.floor(Math.min(ya, yb) - 0.5);
+    edges.push({ first, last: Math.ceil(Math.max(ya, yb) - 0.5), from: prev, to: k });
+  }
+  edges.sort((a, b) => a.first - b.first);
+  let next = 0;
+  let active: typeof edges = [];
   let marked = false;
   const crossings: number[] = [];
   // Rows whose centre i + 0.5 lies in [top, bottom).
   for (let i = Math.max(0, Math.ceil(top - 0.5)); i < Math.min(height, Math.ceil(bottom - 0.5)); i++) {
     const yc = i + 0.5;
     crossings.length = 0;
-    for (let k = 0, prev = n - 1; k < n; prev = k++) {
-      const xa = points[2 * prev];
-      const ya = points[2 * prev + 1];
-      const xb = points[2 * k];
-      const yb = points[2 * k + 1];
+    while (next < edges.length && edges[next].first <= i) active.push(edges[next++]);
+    active = active.filter((edge) => edge.last >= i);
+    for (const { from, to } of active) {
+      const xa = points[2 * from];
+      const ya = points[2 * from + 1];
+      const xb = points[2 * to];
+      const yb = points[2 * to + 1];
       // Half-open in y, so a vertex on the scanline is counted once and horizontal edges never.
       if (ya <= yc !== yb <= yc) crossings.push(xa + ((yc - ya) * (xb - xa)) / (yb - ya));
     }
