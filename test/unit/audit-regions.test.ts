@@ -254,6 +254,19 @@ describe('readRegions: COCO', () => {
     );
   });
 
+  it('an RLE of more than 4,000,000 runs is refused before it becomes millions of boxes', async () => {
+    // A checkerboard 50-megapixel mask (a file of about 75 MB) would make 25 million boxes: about 2 GB, estimated.
+    const runs = new Array<number>(4_000_002).fill(1);
+    const path = await file(
+      'regions.json',
+      coco([{ id: 4, image_id: 1, segmentation: { counts: runs, size: [2, 2_000_001] } }]),
+    );
+    expect(await rejection(readRegions(path))).toBe(
+      `Annotation 4 in '${path}' has an RLE segmentation of 4,000,002 runs; expected at most 4,000,000, ` +
+        'more than any real mask of the largest image the audit decodes.',
+    );
+  });
+
   it('files that are not COCO', async () => {
     const broken = await file('regions.json', '{"images": [');
     expect(await rejection(readRegions(broken))).toMatch(

@@ -8,6 +8,9 @@ import type { ImageRegions } from '../types.js';
 import { capitalize, describeValue, isRecord, regionsError } from './common.js';
 import { normalizeFileName } from './match.js';
 
+/** Runs one RLE mask may hold (a detailed 50-megapixel mask has a few hundred thousand). */
+const MAX_RLE_RUNS = 4_000_000;
+
 interface CocoImage {
   readonly file: string;
   readonly width?: number;
@@ -201,6 +204,13 @@ function cocoRleBoxes(
   }
   if (!runs.every((v) => Number.isInteger(v) && v >= 0)) {
     throw fail('has RLE counts that are not whole numbers ≥ 0; expected run lengths.');
+  }
+  // Each run of ones becomes at least one box: a checkerboard mask would hold tens of millions of them.
+  if (runs.length > MAX_RLE_RUNS) {
+    throw fail(
+      `has an RLE segmentation of ${formatCount(runs.length)} runs; expected at most ` +
+        `${formatCount(MAX_RLE_RUNS)}, more than any real mask of the largest image the audit decodes.`,
+    );
   }
   const total = (runs as number[]).reduce((a, b) => a + b, 0);
   if (total !== rows * columns) {
