@@ -3,11 +3,12 @@ import type { Model } from '../../src/core/model.js';
 import { outputValues, targetValues } from '../../src/core/scores.js';
 import { encodeModel } from '../../src/engines/onnx/proto.js';
 import { explain } from '../../src/explain.js';
-import { openOnnxModel } from '../../src/models/open.js';
-import { checkTask, finalOp, guessTask, outputWidth } from '../../src/models/spec.js';
+import { convertTfliteModel, openConvertedTflite, openOnnxModel } from '../../src/models/open.js';
+import { checkTask, finalOp, guessTask, outputWidth, specFromIo } from '../../src/models/spec.js';
 import type { Patch } from '../helpers/analytic.js';
 import { expectInvalid } from '../helpers/errors.js';
 import { massInside, scorerProto, sigmoid, taggerProto } from '../helpers/task-models.js';
+import { fullyConnectedOptions, reshapeOptions, writeTflite } from '../helpers/tflite-builder.js';
 
 const S = 32;
 /** A white photo at the input size: with mean 0 and std 1 every input value is 1, so a patch's mean is 1. */
@@ -65,6 +66,59 @@ describe('the task is read from the end of the graph', () => {
       `Argument 'task' must be one of classify, multilabel, score; got "regression".`,
     );
     expectInvalid(() => checkTask(3), /one of classify, multilabel, score; got 3/);
+  });
+});
+
+describe('every engine path gives its spec a task', () => {
+  /** A TFLite head: input [1, 2, 2, 3] → RESHAPE [1, 12] → FULLY_CONNECTED [1, k] (→ LOGISTIC). */
+  const tflite = (k: number, logistic: boolean) => {
+    const tensor = (name: string, shape: number[], data?: Float32Array) => ({ name, shape, data });
+    return writeTflite({
+      tensors: [
+        tensor('input', [1, 2, 2, 3]),
+        tensor('flat', [1, 12]),
+        tensor('w', [k, 12], new Float32Array(12 * k).fill(0.1)),
+        tensor('b', [k], new Float32Array(k)),
+        tensor('logits', [1, k]),
+        tensor('probs', [1, k]),
+      ],
+      operators: [
+        { op: 'RESHAPE', inputs: [0], outputs: [1], options: reshapeOptions([1, 12]) },
+        { op: 'FULLY_CONNECTED', inputs: [1, 2, 3], outputs: [4], options: fullyConnectedOptions() },
+        ...(logistic ? [{ op: 'LOGISTIC', inputs: [4], outputs: [5] }] : []),
+      ],
+      inputs: [0],
+      outputs: [logistic ? 5 : 4],
+    });
+  };
+
+  it.each([
+    [1, true, 'score', 'logits'],
+    [1, false, 'score', 'logits'],
+    [3, true, 'multilabel', 'probabilities'],
+    [3, false, 'classify', 'logits'],
+  ] as const)('TFLite: %s outputs, LOGISTIC %s → %s', async (k, logistic, task, outputs) => {
+    const model = await openConvertedTflite(convertTfliteModel(tflite(k, logistic)), {});
+    try {
+      expect([model.spec.task, model.spec.outputs]).toEqual([task, outputs]);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('a model read from its inputs and outputs alone (TF.js on TF.js) is a score when one output wide', () => {
+    const io = (k: number | string) => ({
+      inputs: [{ name: 'x', dims: ['N', 8, 8, 3] }],
+      outputs: [{ name: 'y', dims: ['N', k] }],
+    });
+    const hints = { labels: [], outputs: 'logits' as const };
+    expect(specFromIo(io(1), hints).task).toBe('score');
+    expect(specFromIo(io(5), hints).task).toBe('classify');
+    expect(specFromIo(io('K'), hints).task).toBe('classify');
+    expect(specFromIo(io(1), { ...hints, task: 'classify' }).task).toBe('classify');
+    expect(() => specFromIo(io(1), { ...hints, task: 'segment' as never })).toThrow(
+      /Argument 'task' must be one of classify, multilabel, score; got "segment"/,
+    );
   });
 });
 
