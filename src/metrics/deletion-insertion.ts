@@ -27,7 +27,7 @@ export interface DeletionInsertionInput {
   readonly input: Tensor;
   /** The map to judge, at the model's input resolution (spec.width × spec.height). */
   readonly map: AttributionMap;
-  /** Index of the output score whose probability the curves follow. */
+  /** Index of the output score whose value (a probability, or a raw score) the curves follow. */
   readonly target: number;
 }
 
@@ -62,7 +62,7 @@ export interface DeletionInsertionOptions {
 export interface Curve {
   /** Area under the curve by the trapezoidal rule over `fractions`; in [0, 1] for probabilities. */
   readonly auc: number;
-  /** The target's probability after each step, step 0 (nothing changed yet) first. */
+  /** The target's value after each step, step 0 (nothing changed yet) first. */
   readonly scores: number[];
   /** The share of pixels changed at each step, from 0 to 1. */
   readonly fractions: number[];
@@ -81,8 +81,9 @@ export interface DeletionInsertion {
  * highest first (ties by pixel index, row-major), and changed a step at a time; a pixel is one position with
  * all its channels. Deletion starts from the image and sets them to the baseline; insertion starts from a
  * blurred copy and restores them. After each step (and before the first) the target's value is recorded as
- * core/scores.ts targetValues reads it: a class's or a tag's probability, a score's raw value. AUC is the trapezoidal rule over the share of pixels changed, which for equal steps
- * is the reference's (Σ scores − (first + last) / 2) / (n − 1); an uneven last step is weighted by its size.
+ * core/scores.ts targetValues reads it: a class's or a tag's probability, a score's raw value (whose AUC is
+ * then in the score's own units). AUC is the trapezoidal rule over the share of pixels changed, which for
+ * equal steps is the reference's (Σ scores − (first + last) / 2) / (n − 1); an uneven last step is weighted by its size.
  *
  * The blur is the insertion baseline of the reference (`gkern(11, 5)`): a Gaussian of σ = blurSigma cut to
  * blurKernel × blurKernel, per channel, on the normalised input, through core/blur.ts. Two differences from
