@@ -1,7 +1,7 @@
 // Writing an audit's reports from its rows (Node): report.html with every picture inlined, results.jsonl,
 // results.csv, and summary.json with the dataset-level numbers.
 import { join } from 'node:path';
-import { formatCount, listSome } from '../core/text.js';
+import { formatCount, listSome, terminalSafe } from '../core/text.js';
 import { summarize } from './aggregate.js';
 import { writeAtomically } from './output.js';
 import { readRowPictures } from './pictures.js';
@@ -28,7 +28,8 @@ export async function writeReports(
     else if (read.problem !== undefined) missing.set(row.file, read.problem);
   }
   if (missing.size > 0) {
-    const shown = [...missing].map(([file, why]) => `${file} (${why})`);
+    // A file name inside a line: a line feed in it must not start a line of its own.
+    const shown = [...missing].map(([file, why]) => `${terminalSafe(file, { oneLine: true })} (${why})`);
     onWarning(
       `${formatCount(missing.size)} image${missing.size === 1 ? '' : 's'} of the report ${missing.size === 1 ? 'is' : 'are'} ` +
         `shown without ${missing.size === 1 ? 'its pictures' : 'their pictures'}: ${listSome(shown, 3, '; ')}.`,

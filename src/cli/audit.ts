@@ -266,7 +266,8 @@ function labelFor(labels: ReadonlyMap<string, string>, file: string): string | u
 
 function describeRow(row: AuditRow): string {
   const file = safeName(row.file);
-  if (row.status === 'error') return `${file}: error: ${row.error?.message}`;
+  // The message quotes the file's path, which may hold a line feed too.
+  if (row.status === 'error') return `${file}: error: ${safeName(row.error?.message ?? '')}`;
   const top = row.predictions?.[0];
   const verdict = row.noEvidence
     ? ', no evidence for the class (the map is zero everywhere)'
@@ -297,7 +298,7 @@ async function rowsToRedo(
         : await rowPicturesProblem(out, row);
     if (problem === undefined) continue;
     redo.add(file);
-    problems.push(`${file} (${problem})`);
+    problems.push(`${safeName(file)} (${problem})`);
   }
   if (redo.size > 0) {
     printError(

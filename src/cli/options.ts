@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { OptionSpec, OptionValue } from '../core/method.js';
-import { MODEL_TASKS, type Model, type ModelTask } from '../core/model.js';
+import { MAX_INPUT_SIDE, MODEL_TASKS, type Model, type ModelTask } from '../core/model.js';
 import { displayUrl } from '../engines/http/index.js';
 import { noiseTunnel } from '../methods/gradient/noise-tunnel.js';
 import { type AnyMethod, getMethod, METHODS } from '../methods/registry.js';
@@ -56,9 +56,13 @@ export function parseList(value: string): number[] {
 
 export function parseSize(value: string): [number, number] {
   const m = /^(\d+)(?:x(\d+))?$/.exec(value.trim());
-  if (!m) throw new InvalidArgumentError(`expected a size like 224 or 224x224, got '${value}'`);
-  const w = Number(m[1]);
-  return [w, m[2] ? Number(m[2]) : w];
+  const w = Number(m?.[1]);
+  const h = m?.[2] ? Number(m[2]) : w;
+  if (!m || [w, h].some((n) => n < 1 || n > MAX_INPUT_SIDE))
+    throw new InvalidArgumentError(
+      `expected a size like 224 or 224x224, each side from 1 to ${MAX_INPUT_SIDE}, got '${value}'`,
+    );
+  return [w, h];
 }
 
 /** The flags addModelOptions and methodOptionFlags add, as commander parses them. */

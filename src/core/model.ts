@@ -10,6 +10,12 @@ export type ModelTask = 'classify' | 'multilabel' | 'score';
 
 export const MODEL_TASKS: readonly ModelTask[] = ['classify', 'multilabel', 'score'];
 
+/**
+ * The largest input side a model may ask for, in pixels: preprocessing makes three float planes of it per
+ * image, 200 MB at 4096 × 4096 but 43 GB at 60000 × 60000; image classifiers take a few hundred pixels a side.
+ */
+export const MAX_INPUT_SIDE = 4096;
+
 /** How a model wants its input: geometry, layout, colour order and normalisation. */
 export interface ModelSpec {
   /** Name of the image input tensor. */

@@ -95,6 +95,12 @@ function requestHeaders(http: HttpHints): Record<string, string> {
       throw invalidArgument('header', "'Name: value' with a header name before the colon", `${name}: …`);
     }
     headers[name] = line.slice(colon + 1).trim();
+    if (!sendable(headers[name]))
+      throw invalidArgument(
+        'header',
+        'a value of Latin-1 characters without line breaks or NUL',
+        `${name}: …`,
+      );
   }
   if (http.apiKeyHeader !== undefined && !http.apiKeyEnv)
     throw invalidArgument('api-key-header', 'given together with --api-key-env', http.apiKeyHeader);
@@ -106,11 +112,26 @@ function requestHeaders(http: HttpHints): Record<string, string> {
         'the name of a set, non-empty environment variable that holds the API key',
         http.apiKeyEnv,
       );
+    if (!sendable(key))
+      throw invalidArgument(
+        'api-key-env',
+        'a variable whose value has Latin-1 characters without line breaks or NUL',
+        http.apiKeyEnv,
+      );
     const name = http.apiKeyHeader ?? 'Authorization';
     if (!isToken(name)) throw invalidArgument('api-key-header', 'a header name', name);
     headers[name] = name.toLowerCase() === 'authorization' ? `Bearer ${key}` : key;
   }
   return headers;
+}
+
+/**
+ * Whether fetch can send `value` in a header. It refuses the others with a TypeError that the client would
+ * take for a network failure and retry, reporting a server that "did not answer" when nothing was sent.
+ */
+function sendable(value: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: line breaks and NUL are what fetch refuses.
+  return !/[\r\n\0]|[^\u0000-\u00ff]/.test(value);
 }
 
 function isToken(name: string): boolean {

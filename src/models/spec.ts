@@ -1,6 +1,6 @@
 // What a model's preprocessing is, from its input shape and what the user says: no I/O, so the browser shares it.
 import { invalidArgument, SightlineError } from '../core/errors.js';
-import { MODEL_TASKS, type ModelSpec, type ModelTask } from '../core/model.js';
+import { MAX_INPUT_SIDE, MODEL_TASKS, type ModelSpec, type ModelTask } from '../core/model.js';
 import type { ModelProto } from '../engines/onnx/proto.js';
 import type { OnnxIo } from '../engines/onnx/session.js';
 
@@ -113,10 +113,19 @@ export function specFromIo(
   }
   const width = hints.width ?? shape.width;
   const height = hints.height ?? shape.height;
-  if (!width || !height) {
+  if (width === undefined || height === undefined) {
     throw new SightlineError(
       'MODEL_SHAPE',
       `Input '${input.name}' [${dims.join(', ')}] has no fixed size; pass --input-size (e.g. 224 or 224x224).`,
+    );
+  }
+  // Whoever gave it (the file, a metadata.json, a flag), a size past the limit would fail allocating its tensor.
+  const side = (n: number) => Number.isInteger(n) && n >= 1 && n <= MAX_INPUT_SIDE;
+  if (!side(width) || !side(height)) {
+    throw new SightlineError(
+      'MODEL_SHAPE',
+      `Input '${input.name}' [${dims.join(', ')}] asks for ${width} × ${height} pixels; expected whole numbers from 1 to ${MAX_INPUT_SIDE} a side.`,
+      { width, height, maxSide: MAX_INPUT_SIDE },
     );
   }
   return {

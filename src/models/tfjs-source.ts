@@ -4,6 +4,7 @@
  * No Node APIs here, so the browser shares the same reading, metadata and conversion rules.
  */
 import { SightlineError } from '../core/errors.js';
+import { formatCount, listSome } from '../core/text.js';
 import { encodeModel } from '../engines/onnx/proto.js';
 import {
   convertTfjsLayers,
@@ -43,6 +44,11 @@ export interface TfjsMetadata {
  * into memory whole, and the manifest declares their size, which a file or server must not exceed.
  */
 export const MAX_TFJS_WEIGHT_BYTES = MAX_TFJS_ZIP_BYTES;
+/**
+ * The most weight files a manifest may list, together: each is opened (or fetched) on its own, so a model.json
+ * naming one file a million times would take an hour. Large Graph models come in a few hundred shards.
+ */
+export const MAX_TFJS_WEIGHT_FILES = 10_000;
 /** The largest model.json read (Graph models' topologies run to a few MB). */
 export const MAX_TFJS_MODEL_JSON_BYTES = 64 * 1024 * 1024;
 /** The largest metadata.json read (Teachable Machine's is a few hundred bytes). */
@@ -100,6 +106,14 @@ export async function readTfjsFiles(modelJsonAt: string, files: TfjsFiles): Prom
       { ref: modelJsonAt, bytes: total, maxBytes: MAX_TFJS_WEIGHT_BYTES },
     );
   }
+  const fileCount = modelJson.weightsManifest.reduce((n, group) => n + group.paths.length, 0);
+  if (fileCount > MAX_TFJS_WEIGHT_FILES) {
+    throw new SightlineError(
+      'MODEL_LOAD',
+      `The TF.js model '${modelJsonAt}' lists ${formatCount(fileCount)} weight files, over the limit of ${formatCount(MAX_TFJS_WEIGHT_FILES)}; a model's weights come in a few files (a large Graph model's, in a few hundred).`,
+      { ref: modelJsonAt, files: fileCount, maxFiles: MAX_TFJS_WEIGHT_FILES },
+    );
+  }
   for (const group of modelJson.weightsManifest)
     for (const path of group.paths) checkWeightPath(path, modelJsonAt);
   const groups: Uint8Array[] = [];
@@ -123,11 +137,14 @@ export async function readTfjsFiles(modelJsonAt: string, files: TfjsFiles): Prom
       if (held > (expected ?? budget)) break;
       parts.push(bytes);
     }
-    if (expected === undefined && held > budget) throw tooLargeError(group.paths.join(', '), budget);
+    if (expected === undefined && held > budget) throw tooLargeError(listSome(group.paths, 3), budget);
     if (expected !== undefined && held !== expected) {
       throw new SightlineError(
         'MODEL_LOAD',
-        `The weight files ${group.paths.map((p) => `'${p}'`).join(', ')} of '${modelJsonAt}' hold ${held > expected ? `more than ${expected}` : held} bytes; the manifest describes ${expected}.`,
+        `The weight files ${listSome(
+          group.paths.map((p) => `'${p}'`),
+          3,
+        )} of '${modelJsonAt}' hold ${held > expected ? `more than ${expected}` : held} bytes; the manifest describes ${expected}.`,
         { ref: modelJsonAt },
       );
     }
@@ -178,6 +195,10 @@ function unsafePath(path: string): string | undefined {
   }
   for (const p of [path, decoded]) {
     if (/[\\\0]/.test(p)) return 'holds a backslash or NUL';
+    // A URL parser drops tabs and line breaks wherever they stand and spaces at the ends: '.\t.' is '..' there.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the characters to refuse.
+    if (/[\u0001-\u001f\u007f]/.test(p)) return 'holds a control character';
+    if (p !== p.trim()) return 'starts or ends with a space';
     if (/^[a-z][a-z0-9+.-]*:/i.test(p)) return 'is a URL or a drive path';
     if (p.startsWith('/')) return 'is an absolute path';
     if (p.split('/').includes('..')) return "climbs out of the model's folder with '..'";

@@ -77,7 +77,7 @@ export class ZipFiles implements TfjsFiles {
     this.names = [...this.entries.keys()];
   }
 
-  async read(location: string): Promise<Uint8Array | undefined> {
+  async read(location: string, maxBytes = Number.POSITIVE_INFINITY): Promise<Uint8Array | undefined> {
     const prefix = `${this.zipName}/`;
     const entry = location.startsWith(prefix) ? this.entries.get(location.slice(prefix.length)) : undefined;
     if (!entry) return undefined;
@@ -87,6 +87,16 @@ export class ZipFiles implements TfjsFiles {
         'MODEL_LOAD',
         `'${this.zipName}' unpacks to more than ${formatSize(this.maxBytes)} ('${entry.name}' alone is ${formatSize(entry.originalSize)}); Sightline stops there so that a zip bomb cannot fill the memory. Unzip it and give its folder if the model really is that large.`,
         { ref: this.zipName, entry: entry.name, maxBytes: this.maxBytes },
+      );
+    }
+    if (entry.originalSize > maxBytes) {
+      // Over the caller's limit by its own account: unpacked only far enough to show it (TfjsFiles.read's
+      // contract: the caller refuses what passes its limit). Short of that, the entry is not what it says.
+      const start = this.unpack(entry, maxBytes);
+      if (start.byteLength > maxBytes) return start;
+      throw this.damaged(
+        `'${entry.name}' unpacks to ${start.byteLength} bytes; the zip says ${entry.originalSize}`,
+        entry,
       );
     }
     const data = this.unpack(entry);
@@ -204,7 +214,8 @@ export class ZipFiles implements TfjsFiles {
         let r = q + 4;
         for (const key of ['originalSize', 'compressedSize', 'localOffset'] as const) {
           if (sizes[key] !== 0xffffffff) continue;
-          if (r + 8 > q + 4 + size) throw this.unreadable('invalid zip64 data');
+          // Within the field as declared and within the extra data holding it, which may be shorter.
+          if (r + 8 > Math.min(q + 4 + size, extra + length)) throw this.unreadable('invalid zip64 data');
           sizes[key] = Number(this.u64(r));
           r += 8;
         }
@@ -214,8 +225,8 @@ export class ZipFiles implements TfjsFiles {
     }
   }
 
-  /** An entry's bytes, inflated no further than one byte past its declared size. */
-  private unpack(entry: ZipEntry): Uint8Array {
+  /** An entry's bytes, inflated no further than one byte past `limit` (its declared size unless told). */
+  private unpack(entry: ZipEntry, limit = entry.originalSize): Uint8Array {
     const { view, bytes } = this;
     if (entry.flags & 1) throw this.unreadable(`'${entry.name}' is encrypted`);
     const at = entry.localOffset;
@@ -224,7 +235,7 @@ export class ZipFiles implements TfjsFiles {
     const start = at + 30 + view.getUint16(at + 26, true) + view.getUint16(at + 28, true);
     if (start + entry.compressedSize > bytes.byteLength) throw this.unreadable('unexpected EOF');
     const compressed = bytes.subarray(start, start + entry.compressedSize);
-    if (entry.method === 0) return compressed.slice(0, entry.originalSize + 1);
+    if (entry.method === 0) return compressed.slice(0, limit + 1);
     if (entry.method !== 8)
       throw this.unreadable(
         `'${entry.name}' uses compression method ${entry.method}; expected deflate (8) or none (0)`,
@@ -232,11 +243,11 @@ export class ZipFiles implements TfjsFiles {
     const chunks: Uint8Array[] = [];
     let total = 0;
     const inflater = new Inflate((chunk) => {
-      if (total <= entry.originalSize) chunks.push(chunk);
+      if (total <= limit) chunks.push(chunk);
       total += chunk.byteLength;
     });
     try {
-      for (let p = 0; p < compressed.byteLength && total <= entry.originalSize; p += INFLATE_CHUNK) {
+      for (let p = 0; p < compressed.byteLength && total <= limit; p += INFLATE_CHUNK) {
         const end = Math.min(compressed.byteLength, p + INFLATE_CHUNK);
         inflater.push(compressed.subarray(p, end), end === compressed.byteLength);
       }
@@ -245,7 +256,7 @@ export class ZipFiles implements TfjsFiles {
       if ((cause as FlateError).code === undefined) throw cause;
       throw this.unreadable((cause as Error).message, cause);
     }
-    const out = new Uint8Array(Math.min(total, entry.originalSize + 1));
+    const out = new Uint8Array(Math.min(total, limit + 1));
     let offset = 0;
     for (const chunk of chunks) {
       const part = chunk.subarray(0, out.byteLength - offset);

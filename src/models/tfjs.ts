@@ -9,8 +9,9 @@
 import { constants } from 'node:fs';
 import { open, realpath, stat } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
-import { SightlineError } from '../core/errors.js';
+import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { Model } from '../core/model.js';
+import { displayUrl, HttpClient } from '../engines/http/index.js';
 import { gradientGraphCache, sha256 } from './cache.js';
 import { readLabels } from './labels-file.js';
 import { openOnnxModel } from './open.js';
@@ -31,7 +32,8 @@ export { metadataHints, type TfjsMetadata, type TfjsSource } from './tfjs-source
 
 /** A folder, a model.json or .zip path, or a URL whose path ends in .json names a TF.js model. */
 export function isTfjsModelRef(ref: string): boolean {
-  if (/^https?:\/\//i.test(ref)) return /\.json$/i.test(new URL(ref).pathname);
+  // URL.canParse: a malformed URL is not a TF.js model; the HTTP loader then refuses it as a usage error.
+  if (/^https?:\/\//i.test(ref)) return URL.canParse(ref) && /\.json$/i.test(new URL(ref).pathname);
   return /\.(json|zip)$/i.test(ref);
 }
 
@@ -101,7 +103,7 @@ async function withLabels(hints: ModelHints): Promise<ModelHints> {
  * (at most MAX_TFJS_ZIP_BYTES, 512 MB, packed or unpacked) or a URL.
  */
 export async function readTfjsSource(ref: string): Promise<TfjsSource> {
-  if (/^https?:\/\//i.test(ref)) return readTfjsFiles(ref, new UrlFiles(ref));
+  if (/^https?:\/\//i.test(ref)) return readTfjsUrl(ref);
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(ref);
@@ -127,6 +129,25 @@ export async function readTfjsSource(ref: string): Promise<TfjsSource> {
     return readTfjsZip(bytes, ref);
   }
   return readTfjsFiles(ref, new DiskFiles(ref));
+}
+
+/**
+ * A model.json URL. Its user info and query values may be credentials, so none reaches a message or the
+ * source's location (notes quote it): user info is refused (fetch cannot send it anyway), query values are
+ * redacted as an HTTP model's are.
+ */
+async function readTfjsUrl(ref: string): Promise<TfjsSource> {
+  const parsed = URL.canParse(ref) ? new URL(ref) : undefined;
+  if (!parsed) throw invalidArgument('model', 'an http(s) URL', displayUrl(ref));
+  if (parsed.username || parsed.password)
+    throw invalidArgument('model', "a URL without 'user:password@'", displayUrl(ref));
+  try {
+    return { ...(await readTfjsFiles(ref, new UrlFiles(ref))), location: displayUrl(ref) };
+  } catch (error) {
+    if (!(error instanceof SightlineError)) throw error;
+    const redacted = new HttpClient({ url: ref }).redact(error.message);
+    throw new SightlineError(error.code, redacted, { ref: displayUrl(ref) });
+  }
 }
 
 /**
@@ -270,7 +291,23 @@ async function readStream(response: Response, location: string, maxBytes: number
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let next: ReadableStreamReadResult<Uint8Array>;
+    try {
+      next = await reader.read();
+    } catch (cause) {
+      // A dropped connection ('terminated') or the 60 s timeout, mid-body: the server's fault, not a crash.
+      const why =
+        (cause as Error).name === 'TimeoutError'
+          ? 'no complete answer within 60 s'
+          : (cause as Error).message;
+      throw new SightlineError(
+        'MODEL_LOAD',
+        `Cannot fetch '${location}': the answer broke off after ${total} bytes (${why}).`,
+        { url: location },
+        { cause },
+      );
+    }
+    const { done, value } = next;
     if (done) break;
     total += value.byteLength;
     if (total > maxBytes) {

@@ -174,7 +174,13 @@ async function staticPath(realRoot: string, pathname: string): Promise<string | 
   if (real === undefined || !real.startsWith(realRoot.endsWith(sep) ? realRoot : realRoot + sep))
     return undefined;
   if (!(await stat(real)).isFile()) return undefined;
-  return `/${relative(realRoot, real).split(sep).map(encodeURIComponent).join('/')}`;
+  // sirv reads the path back with decodeURI, which leaves the escapes of reserved characters (+ @ = , ; $ &) as
+  // they are, so encodeURI writes those raw; '?' and '#' would end sirv's path early. Unless the path sirv reads
+  // is exactly the path checked, sirv would serve another file (a twin named 'a%2Bb.js' or 'a' beside 'a+b.js'
+  // or 'a?b.js'), links unchecked: such a name is not found instead.
+  const checked = relative(realRoot, real).split(sep).join('/');
+  if (/[?#]/.test(checked)) return undefined;
+  return `/${encodeURI(checked)}`;
 }
 
 /**

@@ -272,6 +272,23 @@ describe('terminal safety', () => {
     expect(broken.error?.message).not.toContain(folder);
   }, 120_000);
 
+  it('a file name holding a line feed cannot forge a line of its own in a warning or an error row', async () => {
+    const forged = 'sightline: all 3 images look at the object';
+    const name = `a\n${forged}.png`;
+    const folder = await dataset('newlines', [name]);
+    await writeFile(join(folder, `b\n${forged}.png`), 'not a picture');
+    const out = join(dir, 'newlines-out');
+    const first = await runCli(args(folder, out));
+    expect(first.code, first.stderr).toBe(0);
+    const row = readRows(await readFile(join(out, 'results.jsonl'), 'utf8')).find((r) => r.file === name)!;
+    await unlink(join(out, row.overlay!));
+    const second = await runCli(args(folder, out));
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toContain(`cannot be used: a\\n${forged}.png ("${row.overlay}"`);
+    for (const result of [first, second])
+      expect(result.stderr.split('\n').filter((line) => line.startsWith(forged))).toEqual([]);
+  }, 120_000);
+
   it('escapes the file name in an error from explain', async () => {
     const result = await runCli(['explain', join(dir, '\u001b]0;owned\u0007\u009b2J.png')]);
     expect(result.code).toBe(3);

@@ -57,6 +57,14 @@ beforeAll(async () => {
   await symlink('/etc', join(root, 'etc'));
   await symlink(join(base, 'nothing-here.js'), join(root, 'dangling.js'));
   await symlink(join(root, 'assets', 'app.mjs'), join(root, 'alias.mjs'));
+  for (const name of ['icon@2x.png', 'a+b.js', 'a b.js', '100%.txt', 'x=1,y;$&.js'])
+    await writeFile(join(root, 'assets', name), APP);
+  // Twins: a checked file whose name holds a reserved character, and a link out named as that name escaped (or
+  // cut at '?'). The file asked for must be the file served, never its twin.
+  await mkdir(join(root, 'twins'));
+  for (const name of ['c+d.js', 'q?x.js', 'h#x.js']) await writeFile(join(root, 'twins', name), APP);
+  for (const name of ['c%2Bd.js', 'q', 'h'])
+    await symlink(join(base, 'secret.txt'), join(root, 'twins', name));
   execFileSync('mkfifo', [join(root, 'pipe.js')]);
   // sirv's start-up walk used to follow the links and throw on the dangling one: starting is the first test.
   server = await startServer({ root, port: 0, allowedHosts: ['studio.lan'] });
@@ -72,6 +80,31 @@ describe('a root holding links', () => {
     expect(await get(server.url, '/assets/app.mjs')).toEqual({ status: 200, body: APP });
     expect(await get(server.url, '/alias.mjs')).toEqual({ status: 200, body: APP });
   });
+
+  it.each([
+    '/assets/icon@2x.png',
+    '/assets/a+b.js',
+    '/assets/a%2Bb.js',
+    '/assets/a%20b.js',
+    '/assets/100%25.txt',
+    '/assets/x=1,y;$&.js',
+  ])('serves %s, a file whose name holds characters a URL reserves', async (path) => {
+    expect(await get(server.url, path)).toEqual({ status: 200, body: APP });
+  });
+
+  it.each([
+    ['/twins/c+d.js', 200],
+    ['/twins/c%2Bd.js', 200],
+    ['/twins/q%3Fx.js', 404],
+    ['/twins/h%23x.js', 404],
+  ])(
+    '%s is the file asked for or nothing, never a link out that sirv would read by another name',
+    async (path, status) => {
+      const reply = await get(server.url, path);
+      expect(reply.body).not.toContain(SECRET);
+      expect(reply).toEqual(status === 200 ? { status, body: APP } : { status, body: 'Not found\n' });
+    },
+  );
 
   it.each([
     '/leak.txt',

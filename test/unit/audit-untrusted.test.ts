@@ -121,6 +121,16 @@ describe('writeReports with pictures that cannot be used', () => {
     const csv = await readFile(join(out, 'results.csv'), 'utf8');
     expect(csv.trim().split('\r\n')).toHaveLength(7);
   }, 30_000);
+
+  it("names a file holding a line feed on the warning's one line", async () => {
+    const warnings: string[] = [];
+    await writeReports(out, [row('a\nsightline: forged.png')], CONFIG, (w) => warnings.push(w));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /^1 image of the report is shown without its pictures: a\\nsightline: forged\.png \(/,
+    );
+    expect(warnings[0]).not.toContain('\n');
+  });
 });
 
 describe('checkRow', () => {

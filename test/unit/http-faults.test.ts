@@ -397,6 +397,26 @@ describe('headers and the API key', () => {
     expect(everything).not.toContain('team-secret-9');
   });
 
+  it('redacts the key as a JSON body or a URL may escape it (\\/ for /, %2F, \\u0022 for a quote)', async () => {
+    const key = 'AKIA/sk+live/"q"/9f3c';
+    process.env.SIGHTLINE_TEST_KEY = key;
+    // PHP's json_encode writes / as \/; the error is an object without a message, so the body is quoted whole.
+    const escaped = JSON.stringify(key).slice(1, -1).replaceAll('/', '\\/');
+    for (const echo of [
+      escaped,
+      encodeURIComponent(key),
+      JSON.stringify(key).slice(1, -1).replaceAll('\\"', '\\u0022'),
+    ]) {
+      const body = `{"error": {"code": 401, "echo": "${echo}"}}`;
+      const server = await serve({ fault: () => ({ kind: 'status', status: 401, body }) });
+      const model = await load(server.url, { apiKeyEnv: 'SIGHTLINE_TEST_KEY', apiKeyHeader: 'X-Api-Key' });
+      const error = await failure(model.predict(batchOf(1)));
+      expect(error.message).toContain('HTTP 401: ');
+      expect(error.message).toContain('[redacted]');
+      for (const part of ['sk+live', 'sk%2Blive', '9f3c']) expect(error.message).not.toContain(part);
+    }
+  });
+
   it('shows no piece of the key when a quoted body is cut short', async () => {
     process.env.SIGHTLINE_TEST_KEY = KEY;
     // 200 with a body that is not JSON: the message quotes its first 60 characters, where the key begins.
@@ -433,5 +453,21 @@ describe('headers and the API key', () => {
     const bad = await failure(load(url, { headers: ['Authorization Bearer hunter2-secret'] }));
     expect(bad.code).toBe('INVALID_ARGUMENT');
     expect(bad.message).not.toContain('hunter2');
+  });
+
+  it('a header value fetch cannot send is a usage error at once, not four tries that "did not answer"', async () => {
+    const url = await deadUrl();
+    for (const value of ['abc\nInjected: hunter2-secret', 'hunter2-€-secret', 'nul\u0000hunter2-secret']) {
+      const bad = await failure(load(url, { headers: [`X-Team: ${value}`], retries: 3 }));
+      expect(bad.code).toBe('INVALID_ARGUMENT');
+      expect(bad.message).toBe(
+        `Argument 'header' must be a value of Latin-1 characters without line breaks or NUL; got "X-Team: …".`,
+      );
+    }
+    process.env.SIGHTLINE_TEST_KEY = 'sk-line\nbreak-hunter2';
+    const key = await failure(load(url, { apiKeyEnv: 'SIGHTLINE_TEST_KEY' }));
+    expect(key.message).toBe(
+      `Argument 'api-key-env' must be a variable whose value has Latin-1 characters without line breaks or NUL; got "SIGHTLINE_TEST_KEY".`,
+    );
   });
 });

@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SightlineError } from '../../src/core/errors.js';
+import { formatCount } from '../../src/core/text.js';
+import { loadModel } from '../../src/models/load.js';
 import { readTfjsSource } from '../../src/models/tfjs.js';
+import { MAX_TFJS_WEIGHT_FILES } from '../../src/models/tfjs-source.js';
 
 /** A Layers model.json whose one weight is two float32 values (8 bytes) in the files `paths`. */
 function modelJson(paths: string[], shape = [2]): string {
@@ -126,6 +129,24 @@ describe('a TF.js model folder', () => {
     );
   });
 
+  it(`refuses a manifest listing more than ${MAX_TFJS_WEIGHT_FILES} weight files before opening any`, async () => {
+    // 200,000 names of one empty file in a 1.6 MB model.json took 75 s of opening it again and again.
+    const paths = Array.from({ length: MAX_TFJS_WEIGHT_FILES + 1 }, () => 'w.bin');
+    const at = await folder(modelJson(paths), {});
+    const error = await refusal(readTfjsSource(at));
+    expect(error.message).toBe(
+      `The TF.js model '${join(at, 'model.json')}' lists ${formatCount(MAX_TFJS_WEIGHT_FILES + 1)} weight files, over the limit of ${formatCount(MAX_TFJS_WEIGHT_FILES)}; a model's weights come in a few files (a large Graph model's, in a few hundred).`,
+    );
+  });
+
+  it("names at most a few of a group's weight files when their sizes do not add up", async () => {
+    const at = await folder(modelJson(Array.from({ length: 50 }, () => 'w.bin')), { 'w.bin': '' });
+    const error = await refusal(readTfjsSource(at));
+    expect(error.message).toBe(
+      `The weight files 'w.bin', 'w.bin', 'w.bin' … and 47 more of '${join(at, 'model.json')}' hold 0 bytes; the manifest describes 8.`,
+    );
+  });
+
   it('refuses a manifest whose shapes are not whole numbers', async () => {
     const at = await folder(modelJson(['w.bin'], [-1, Number.POSITIVE_INFINITY]), { 'w.bin': WEIGHTS });
     expect((await refusal(readTfjsSource(at))).message).toMatch(/has a malformed 'weightsManifest'/);
@@ -174,6 +195,17 @@ describe('a TF.js model on a server', () => {
     routes.set('/ok/model.json', (_req, res) => res.end(modelJson(['w.bin'])));
     routes.set('/ok/w.bin', (_req, res) => res.end(Buffer.from(WEIGHTS)));
     routes.set('/away/model.json', (_req, res) => res.end(modelJson(['//127.0.0.2/w.bin'])));
+    // A URL parser drops tabs and line breaks anywhere in a URL, and spaces at its ends, so '.\t.' or ' ..'
+    // resolves as '..' on a server.
+    routes.set('/deep/m/model.json', (_req, res) => res.end(modelJson(['.\t./.\n./private.bin'])));
+    routes.set('/deep/s/model.json', (_req, res) => res.end(modelJson([' ../../private.bin'])));
+    routes.set('/private.bin', (_req, res) => res.end(Buffer.from(WEIGHTS)));
+    routes.set('/cut/model.json', (_req, res) => res.end(modelJson(['w.bin'])));
+    routes.set('/cut/w.bin', (_req, res) => {
+      // Promises 8 bytes, sends 4, and drops the connection: the body's stream fails mid-read.
+      res.writeHead(200, { 'content-length': '8' });
+      res.write(Buffer.from(WEIGHTS.subarray(0, 4)), () => res.destroy());
+    });
   });
 
   afterAll(async () => {
@@ -207,6 +239,46 @@ describe('a TF.js model on a server', () => {
   it('stops an endless model.json at 64 MB', async () => {
     const error = await refusal(readTfjsSource(`${base}/json/model.json`));
     expect(error.message).toMatch(/holds 64 MB or more, over the limit of 64 MB for this file/);
+  });
+
+  it('a connection dropped mid-body is a MODEL_LOAD error naming the file, not a crash', async () => {
+    const error = await refusal(readTfjsSource(`${base}/cut/model.json`));
+    expect(error.code).toBe('MODEL_LOAD');
+    expect(error.message).toMatch(
+      new RegExp(`^Cannot fetch '${base}/cut/w\\.bin': the answer broke off after 4 bytes`),
+    );
+  });
+
+  it.each([
+    ['m', '".\\t./.\\n./private.bin", which holds a control character'],
+    ['s', '" ../../private.bin", which starts or ends with a space'],
+  ])('refuses a path that a URL parser turns into .. (model %s)', async (model, why) => {
+    const error = await refusal(readTfjsSource(`${base}/deep/${model}/model.json`));
+    expect(error.message).toBe(
+      `The TF.js model '${base}/deep/${model}/model.json' lists weight file ${why}; weight paths must name files beside model.json (or in folders below it).`,
+    );
+  });
+
+  it.each(['http://[x/model.json', 'http://', 'https://a b/model.json'])(
+    'a malformed URL %s is a usage error, not a crash',
+    async (url) => {
+      const error = await refusal(loadModel(url));
+      expect(error.code).toBe('INVALID_ARGUMENT');
+      expect(error.message).toBe(`Argument 'model' must be an http(s) URL; got "(an invalid URL)".`);
+    },
+  );
+
+  it('never quotes the credentials of a model.json URL: user info is refused, query values are redacted', async () => {
+    const withUser = await refusal(readTfjsSource(`http://alice:hunter2pass@${base.slice(7)}/ok/model.json`));
+    expect(withUser.code).toBe('INVALID_ARGUMENT');
+    expect(withUser.message).not.toContain('hunter2pass');
+    expect(withUser.message).toContain(`got "${base}/ok/model.json"`);
+    const withToken = await refusal(readTfjsSource(`${base}/missing/model.json?token=SECRET-TOKEN-42`));
+    expect(withToken.message).toBe(
+      `Cannot read the TF.js model: '${base}/missing/model.json?token=[redacted]' does not exist (a TF.js model is a folder with model.json and its weight files).`,
+    );
+    const source = await readTfjsSource(`${base}/ok/model.json?token=SECRET-TOKEN-42`);
+    expect(source.location).toBe(`${base}/ok/model.json?token=…`);
   });
 
   it('refuses weights on another host', async () => {

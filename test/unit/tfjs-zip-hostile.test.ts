@@ -91,6 +91,32 @@ describe('a hostile zip', () => {
     );
   });
 
+  it('a metadata.json declared over its 4 MB limit is unpacked no further than the limit', async () => {
+    // 5 MB of zeros that the zip declares as 100 MB: unpacked to its end, it would be found short (damaged);
+    // unpacked only past the 4 MB limit, as it must be, it is refused as too large.
+    const zip = declare(
+      zipSync(files({ 'metadata.json': new Uint8Array(5 * 1024 * 1024) }), { level: 1 }),
+      'metadata.json',
+      100 * 1024 * 1024,
+    );
+    const error = await refusal(readTfjsZip(zip, 'meta.zip'));
+    expect(error.message).toMatch(
+      /^'meta\.zip\/metadata\.json' holds more than the limit of 4 MB for this file/,
+    );
+  });
+
+  it('a weight file declared larger than the manifest says is unpacked no further than the manifest', async () => {
+    const zip = declare(
+      zipSync(files({ 'w.bin': new Uint8Array(1024 * 1024) }), { level: 1 }),
+      'w.bin',
+      64 * 1024 * 1024,
+    );
+    const error = await refusal(readTfjsZip(zip, 'w.zip'));
+    expect(error.message).toBe(
+      "The weight files 'w.bin' of 'w.zip/model.json' hold more than 8 bytes; the manifest describes 8.",
+    );
+  });
+
   it('an entry declaring 4 GB is refused before anything is inflated', async () => {
     const error = await refusal(readTfjsZip(declare(zipSync(files()), 'w.bin', 0xfffffffe), 'big.zip'));
     expect(error.message).toMatch(/^'big\.zip' unpacks to more than 512 MB \('w\.bin' alone is 4096 MB\)/);
@@ -116,6 +142,31 @@ describe('a hostile zip', () => {
     expect(error.message).toBe(
       `'evil.zip' holds an entry named ${JSON.stringify(name)}, which ${why}; a model export names its files relative to the zip. Sightline refuses such a zip.`,
     );
+  });
+
+  it('a Zip64 field that claims bytes past the end of the file is refused, not read as offset -1', async () => {
+    // Hand-made: the end record first, then (in its comment) one central entry for model.json whose local offset
+    // is 0xFFFFFFFF, so its Zip64 field is due, and whose Zip64 field declares 8 bytes that the file lacks.
+    const name = strToU8('model.json');
+    const zip = new Uint8Array(22 + 46 + name.length + 4);
+    const view = new DataView(zip.buffer);
+    view.setUint32(0, 0x06054b50, true);
+    view.setUint16(8, 1, true);
+    view.setUint16(10, 1, true);
+    view.setUint32(12, 46 + name.length + 4, true);
+    view.setUint32(16, 22, true);
+    view.setUint16(20, 46 + name.length + 4, true);
+    view.setUint32(22, 0x02014b50, true);
+    view.setUint32(22 + 20, 8, true);
+    view.setUint32(22 + 24, 8, true);
+    view.setUint16(22 + 28, name.length, true);
+    view.setUint16(22 + 30, 4, true);
+    view.setUint32(22 + 42, 0xffffffff, true);
+    zip.set(name, 22 + 46);
+    view.setUint16(22 + 46 + name.length, 1, true);
+    view.setUint16(22 + 46 + name.length + 2, 8, true);
+    const error = await refusal(readTfjsZip(zip, 'zip64.zip'));
+    expect(error.message).toBe("'zip64.zip' is not a readable zip file: invalid zip64 data.");
   });
 
   it('a zip inside the zip is not opened: its model does not count', async () => {

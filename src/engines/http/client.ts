@@ -87,8 +87,11 @@ export class HttpClient {
     this.headers = { ...options.headers };
     // Longest first, so a value that contains another is redacted whole. The URL's user info counts too (fetch
     // quotes the whole URL when it refuses one with credentials in it), and so do its query values.
+    // Each also as a JSON string or a URL writes it (serverSays rewrites JSON bodies with JSON.stringify's
+    // escapes, so '\/' or '\u0022' in what the server sent cannot hide a value).
     this.secrets = [...Object.values(this.headers), ...urlSecrets(options.url)]
       .flatMap((v) => [v, v.replace(/^Bearer\s+/i, ''), ...basicCredentials(v)])
+      .flatMap((v) => [v, JSON.stringify(v).slice(1, -1), encodeURIComponent(v)])
       .filter((v) => v.length >= 4)
       .sort((a, b) => b.length - a.length);
     this.timeoutMs = options.timeoutMs ?? HTTP_DEFAULTS.timeoutMs;
@@ -235,9 +238,10 @@ export class HttpClient {
     let message = text.trim();
     try {
       const json = JSON.parse(message) as Record<string, unknown>;
-      const field = json.error ?? json.message ?? json.detail;
+      const field = json?.error ?? json?.message ?? json?.detail;
       const inner = (field as { message?: unknown } | undefined)?.message ?? field;
-      if (typeof inner === 'string') message = inner;
+      // Otherwise the JSON as JSON.stringify writes it: one spelling of each string for redact to find.
+      message = typeof inner === 'string' ? inner : JSON.stringify(json);
     } catch {
       // Not JSON: the text itself is the message.
     }

@@ -1,4 +1,5 @@
 import { type ErrorCode, SightlineError } from '../../core/errors.js';
+import { MAX_INPUT_SIDE } from '../../core/model.js';
 import type { HttpClient } from './client.js';
 import type { HttpInputFormat } from './codec.js';
 
@@ -50,7 +51,7 @@ export async function fetchMetadata(
  * or has a hundred thousand classes.
  */
 export const HTTP_METADATA_LIMITS = {
-  inputSide: 4096,
+  inputSide: MAX_INPUT_SIDE,
   labels: 100_000,
   labelLength: 1000,
   maxBatch: 4096,
