@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -119,6 +119,31 @@ describe('sightline explain in the task’s words', () => {
     expect(sidecar.stderr).toContain(
       `Argument 'task' must be one of classify, multilabel, score; got "regression".`,
     );
+  });
+
+  it('audit: a scorer’s row carries its score, and the progress line prints it as a number', async () => {
+    const folder = join(dir, 'photos');
+    await mkdir(folder);
+    await copyFile(join(dir, 'white.png'), join(folder, 'white.png'));
+    const out = join(dir, 'audit');
+    const result = await runCli([
+      'audit',
+      folder,
+      '--model',
+      model('scorer.onnx'),
+      '--mean',
+      '0',
+      '--std',
+      '1',
+      '--method',
+      'occlusion',
+      '--out',
+      out,
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain(`white.png: score 0 ${sigmoid(1).toPrecision(4)}`);
+    const row = JSON.parse((await readFile(join(out, 'results.jsonl'), 'utf8')).split('\n')[0]);
+    expect(row.predictions).toEqual([{ index: 0, label: 'score 0', score: expect.closeTo(sigmoid(1), 6) }]);
   });
 
   it('explain --help shows --task', async () => {
