@@ -5,7 +5,7 @@ import type { MethodOptions } from './core/method.js';
 import type { Model } from './core/model.js';
 import { type Geometry, mapToImage, preprocess } from './core/preprocess.js';
 import type { ProgressCallback } from './core/progress.js';
-import { softmax } from './core/scores.js';
+import { outputValues } from './core/scores.js';
 import type { Tensor } from './core/tensor.js';
 import { type AnyMethod, checkCapabilities, getMethod, resolveOptions } from './methods/registry.js';
 import { resolveLabel } from './models/label-match.js';
@@ -149,17 +149,24 @@ function checkMethod(model: Model, request: MethodRequest): { method: AnyMethod;
 }
 
 export function labelOf(model: Model, index: number): string {
-  return model.spec.labels[index] ?? `class ${index}`;
+  const noun = model.spec.task === 'multilabel' ? 'tag' : model.spec.task === 'score' ? 'score' : 'class';
+  return model.spec.labels[index] ?? `${noun} ${index}`;
 }
 
-/** Top-k classes with probabilities (softmax applied when the model outputs logits). */
+/**
+ * The first k predictions in the task's words (core/scores.ts outputValues): classes by softmax probability
+ * and tags by their own sigmoid probability, highest first; a score model's raw outputs in their own order, as
+ * ranking regression outputs against each other means nothing.
+ */
 export function rankPredictions(model: Model, scores: Tensor, k: number): Prediction[] {
   const row = scores.data.subarray(0, scores.dims[1]);
-  const probs = Array.from(model.spec.outputs === 'logits' ? softmax(row) : row);
-  return probs
-    .map((score, index) => ({ index, label: labelOf(model, index), score }))
-    .sort((a, b) => b.score - a.score)
-    .slice(0, Math.max(1, k));
+  const predictions = Array.from(outputValues(row, model.spec), (score, index) => ({
+    index,
+    label: labelOf(model, index),
+    score,
+  }));
+  if (model.spec.task !== 'score') predictions.sort((a, b) => b.score - a.score);
+  return predictions.slice(0, Math.max(1, k));
 }
 
 /**

@@ -7,7 +7,7 @@ export type { AttributionMap, Target } from './core/attribution.js';
 export { type ErrorCode, SightlineError } from './core/errors.js';
 export type { RgbaImage, RgbImage } from './core/image.js';
 export type { AttributionMethod, MethodInput, MethodOptions, OptionSpec } from './core/method.js';
-export type { Capability, Model, ModelSpec, RunOptions, WeightReplacer } from './core/model.js';
+export type { Capability, Model, ModelSpec, ModelTask, RunOptions, WeightReplacer } from './core/model.js';
 export {
   type Geometry,
   inputGeometry,

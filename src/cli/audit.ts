@@ -13,6 +13,7 @@ import type { AuditConfig, AuditRow } from '../audit/types.js';
 import { VERDICT_WORDS } from '../audit/types.js';
 import { writeReports } from '../audit/write.js';
 import { invalidArgument, SightlineError } from '../core/errors.js';
+import type { ModelTask } from '../core/model.js';
 import { shapesMask } from '../core/regions/mask.js';
 import { formatCount, listSome } from '../core/text.js';
 import { decodeImage } from '../io/decode.js';
@@ -214,7 +215,7 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
         // Files first, then the journal line: a row in the journal always has its files.
         await journal.append(stored);
         count++;
-        if (!quiet) printError(`[${count}/${files.length}] ${describeRow(stored)}\n`);
+        if (!quiet) printError(`[${count}/${files.length}] ${describeRow(stored, model.spec.task)}\n`);
       },
     });
   } finally {
@@ -265,7 +266,7 @@ function labelFor(labels: ReadonlyMap<string, string>, file: string): string | u
   return labels.get(base);
 }
 
-function describeRow(row: AuditRow): string {
+function describeRow(row: AuditRow, task: ModelTask): string {
   const file = safeName(row.file);
   // The message quotes the file's path, which may hold a line feed too.
   if (row.status === 'error') return `${file}: error: ${safeName(row.error?.message ?? '')}`;
@@ -275,7 +276,10 @@ function describeRow(row: AuditRow): string {
     : row.region
       ? `, ${VERDICT_WORDS[row.region.verdict]} (${Math.round(row.region.share * 100)}% inside)`
       : '';
-  return `${file}: ${safeName(top?.label ?? '')} ${((top?.score ?? 0) * 100).toFixed(1)}%${verdict}`;
+  // A score is a number in its own units, not a probability.
+  const value =
+    task === 'score' ? (top?.score ?? 0).toPrecision(4) : `${((top?.score ?? 0) * 100).toFixed(1)}%`;
+  return `${file}: ${safeName(top?.label ?? '')} ${value}${verdict}`;
 }
 
 /**

@@ -2,7 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { Command, Option } from 'commander';
 import { invalidArgument, SightlineError } from '../core/errors.js';
-import { type Explanation, explain } from '../explain.js';
+import type { ModelSpec } from '../core/model.js';
+import { type Explanation, explain, type Prediction } from '../explain.js';
 import { decodeImage } from '../io/decode.js';
 import { writeNpy } from '../io/npy-file.js';
 import { METHODS } from '../methods/registry.js';
@@ -168,6 +169,7 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
     if (flags.saveMap) await writeNpy(flags.saveMap, result.map.data, [result.map.height, result.map.width]);
     if (flags.json) {
       const payload = {
+        task: model.spec.task,
         predictions: result.predictions,
         target: result.target,
         method: result.method,
@@ -178,11 +180,7 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
       };
       printJson(payload);
     } else {
-      print(`Top ${result.predictions.length} predictions for ${safeName(image)}:\n`);
-      for (const p of result.predictions) {
-        const percent = p.score >= 0.0005 ? `${(p.score * 100).toFixed(1)}%` : '<0.1%';
-        print(`  ${percent.padStart(6)}  ${safeName(p.label)} (${p.index})\n`);
-      }
+      printPredictions(image, result.predictions, model.spec);
       print(`${method.title} map for '${safeName(result.target.label)}' written to ${safeName(out)}\n`);
       if (flags.saveMap)
         print(`Raw map [${photo.height}, ${photo.width}] written to ${safeName(flags.saveMap)}\n`);
@@ -192,6 +190,38 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
     interrupt.release();
     await model.dispose();
   }
+}
+
+/** A tag is reported as present when its own sigmoid probability is over this (each tag is a yes/no). */
+const TAG_THRESHOLD = 0.5;
+
+const percent = (p: number) => (p >= 0.0005 ? `${(p * 100).toFixed(1)}%` : '<0.1%');
+
+/** The predictions in the task's words: classes ranked, tags over the threshold, scores as numbers. */
+function printPredictions(image: string, predictions: readonly Prediction[], spec: ModelSpec): void {
+  const name = safeName(image);
+  if (spec.task === 'score') {
+    for (const p of predictions) {
+      const label = spec.labels[p.index] !== undefined ? ` '${safeName(p.label)}'` : '';
+      const index = predictions.length > 1 || p.index > 0 ? ` (${p.index})` : '';
+      print(`score${label}${index} ${p.score.toPrecision(4)} for ${name}\n`);
+    }
+    return;
+  }
+  if (spec.task === 'multilabel') {
+    const tags = predictions.filter((p) => p.score > TAG_THRESHOLD);
+    const list = (ps: readonly Prediction[]) =>
+      ps.map((p) => `${safeName(p.label)} (${p.index}) ${percent(p.score)}`).join(', ');
+    print(
+      tags.length > 0
+        ? `tags over ${TAG_THRESHOLD * 100}% for ${name}: ${list(tags)}\n`
+        : `no tag over ${TAG_THRESHOLD * 100}% for ${name}; highest: ${list(predictions.slice(0, 1))}\n`,
+    );
+    return;
+  }
+  print(`Top ${predictions.length} predictions for ${name}:\n`);
+  for (const p of predictions)
+    print(`  ${percent(p.score).padStart(6)}  ${safeName(p.label)} (${p.index})\n`);
 }
 
 /**

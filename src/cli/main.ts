@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, type CommanderError } from 'commander';
 import { auditCommand } from './audit.js';
 import { autodiffCommand } from './autodiff.js';
 import { reportError } from './errors.js';
@@ -24,6 +24,12 @@ const program = new Command('sightline')
   .addCommand(autodiffCommand())
   .addCommand(gradientCommand())
   .addCommand(serveCommand());
+
+// Commander's own usage errors (an unknown option, a choice not allowed, a missing value) exit 2 like every
+// other bad argument (src/cli/errors.ts); help and --version still exit 0. Commander has printed the message.
+for (const command of [program, ...program.commands]) {
+  command.exitOverride((error: CommanderError) => process.exit(error.exitCode === 0 ? 0 : 2));
+}
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.exitCode = reportError(error);

@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { OptionSpec, OptionValue } from '../core/method.js';
-import { MAX_INPUT_SIDE, type Model } from '../core/model.js';
+import { MAX_INPUT_SIDE, MODEL_TASKS, type Model, type ModelTask } from '../core/model.js';
 import { displayUrl } from '../engines/http/index.js';
 import { noiseTunnel } from '../methods/gradient/noise-tunnel.js';
 import { type AnyMethod, getMethod, METHODS } from '../methods/registry.js';
@@ -76,6 +76,7 @@ export interface ModelFlags {
   bgr?: boolean;
   resize?: 'squash' | 'center-crop';
   outputs?: 'logits' | 'probabilities';
+  task?: ModelTask;
   maxBatch?: number;
   noiseTunnel?: 'smoothgrad' | 'vargrad';
   httpInput?: 'png' | 'float32';
@@ -109,6 +110,12 @@ export function addModelOptions(cmd: Command, labelsFlag = '--labels <file>'): C
       new Option('--outputs <kind>', 'whether scores are probabilities or logits (default: guessed)').choices(
         ['logits', 'probabilities'],
       ),
+    )
+    .addOption(
+      new Option(
+        '--task <task>',
+        'what the outputs mean: one class of K, independent sigmoid tags, or raw scores (default: read from the graph: a final Sigmoid over several outputs is multilabel, one output a score, else classify)',
+      ).choices([...MODEL_TASKS]),
     )
     .option('--max-batch <n>', 'largest batch per model call', parseNumber)
     .addOption(
@@ -150,6 +157,7 @@ export function modelHints(flags: ModelFlags, labelsPath = flags.labels): ModelH
     channelOrder: flags.bgr ? 'BGR' : undefined,
     resize: flags.resize,
     outputs: flags.outputs,
+    task: flags.task,
     maxBatch: flags.maxBatch,
     http: httpHints(flags),
   };

@@ -1,6 +1,16 @@
 import type { Tensor } from './tensor.js';
 
 /**
+ * What the model's outputs mean, which decides how they are read and what a target is:
+ * 'classify': one label of K (softmax probabilities, or logits that a softmax turns into them);
+ * 'multilabel': K independent tags, each a sigmoid probability (or its logit), never coupled by a softmax;
+ * 'score': one or more regression outputs, explained raw and signed (what raises and what lowers the score).
+ */
+export type ModelTask = 'classify' | 'multilabel' | 'score';
+
+export const MODEL_TASKS: readonly ModelTask[] = ['classify', 'multilabel', 'score'];
+
+/**
  * The largest input side a model may ask for, in pixels: preprocessing makes three float planes of it per
  * image, 200 MB at 4096 × 4096 but 43 GB at 60000 × 60000; image classifiers take a few hundred pixels a side.
  */
@@ -25,8 +35,12 @@ export interface ModelSpec {
   readonly cropFraction: number;
   /** Class names, index-aligned with the output scores (may be empty when none are known). */
   readonly labels: readonly string[];
-  /** Whether the output scores are already probabilities (a softmax in the model), or logits. */
+  /**
+   * Whether the output scores are already probabilities (a softmax for 'classify', a sigmoid for 'multilabel'
+   * in the model), or logits; a 'score' model's outputs are read raw either way.
+   */
   readonly outputs: 'probabilities' | 'logits';
+  readonly task: ModelTask;
 }
 
 /**

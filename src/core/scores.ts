@@ -1,22 +1,46 @@
 import type { ModelSpec } from './model.js';
 import type { Tensor } from './tensor.js';
 
+type Reading = Pick<ModelSpec, 'outputs' | 'task'>;
+
 /**
- * The black-box methods explain the target class's probability, as RISE and occlusion are defined: for a
- * model that outputs logits, each row goes through a softmax first (numerically stable form).
+ * One row of a model's scores in the task's words: 'classify' → class probabilities (a softmax over logits);
+ * 'multilabel' → each tag's own sigmoid probability (sigmoid of each logit; the other tags play no part);
+ * 'score' → the raw outputs. Predictions and the black-box targets both read scores through here.
  */
-export function targetProbabilities(
-  scores: Tensor,
-  spec: Pick<ModelSpec, 'outputs'>,
-  target: number,
-): Float32Array {
+export function outputValues(row: ArrayLike<number>, spec: Reading): Float64Array {
+  const out = Float64Array.from(row as ArrayLike<number>);
+  if (spec.outputs !== 'logits' || spec.task === 'score') return out;
+  if (spec.task === 'multilabel') return out.map(sigmoid);
+  // A spec made before tasks existed (a plain-JS caller's) has no task: it is a classifier, as it was then.
+  return softmax(out);
+}
+
+/** Whether a target's value depends on the other outputs too (a softmax couples the classes). */
+function coupled(spec: Reading): boolean {
+  return spec.task !== 'multilabel' && spec.task !== 'score';
+}
+
+/**
+ * The scalar the black-box methods explain for each row, as RISE and occlusion are defined on probabilities:
+ * a class's softmax probability, a tag's sigmoid probability (independent of the other tags' outputs), or a
+ * score's raw value (signed, so a map shows what raises and what lowers it).
+ */
+export function targetValues(scores: Tensor, spec: Reading, target: number): Float32Array {
   const [n, k] = scores.dims;
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const row = scores.data.subarray(i * k, (i + 1) * k);
-    out[i] = spec.outputs === 'logits' ? softmax(row)[target] : row[target];
+    out[i] = coupled(spec) ? outputValues(row, spec)[target] : outputValues([row[target]], spec)[0];
   }
   return out;
+}
+
+export function sigmoid(x: number): number {
+  // Both branches keep exp's argument ≤ 0, so a large logit of either sign does not overflow.
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
 }
 
 export function softmax(values: ArrayLike<number>): Float64Array {

@@ -8,7 +8,7 @@ import { fromPlanes, type ImageView, imageDims, imageView, toPlanes } from '../c
 import type { Model, ModelSpec } from '../core/model.js';
 import { toModelLayout } from '../core/preprocess.js';
 import type { ProgressCallback } from '../core/progress.js';
-import { targetProbabilities } from '../core/scores.js';
+import { targetValues } from '../core/scores.js';
 import { batchLike, type Tensor } from '../core/tensor.js';
 import { assertFinite } from '../core/values.js';
 import { validateMap } from './region.js';
@@ -27,7 +27,7 @@ export interface DeletionInsertionInput {
   readonly input: Tensor;
   /** The map to judge, at the model's input resolution (spec.width × spec.height). */
   readonly map: AttributionMap;
-  /** Index of the output score whose probability the curves follow. */
+  /** Index of the output score whose value (a probability, or a raw score) the curves follow. */
   readonly target: number;
 }
 
@@ -62,7 +62,7 @@ export interface DeletionInsertionOptions {
 export interface Curve {
   /** Area under the curve by the trapezoidal rule over `fractions`; in [0, 1] for probabilities. */
   readonly auc: number;
-  /** The target's probability after each step, step 0 (nothing changed yet) first. */
+  /** The target's value after each step, step 0 (nothing changed yet) first. */
   readonly scores: number[];
   /** The share of pixels changed at each step, from 0 to 1. */
   readonly fractions: number[];
@@ -80,10 +80,10 @@ export interface DeletionInsertion {
  * Black-box Models", BMVC 2018, §4.2 and the authors' `CausalMetric`): pixels are ordered by the map's value,
  * highest first (ties by pixel index, row-major), and changed a step at a time; a pixel is one position with
  * all its channels. Deletion starts from the image and sets them to the baseline; insertion starts from a
- * blurred copy and restores them. After each step (and before the first) the target's probability is
- * recorded: the score itself when spec.outputs is 'probabilities', its softmax over the scores for 'logits'
- * (see core/scores.ts). AUC is the trapezoidal rule over the share of pixels changed, which for equal steps
- * is the reference's (Σ scores − (first + last) / 2) / (n − 1); an uneven last step is weighted by its size.
+ * blurred copy and restores them. After each step (and before the first) the target's value is recorded as
+ * core/scores.ts targetValues reads it: a class's or a tag's probability, a score's raw value (whose AUC is
+ * then in the score's own units). AUC is the trapezoidal rule over the share of pixels changed, which for
+ * equal steps is the reference's (Σ scores − (first + last) / 2) / (n − 1); an uneven last step is weighted by its size.
  *
  * The blur is the insertion baseline of the reference (`gkern(11, 5)`): a Gaussian of σ = blurSigma cut to
  * blurKernel × blurKernel, per channel, on the normalised input, through core/blur.ts. Two differences from
@@ -166,7 +166,7 @@ export async function deletionInsertion(
       const classes = scores.dims[1];
       if (target >= classes)
         throw invalidArgument('target', `a class index from 0 to ${classes - 1}`, target);
-      const p = targetProbabilities(scores, spec, target);
+      const p = targetValues(scores, spec, target);
       probabilities.set(p, start);
     },
   });

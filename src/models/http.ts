@@ -5,7 +5,7 @@ import { displayUrl, HTTP_DEFAULTS, HttpClient } from '../engines/http/client.js
 import { fetchMetadata } from '../engines/http/metadata.js';
 import { HttpModel } from '../engines/http/model.js';
 import { readLabels } from './labels-file.js';
-import { type HttpHints, type ModelHints, triple } from './spec.js';
+import { checkTask, type HttpHints, type ModelHints, triple } from './spec.js';
 
 /**
  * The preprocessing HTTP models get unless told otherwise: squash to the input size, and normalise as
@@ -73,6 +73,8 @@ export async function loadHttpModel(url: string, hints: ModelHints): Promise<Mod
     cropFraction: hints.cropFraction ?? 0.875,
     labels: labels ?? meta.labels ?? [],
     outputs: hints.outputs ?? meta.outputs ?? 'probabilities',
+    // A black box shows no graph to read the task from; it is what the user says, else a classifier.
+    task: checkTask(hints.task) ?? 'classify',
   };
   const perRequest = Math.min(requestBatch, meta.maxBatch ?? requestBatch);
   return new HttpModel(spec, client, {

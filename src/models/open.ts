@@ -5,7 +5,7 @@ import type { ModelSpec } from '../core/model.js';
 import { decodeModel, encodeModel, type ModelProto } from '../engines/onnx/proto.js';
 import { OnnxModel, type OnnxModelOptions } from '../engines/onnx/session.js';
 import { convertTflite } from '../engines/tflite/index.js';
-import { guessOutputs, type ModelHints, specFromIo, tfliteHints } from './spec.js';
+import { finalOp, guessOutputs, type ModelHints, specFromIo, tfliteHints } from './spec.js';
 
 export interface OpenModelOptions extends OnnxModelOptions {
   /** How messages name the model: its path or file name. Default "the model". */
@@ -50,11 +50,11 @@ export async function openOnnxModel(
 ): Promise<OnnxModel> {
   const { name, ...sessionOptions } = options;
   const proto = decodeOnnxModel(bytes, name);
-  const outputs = hints.outputs ?? guessOutputs(proto);
+  const last = finalOp(proto);
   try {
     return await OnnxModel.create(
       bytes,
-      (io) => specFromIo(io, { ...hints, labels: hints.labels ?? [], outputs }) satisfies ModelSpec,
+      (io) => specFromIo(io, { ...hints, labels: hints.labels ?? [], finalOp: last }) satisfies ModelSpec,
       { maxBatch: hints.maxBatch, ...sessionOptions },
     );
   } catch (error) {
@@ -95,7 +95,8 @@ export function openConvertedTflite(
 ): Promise<OnnxModel> {
   return openOnnxModel(
     converted.bytes,
-    { ...tfliteHints(hints, converted.quantizedInput), outputs: hints.outputs ?? converted.outputs },
+    // The converted graph's end (read again by openOnnxModel) says what converted.outputs says, and the task.
+    tfliteHints(hints, converted.quantizedInput),
     options,
   );
 }

@@ -1,6 +1,6 @@
 // What a model's preprocessing is, from its input shape and what the user says: no I/O, so the browser shares it.
 import { invalidArgument, SightlineError } from '../core/errors.js';
-import { MAX_INPUT_SIDE, type ModelSpec } from '../core/model.js';
+import { MAX_INPUT_SIDE, MODEL_TASKS, type ModelSpec, type ModelTask } from '../core/model.js';
 import type { ModelProto } from '../engines/onnx/proto.js';
 import type { OnnxIo } from '../engines/onnx/session.js';
 
@@ -18,6 +18,8 @@ export interface ModelHints {
   readonly labelsPath?: string;
   readonly labels?: readonly string[];
   readonly outputs?: 'probabilities' | 'logits';
+  /** What the outputs mean (default: read from the graph, see guessTask). */
+  readonly task?: ModelTask;
   readonly maxBatch?: number;
   /** Black-box HTTP models only: transport, limits and headers (docs/http-models.md). */
   readonly http?: HttpHints;
@@ -77,11 +79,21 @@ export function imageInputShape(
   return { layout: chosen, width: fixed(w), height: fixed(h) };
 }
 
-/** Fills a spec from the model's one image input and the hints. */
+/**
+ * Fills a spec from the model's one image input, its first output and the hints. `finalOp` is the operation
+ * that makes the output (see finalOp); where the hints do not say, it and the output's width decide the task
+ * (guessTask) and whether the scores are probabilities already (a final Softmax, or a Sigmoid for multilabel).
+ */
 export function specFromIo(
   io: OnnxIo,
-  hints: ModelHints & { labels: readonly string[]; outputs: ModelSpec['outputs'] },
+  hints: ModelHints & { labels: readonly string[]; finalOp?: string },
 ): ModelSpec {
+  const task = checkTask(hints.task) ?? guessTask(hints.finalOp, outputWidth(io.outputs[0]?.dims));
+  const outputs =
+    hints.outputs ??
+    (hints.finalOp === 'Softmax' || (task === 'multilabel' && hints.finalOp === 'Sigmoid')
+      ? 'probabilities'
+      : 'logits');
   const images = io.inputs.filter((i) => i.dims.length === 4);
   if (images.length !== 1 || io.inputs.length !== 1) {
     throw new SightlineError(
@@ -127,7 +139,8 @@ export function specFromIo(
     resize: hints.resize ?? 'squash',
     cropFraction: hints.cropFraction ?? 0.875,
     labels: hints.labels,
-    outputs: hints.outputs,
+    outputs,
+    task,
   };
 }
 
@@ -139,12 +152,54 @@ export function triple(name: string, values: readonly number[]): [number, number
   return [v[0], v[1], v[2]];
 }
 
+/** Operations that move or rename values without changing them, looked through to find the final one. */
+const PASS_THROUGH = new Set(['Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Cast']);
+
+/** The operation that makes the graph's first output, looking through reshapes (a Sigmoid then a Flatten). */
+export function finalOp(model: ModelProto): string | undefined {
+  const nodes = model.graph?.node ?? [];
+  let name = model.graph?.output?.[0]?.name;
+  // Bounded by the node count, so a cycle in a hostile graph cannot loop for ever.
+  for (let step = 0; step <= nodes.length && name; step++) {
+    const producer = nodes.find((n) => n.output?.includes(name ?? ''));
+    if (!producer || !PASS_THROUGH.has(producer.opType ?? '')) return producer?.opType;
+    name = producer.input?.[0];
+  }
+  return undefined;
+}
+
 /** A Softmax at the end of the graph means the scores are probabilities already. */
 export function guessOutputs(model: ModelProto): ModelSpec['outputs'] {
-  const graph = model.graph;
-  const output = graph?.output?.[0]?.name;
-  const producer = graph?.node?.find((n) => n.output?.includes(output ?? ''));
-  return producer?.opType === 'Softmax' ? 'probabilities' : 'logits';
+  return finalOp(model) === 'Softmax' ? 'probabilities' : 'logits';
+}
+
+/**
+ * The task a graph's end implies: one output value is a score, whatever makes it (a softmax over one value is
+ * always 1, so it can never be a class); a final Sigmoid over several is independent tags; anything else is
+ * a classifier, as before tasks existed. `width` is the output's size per image, undefined when not fixed.
+ */
+export function guessTask(op: string | undefined, width: number | undefined): ModelTask {
+  if (width === 1) return 'score';
+  if (op === 'Sigmoid') return 'multilabel';
+  return 'classify';
+}
+
+/** An output's values per image (the product of its dims after the batch), undefined when any is not fixed. */
+export function outputWidth(dims: readonly (number | string)[] | undefined): number | undefined {
+  if (!dims || dims.length === 0) return undefined;
+  let width = 1;
+  for (const d of dims.slice(1)) {
+    if (typeof d !== 'number' || d <= 0) return undefined;
+    width *= d;
+  }
+  return width;
+}
+
+/** A task from a flag or a sidecar (untrusted JSON), checked; undefined stays undefined. */
+export function checkTask(task: unknown): ModelTask | undefined {
+  if (task === undefined) return undefined;
+  if (typeof task === 'string' && (MODEL_TASKS as readonly string[]).includes(task)) return task as ModelTask;
+  throw invalidArgument('task', `one of ${MODEL_TASKS.join(', ')}`, task);
 }
 
 /**

@@ -11,6 +11,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preprocess } from '../../src/core/preprocess.js';
+import { encodeModel } from '../../src/engines/onnx/proto.js';
 import { rankPredictions } from '../../src/explain.js';
 import { decodeImage } from '../../src/io/decode.js';
 import { decodeNpy } from '../../src/io/npy.js';
@@ -18,6 +19,7 @@ import { METHODS } from '../../src/methods/registry.js';
 import { loadModel } from '../../src/models/load.js';
 import { CLI, SHARED_IMAGES } from '../helpers/cli.js';
 import { DOG_BOX } from '../helpers/regions.js';
+import { scorerProto } from '../helpers/task-models.js';
 import { randomizeWeights, saveArtifacts, teachableMachineModel, tfReady } from '../helpers/tfjs-models.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -551,6 +553,45 @@ describe('web app in headless Chromium', () => {
       expect(differing / colours.data.length).toBeGreaterThan(0.5);
       expect(heat(colours, [0, 0, colours.width / 2, colours.height]).spread).toBeGreaterThan(20);
       await page.screenshot({ path: join(ARTIFACTS, 'teachable-machine-zip-1280.png'), fullPage: true });
+    },
+    2 * MINUTE,
+  );
+
+  it(
+    'shows a dropped one-output scorer’s score as a number, not a percentage',
+    async () => {
+      // A sigmoid of the mean of one patch: one output, so a score (a softmax would say 100%).
+      const scorer = join(scratch, 'scorer.onnx');
+      await writeFile(scorer, encodeModel(scorerProto({ x0: 8, y0: 8, x1: 24, y1: 24 }, 32, true)));
+      await page.setInputFiles('#model-input', scorer);
+      await page.waitForSelector('#model-form:not([hidden])');
+      await page.selectOption('#normalization', 'unit');
+      await page.click('#model-form button[type="submit"]');
+      await page.waitForFunction(
+        () => document.getElementById('model-line')?.textContent?.startsWith('Model: scorer.onnx'),
+        null,
+        { timeout: MINUTE },
+      );
+      const photo = fileURLToPath(new URL('../../examples/chelsea.png', import.meta.url));
+      await page.setInputFiles('#photo-input', photo);
+      await page.waitForFunction(
+        () => /— \d\.\d+$/.test(document.querySelector('#predictions button')?.textContent ?? ''),
+        null,
+        { timeout: MINUTE },
+      );
+      const shown = await page.$$eval('#predictions button', (b) =>
+        b.map((e) => ({ text: e.textContent ?? '', meters: e.querySelectorAll('meter').length })),
+      );
+      const model = await loadModel(scorer, { mean: [0], std: [1] });
+      try {
+        const { tensor } = preprocess(await decodeImage(photo), model.spec);
+        const value = (await model.predict(tensor)).data[0];
+        expect(shown).toHaveLength(1);
+        expect(shown[0].text.endsWith(` — ${value.toPrecision(4)}`)).toBe(true);
+        expect(shown[0].meters).toBe(0);
+      } finally {
+        await model.dispose();
+      }
     },
     2 * MINUTE,
   );

@@ -31,6 +31,7 @@ export function analyticSpec(size: number, layout: 'NCHW' | 'NHWC' = 'NCHW'): Mo
     cropFraction: 1,
     labels: ['patch', 'minus patch'],
     outputs: 'probabilities',
+    task: 'classify',
   };
 }
 

@@ -31,6 +31,7 @@ export function blockSpec(layout: 'NCHW' | 'NHWC' = 'NCHW'): ModelSpec {
     cropFraction: 1,
     labels: ['game'],
     outputs: 'probabilities',
+    task: 'classify',
   };
 }
 

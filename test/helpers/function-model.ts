@@ -19,6 +19,7 @@ const spec = (width: number, height: number): ModelSpec => ({
   cropFraction: 1,
   labels: ['f'],
   outputs: 'logits',
+  task: 'classify',
 });
 
 /**

@@ -21,6 +21,7 @@ const spec = (over: Partial<ModelSpec> = {}): ModelSpec => ({
   cropFraction: 1,
   labels: [],
   outputs: 'probabilities',
+  task: 'classify',
   ...over,
 });
 

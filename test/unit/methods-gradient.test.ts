@@ -272,6 +272,7 @@ describe('baselines match what preprocessing makes of the same photo', () => {
       cropFraction: 1,
       labels: [],
       outputs: 'logits' as const,
+      task: 'classify' as const,
     };
     const input = { data: new Float32Array(6), dims: [1, 1, 2, 3] };
     for (const [type, value] of [

@@ -15,6 +15,7 @@ const spec = (over: Partial<ModelSpec> = {}): ModelSpec => ({
   cropFraction: 1,
   labels: [],
   outputs: 'logits',
+  task: 'classify',
   ...over,
 });
 

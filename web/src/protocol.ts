@@ -1,6 +1,13 @@
 // The messages between the page and the engine worker. The worker owns the model and ONNX Runtime; the page
 // owns the photo, the drawing and the words. Everything crossing is plain data (structured clone).
-import type { AttributionMap, MethodOptions, ModelHints, Prediction, RgbImage } from '../../src/browser.js';
+import type {
+  AttributionMap,
+  MethodOptions,
+  ModelHints,
+  ModelTask,
+  Prediction,
+  RgbImage,
+} from '../../src/browser.js';
 
 /** What the page knows of a method, from the registry (so menus come from one source of truth). */
 export interface MethodInfo {
@@ -79,6 +86,8 @@ export type Reply =
       readonly type: 'predictions';
       readonly id: number;
       readonly predictions: readonly Prediction[];
+      /** How to show them: class and tag probabilities as percentages, scores as numbers. */
+      readonly task: ModelTask;
       /** Milliseconds one forward pass took, for time estimates. */
       readonly forwardMs: number;
     }

@@ -136,6 +136,7 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
         type: 'predictions',
         id,
         predictions: rankPredictions(current, scores, 5),
+        task: current.spec.task,
         forwardMs: warmForwardMs,
       });
       return;

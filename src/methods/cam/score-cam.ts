@@ -153,6 +153,9 @@ function normalisePlanes(planes: Float32Array, count: number, size: number): voi
 /** The smallest probability taken to the log, so a target probability of exactly 0 stays finite. */
 const MIN_PROBABILITY = 1e-38;
 
-function targetScore(raw: number, spec: Pick<ModelSpec, 'outputs'>): number {
-  return spec.outputs === 'probabilities' ? Math.log(Math.max(raw, MIN_PROBABILITY)) : raw;
+/** A score model's output is explained raw: it is no probability, and may be negative. */
+function targetScore(raw: number, spec: Pick<ModelSpec, 'outputs' | 'task'>): number {
+  return spec.outputs === 'probabilities' && spec.task !== 'score'
+    ? Math.log(Math.max(raw, MIN_PROBABILITY))
+    : raw;
 }

@@ -2,7 +2,7 @@ import type { AttributionMap } from '../../core/attribution.js';
 import { runBatched } from '../../core/batch.js';
 import { imageView } from '../../core/image-tensor.js';
 import type { AttributionMethod, MethodInput, MethodOptions } from '../../core/method.js';
-import { targetProbabilities } from '../../core/scores.js';
+import { targetValues } from '../../core/scores.js';
 import { batchLike } from '../../core/tensor.js';
 import { applyMasks } from './masking.js';
 
@@ -72,7 +72,7 @@ export const occlusion: AttributionMethod<OcclusionOptions> = {
         return batch;
       },
       consume(scores, start, end) {
-        const p = targetProbabilities(scores, input.model.spec, input.target);
+        const p = targetValues(scores, input.model.spec, input.target);
         for (let i = start; i < end; i++) {
           const score = p[i - start];
           if (i === 0) reference = score;

@@ -3,7 +3,7 @@ import { runBatched } from '../../core/batch.js';
 import { imageView } from '../../core/image-tensor.js';
 import type { AttributionMethod, MethodInput, MethodOptions } from '../../core/method.js';
 import { createRng } from '../../core/random.js';
-import { targetProbabilities } from '../../core/scores.js';
+import { targetValues } from '../../core/scores.js';
 import { batchLike } from '../../core/tensor.js';
 import { applyMasks } from './masking.js';
 
@@ -27,6 +27,10 @@ export interface RiseOptions extends MethodOptions {
  * shifted by a random offset below one cell, so mask edges fall anywhere. Masked pixels blend towards the
  * baseline. Defaults: N = 2000, s = 7, p = 0.5, seed 0. Output: H × W, non-negative, with a constant offset
  * (≈ the mean score), so compare values above the minimum.
+ * A 'score' model's raw output is explained signed, Σ_i (f_i − f̄) · M_i(p) / (E[M] · N) with f̄ the mean
+ * over the masks: positive where keeping a pixel raises the score, negative where it lowers it. Centring
+ * also removes the term f̄ · Σ_i M_i(p), which differs from pixel to pixel only by how often each was kept:
+ * for a score with a large mean (a sigmoid of 0.6 that moves by 0.1) that noise would swamp the map.
  * Cost: N model passes. The random draws for a given (N, s, p, seed, size) are made once and reused for
  * every image; mask planes are rendered per batch so memory stays at O(batch), not O(N · H · W).
  */
@@ -52,6 +56,10 @@ export const rise: AttributionMethod<RiseOptions> = {
     const set = riseMaskSet(options, s.width, s.height);
     const plane = s.width * s.height;
     const saliency = new Float64Array(plane);
+    // A score is explained signed (see below): Σ M_i(p) and Σ f_i are kept to centre it at the end.
+    const centred = input.model.spec.task === 'score';
+    const coverage = centred ? new Float64Array(plane) : undefined;
+    let total = 0;
     let current: Float32Array = new Float32Array(0);
     let currentStart = 0;
     await runBatched(input.model, {
@@ -66,18 +74,21 @@ export const rise: AttributionMethod<RiseOptions> = {
         return batch;
       },
       consume(scores, start, end) {
-        const p = targetProbabilities(scores, input.model.spec, input.target);
+        const p = targetValues(scores, input.model.spec, input.target);
         for (let i = start; i < end; i++) {
           const w = p[i - start];
+          total += w;
           const m = current.subarray((i - currentStart) * plane, (i - currentStart + 1) * plane);
           for (let j = 0; j < plane; j++) saliency[j] += w * m[j];
+          if (coverage) for (let j = 0; j < plane; j++) coverage[j] += m[j];
         }
       },
     });
     const scale = 1 / (options.masks * options.keepProbability);
+    const mean = total / options.masks;
     const data = new Float32Array(plane);
-    for (let j = 0; j < plane; j++) data[j] = saliency[j] * scale;
-    return { width: s.width, height: s.height, data, signed: false };
+    for (let j = 0; j < plane; j++) data[j] = (saliency[j] - (coverage ? mean * coverage[j] : 0)) * scale;
+    return { width: s.width, height: s.height, data, signed: centred };
   },
 };
 

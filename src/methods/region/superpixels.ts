@@ -3,7 +3,7 @@ import { inputView } from '../../core/image-tensor.js';
 import type { MethodInput, OptionSpec } from '../../core/method.js';
 import { inputToRgb } from '../../core/pixels.js';
 import { createRng } from '../../core/random.js';
-import { targetProbabilities } from '../../core/scores.js';
+import { targetValues } from '../../core/scores.js';
 import { batchLike } from '../../core/tensor.js';
 import { baseline as referenceInput } from '../gradient/common.js';
 import { type Segmentation, slic } from './slic.js';
@@ -109,7 +109,7 @@ export async function scoreStates(
       return batch;
     },
     consume(result, start, end) {
-      const p = targetProbabilities(result, input.model.spec, input.target);
+      const p = targetValues(result, input.model.spec, input.target);
       for (let k = start; k < end; k++) scores[k] = p[k - start];
     },
   });
