@@ -21,6 +21,7 @@ import {
   methodOptionFlags,
   methodOptions,
   modelHints,
+  modelLabel,
   parseNumber,
 } from './options.js';
 import { print, printJson, safeName } from './print.js';
@@ -100,9 +101,11 @@ export function explainCommand(): Command {
     if (flags.listMethods) return listMethods(flags.json === true);
     if (!image) throw invalidArgument('image', 'the path of a photo to explain', image);
     await runExplain(image, flags).catch((error: unknown) => {
-      // The engine says which output went wrong; the user also needs to know which model it was.
-      if (error instanceof SightlineError && error.code === 'MODEL_OUTPUT')
-        throw new SightlineError(error.code, `'${flags.model}': ${error.message}`, error.details, {
+      // The engine says which output went wrong; the user also needs to know which model it was (shown as
+      // reports show it: a URL without credentials or query values), unless the message already says.
+      const shown = /^https?:\/\//i.test(flags.model) ? modelLabel(flags.model) : flags.model;
+      if (error instanceof SightlineError && error.code === 'MODEL_OUTPUT' && !error.message.includes(shown))
+        throw new SightlineError(error.code, `'${shown}': ${error.message}`, error.details, {
           cause: error,
         });
       throw error;
