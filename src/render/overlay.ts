@@ -78,7 +78,8 @@ export function drawOverlay(
   const sigma = (options.outlineSmoothing ?? DEFAULT_OUTLINE_SMOOTHING) * Math.min(width, height);
   const smoothing = outlineTop > 0 && pixels > 0 ? new MapSmoother(width, height, sigma) : undefined;
   const values = new Float32Array(width);
-  // The table costs about as much to fill as a megapixel costs to blend without it.
+  // The table's 196,608 entries each cost about what one channel of a pixel costs to blend without it, so it
+  // pays from about 65,536 pixels (768 × 576 without the outline: 15.9 → 12.6 ms of CPU).
   const table = cmap.diverging || pixels < TABLE_PIXELS ? undefined : blendTable(cmap, opacity);
   for (let y = 0; y < height; y++) {
     scaleInto(map, y * width, width, scaling, values);
@@ -149,7 +150,7 @@ function blendRgbRowByTable(
 
 const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
-const TABLE_PIXELS = 1 << 20;
+const TABLE_PIXELS = 1 << 16;
 
 /**
  * out = (1 − α) · photo + α · colour; α = opacity, or on a diverging colormap opacity · √|2t − 1| at ramp

@@ -65,7 +65,7 @@ describe('renderOverlay blending', () => {
   });
 });
 
-describe('renderOverlay on a photo over a megapixel (colours from a precomputed table)', () => {
+describe('renderOverlay on a photo of 65,536 pixels or more (colours from a precomputed table)', () => {
   it('gives every pixel (1 − opacity) · photo + opacity · colour, as the formula does', () => {
     const [width, height] = [1100, 1000];
     const rng = createRng(11);
