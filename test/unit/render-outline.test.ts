@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { gaussianBlur } from '../../src/core/blur.js';
 import { createRng } from '../../src/core/random.js';
-import { smoothMap } from '../../src/render/outline.js';
+import { drawOutline, smoothMap, topThreshold } from '../../src/render/outline.js';
 import { renderOverlay } from '../../src/render/overlay.js';
 
 /**
@@ -118,5 +118,44 @@ describe('renderOverlay on a 12-megapixel photo', () => {
       expect(n).toBeGreaterThan(0.95 * 4 * Math.SQRT2 * radius);
       expect(n).toBeLessThan(1.05 * 4 * Math.SQRT2 * radius);
     }
+  });
+});
+
+describe('drawOutline on a reduced grid', () => {
+  it('paints exactly the pixels whose smoothed membership differs from a 4-neighbour’s, checked pixel by pixel', () => {
+    const [width, height] = [900, 700];
+    const rng = createRng(9);
+    const map = new Float32Array(width * height);
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++)
+        map[y * width + x] =
+          Math.exp(-((x - 300) ** 2 + (y - 250) ** 2) / 9000) +
+          0.7 * Math.exp(-((x - 650) ** 2 + (y - 480) ** 2) / 4000) +
+          0.3 * rng.next();
+    const smoothed = smoothMap(map, width, height, 9);
+    expect(smoothed.reduced).toBe(true);
+    const threshold = topThreshold(smoothed.grid, 0.2);
+    const pixels = new Uint8Array(width * height * 3).fill(128);
+    drawOutline(pixels, 3, smoothed, threshold);
+    const inside = (x: number, y: number) => {
+      const v = smoothed.at(x, y);
+      return v >= threshold && v > 0;
+    };
+    let painted = 0;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const here = inside(x, y);
+        const edge =
+          (x > 0 && inside(x - 1, y) !== here) ||
+          (x < width - 1 && inside(x + 1, y) !== here) ||
+          (y > 0 && inside(x, y - 1) !== here) ||
+          (y < height - 1 && inside(x, y + 1) !== here);
+        const want = edge ? (here ? 255 : 0) : 128;
+        const got = pixels[(y * width + x) * 3];
+        if (got !== want) expect(got, `pixel ${x}, ${y}`).toBe(want);
+        if (edge) painted++;
+      }
+    }
+    expect(painted).toBeGreaterThan(1000);
   });
 });

@@ -3,7 +3,8 @@ import type { RgbaImage, RgbImage } from '../../src/core/image.js';
 import { createRng } from '../../src/core/random.js';
 import { colormap, lutIndex, rampPosition } from '../../src/render/colormaps.js';
 import { normalizeMap } from '../../src/render/normalize.js';
-import { renderOverlay, topRegion } from '../../src/render/overlay.js';
+import { drawOutline, smoothMap, topThreshold } from '../../src/render/outline.js';
+import { drawOverlay, renderOverlay, topRegion } from '../../src/render/overlay.js';
 
 function grey(width: number, height: number, level = 128): RgbImage {
   return { width, height, data: new Uint8Array(width * height * 3).fill(level) };
@@ -65,13 +66,13 @@ describe('renderOverlay blending', () => {
   });
 });
 
-describe('renderOverlay on a photo over a megapixel (colours from a precomputed table)', () => {
+describe('renderOverlay on a photo of 65,536 pixels or more (colours from a precomputed table)', () => {
   it('gives every pixel (1 − opacity) · photo + opacity · colour, as the formula does', () => {
     const [width, height] = [1100, 1000];
     const rng = createRng(11);
     const photo = Uint8Array.from({ length: width * height * 3 }, () => Math.floor(rng.next() * 256));
     const map = Float32Array.from({ length: width * height }, () => rng.next() * 3 - 1);
-    for (const mode of ['absolute', 'signed'] as const) {
+    for (const mode of ['absolute', 'positive', 'negative', 'signed'] as const) {
       const out = renderOverlay({ width, height, data: photo }, map, {
         mode,
         colormap: 'viridis',
@@ -88,6 +89,33 @@ describe('renderOverlay on a photo over a megapixel (colours from a precomputed 
         }
         if (out.data[i * 4 + 3] !== 255) expect(out.data[i * 4 + 3]).toBe(255);
       }
+    }
+  });
+});
+
+describe('drawOverlay on the table path', () => {
+  it('outlines what smoothMap, topThreshold and drawOutline find on the normalised map, in RGB as in RGBA', () => {
+    // The colours and the smoothed values come from one sweep over the map; here they are found apart.
+    const [width, height] = [640, 480];
+    const rng = createRng(5);
+    const photo = Uint8Array.from({ length: width * height * 3 }, () => Math.floor(rng.next() * 256));
+    const map = new Float32Array(width * height);
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++)
+        map[y * width + x] = Math.exp(-((x - 250) ** 2 + (y - 200) ** 2) / 8000) - 0.3 + 0.2 * rng.next();
+    for (const mode of ['absolute', 'positive', 'negative', 'signed'] as const) {
+      const options = { mode, colormap: 'viridis' as const, outlineTop: 0.2, outlineSmoothing: 0.01 };
+      const got = renderOverlay({ width, height, data: photo }, map, options);
+      const want = renderOverlay({ width, height, data: photo }, map, { ...options, outlineTop: 0 });
+      const smoothed = smoothMap(normalizeMap(map, { mode }), width, height, 0.01 * height);
+      drawOutline(want.data, 4, smoothed, topThreshold(smoothed.grid, 0.2));
+      expect(Buffer.compare(Buffer.from(got.data), Buffer.from(want.data)), mode).toBe(0);
+      const rgb = new Uint8Array(width * height * 3);
+      drawOverlay({ width, height, data: photo }, map, options, rgb, 3);
+      for (let i = 0; i < width * height; i++)
+        for (let k = 0; k < 3; k++)
+          if (rgb[i * 3 + k] !== got.data[i * 4 + k])
+            expect(rgb[i * 3 + k], `${mode} ${i}`).toBe(got.data[i * 4 + k]);
     }
   });
 });
