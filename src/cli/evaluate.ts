@@ -15,7 +15,7 @@ import {
 } from '../evaluate/evaluate.js';
 import { formatTable, renderEvaluationHtml, tabulate } from '../evaluate/summary.js';
 import { decodeImage } from '../io/decode.js';
-import { listImages } from '../io/list-images.js';
+import { listImageEntries, type PassedOver } from '../io/list-images.js';
 import { getMethod } from '../methods/registry.js';
 import type { ModelHints } from '../models/spec.js';
 import { interruptible } from './interrupt.js';
@@ -89,7 +89,7 @@ export function evaluateCommand(): Command {
 }
 
 async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
-  const files = await listInputs(path);
+  const { files, passedOver } = await listInputs(path);
   const root = (await stat(path)).isDirectory() ? resolve(path) : resolve(path, '..');
   const regions = flags.regions ? await readRegions(flags.regions) : undefined;
   // A method option given once applies to every method that takes it (e.g. --samples for SmoothGrad and LIME).
@@ -113,7 +113,13 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
   const results: ImageEvaluation[] = flags.restart
     ? []
     : (await earlierResults(out, settings)).filter((r) => relFiles.includes(r.file));
-  const skipped: { file: string; reason: string }[] = [];
+  // Entries with an image's name that are not regular files inside the folder are listed as skipped, unread,
+  // so the evaluation says what it left out.
+  const skipped: { file: string; reason: string }[] = passedOver.map((p) => ({
+    file: p.file,
+    reason: `'${p.file}' ${p.reason}; it was not read`,
+  }));
+  for (const s of skipped) printError(`${safeName(s.file)}: skipped: ${s.reason}\n`);
   const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
   const interrupt = interruptible('stopping…');
   const skip = (i: number, file: string, error: unknown) => {
@@ -269,16 +275,22 @@ async function writeAtomically(path: string, text: string): Promise<void> {
   await rename(temporary, path);
 }
 
-/** One image, or every image under a folder; absolute paths. */
-async function listInputs(path: string): Promise<string[]> {
+/**
+ * One image, or every image under a folder (absolute paths), and the entries with an image's name under the
+ * folder that are not read (paths relative to it, with what they are).
+ */
+async function listInputs(path: string): Promise<{ files: string[]; passedOver: PassedOver[] }> {
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(path);
   } catch {
     throw invalidArgument('path', 'an existing image or folder', path);
   }
-  if (!info.isDirectory()) return [resolve(path)];
-  return (await listImages(resolve(path))).map((file) => resolve(path, file));
+  if (!info.isDirectory()) return { files: [resolve(path)], passedOver: [] };
+  const listing = await listImageEntries(resolve(path));
+  if (listing.files.length === 0)
+    throw invalidArgument('folder', 'a folder containing images (JPEG, PNG, WebP, …)', path);
+  return { files: listing.files.map((file) => resolve(path, file)), passedOver: listing.passedOver };
 }
 
 function parseMethods(value: string): string[] {

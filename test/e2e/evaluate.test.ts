@@ -1,7 +1,8 @@
 // `sightline evaluate` on a model with a known answer: the score is the mean of an 8 × 8 corner patch, so a
 // map that ranks the patch first must delete the class at the first step, and the region metrics on the patch
 // are exact.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -110,6 +111,28 @@ describe('sightline evaluate', () => {
       { file: 'p1.png', reason: expect.stringMatching(/outside the 64×64 image/) },
     ]);
     expect(await readFile(join(out, 'evaluation.html'), 'utf8')).toMatch(/Skipped 1: p1\.png \(.*outside/);
+  }, 120_000);
+
+  it('lists a FIFO with an image name as skipped, unread, and measures the photos', async () => {
+    const photos = join(dir, 'photos-and-fifo');
+    await mkdir(photos);
+    await copyFile(join(dir, 'photos', 'p0.png'), join(photos, 'p0.png'));
+    execFileSync('mkfifo', [join(photos, 'a.png')]);
+    const out = join(dir, 'out-fifo');
+    const result = await runCli([
+      ...evaluateArgs(photos, 'patch.onnx'),
+      '--methods',
+      'gradient',
+      '--out',
+      out,
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/a\.png: skipped: 'a\.png' is a FIFO \(named pipe\), not a regular file/);
+    const report = JSON.parse(await readFile(join(out, 'evaluation.json'), 'utf8'));
+    expect(report.images.map((i: { file: string }) => i.file)).toEqual(['p0.png']);
+    expect(report.skipped).toEqual([
+      { file: 'a.png', reason: "'a.png' is a FIFO (named pipe), not a regular file; it was not read" },
+    ]);
   }, 120_000);
 
   it('runs the sanity checks: label randomization by hand, weight randomization decorrelates', async () => {
