@@ -5,6 +5,7 @@ import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileErrorReason, SightlineError } from '../core/errors.js';
 import { capText, formatCount, listSome } from '../core/text.js';
+import { readAtMost } from '../io/read-file.js';
 import { writeAtomically } from './output.js';
 import { checkRow } from './row-check.js';
 import type { AuditConfig, AuditRow } from './types.js';
@@ -146,15 +147,19 @@ async function readJournal(path: string): Promise<string | undefined> {
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) throw ioError(path, new Error('it is not a regular file'));
-    if (stat.size > MAX_JOURNAL_BYTES) {
-      throw ioError(
+    const tooLarge = (size: string) =>
+      ioError(
         path,
         new Error(
-          `it holds ${formatCount(stat.size)} bytes, over ${formatCount(MAX_JOURNAL_BYTES)}; audit the folder in parts`,
+          `it holds ${size} bytes, over ${formatCount(MAX_JOURNAL_BYTES)}; audit the folder in parts`,
         ),
       );
-    }
-    return await handle.readFile('utf8');
+    if (stat.size > MAX_JOURNAL_BYTES) throw tooLarge(formatCount(stat.size));
+    // Bounded even if the file grows after its check.
+    const bytes = await readAtMost(handle, stat.size, MAX_JOURNAL_BYTES, () =>
+      tooLarge(`more than ${formatCount(MAX_JOURNAL_BYTES)}`),
+    );
+    return new TextDecoder().decode(bytes);
   } catch (cause) {
     throw cause instanceof SightlineError ? cause : ioError(path, cause);
   } finally {

@@ -4,6 +4,7 @@ import { constants } from 'node:fs';
 import { open, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileErrorReason } from '../core/errors.js';
+import { readAtMost } from '../io/read-file.js';
 import type { AuditRow } from './types.js';
 
 /** The largest picture read (bytes): an overlay of OVERLAY_SIDE pixels is well under 2 MB. */
@@ -81,10 +82,15 @@ async function readConfined(outReal: string, name: string, read: boolean): Promi
     handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK);
     const stat = await handle.stat();
     if (!stat.isFile()) throw new PictureProblem(`${shown} is not a regular file`);
-    if (stat.size > MAX_PICTURE_BYTES) {
-      throw new PictureProblem(`${shown} holds ${stat.size} bytes, over ${MAX_PICTURE_BYTES}`);
-    }
-    return read ? new Uint8Array(await handle.readFile()) : undefined;
+    const tooLarge = (size: string) =>
+      new PictureProblem(`${shown} holds ${size} bytes, over ${MAX_PICTURE_BYTES}`);
+    if (stat.size > MAX_PICTURE_BYTES) throw tooLarge(String(stat.size));
+    // Bounded even if the file grows after its check.
+    return read
+      ? await readAtMost(handle, stat.size, MAX_PICTURE_BYTES, () =>
+          tooLarge(`more than ${MAX_PICTURE_BYTES}`),
+        )
+      : undefined;
   } catch (cause) {
     if (cause instanceof PictureProblem) throw cause;
     throw new PictureProblem(`${shown}: ${fileErrorReason(cause)}`);

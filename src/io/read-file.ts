@@ -65,12 +65,15 @@ export async function readRegularFile(path: string, limits: ReadFileLimits): Pro
   }
 }
 
-/** Reads to the end, trusting the stat size only as a first guess: never more than maxBytes + 1 bytes. */
-async function readAtMost(
+/**
+ * Reads an opened file to the end, trusting the stat size only as a first guess: never more than maxBytes + 1
+ * bytes, and `overLimit()` is thrown when the file holds more than maxBytes (one that grew after its check).
+ */
+export async function readAtMost(
   handle: FileHandle,
   statSize: number,
   maxBytes: number,
-  overLimit: () => SightlineError,
+  overLimit: () => Error,
 ): Promise<Uint8Array> {
   // One byte past the stat size, so a file that has grown is noticed without a second read. Never from the
   // shared pool: the bytes may be handed whole (buffer, offset 0) to native code such as ONNX Runtime.
