@@ -12,12 +12,12 @@ import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions
 import type { AuditConfig, AuditRow } from '../audit/types.js';
 import { VERDICT_WORDS } from '../audit/types.js';
 import { writeReports } from '../audit/write.js';
-import { invalidArgument, SightlineError } from '../core/errors.js';
+import { SightlineError } from '../core/errors.js';
 import type { ModelTask } from '../core/model.js';
 import { shapesMask } from '../core/regions/mask.js';
 import { formatCount, listSome } from '../core/text.js';
 import { decodeImage } from '../io/decode.js';
-import { listImageEntries } from '../io/list-images.js';
+import { listImageEntries, noImages } from '../io/list-images.js';
 import { METHODS } from '../methods/registry.js';
 import { renderOverlayPng } from '../render/png.js';
 import { interruptible } from './interrupt.js';
@@ -103,8 +103,7 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
   // says what it is), so nothing the user put in the folder is left out of the results unsaid.
   const passedOver = new Map(listing.passedOver.map((p) => [p.file, p.reason]));
   const files = [...listing.files, ...passedOver.keys()].sort();
-  if (files.length === 0)
-    throw invalidArgument('folder', 'a folder containing images (JPEG, PNG, WebP, …)', folder);
+  if (files.length === 0) throw noImages(folder);
   const labels =
     flags.labels === undefined
       ? undefined

@@ -15,7 +15,7 @@ import {
 } from '../evaluate/evaluate.js';
 import { formatTable, renderEvaluationHtml, tabulate } from '../evaluate/summary.js';
 import { decodeImage } from '../io/decode.js';
-import { listImageEntries, type PassedOver } from '../io/list-images.js';
+import { listImageEntries, noImages, type PassedOver } from '../io/list-images.js';
 import { getMethod } from '../methods/registry.js';
 import type { ModelHints } from '../models/spec.js';
 import { interruptible } from './interrupt.js';
@@ -288,8 +288,7 @@ async function listInputs(path: string): Promise<{ files: string[]; passedOver: 
   }
   if (!info.isDirectory()) return { files: [resolve(path)], passedOver: [] };
   const listing = await listImageEntries(resolve(path));
-  if (listing.files.length === 0)
-    throw invalidArgument('folder', 'a folder containing images (JPEG, PNG, WebP, …)', path);
+  if (listing.files.length === 0) throw noImages(path);
   return { files: listing.files.map((file) => resolve(path, file)), passedOver: listing.passedOver };
 }
 

@@ -2,7 +2,7 @@
 import type { Dirent } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { extname, isAbsolute, join, relative } from 'node:path';
-import { invalidArgument } from '../core/errors.js';
+import { invalidArgument, type SightlineError } from '../core/errors.js';
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif']);
 
@@ -16,9 +16,13 @@ const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.ti
  */
 export async function listImages(root: string, skip?: string): Promise<string[]> {
   const { files } = await listImageEntries(root, skip);
-  if (files.length === 0)
-    throw invalidArgument('folder', 'a folder containing images (JPEG, PNG, WebP, …)', root);
+  if (files.length === 0) throw noImages(root);
   return files;
+}
+
+/** The refusal of a folder with nothing to read, for every caller that needs at least one image. */
+export function noImages(folder: string): SightlineError {
+  return invalidArgument('folder', 'a folder containing images (JPEG, PNG, WebP, …)', folder);
 }
 
 /** An entry with an image's name that is not read: what it is instead, in words. */
