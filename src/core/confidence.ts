@@ -15,6 +15,9 @@ export const LOW_CLASS_PROBABILITY = 0.01;
  */
 export const LOW_TAG_PROBABILITY = 0.1;
 
+/** A tag is present, as a yes/no answer, when its own sigmoid probability is at least this. */
+export const TAG_PRESENT = 0.5;
+
 /** What a surface needs to say that the explained target is unlikely, as plain data (rows keep it). */
 export interface LowConfidence {
   /** The target's probability (softmax for a class, its own sigmoid for a tag). */
