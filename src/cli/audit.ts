@@ -14,6 +14,7 @@ import type { AuditConfig, AuditRow, AuditSummary } from '../audit/types.js';
 import { VERDICT_WORDS } from '../audit/types.js';
 import { writeReports } from '../audit/write.js';
 import { SightlineError } from '../core/errors.js';
+import type { ModelTask } from '../core/model.js';
 import { shapesMask } from '../core/regions/mask.js';
 import { formatCount, listSome } from '../core/text.js';
 import { decodeImage } from '../io/decode.js';
@@ -149,6 +150,7 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
   const quiet = process.stderr.isTTY;
   let count = already;
   try {
+    refuseOtherTask(out, journal.done, model.spec.task);
     const items: AuditItem[] = todo.map((file) => {
       const imageRegions = regions ? regionsFor(regions, file, files) : undefined;
       return {
@@ -255,6 +257,22 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
     }
   }
   return 0;
+}
+
+/**
+ * The journal's settings do not name the task (it comes from the model, or --task, after they are read); rows
+ * of another task must not be mixed in, as their predictions read differently (probabilities against scores).
+ */
+function refuseOtherTask(out: string, done: ReadonlyMap<string, AuditRow>, task: ModelTask): void {
+  for (const row of done.values()) {
+    if (row.status !== 'ok' || (row.task ?? 'classify') === task) continue;
+    throw new SightlineError(
+      'INVALID_ARGUMENT',
+      `The folder '${out}' holds results of a ${row.task ?? 'classify'} model ('${safeName(row.file)}'); this run's model is read as ${task}. ` +
+        'Pass another --out, or --restart to discard the earlier results.',
+      { out, task: row.task ?? 'classify' },
+    );
+  }
 }
 
 /** The summary's accuracy in the task's words: per tag for a tagger; none for a scorer (it takes no labels). */
