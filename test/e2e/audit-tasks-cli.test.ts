@@ -93,6 +93,24 @@ describe('sightline audit of a scorer', () => {
     expect(jsonl.map((r) => r.task)).toEqual(['score', 'score']);
   });
 
+  it('refuses to resume into results of another task', async () => {
+    const result = await runCli([
+      'audit',
+      at('scores'),
+      '--model',
+      at('scorer.onnx'),
+      ...PLAIN,
+      '--task',
+      'multilabel',
+      '--out',
+      at('out-scores'),
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      "holds results of a score model ('black.png'); this run's model is read as multilabel",
+    );
+  });
+
   it('refuses --labels with a usage error, saying why', async () => {
     await writeFile(at('score-labels.csv'), 'file,label\nwhite.png,good\n');
     const result = await runCli([
