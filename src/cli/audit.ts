@@ -13,6 +13,7 @@ import { lowConfidenceText, predictionWords } from '../audit/report/row-view.js'
 import type { AuditConfig, AuditRow, AuditSummary } from '../audit/types.js';
 import { VERDICT_WORDS } from '../audit/types.js';
 import { writeReports } from '../audit/write.js';
+import { lowConfidenceCaption } from '../core/confidence.js';
 import { SightlineError } from '../core/errors.js';
 import type { ModelTask } from '../core/model.js';
 import { shapesMask } from '../core/regions/mask.js';
@@ -192,7 +193,11 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
           const mode = result.map.signed ? 'positive' : 'absolute';
           const png = await renderOverlayPng(result.image, result.map.data, {
             mode,
-            legend: { method: method.title, target: row.target?.label ?? '' },
+            legend: {
+              method: method.title,
+              target: row.target?.label ?? '',
+              ...(row.lowConfidence ? { note: lowConfidenceCaption(row.lowConfidence) } : {}),
+            },
             maxSide: OVERLAY_SIDE,
           });
           await writeAtomically(

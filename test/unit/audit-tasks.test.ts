@@ -18,8 +18,10 @@ import {
 import { SightlineError } from '../../src/core/errors.js';
 import type { RgbImage } from '../../src/core/image.js';
 import type { Model } from '../../src/core/model.js';
+import { preprocess } from '../../src/core/preprocess.js';
 import { encodeModel } from '../../src/engines/onnx/proto.js';
 import { renderEvaluationHtml } from '../../src/evaluate/summary.js';
+import { deletionInsertion } from '../../src/metrics/deletion-insertion.js';
 import { loadHttpModel } from '../../src/models/http.js';
 import { openOnnxModel } from '../../src/models/open.js';
 import { type ModelServer, startModelServer } from '../helpers/http-model-server.js';
@@ -270,6 +272,37 @@ describe('evaluate: the curves in the task’s words', () => {
     expect(score).toContain('score (raw value)');
     // Raw values 1..3 are plotted over their own range, not clipped to [0, 1]: the top point is at the top.
     expect(score).toMatch(/points="36\.0,36\.0 /);
+  });
+});
+
+describe('deletion and insertion run on the target’s own scalar', () => {
+  it('a tag’s curve is its own sigmoid (not a softmax over the tags); a score’s is its raw value', async () => {
+    // The tagger's head without its Sigmoid, read as multilabel logits: white gives logits [1.5, −2].
+    const tagger = await openOnnxModel(
+      encodeModel(taggerProto([P0, P1], { scale: [2, 3], bias: [-0.5, -5] }, S, false)),
+      { ...PLAIN, task: 'multilabel', outputs: 'logits' },
+    );
+    const scorer = await openOnnxModel(encodeModel(scorerProto(P0, S, false)), PLAIN);
+    const map = { width: S, height: S, data: new Float32Array(S * S).fill(1), signed: false };
+    try {
+      const tag = await deletionInsertion(
+        { model: tagger, input: preprocess(plain(255), tagger.spec).tensor, map, target: 1 },
+        { steps: 4 },
+      );
+      // sigmoid(−2) = 11.9%; a softmax over [1.5, −2] would give 2.9%. All deleted: sigmoid(−5).
+      expect(tag.deletion.scores[0]).toBeCloseTo(sigmoid(-2), 6);
+      expect(tag.deletion.scores.at(-1)).toBeCloseTo(sigmoid(-5), 6);
+      const score = await deletionInsertion(
+        { model: scorer, input: preprocess(plain(255), scorer.spec).tensor, map, target: 0 },
+        { steps: 4 },
+      );
+      // The raw mean of the patch: 1 on white, 0 once deleted to the baseline 0.
+      expect(score.deletion.scores[0]).toBeCloseTo(1, 6);
+      expect(score.deletion.scores.at(-1)).toBeCloseTo(0, 6);
+    } finally {
+      await tagger.dispose();
+      await scorer.dispose();
+    }
   });
 });
 
