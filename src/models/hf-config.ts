@@ -89,6 +89,11 @@ function refusal(message: string, details: Record<string, unknown> = {}): Sightl
   return new SightlineError('MODEL_LOAD', message, details);
 }
 
+/** What a field holds, in words rather than quoted. */
+class Said {
+  constructor(readonly words: string) {}
+}
+
 /** Reads fields of one JSON object with their types checked; every refusal names the file and the field. */
 class Reader {
   constructor(
@@ -101,9 +106,11 @@ class Reader {
     return Object.hasOwn(this.json, key) && this.json[key] !== null;
   }
 
+  /** `got` is quoted as the file has it, or given in words as a Said. */
   refuse(key: string, got: unknown, expected: string): never {
+    const said = got instanceof Said ? got.words : describe(got);
     throw refusal(
-      `The model folder's ${this.file} says ${this.prefix}${key} is ${describe(got)}; expected ${expected}.`,
+      `The model folder's ${this.file} says ${this.prefix}${key} is ${said}; expected ${expected}.`,
       { file: this.file, field: `${this.prefix}${key}` },
     );
   }
@@ -152,7 +159,7 @@ function id2label(config: Json): string[] | undefined {
   if (!map) return undefined;
   const keys = Object.keys(map);
   if (keys.length > MAX_LABELS)
-    r.refuse('id2label', `an object of ${keys.length} entries`, `at most ${MAX_LABELS} classes`);
+    r.refuse('id2label', new Said(`an object of ${keys.length} entries`), `at most ${MAX_LABELS} classes`);
   const names: string[] = new Array(keys.length);
   const seen = new Uint8Array(keys.length);
   let outside: string | undefined;
@@ -160,7 +167,7 @@ function id2label(config: Json): string[] | undefined {
     if (!/^(0|[1-9]\d*)$/.test(key))
       r.refuse(
         'id2label',
-        `an object with the key ${describe(key)}`,
+        new Said(`an object with the key ${describe(key)}`),
         'class indices written "0", "1", … as keys',
       );
     const name = map[key];
@@ -176,7 +183,7 @@ function id2label(config: Json): string[] | undefined {
     const hole = seen.indexOf(0);
     r.refuse(
       'id2label',
-      `an object of ${keys.length} classes with no entry for "${hole}" but one for "${outside}"`,
+      new Said(`an object of ${keys.length} classes with no entry for "${hole}" but one for "${outside}"`),
       'one name for each index from 0 up, with no gaps',
     );
   }
@@ -246,7 +253,7 @@ function hfPreprocessing(r: Reader): Preprocessing {
   if (filter !== 'nearest' && filter !== 'bilinear' && filter !== 'bicubic')
     r.refuse(
       'resample',
-      filter ? `${code} (${filter})` : code,
+      filter ? new Said(`${code} (${filter})`) : code,
       `${SUPPORTED}; other filters are not implemented`,
     );
 
