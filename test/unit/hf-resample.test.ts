@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { ResampleFilter } from '../../src/core/model.js';
+import type { ModelSpec, ResampleFilter } from '../../src/core/model.js';
+import { inputGeometry, mapToImage, preprocess } from '../../src/core/preprocess.js';
 import { resampleRgbCrop, resampleRgbWindow } from '../../src/core/resample.js';
 import { decodeNpy } from '../../src/io/npy.js';
+import { checkResample, checkResizeFirst } from '../../src/models/spec.js';
 
 const DIR = 'test/fixtures/hf/resample';
 const npy = (name: string) => decodeNpy(new Uint8Array(readFileSync(`${DIR}/${name}.npy`)));
@@ -93,5 +95,102 @@ describe("resampling against PIL's resize (Pillow 9.4, fixtures by scripts/golde
     expect(() =>
       resampleRgbWindow(rgb, width, height, 20, 20, { left: 5, top: 0, width: 16, height: 4 }),
     ).toThrow(/outside 20×20/);
+  });
+});
+
+describe('resize-then-crop geometry (ModelSpec.resizeFirst)', () => {
+  const spec = (resizeFirst: ModelSpec['resizeFirst'], width = 32, height = 32): ModelSpec => ({
+    inputName: 'x',
+    layout: 'NCHW',
+    width,
+    height,
+    channelOrder: 'RGB',
+    mean: [0, 0, 0],
+    std: [1, 1, 1],
+    resize: 'center-crop',
+    cropFraction: 1,
+    resample: 'bicubic',
+    resizeFirst,
+    labels: [],
+    outputs: 'logits',
+    task: 'classify',
+  });
+
+  it('resizes the shorter side to int(size · long / short) and crops at floor or rounded-half-even offsets', () => {
+    // 451 × 300 → 61 × 41 (floor(41 · 451 / 300) = 61); extras 29 and 9.
+    const floor = inputGeometry(spec({ kind: 'shortest-edge', size: 41, offset: 'floor' }), 451, 300);
+    expect(floor.resized).toEqual({ width: 61, height: 41, left: 14, top: 4 });
+    // 451 × 300 → 52 × 35; extras 20 and 3: round(1.5) = 2 as Python rounds, where floor gives 1.
+    const round = inputGeometry(spec({ kind: 'shortest-edge', size: 35, offset: 'round' }), 451, 300);
+    expect(round.resized).toEqual({ width: 52, height: 35, left: 10, top: 2 });
+    // The crop in the photo's pixels: the input's part of the resized photo, scaled back.
+    expect(round.cropX).toBeCloseTo((10 * 451) / 52, 12);
+    expect(round.cropY).toBeCloseTo((2 * 300) / 35, 12);
+    expect(round.cropWidth).toBeCloseTo((32 * 451) / 52, 12);
+    expect(round.cropHeight).toBeCloseTo((32 * 300) / 35, 12);
+    // A portrait photo: the width is the shorter side.
+    expect(
+      inputGeometry(spec({ kind: 'shortest-edge', size: 41, offset: 'floor' }), 300, 451).resized,
+    ).toEqual({
+      width: 41,
+      height: 61,
+      left: 4,
+      top: 14,
+    });
+  });
+
+  it('maps a map at the input back onto exactly the crop of the photo', () => {
+    const g = inputGeometry(spec({ kind: 'fixed', width: 64, height: 48, offset: 'floor' }), 640, 480);
+    // 640 × 480 → 64 × 48, the central 32 × 32 from (16, 8): photo pixels 160…479 × 80…399.
+    expect([g.cropX, g.cropY, g.cropWidth, g.cropHeight]).toEqual([160, 80, 320, 320]);
+    const back = mapToImage(new Float32Array(32 * 32).fill(1), 32, 32, g);
+    const at = (x: number, y: number) => back[y * 640 + x];
+    expect([at(159, 200), at(160, 200), at(479, 200), at(480, 200)]).toEqual([0, 1, 1, 0]);
+    expect([at(300, 79), at(300, 80), at(300, 399), at(300, 400)]).toEqual([0, 1, 1, 0]);
+  });
+
+  it('refuses an input larger than the resized photo (the libraries pad it with black)', () => {
+    expect(() =>
+      inputGeometry(spec({ kind: 'fixed', width: 20, height: 40, offset: 'floor' }), 100, 100),
+    ).toThrow(
+      'The model cuts 32 × 32 pixels from the photo resized to 20 × 40, which is smaller; expected a resize at least as large as the input on each side.',
+    );
+  });
+
+  it('preprocesses a photo as the whole resize cut at the window, in bounded memory for a long strip', () => {
+    const width = 3000;
+    const rgb = new Uint8Array(width * 2 * 3).map((_, i) => (i * 7) % 256);
+    const s = spec({ kind: 'shortest-edge', size: 40, offset: 'floor' });
+    // 3000 × 2 → 60000 × 40: only the window's rows and columns are computed.
+    const { tensor, geometry } = preprocess({ width, height: 2, data: rgb }, s);
+    expect(geometry.resized).toEqual({ width: 60000, height: 40, left: 29984, top: 4 });
+    expect(tensor.dims).toEqual([1, 3, 32, 32]);
+    // The same part of the whole 60000 × 40 resize (7 million floats here; the window alone is 3072).
+    const whole = resampleRgbCrop(rgb, width, 0, 0, width, 2, 60000, 40, 'bicubic');
+    let m = 0;
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < 32; y++)
+        for (let x = 0; x < 32; x++) {
+          const want = whole[(c * 40 + y + 4) * 60000 + x + 29984] / 255;
+          m = Math.max(m, Math.abs(tensor.data[(c * 32 + y) * 32 + x] - want));
+        }
+    expect(m).toBeLessThan(1e-6);
+  });
+});
+
+describe('resample and resizeFirst from a sidecar are checked', () => {
+  it('refuses an unknown filter and a malformed rule', () => {
+    expect(() => checkResample('lanczos')).toThrow(
+      `Argument 'resample' must be one of bilinear, bicubic, nearest; got "lanczos".`,
+    );
+    expect(checkResizeFirst({ kind: 'shortest-edge', size: 256, offset: 'round' })).toEqual({
+      kind: 'shortest-edge',
+      size: 256,
+      offset: 'round',
+    });
+    expect(() => checkResizeFirst({ kind: 'shortest-edge', size: 1e9, offset: 'round' })).toThrow(
+      /resizeFirst/,
+    );
+    expect(() => checkResizeFirst({ kind: 'fixed', width: 10, offset: 'floor' })).toThrow(/resizeFirst/);
   });
 });
