@@ -26,6 +26,8 @@ export const FOLDER_LAYOUTS =
 const MAX_ONNX_BYTES = 2048 * MIB;
 /** ONNX's TensorProto.DataType for float16. */
 const FLOAT16 = 10;
+/** ONNX's TensorProto.DataLocation for weights kept in another file. */
+const EXTERNAL = 1;
 
 /** Which kind of model a folder holds, told by its files: config.json first, then TF.js's model.json. */
 export async function folderLayout(dir: string): Promise<'config' | 'tfjs' | undefined> {
@@ -71,7 +73,7 @@ export async function loadHfFolder(dir: string, hints: ModelHints): Promise<Mode
     expected: 'an ONNX model file',
     code: 'MODEL_LOAD',
   });
-  refuseFloat16(bytes, onnxPath);
+  refuseUnsupported(bytes, onnxPath);
   return openOnnxModel(bytes, await mergeHints(folder.hints, hints), {
     name: onnxPath,
     gradientCache: gradientGraphCache(() => sha256(bytes).slice(0, 24)),
@@ -133,10 +135,18 @@ async function onnxFiles(dir: string, sub: string): Promise<string[]> {
 
 /**
  * Sightline feeds float32 pixels and reads float32 scores; converting a float16 graph's inputs and outputs would
- * still leave its gradients in float16, so such a variant is refused, naming the alternatives.
+ * still leave its gradients in float16, so such a variant is refused, naming the alternatives. Weights in an
+ * external file (Optimum's model.onnx_data, for models over 2 GB) cannot be read from the bytes alone.
  */
-function refuseFloat16(bytes: Uint8Array, path: string): void {
+function refuseUnsupported(bytes: Uint8Array, path: string): void {
   const graph = decodeOnnxModel(bytes, path).graph;
+  if ((graph?.initializer ?? []).some((t) => t.dataLocation === EXTERNAL)) {
+    throw new SightlineError(
+      'MODEL_LOAD',
+      `'${path}' keeps its weights in a separate file (ONNX external data, such as model.onnx_data); Sightline reads one self-contained ONNX file: expected the weights inside model.onnx.`,
+      { path },
+    );
+  }
   const weights = new Set((graph?.initializer ?? []).map((t) => t.name));
   const io = [...(graph?.input ?? []).filter((v) => !weights.has(v.name)), ...(graph?.output ?? [])];
   const half = io.filter((v) => v.type?.tensorType?.elemType === FLOAT16).map((v) => `'${v.name}'`);

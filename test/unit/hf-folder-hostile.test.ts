@@ -3,6 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildModel, encodeModel, floatTensor, valueInfo } from '../../src/engines/onnx/proto.js';
 import { loadModel } from '../../src/models/load.js';
 
 const root = mkdtempSync(join(tmpdir(), 'sightline-hf-'));
@@ -96,8 +97,34 @@ describe('model folders that are not what they seem', () => {
     });
   });
 
-  it('a TF.js folder is still a TF.js folder', async () => {
+  it('weights in an external data file are refused in words', async () => {
+    const model = buildModel({
+      inputs: [valueInfo('pixel_values', [1, 3, 8, 8])],
+      outputs: [valueInfo('logits', [1, 3])],
+      nodes: [{ opType: 'ReduceMean', input: ['pixel_values'], output: ['logits'], attribute: [] }],
+      initializers: [
+        {
+          ...floatTensor('w', [1], new Float32Array(1)),
+          rawData: undefined,
+          floatData: undefined,
+          dataLocation: 1,
+        },
+      ],
+    });
+    const dir = folder({
+      'config.json': JSON.stringify({ architecture: 'x', pretrained_cfg: { input_size: [3, 8, 8] } }),
+    });
+    writeFileSync(join(dir, 'model.onnx'), encodeModel(model));
+    await expect(loadModel(dir)).rejects.toMatchObject({
+      code: 'MODEL_LOAD',
+      message: expect.stringContaining('keeps its weights in a separate file (ONNX external data'),
+    });
+  });
+
+  it('a folder with model.json and no config.json is still a TF.js folder', async () => {
     const dir = folder({ 'model.json': '{}' });
-    await expect(loadModel(dir)).rejects.toMatchObject({ message: expect.stringContaining('model.json') });
+    await expect(loadModel(dir)).rejects.toMatchObject({
+      message: expect.stringContaining("model.json' is not a TF.js model.json"),
+    });
   });
 });
