@@ -76,12 +76,13 @@ describe.each([
     ['gradient', 0.8],
     // RISE misses issue 13's 0.8 on this quarter-image patch, and no setting of its options reaches it at a
     // practical cost. Its expected map (infinitely many masks) is the patch blurred by the mask cells'
-    // covariance, which keeps 0.71 inside at the default 7 cells per side (0.82 at 12, 0.88 at 16); on top
-    // of that, zero-mean Monte Carlo noise over the three quarters outside becomes mass once the minimum
-    // (a noise trough) is subtracted. Measured (seed 0 unless said): defaults 0.603; 128,000 masks at 7
-    // cells 0.690; 16 cells with 64,000 masks 0.771, 128,000 masks 0.799 (seed 1: 0.807); 20 cells with
-    // 128,000 masks 0.812, 0.798, 0.796 (seeds 0–2). The keep probability does not help (14 cells,
-    // 32,000 masks: p = 0.25, 0.5, 0.75, 0.9 → 0.730, 0.752, 0.716, 0.750). Pure mask noise keeps 0.25.
+    // covariance, which keeps 0.71 inside at the default 7 cells per side (0.82 at 12, 0.88 at 16; exact for
+    // the raw scorer, scripts/golden/rise_bound.py); on top of that, zero-mean Monte Carlo noise over the
+    // three quarters outside becomes mass once the minimum (a noise trough) is subtracted. Measured (seed 0
+    // unless said): defaults 0.603; 128,000 masks at 7 cells 0.690; 16 cells with 64,000 masks 0.771,
+    // 128,000 masks 0.799 (seed 1: 0.807); 20 cells with 128,000 masks 0.812, 0.798, 0.796 (seeds 0–2).
+    // The keep probability does not help (14 cells, 32,000 masks: p = 0.25, 0.5, 0.75, 0.9 → 0.730, 0.752,
+    // 0.716, 0.750). Pure mask noise keeps 0.25.
     ['rise', 0.55],
   ] as const)('%s puts ≥ %s of the map’s mass above its minimum in the patch', async (method, share) => {
     const r = await explain({ model, image: WHITE, method });
