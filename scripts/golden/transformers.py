@@ -176,12 +176,23 @@ def vit_tokens_to_nchw(t: torch.Tensor) -> torch.Tensor:
     return t[:, 1:, :].reshape(n, side, side, c).permute(0, 3, 1, 2)
 
 
+def drop_node_names(path: Path) -> None:
+    """Node names (not tensor names, which name the layers) are a fifth of a small Swin file; nothing reads them."""
+    import onnx
+
+    model = onnx.load(str(path))
+    for node in model.graph.node:
+        node.name = ""
+    onnx.save(model, str(path))
+
+
 def make(name: str, build, out: Path, seed: int, kind: str) -> dict:
     seed_everything(seed)
     module = build().eval()
     rng = np.random.default_rng(seed + 1)
     x = rng.standard_normal((BATCH, 3, 32, 32)).astype(np.float32)
     export_onnx(module, torch.from_numpy(x), out / f"{name}.onnx", OPSET)
+    drop_node_names(out / f"{name}.onnx")
     save_npy(out / f"{name}.input.npy", x)
     for p in module.parameters():
         p.requires_grad_(False)
