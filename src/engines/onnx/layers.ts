@@ -189,7 +189,10 @@ export function planLayers(
   return { layers, defaultLayer: defaultLayerOf(layers, withSources, path), attention: withSources };
 }
 
-/** A Softmax over the last axis of [.., T, T]: attention probabilities (a classifier's softmax is [N, K]). */
+/**
+ * A Softmax over the last axis of [.., T, T]: attention probabilities (a classifier's softmax is [N, K]).
+ * Only with the batch on axis 0 (images, times heads or windows), the one layout Model.attention can split.
+ */
 function isAttention(node: NodeProto, shape: TensorShape): boolean {
   const d = shape.dims;
   const axis = attrInt(node, 'axis', -1);
@@ -197,7 +200,8 @@ function isAttention(node: NodeProto, shape: TensorShape): boolean {
     d.length >= 3 &&
     d.length <= 4 &&
     d[d.length - 1] === d[d.length - 2] &&
-    (axis === -1 || axis === d.length - 1)
+    (axis === -1 || axis === d.length - 1) &&
+    shape.batch.slice(1).every((b) => !b)
   );
 }
 

@@ -24,30 +24,24 @@ export interface RolloutOptions extends MethodOptions {
 }
 
 /**
- * R[0, :] = e₀ᵀ Â_L ··· Â_1 with Â = rows normalised (fused + w·I); `half` halves (fused + I) first, as
- * Abnar & Zuidema's residual average does (rows of a mean-fused attention then already sum to 1).
+ * R[0, :] = e₀ᵀ Â_L ··· Â_1 with Â = fused + I, rows normalised. Abnar & Zuidema's residual average
+ * 0.5·A + 0.5·I is the same matrix once rows are normalised; the rows are normalised (as the paper defines)
+ * rather than divided column-wise as jacobgil/vit-explain's `a / a.sum(dim=-1)` broadcasts, which differs
+ * only when max/min fusion or discarding leaves rows that do not sum to 1. Every row sums to at least 1
+ * (the identity, and fused values are ≥ 0), so the division is safe.
  */
-function classRow(
-  blocks: number,
-  tokens: number,
-  fused: (block: number) => Float64Array,
-  half: boolean,
-): Float64Array {
+function classRow(blocks: number, tokens: number, fused: (block: number) => Float64Array): Float64Array {
   let row = new Float64Array(tokens);
   row[0] = 1;
   for (let l = blocks - 1; l >= 0; l--) {
     const a = fused(l);
+    for (let i = 0; i < tokens; i++) a[i * tokens + i] += 1;
     const next = new Float64Array(tokens);
     for (let i = 0; i < tokens; i++) {
       if (row[i] === 0) continue;
-      let sum = 0;
-      for (let j = 0; j < tokens; j++)
-        sum += half ? (a[i * tokens + j] + (i === j ? 1 : 0)) / 2 : a[i * tokens + j] + (i === j ? 1 : 0);
-      const scale = row[i] / sum;
-      for (let j = 0; j < tokens; j++) {
-        const v = half ? (a[i * tokens + j] + (i === j ? 1 : 0)) / 2 : a[i * tokens + j] + (i === j ? 1 : 0);
-        next[j] += scale * v;
-      }
+      const r = a.subarray(i * tokens, (i + 1) * tokens);
+      const scale = row[i] / r.reduce((x, y) => x + y, 0);
+      for (let j = 0; j < tokens; j++) next[j] += scale * r[j];
     }
     row = next;
   }
@@ -97,23 +91,19 @@ function fuseHeads(p: Tensor, b: number, fusion: HeadFusion, grad?: Tensor): Flo
  */
 export function rolloutMap(a: AttentionResult, b: number, options: RolloutOptions): Float32Array {
   const t = a.probabilities[0].dims[2];
-  const row = classRow(
-    a.probabilities.length,
-    t,
-    (l) => {
-      const fused = fuseHeads(a.probabilities[l], b, options.headFusion);
-      discard(fused, options.discardRatio);
-      return fused;
-    },
-    true,
-  );
+  const row = classRow(a.probabilities.length, t, (l) => {
+    const fused = fuseHeads(a.probabilities[l], b, options.headFusion);
+    discard(fused, options.discardRatio);
+    return fused;
+  });
   return Float32Array.from(row.subarray(a.extraTokens));
 }
 
 /**
  * Gradient-weighted attention rollout (Chefer, Gur & Wolf, "Transformer Interpretability Beyond Attention
- * Visualization", CVPR 2021, eq. 13–14, with the attention map in place of its LRP relevance, as the same
- * authors' "Generic Attention-model Explainability…", ICCV 2021, eq. 5–6 do): per block
+ * Visualization", CVPR 2021, with the attention map in place of its LRP relevance, as the same authors'
+ * "Generic Attention-model Explainability for Interpreting Bi-Modal and Encoder-Decoder Transformers",
+ * ICCV 2021, do): per block
  * Ā = E_h[(∇A ⊙ A)⁺] with ∇A the gradient of the target's raw score, then Ā + I with rows normalised and
  * multiplied through the blocks, as their code's compute_rollout_attention does
  * (hila-chefer/Transformer-Explainability, baselines/ViT/ViT_explanation_generator.py).
@@ -122,11 +112,8 @@ export function gradRolloutMap(a: AttentionResult, b: number): Float32Array {
   if (!a.gradients)
     throw new SightlineError('INVALID_ARGUMENT', 'Gradient rollout needs the attention gradients (a seed).');
   const t = a.probabilities[0].dims[2];
-  const row = classRow(
-    a.probabilities.length,
-    t,
-    (l) => fuseHeads(a.probabilities[l], b, 'mean', a.gradients![l]),
-    false,
+  const row = classRow(a.probabilities.length, t, (l) =>
+    fuseHeads(a.probabilities[l], b, 'mean', a.gradients![l]),
   );
   return Float32Array.from(row.subarray(a.extraTokens));
 }
