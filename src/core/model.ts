@@ -129,9 +129,12 @@ export interface Model {
    * or any mix), so one prepared graph serves every target.
    */
   inputGradients?(batch: Tensor, seed: Tensor, options?: RunOptions): Promise<GradientResult>;
-  /** Capability 'layers': spatial feature maps in graph order, and the default one (the last before pooling). */
+  /**
+   * Capability 'layers': feature maps, token sequences and channels-last maps in graph order (LayerInfo.kind),
+   * and the default one (a CNN's last map before pooling, a ViT's last block's normalised input).
+   */
   layers?(): Promise<{ readonly layers: readonly LayerInfo[]; readonly defaultLayer: string }>;
-  /** Capability 'layers': a layer's activations, and with a seed its gradients. */
+  /** Capability 'layers': a layer's activations, and with a seed its gradients, as [N, C, h, w]. */
   layer?(name: string, batch: Tensor, seed: Tensor | null, options?: RunOptions): Promise<LayerResult>;
   /**
    * Capability 'attention': every block's attention probabilities over the whole token sequence, with their

@@ -55,8 +55,14 @@ function classRow(blocks: number, tokens: number, fused: (block: number) => Floa
 function discard(a: Float64Array, ratio: number): void {
   const drop = Math.floor(a.length * ratio);
   if (drop <= 0) return;
-  const order = Array.from(a.keys()).sort((x, y) => a[x] - a[y] || x - y);
-  for (const i of order.slice(0, drop)) if (i !== 0) a[i] = 0;
+  // The drop-th smallest value by a typed sort (T² can be millions), ties at it dropped lowest index first.
+  const cut = Float64Array.from(a).sort()[drop - 1];
+  let ties = drop;
+  for (let i = 0; i < a.length; i++) if (a[i] < cut) ties--;
+  for (let i = 0; i < a.length; i++) {
+    const dropped = a[i] < cut || (a[i] === cut && ties-- > 0);
+    if (dropped && i !== 0) a[i] = 0;
+  }
 }
 
 function fuseHeads(p: Tensor, b: number, fusion: HeadFusion, grad?: Tensor): Float64Array {
