@@ -87,6 +87,16 @@ def tiny_vit() -> nn.Module:
     return vit
 
 
+def tiny_vit_batch_first() -> nn.Module:
+    """The same ViT with its attention written out batch-first, as timm and Hugging Face export it: the
+    projections are [N, T, 3C] token tensors and the probabilities [N, heads, T, T] (torch's own
+    MultiheadAttention exports sequence-first [T, N, C] and [N·heads, T, T])."""
+    vit = tiny_vit()
+    for block in vit.encoder.layers:
+        block.self_attention = ExplicitAttention(block.self_attention)
+    return vit
+
+
 def tiny_swin() -> nn.Module:
     swin = SwinTransformer(patch_size=[4, 4], embed_dim=16, depths=[2, 2], num_heads=[2, 2], window_size=[4, 4],
                            mlp_ratio=2.0, num_classes=10)
@@ -127,7 +137,8 @@ def attention_maps(vit: nn.Module, x: torch.Tensor, top: torch.Tensor):
     """The blocks' attention probabilities [N, heads, T, T] and their gradients for each image's top logit."""
     blocks = list(vit.encoder.layers)
     for block in blocks:
-        block.self_attention = ExplicitAttention(block.self_attention)
+        if not isinstance(block.self_attention, ExplicitAttention):
+            block.self_attention = ExplicitAttention(block.self_attention)
     logits = vit(x)
     logits.gather(1, top[:, None]).sum().backward()
     probs = [b.self_attention.probabilities.detach() for b in blocks]
@@ -193,6 +204,9 @@ def make(name: str, build, out: Path, seed: int, kind: str) -> dict:
     x = rng.standard_normal((BATCH, 3, 32, 32)).astype(np.float32)
     export_onnx(module, torch.from_numpy(x), out / f"{name}.onnx", OPSET)
     drop_node_names(out / f"{name}.onnx")
+    for m in module.modules():
+        if isinstance(m, ExplicitAttention):
+            m.probabilities = None  # the export's, not a leaf: deepcopy refuses it
     save_npy(out / f"{name}.input.npy", x)
     for p in module.parameters():
         p.requires_grad_(False)
@@ -243,7 +257,11 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
-    jobs = [("vit_tiny", tiny_vit, args.out, 1301, "vit"), ("swin_tiny", tiny_swin, args.out, 1302, "swin")]
+    jobs = [
+        ("vit_tiny", tiny_vit, args.out, 1301, "vit"),
+        ("vit_tiny_batch_first", tiny_vit_batch_first, args.out, 1304, "vit"),
+        ("swin_tiny", tiny_swin, args.out, 1302, "swin"),
+    ]
     if args.full_vit:
         args.full_vit.mkdir(parents=True, exist_ok=True)
         jobs.append(("vit_b_16_32px", full_vit, args.full_vit, 1303, "vit"))

@@ -32,6 +32,8 @@ const meta = (name: string) => JSON.parse(readFileSync(`${dirOf(name)}${name}.js
 const open = (name: string) => openOnnxModel(readFileSync(`${dirOf(name)}${name}.onnx`), {});
 const VITS = [
   { name: 'vit_tiny', blocks: 2, heads: 2, tokens: 17, grid: [4, 4], classes: 10 },
+  // The same ViT with attention written batch-first (timm, Hugging Face): [N, heads, T, T] probabilities.
+  { name: 'vit_tiny_batch_first', blocks: 2, heads: 2, tokens: 17, grid: [4, 4], classes: 10 },
   ...(FULL ? [{ name: 'vit_b_16_32px', blocks: 12, heads: 12, tokens: 5, grid: [2, 2], classes: 1000 }] : []),
 ];
 const TOLERANCE = 1e-4;
