@@ -136,7 +136,8 @@ export function planLayers(
   inputLayout: 'NCHW' | 'NHWC',
 ): LayerPlan {
   const layout = layouts(path, shapes, input, inputLayout === 'NCHW' ? 'nchw' : 'nhwc');
-  const anyChannelsLast = [...layout.values()].includes('nhwc');
+  // The image itself being NHWC (TF, TFLite) says nothing about the layout of the maps computed from it.
+  const anyChannelsLast = [...layout].some(([name, l]) => name !== input && l === 'nhwc');
   const layers: LayerInfo[] = [];
   const byName = new Map<string, LayerInfo>();
   const grids: [number, number][] = [];
