@@ -13,6 +13,7 @@ import { NORMALIZE_MODES, type NormalizeMode } from '../render/normalize.js';
 import { renderOverlay } from '../render/overlay.js';
 import { encodePng, renderOverlayPng } from '../render/png.js';
 import { interruptible } from './interrupt.js';
+import { listLayers } from './layers.js';
 import {
   addModelOptions,
   chosenMethod,
@@ -37,6 +38,7 @@ interface ExplainFlags extends ModelFlags {
   saveMap?: string;
   json?: boolean;
   listMethods?: boolean;
+  listLayers?: boolean;
   colormap?: ColormapName;
   mode?: NormalizeMode;
   opacity: number;
@@ -64,6 +66,10 @@ export function explainCommand(): Command {
     )
     .option('--json', 'print one JSON object instead of text')
     .option('--list-methods', 'list the methods and exit')
+    .option(
+      '--list-layers',
+      "list the model's layers for --layer (kind: map [N,C,h,w], tokens [N,T,C], channels-last [N,h,w,C]; dims; grid), * marking the default, and exit",
+    )
     .addOption(
       new Option('--colormap <name>', 'colour scale (default: turbo; coolwarm for --mode signed)').choices([
         ...COLORMAP_NAMES,
@@ -88,7 +94,10 @@ export function explainCommand(): Command {
       0.01,
     )
     .option('--no-legend', 'omit the legend bar under the overlay')
-    .option('--layer <tensor>', 'feature map the CAM methods read (default: the last one before pooling)')
+    .option(
+      '--layer <tensor>',
+      "layer the CAM methods read (default: a CNN's last feature map; a ViT's last block's normalised input; see --list-layers)",
+    )
     .addOption(
       new Option(
         '--noise-tunnel <kind>',
@@ -100,6 +109,7 @@ export function explainCommand(): Command {
   for (const flag of methodOptionFlags()) cmd.addOption(flag);
   return cmd.action(async (image: string | undefined, flags: ExplainFlags) => {
     if (flags.listMethods) return listMethods(flags.json === true);
+    if (flags.listLayers) return listLayers(flags.model, flags);
     if (!image) throw invalidArgument('image', 'the path of a photo to explain', image);
     await runExplain(image, flags).catch((error: unknown) => {
       // The engine says which output went wrong; the user also needs to know which model it was (shown as

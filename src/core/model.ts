@@ -70,9 +70,10 @@ export interface ModelSpec {
 
 /**
  * What a model can do; methods and metrics ask for these, never for an engine. 'weights': its weights can be
- * listed, read and replaced (the model-randomization sanity check).
+ * listed, read and replaced (the model-randomization sanity check). 'attention': a transformer's attention
+ * probabilities can be read, with their gradients (attention rollout).
  */
-export type Capability = 'predict' | 'inputGradients' | 'layers' | 'weights';
+export type Capability = 'predict' | 'inputGradients' | 'layers' | 'weights' | 'attention';
 
 export interface RunOptions {
   readonly signal?: AbortSignal;
@@ -96,8 +97,30 @@ export interface LayerResult {
 /** A tensor inside the model that the CAM family can look at. */
 export interface LayerInfo {
   readonly name: string;
-  /** Dimensions with batch 1, e.g. [1, C, h, w]. */
+  /** The tensor's dimensions with batch 1, e.g. [1, C, h, w], [1, T, C] or [1, h, w, C]. */
   readonly dims: readonly number[];
+  /**
+   * 'map' [N, C, h, w] (the default when absent); 'tokens' [N, T, C], T = extraTokens + h·w (a transformer's
+   * sequence, class and other extra tokens first); 'channels-last' [N, h, w, C] (Swin). Model.layer returns
+   * every kind as [N, C, h, w] on the grid, extra tokens dropped.
+   */
+  readonly kind?: 'map' | 'tokens' | 'channels-last';
+  /** The spatial grid [h, w] the layer's positions lie on. */
+  readonly grid?: readonly [number, number];
+  /** Tokens before the patch tokens (class, distillation, register tokens); 'tokens' layers only. */
+  readonly extraTokens?: number;
+}
+
+/** A transformer's attention, block by block (capability 'attention'). */
+export interface AttentionResult {
+  readonly scores: Tensor;
+  /** Per block in graph order, the attention probabilities [N, heads, T, T] (each row sums to 1). */
+  readonly probabilities: readonly Tensor[];
+  /** ∂ Σ(seed ⊙ scores) / ∂ probabilities, per block; absent when no seed was given. */
+  readonly gradients?: readonly Tensor[];
+  /** The patch grid; T = extraTokens + grid[0]·grid[1], token 0 being the class token. */
+  readonly grid: readonly [number, number];
+  readonly extraTokens: number;
 }
 
 /** A layer on the path from the input to the scores that reads weights (capability 'weights'). */
@@ -131,10 +154,18 @@ export interface Model {
    * or any mix), so one prepared graph serves every target.
    */
   inputGradients?(batch: Tensor, seed: Tensor, options?: RunOptions): Promise<GradientResult>;
-  /** Capability 'layers': spatial feature maps in graph order, and the default one (the last before pooling). */
+  /**
+   * Capability 'layers': feature maps, token sequences and channels-last maps in graph order (LayerInfo.kind),
+   * and the default one (a CNN's last map before pooling, a ViT's last block's normalised input).
+   */
   layers?(): Promise<{ readonly layers: readonly LayerInfo[]; readonly defaultLayer: string }>;
-  /** Capability 'layers': a layer's activations, and with a seed its gradients. */
+  /** Capability 'layers': a layer's activations, and with a seed its gradients, as [N, C, h, w]. */
   layer?(name: string, batch: Tensor, seed: Tensor | null, options?: RunOptions): Promise<LayerResult>;
+  /**
+   * Capability 'attention': every block's attention probabilities over the whole token sequence, with their
+   * gradients when a seed is given. Refused (MODEL_SHAPE) for attention in local windows or without a class token.
+   */
+  attention?(batch: Tensor, seed: Tensor | null, options?: RunOptions): Promise<AttentionResult>;
   /** Capability 'weights': the layers that read weights, from the output back to the input. */
   weightLayers?(): readonly WeightLayer[];
   /** Capability 'weights': the values of one of the layers' weight tensors, by name. */

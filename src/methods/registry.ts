@@ -12,6 +12,7 @@ import { rise } from './perturbation/rise.js';
 import { kernelShap } from './region/kernel-shap.js';
 import { lime } from './region/lime.js';
 import { xrai } from './region/xrai.js';
+import { attentionRollout, gradRollout } from './transformer/rollout.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds methods of every option shape
 export type AnyMethod = AttributionMethod<any>;
@@ -29,6 +30,8 @@ export const METHODS: readonly AnyMethod[] = [
   expectedGradients,
   ...CAM_METHODS,
   scoreCam,
+  attentionRollout,
+  gradRollout,
   occlusion,
   rise,
   lime,

@@ -10,6 +10,7 @@
 import * as ort from '#ort';
 import { SightlineError, throwIfAborted } from '../../core/errors.js';
 import type {
+  AttentionResult,
   Capability,
   GradientResult,
   LayerInfo,
@@ -21,8 +22,10 @@ import type {
   WeightReplacer,
 } from '../../core/model.js';
 import type { Tensor } from '../../core/tensor.js';
+import { attentionBlocks, hasAttention, toHeads } from './attention.js';
 import { AUTODIFF_VERSION, addGradients, differentiablePath } from './autodiff/index.js';
 import { probeModel } from './autodiff/shapes.js';
+import { type LayerPlan, planLayers, toNchw } from './layers.js';
 import {
   DataType,
   decodeModel,
@@ -57,7 +60,7 @@ export interface GradientGraphCache {
 interface GraphMeta {
   seedName: string;
   inputGradientName?: string;
-  layer?: { activation: string; gradient: string };
+  layers: { activation: string; gradient: string }[];
 }
 
 export interface OnnxIo {
@@ -74,7 +77,7 @@ export class OnnxModel implements Model {
   readonly maxBatch: number;
   private readonly outputName: string;
   private readonly gradientSessions = new Map<string, Promise<GradientSession>>();
-  private layerList?: Promise<{ layers: LayerInfo[]; defaultLayer: string }>;
+  private layerList?: Promise<LayerPlan>;
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -87,9 +90,10 @@ export class OnnxModel implements Model {
   ) {
     this.maxBatch = options.maxBatch ?? 16;
     this.outputName = session.outputNames[0];
-    this.capabilities = new Set<Capability>(
-      gradientBlocker ? ['predict', 'weights'] : ['predict', 'inputGradients', 'layers', 'weights'],
-    );
+    const gradients: Capability[] = ['inputGradients', 'layers'];
+    // Only transformers get 'attention', so menus and checks offer rollout where it can run (attention.ts).
+    if (!gradientBlocker && hasAttention(proto, spec.inputName, this.outputName)) gradients.push('attention');
+    this.capabilities = new Set<Capability>(['predict', 'weights', ...(gradientBlocker ? [] : gradients)]);
   }
 
   /** Opens a model from the bytes of an ONNX file (models/load.ts reads files). */
@@ -149,34 +153,25 @@ export class OnnxModel implements Model {
   }
 
   async inputGradients(batch: Tensor, seed: Tensor, options: RunOptions = {}): Promise<GradientResult> {
-    const g = await this.gradientSession('');
+    const g = await this.gradientSession([]);
     const name = g.inputGradientName!;
     const result = await this.run(g.session, batch, { [g.seedName]: seed }, [this.outputName, name], options);
     return { scores: this.scores(result[this.outputName], batch.dims[0]), gradients: toTensor(result[name]) };
   }
 
-  /** Spatial feature maps (rank 4, more than one position) in graph order; the default is the last of them. */
-  layers(): Promise<{ layers: LayerInfo[]; defaultLayer: string }> {
+  /** Feature maps, token sequences and channels-last maps in graph order, and the default (layers.ts). */
+  async layers(): Promise<{ layers: LayerInfo[]; defaultLayer: string }> {
+    const { layers, defaultLayer } = await this.layerPlan();
+    return { layers, defaultLayer };
+  }
+
+  private layerPlan(): Promise<LayerPlan> {
     this.requireGradients('layers');
     this.layerList ??= (async () => {
       const model = withFixedInput(this.proto, this.spec);
       const path = differentiablePath(model, this.spec.inputName, [this.outputName]);
       const probe = await probeModel(model, this.spec.inputName, new Set());
-      const layers: LayerInfo[] = [];
-      for (const node of path.nodes) {
-        for (const name of node.output ?? []) {
-          const shape = probe.shapes.get(name);
-          if (!shape || !path.needed.has(name) || shape.dims.length !== 4) continue;
-          if (shape.dims[2] * shape.dims[3] > 1) layers.push({ name, dims: shape.dims });
-        }
-      }
-      if (layers.length === 0) {
-        throw new SightlineError(
-          'MODEL_SHAPE',
-          'The model has no spatial feature map ([N, C, h, w] with h·w > 1) for CAM methods.',
-        );
-      }
-      return { layers, defaultLayer: layers[layers.length - 1].name };
+      return planLayers(path, probe.shapes, this.spec.inputName, this.spec.layout);
     })();
     return this.layerList;
   }
@@ -187,17 +182,18 @@ export class OnnxModel implements Model {
     seed: Tensor | null,
     options: RunOptions = {},
   ): Promise<LayerResult> {
-    const { layers } = await this.layers();
-    if (!layers.some((l) => l.name === name)) {
+    const { layers } = await this.layerPlan();
+    const info = layers.find((l) => l.name === name);
+    if (!info) {
       const shown = layers.slice(-8).map((l) => `'${l.name}' [${l.dims.join(', ')}]`);
       throw new SightlineError(
         'INVALID_ARGUMENT',
-        `Layer '${name}' is not a spatial feature map of this model; the last ones are ${shown.join(', ')}.`,
+        `Layer '${name}' is not a layer CAM methods can read in this model; the last ones are ${shown.join(', ')}.`,
         { layer: name },
       );
     }
-    const g = await this.gradientSession(name);
-    const { activation, gradient } = g.layer!;
+    const g = await this.gradientSession([name]);
+    const { activation, gradient } = g.layers[0];
     // Activations alone still run the backward graph; a zero seed makes its gradients zero.
     const k = seed?.dims[1] ?? (await this.predict(batch, options)).dims[1];
     const zeros = { data: new Float32Array(batch.dims[0] * k), dims: [batch.dims[0], k] };
@@ -210,8 +206,31 @@ export class OnnxModel implements Model {
     );
     return {
       scores: this.scores(result[this.outputName], batch.dims[0]),
-      activations: toTensor(result[activation]),
-      gradients: seed ? toTensor(result[gradient]) : undefined,
+      activations: toNchw(info, toTensor(result[activation])),
+      gradients: seed ? toNchw(info, toTensor(result[gradient])) : undefined,
+    };
+  }
+
+  /** Capability 'attention': every block's attention probabilities [N, heads, T, T] (attention.ts). */
+  async attention(batch: Tensor, seed: Tensor | null, options: RunOptions = {}): Promise<AttentionResult> {
+    const { blocks, grid, extraTokens } = attentionBlocks(await this.layerPlan());
+    const g = await this.gradientSession(blocks.map((b) => b.name));
+    const k = seed?.dims[1] ?? (await this.predict(batch, options)).dims[1];
+    const zeros = { data: new Float32Array(batch.dims[0] * k), dims: [batch.dims[0], k] };
+    const fetches = g.layers.flatMap((l) => (seed ? [l.activation, l.gradient] : [l.activation]));
+    const result = await this.run(
+      g.session,
+      batch,
+      { [g.seedName]: seed ?? zeros },
+      [this.outputName, ...fetches],
+      options,
+    );
+    return {
+      scores: this.scores(result[this.outputName], batch.dims[0]),
+      probabilities: g.layers.map((l, i) => toHeads(blocks[i], toTensor(result[l.activation]))),
+      gradients: seed ? g.layers.map((l, i) => toHeads(blocks[i], toTensor(result[l.gradient]))) : undefined,
+      grid,
+      extraTokens,
     };
   }
 
@@ -275,8 +294,9 @@ export class OnnxModel implements Model {
       });
   }
 
-  private gradientSession(layer: string): Promise<GradientSession> {
-    this.requireGradients(layer ? 'layers' : 'inputGradients');
+  private gradientSession(layers: string[]): Promise<GradientSession> {
+    this.requireGradients(layers.length > 0 ? 'layers' : 'inputGradients');
+    const layer = layers.join('\n');
     let pending = this.gradientSessions.get(layer);
     if (!pending) {
       pending = (async () => {
@@ -284,16 +304,13 @@ export class OnnxModel implements Model {
           const graph = await addGradients(withFixedInput(this.proto, this.spec), {
             input: this.spec.inputName,
             output: this.outputName,
-            layers: layer ? [layer] : [],
-            inputGradient: !layer,
+            layers,
+            inputGradient: layers.length === 0,
           });
           const meta: GraphMeta = {
             seedName: graph.seedName,
             inputGradientName: graph.inputGradientName,
-            layer: graph.layers[0] && {
-              activation: graph.layers[0].activation,
-              gradient: graph.layers[0].gradient,
-            },
+            layers: graph.layers.map(({ activation, gradient }) => ({ activation, gradient })),
           };
           return { model: encodeModel(graph.model), meta: JSON.stringify(meta) };
         };
@@ -301,7 +318,8 @@ export class OnnxModel implements Model {
           v: AUTODIFF_VERSION,
           input: this.spec.inputName,
           size: [this.spec.width, this.spec.height],
-          layer,
+          // Stored metas before 'layers' held one 'layer': a new key keeps old cache entries from being read.
+          layers: layer,
         });
         const stored = this.options.gradientCache
           ? await this.options.gradientCache.load(key, make)
