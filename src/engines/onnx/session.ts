@@ -78,7 +78,8 @@ export class OnnxModel implements Model {
 
   private constructor(
     private readonly session: ort.InferenceSession,
-    readonly spec: ModelSpec,
+    /** The spec; its outputShape is filled from the first prediction when the file leaves dims open. */
+    private specValue: ModelSpec,
     /** The decoded ONNX model (read-only). */
     readonly proto: ModelProto,
     /** Why gradients are unavailable, when they are. */
@@ -137,6 +138,10 @@ export class OnnxModel implements Model {
       gradientBlocker(proto, spec.inputName, session.outputNames[0]),
       options,
     );
+  }
+
+  get spec(): ModelSpec {
+    return this.specValue;
   }
 
   get io(): OnnxIo {
@@ -348,7 +353,9 @@ export class OnnxModel implements Model {
   }
 
   private scores(out: ort.Tensor, n: number): Tensor {
-    const dims = out.dims.length === 1 ? [1, out.dims[0]] : [...out.dims];
+    // A rank-1 output is one number per image ([N]) when its length is the batch, else one image's K scores.
+    const dims =
+      out.dims.length === 1 ? (out.dims[0] === n ? [n, 1] : [1, out.dims[0]]) : [...out.dims];
     const k = dims.slice(1).reduce((a, b) => a * b, 1);
     if (dims[0] !== n || out.type !== 'float32') {
       throw new SightlineError(
@@ -365,6 +372,8 @@ export class OnnxModel implements Model {
         );
       }
     }
+    if (!this.specValue.outputShape && dims.length > 1)
+      this.specValue = { ...this.specValue, outputShape: dims.slice(1) };
     return { data, dims: [n, k] };
   }
 }
