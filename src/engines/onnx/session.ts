@@ -354,8 +354,7 @@ export class OnnxModel implements Model {
 
   private scores(out: ort.Tensor, n: number): Tensor {
     // A rank-1 output is one number per image ([N]) when its length is the batch, else one image's K scores.
-    const dims =
-      out.dims.length === 1 ? (out.dims[0] === n ? [n, 1] : [1, out.dims[0]]) : [...out.dims];
+    const dims = out.dims.length === 1 ? (out.dims[0] === n ? [n, 1] : [1, out.dims[0]]) : [...out.dims];
     const k = dims.slice(1).reduce((a, b) => a * b, 1);
     if (dims[0] !== n || out.type !== 'float32') {
       throw new SightlineError(
