@@ -1,3 +1,4 @@
+import type { OutputTarget } from './targets.js';
 import type { Tensor } from './tensor.js';
 
 /**
@@ -126,5 +127,11 @@ export interface Model {
    * values and dims and returns values of the same length, or undefined to keep them. The caller disposes it.
    */
   withWeights?(replace: WeightReplacer): Promise<Model>;
+  /**
+   * A model whose one output is `target`'s scalar [N, 1], computed inside the engine's graph so its gradients
+   * and layers pass through it (the ONNX engine appends a head); `spec` is the new model's. Callers use
+   * core/targets.ts withTarget, which falls back to evaluating the target over predict. The caller disposes it.
+   */
+  withTargetHead?(target: OutputTarget, spec: ModelSpec): Promise<Model>;
   dispose(): Promise<void>;
 }

@@ -20,6 +20,7 @@ import type {
   WeightLayer,
   WeightReplacer,
 } from '../../core/model.js';
+import type { OutputTarget } from '../../core/targets.js';
 import type { Tensor } from '../../core/tensor.js';
 import { AUTODIFF_VERSION, addGradients, differentiablePath } from './autodiff/index.js';
 import { probeModel } from './autodiff/shapes.js';
@@ -32,6 +33,7 @@ import {
   type TensorProto,
   tensorFloats,
 } from './proto.js';
+import { appendTargetHead } from './target-head.js';
 import { weightLayersOf, weightValuesOf } from './weights.js';
 
 export interface OnnxModelOptions {
@@ -264,6 +266,29 @@ export class OnnxModel implements Model {
     const model = new OnnxModel(session, this.spec, proto, this.gradientBlocker, options);
     model.layerList = this.layerList; // shapes only, so the weights do not change it
     return model;
+  }
+
+  /**
+   * The model with `target` appended to its graph as a head (target-head.ts), so the autodiff differentiates
+   * through it: input gradients and CAM layers serve the target with a seed of 1. The head's graph gets no
+   * gradientCache: cached graphs are keyed by the options, not by the head's weights (a region, a reference).
+   */
+  async withTargetHead(target: OutputTarget, spec: ModelSpec): Promise<OnnxModel> {
+    const proto = appendTargetHead(this.proto, this.outputName, target);
+    const { gradientCache: _, ...options } = this.options;
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(encodeModel(proto), sessionOptions(options));
+    } catch (cause) {
+      throw new SightlineError(
+        'MODEL_LOAD',
+        `ONNX Runtime could not load the model with its ${target.kind} target appended: ${(cause as Error).message}`,
+        {},
+        { cause },
+      );
+    }
+    const blocker = gradientBlocker(proto, spec.inputName, session.outputNames[0]);
+    return new OnnxModel(session, spec, proto, blocker, options);
   }
 
   async dispose(): Promise<void> {
