@@ -140,7 +140,7 @@ export interface ExplainRequest extends PrepareRequest, MethodRequest {}
 
 export interface Explanation {
   readonly predictions: readonly Prediction[];
-  readonly target: Target;
+  readonly target: ExplainedTarget;
   readonly method: string;
   readonly options: Readonly<MethodOptions>;
   /** The map at the photo's own size, aligned with it. */
@@ -183,7 +183,7 @@ export async function explainPrepared(
       input,
       target: target.index,
       classes,
-      layer: request.layer ?? (await segmentLayer(explained, prepared, method)),
+      layer: request.layer ?? (await segmentLayer(explained, prepared, method, model.spec.outputShape?.[0])),
       baselineInput: request.baselineImage ? preprocess(request.baselineImage, model.spec).tensor : undefined,
       signal: request.signal,
       onProgress: request.onProgress,
@@ -329,11 +329,11 @@ async function segmentLayer(
   model: Model,
   prepared: PreparedImage,
   method: AnyMethod,
+  classes: number | undefined,
 ): Promise<string | undefined> {
   if (prepared.target.description?.kind !== 'segment' || !method.requires.includes('layers') || !model.layers)
     return undefined;
   const { layers, defaultLayer } = await model.layers();
-  const classes = model.spec.outputShape?.[0];
   const before = layers.filter((l) => l.dims[1] !== classes);
   return before.length > 0 ? before[before.length - 1].name : defaultLayer;
 }

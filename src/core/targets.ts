@@ -66,7 +66,7 @@ export function segmentTarget(
 
 /** A segmenter's [C, h, w], or a refusal that says why it is not known. */
 export function segmentShape(shape: readonly number[] | undefined): [number, number, number] {
-  if (!shape || shape.length !== 3 || shape.some((d) => !Number.isInteger(d) || d < 1))
+  if (shape?.length !== 3 || shape.some((d) => !Number.isInteger(d) || d < 1))
     throw new SightlineError(
       'MODEL_SHAPE',
       `A segmentation target needs the model's output as [N, C, h, w]; its output is ${shape ? `[N, ${shape.join(', ')}]` : 'of unknown shape'}.`,
