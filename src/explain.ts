@@ -7,13 +7,13 @@ import { type Geometry, mapToImage, preprocess } from './core/preprocess.js';
 import type { ProgressCallback } from './core/progress.js';
 import { outputValues } from './core/scores.js';
 import {
-  type Box,
   boxRegion,
   classShares,
   evaluateTarget,
   maskRegion,
   type OutputTarget,
   pixelClasses,
+  type RegionBox,
   type RegionMask,
   segmentShape,
   segmentTarget,
@@ -42,7 +42,7 @@ export interface PrepareRequest {
    * Segmenters: the region whose class scores are summed, a box in photo pixels or a photo-sized mask
    * (nonzero = in); default: the output pixels the model gives the class (argmax over the classes).
    */
-  readonly region?: Box | RegionMask;
+  readonly region?: RegionBox | RegionMask;
   /**
    * Embedding models (required there): what the embedding is compared with, a photo (embedded by the same
    * model) or a vector of the embedding's length (e.g. a CLIP text embedding).

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import type { ModelSpec } from '../core/model.js';
-import type { Box, RegionMask } from '../core/targets.js';
+import type { RegionBox, RegionMask } from '../core/targets.js';
 import { type Explanation, explain, type Prediction, type TargetDescription } from '../explain.js';
 import { decodeImage } from '../io/decode.js';
 import { readNpy, writeNpy } from '../io/npy-file.js';
@@ -267,7 +267,7 @@ function printPredictions(
 }
 
 /** --region: 'x0,y0,x1,y1' in photo pixels, or the path of a mask image the photo's size. */
-async function readRegion(value: string): Promise<Box | RegionMask> {
+async function readRegion(value: string): Promise<RegionBox | RegionMask> {
   const parts = value.split(',');
   if (parts.length === 4 && parts.every((p) => /^\s*-?\d+(\.\d+)?\s*$/.test(p))) {
     const [x0, y0, x1, y1] = parts.map(Number);

@@ -195,7 +195,7 @@ export function classShares(classes: Int32Array, channels: number): Float64Array
 }
 
 /** A box in photo pixels: x0 ≤ x < x1, y0 ≤ y < y1. */
-export interface Box {
+export interface RegionBox {
   readonly x0: number;
   readonly y0: number;
   readonly x1: number;
@@ -220,7 +220,7 @@ function pixelCentre(i: number, j: number, h: number, w: number, g: Geometry): [
 }
 
 /** The output pixels whose centres lie in a photo box; a box outside the photo is refused. */
-export function boxRegion(box: Box, geometry: Geometry, h: number, w: number): Uint8Array {
+export function boxRegion(box: RegionBox, geometry: Geometry, h: number, w: number): Uint8Array {
   const { imageWidth: W, imageHeight: H } = geometry;
   const values = [box.x0, box.y0, box.x1, box.y1];
   if (
