@@ -258,6 +258,12 @@ describe('tasks read from the output’s shape', () => {
     const spec = specFromIo(io(['N', 4, 2, 2]), hints);
     expect([spec.task, spec.outputShape]).toEqual(['segment', [4, 2, 2]]);
     expect(specFromIo(io(['N', 4, 'h', 'w']), hints).outputShape).toBeUndefined();
+    // A TensorFlow segmenter (NHWC input) writes its classes last: refused rather than read as 513 classes.
+    const tf = {
+      inputs: [{ name: 'x', dims: ['N', 513, 513, 3] }],
+      outputs: [{ name: 'y', dims: [1, 513, 513, 21] }],
+    };
+    expect(() => specFromIo(tf, hints)).toThrow(/looks channel-last \(\[N, h, w, C\]\)/);
     expect(() => specFromIo(io(['N', 16]), { ...hints, task: 'segment' })).toThrow(
       /A segmenter's output must be \[N, C, h, w\] \(class scores per pixel\); 'y' is \[N, 16\]/,
     );
