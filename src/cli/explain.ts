@@ -5,7 +5,7 @@ import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import type { ModelSpec } from '../core/model.js';
 import type { RegionBox, RegionMask } from '../core/targets.js';
-import { type Explanation, explain, type Prediction, type TargetDescription } from '../explain.js';
+import { type ExplainedTarget, type Explanation, explain, type Prediction } from '../explain.js';
 import { decodeImage } from '../io/decode.js';
 import { readNpy, writeNpy } from '../io/npy-file.js';
 import { METHODS } from '../methods/registry.js';
@@ -26,7 +26,7 @@ import {
   modelLabel,
   parseNumber,
 } from './options.js';
-import { print, printJson, safeName } from './print.js';
+import { print, printError, printJson, safeName } from './print.js';
 import { progressBar } from './progress.js';
 
 interface ExplainFlags extends ModelFlags {
@@ -199,7 +199,11 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
       };
       printJson(payload);
     } else {
-      printPredictions(image, result.predictions, model.spec, result.target.description);
+      printPredictions(image, result.predictions, model.spec, result.target);
+      if (flags.task === undefined && maybeEmbedding(model.spec))
+        printError(
+          `sightline: note: the model's ${model.spec.outputShape?.[0]} outputs have no labels and no final Softmax; if they are an embedding, pass --task embed --reference other.jpg (or a .npy vector) to explain a similarity.\n`,
+        );
       print(`${method.title} map for '${safeName(result.target.label)}' written to ${safeName(out)}\n`);
       if (flags.saveMap)
         print(`Raw map [${photo.height}, ${photo.width}] written to ${safeName(flags.saveMap)}\n`);
@@ -224,16 +228,19 @@ function printPredictions(
   image: string,
   predictions: readonly Prediction[],
   spec: ModelSpec,
-  target: TargetDescription | undefined,
+  explained: ExplainedTarget,
 ): void {
   const name = safeName(image);
+  const target = explained.description;
   if (target?.kind === 'segment') {
     const shares = predictions.map((p) => `${safeName(p.label)} (${p.index}) ${percent(p.score)}`);
     print(
       `share of the ${target.gridWidth} × ${target.gridHeight} output pixels for ${name}: ${shares.join(', ')}\n`,
     );
     const where = target.region === 'class pixels' ? 'its own' : `the ${target.region}'s`;
-    print(`explaining class ${target.class}'s scores summed over ${where} ${target.pixels} pixels\n`);
+    print(
+      `explaining '${safeName(explained.label)}' (${target.class}): its scores summed over ${where} ${target.pixels} output pixels\n`,
+    );
     return;
   }
   if (target?.kind === 'similarity') {
@@ -264,6 +271,12 @@ function printPredictions(
   print(`Top ${predictions.length} predictions for ${name}:\n`);
   for (const p of predictions)
     print(`  ${percent(p.score).padStart(6)}  ${safeName(p.label)} (${p.index})\n`);
+}
+
+/** An unlabelled classifier of raw outputs, many of them: what an embedding model looks like unasked. */
+function maybeEmbedding(spec: ModelSpec): boolean {
+  const width = spec.outputShape?.length === 1 ? spec.outputShape[0] : 0;
+  return spec.task === 'classify' && spec.outputs === 'logits' && spec.labels.length === 0 && width >= 64;
 }
 
 /** --region: 'x0,y0,x1,y1' in photo pixels, or the path of a mask image the photo's size. */
