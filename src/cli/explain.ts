@@ -282,12 +282,13 @@ function maybeEmbedding(spec: ModelSpec): boolean {
 /** --region: 'x0,y0,x1,y1' in photo pixels, or the path of a mask image the photo's size. */
 async function readRegion(value: string): Promise<RegionBox | RegionMask> {
   const parts = value.split(',');
-  if (parts.length === 4 && parts.every((p) => /^\s*-?\d+(\.\d+)?\s*$/.test(p))) {
+  // Numbers and commas are a box (four of them, else a mistake); anything else is a file, commas and all.
+  if (parts.every((p) => /^\s*-?\d+(\.\d+)?\s*$/.test(p))) {
+    if (parts.length !== 4)
+      throw invalidArgument('region', 'four numbers x0,y0,x1,y1 in photo pixels, or a mask image', value);
     const [x0, y0, x1, y1] = parts.map(Number);
     return { x0, y0, x1, y1 };
   }
-  if (parts.length > 1)
-    throw invalidArgument('region', 'four numbers x0,y0,x1,y1 in photo pixels, or a mask image', value);
   const mask: RgbImage = await decodeImage(value);
   return { ...mask, channels: 3 };
 }

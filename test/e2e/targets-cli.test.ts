@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -148,6 +148,21 @@ describe('sightline explain on a segmenter', () => {
     );
     expect(mask.code, mask.stderr).toBe(0);
     expect(JSON.parse(mask.stdout).target).toMatchObject({ class: 1, region: 'mask', pixels: 4 });
+    // A mask whose name has commas is still a file; a missing one is a bad input file (exit 3).
+    await copyFile(at('mask.png'), at('my,mask.png'));
+    const comma = await run(
+      'white.png',
+      'seg.onnx',
+      '--method',
+      'gradient',
+      '--region',
+      at('my,mask.png'),
+      '--json',
+    );
+    expect(comma.code, comma.stderr).toBe(0);
+    expect(JSON.parse(comma.stdout).target).toMatchObject({ region: 'mask', pixels: 4 });
+    const missing = await run('white.png', 'seg.onnx', '--method', 'gradient', '--region', at('none.png'));
+    expect(missing.code).toBe(3);
     const map = decodeNpy(await readFile(at('mask-map.npy')));
     expect(massInside(map.data, SIZE, toPixels(READ1))).toBeGreaterThanOrEqual(0.8);
   });
