@@ -192,6 +192,17 @@ describe('target definitions refuse what cannot be explained', () => {
     expect(thrown(() => similarityTarget([1, Number.NaN], 2)).message).toMatch(/NaN at position 1/);
   });
 
+  it('an output of another size than the target reads is refused, not read past', () => {
+    const scores = { data: new Float32Array(6), dims: [2, 3] };
+    expect(thrown(() => evaluateTarget(similarityTarget([1, 2], 2), scores)).message).toBe(
+      "The model gave 3 values per image; the target expects 2 (the reference's length).",
+    );
+    const segment = segmentTarget([1, 2, 2], 0, Uint8Array.of(1, 0, 0, 0));
+    expect(thrown(() => evaluateTarget(segment, scores)).message).toBe(
+      'The model gave 3 values per image; the target expects 4 (its [C, h, w] = [1, 2, 2]).',
+    );
+  });
+
   it('cosine: parallel 1, opposite −1, orthogonal 0, a zero embedding 0 (not NaN)', () => {
     const t = similarityTarget([3, 4], 2);
     const scores = { data: Float32Array.of(6, 8, -3, -4, -4, 3, 0, 0), dims: [4, 2] };
