@@ -151,6 +151,8 @@ export interface Explanation {
   /** The preprocessed input the method explained (batch of 1), and the number of scores the model gives. */
   readonly input: Tensor;
   readonly classes: number;
+  /** The model's scores for the input, [1, K] (as prepare gave them), e.g. for core/confidence.ts. */
+  readonly scores: Tensor;
 }
 
 /** Photo → predictions and a saliency map for one class, at the photo's size. */
@@ -207,6 +209,7 @@ export async function explainPrepared(
     geometry,
     input,
     classes,
+    scores: prepared.scores,
   };
 }
 

@@ -7,6 +7,7 @@ import {
   type AuditCluster,
   type AuditRow,
   type AuditSummary,
+  type AuditTagCount,
   type AuditVerdict,
   BORDER_FRACTION,
   SUMMARY_GRID,
@@ -117,6 +118,7 @@ export function borderAreaShare(width: number, height: number): number {
  * - `verdicts`: ok rows per region verdict; `noEvidence`: ok rows whose map found no evidence for the class;
  * - `accuracy`: the share of rows with `correct` that are correct, overall and among each verdict's rows; null
  *   where no row counts;
+ * - `task`: the rows' task; `tags`: per labelled tag of a multilabel audit, its ok images and those with it present;
  * - `clusters`: k-means on the summaries (squared Euclidean distance), k = options.clusters ?? min(4, ⌈√n⌉),
  *   at most n. Rows are taken in file-name order, so the result does not depend on the order of the rows; the
  *   k-means++ initialisation (Arthur & Vassilvitskii 2007: the first centre uniform, each next one drawn with
@@ -198,6 +200,8 @@ export function summarize(rows: readonly AuditRow[], options: SummarizeOptions =
     borderAreaShare: bordered.length > 0 ? borderArea / bordered.length : Number.NaN,
     verdicts,
     noEvidence: ok.filter((row) => row.noEvidence === true).length,
+    task: rows.find((row) => row.task !== undefined)?.task ?? 'classify',
+    tags: tagCounts(ok),
     accuracy: accuracyOf(labelled),
     accuracyByVerdict,
     clusters,
@@ -226,6 +230,22 @@ function cellOf(size: number, grid: number): Int32Array {
 function bandOf(size: number): Uint8Array {
   const band = BORDER_FRACTION * size;
   return Uint8Array.from({ length: size }, (_, i) => (i + 0.5 < band || i + 0.5 > size - band ? 1 : 0));
+}
+
+/** Per labelled tag (by index), the images labelled with it and those where the model has it present. */
+function tagCounts(rows: readonly AuditRow[]): AuditTagCount[] {
+  const counts = new Map<number, { label: string; images: number; present: number }>();
+  for (const row of rows) {
+    for (const tag of row.tags ?? []) {
+      const c = counts.get(tag.index) ?? { label: tag.label, images: 0, present: 0 };
+      c.images++;
+      if (tag.present) c.present++;
+      counts.set(tag.index, c);
+    }
+  }
+  return [...counts]
+    .sort(([a], [b]) => a - b)
+    .map(([index, c]) => ({ index, label: c.label, images: c.images, present: c.present }));
 }
 
 function accuracyOf(rows: readonly AuditRow[]): number | null {

@@ -1,13 +1,15 @@
 // The audit's core: every image through the same explanation, measured against its regions, one row each.
 // Portable (no files): the CLI (cli/audit.ts) supplies images, regions and where rows go; the web app can too.
 import type { AttributionMap } from '../core/attribution.js';
+import { lowConfidence, TAG_PRESENT } from '../core/confidence.js';
 import { SightlineError, throwIfAborted } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import type { MethodOptions } from '../core/method.js';
 import type { Model } from '../core/model.js';
 import type { ProgressCallback } from '../core/progress.js';
+import { outputValues } from '../core/scores.js';
 import { capText } from '../core/text.js';
-import { explain } from '../explain.js';
+import { explain, labelOf } from '../explain.js';
 import type { AnyMethod } from '../methods/registry.js';
 import { deletionInsertion } from '../metrics/deletion-insertion.js';
 import { maskAttention } from '../metrics/region.js';
@@ -24,7 +26,11 @@ export interface AuditItem {
   /** Its identity in the results: the path relative to the audited folder, '/'-separated. */
   readonly file: string;
   load(): Promise<RgbImage>;
-  /** The expected label (a label text or class index as text), when the dataset gives one. */
+  /**
+   * The expected label (a label text or class index as text), when the dataset gives one. For a multilabel
+   * model, every tag the image should have, separated by TAG_SEPARATOR ('dog|leash'); the map explains the
+   * first. A 'score' model takes no labels (auditImages refuses them).
+   */
   readonly label?: string;
   /** Where the model should look, as a mask at the image's size; may throw (recorded as the row's error). */
   readonly regionMask?: (width: number, height: number) => Promise<Uint8Array>;
@@ -51,6 +57,9 @@ export interface AuditRequest {
 /** The most characters of an error row's message kept (a message quoting a huge list stays readable). */
 export const MAX_ROW_MESSAGE = 2000;
 
+/** Separates the tags of a multilabel image's label ('dog|leash'); a classifier's label is read whole. */
+export const TAG_SEPARATOR = '|';
+
 const VERDICT_OF_LEVEL: Record<'inside' | 'partly' | 'outside', AuditVerdict> = {
   inside: 'object',
   partly: 'partly',
@@ -63,6 +72,7 @@ const VERDICT_OF_LEVEL: Record<'inside' | 'partly' | 'outside', AuditVerdict> = 
  * audit goes on; cancelling (the signal) stops it between images.
  */
 export async function auditImages(items: readonly AuditItem[], request: AuditRequest): Promise<void> {
+  refuseScoreLabels(items, request.model);
   const total = items.length;
   let next = 0;
   let finished = 0;
@@ -88,7 +98,9 @@ async function auditOne(item: AuditItem, request: AuditRequest): Promise<void> {
   try {
     const image = await item.load();
     partial = { width: image.width, height: image.height };
-    const label = item.label !== undefined ? resolveLabel(item.label, model.spec.labels) : undefined;
+    const task = model.spec.task ?? 'classify';
+    const expected = item.label !== undefined ? expectedIndices(item.label, model) : undefined;
+    const label = expected ? { text: item.label as string, index: expected[0] } : undefined;
     const result = await explain({
       model,
       image,
@@ -99,11 +111,28 @@ async function auditOne(item: AuditItem, request: AuditRequest): Promise<void> {
       signal: request.signal,
     });
     const { map, predictions } = result;
+    const scores = result.scores.data.subarray(0, result.classes);
+    let tags: AuditRow['tags'];
+    if (expected && task === 'multilabel') {
+      const values = outputValues(scores, model.spec);
+      tags = expected.map((index) => ({
+        index,
+        label: labelOf(model, index),
+        probability: values[index],
+        present: values[index] >= TAG_PRESENT,
+      }));
+    }
+    const low = lowConfidence(model.spec, scores, result.target.index, (i) => labelOf(model, i));
     partial = {
       ...partial,
+      task,
       predictions,
-      ...(label ? { label, correct: predictions[0]?.index === label.index } : {}),
+      ...(label
+        ? { label, correct: tags ? tags.every((t) => t.present) : predictions[0]?.index === label.index }
+        : {}),
+      ...(tags ? { tags } : {}),
       target: result.target,
+      ...(low ? { lowConfidence: low } : {}),
     };
     // Read even when there is nothing to measure: a region that does not fit the image is still reported.
     const mask = item.regionMask ? await item.regionMask(image.width, image.height) : undefined;
@@ -170,6 +199,41 @@ async function auditOne(item: AuditItem, request: AuditRequest): Promise<void> {
       seconds: seconds(),
     });
   }
+}
+
+/**
+ * The output indices a label names: one class for a classifier; for a multilabel model each tag of the label
+ * split at TAG_SEPARATOR, in the order given, once each (a label of only separators names none and is refused).
+ */
+function expectedIndices(text: string, model: Model): number[] {
+  if (model.spec.task !== 'multilabel') return [resolveLabel(text, model.spec.labels).index];
+  const parts = text
+    .split(TAG_SEPARATOR)
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+  if (parts.length === 0)
+    throw new SightlineError(
+      'INVALID_ARGUMENT',
+      `The label '${capText(text, 200)}' names no tag; expected one or more tags separated by '${TAG_SEPARATOR}', e.g. 'dog${TAG_SEPARATOR}leash'.`,
+      { label: text },
+    );
+  return [...new Set(parts.map((t) => resolveLabel(t, model.spec.labels).index))];
+}
+
+/**
+ * A score model's output is a number, not a class, so a label has nothing to be right or wrong about: labels
+ * are refused up front rather than turned into an accuracy that means nothing.
+ */
+function refuseScoreLabels(items: readonly AuditItem[], model: Model): void {
+  if (model.spec.task !== 'score') return;
+  const labelled = items.filter((item) => item.label !== undefined).length;
+  if (labelled === 0) return;
+  throw new SightlineError(
+    'INVALID_ARGUMENT',
+    `The model is a score model (its output is a number, not a class), but ${labelled} image${labelled === 1 ? ' has a label' : 's have labels'}; ` +
+      'a score has no label to be right about. Audit it without --labels, or pass --task classify or --task multilabel if its outputs are classes or tags.',
+    { labelled },
+  );
 }
 
 /**

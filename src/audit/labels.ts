@@ -20,7 +20,9 @@ export function labelsFromFolders(files: readonly string[]): Map<string, string>
 
 /**
  * Labels from a CSV file with a header row naming the columns `file` and `label` (in any order; other columns
- * are ignored), one row per image. Keys are the file names as written, with '/' separators. Throws 'IO' for
+ * are ignored), one row per image. For a multilabel model a label may list several tags separated by '|'
+ * ('dog|leash', audit.ts TAG_SEPARATOR); the text is kept whole here and split by the audit, which alone knows
+ * the model's task (a classifier's label is one class, '|' and all). Keys are the file names as written, with '/' separators. Throws 'IO' for
  * an unreadable or malformed file, a row without a file or label, and a file given two different labels.
  */
 export async function readLabelCsv(path: string): Promise<Map<string, string>> {

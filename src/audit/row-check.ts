@@ -1,6 +1,7 @@
 // Rows read back from a journal are untrusted: anyone who can write the output folder can edit them. Each one
 // is checked field by field and rebuilt from the fields it should have, so what reaches the summary and the
 // report has the types, ranges and sizes the code that writes rows gives them.
+import { MODEL_TASKS, type ModelTask } from '../core/model.js';
 import { type AuditRow, type AuditVerdict, SUMMARY_GRID } from './types.js';
 
 /** Longest file path, picture path, label or class name accepted (characters). */
@@ -41,6 +42,10 @@ function rebuild(value: unknown): AuditRow {
   }
   optional(o, row, 'width', (v) => integer(v, 'width', 1, MAX_SIDE));
   optional(o, row, 'height', (v) => integer(v, 'height', 1, MAX_SIDE));
+  optional(o, row, 'task', (v) => {
+    if (!MODEL_TASKS.includes(v as ModelTask)) bad(`'task' is not one of ${MODEL_TASKS.join(', ')}`);
+    return v;
+  });
   optional(o, row, 'predictions', (v) => {
     if (!Array.isArray(v) || v.length > MAX_PREDICTIONS)
       bad(`'predictions' is not a list of up to ${MAX_PREDICTIONS}`);
@@ -51,7 +56,36 @@ function rebuild(value: unknown): AuditRow {
     return { text: name(l.text, 'label.text'), index: integer(l.index, 'label.index', 0) };
   });
   optional(o, row, 'correct', (v) => bool(v, 'correct'));
+  optional(o, row, 'tags', (v) => {
+    if (!Array.isArray(v) || v.length > MAX_PREDICTIONS)
+      bad(`'tags' is not a list of up to ${MAX_PREDICTIONS}`);
+    return v.map((t, i) => {
+      const what = `tags[${i}]`;
+      const tag = indexed(t, what, false);
+      const r = record(t, what);
+      return {
+        ...tag,
+        probability: number(r.probability, `${what}.probability`, 0, 1),
+        present: bool(r.present, `${what}.present`),
+      };
+    });
+  });
   optional(o, row, 'target', (v) => indexed(v, 'target', false));
+  optional(o, row, 'lowConfidence', (v) => {
+    const l = record(v, 'lowConfidence');
+    const out: Record<string, unknown> = {
+      probability: number(l.probability, 'lowConfidence.probability', 0, 1),
+      threshold: number(l.threshold, 'lowConfidence.threshold', 0, 1),
+    };
+    if (l.instead !== undefined) {
+      const i = record(l.instead, 'lowConfidence.instead');
+      out.instead = {
+        ...indexed(i, 'lowConfidence.instead', false),
+        probability: number(i.probability, 'lowConfidence.instead.probability', 0, 1),
+      };
+    }
+    return out;
+  });
   optional(o, row, 'noEvidence', (v) => bool(v, 'noEvidence'));
   optional(o, row, 'regionGiven', (v) => bool(v, 'regionGiven'));
   optional(o, row, 'region', (v) => {

@@ -1,5 +1,7 @@
 // The audit's data: what one image's row holds, what the dataset-level summary holds. The journal stores rows
 // as JSON lines, the reports read them, the web app will produce them too; so everything here is plain data.
+import type { LowConfidence } from '../core/confidence.js';
+import type { ModelTask } from '../core/model.js';
 import type { RegionShape } from '../core/regions/shapes.js';
 import type { Prediction } from '../explain.js';
 
@@ -32,13 +34,33 @@ export interface AuditRow {
   readonly error?: { readonly code: string; readonly message: string };
   readonly width?: number;
   readonly height?: number;
+  /**
+   * What the model's outputs mean, which decides how `predictions` read: class probabilities, tag
+   * probabilities, or raw scores. Rows written before tasks existed have none: they are a classifier's.
+   */
+  readonly task?: ModelTask;
+  /** In the task's words (explain.ts rankPredictions): probabilities for classes and tags, raw values for scores. */
   readonly predictions?: readonly Prediction[];
-  /** The expected label (from a folder name or the labels CSV) and its class index, when given. */
+  /**
+   * The expected label (from a folder name or the labels CSV) and its class index, when given. For a
+   * multilabel model `text` is every labelled tag as given ('dog|leash') and `index` the first one's, the tag
+   * the map explains.
+   */
   readonly label?: { readonly text: string; readonly index: number };
-  /** Whether the top prediction is the label; absent without a label. */
+  /**
+   * Whether the top prediction is the label; for a multilabel model, whether every labelled tag is present
+   * (its probability ≥ TAG_PRESENT); absent without a label.
+   */
   readonly correct?: boolean;
+  /** A multilabel row's labelled tags, each with its own probability and whether it is present (≥ TAG_PRESENT). */
+  readonly tags?: readonly AuditTag[];
   /** The class the map explains (the label when given, else the top prediction). */
   readonly target?: { readonly index: number; readonly label: string };
+  /**
+   * The explained class has under 1% probability (a tag under 10%; core/confidence.ts): the map shows what
+   * little evidence there is for it, and `instead` what the model mostly sees.
+   */
+  readonly lowConfidence?: LowConfidence;
   /**
    * The map is zero everywhere (for a signed map: no value above zero): the model found no evidence for the
    * target class in this image, e.g. Grad-CAM for a class nothing in the image supports, or a model whose score
@@ -79,6 +101,24 @@ export interface AuditRow {
   readonly seconds?: number;
 }
 
+/** A labelled tag of a multilabel row. */
+export interface AuditTag {
+  readonly index: number;
+  readonly label: string;
+  readonly probability: number;
+  readonly present: boolean;
+}
+
+/** One tag's count over the labelled images of a multilabel audit. */
+export interface AuditTagCount {
+  readonly index: number;
+  readonly label: string;
+  /** Images labelled with the tag. */
+  readonly images: number;
+  /** Of those, images where the model gives it probability ≥ TAG_PRESENT. */
+  readonly present: number;
+}
+
 /** The outer band counted as "border": this fraction of the width (height) on the left and right (top and bottom). */
 export const BORDER_FRACTION = 0.1;
 
@@ -110,7 +150,14 @@ export interface AuditSummary {
   readonly verdicts: Readonly<Record<AuditVerdict, number>>;
   /** Ok rows whose map found no evidence for the class (AuditRow.noEvidence). */
   readonly noEvidence: number;
-  /** Accuracy overall and per verdict, over rows with a label; null where no row counts. */
+  /** The rows' task (the first row that says; 'classify' when none does). */
+  readonly task: ModelTask;
+  /** Multilabel audits with labels: per tag, how many labelled images have it present; by tag index. */
+  readonly tags: readonly AuditTagCount[];
+  /**
+   * Accuracy overall and per verdict, over rows with a label; null where no row counts. For a multilabel
+   * audit, the share of labelled images with every labelled tag present.
+   */
   readonly accuracy: number | null;
   readonly accuracyByVerdict: Readonly<Record<AuditVerdict, number | null>>;
   readonly clusters: readonly AuditCluster[];

@@ -9,9 +9,11 @@ import { labelsFromFolders, readLabelCsv } from '../audit/labels.js';
 import { outputFolder, writeAtomically } from '../audit/output.js';
 import { rowPicturesProblem } from '../audit/pictures.js';
 import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions/index.js';
-import type { AuditConfig, AuditRow } from '../audit/types.js';
+import { lowConfidenceText, predictionWords } from '../audit/report/row-view.js';
+import type { AuditConfig, AuditRow, AuditSummary } from '../audit/types.js';
 import { VERDICT_WORDS } from '../audit/types.js';
 import { writeReports } from '../audit/write.js';
+import { lowConfidenceCaption } from '../core/confidence.js';
 import { SightlineError } from '../core/errors.js';
 import type { ModelTask } from '../core/model.js';
 import { shapesMask } from '../core/regions/mask.js';
@@ -64,7 +66,7 @@ export function auditCommand(): Command {
     .option('--method <id>', `attribution method (${METHODS.map((m) => m.id).join(', ')})`, 'grad-cam')
     .option(
       '--labels <source>',
-      "expected labels: 'folders' (each image's first sub-folder names its class) or a CSV file,label",
+      "expected labels: 'folders' (each image's first sub-folder names its class) or a CSV file,label; for a multilabel model a label may list several tags, 'dog|leash' (the map explains the first)",
     )
     .option(
       '--regions <file|folder>',
@@ -149,6 +151,7 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
   const quiet = process.stderr.isTTY;
   let count = already;
   try {
+    refuseOtherTask(out, journal.done, model.spec.task);
     const items: AuditItem[] = todo.map((file) => {
       const imageRegions = regions ? regionsFor(regions, file, files) : undefined;
       return {
@@ -190,7 +193,11 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
           const mode = result.map.signed ? 'positive' : 'absolute';
           const png = await renderOverlayPng(result.image, result.map.data, {
             mode,
-            legend: { method: method.title, target: row.target?.label ?? '' },
+            legend: {
+              method: method.title,
+              target: row.target?.label ?? '',
+              ...(row.lowConfidence ? { note: lowConfidenceCaption(row.lowConfidence) } : {}),
+            },
             maxSide: OVERLAY_SIDE,
           });
           await writeAtomically(
@@ -214,7 +221,7 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
         // Files first, then the journal line: a row in the journal always has its files.
         await journal.append(stored);
         count++;
-        if (!quiet) printError(`[${count}/${files.length}] ${describeRow(stored, model.spec.task)}\n`);
+        if (!quiet) printError(`[${count}/${files.length}] ${describeRow(stored)}\n`);
       },
     });
   } finally {
@@ -238,7 +245,7 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
       : '';
   print(
     `Audited ${rows.length} images (${errors} error${errors === 1 ? '' : 's'}).` +
-      (summary.accuracy !== null ? ` Accuracy ${(summary.accuracy * 100).toFixed(1)}%.` : '') +
+      accuracyWords(summary) +
       (withRegion.length > 0
         ? ` ${onObject} of ${withRegion.length} with regions look at the object, ${summary.verdicts.partly} partly outside, ${summary.verdicts.background} at the background.`
         : '') +
@@ -257,6 +264,31 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
   return 0;
 }
 
+/**
+ * The journal's settings do not name the task (it comes from the model, or --task, after they are read); rows
+ * of another task must not be mixed in, as their predictions read differently (probabilities against scores).
+ */
+function refuseOtherTask(out: string, done: ReadonlyMap<string, AuditRow>, task: ModelTask): void {
+  for (const row of done.values()) {
+    if (row.status !== 'ok' || (row.task ?? 'classify') === task) continue;
+    throw new SightlineError(
+      'INVALID_ARGUMENT',
+      `The folder '${out}' holds results of a ${row.task ?? 'classify'} model ('${safeName(row.file)}'); this run's model is read as ${task}. ` +
+        'Pass another --out, or --restart to discard the earlier results.',
+      { out, task: row.task ?? 'classify' },
+    );
+  }
+}
+
+/** The summary's accuracy in the task's words: per tag for a tagger; none for a scorer (it takes no labels). */
+function accuracyWords(summary: AuditSummary): string {
+  if (summary.accuracy === null) return '';
+  const share = (n: number) => `${(n * 100).toFixed(1)}%`;
+  if (summary.task !== 'multilabel') return ` Accuracy ${share(summary.accuracy)}.`;
+  const tags = summary.tags.map((t) => `${safeName(t.label)} ${t.present} of ${t.images}`).join(', ');
+  return ` Every labelled tag present in ${share(summary.accuracy)} of labelled images; per tag: ${tags}.`;
+}
+
 /** A label CSV may name images by their path in the folder or, when that is unambiguous, by base name. */
 function labelFor(labels: ReadonlyMap<string, string>, file: string): string | undefined {
   const exact = labels.get(file);
@@ -265,20 +297,17 @@ function labelFor(labels: ReadonlyMap<string, string>, file: string): string | u
   return labels.get(base);
 }
 
-function describeRow(row: AuditRow, task: ModelTask): string {
+function describeRow(row: AuditRow): string {
   const file = safeName(row.file);
   // The message quotes the file's path, which may hold a line feed too.
   if (row.status === 'error') return `${file}: error: ${safeName(row.error?.message ?? '')}`;
-  const top = row.predictions?.[0];
   const verdict = row.noEvidence
     ? ', no evidence for the class (the map is zero everywhere)'
     : row.region
       ? `, ${VERDICT_WORDS[row.region.verdict]} (${Math.round(row.region.share * 100)}% inside)`
       : '';
-  // A score is a number in its own units, not a probability.
-  const value =
-    task === 'score' ? (top?.score ?? 0).toPrecision(4) : `${((top?.score ?? 0) * 100).toFixed(1)}%`;
-  return `${file}: ${safeName(top?.label ?? '')} ${value}${verdict}`;
+  const low = row.lowConfidence ? `; note: ${safeName(lowConfidenceText(row))}` : '';
+  return `${file}: ${safeName(predictionWords(row))}${verdict}${low}`;
 }
 
 /**

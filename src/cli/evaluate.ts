@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions/index.js';
 import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { MethodOptions } from '../core/method.js';
+import type { ModelTask } from '../core/model.js';
 import { shapesMask } from '../core/regions/mask.js';
 import {
   DEFAULT_METRICS,
@@ -127,7 +128,7 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
     skipped.push({ file, reason });
     printError(`[${i + 1}/${files.length}] ${safeName(file)}: skipped: ${reason}\n`);
   };
-  const save = () => writeResults(out, settings, results, skipped);
+  const save = () => writeResults(out, settings, model.spec.task, results, skipped);
   const done = new Set(results.map((r) => r.file));
   const todo = relFiles.filter((f) => !done.has(f)).length;
   printError(
@@ -252,6 +253,7 @@ async function earlierResults(out: string, settings: EvaluationSettings): Promis
 async function writeResults(
   out: string,
   settings: EvaluationSettings,
+  task: ModelTask,
   results: ImageEvaluation[],
   skipped: readonly { file: string; reason: string }[],
 ) {
@@ -259,12 +261,13 @@ async function writeResults(
     results,
     settings.metrics.filter((m) => m !== 'agreement'),
   );
-  const json = { model: settings.model, settings, table, images: results, skipped };
+  // The task says how the curves and AUCs read: probabilities, or a score's raw values.
+  const json = { model: settings.model, task, settings, table, images: results, skipped };
   // Written whole to a temporary file and renamed, so a run killed mid-write leaves the previous file intact.
   await writeAtomically(join(out, 'evaluation.json'), `${JSON.stringify(json, null, 2)}\n`);
   await writeAtomically(
     join(out, 'evaluation.html'),
-    renderEvaluationHtml(table, { model: settings.model, images: results.length, skipped }),
+    renderEvaluationHtml(table, { model: settings.model, images: results.length, skipped, task }),
   );
   return table;
 }

@@ -1,11 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { Command, Option } from 'commander';
+import { lowConfidence, lowConfidenceCaption, lowConfidenceWords } from '../core/confidence.js';
 import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import type { ModelSpec } from '../core/model.js';
 import type { RegionBox, RegionMask } from '../core/targets.js';
-import { type ExplainedTarget, type Explanation, explain, type Prediction } from '../explain.js';
+import { type ExplainedTarget, type Explanation, explain, labelOf, type Prediction } from '../explain.js';
 import { decodeImage } from '../io/decode.js';
 import { readNpy, writeNpy } from '../io/npy-file.js';
 import { METHODS } from '../methods/registry.js';
@@ -176,10 +177,19 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
       outlineTop: flags.outlineTop,
       outlineSmoothing: flags.outlineSmoothing,
     } as const;
+    // A target the model barely believes in is said so beside the map: on the overlay, in text and in JSON.
+    // A segment or similarity target is a sum of scores or a cosine, not a probability that can be low.
+    const low = result.target.description
+      ? undefined
+      : lowConfidence(model.spec, result.scores.data, result.target.index, (i) => labelOf(model, i));
     const png = flags.legend
       ? await renderOverlayPng(photo, result.map.data, {
           ...look,
-          legend: { method: method.title, target: result.target.label },
+          legend: {
+            method: method.title,
+            target: result.target.label,
+            ...(low ? { note: lowConfidenceCaption(low) } : {}),
+          },
         })
       : await encodePng(renderOverlay(photo, result.map.data, look));
     await writeFile(out, png);
@@ -191,6 +201,11 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
         target: result.target.description
           ? { label: result.target.label, ...result.target.description }
           : result.target,
+        ...(low
+          ? {
+              lowConfidence: { ...low, note: lowConfidenceWords(low, result.target.label, noun(model.spec)) },
+            }
+          : {}),
         method: result.method,
         options: result.options,
         ...(result.map.details ? { details: result.map.details } : {}),
@@ -205,6 +220,7 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
           `sightline: note: the model's ${model.spec.outputShape?.[0]} outputs have no labels and no final Softmax; if they are an embedding, pass --task embed --reference other.jpg (or a .npy vector) to explain a similarity.\n`,
         );
       print(`${method.title} map for '${safeName(result.target.label)}' written to ${safeName(out)}\n`);
+      if (low) print(`Note: ${safeName(lowConfidenceWords(low, result.target.label, noun(model.spec)))}\n`);
       if (flags.saveMap)
         print(`Raw map [${photo.height}, ${photo.width}] written to ${safeName(flags.saveMap)}\n`);
     }
@@ -214,6 +230,8 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
     await model.dispose();
   }
 }
+
+const noun = (spec: ModelSpec) => (spec.task === 'multilabel' ? 'tag' : 'class');
 
 /** A tag is reported as present when its own sigmoid probability is over this (each tag is a yes/no). */
 const TAG_THRESHOLD = 0.5;

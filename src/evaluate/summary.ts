@@ -1,6 +1,7 @@
 // Evaluation results across images: the methods × metrics table (mean ± standard deviation), the mean
 // deletion/insertion curves, and a small self-contained HTML page that plots them.
 import { escapeHtml } from '../core/html.js';
+import type { ModelTask } from '../core/model.js';
 import type { ImageEvaluation, MetricName } from './evaluate.js';
 
 export interface Cell {
@@ -78,11 +79,45 @@ export function formatTable(table: EvaluationTable): string {
 
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2'];
 
+/**
+ * What the deletion and insertion curves measure, in the task's words: a class's softmax probability, a tag's
+ * own sigmoid probability, or a score's raw value (metrics/deletion-insertion.ts reads it through targetValues).
+ */
+export function curveQuantity(task: ModelTask): string {
+  return task === 'score'
+    ? 'score (raw value)'
+    : task === 'multilabel'
+      ? 'probability of the tag'
+      : 'probability of the class';
+}
+
+/** The curves' value range on the plot: [0, 1] for probabilities; a score's own range (with 0 and 1 if near). */
+function curveRange(table: EvaluationTable, task: ModelTask): [number, number] {
+  if (task !== 'score') return [0, 1];
+  const values = Object.values(table.curves).flatMap((c) => [...c.deletion, ...c.insertion]);
+  const finite = values.filter(Number.isFinite);
+  if (finite.length === 0) return [0, 1];
+  const lo = Math.min(...finite);
+  const hi = Math.max(...finite);
+  return hi > lo ? [lo, hi] : [lo - 0.5, hi + 0.5];
+}
+
 /** One self-contained HTML page: the table and the mean deletion and insertion curves as inline SVG. */
 export function renderEvaluationHtml(
   table: EvaluationTable,
-  about: { model: string; images: number; skipped?: readonly { file: string; reason: string }[] },
+  about: {
+    model: string;
+    images: number;
+    skipped?: readonly { file: string; reason: string }[];
+    /** How the curves read (default 'classify', a class's probability). */
+    task?: ModelTask;
+  },
 ): string {
+  const task = about.task ?? 'classify';
+  const quantity = curveQuantity(task);
+  const [lo, hi] = curveRange(table, task);
+  const at = (y: number) => (y - lo) / (hi - lo);
+  const tick = (y: number) => (task === 'score' ? y.toPrecision(3) : String(y));
   const skipped = about.skipped?.length
     ? `<p>Skipped ${about.skipped.length}: ${about.skipped.map((k) => `${escapeHtml(k.file)} (${escapeHtml(k.reason)})`).join('; ')}</p>`
     : '';
@@ -108,7 +143,7 @@ export function renderEvaluationHtml(
         const points = ys
           .map(
             (y, k) =>
-              `${(pad + (k / Math.max(1, ys.length - 1)) * (w - 2 * pad)).toFixed(1)},${(h - pad - y * (h - 2 * pad)).toFixed(1)}`,
+              `${(pad + (k / Math.max(1, ys.length - 1)) * (w - 2 * pad)).toFixed(1)},${(h - pad - at(y) * (h - 2 * pad)).toFixed(1)}`,
           )
           .join(' ');
         return `<polyline fill="none" stroke="${COLOURS[i % COLOURS.length]}" stroke-width="2" points="${points}"><title>${escapeHtml(method)}</title></polyline>`;
@@ -117,7 +152,8 @@ export function renderEvaluationHtml(
     return `<figure><svg viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="Mean ${kind} curves">
 <line x1="${pad}" y1="${h - pad}" x2="${w - pad}" y2="${h - pad}" stroke="#444"/><line x1="${pad}" y1="${pad}" x2="${pad}" y2="${h - pad}" stroke="#444"/>
 <text x="${w / 2}" y="${h - 8}" text-anchor="middle" font-size="12">share of pixels ${kind === 'deletion' ? 'removed' : 'restored'}</text>
-<text x="12" y="${h / 2}" font-size="12" transform="rotate(-90 12 ${h / 2})" text-anchor="middle">probability of the class</text>
+<text x="12" y="${h / 2}" font-size="12" transform="rotate(-90 12 ${h / 2})" text-anchor="middle">${escapeHtml(quantity)}</text>
+<text x="${pad - 4}" y="${h - pad}" font-size="10" text-anchor="end">${tick(lo)}</text><text x="${pad - 4}" y="${pad + 4}" font-size="10" text-anchor="end">${tick(hi)}</text>
 ${lines}</svg><figcaption>${kind === 'deletion' ? 'Deletion: lower is better (the map found what matters first).' : 'Insertion: higher is better.'}</figcaption></figure>`;
   };
   const legend = Object.keys(table.curves)
@@ -127,9 +163,9 @@ ${lines}</svg><figcaption>${kind === 'deletion' ? 'Deletion: lower is better (th
 <title>Sightline evaluation</title><link rel="icon" href="data:,">
 <style>body{font-family:system-ui,sans-serif;max-width:1000px;margin:0 auto;padding:1rem;color:#1d2330}table{border-collapse:collapse}th,td{border:1px solid #d5dae3;padding:.3rem .6rem;text-align:right}th[scope=row]{text-align:left}.plots{display:flex;flex-wrap:wrap;gap:1rem}figure{margin:0}ul{list-style:none;padding:0;display:flex;gap:1rem;flex-wrap:wrap}</style>
 </head><body><h1>Sightline evaluation</h1>
-<p>Model: ${escapeHtml(about.model)} · ${about.images} image${about.images === 1 ? '' : 's'} · mean ± standard deviation over images.</p>
+<p>Model: ${escapeHtml(about.model)} (${escapeHtml(task)}) · ${about.images} image${about.images === 1 ? '' : 's'} · mean ± standard deviation over images.</p>
 ${skipped}
-<p>Deletion and insertion AUC (Petsiuk et al., RISE, BMVC 2018): pixels removed (or restored onto a blurred copy) most salient first; the area under the class probability curve. Lower deletion and higher insertion mean a more faithful map. energy: share of attention inside the regions; pointing: peak within 15 px of them; iou: overlap of the strongest 20% with them; seeds: Spearman between seeds; sensitivity: max-sensitivity (lower is steadier); randomization: Spearman of |map| with the original after the top blocks of the network are replaced by noise (Adebayo et al., NeurIPS 2018: lower means the map depends on what the model learned; the JSON has every step); labels: Spearman of |map| with the map of a random other class (lower means the map depends on the class); agreement: see the JSON.</p>
+<p>Deletion and insertion AUC (Petsiuk et al., RISE, BMVC 2018): pixels removed (or restored onto a blurred copy) most salient first; the area under the curve of the ${escapeHtml(quantity)}${task === 'score' ? ', in the score’s own units' : ''}. Lower deletion and higher insertion mean a more faithful map. energy: share of attention inside the regions; pointing: peak within 15 px of them; iou: overlap of the strongest 20% with them; seeds: Spearman between seeds; sensitivity: max-sensitivity (lower is steadier); randomization: Spearman of |map| with the original after the top blocks of the network are replaced by noise (Adebayo et al., NeurIPS 2018: lower means the map depends on what the model learned; the JSON has every step); labels: Spearman of |map| with the map of a random other class (lower means the map depends on the class); agreement: see the JSON.</p>
 <table><thead>${head}</thead><tbody>${body}</tbody></table>
 <h2>Mean curves</h2><ul>${legend}</ul><div class="plots">${plot('deletion')}${plot('insertion')}</div>
 </body></html>

@@ -73,8 +73,9 @@ export async function loadHttpModel(url: string, hints: ModelHints): Promise<Mod
     cropFraction: hints.cropFraction ?? 0.875,
     labels: labels ?? meta.labels ?? [],
     outputs: hints.outputs ?? meta.outputs ?? 'probabilities',
-    // A black box shows no graph to read the task from; it is what the user says, else a classifier.
-    task: checkTask(hints.task) ?? 'classify',
+    // A black box shows no graph to read the task from: it is what the user says, else what the server's
+    // metadata says, else a classifier.
+    task: checkTask(hints.task) ?? meta.task ?? 'classify',
   };
   const perRequest = Math.min(requestBatch, meta.maxBatch ?? requestBatch);
   return new HttpModel(spec, client, {

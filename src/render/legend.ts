@@ -10,6 +10,8 @@ export interface LegendOptions {
   readonly method?: string;
   /** The class being explained, e.g. "golden retriever". */
   readonly target?: string;
+  /** A short note after the caption, e.g. that the target has under 1% probability (core/confidence.ts). */
+  readonly note?: string;
 }
 
 /**
@@ -63,7 +65,8 @@ export function legendBar(width: number, options: LegendOptions): LegendBar {
   const labels = legendLabels(options.mode);
   const caption =
     options.method !== undefined && options.target !== undefined
-      ? legendCaption(options.mode, options.method, options.target)
+      ? legendCaption(options.mode, options.method, options.target) +
+        (options.note ? ` · ${options.note}` : '')
       : undefined;
 
   // Scale type with the photo, then shrink it until the end labels fit side by side on the ramp.
@@ -76,7 +79,7 @@ export function legendBar(width: number, options: LegendOptions): LegendBar {
   const line = Math.round(font * 1.4);
   const rampHeight = Math.max(8, Math.round(font * 0.9));
   const perLine = Math.max(1, Math.floor((width - 2 * margin) / (CHAR_WIDTH * font)));
-  const captionLines = caption === undefined ? [] : wrap(caption, perLine, 2);
+  const captionLines = caption === undefined ? [] : wrap(caption, perLine, options.note ? 3 : 2);
 
   const rampY = margin + captionLines.length * line;
   const ramp = { x: margin, y: rampY, width: Math.max(1, width - 2 * margin), height: rampHeight };

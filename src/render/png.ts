@@ -9,7 +9,7 @@ import { drawOverlay, type OverlayOptions } from './overlay.js';
 
 export interface OverlayPngOptions extends OverlayOptions {
   /** Names the method and the explained class in the legend's caption; without it the legend has no caption. */
-  readonly legend?: { readonly method: string; readonly target: string };
+  readonly legend?: { readonly method: string; readonly target: string; readonly note?: string };
   /**
    * Draw the overlay no larger than this many pixels on its longer side (the photo and the map are resized
    * first), for overlays shown small: the legend's text stays legible and a 48-megapixel photo costs little.
@@ -84,6 +84,7 @@ async function legendPixels(width: number, options: OverlayPngOptions): Promise<
     colormap: options.colormap ?? defaultColormap(mode),
     method: options.legend?.method,
     target: options.legend?.target,
+    note: options.legend?.note,
   });
   const { bar } = legend;
   const rgb = await sharp(Buffer.from(bar.data.buffer, bar.data.byteOffset, bar.data.byteLength), {

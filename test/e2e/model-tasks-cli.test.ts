@@ -141,7 +141,7 @@ describe('sightline explain in the task’s words', () => {
       out,
     ]);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toContain(`white.png: score 0 ${sigmoid(1).toPrecision(4)}`);
+    expect(result.stderr).toContain(`white.png: score ${sigmoid(1).toPrecision(4)}`);
     const row = JSON.parse((await readFile(join(out, 'results.jsonl'), 'utf8')).split('\n')[0]);
     expect(row.predictions).toEqual([{ index: 0, label: 'score 0', score: expect.closeTo(sigmoid(1), 6) }]);
   });

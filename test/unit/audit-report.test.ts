@@ -111,7 +111,7 @@ describe('rowsToCsv', () => {
 
   it('writes the header and one CRLF-ended record per row', () => {
     expect(csv.split('\r\n')[0]).toBe(
-      'file,status,top1,top1_score,label,correct,target,share,area_share,concentration,peak_inside,verdict,no_evidence,border_share,deletion_auc,insertion_auc,error',
+      'file,status,task,top1,top1_score,prediction,label,correct,tags_present,tags_absent,target,target_low_probability,share,area_share,concentration,peak_inside,verdict,no_evidence,border_share,deletion_auc,insertion_auc,error',
     );
     expect(records[0]).toEqual([...CSV_COLUMNS]);
     expect(records).toHaveLength(ROWS.length + 1);
@@ -124,11 +124,16 @@ describe('rowsToCsv', () => {
     expect(a).toEqual({
       file: 'cats/a.jpg',
       status: 'ok',
+      task: 'classify',
       top1: 'tabby',
       top1_score: '0.871',
+      prediction: 'tabby 87.1%',
       label: 'tabby',
       correct: 'true',
+      tags_present: '',
+      tags_absent: '',
       target: 'tabby',
+      target_low_probability: '',
       share: '0.72',
       area_share: '0.2',
       concentration: '3.6',
@@ -147,12 +152,12 @@ describe('rowsToCsv', () => {
     expect(csv).toContain('"Could not decode <b>it</b>:\nbad header"');
     expect(records[3][0]).toBe('broken, "really".jpg');
     expect(records[3][CSV_COLUMNS.indexOf('error')]).toBe('Could not decode <b>it</b>:\nbad header');
-    expect(records[2][4]).toBe(HOSTILE_LABEL);
+    expect(records[2][CSV_COLUMNS.indexOf('label')]).toBe(HOSTILE_LABEL);
   });
 
   it('defuses fields a spreadsheet would run as formulas, but leaves numbers alone', () => {
     expect(records[4][0]).toBe(`'=HYPERLINK("evil").jpg`);
-    expect(records[4][4]).toBe('-0.5');
+    expect(records[4][CSV_COLUMNS.indexOf('label')]).toBe('-0.5');
     const guarded = rowsToCsv(
       ['+1 555', '@SUM(A1)', '-cmd', '\tx', '\rx', '-0.5', '+3', '-1e-7', '.5'].map((file) =>
         okRow(file, {}),

@@ -1,15 +1,21 @@
 // The audit's rows for machines and spreadsheets: results.csv (one row per image) and results.jsonl.
 import type { AuditRow } from '../types.js';
+import { predictionWords, taskOf } from './row-view.js';
 
 /** results.csv's columns, in order. */
 export const CSV_COLUMNS = [
   'file',
   'status',
+  'task',
   'top1',
   'top1_score',
+  'prediction',
   'label',
   'correct',
+  'tags_present',
+  'tags_absent',
   'target',
+  'target_low_probability',
   'share',
   'area_share',
   'concentration',
@@ -30,7 +36,10 @@ type CsvValue = string | number | boolean | undefined;
  * full (JavaScript's shortest round-trip form), booleans as true/false, what a row lacks as an empty field;
  * `verdict` is the code (object, partly, background), `no_evidence` true for an ok row whose map is zero everywhere
  * (the model found no evidence for the class: no share, verdict or border share then), `error` the message
- * (results.jsonl has the code too).
+ * (results.jsonl has the code too). `task` says how `top1_score` reads: a probability in [0, 1] for classify
+ * and multilabel, the raw value for score; `prediction` is the same in words ('score 0.7300', 'tags: dog
+ * 91.0%'). A multilabel row's labelled tags are split into `tags_present` and `tags_absent` ('|'-separated);
+ * `target_low_probability` is the explained target's probability when it is under 1% (a tag's under 10%).
  *
  * Fields holding a comma, a double quote, CR or LF are quoted, with quotes doubled (RFC 4180). A text field
  * that starts with =, +, -, @, a tab or CR gets a leading apostrophe, so a spreadsheet shows it as text instead
@@ -55,11 +64,22 @@ function csvValues(row: AuditRow): Record<CsvColumn, CsvValue> {
   return {
     file: row.file,
     status: row.status,
+    task: row.predictions ? taskOf(row) : row.task,
     top1: top?.label,
     top1_score: top?.score,
+    prediction: predictionWords(row) || undefined,
     label: row.label?.text,
     correct: row.correct,
+    tags_present: row.tags
+      ?.filter((t) => t.present)
+      .map((t) => t.label)
+      .join('|'),
+    tags_absent: row.tags
+      ?.filter((t) => !t.present)
+      .map((t) => t.label)
+      .join('|'),
     target: row.target?.label,
+    target_low_probability: row.lowConfidence?.probability,
     share: row.region?.share,
     area_share: row.region?.areaShare,
     concentration: row.region?.concentration,

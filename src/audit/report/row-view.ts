@@ -1,5 +1,7 @@
 // How one audit row reads in report.html: its kind (worst first), the words and numbers shown for it, the
 // dialog's facts, the sort keys and the filter's text.
+import { lowConfidenceWords, notePercent, TAG_PRESENT } from '../../core/confidence.js';
+import type { ModelTask } from '../../core/model.js';
 import { compareText } from '../aggregate.js';
 import { type AuditRow, VERDICT_WORDS } from '../types.js';
 
@@ -48,8 +50,54 @@ export function percent(value: number | null | undefined): string {
   return whole === 0 && value > 0 ? 'under 1%' : `${whole}%`;
 }
 
-export function score(value: number | undefined): string {
-  return value === undefined || !Number.isFinite(value) ? '' : `${(value * 100).toFixed(1)}%`;
+/** A prediction's value in its task's words: a probability as a percent, a score as the number it is. */
+export function score(value: number | undefined, task: ModelTask = 'classify'): string {
+  if (value === undefined || !Number.isFinite(value)) return '';
+  return task === 'score' ? value.toPrecision(4) : `${(value * 100).toFixed(1)}%`;
+}
+
+/** The row's task; rows written before tasks existed are a classifier's. */
+export function taskOf(row: AuditRow): ModelTask {
+  return row.task ?? 'classify';
+}
+
+/**
+ * The prediction in the task's words: 'dog 91.0%' for a classifier; 'tags: dog 91.0%, leash 64.0%' (those at
+ * or over TAG_PRESENT) for a tagger, or 'no tag over 50% (highest: dog 12.0%)'; 'score 0.7300' for a scorer
+ * (each output named when it has several). '' for a row without predictions.
+ */
+export function predictionWords(row: AuditRow): string {
+  const ps = row.predictions ?? [];
+  if (ps.length === 0) return '';
+  const task = taskOf(row);
+  if (task === 'score') {
+    if (ps.length === 1 && ps[0].index === 0) return `score ${score(ps[0].score, task)}`;
+    return `scores: ${ps.map((p) => `${p.label} ${score(p.score, task)}`).join(', ')}`;
+  }
+  if (task === 'multilabel') {
+    const tags = ps.filter((p) => p.score >= TAG_PRESENT);
+    return tags.length > 0
+      ? `tags: ${tags.map((p) => `${p.label} ${score(p.score)}`).join(', ')}`
+      : `no tag over ${TAG_PRESENT * 100}% (highest: ${ps[0].label} ${score(ps[0].score)})`;
+  }
+  return `${ps[0].label} ${score(ps[0].score)}`;
+}
+
+/** The low-probability note of a row, in words, or '' when it has none. */
+export function lowConfidenceText(row: AuditRow): string {
+  if (!row.lowConfidence || !row.target) return '';
+  return lowConfidenceWords(
+    row.lowConfidence,
+    row.target.label,
+    taskOf(row) === 'multilabel' ? 'tag' : 'class',
+  );
+}
+
+/** A multilabel row's labelled tags: 'dog 91.0% (present), leash 12.0% (absent)'. */
+export function tagWords(row: AuditRow): string {
+  return (row.tags ?? [])
+    .map((t) => `${t.label} ${notePercent(t.probability)} (${t.present ? 'present' : 'absent'})`)
+    .join(', ');
 }
 
 export function yesNo(value: boolean | undefined): string {
@@ -69,13 +117,25 @@ export function noEvidenceWords(row: AuditRow): string {
 /** The dialog's list of facts about a row, as plain text pairs (the script sets them as text, never HTML). */
 export function details(row: AuditRow, missingPictures?: string): [string, string][] {
   const out: [string, string][] = [['Status', row.status]];
+  const task = taskOf(row);
   if (row.error) out.push(['Error', `${row.error.message} (${row.error.code})`]);
   if (row.predictions && row.predictions.length > 0) {
-    out.push(['Top predictions', row.predictions.map((p) => `${p.label} ${score(p.score)}`).join(', ')]);
+    out.push(['Task', task], ['Prediction', predictionWords(row)]);
+    out.push([
+      task === 'score' ? 'Outputs' : 'Top predictions',
+      row.predictions.map((p) => `${p.label} ${score(p.score, task)}`).join(', '),
+    ]);
   }
-  if (row.label) out.push(['Label', row.label.text]);
-  if (row.correct !== undefined) out.push(['Correct', yesNo(row.correct)]);
-  if (row.target) out.push(['Explained class', row.target.label]);
+  if (row.label) out.push([task === 'multilabel' ? 'Labelled tags' : 'Label', row.label.text]);
+  if (row.tags && row.tags.length > 0) out.push(['Tags', tagWords(row)]);
+  if (row.correct !== undefined)
+    out.push([task === 'multilabel' ? 'Every labelled tag present' : 'Correct', yesNo(row.correct)]);
+  if (row.target)
+    out.push([
+      `Explained ${task === 'multilabel' ? 'tag' : task === 'score' ? 'output' : 'class'}`,
+      row.target.label,
+    ]);
+  if (row.lowConfidence) out.push(['Low probability', lowConfidenceText(row)]);
   if (row.noEvidence) out.push(['Evidence', noEvidenceWords(row)]);
   if (row.region) {
     const r = row.region;
@@ -124,6 +184,7 @@ export function searchText(row: AuditRow): string {
   return [
     row.file,
     row.predictions?.[0]?.label,
+    predictionWords(row),
     row.label?.text,
     row.target?.label,
     kindWords(kindOf(row)),

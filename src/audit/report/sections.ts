@@ -1,6 +1,7 @@
 // The sections of report.html, as markup: what was run, the whole dataset, every image, and the dialog.
 // Every text from rows and config passes through escapeHtml.
 import sharp from 'sharp';
+import { TAG_PRESENT } from '../../core/confidence.js';
 import { escapeHtml } from '../../core/html.js';
 import { INSIDE_SHARE, PARTLY_CONCENTRATION } from '../../metrics/verdict.js';
 import { colormap } from '../../render/colormaps.js';
@@ -15,7 +16,19 @@ import {
 } from '../types.js';
 import { pngUri } from './escape.js';
 import { INITIAL_SORT, PAGE_IDS } from './page-data.js';
-import { filterWords, KINDS, kindOf, kindWords, percent, plural, score, yesNo } from './row-view.js';
+import {
+  filterWords,
+  KINDS,
+  kindOf,
+  kindWords,
+  lowConfidenceText,
+  percent,
+  plural,
+  predictionWords,
+  score,
+  taskOf,
+  yesNo,
+} from './row-view.js';
 
 /** One image's pictures, as PNG files' bytes. */
 export interface ReportImages {
@@ -115,10 +128,20 @@ export function datasetSection(
   }
 
   const labelled = rows.filter((row) => typeof row.correct === 'boolean');
+  const task = summary.task ?? 'classify';
   const accuracy =
-    summary.accuracy === null
-      ? '<p>No image has a label, so there is no accuracy.</p>'
-      : `<p>Accuracy: <strong>${percent(summary.accuracy)}</strong> of ${plural(labelled.length, 'labelled image')} have the label as the top prediction.</p>`;
+    task === 'score'
+      ? '<p>The model gives a score, not a class, so there is no label to be right about and no accuracy.</p>'
+      : summary.accuracy === null
+        ? '<p>No image has a label, so there is no accuracy.</p>'
+        : task === 'multilabel'
+          ? `<p>Every labelled tag present: <strong>${percent(summary.accuracy)}</strong> of ${plural(labelled.length, 'labelled image')} (a tag is present at ${TAG_PRESENT * 100}% or more).</p>${tagTable(summary)}`
+          : `<p>Accuracy: <strong>${percent(summary.accuracy)}</strong> of ${plural(labelled.length, 'labelled image')} have the label as the top prediction.</p>`;
+  const lowRows = rows.filter((row) => row.lowConfidence !== undefined).length;
+  const low =
+    lowRows > 0
+      ? `<p>${plural(lowRows, 'image')} explain${lowRows === 1 ? 's' : ''} a ${task === 'multilabel' ? 'tag under 10%' : 'class under 1%'} probability: ${lowRows === 1 ? 'its map shows' : 'their maps show'} what little evidence there is for it, not what the model mostly sees (see each image's note).</p>`
+      : '';
   const noEvidence = summary.noEvidence ?? 0;
   const none = explained - noEvidence - VERDICT_ORDER.reduce((n, v) => n + summary.verdicts[v], 0);
   const verdictRows = VERDICT_ORDER.map((v) => {
@@ -158,10 +181,26 @@ export function datasetSection(
 <h2 id="dataset-title">The whole dataset</h2>
 <div class="overview">
 ${picture}
-<div>${counts}${border}${accuracy}${verdicts}</div>
+<div>${counts}${border}${accuracy}${low}${verdicts}</div>
 </div>
 ${clusters}
 </section>`;
+}
+
+/** Per labelled tag of a multilabel audit: its labelled images and how many of them have it present. */
+function tagTable(summary: AuditSummary): string {
+  if (!summary.tags || summary.tags.length === 0) return '';
+  const body = summary.tags
+    .map(
+      (t) =>
+        `<tr><th scope="row">${escapeHtml(t.label)}</th><td>${t.images}</td><td>${t.present}</td><td>${percent(t.present / t.images)}</td></tr>`,
+    )
+    .join('\n');
+  return `<table class="small">
+<caption>Labelled tags</caption>
+<thead><tr><th scope="col">Tag</th><th scope="col">Labelled images</th><th scope="col">Present</th><th scope="col">Share</th></tr></thead>
+<tbody>${body}</tbody>
+</table>`;
 }
 
 /** The colour ramp of the heat maps, as a CSS-drawn bar with its two ends named. */
@@ -179,7 +218,7 @@ interface Column {
 const COLUMNS: readonly Column[] = [
   { key: null, title: 'Image' },
   { key: 'file', title: 'File' },
-  { key: 'top1', title: 'Top-1' },
+  { key: 'top1', title: 'Prediction' },
   { key: 'score', title: 'Score', numeric: true },
   { key: 'label', title: 'Label' },
   { key: 'correct', title: 'Correct' },
@@ -218,8 +257,8 @@ export function tableSection(
       const cells = [
         `<td>${thumb}</td>`,
         `<th scope="row"><button type="button" class="open" aria-haspopup="dialog">${escapeHtml(row.file)}</button></th>`,
-        `<td>${escapeHtml(top?.label ?? '')}</td>`,
-        `<td class="num">${score(top?.score)}</td>`,
+        `<td>${escapeHtml(predictionWords(row))}${row.lowConfidence ? `<br><span class="note low">${escapeHtml(lowConfidenceText(row))}</span>` : ''}</td>`,
+        `<td class="num">${score(top?.score, taskOf(row))}</td>`,
         `<td>${escapeHtml(row.label?.text ?? '')}</td>`,
         `<td>${yesNo(row.correct)}</td>`,
         `<td class="num">${percent(row.region?.share)}</td>`,

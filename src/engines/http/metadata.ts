@@ -1,5 +1,5 @@
 import { type ErrorCode, SightlineError } from '../../core/errors.js';
-import { MAX_INPUT_SIDE } from '../../core/model.js';
+import { MAX_INPUT_SIDE, MODEL_TASKS, type ModelTask } from '../../core/model.js';
 import type { HttpClient } from './client.js';
 import type { HttpInputFormat } from './codec.js';
 
@@ -13,6 +13,11 @@ export interface HttpMetadata {
   readonly mean?: readonly number[];
   readonly std?: readonly number[];
   readonly outputs?: 'probabilities' | 'logits';
+  /**
+   * What the scores mean (core/model.ts ModelTask): a black box shows no graph to read it from, so the server
+   * may say; --task wins over it.
+   */
+  readonly task?: ModelTask;
   /** Most inputs one POST may carry. */
   readonly maxBatch?: number;
 }
@@ -116,6 +121,7 @@ function checkMetadata(m: Record<string, unknown>, client: HttpClient): HttpMeta
     // A std of 0 would divide every pixel by zero.
     std: numbers('std', true),
     outputs: oneOf('outputs', ['probabilities', 'logits'] as const),
+    task: oneOf('task', MODEL_TASKS),
     maxBatch: positiveInt('maxBatch', maxBatch),
   };
 }
