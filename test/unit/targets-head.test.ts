@@ -138,12 +138,8 @@ describe.each([
       const ones = { data: new Float32Array(3).fill(1), dims: [3, 1] };
       const viaHead = await headed.inputGradients!(batch, ones);
       const scores = await plain.predict(batch);
-      const seed = targetSeed(target, scores);
-      // The plain graph's seed has its output's own shape ([N, C, h, w] for the segmenter).
-      const direct = await plain.inputGradients!(batch, {
-        data: seed.data,
-        dims: [3, ...plain.spec.outputShape!],
-      });
+      // Seeded [N, K] like any model: the engine gives the segmenter's graph its seed as [N, C, h, w].
+      const direct = await plain.inputGradients!(batch, targetSeed(target, scores));
       expectClose(viaHead.gradients.data, direct.gradients.data, 1e-4);
     } finally {
       await headed.dispose();

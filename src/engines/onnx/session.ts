@@ -158,7 +158,13 @@ export class OnnxModel implements Model {
   async inputGradients(batch: Tensor, seed: Tensor, options: RunOptions = {}): Promise<GradientResult> {
     const g = await this.gradientSession('');
     const name = g.inputGradientName!;
-    const result = await this.run(g.session, batch, { [g.seedName]: seed }, [this.outputName, name], options);
+    const result = await this.run(
+      g.session,
+      batch,
+      { [g.seedName]: this.outputSeed(seed) },
+      [this.outputName, name],
+      options,
+    );
     return { scores: this.scores(result[this.outputName], batch.dims[0]), gradients: toTensor(result[name]) };
   }
 
@@ -211,7 +217,7 @@ export class OnnxModel implements Model {
     const result = await this.run(
       g.session,
       batch,
-      { [g.seedName]: seed ?? zeros },
+      { [g.seedName]: this.outputSeed(seed ?? zeros) },
       [this.outputName, activation, gradient],
       options,
     );
@@ -375,6 +381,21 @@ export class OnnxModel implements Model {
         { cause },
       );
     }
+  }
+
+  /**
+   * A seed [N, K] shaped as the output it weights, as the gradient graph's seed input is: [N] for a rank-1
+   * output, [N, C, h, w] for a segmenter's, so callers seed every model as [N, K] (the scores' shape).
+   */
+  private outputSeed(seed: Tensor): Tensor {
+    const [n, k] = seed.dims;
+    const dims = this.io.outputs[0]?.dims ?? [];
+    if (seed.dims.length !== 2) return seed;
+    if (dims.length === 1 && k === 1) return { data: seed.data, dims: [n] };
+    const shape = this.spec.outputShape;
+    if (dims.length > 2 && shape?.length === dims.length - 1 && shape.reduce((a, b) => a * b, 1) === k)
+      return { data: seed.data, dims: [n, ...shape] };
+    return seed;
   }
 
   private scores(out: ort.Tensor, n: number): Tensor {
