@@ -279,22 +279,10 @@ export class OnnxModel implements Model {
    * through it: input gradients and CAM layers serve the target with a seed of 1. The head's graph gets no
    * gradientCache: cached graphs are keyed by the options, not by the head's weights (a region, a reference).
    */
-  async withTargetHead(target: OutputTarget, spec: ModelSpec): Promise<OnnxModel> {
-    const proto = appendTargetHead(this.proto, this.outputName, target);
+  withTargetHead(target: OutputTarget, spec: ModelSpec): Promise<OnnxModel> {
     const { gradientCache: _, ...options } = this.options;
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(encodeModel(proto), sessionOptions(options));
-    } catch (cause) {
-      throw new SightlineError(
-        'MODEL_LOAD',
-        `ONNX Runtime could not load the model with its ${target.kind} target appended: ${(cause as Error).message}`,
-        {},
-        { cause },
-      );
-    }
-    const blocker = gradientBlocker(proto, spec.inputName, session.outputNames[0]);
-    return new OnnxModel(session, spec, proto, blocker, options);
+    const proto = appendTargetHead(this.proto, this.outputName, target);
+    return OnnxModel.create(encodeModel(proto), spec, options);
   }
 
   async dispose(): Promise<void> {
