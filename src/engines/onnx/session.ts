@@ -95,7 +95,8 @@ export class OnnxModel implements Model {
     this.outputName = session.outputNames[0];
     const gradients: Capability[] = ['inputGradients', 'layers'];
     // Only transformers get 'attention', so menus and checks offer rollout where it can run (attention.ts).
-    if (!gradientBlocker && hasAttention(proto, specValue.inputName, this.outputName)) gradients.push('attention');
+    if (!gradientBlocker && hasAttention(proto, specValue.inputName, this.outputName))
+      gradients.push('attention');
     this.capabilities = new Set<Capability>(['predict', 'weights', ...(gradientBlocker ? [] : gradients)]);
   }
 
