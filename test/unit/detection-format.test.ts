@@ -121,7 +121,7 @@ describe('decoding post-NMS layouts', () => {
     // Row 1 is under the threshold, row 2 beyond num_detections.
     expect(decoded.images[0].map((d) => [d.classIndex, d.index])).toEqual([[3, 0]]);
     const box = decoded.images[0][0].box;
-    [20, 8, 60, 40].forEach((v, i) => expect(box[i]).toBeCloseTo(v, 4));
+    for (const [i, v] of [20, 8, 60, 40].entries()) expect(box[i]).toBeCloseTo(v, 4);
   });
 
   it('reads [N, K, 6] and [K, 7] rows, each image its own', () => {
