@@ -16,7 +16,8 @@ Layouts written (<name>.onnx, <name>.out.<output>.npy raw torch outputs, <name>.
   yolov8       [1, 4 + 3, 256]                     cx, cy, w, h, class scores
   yolov5       [1, 256, 5 + 3]                     cx, cy, w, h, objectness, class scores
   yolov8_seg   [1, 4 + 3 + 32, 256] + [1, 32, 16, 16] mask coefficients and prototypes
-  postnms      boxes [K, 4], scores [K], labels [K] with batched_nms inside the graph (torchvision style)
+  postnms      boxes [K, 4], scores [K], labels [K] with batched_nms inside the graph (torchvision style;
+               torch 1.13 exports it as ONNX NonMaxSuppression inside an If; labels are int64)
 Also ssdlite.json: whether torchvision's ssdlite320_mobilenet_v3_large (random weights) exports and its size
 (the file itself is not kept when it is large).
 

@@ -189,7 +189,7 @@ function decodeRaw(outputs: readonly NamedOutput[], l: RawLayout, options: Decod
     const cutClasses = Int32Array.from(cut, (i) => classes[i]);
     const kept = batchedNms(
       { boxes, scores: cutScores, classes: cutClasses },
-      { ...s, maxCandidates: s.maxCandidates },
+      { iouThreshold: s.iouThreshold, maxDetections: s.maxDetections, maxCandidates: s.maxCandidates },
     );
     images.push(
       kept.map((k) => {

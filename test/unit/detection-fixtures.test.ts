@@ -34,8 +34,11 @@ interface Ref {
 
 const ref = (name: string): Ref => JSON.parse(readFileSync(`${DIR}${name}.ref.json`, 'utf8'));
 
-async function runOnnx(name: string): Promise<NamedOutput[]> {
-  const input = await readNpy(`${DIR}input.npy`);
+async function runOnnx(
+  name: string,
+  batch?: { data: Float32Array; shape: number[] },
+): Promise<NamedOutput[]> {
+  const input = batch ?? (await readNpy(`${DIR}input.npy`));
   const session = await ort.InferenceSession.create(`${DIR}${ref(name).model}`);
   try {
     const result = await session.run({ images: new ort.Tensor('float32', input.data, input.shape) });
@@ -112,6 +115,27 @@ describe.each(CASES)('detector fixture $name', ({ name, format }) => {
       expect(dets.map((d) => [...d.box])).toEqual(r.squares.map((s) => s.box));
     });
   }
+});
+
+describe.each(CASES.filter((c) => c.name !== 'postnms'))('detector fixture $name in a batch', ({ name }) => {
+  it('decodes each image of a batch of two on its own (the second without the red square)', async () => {
+    const one = await readNpy(`${DIR}input.npy`);
+    const data = new Float32Array(2 * one.data.length);
+    data.set(one.data);
+    data.set(one.data, one.data.length);
+    // Paint the red square (class 0, x 10–25, y 14–29) back to the background of the second image.
+    for (let y = 14; y < 30; y++) for (let x = 10; x < 26; x++) data[one.data.length + y * 64 + x] = 0.05;
+    const outputs = await runOnnx(name, { data, shape: [2, 3, 64, 64] });
+    const decoded = decodeDetections(outputs, { inputWidth: 64, inputHeight: 64, iouThreshold: 0.45 });
+    const [first, second] = decoded.images;
+    expect(first.map((d) => d.classIndex)).toEqual([0, 1, 2]);
+    expect(second.map((d) => d.classIndex)).toEqual([1, 2]);
+    for (let i = 0; i < 2; i++) {
+      expect(second[i].box).toEqual(first[i + 1].box);
+      expect(second[i].score).toBeCloseTo(first[i + 1].score, 6);
+      if (first[i + 1].mask) expect(second[i].mask).toEqual(first[i + 1].mask);
+    }
+  });
 });
 
 describe('the seg fixture’s masks', () => {
