@@ -11,6 +11,8 @@
  * Shapes decide where they are unambiguous: the anchor axis is the longer one. A square [N, 84, 84], or a
  * channel-last output with 6 or 7 channels (a one- or two-class YOLOv5, or post-NMS rows), is refused in words.
  * A YOLOv8 output transposed to [N, A, 4 + C] reads as yolov5 by shape: pass the format for such exports.
+ * A given format fixes objectness (yolov5 has it, yolov8 not); its axes are the format's own unless the output
+ * is clearly transposed (the format's channel axis is the longer one), so 'yolov8' also reads [N, A, 4 + C].
  */
 import { describe, SightlineError } from '../core/errors.js';
 import { formatCount } from '../core/text.js';
@@ -135,8 +137,11 @@ export function recognizeDetectFormat(outputs: readonly OutputShape[], format?: 
   const [, p, q] = outputs[main].dims;
   const m = seg ? outputs[protos].dims[1] : 0;
   let channelsFirst: boolean;
-  if (format !== undefined) channelsFirst = format.startsWith('yolov8');
-  else if (p === q)
+  if (format !== undefined) {
+    const canonical = format.startsWith('yolov8');
+    const transposed = canonical ? p > q : q > p;
+    channelsFirst = transposed ? !canonical : canonical;
+  } else if (p === q)
     throw refuse(outputs, `are square (${p} × ${p}), so which axis holds the anchors is unknown`);
   else if (p > q && !seg && (q === 6 || q === 7))
     throw refuse(
@@ -147,14 +152,14 @@ export function recognizeDetectFormat(outputs: readonly OutputShape[], format?: 
   else channelsFirst = p < q;
   const channels = channelsFirst ? p : q;
   const anchors = channelsFirst ? q : p;
-  const objectness = !channelsFirst;
+  const objectness = format !== undefined ? format.startsWith('yolov5') : !channelsFirst;
   const classes = channels - 4 - (objectness ? 1 : 0) - m;
   if (classes < 1)
     throw refuse(
       outputs,
       `give ${channels} numbers an anchor, too few for a box, ${objectness ? 'objectness, ' : ''}${m ? `${m} mask coefficients ` : ''}and one class`,
     );
-  const name = `${channelsFirst ? 'yolov8' : 'yolov5'}${seg ? '-seg' : ''}` as RawLayout['format'];
+  const name = `${objectness ? 'yolov5' : 'yolov8'}${seg ? '-seg' : ''}` as RawLayout['format'];
   if (seg) {
     const pd = outputs[protos].dims;
     if (pd[0] !== outputs[main].dims[0]) throw refuse(outputs, 'disagree on the batch size');

@@ -138,6 +138,22 @@ describe.each(CASES.filter((c) => c.name !== 'postnms'))('detector fixture $name
   });
 });
 
+describe('a transposed YOLOv8 output [N, A, 4 + C]', () => {
+  it('decodes as the fixture’s own when told yolov8', async () => {
+    const [o] = await torchOutputs('yolov8');
+    const [, ch, A] = o.dims;
+    const t = new Float32Array(o.data.length);
+    for (let c = 0; c < ch; c++) for (let a = 0; a < A; a++) t[a * ch + c] = o.data[c * A + a];
+    const opts = { inputWidth: 64, inputHeight: 64, iouThreshold: 0.45 };
+    const ours = decodeDetections([{ name: 'output0', dims: [1, A, ch], data: t }], {
+      ...opts,
+      format: 'yolov8',
+    });
+    const theirs = decodeDetections([o], opts);
+    expect(ours.images).toEqual(theirs.images);
+  });
+});
+
 describe('the seg fixture’s masks', () => {
   it('cover each detection’s own square at the prototype resolution and nothing outside its box', async () => {
     const decoded = decodeDetections(await torchOutputs('yolov8_seg'), {

@@ -89,6 +89,25 @@ describe('recognizeDetectFormat', () => {
     expect(recognizeDetectFormat([shape('dets', 12, 7)])).toMatchObject({ kind: 'rows', width: 7 });
   });
 
+  it('reads a transposed YOLOv8 export [N, A, 4 + C] when told yolov8, and a square one in the format’s axes', () => {
+    expect(recognizeDetectFormat([shape('output0', 1, 8400, 84)], 'yolov8')).toMatchObject({
+      format: 'yolov8',
+      channelsFirst: false,
+      anchors: 8400,
+      classes: 80,
+      objectness: false,
+    });
+    expect(recognizeDetectFormat([shape('output0', 1, 85, 25200)], 'yolov5')).toMatchObject({
+      channelsFirst: true,
+      classes: 80,
+      objectness: true,
+    });
+    expect(recognizeDetectFormat([shape('output0', 1, 84, 84)], 'yolov8')).toMatchObject({
+      channelsFirst: true,
+      classes: 80,
+    });
+  });
+
   it('refuses the unknown and the inconsistent in words', () => {
     expect(caught(() => recognizeDetectFormat([shape('logits', 1, 1000)])).message).toMatch(
       /"logits" \[1, 1000\].*no \[N, ·, ·\] output/,
