@@ -18,10 +18,11 @@ Layouts written (<name>.onnx, <name>.out.<output>.npy raw torch outputs, <name>.
   yolov8_seg   [1, 4 + 3 + 32, 256] + [1, 32, 16, 16] mask coefficients and prototypes
   postnms      boxes [K, 4], scores [K], labels [K] with batched_nms inside the graph (torchvision style;
                torch 1.13 exports it as ONNX NonMaxSuppression inside an If; labels are int64)
-Also ssdlite.json: whether torchvision's ssdlite320_mobilenet_v3_large (random weights) exports and its size
-(the file itself is not kept when it is large).
+Also ssdlite.json: whether torchvision's ssdlite320_mobilenet_v3_large (random weights) exports and its size,
+in full and narrowed (width_mult 0.25, 3 classes); the ONNX files go to --ssdlite (default /tmp), not the
+repository (14 MB and 2.5 MB).
 
-  /usr/bin/python3 scripts/golden/detectors.py [--out test/fixtures/detectors] [--ssdlite /tmp/ssdlite.onnx]
+  /usr/bin/python3 scripts/golden/detectors.py [--out test/fixtures/detectors] [--ssdlite /tmp]
 """
 
 from __future__ import annotations
@@ -200,14 +201,24 @@ def write(out: Path, name: str, module: nn.Module, x: np.ndarray, outputs: list[
     )
 
 
-def ssdlite(path: Path) -> dict:
-    """torchvision's ssdlite320_mobilenet_v3_large with random weights, exported for one 320 × 320 image."""
+def ssdlite(path: Path, width_mult: float = 1.0, num_classes: int = 91) -> dict:
+    """torchvision's ssdlite320_mobilenet_v3_large with random weights, exported for one 320 × 320 image.
+
+    The graph holds torchvision's own transform (resize to 320, normalise with mean 0.5 and std 0.5: feed it
+    0–1 pixels) and its post-processing (score threshold 0.001, class-wise NMS, 300 detections)."""
     torch.manual_seed(0)
     model = torchvision.models.detection.ssdlite320_mobilenet_v3_large(
-        weights=None, weights_backbone=None, num_classes=91
+        weights=None, weights_backbone=None, num_classes=num_classes, width_mult=width_mult
     ).eval()
     x = torch.rand(1, 3, 320, 320)
-    info: dict = {"model": "ssdlite320_mobilenet_v3_large", "weights": None, "opset": 17}
+    info: dict = {
+        "model": "ssdlite320_mobilenet_v3_large",
+        "width_mult": width_mult,
+        "num_classes": num_classes,
+        "weights": None,
+        "opset": 17,
+        "written_to": str(path),
+    }
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -224,11 +235,7 @@ def ssdlite(path: Path) -> dict:
         with torch.no_grad():
             ref = model(x)[0]
         info["torch_detections"] = int(ref["boxes"].shape[0])
-        # Checked by hand with onnxruntime-node 1.x on 2026-12-03 (no onnxruntime in Debian's python):
-        info["ort"] = (
-            "runs in ~0.2 s on 2 CPU threads; outputs boxes [300, 4] float32 (xyxy pixels of the given image: "
-            "the model resizes inside), scores [300] float32, labels [300] int64 (COCO ids, 0 = background)"
-        )
+        info["torch_max_score"] = float(ref["scores"].max()) if len(ref["scores"]) else None
     except Exception as e:  # noqa: BLE001 - recorded for the next step
         info["exported"] = False
         info["error"] = str(e)[:500]
@@ -238,7 +245,7 @@ def ssdlite(path: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--ssdlite", type=Path, default=Path("/tmp/ssdlite320.onnx"))
+    parser.add_argument("--ssdlite", type=Path, default=Path("/tmp"), help="folder for the SSDlite exports")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     seed_everything(14)
@@ -263,7 +270,23 @@ def main() -> None:
 
     # The same detections the yolov8 reference gives, from NMS inside the graph.
     write(args.out, "postnms", PostNms(), x, ["boxes", "scores", "labels"], post, dynamic=False)
-    write_json(args.out / "ssdlite.json", {**ssdlite(args.ssdlite), "versions": versions()})
+    # Not kept in the repository (megabytes): the full model, and a narrow one of the same architecture.
+    exports = [
+        ssdlite(args.ssdlite / "ssdlite320.onnx"),
+        ssdlite(args.ssdlite / "ssdlite320_w025_c3.onnx", width_mult=0.25, num_classes=3),
+    ]
+    write_json(
+        args.out / "ssdlite.json",
+        {
+            "exports": exports,
+            # Checked by hand on 2026-12-03 with onnxruntime-node and src/models/detect-decode.ts (Debian's
+            # python has no onnxruntime): both run; outputs boxes [300, 4] float32 (xyxy pixels of the given
+            # image), scores [300] float32, labels [300] int64 (0 = background); decoded as 'post-nms' by
+            # name; random weights score about 0.01, under the default 0.25 threshold.
+            "ort": "runs (about 0.2 s for the full model on 2 CPU threads); read as post-nms by name",
+            "versions": versions(),
+        },
+    )
 
 
 if __name__ == "__main__":
