@@ -47,9 +47,10 @@ export interface ModelSpec {
   readonly std: readonly [number, number, number];
   /**
    * `squash` resizes the whole photo to width × height, so every pixel of it is explained;
-   * `center-crop` resizes the shorter side to size / cropFraction and keeps the centre (Inception/ResNet evaluation).
+   * `center-crop` resizes the shorter side to size / cropFraction and keeps the centre (Inception/ResNet evaluation);
+   * `letterbox` resizes the whole photo keeping its aspect so it fits, centred on gray (114) padding (Ultralytics).
    */
-  readonly resize: 'squash' | 'center-crop';
+  readonly resize: 'squash' | 'center-crop' | 'letterbox';
   readonly cropFraction: number;
   /**
    * The resampling filter, as PIL's resize computes it (default 'bilinear'): bilinear and bicubic (a = −0.5)
