@@ -14,7 +14,7 @@ import { printError } from './print.js';
 
 /** What `--model` accepts, the same words in every command. */
 export const MODEL_REF_HELP =
-  "'default' (ImageNet InceptionV3), a .onnx / .tflite file, a TF.js model (folder or model.json) or an http(s) URL";
+  "'default' (ImageNet InceptionV3), a .onnx / .tflite file, a TF.js model (folder or model.json), a Hugging Face folder (config.json, preprocessor_config.json, onnx/model.onnx), a timm folder (config.json, model.onnx) or an http(s) URL";
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
@@ -77,6 +77,7 @@ export interface ModelFlags {
   resize?: 'squash' | 'center-crop';
   outputs?: 'logits' | 'probabilities';
   task?: ModelTask;
+  modelVariant?: string;
   maxBatch?: number;
   noiseTunnel?: 'smoothgrad' | 'vargrad';
   httpInput?: 'png' | 'float32';
@@ -116,6 +117,10 @@ export function addModelOptions(cmd: Command, labelsFlag = '--labels <file>'): C
         '--task <task>',
         'what the outputs mean: one class of K, independent sigmoid tags, or raw scores (default: read from the graph: a final Sigmoid over several outputs is multilabel, one output a score, else classify)',
       ).choices([...MODEL_TASKS]),
+    )
+    .option(
+      '--model-variant <name>',
+      'Hugging Face folders: load onnx/model_<name>.onnx (e.g. quantized) instead of onnx/model.onnx',
     )
     .option('--max-batch <n>', 'largest batch per model call', parseNumber)
     .addOption(
@@ -158,6 +163,7 @@ export function modelHints(flags: ModelFlags, labelsPath = flags.labels): ModelH
     resize: flags.resize,
     outputs: flags.outputs,
     task: flags.task,
+    variant: flags.modelVariant,
     maxBatch: flags.maxBatch,
     http: httpHints(flags),
   };

@@ -16,6 +16,21 @@ export const MODEL_TASKS: readonly ModelTask[] = ['classify', 'multilabel', 'sco
  */
 export const MAX_INPUT_SIDE = 4096;
 
+export type ResampleFilter = 'bilinear' | 'bicubic' | 'nearest';
+
+export const RESAMPLE_FILTERS: readonly ResampleFilter[] = ['bilinear', 'bicubic', 'nearest'];
+
+/**
+ * Resize the whole photo, then cut the model's input from its centre. 'shortest-edge': the shorter side becomes
+ * `size` and the longer floor(size · long / short) (transformers' get_resize_output_image_size, torchvision's
+ * Resize(int)); 'fixed': width × height. The cut starts at floor((resized − input) / 2) (transformers'
+ * center_crop) or at that rounded half to even (torchvision's CenterCrop, which timm uses).
+ */
+export type ResizeFirst = (
+  | { readonly kind: 'shortest-edge'; readonly size: number }
+  | { readonly kind: 'fixed'; readonly width: number; readonly height: number }
+) & { readonly offset: 'floor' | 'round' };
+
 /** How a model wants its input: geometry, layout, colour order and normalisation. */
 export interface ModelSpec {
   /** Name of the image input tensor. */
@@ -33,6 +48,16 @@ export interface ModelSpec {
    */
   readonly resize: 'squash' | 'center-crop';
   readonly cropFraction: number;
+  /**
+   * The resampling filter, as PIL's resize computes it (default 'bilinear'): bilinear and bicubic (a = −0.5)
+   * widen their support by the scale when shrinking (antialiased); 'nearest' takes one pixel per output.
+   */
+  readonly resample?: ResampleFilter;
+  /**
+   * When set, the whole photo is first resized as it says and width × height is then cut from the centre of
+   * the result (Hugging Face image processors, timm): what `resize` and `cropFraction` only approximate.
+   */
+  readonly resizeFirst?: ResizeFirst;
   /** Class names, index-aligned with the output scores (may be empty when none are known). */
   readonly labels: readonly string[];
   /**

@@ -1,7 +1,8 @@
+import { SightlineError } from './errors.js';
 import type { RgbImage } from './image.js';
 import { imageDims, imageView } from './image-tensor.js';
-import type { ModelSpec } from './model.js';
-import { resampleRgbCrop, resampleSource } from './resample.js';
+import type { ModelSpec, ResizeFirst } from './model.js';
+import { resampleRgbCrop, resampleRgbWindow, resampleSource } from './resample.js';
 import type { Tensor } from './tensor.js';
 
 /** The part of the original photo that the model input shows, in original pixels. */
@@ -12,6 +13,16 @@ export interface Geometry {
   readonly cropY: number;
   readonly cropWidth: number;
   readonly cropHeight: number;
+  /**
+   * Present when the spec resizes first (spec.resizeFirst): the whole photo became width × height and the
+   * input is its part from (left, top); the crop above is that part in the photo's pixels.
+   */
+  readonly resized?: {
+    readonly width: number;
+    readonly height: number;
+    readonly left: number;
+    readonly top: number;
+  };
 }
 
 export interface Preprocessed {
@@ -21,6 +32,7 @@ export interface Preprocessed {
 }
 
 export function inputGeometry(spec: ModelSpec, width: number, height: number): Geometry {
+  if (spec.resizeFirst) return resizeFirstGeometry(spec, spec.resizeFirst, width, height);
   if (spec.resize === 'squash') {
     return {
       imageWidth: width,
@@ -51,14 +63,87 @@ export function inputGeometry(spec: ModelSpec, width: number, height: number): G
   };
 }
 
+/**
+ * Resize the whole photo, then cut the input from the centre of the result. An input larger than the resized
+ * photo would need padding, which transformers and torchvision add as black but this pipeline does not: refused.
+ */
+function resizeFirstGeometry(spec: ModelSpec, r: ResizeFirst, width: number, height: number): Geometry {
+  let rw: number;
+  let rh: number;
+  if (r.kind === 'fixed') {
+    rw = r.width;
+    rh = r.height;
+  } else if (width <= height) {
+    // As transformers' get_resize_output_image_size and torchvision's Resize(int): int(size · long / short).
+    rw = r.size;
+    rh = Math.floor((r.size * height) / width);
+  } else {
+    rh = r.size;
+    rw = Math.floor((r.size * width) / height);
+  }
+  if (spec.width > rw || spec.height > rh) {
+    throw new SightlineError(
+      'MODEL_SHAPE',
+      `The model cuts ${spec.width} × ${spec.height} pixels from the photo resized to ${rw} × ${rh}, which is smaller; expected a resize at least as large as the input on each side.`,
+      { width: spec.width, height: spec.height, resizedWidth: rw, resizedHeight: rh },
+    );
+  }
+  const offset = (extra: number) => (r.offset === 'floor' ? Math.floor(extra / 2) : roundHalfEven(extra / 2));
+  const left = offset(rw - spec.width);
+  const top = offset(rh - spec.height);
+  const sx = width / rw;
+  const sy = height / rh;
+  return {
+    imageWidth: width,
+    imageHeight: height,
+    cropX: left * sx,
+    cropY: top * sy,
+    cropWidth: spec.width * sx,
+    cropHeight: spec.height * sy,
+    resized: { width: rw, height: rh, left, top },
+  };
+}
+
+/** Python's round(): halves go to the even neighbour (torchvision's CenterCrop offset, int(round(x))). */
+function roundHalfEven(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d !== 0.5) return Math.round(x);
+  return f % 2 === 0 ? f : f + 1;
+}
+
 /** Photo → model input: crop and resize (antialiased), colour order, normalisation, layout. */
 export function preprocess(image: RgbImage, spec: ModelSpec): Preprocessed {
   const geometry = inputGeometry(spec, image.width, image.height);
+  const r = geometry.resized;
+  if (r) {
+    const window = { left: r.left, top: r.top, width: spec.width, height: spec.height };
+    const planes = resampleRgbWindow(
+      image.data,
+      image.width,
+      image.height,
+      r.width,
+      r.height,
+      window,
+      spec.resample,
+    );
+    return { tensor: toModelLayout(planes, spec), geometry };
+  }
   const x0 = Math.round(geometry.cropX);
   const y0 = Math.round(geometry.cropY);
   const cw = Math.max(1, Math.round(geometry.cropWidth));
   const ch = Math.max(1, Math.round(geometry.cropHeight));
-  const resized = resampleRgbCrop(image.data, image.width, x0, y0, cw, ch, spec.width, spec.height);
+  const resized = resampleRgbCrop(
+    image.data,
+    image.width,
+    x0,
+    y0,
+    cw,
+    ch,
+    spec.width,
+    spec.height,
+    spec.resample,
+  );
   return { tensor: toModelLayout(resized, spec), geometry };
 }
 

@@ -5,6 +5,7 @@ import type { Model } from '../core/model.js';
 import { MIB, readRegularFile } from '../io/read-file.js';
 import { gradientGraphCache, sha256 } from './cache.js';
 import { loadDefaultModel } from './default-model.js';
+import { folderLayout, loadHfFolder, notAModelFolder } from './hf-folder.js';
 import { loadHttpModel } from './http.js';
 import { readLabels } from './labels-file.js';
 import { openConvertedTflite, openOnnxModel } from './open.js';
@@ -19,11 +20,13 @@ const MAX_SIDECAR_BYTES = 4 * MIB;
 
 /**
  * 'default' (the embedded ImageNet InceptionV3), an .onnx file, a .tflite/.lite file, a TF.js model (its folder
- * or model.json, as a path or an http(s) URL) or any other http(s) URL (a black-box model behind the JSON
- * contract in docs/http-models.md). Preprocessing comes from hints (flags), then a sidecar JSON beside the model
- * (model.onnx → model.json), then the input's shape, then ImageNet defaults.
+ * or model.json, as a path or an http(s) URL), a Hugging Face or timm folder (config.json beside an ONNX file,
+ * see hf-folder.ts) or any other http(s) URL (a black-box model behind the JSON contract in
+ * docs/http-models.md). Preprocessing comes from hints (flags), then a sidecar JSON beside the model
+ * (model.onnx → model.json) or the folder's config files, then the input's shape, then ImageNet defaults.
  */
 export async function loadModel(ref: string, hints: ModelHints = {}): Promise<Model> {
+  if (hints.variant !== undefined) return loadVariant(ref, hints);
   if (ref === 'default') return loadDefaultModel(hints);
   if (/^https?:\/\//i.test(ref)) {
     return isTfjsModelRef(ref) ? loadTfjsModel(ref, hints) : loadHttpModel(ref, hints);
@@ -34,11 +37,17 @@ export async function loadModel(ref: string, hints: ModelHints = {}): Promise<Mo
   } catch {
     throw invalidArgument(
       'model',
-      "'default', the path of an existing .onnx, .tflite or TF.js model, or an http(s) URL",
+      "'default', the path of an existing .onnx, .tflite, TF.js, Hugging Face or timm model, or an http(s) URL",
       ref,
     );
   }
-  if (isFolder || isTfjsModelRef(ref)) return loadTfjsModel(ref, hints);
+  if (isFolder) {
+    const layout = await folderLayout(ref);
+    if (layout === 'config') return loadHfFolder(ref, hints);
+    if (layout === 'tfjs') return loadTfjsModel(ref, hints);
+    throw notAModelFolder(ref);
+  }
+  if (isTfjsModelRef(ref)) return loadTfjsModel(ref, hints);
   const ext = extname(ref).toLowerCase();
   const tflite = ext === '.tflite' || ext === '.lite';
   if (!tflite && ext !== '.onnx')
@@ -50,6 +59,21 @@ export async function loadModel(ref: string, hints: ModelHints = {}): Promise<Mo
     name: ref,
     gradientCache: gradientGraphCache(() => sha256(bytes).slice(0, 24)),
   });
+}
+
+/** A variant (onnx/model_<variant>.onnx) is a file of a Hugging Face or timm folder: any other model refuses it. */
+async function loadVariant(ref: string, hints: ModelHints): Promise<Model> {
+  const folder =
+    !/^https?:\/\//i.test(ref) &&
+    ref !== 'default' &&
+    (await stat(ref).catch(() => undefined))?.isDirectory();
+  if (!folder || (await folderLayout(ref)) !== 'config')
+    throw invalidArgument(
+      'model-variant',
+      'given only with a Hugging Face or timm model folder',
+      hints.variant,
+    );
+  return loadHfFolder(ref, hints);
 }
 
 /** A TFLite file's bytes → a model, the conversion kept in the user cache; `name` labels messages. */

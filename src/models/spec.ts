@@ -1,6 +1,14 @@
 // What a model's preprocessing is, from its input shape and what the user says: no I/O, so the browser shares it.
 import { invalidArgument, SightlineError } from '../core/errors.js';
-import { MAX_INPUT_SIDE, MODEL_TASKS, type ModelSpec, type ModelTask } from '../core/model.js';
+import {
+  MAX_INPUT_SIDE,
+  MODEL_TASKS,
+  type ModelSpec,
+  type ModelTask,
+  RESAMPLE_FILTERS,
+  type ResampleFilter,
+  type ResizeFirst,
+} from '../core/model.js';
 import type { ModelProto } from '../engines/onnx/proto.js';
 import type { OnnxIo } from '../engines/onnx/session.js';
 
@@ -14,6 +22,12 @@ export interface ModelHints {
   readonly std?: readonly number[];
   readonly resize?: 'squash' | 'center-crop';
   readonly cropFraction?: number;
+  /** The resampling filter (default bilinear); see ModelSpec.resample. */
+  readonly resample?: ResampleFilter;
+  /** Resize the whole photo, then cut the input from its centre (Hugging Face, timm); see ModelSpec.resizeFirst. */
+  readonly resizeFirst?: ResizeFirst;
+  /** Hugging Face folders: which ONNX file, onnx/model_<variant>.onnx (e.g. 'quantized'); default model.onnx. */
+  readonly variant?: string;
   /** Path of a labels file (text or JSON). */
   readonly labelsPath?: string;
   readonly labels?: readonly string[];
@@ -138,6 +152,8 @@ export function specFromIo(
     std: triple('std', hints.std ?? IMAGENET_STD),
     resize: hints.resize ?? 'squash',
     cropFraction: hints.cropFraction ?? 0.875,
+    ...(hints.resample === undefined ? {} : { resample: checkResample(hints.resample) }),
+    ...(hints.resizeFirst === undefined ? {} : { resizeFirst: checkResizeFirst(hints.resizeFirst) }),
     labels: hints.labels,
     outputs,
     task,
@@ -200,6 +216,27 @@ export function checkTask(task: unknown): ModelTask | undefined {
   if (task === undefined) return undefined;
   if (typeof task === 'string' && (MODEL_TASKS as readonly string[]).includes(task)) return task as ModelTask;
   throw invalidArgument('task', `one of ${MODEL_TASKS.join(', ')}`, task);
+}
+
+/** A resampling filter from a sidecar (untrusted JSON), checked. */
+export function checkResample(filter: unknown): ResampleFilter {
+  if (typeof filter === 'string' && (RESAMPLE_FILTERS as readonly string[]).includes(filter))
+    return filter as ResampleFilter;
+  throw invalidArgument('resample', `one of ${RESAMPLE_FILTERS.join(', ')}`, filter);
+}
+
+/** A resize-first rule from a sidecar (untrusted JSON), checked field by field. */
+export function checkResizeFirst(r: unknown): ResizeFirst {
+  const o = (r ?? {}) as Record<string, unknown>;
+  const side = (v: unknown) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_INPUT_SIDE;
+  const offset = o.offset === 'floor' || o.offset === 'round';
+  if (offset && o.kind === 'shortest-edge' && side(o.size)) return r as ResizeFirst;
+  if (offset && o.kind === 'fixed' && side(o.width) && side(o.height)) return r as ResizeFirst;
+  throw invalidArgument(
+    'resizeFirst',
+    `{kind: 'shortest-edge', size} or {kind: 'fixed', width, height}, with offset 'floor' or 'round' and sides from 1 to ${MAX_INPUT_SIDE}`,
+    typeof r === 'object' ? JSON.stringify(r) : r,
+  );
 }
 
 /**
