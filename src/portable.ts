@@ -16,6 +16,17 @@ export {
   preprocess,
 } from './core/preprocess.js';
 export type { Progress, ProgressCallback } from './core/progress.js';
+export {
+  evaluateTarget,
+  type OutputTarget,
+  type RegionBox,
+  type RegionMask,
+  type SegmentTarget,
+  type SimilarityTarget,
+  segmentTarget,
+  similarityTarget,
+  withTarget,
+} from './core/targets.js';
 export type { Tensor } from './core/tensor.js';
 export { OnnxModel, type OnnxModelOptions } from './engines/onnx/session.js';
 export { convertTflite } from './engines/tflite/index.js';
@@ -29,6 +40,8 @@ export {
   type MetricName,
 } from './evaluate/evaluate.js';
 export {
+  disposePrepared,
+  type ExplainedTarget,
   type ExplainRequest,
   type Explanation,
   explain,
@@ -40,6 +53,7 @@ export {
   prepare,
   rankPredictions,
   resolveTarget,
+  type TargetDescription,
 } from './explain.js';
 export type { DecodeOptions } from './io/decode.js';
 export { DEFAULT_MAX_PIXELS } from './io/image-limits.js';

@@ -20,6 +20,7 @@ import type {
   WeightLayer,
   WeightReplacer,
 } from '../../core/model.js';
+import type { OutputTarget } from '../../core/targets.js';
 import type { Tensor } from '../../core/tensor.js';
 import { AUTODIFF_VERSION, addGradients, differentiablePath } from './autodiff/index.js';
 import { probeModel } from './autodiff/shapes.js';
@@ -32,6 +33,7 @@ import {
   type TensorProto,
   tensorFloats,
 } from './proto.js';
+import { appendTargetHead } from './target-head.js';
 import { weightLayersOf, weightValuesOf } from './weights.js';
 
 export interface OnnxModelOptions {
@@ -78,7 +80,8 @@ export class OnnxModel implements Model {
 
   private constructor(
     private readonly session: ort.InferenceSession,
-    readonly spec: ModelSpec,
+    /** The spec; its outputShape is filled from the first prediction when the file leaves dims open. */
+    private specValue: ModelSpec,
     /** The decoded ONNX model (read-only). */
     readonly proto: ModelProto,
     /** Why gradients are unavailable, when they are. */
@@ -137,6 +140,10 @@ export class OnnxModel implements Model {
       gradientBlocker(proto, spec.inputName, session.outputNames[0]),
       options,
     );
+  }
+
+  get spec(): ModelSpec {
+    return this.specValue;
   }
 
   get io(): OnnxIo {
@@ -261,6 +268,29 @@ export class OnnxModel implements Model {
     return model;
   }
 
+  /**
+   * The model with `target` appended to its graph as a head (target-head.ts), so the autodiff differentiates
+   * through it: input gradients and CAM layers serve the target with a seed of 1. The head's graph gets no
+   * gradientCache: cached graphs are keyed by the options, not by the head's weights (a region, a reference).
+   */
+  async withTargetHead(target: OutputTarget, spec: ModelSpec): Promise<OnnxModel> {
+    const proto = appendTargetHead(this.proto, this.outputName, target);
+    const { gradientCache: _, ...options } = this.options;
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(encodeModel(proto), sessionOptions(options));
+    } catch (cause) {
+      throw new SightlineError(
+        'MODEL_LOAD',
+        `ONNX Runtime could not load the model with its ${target.kind} target appended: ${(cause as Error).message}`,
+        {},
+        { cause },
+      );
+    }
+    const blocker = gradientBlocker(proto, spec.inputName, session.outputNames[0]);
+    return new OnnxModel(session, spec, proto, blocker, options);
+  }
+
   async dispose(): Promise<void> {
     await this.session.release();
     for (const pending of this.gradientSessions.values())
@@ -348,7 +378,8 @@ export class OnnxModel implements Model {
   }
 
   private scores(out: ort.Tensor, n: number): Tensor {
-    const dims = out.dims.length === 1 ? [1, out.dims[0]] : [...out.dims];
+    // A rank-1 output is one number per image ([N]) when its length is the batch, else one image's K scores.
+    const dims = out.dims.length === 1 ? (out.dims[0] === n ? [n, 1] : [1, out.dims[0]]) : [...out.dims];
     const k = dims.slice(1).reduce((a, b) => a * b, 1);
     if (dims[0] !== n || out.type !== 'float32') {
       throw new SightlineError(
@@ -365,6 +396,8 @@ export class OnnxModel implements Model {
         );
       }
     }
+    if (!this.specValue.outputShape && dims.length > 1)
+      this.specValue = { ...this.specValue, outputShape: dims.slice(1) };
     return { data, dims: [n, k] };
   }
 }
