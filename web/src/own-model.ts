@@ -1,6 +1,12 @@
 // The user's own model: its files are read here and inspected in the worker; what the files do not say
 // (input size, layout, pixel scaling) is asked in the form, then the model is opened with the answers.
-import { IMAGENET_MEAN, IMAGENET_STD, type ModelHints, parseLabels } from '../../src/browser.js';
+import {
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  type ModelHints,
+  type ModelTask,
+  parseLabels,
+} from '../../src/browser.js';
 import { ui } from './dom.js';
 import { engine } from './engine.js';
 import { hideMessage, setModelLine, showMessage } from './messages.js';
@@ -22,7 +28,10 @@ export async function inspectModel(files: readonly File[]): Promise<void> {
   hideMessage();
   setModelLine(`Reading ${files.map((f) => `'${f.name}'`).join(', ')}…`);
   try {
-    const read = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await f.arrayBuffer() })));
+    // A folder's files carry their path in it, which tells onnx/model.onnx from a loose model.onnx.
+    const read = await Promise.all(
+      files.map(async (f) => ({ name: f.webkitRelativePath || f.name, bytes: await f.arrayBuffer() })),
+    );
     const reply = await engine.call(
       { type: 'inspect-model', files: read },
       'question',
@@ -39,6 +48,13 @@ export async function inspectModel(files: readonly File[]): Promise<void> {
 
 function askAboutModel(q: ModelQuestion): void {
   const known = q.width !== undefined && q.height !== undefined;
+  // A folder's config files say the size, layout and scaling; only its ONNX file may be left to choose.
+  ui.layoutField.hidden = q.folder !== undefined;
+  ui.normalizationField.hidden = q.folder !== undefined;
+  ui.taskField.hidden = q.folder !== undefined;
+  ui.task.value = '';
+  ui.variantField.hidden = (q.variants?.length ?? 0) < 2;
+  ui.variant.replaceChildren(...(q.variants ?? []).map((v) => new Option(v, v)));
   ui.sizeField.hidden = known;
   ui.inputWidth.required = !known;
   ui.inputHeight.required = !known;
@@ -55,6 +71,12 @@ function askAboutModel(q: ModelQuestion): void {
   }
   ui.modelForm.hidden = false;
   const input = q.inputs[0];
+  if (q.folder) {
+    ui.modelQuestion.textContent = `'${q.fileName}' is a ${q.folder.kind} model (${q.folder.preprocessing}). It has several ONNX files: pick one.`;
+    ui.variant.focus();
+    setModelLine(`'${q.fileName}' is ready to use once you pick its ONNX file below.`);
+    return;
+  }
   ui.modelQuestion.textContent =
     `'${q.fileName}' takes '${input.name}' [${input.dims.join(', ')}]. ` +
     (known
@@ -76,17 +98,24 @@ async function openQuestionedModel(): Promise<void> {
     showMessage(error);
     return;
   }
-  const hints: ModelHints = {
-    width: Number(ui.inputWidth.value),
-    height: Number(ui.inputHeight.value),
-    layout: ui.layout.value as 'NCHW' | 'NHWC',
-    ...NORMALIZATIONS[ui.normalization.value],
-    ...(labels ? { labels } : {}),
-  };
+  const hints: ModelHints = q.folder
+    ? { ...(labels ? { labels } : {}) }
+    : {
+        width: Number(ui.inputWidth.value),
+        height: Number(ui.inputHeight.value),
+        layout: ui.layout.value as 'NCHW' | 'NHWC',
+        ...NORMALIZATIONS[ui.normalization.value],
+        ...(labels ? { labels } : {}),
+        // An embedding reads like logits, so only the user can say it is one; '' leaves it to the graph.
+        ...(ui.task.value ? { task: ui.task.value as ModelTask } : {}),
+      };
+  const several = (q.variants?.length ?? 0) > 1;
+  const variant = several ? ui.variant.value : undefined;
+  const name = variant ? `${q.fileName} (${variant})` : q.fileName;
   ui.modelForm.hidden = true;
   modelOpening(
     engine
-      .call({ type: 'open-model', hints, name: q.fileName }, 'model', { onStatus: setModelLine })
+      .call({ type: 'open-model', hints, name, variant }, 'model', { onStatus: setModelLine })
       .done.then((reply) => {
         questionAnswered();
         // The labels file belonged to this model; the next one brings its own.
@@ -100,14 +129,16 @@ async function openQuestionedModel(): Promise<void> {
       }),
   );
   await state.modelReady;
-  if (state.model?.name === q.fileName) await predictAndExplain();
+  if (state.model?.name === name) await predictAndExplain();
 }
 
 export function setUpOwnModel(): void {
-  ui.modelInput.addEventListener('change', () => {
-    const files = [...(ui.modelInput.files ?? [])];
-    if (files.length > 0) void inspectModel(files);
-  });
+  for (const input of [ui.modelInput, ui.modelFolderInput]) {
+    input.addEventListener('change', () => {
+      const files = [...(input.files ?? [])];
+      if (files.length > 0) void inspectModel(files);
+    });
+  }
   ui.modelForm.addEventListener('submit', (event) => {
     event.preventDefault();
     void openQuestionedModel();

@@ -5,12 +5,11 @@ import { ui } from './dom.js';
 import { hideMessage, showMessage } from './messages.js';
 import { drawPhoto } from './overlay.js';
 import { inspectModel } from './own-model.js';
+import { MAX_SIDE } from './photo-size.js';
 import { predictAndExplain } from './predictions.js';
 import { drawBoxes, showVerdict } from './region.js';
 import { photoTaken } from './state.js';
 
-/** Photos are scaled down to this longer side: the model sees 299 px anyway, and maps stay quick to draw. */
-const MAX_SIDE = 1600;
 /** A model's files, dropped where photos go: ONNX, TFLite, a TF.js export's .zip or its files. */
 const MODEL_FILE = /\.(onnx|tflite|lite|zip|json|bin)$/i;
 
