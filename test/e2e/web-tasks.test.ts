@@ -1,0 +1,406 @@
+// The web app with every kind of model (issue 13), in Debian's headless Chromium: served by `sightline serve`,
+// driven through the real controls, with small models made here (the built-in model is never run: its download
+// is refused, so the page starts without it). Each page result is checked against the library in Node on the
+// same photo and model files.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lowConfidence, lowConfidenceWords } from '../../src/core/confidence.js';
+import type { Model } from '../../src/core/model.js';
+import { encodeModel } from '../../src/engines/onnx/proto.js';
+import { explain, labelOf, prepare } from '../../src/explain.js';
+import { decodeImage } from '../../src/io/decode.js';
+import { decodeNpy } from '../../src/io/npy.js';
+import { loadModel } from '../../src/models/load.js';
+import { CLI } from '../helpers/cli.js';
+import { embedderProto, photo, positiveInside, segmenterProto, toPixels } from '../helpers/target-models.js';
+import { scorerProto, taggerProto } from '../helpers/task-models.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = fileURLToPath(new URL('../../artifacts/web/', import.meta.url));
+const HF_VIT = fileURLToPath(new URL('../fixtures/hf/hf-vit', import.meta.url));
+const CHELSEA = fileURLToPath(new URL('../../examples/chelsea.png', import.meta.url));
+const MINUTE = 60_000;
+
+let server: ChildProcess;
+let origin: string;
+let browser: Browser;
+let page: Page;
+let scratch: string;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium, as .ci/run does.`);
+  await mkdir(ARTIFACTS, { recursive: true });
+  scratch = await mkdtemp(join(tmpdir(), 'sightline-web-tasks-'));
+  server = spawn(process.execPath, [CLI, 'serve', '--port', '0']);
+  origin = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    server.stdout?.on('data', (d) => {
+      out += d;
+      const m = /running at (http:\/\/[^/\s]+)\//.exec(out);
+      if (m) resolve(m[1]);
+    });
+    server.on('close', () => reject(new Error(`sightline serve exited early:\n${out}`)));
+  });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+  page = await context.newPage();
+  // These tests use their own small models: the 24 MB built-in one is not fetched.
+  await page.route('**/models/default/**', (route) => route.abort());
+  await page.goto(`${origin}/`);
+  await page.waitForFunction(() =>
+    document.getElementById('model-line')?.textContent?.includes('could not start'),
+  );
+}, MINUTE);
+
+afterAll(async () => {
+  await browser?.close();
+  server?.kill('SIGINT');
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+async function modelLine(startsWith: string): Promise<string> {
+  await page.waitForFunction(
+    (s) => document.getElementById('model-line')?.textContent?.startsWith(s),
+    startsWith,
+    { timeout: MINUTE },
+  );
+  return (await page.textContent('#model-line')) ?? '';
+}
+
+async function shownPredictions(): Promise<string[]> {
+  return page.$$eval('#predictions button', (b) => b.map((e) => e.textContent ?? ''));
+}
+
+async function legendFor(label: string): Promise<void> {
+  // A refusal shown instead of the map ends the wait with its words.
+  await page.waitForFunction(
+    (l) =>
+      document.getElementById('legend-text')?.textContent?.includes(`map for “${l}”`) ||
+      !document.getElementById('message')?.hidden,
+    label,
+    { timeout: MINUTE },
+  );
+  expect(await page.isHidden('#message'), (await page.textContent('#message')) ?? '').toBe(true);
+  await page.waitForFunction(
+    (l) => document.getElementById('legend-text')?.textContent?.includes(`map for “${l}”`),
+    label,
+    { timeout: MINUTE },
+  );
+}
+
+/** The raw map as the page's "Download raw map (.npy)" saves it. */
+async function rawMap(): Promise<{ width: number; data: Float32Array }> {
+  const [file] = await Promise.all([page.waitForEvent('download'), page.click('#save-npy')]);
+  const path = join(scratch, file.suggestedFilename());
+  await file.saveAs(path);
+  const npy = decodeNpy(new Uint8Array(await readFile(path)));
+  return { width: npy.shape[1], data: npy.data };
+}
+
+/**
+ * The page's map equals the library's in Node for the same model, photo and target: onnxruntime-web and
+ * onnxruntime-node both compute in float32, so they agree to float32 rounding (1e-4 of the map's range).
+ */
+function expectSameMap(shown: Float32Array, library: ArrayLike<number>): void {
+  expect(shown.length).toBe(library.length);
+  let range = 0;
+  let diff = 0;
+  for (let i = 0; i < shown.length; i++) {
+    range = Math.max(range, Math.abs(library[i]));
+    diff = Math.max(diff, Math.abs(shown[i] - library[i]));
+  }
+  expect(range).toBeGreaterThan(0);
+  expect(diff).toBeLessThanOrEqual(1e-4 * range);
+}
+
+async function savePhoto(name: string, image: ReturnType<typeof photo>): Promise<string> {
+  const path = join(scratch, name);
+  await sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 3 } })
+    .png()
+    .toFile(path);
+  return path;
+}
+
+/** A Hugging Face folder made here: config.json, preprocessor_config.json and onnx/model.onnx. */
+async function hfFolder(name: string, onnx: Uint8Array, config: object, size: number): Promise<string> {
+  const dir = join(scratch, name);
+  await mkdir(join(dir, 'onnx'), { recursive: true });
+  await writeFile(join(dir, 'config.json'), JSON.stringify(config));
+  // Pixels / 255 with no normalisation, at the model's own size: the photos here are made at that size.
+  await writeFile(
+    join(dir, 'preprocessor_config.json'),
+    JSON.stringify({
+      do_resize: true,
+      size: { height: size, width: size },
+      do_center_crop: false,
+      do_rescale: true,
+      rescale_factor: 1 / 255,
+      do_normalize: false,
+      resample: 2,
+    }),
+  );
+  await writeFile(join(dir, 'onnx', 'model.onnx'), onnx);
+  return dir;
+}
+
+async function withModel<T>(path: string, use: (m: Model) => Promise<T>, hints = {}): Promise<T> {
+  const model = await loadModel(path, hints);
+  try {
+    return await use(model);
+  } finally {
+    await model.dispose();
+  }
+}
+
+describe('web app: every kind of model, in headless Chromium', () => {
+  it(
+    'opens a dropped Hugging Face folder: asks which ONNX file, refuses float16 in words, then predicts with its id2label labels as the library does',
+    async () => {
+      await page.setInputFiles('#model-folder-input', HF_VIT);
+      await page.waitForSelector('#model-form:not([hidden])');
+      // The configs say the size, layout and scaling: only the ONNX file is asked.
+      expect(await page.isHidden('#layout-field')).toBe(true);
+      expect(await page.isHidden('#normalization-field')).toBe(true);
+      expect(await page.$$eval('#variant option', (o) => o.map((e) => e.textContent))).toEqual([
+        'onnx/model.onnx',
+        'onnx/model_fp16.onnx',
+        'onnx/model_quantized.onnx',
+      ]);
+      expect(await page.textContent('#model-question')).toMatch(/^'hf-vit' is a Hugging Face model \(/);
+      await page.selectOption('#variant', 'onnx/model_fp16.onnx');
+      await page.click('#model-form button[type="submit"]');
+      await page.waitForSelector('#message:not([hidden])');
+      expect(await page.textContent('#message')).toMatch(
+        /^'onnx\/model_fp16\.onnx' takes or gives float16 tensors \(.+\); Sightline runs float32 models only: pick the folder's model\.onnx or a float32 variant such as model_quantized\.onnx\.$/,
+      );
+      await page.selectOption('#variant', 'onnx/model.onnx');
+      await page.click('#model-form button[type="submit"]');
+      expect(await modelLine('Model: hf-vit')).toBe(
+        'Model: hf-vit (onnx/model.onnx) · 5 classes · 32×32 input',
+      );
+
+      await page.setInputFiles('#photo-input', CHELSEA);
+      await page.waitForFunction(() => document.querySelectorAll('#predictions button').length === 5, null, {
+        timeout: MINUTE,
+      });
+      const shown = await shownPredictions();
+      const expected = await withModel(HF_VIT, async (model) => {
+        const prepared = await prepare({ model, image: await decodeImage(CHELSEA) });
+        return prepared.predictions;
+      });
+      expect(expected.map((p) => p.label).sort()).toEqual([
+        'astronaut',
+        'coffee mug',
+        'espresso',
+        'saucer',
+        'tabby cat',
+      ]);
+      expect(shown.map((t) => t.split(' — ')[0])).toEqual(expected.map((p) => p.label));
+      shown.forEach((text, i) => {
+        const percent = /(\d+)%$/.exec(text)?.[1];
+        if (percent) expect(Math.abs(Number(percent) - expected[i].score * 100)).toBeLessThanOrEqual(1);
+        else expect(text.endsWith(expected[i].score < 0.005 ? '<1%' : '>99%')).toBe(true);
+      });
+      await legendFor(expected[0].label);
+    },
+    3 * MINUTE,
+  );
+
+  it(
+    'opens a scorer from its files dropped together, shows its score as a number and draws its map with no note',
+    async () => {
+      const patch = { x0: 8, y0: 8, x1: 24, y1: 24 };
+      const dir = await hfFolder(
+        'scorer',
+        encodeModel(scorerProto(patch, 32, true)),
+        { model_type: 'resnet', problem_type: 'regression', id2label: { 0: 'on-brand' } },
+        32,
+      );
+      const files = ['config.json', 'preprocessor_config.json', 'onnx/model.onnx'].map((f) => join(dir, f));
+      await page.setInputFiles('#model-input', files);
+      expect(await modelLine('Model: model.onnx')).toBe('Model: model.onnx · a score · 32×32 input');
+      const image = await savePhoto('scorer-photo.png', photo(3, [{ patch, rgb: [200, 180, 40] }]));
+      await page.setInputFiles('#photo-input', image);
+      await legendFor('on-brand');
+      const shown = await shownPredictions();
+      const value = await withModel(dir, async (model) => {
+        const prepared = await prepare({ model, image: await decodeImage(image) });
+        return prepared.predictions[0].score;
+      });
+      expect(shown).toEqual([`on-brand — ${value.toPrecision(4)}`]);
+      expect(await page.$$eval('#predictions meter', (m) => m.length)).toBe(0);
+      expect(await page.isHidden('#map-note')).toBe(true);
+    },
+    2 * MINUTE,
+  );
+
+  it(
+    'shows a segmenter’s mask and pixel shares; clicking a class on the mask draws its map over its own region',
+    async () => {
+      // Class 1 ('road') owns the top-left quarter of the cells, class 2 ('car') the bottom-right; car's scores
+      // read the bottom-left quarter, so its map belongs there, not on its own cells.
+      const reads = [
+        { x0: 4, y0: 0, x1: 8, y1: 4 },
+        { x0: 0, y0: 4, x1: 4, y1: 8 },
+      ] as const;
+      const owns = [
+        { x0: 0, y0: 0, x1: 4, y1: 4 },
+        { x0: 4, y0: 4, x1: 8, y1: 8 },
+      ] as const;
+      const dir = await hfFolder(
+        'segmenter',
+        encodeModel(segmenterProto(reads, owns)),
+        { model_type: 'segformer', id2label: { 0: 'background', 1: 'road', 2: 'car' } },
+        32,
+      );
+      await page.setInputFiles('#model-folder-input', dir);
+      expect(await modelLine('Model: segmenter')).toBe('Model: segmenter · segments 3 classes · 32×32 input');
+      const image = await savePhoto(
+        'street.png',
+        photo(5, [{ patch: toPixels(reads[1]), rgb: [60, 60, 60] }]),
+      );
+      await page.setInputFiles('#photo-input', image);
+      await page.waitForSelector('#mask:not([hidden])', { timeout: MINUTE });
+      const expected = await withModel(dir, async (model) => {
+        const prepared = await prepare({ model, image: await decodeImage(image) });
+        return prepared.predictions;
+      });
+      expect(expected.map((p) => [p.label, p.score])).toEqual([
+        ['background', 0.5],
+        ['road', 0.25],
+        ['car', 0.25],
+      ]);
+      expect(await shownPredictions()).toEqual([
+        'background — 50% of pixels',
+        'road — 25% of pixels',
+        'car — 25% of pixels',
+      ]);
+      await legendFor('background');
+      // The mask's pixel in car's cells has car's colour over the photo; a click there explains car.
+      const box = (await page.locator('#mask').boundingBox())!;
+      await page.mouse.click(box.x + box.width * 0.8, box.y + box.height * 0.8);
+      await legendFor('car');
+      const map = await rawMap();
+      expect(positiveInside(map.data, map.width, toPixels(reads[1]))).toBeGreaterThan(0.8);
+      const library = await withModel(dir, async (model) => {
+        const r = await explain({
+          model,
+          image: await decodeImage(image),
+          method: 'grad-cam',
+          target: 'car',
+        });
+        return r.map.data;
+      });
+      expectSameMap(map.data, library);
+      await page.screenshot({ path: join(ARTIFACTS, 'segmenter-1280.png'), fullPage: true });
+    },
+    2 * MINUTE,
+  );
+
+  it(
+    'says beside the map that a tag under 10% is unlikely, in the library’s words',
+    async () => {
+      const patches = [
+        { x0: 0, y0: 0, x1: 16, y1: 16 },
+        { x0: 16, y0: 16, x1: 32, y1: 32 },
+      ] as const;
+      const head = { scale: [4, 4] as const, bias: [2, -5] as const };
+      const dir = await hfFolder(
+        'tagger',
+        encodeModel(taggerProto(patches, head, 32)),
+        {
+          model_type: 'resnet',
+          problem_type: 'multi_label_classification',
+          id2label: { 0: 'dog', 1: 'leash' },
+        },
+        32,
+      );
+      await page.setInputFiles('#model-folder-input', dir);
+      expect(await modelLine('Model: tagger')).toBe('Model: tagger · 2 tags · 32×32 input');
+      const image = await savePhoto('walk.png', photo(9, []));
+      await page.setInputFiles('#photo-input', image);
+      await legendFor('dog');
+      expect(await page.isHidden('#map-note')).toBe(true);
+      const { shown, note } = await withModel(dir, async (model) => {
+        const prepared = await prepare({ model, image: await decodeImage(image) });
+        const low = lowConfidence(model.spec, prepared.scores.data, 1, (i) => labelOf(model, i));
+        return {
+          shown: prepared.predictions.map((p) => `${p.label} — ${Math.round(p.score * 100)}%`),
+          note: low && lowConfidenceWords(low, 'leash', 'tag'),
+        };
+      });
+      expect(await shownPredictions()).toEqual(shown);
+      expect(note).toMatch(/^'leash' has \d\.\d% probability \(under 10\.0%\)/);
+      await page.click('#predictions button[data-index="1"]');
+      await legendFor('leash');
+      await page.waitForSelector('#map-note:not([hidden])');
+      expect(await page.textContent('#map-note')).toBe(`Note: ${note}`);
+    },
+    2 * MINUTE,
+  );
+
+  it(
+    'explains an embedding model’s similarity to a reference photo: the map is in the patch they share',
+    async () => {
+      const onnx = join(scratch, 'embedder.onnx');
+      await writeFile(onnx, encodeModel(embedderProto()));
+      await page.setInputFiles('#model-input', onnx);
+      await page.waitForSelector('#model-form:not([hidden])');
+      await page.selectOption('#normalization', 'unit');
+      await page.selectOption('#task', 'embed');
+      await page.click('#model-form button[type="submit"]');
+      expect(await modelLine('Model: embedder.onnx')).toBe(
+        'Model: embedder.onnx · embeddings of 192 numbers · 32×32 input',
+      );
+      const shared = { x0: 0, y0: 0, x1: 16, y1: 16 };
+      const one = await savePhoto(
+        'one.png',
+        photo(11, [
+          { patch: shared, rgb: [230, 30, 30] },
+          { patch: { x0: 20, y0: 20, x1: 32, y1: 32 }, rgb: [30, 230, 30] },
+        ]),
+      );
+      const other = await savePhoto(
+        'other.png',
+        photo(12, [
+          { patch: shared, rgb: [230, 30, 30] },
+          { patch: { x0: 20, y0: 0, x1: 32, y1: 12 }, rgb: [30, 30, 230] },
+        ]),
+      );
+      await page.setInputFiles('#photo-input', one);
+      await page.waitForSelector('#reference-field:not([hidden])', { timeout: MINUTE });
+      expect(await page.textContent('#predictions-note')).toMatch(
+        /^An embedding of 192 numbers: choose a reference photo/,
+      );
+      await page.setInputFiles('#reference-input', other);
+      await legendFor('similarity to the reference');
+      const { cosine, library } = await withModel(
+        onnx,
+        async (model) => {
+          const request = { model, image: await decodeImage(one), reference: await decodeImage(other) };
+          const r = await explain({ ...request, method: 'grad-cam' });
+          return { cosine: r.predictions[0].score, library: r.map.data };
+        },
+        { mean: [0], std: [1], task: 'embed' },
+      );
+      expect(cosine).toBeGreaterThan(0.2);
+      expect(cosine).toBeLessThan(0.9);
+      expect(await shownPredictions()).toEqual([`similarity to the reference — ${cosine.toPrecision(4)}`]);
+      const map = await rawMap();
+      expect(positiveInside(map.data, map.width, shared)).toBeGreaterThan(0.8);
+      expectSameMap(map.data, library);
+    },
+    2 * MINUTE,
+  );
+});
