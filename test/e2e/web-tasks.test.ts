@@ -82,21 +82,18 @@ async function shownPredictions(): Promise<string[]> {
   return page.$$eval('#predictions button', (b) => b.map((e) => e.textContent ?? ''));
 }
 
-async function legendFor(label: string): Promise<void> {
-  // A refusal shown instead of the map ends the wait with its words.
-  await page.waitForFunction(
-    (l) =>
-      document.getElementById('legend-text')?.textContent?.includes(`map for “${l}”`) ||
-      !document.getElementById('message')?.hidden,
-    label,
-    { timeout: MINUTE },
-  );
+/**
+ * Waits for the map of `label` on the photo `width` pixels wide. A newly opened model first re-reads the last
+ * photo, so each test's photo has a width of its own: the legend is cleared when a photo is taken and a map of
+ * an earlier photo is never drawn over a later one. A refusal shown instead ends the wait with its words.
+ */
+async function legendFor(label: string, width: number): Promise<void> {
+  const drawn = ([l, w]: readonly [string, number]) =>
+    (document.querySelector<HTMLCanvasElement>('#overlay')?.width === w &&
+      document.getElementById('legend-text')?.textContent?.includes(`map for “${l}”`)) ||
+    !document.getElementById('message')?.hidden;
+  await page.waitForFunction(drawn, [label, width] as const, { timeout: MINUTE });
   expect(await page.isHidden('#message'), (await page.textContent('#message')) ?? '').toBe(true);
-  await page.waitForFunction(
-    (l) => document.getElementById('legend-text')?.textContent?.includes(`map for “${l}”`),
-    label,
-    { timeout: MINUTE },
-  );
 }
 
 /** The raw map as the page's "Download raw map (.npy)" saves it. */
@@ -124,9 +121,11 @@ function expectSameMap(shown: Float32Array, library: ArrayLike<number>): void {
   expect(diff).toBeLessThanOrEqual(1e-4 * range);
 }
 
-async function savePhoto(name: string, image: ReturnType<typeof photo>): Promise<string> {
+/** A photo as a PNG (lossless, so the browser's pixels are sharp's), `scale` times larger in both directions. */
+async function savePhoto(name: string, image: ReturnType<typeof photo>, scale = 1): Promise<string> {
   const path = join(scratch, name);
   await sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 3 } })
+    .resize(image.width * scale, image.height * scale, { kernel: 'nearest' })
     .png()
     .toFile(path);
   return path;
@@ -212,7 +211,7 @@ describe('web app: every kind of model, in headless Chromium', () => {
         if (percent) expect(Math.abs(Number(percent) - expected[i].score * 100)).toBeLessThanOrEqual(1);
         else expect(text.endsWith(expected[i].score < 0.005 ? '<1%' : '>99%')).toBe(true);
       });
-      await legendFor(expected[0].label);
+      await legendFor(expected[0].label, (await sharp(CHELSEA).metadata()).width!);
     },
     3 * MINUTE,
   );
@@ -232,7 +231,7 @@ describe('web app: every kind of model, in headless Chromium', () => {
       expect(await modelLine('Model: model.onnx')).toBe('Model: model.onnx · a score · 32×32 input');
       const image = await savePhoto('scorer-photo.png', photo(3, [{ patch, rgb: [200, 180, 40] }]));
       await page.setInputFiles('#photo-input', image);
-      await legendFor('on-brand');
+      await legendFor('on-brand', 32);
       const shown = await shownPredictions();
       const value = await withModel(dir, async (model) => {
         const prepared = await prepare({ model, image: await decodeImage(image) });
@@ -266,12 +265,19 @@ describe('web app: every kind of model, in headless Chromium', () => {
       );
       await page.setInputFiles('#model-folder-input', dir);
       expect(await modelLine('Model: segmenter')).toBe('Model: segmenter · segments 3 classes · 32×32 input');
-      const image = await savePhoto(
-        'street.png',
-        photo(5, [{ patch: toPixels(reads[1]), rgb: [60, 60, 60] }]),
-      );
+      // 64 × 64, resized to the model's 32 × 32 by its preprocessor; the mask (and map) are drawn at 64 × 64,
+      // which also tells them from those of the last photo, re-read by this model when it opened.
+      const small = photo(5, [{ patch: toPixels(reads[1]), rgb: [60, 60, 60] }]);
+      const image = await savePhoto('street.png', small, 2);
       await page.setInputFiles('#photo-input', image);
-      await page.waitForSelector('#mask:not([hidden])', { timeout: MINUTE });
+      await page.waitForFunction(
+        () => {
+          const mask = document.querySelector<HTMLCanvasElement>('#mask');
+          return mask && !mask.hidden && mask.width === 64;
+        },
+        null,
+        { timeout: MINUTE },
+      );
       const expected = await withModel(dir, async (model) => {
         const prepared = await prepare({ model, image: await decodeImage(image) });
         return prepared.predictions;
@@ -286,13 +292,41 @@ describe('web app: every kind of model, in headless Chromium', () => {
         'road — 25% of pixels',
         'car — 25% of pixels',
       ]);
-      await legendFor('background');
-      // The mask's pixel in car's cells has car's colour over the photo; a click there explains car.
-      const box = (await page.locator('#mask').boundingBox())!;
-      await page.mouse.click(box.x + box.width * 0.8, box.y + box.height * 0.8);
-      await legendFor('car');
+      await legendFor('background', 64);
+      // The mask: each photo pixel blended 55% towards its class's colour (car's cells bottom right, background
+      // top right), through the crop the model saw (all of this photo).
+      for (const [x, y, colour] of [
+        [52, 52, [44, 160, 44]],
+        [52, 8, [31, 119, 180]],
+      ] as const) {
+        const drawn = await page.evaluate(
+          ([px, py]) => [
+            ...document
+              .querySelector<HTMLCanvasElement>('#mask')!
+              .getContext('2d')!
+              .getImageData(px, py, 1, 1).data,
+          ],
+          [x, y],
+        );
+        colour.forEach((c, k) => {
+          const p = small.data[((y >> 1) * 32 + (x >> 1)) * 3 + k];
+          expect(
+            Math.abs(drawn[k] - (p + 0.55 * (c - p))),
+            `${x},${y}: ${drawn} ${p} ${c} ${k}`,
+          ).toBeLessThanOrEqual(0.5);
+        });
+      }
+      // A click on car's cells explains car.
+      const mask = page.locator('#mask');
+      const box = (await mask.boundingBox())!;
+      // locator.click scrolls the mask into view first (a raw mouse click off screen lands nowhere).
+      await mask.click({ position: { x: box.width * 0.8, y: box.height * 0.8 } });
+      await legendFor('car', 64);
       const map = await rawMap();
-      expect(positiveInside(map.data, map.width, toPixels(reads[1]))).toBeGreaterThan(0.8);
+      const read = toPixels(reads[1]);
+      const inPhoto = { x0: 2 * read.x0, y0: 2 * read.y0, x1: 2 * read.x1, y1: 2 * read.y1 };
+      expect(map.width).toBe(64);
+      expect(positiveInside(map.data, map.width, inPhoto)).toBeGreaterThan(0.8);
       const library = await withModel(dir, async (model) => {
         const r = await explain({
           model,
@@ -328,9 +362,9 @@ describe('web app: every kind of model, in headless Chromium', () => {
       );
       await page.setInputFiles('#model-folder-input', dir);
       expect(await modelLine('Model: tagger')).toBe('Model: tagger · 2 tags · 32×32 input');
-      const image = await savePhoto('walk.png', photo(9, []));
+      const image = await savePhoto('walk.png', photo(9, []), 3);
       await page.setInputFiles('#photo-input', image);
-      await legendFor('dog');
+      await legendFor('dog', 96);
       expect(await page.isHidden('#map-note')).toBe(true);
       const { shown, note } = await withModel(dir, async (model) => {
         const prepared = await prepare({ model, image: await decodeImage(image) });
@@ -343,7 +377,7 @@ describe('web app: every kind of model, in headless Chromium', () => {
       expect(await shownPredictions()).toEqual(shown);
       expect(note).toMatch(/^'leash' has \d\.\d% probability \(under 10\.0%\)/);
       await page.click('#predictions button[data-index="1"]');
-      await legendFor('leash');
+      await legendFor('leash', 96);
       await page.waitForSelector('#map-note:not([hidden])');
       expect(await page.textContent('#map-note')).toBe(`Note: ${note}`);
     },
@@ -370,6 +404,7 @@ describe('web app: every kind of model, in headless Chromium', () => {
           { patch: shared, rgb: [230, 30, 30] },
           { patch: { x0: 20, y0: 20, x1: 32, y1: 32 }, rgb: [30, 230, 30] },
         ]),
+        4,
       );
       const other = await savePhoto(
         'other.png',
@@ -377,6 +412,7 @@ describe('web app: every kind of model, in headless Chromium', () => {
           { patch: shared, rgb: [230, 30, 30] },
           { patch: { x0: 20, y0: 0, x1: 32, y1: 12 }, rgb: [30, 30, 230] },
         ]),
+        4,
       );
       await page.setInputFiles('#photo-input', one);
       await page.waitForSelector('#reference-field:not([hidden])', { timeout: MINUTE });
@@ -384,7 +420,7 @@ describe('web app: every kind of model, in headless Chromium', () => {
         /^An embedding of 192 numbers: choose a reference photo/,
       );
       await page.setInputFiles('#reference-input', other);
-      await legendFor('similarity to the reference');
+      await legendFor('similarity to the reference', 128);
       const { cosine, library } = await withModel(
         onnx,
         async (model) => {
@@ -398,7 +434,8 @@ describe('web app: every kind of model, in headless Chromium', () => {
       expect(cosine).toBeLessThan(0.9);
       expect(await shownPredictions()).toEqual([`similarity to the reference — ${cosine.toPrecision(4)}`]);
       const map = await rawMap();
-      expect(positiveInside(map.data, map.width, shared)).toBeGreaterThan(0.8);
+      expect(map.width).toBe(128);
+      expect(positiveInside(map.data, map.width, { x0: 0, y0: 0, x1: 64, y1: 64 })).toBeGreaterThan(0.8);
       expectSameMap(map.data, library);
     },
     2 * MINUTE,

@@ -1,5 +1,7 @@
 // A dropped Hugging Face or timm model folder (or its files dropped together), read in the worker: the configs
 // by the library's parser, as the command line reads them, and the ONNX files there are, for the user to pick.
+// Only the configs come at first: a folder may hold several large ONNX variants (and safetensors weights,
+// tokenizers), so the page reads just the ONNX file that is opened.
 import {
   decodeOnnxModel,
   type FolderConfig,
@@ -20,8 +22,9 @@ const EXTERNAL = 1;
 
 export interface FolderVariant {
   /** The file's path in the folder, e.g. 'onnx/model_quantized.onnx'. */
-  readonly path: string;
-  readonly bytes: Uint8Array;
+  readonly label: string;
+  /** Its path as dropped ('my-model/onnx/model_quantized.onnx'), by which the page finds the file. */
+  readonly source: string;
 }
 
 export interface DroppedFolder {
@@ -35,16 +38,12 @@ export interface DroppedFolder {
 const base = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 const depth = (path: string) => path.split('/').length;
 
-/** Whether dropped files are a model folder's: they hold a config.json (TF.js models have model.json). */
-export function isModelFolder(files: readonly NamedBytes[]): boolean {
-  return files.some((f) => base(f.name) === 'config.json');
-}
-
 /**
- * The folder's configs parsed, and its ONNX files. Names are paths as the browser gives them for a dropped
- * folder ('my-model/onnx/model.onnx') or bare names for loose files; the shallowest config.json is the folder's.
+ * The folder's configs parsed, and its ONNX files (`onnx`, their paths). Names are paths as the browser gives
+ * them for a dropped folder ('my-model/onnx/model.onnx') or bare names for loose files; the shallowest
+ * config.json is the folder's.
  */
-export function readFolder(files: readonly NamedBytes[]): DroppedFolder {
+export function readFolder(files: readonly NamedBytes[], onnx: readonly string[]): DroppedFolder {
   const shallowest = (name: string) =>
     files.filter((f) => base(f.name) === name).sort((a, b) => depth(a.name) - depth(b.name))[0];
   const config = shallowest('config.json');
@@ -62,17 +61,17 @@ export function readFolder(files: readonly NamedBytes[]): DroppedFolder {
       );
     parsed = parseHfFolder(configText, text(pre));
   }
-  const variants = files
-    .filter((f) => /\.onnx$/i.test(f.name) && f.name.startsWith(root))
-    .map((f) => ({ path: f.name.slice(root.length), bytes: f.bytes }))
-    .sort((a, b) => rank(a.path) - rank(b.path) || a.path.localeCompare(b.path));
+  const variants = onnx
+    .filter((path) => /\.onnx$/i.test(path) && path.startsWith(root))
+    .map((source) => ({ label: source.slice(root.length), source }))
+    .sort((a, b) => rank(a.label) - rank(b.label) || a.label.localeCompare(b.label));
   if (variants.length === 0)
     throw new SightlineError(
       'MODEL_LOAD',
       `The dropped files hold config.json but no ONNX model; expected ${LAYOUTS}. Drop the folder with its onnx/ folder, or the .onnx file together with the config files.`,
     );
   const folderName = root.replace(/\/$/, '').split('/').pop();
-  return { name: folderName || base(variants[0].path), config: parsed, variants };
+  return { name: folderName || base(variants[0].label), config: parsed, variants };
 }
 
 /** The command line's order: onnx/model.onnx, then model.onnx, then the rest (variants such as quantized). */
@@ -87,12 +86,12 @@ function rank(path: string): number {
  * feeds float32 pixels and reads float32 scores, so a float16 variant is refused naming the alternatives, and
  * weights in an external file (model.onnx_data) cannot be read from one dropped file.
  */
-export function refuseUnsupported(variant: FolderVariant): void {
-  const graph = decodeOnnxModel(variant.bytes, variant.path).graph;
+export function refuseUnsupported(bytes: Uint8Array, label: string): void {
+  const graph = decodeOnnxModel(bytes, label).graph;
   if ((graph?.initializer ?? []).some((t) => t.dataLocation === EXTERNAL)) {
     throw new SightlineError(
       'MODEL_LOAD',
-      `'${variant.path}' keeps its weights in a separate file (ONNX external data, such as model.onnx_data); Sightline reads one self-contained ONNX file: expected the weights inside the .onnx file.`,
+      `'${label}' keeps its weights in a separate file (ONNX external data, such as model.onnx_data); Sightline reads one self-contained ONNX file: expected the weights inside the .onnx file.`,
     );
   }
   const weights = new Set((graph?.initializer ?? []).map((t) => t.name));
@@ -101,6 +100,6 @@ export function refuseUnsupported(variant: FolderVariant): void {
   if (half.length === 0) return;
   throw new SightlineError(
     'MODEL_LOAD',
-    `'${variant.path}' takes or gives float16 tensors (${half.join(', ')}); Sightline runs float32 models only: pick the folder's model.onnx or a float32 variant such as model_quantized.onnx.`,
+    `'${label}' takes or gives float16 tensors (${half.join(', ')}); Sightline runs float32 models only: pick the folder's model.onnx or a float32 variant such as model_quantized.onnx.`,
   );
 }

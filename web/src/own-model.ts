@@ -24,16 +24,39 @@ const NORMALIZATIONS: Record<string, { mean: readonly number[]; std: readonly nu
   raw: { mean: [0], std: [1 / 255] },
 };
 
-export async function inspectModel(files: readonly File[]): Promise<void> {
+/** A dropped file and its path in a dropped folder ('my-model/onnx/model.onnx'), or its name. */
+export interface DroppedFile {
+  readonly file: File;
+  readonly path: string;
+}
+
+/** A model folder's config files, the only ones read before its ONNX file is chosen. */
+const FOLDER_CONFIGS = new Set(['config.json', 'preprocessor_config.json']);
+const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+/** The dropped folder's ONNX files by path, read only once one is opened (there may be several large ones). */
+let folderOnnx = new Map<string, File>();
+
+/** Files from a file input; a folder picker gives each its path in the folder. */
+export function pickedFiles(files: readonly File[]): DroppedFile[] {
+  return files.map((file) => ({ file, path: file.webkitRelativePath || file.name }));
+}
+
+export async function inspectModel(dropped: readonly DroppedFile[]): Promise<void> {
   hideMessage();
-  setModelLine(`Reading ${files.map((f) => `'${f.name}'`).join(', ')}…`);
+  // A Hugging Face or timm folder (it has a config.json): its configs now; its weights, tokenizer and the like
+  // never; the ONNX file once chosen.
+  const folder = dropped.some((d) => baseName(d.path) === 'config.json');
+  const sent = folder ? dropped.filter((d) => FOLDER_CONFIGS.has(baseName(d.path))) : dropped;
+  folderOnnx = new Map(
+    folder ? dropped.filter((d) => /\.onnx$/i.test(d.path)).map((d) => [d.path, d.file]) : [],
+  );
+  setModelLine(`Reading ${sent.map((d) => `'${d.path}'`).join(', ')}…`);
   try {
-    // A folder's files carry their path in it, which tells onnx/model.onnx from a loose model.onnx.
     const read = await Promise.all(
-      files.map(async (f) => ({ name: f.webkitRelativePath || f.name, bytes: await f.arrayBuffer() })),
+      sent.map(async (d) => ({ name: d.path, bytes: await d.file.arrayBuffer() })),
     );
     const reply = await engine.call(
-      { type: 'inspect-model', files: read },
+      { type: 'inspect-model', files: read, ...(folder ? { onnx: [...folderOnnx.keys()] } : {}) },
       'question',
       { onStatus: setModelLine },
       read.map((f) => f.bytes),
@@ -54,7 +77,7 @@ function askAboutModel(q: ModelQuestion): void {
   ui.taskField.hidden = q.folder !== undefined;
   ui.task.value = '';
   ui.variantField.hidden = (q.variants?.length ?? 0) < 2;
-  ui.variant.replaceChildren(...(q.variants ?? []).map((v) => new Option(v, v)));
+  ui.variant.replaceChildren(...(q.variants ?? []).map((v) => new Option(v.label, v.source)));
   ui.sizeField.hidden = known;
   ui.inputWidth.required = !known;
   ui.inputHeight.required = !known;
@@ -110,12 +133,23 @@ async function openQuestionedModel(): Promise<void> {
         ...(ui.task.value ? { task: ui.task.value as ModelTask } : {}),
       };
   const several = (q.variants?.length ?? 0) > 1;
-  const variant = several ? ui.variant.value : undefined;
-  const name = variant ? `${q.fileName} (${variant})` : q.fileName;
+  const chosen = q.variants?.find((v) => v.source === ui.variant.value) ?? q.variants?.[0];
+  const name = several && chosen ? `${q.fileName} (${chosen.label})` : q.fileName;
+  let variant: { source: string; bytes: ArrayBuffer } | undefined;
+  const file = chosen && folderOnnx.get(chosen.source);
+  if (chosen && file) {
+    setModelLine(`Reading '${chosen.source}'…`);
+    variant = { source: chosen.source, bytes: await file.arrayBuffer() };
+  }
   ui.modelForm.hidden = true;
   modelOpening(
     engine
-      .call({ type: 'open-model', hints, name, variant }, 'model', { onStatus: setModelLine })
+      .call(
+        { type: 'open-model', hints, name, variant },
+        'model',
+        { onStatus: setModelLine },
+        variant ? [variant.bytes] : [],
+      )
       .done.then((reply) => {
         questionAnswered();
         // The labels file belonged to this model; the next one brings its own.
@@ -136,7 +170,7 @@ export function setUpOwnModel(): void {
   for (const input of [ui.modelInput, ui.modelFolderInput]) {
     input.addEventListener('change', () => {
       const files = [...(input.files ?? [])];
-      if (files.length > 0) void inspectModel(files);
+      if (files.length > 0) void inspectModel(pickedFiles(files));
     });
   }
   ui.modelForm.addEventListener('submit', (event) => {

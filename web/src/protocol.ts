@@ -54,7 +54,7 @@ export interface ModelQuestion {
   /** A Hugging Face or timm folder: its configs say the preprocessing, so only the ONNX file may be asked. */
   readonly folder?: { readonly kind: string; readonly preprocessing: string };
   /** The folder's ONNX files (onnx/model.onnx, model_quantized.onnx, …), the default first. */
-  readonly variants?: readonly string[];
+  readonly variants?: readonly { readonly label: string; readonly source: string }[];
 }
 
 /** A segmenter's mask: the class of each output pixel (row-major), and the part of the photo the model saw. */
@@ -76,6 +76,11 @@ export type Request =
        * are paths inside a dropped folder ('my-model/onnx/model.onnx').
        */
       readonly files: readonly { readonly name: string; readonly bytes: ArrayBuffer }[];
+      /**
+       * A model folder (its files include a config.json): its ONNX files' paths, whose bytes `files` leaves out;
+       * the page sends the chosen one's with open-model.
+       */
+      readonly onnx?: readonly string[];
     }
   | {
       readonly type: 'open-model';
@@ -83,8 +88,8 @@ export type Request =
       /** Hints the user gave; labels already parsed on the page. */
       readonly hints: ModelHints;
       readonly name: string;
-      /** A folder's ONNX file, one of the question's variants. */
-      readonly variant?: string;
+      /** A folder's ONNX file: one of the question's variants (its source) and its bytes. */
+      readonly variant?: { readonly source: string; readonly bytes: ArrayBuffer };
     }
   | {
       readonly type: 'predict';

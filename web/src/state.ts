@@ -84,6 +84,7 @@ export function photoTaken(image: RgbImage, fileName: string): void {
   current.explained = undefined;
   current.boxes = [];
   current.region = undefined;
+  current.segmentation = undefined;
 }
 
 /** The model's classes for the photo; the top one is explained first. */

@@ -21,7 +21,7 @@ import {
   readTfjsDropped,
   SightlineError,
 } from '../../src/browser.js';
-import { type FolderVariant, isModelFolder, readFolder, refuseUnsupported } from './folder.js';
+import { type FolderVariant, readFolder, refuseUnsupported } from './folder.js';
 import { browserGraphCache } from './graph-cache.js';
 import type { MethodInfo, ModelInfo, Reply, Request } from './protocol.js';
 import { mapNote, taskView } from './task-view.js';
@@ -100,8 +100,8 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
     }
     case 'inspect-model': {
       const files = request.files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) }));
-      if (isModelFolder(files)) {
-        await inspectFolder(id, files);
+      if (request.onnx) {
+        await inspectFolder(id, files, request.onnx);
         return;
       }
       if (files.some((f) => /\.(zip|json)$/i.test(f.name))) {
@@ -115,9 +115,12 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
       const chosen = pending;
       if (!chosen) throw new SightlineError('INVALID_ARGUMENT', 'No dropped model is waiting to be opened.');
       status(`Starting '${chosen.fileName}'…`);
-      const variant = chosen.variants && pickVariant(chosen.variants, request.variant);
-      if (variant) refuseUnsupported(variant);
-      const onnx = variant?.bytes ?? chosen.onnx;
+      const variant = chosen.variants && pickVariant(chosen.variants, request.variant?.source);
+      const onnx = variant && request.variant ? new Uint8Array(request.variant.bytes) : chosen.onnx;
+      if (variant) {
+        refuseUnsupported(onnx, variant.label);
+        imageInput(modelInputs(onnx, variant.label), variant.label);
+      }
       const options = engineOptions(variant ? await digest(onnx) : chosen.identity);
       const hints = { ...chosen.hints, ...request.hints };
       await useModel(
@@ -218,19 +221,16 @@ async function inspectOnnx(id: number, files: NamedBytes[]): Promise<void> {
  * A Hugging Face or timm folder: its configs say the size, the scaling and the labels, so only the ONNX file is
  * asked, when the folder has several (model.onnx, model_quantized.onnx, model_fp16.onnx).
  */
-async function inspectFolder(id: number, files: NamedBytes[]): Promise<void> {
-  const folder = readFolder(files);
-  const [first] = folder.variants;
+async function inspectFolder(id: number, files: NamedBytes[], onnx: readonly string[]): Promise<void> {
+  const folder = readFolder(files, onnx);
   const { hints } = folder.config;
-  const inputs = modelInputs(first.bytes, first.path);
-  imageInput(inputs, first.path);
-  pending = { fileName: folder.name, onnx: first.bytes, hints, identity: '', variants: folder.variants };
+  pending = { fileName: folder.name, onnx: new Uint8Array(), hints, identity: '', variants: folder.variants };
   post({
     type: 'question',
     id,
     question: {
       fileName: folder.name,
-      inputs,
+      inputs: [],
       width: hints.width,
       height: hints.height,
       layout: 'NCHW',
@@ -240,14 +240,15 @@ async function inspectFolder(id: number, files: NamedBytes[]): Promise<void> {
         kind: folder.config.kind === 'timm' ? 'timm' : 'Hugging Face',
         preprocessing: folder.config.preprocessing,
       },
-      variants: folder.variants.map((v) => v.path),
+      variants: folder.variants,
     },
   });
 }
 
-function pickVariant(variants: readonly FolderVariant[], path: string | undefined): FolderVariant {
-  const found = path === undefined ? variants[0] : variants.find((v) => v.path === path);
-  if (!found) throw new SightlineError('INVALID_ARGUMENT', `The folder has no ONNX file '${path}'.`);
+function pickVariant(variants: readonly FolderVariant[], source: string | undefined): FolderVariant {
+  const found = variants.find((v) => v.source === source);
+  if (!found)
+    throw new SightlineError('INVALID_ARGUMENT', `The dropped folder has no ONNX file '${source}'.`);
   return found;
 }
 
