@@ -4,7 +4,7 @@
 // same photo and model files.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +76,11 @@ async function modelLine(startsWith: string): Promise<string> {
     { timeout: MINUTE },
   );
   return (await page.textContent('#model-line')) ?? '';
+}
+
+async function message(): Promise<string> {
+  await page.waitForSelector('#message:not([hidden])', { timeout: 30_000 });
+  return (await page.textContent('#message')) ?? '';
 }
 
 async function shownPredictions(): Promise<string[]> {
@@ -214,6 +219,49 @@ describe('web app: every kind of model, in headless Chromium', () => {
       await legendFor(expected[0].label, (await sharp(CHELSEA).metadata()).width!);
     },
     3 * MINUTE,
+  );
+
+  it(
+    'refuses a folder without preprocessor_config.json and a malformed config in words, then opens a timm folder with its label_names',
+    async () => {
+      const bare = join(scratch, 'bare');
+      await mkdir(join(bare, 'onnx'), { recursive: true });
+      await writeFile(join(bare, 'config.json'), JSON.stringify({ model_type: 'vit', id2label: { 0: 'a' } }));
+      await copyFile(join(HF_VIT, 'onnx', 'model.onnx'), join(bare, 'onnx', 'model.onnx'));
+      await page.setInputFiles('#model-folder-input', bare);
+      expect(await message()).toBe(
+        'The dropped files have a Hugging Face config.json but no preprocessor_config.json, which says how to resize and normalise photos; expected a Hugging Face model (config.json, preprocessor_config.json and onnx/model.onnx, as transformers.js and Optimum export it) or a timm model (config.json and model.onnx). Drop the whole folder, or these files together.',
+      );
+      await writeFile(
+        join(bare, 'preprocessor_config.json'),
+        '{"size": {"shortest_edge": 41}, "image_mean": [0.5',
+      );
+      await page.setInputFiles('#model-folder-input', bare);
+      await page.waitForFunction(() =>
+        document.getElementById('message')?.textContent?.includes('not valid JSON'),
+      );
+      expect(await message()).toMatch(
+        /^The model folder's preprocessor_config\.json is not valid JSON \(.+\); expected a JSON object\.$/,
+      );
+      // The model it had is kept.
+      expect(await page.textContent('#model-line')).toMatch(/^Model: hf-vit/);
+
+      const timm = fileURLToPath(new URL('../fixtures/hf/timm-net', import.meta.url));
+      await page.setInputFiles('#model-folder-input', timm);
+      expect(await modelLine('Model: timm-net')).toBe('Model: timm-net · 4 classes · 32×32 input');
+      // The newly opened model reads the photo already there (chelsea).
+      await page.waitForFunction(
+        () => document.querySelector('#predictions button')?.textContent?.match(/^(cat|cup|plate|spoon) — /),
+        null,
+        { timeout: MINUTE },
+      );
+      const expected = await withModel(timm, async (model) => {
+        const prepared = await prepare({ model, image: await decodeImage(CHELSEA), topK: 4 });
+        return prepared.predictions.map((p) => p.label);
+      });
+      expect((await shownPredictions()).map((t) => t.split(' — ')[0])).toEqual(expected);
+    },
+    2 * MINUTE,
   );
 
   it(
