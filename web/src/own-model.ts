@@ -52,8 +52,13 @@ export async function inspectModel(dropped: readonly DroppedFile[]): Promise<voi
   );
   setModelLine(`Reading ${sent.map((d) => `'${d.path}'`).join(', ')}…`);
   try {
+    // A TF.js model's files are named as its model.json names them (no folder); a model folder's keep their
+    // paths, which tell onnx/model.onnx from a loose model.onnx.
     const read = await Promise.all(
-      sent.map(async (d) => ({ name: d.path, bytes: await d.file.arrayBuffer() })),
+      sent.map(async (d) => ({
+        name: folder ? d.path : baseName(d.path),
+        bytes: await d.file.arrayBuffer(),
+      })),
     );
     const reply = await engine.call(
       { type: 'inspect-model', files: read, ...(folder ? { onnx: [...folderOnnx.keys()] } : {}) },

@@ -115,8 +115,13 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
       const chosen = pending;
       if (!chosen) throw new SightlineError('INVALID_ARGUMENT', 'No dropped model is waiting to be opened.');
       status(`Starting '${chosen.fileName}'…`);
+      if (chosen.variants && !request.variant)
+        throw new SightlineError(
+          'INVALID_ARGUMENT',
+          `No ONNX file of '${chosen.fileName}' was read to open.`,
+        );
       const variant = chosen.variants && pickVariant(chosen.variants, request.variant?.source);
-      const onnx = variant && request.variant ? new Uint8Array(request.variant.bytes) : chosen.onnx;
+      const onnx = request.variant ? new Uint8Array(request.variant.bytes) : chosen.onnx;
       if (variant) {
         refuseUnsupported(onnx, variant.label);
         imageInput(modelInputs(onnx, variant.label), variant.label);
