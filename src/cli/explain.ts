@@ -6,7 +6,7 @@ import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import type { ModelSpec } from '../core/model.js';
 import type { RegionBox, RegionMask } from '../core/targets.js';
-import { type Explanation, explain, labelOf, type Prediction, type TargetDescription } from '../explain.js';
+import { type ExplainedTarget, type Explanation, explain, labelOf, type Prediction } from '../explain.js';
 import { decodeImage } from '../io/decode.js';
 import { readNpy, writeNpy } from '../io/npy-file.js';
 import { METHODS } from '../methods/registry.js';
@@ -27,7 +27,7 @@ import {
   modelLabel,
   parseNumber,
 } from './options.js';
-import { print, printJson, safeName } from './print.js';
+import { print, printError, printJson, safeName } from './print.js';
 import { progressBar } from './progress.js';
 
 interface ExplainFlags extends ModelFlags {
@@ -178,7 +178,10 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
       outlineSmoothing: flags.outlineSmoothing,
     } as const;
     // A target the model barely believes in is said so beside the map: on the overlay, in text and in JSON.
-    const low = lowConfidence(model.spec, result.scores.data, result.target.index, (i) => labelOf(model, i));
+    // A segment or similarity target is a sum of scores or a cosine, not a probability that can be low.
+    const low = result.target.description
+      ? undefined
+      : lowConfidence(model.spec, result.scores.data, result.target.index, (i) => labelOf(model, i));
     const png = flags.legend
       ? await renderOverlayPng(photo, result.map.data, {
           ...look,
@@ -211,7 +214,11 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
       };
       printJson(payload);
     } else {
-      printPredictions(image, result.predictions, model.spec, result.target.description);
+      printPredictions(image, result.predictions, model.spec, result.target);
+      if (flags.task === undefined && maybeEmbedding(model.spec))
+        printError(
+          `sightline: note: the model's ${model.spec.outputShape?.[0]} outputs have no labels and no final Softmax; if they are an embedding, pass --task embed --reference other.jpg (or a .npy vector) to explain a similarity.\n`,
+        );
       print(`${method.title} map for '${safeName(result.target.label)}' written to ${safeName(out)}\n`);
       if (low) print(`Note: ${safeName(lowConfidenceWords(low, result.target.label, noun(model.spec)))}\n`);
       if (flags.saveMap)
@@ -239,16 +246,19 @@ function printPredictions(
   image: string,
   predictions: readonly Prediction[],
   spec: ModelSpec,
-  target: TargetDescription | undefined,
+  explained: ExplainedTarget,
 ): void {
   const name = safeName(image);
+  const target = explained.description;
   if (target?.kind === 'segment') {
     const shares = predictions.map((p) => `${safeName(p.label)} (${p.index}) ${percent(p.score)}`);
     print(
       `share of the ${target.gridWidth} × ${target.gridHeight} output pixels for ${name}: ${shares.join(', ')}\n`,
     );
     const where = target.region === 'class pixels' ? 'its own' : `the ${target.region}'s`;
-    print(`explaining class ${target.class}'s scores summed over ${where} ${target.pixels} pixels\n`);
+    print(
+      `explaining '${safeName(explained.label)}' (${target.class}): its scores summed over ${where} ${target.pixels} output pixels\n`,
+    );
     return;
   }
   if (target?.kind === 'similarity') {
@@ -281,15 +291,22 @@ function printPredictions(
     print(`  ${percent(p.score).padStart(6)}  ${safeName(p.label)} (${p.index})\n`);
 }
 
+/** An unlabelled classifier of raw outputs, many of them: what an embedding model looks like unasked. */
+function maybeEmbedding(spec: ModelSpec): boolean {
+  const width = spec.outputShape?.length === 1 ? spec.outputShape[0] : 0;
+  return spec.task === 'classify' && spec.outputs === 'logits' && spec.labels.length === 0 && width >= 64;
+}
+
 /** --region: 'x0,y0,x1,y1' in photo pixels, or the path of a mask image the photo's size. */
 async function readRegion(value: string): Promise<RegionBox | RegionMask> {
   const parts = value.split(',');
-  if (parts.length === 4 && parts.every((p) => /^\s*-?\d+(\.\d+)?\s*$/.test(p))) {
+  // Numbers and commas are a box (four of them, else a mistake); anything else is a file, commas and all.
+  if (parts.every((p) => /^\s*-?\d+(\.\d+)?\s*$/.test(p))) {
+    if (parts.length !== 4)
+      throw invalidArgument('region', 'four numbers x0,y0,x1,y1 in photo pixels, or a mask image', value);
     const [x0, y0, x1, y1] = parts.map(Number);
     return { x0, y0, x1, y1 };
   }
-  if (parts.length > 1)
-    throw invalidArgument('region', 'four numbers x0,y0,x1,y1 in photo pixels, or a mask image', value);
   const mask: RgbImage = await decodeImage(value);
   return { ...mask, channels: 3 };
 }

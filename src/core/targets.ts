@@ -131,7 +131,7 @@ export function evaluateTarget(target: OutputTarget, scores: Tensor): Tensor {
   if (k !== targetWidth(target))
     throw new SightlineError(
       'MODEL_OUTPUT',
-      `The model gave ${k} values per image; the target expects ${targetWidth(target)} (${target.kind === 'segment' ? `[${target.shape.join(', ')}]` : `an embedding of ${k}`}).`,
+      `The model gave ${k} values per image; the target expects ${targetWidth(target)} (${target.kind === 'segment' ? `its [C, h, w] = [${target.shape.join(', ')}]` : "the reference's length"}).`,
     );
   const weights = targetWeights(target);
   const out = new Float32Array(n);

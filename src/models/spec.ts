@@ -127,6 +127,13 @@ export function specFromIo(
   const dims = input.dims;
   const shape = imageInputShape(dims, hints.layout);
   const layout = shape.layout;
+  if (task === 'segment' && layout === 'NHWC' && channelLast(outputDims)) {
+    throw new SightlineError(
+      'MODEL_SHAPE',
+      `The output '${io.outputs[0].name}' [${outputDims!.join(', ')}] looks channel-last ([N, h, w, C]), as TensorFlow segmenters write it; Sightline reads a segmenter's classes from dim 1 ([N, C, h, w]). Export the model with its output transposed to NCHW.`,
+      { task },
+    );
+  }
   if (!layout) {
     throw new SightlineError(
       'MODEL_SHAPE',
@@ -167,6 +174,13 @@ export function specFromIo(
     task,
     ...(fixedShape(outputDims) ? { outputShape: fixedShape(outputDims) } : {}),
   };
+}
+
+/** A rank-4 output whose last dim is fixed and smaller than both before it: [N, h, w, C]. */
+function channelLast(dims: readonly (number | string)[] | undefined): boolean {
+  if (dims?.length !== 4) return false;
+  const [, h, w, c] = dims;
+  return typeof c === 'number' && (typeof h !== 'number' || h > c) && (typeof w !== 'number' || w > c);
 }
 
 /** An output's dims after the batch when every one is a fixed number, else undefined (known at run time). */

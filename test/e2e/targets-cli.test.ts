@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -92,7 +92,7 @@ describe('sightline explain on a segmenter', () => {
       'share of the 8 × 8 output pixels for ' +
         `${at('white.png')}: background (0) 87.5%, cat (1) 6.3%, dog (2) 6.3%\n`,
     );
-    expect(text.stdout).toContain("explaining class 1's scores summed over its own 4 pixels\n");
+    expect(text.stdout).toContain("explaining 'cat' (1): its scores summed over its own 4 output pixels\n");
     const result = await run(
       'white.png',
       'seg.onnx',
@@ -148,6 +148,21 @@ describe('sightline explain on a segmenter', () => {
     );
     expect(mask.code, mask.stderr).toBe(0);
     expect(JSON.parse(mask.stdout).target).toMatchObject({ class: 1, region: 'mask', pixels: 4 });
+    // A mask whose name has commas is still a file; a missing one is a bad input file (exit 3).
+    await copyFile(at('mask.png'), at('my,mask.png'));
+    const comma = await run(
+      'white.png',
+      'seg.onnx',
+      '--method',
+      'gradient',
+      '--region',
+      at('my,mask.png'),
+      '--json',
+    );
+    expect(comma.code, comma.stderr).toBe(0);
+    expect(JSON.parse(comma.stdout).target).toMatchObject({ region: 'mask', pixels: 4 });
+    const missing = await run('white.png', 'seg.onnx', '--method', 'gradient', '--region', at('none.png'));
+    expect(missing.code).toBe(3);
     const map = decodeNpy(await readFile(at('mask-map.npy')));
     expect(massInside(map.data, SIZE, toPixels(READ1))).toBeGreaterThanOrEqual(0.8);
   });
@@ -200,6 +215,17 @@ describe('sightline explain on an embedding model', () => {
     expect(text.stdout).toContain(
       `embedding of 192 numbers for ${at('a.png')}; cosine similarity to the reference ${cosine.toFixed(4)}\n`,
     );
+  });
+
+  it('unasked, it is read as a classifier, with a note on how to ask for embed', async () => {
+    const result = await run('a.png', 'embed.onnx', '--method', 'gradient');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('Top 5 predictions');
+    expect(result.stderr).toContain(
+      "sightline: note: the model's 192 outputs have no labels and no final Softmax; if they are an embedding, pass --task embed --reference other.jpg",
+    );
+    const asked = await run('a.png', 'embed.onnx', '--task', 'classify', '--method', 'gradient');
+    expect(asked.stderr).not.toContain('note');
   });
 
   it('--reference a .npy vector gives the same similarity as the photo it came from', async () => {

@@ -138,12 +138,8 @@ describe.each([
       const ones = { data: new Float32Array(3).fill(1), dims: [3, 1] };
       const viaHead = await headed.inputGradients!(batch, ones);
       const scores = await plain.predict(batch);
-      const seed = targetSeed(target, scores);
-      // The plain graph's seed has its output's own shape ([N, C, h, w] for the segmenter).
-      const direct = await plain.inputGradients!(batch, {
-        data: seed.data,
-        dims: [3, ...plain.spec.outputShape!],
-      });
+      // Seeded [N, K] like any model: the engine gives the segmenter's graph its seed as [N, C, h, w].
+      const direct = await plain.inputGradients!(batch, targetSeed(target, scores));
       expectClose(viaHead.gradients.data, direct.gradients.data, 1e-4);
     } finally {
       await headed.dispose();
@@ -190,6 +186,17 @@ describe('target definitions refuse what cannot be explained', () => {
     );
     expect(thrown(() => similarityTarget([0, 0], 2)).message).toMatch(/all zeros/);
     expect(thrown(() => similarityTarget([1, Number.NaN], 2)).message).toMatch(/NaN at position 1/);
+  });
+
+  it('an output of another size than the target reads is refused, not read past', () => {
+    const scores = { data: new Float32Array(6), dims: [2, 3] };
+    expect(thrown(() => evaluateTarget(similarityTarget([1, 2], 2), scores)).message).toBe(
+      "The model gave 3 values per image; the target expects 2 (the reference's length).",
+    );
+    const segment = segmentTarget([1, 2, 2], 0, Uint8Array.of(1, 0, 0, 0));
+    expect(thrown(() => evaluateTarget(segment, scores)).message).toBe(
+      'The model gave 3 values per image; the target expects 4 (its [C, h, w] = [1, 2, 2]).',
+    );
   });
 
   it('cosine: parallel 1, opposite −1, orthogonal 0, a zero embedding 0 (not NaN)', () => {
@@ -258,6 +265,12 @@ describe('tasks read from the output’s shape', () => {
     const spec = specFromIo(io(['N', 4, 2, 2]), hints);
     expect([spec.task, spec.outputShape]).toEqual(['segment', [4, 2, 2]]);
     expect(specFromIo(io(['N', 4, 'h', 'w']), hints).outputShape).toBeUndefined();
+    // A TensorFlow segmenter (NHWC input) writes its classes last: refused rather than read as 513 classes.
+    const tf = {
+      inputs: [{ name: 'x', dims: ['N', 513, 513, 3] }],
+      outputs: [{ name: 'y', dims: [1, 513, 513, 21] }],
+    };
+    expect(() => specFromIo(tf, hints)).toThrow(/looks channel-last \(\[N, h, w, C\]\)/);
     expect(() => specFromIo(io(['N', 16]), { ...hints, task: 'segment' })).toThrow(
       /A segmenter's output must be \[N, C, h, w\] \(class scores per pixel\); 'y' is \[N, 16\]/,
     );

@@ -181,6 +181,14 @@ describe('an embedding model and two photos sharing one pasted patch', () => {
     expect(positiveInside(r.inputMap.data, SIZE, SHARED)).toBeGreaterThanOrEqual(share);
   });
 
+  it('the plain gradient splits evenly between the shared green and A’s own red, as the cosine implies', async () => {
+    // e_A = g + u (green cells g, red cells u, disjoint, each cell v), r̂ ∝ g + blue. The cosine's gradient
+    // (r̂ − cos ê)/|e_A| is ∝ v·|u|² on a green cell and ∝ −v·|g|² on a red one, with |u|² = n_u·v² and
+    // |g|² = n_g·v²: the two masses n_g·v·n_u·v² and n_u·v·n_g·v² are equal, whatever the patches' sizes.
+    const r = await explain({ model, image: A, method: 'gradient', reference: B });
+    expect(massInside(r.inputMap.data, SIZE, SHARED)).toBeCloseTo(0.5, 2);
+  });
+
   it('a reference vector: the same target as the reference photo’s embedding', async () => {
     const embedding = await model.predict(
       (await import('../../src/core/preprocess.js')).preprocess(B, model.spec).tensor,

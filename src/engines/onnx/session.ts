@@ -158,7 +158,13 @@ export class OnnxModel implements Model {
   async inputGradients(batch: Tensor, seed: Tensor, options: RunOptions = {}): Promise<GradientResult> {
     const g = await this.gradientSession('');
     const name = g.inputGradientName!;
-    const result = await this.run(g.session, batch, { [g.seedName]: seed }, [this.outputName, name], options);
+    const result = await this.run(
+      g.session,
+      batch,
+      { [g.seedName]: this.outputSeed(seed) },
+      [this.outputName, name],
+      options,
+    );
     return { scores: this.scores(result[this.outputName], batch.dims[0]), gradients: toTensor(result[name]) };
   }
 
@@ -211,7 +217,7 @@ export class OnnxModel implements Model {
     const result = await this.run(
       g.session,
       batch,
-      { [g.seedName]: seed ?? zeros },
+      { [g.seedName]: this.outputSeed(seed ?? zeros) },
       [this.outputName, activation, gradient],
       options,
     );
@@ -273,22 +279,10 @@ export class OnnxModel implements Model {
    * through it: input gradients and CAM layers serve the target with a seed of 1. The head's graph gets no
    * gradientCache: cached graphs are keyed by the options, not by the head's weights (a region, a reference).
    */
-  async withTargetHead(target: OutputTarget, spec: ModelSpec): Promise<OnnxModel> {
-    const proto = appendTargetHead(this.proto, this.outputName, target);
+  withTargetHead(target: OutputTarget, spec: ModelSpec): Promise<OnnxModel> {
     const { gradientCache: _, ...options } = this.options;
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(encodeModel(proto), sessionOptions(options));
-    } catch (cause) {
-      throw new SightlineError(
-        'MODEL_LOAD',
-        `ONNX Runtime could not load the model with its ${target.kind} target appended: ${(cause as Error).message}`,
-        {},
-        { cause },
-      );
-    }
-    const blocker = gradientBlocker(proto, spec.inputName, session.outputNames[0]);
-    return new OnnxModel(session, spec, proto, blocker, options);
+    const proto = appendTargetHead(this.proto, this.outputName, target);
+    return OnnxModel.create(encodeModel(proto), spec, options);
   }
 
   async dispose(): Promise<void> {
@@ -375,6 +369,21 @@ export class OnnxModel implements Model {
         { cause },
       );
     }
+  }
+
+  /**
+   * A seed [N, K] shaped as the output it weights, as the gradient graph's seed input is: [N] for a rank-1
+   * output, [N, C, h, w] for a segmenter's, so callers seed every model as [N, K] (the scores' shape).
+   */
+  private outputSeed(seed: Tensor): Tensor {
+    const [n, k] = seed.dims;
+    const dims = this.io.outputs[0]?.dims ?? [];
+    if (seed.dims.length !== 2) return seed;
+    if (dims.length === 1 && k === 1) return { data: seed.data, dims: [n] };
+    const shape = this.spec.outputShape;
+    if (dims.length > 2 && shape?.length === dims.length - 1 && shape.reduce((a, b) => a * b, 1) === k)
+      return { data: seed.data, dims: [n, ...shape] };
+    return seed;
   }
 
   private scores(out: ort.Tensor, n: number): Tensor {

@@ -31,6 +31,11 @@ export interface RiseOptions extends MethodOptions {
  * over the masks: positive where keeping a pixel raises the score, negative where it lowers it. Centring
  * also removes the term f̄ · Σ_i M_i(p), which differs from pixel to pixel only by how often each was kept:
  * for a score with a large mean (a sigmoid of 0.6 that moves by 0.1) that noise would swamp the map.
+ * A 'multilabel' tag gets the same centring with f̄ added back, f̄ + Σ_i (f_i − f̄) · M_i(p) / (E[M] · N):
+ * eq. 6 with f̄ · Σ_i M_i(p) replaced by its expectation f̄ · E[M] · N (a control variate), so the map
+ * keeps eq. 6's expected value and stays unsigned, without the coverage noise. A tag's probability is
+ * often high and moves little, as a score's does: uncentred, a tag that reads a quarter of the image kept
+ * 29% of the map's mass above its minimum there (pure noise keeps 25%). Classes keep eq. 6 as published.
  * Cost: N model passes. The random draws for a given (N, s, p, seed, size) are made once and reused for
  * every image; mask planes are rendered per batch so memory stays at O(batch), not O(N · H · W).
  */
@@ -56,8 +61,10 @@ export const rise: AttributionMethod<RiseOptions> = {
     const set = riseMaskSet(options, s.width, s.height);
     const plane = s.width * s.height;
     const saliency = new Float64Array(plane);
-    // A score is explained signed (see below): Σ M_i(p) and Σ f_i are kept to centre it at the end.
-    const centred = input.model.spec.task === 'score';
+    // A score is explained signed and a tag centred (see above): Σ M_i(p) and Σ f_i are kept to centre.
+    const task = input.model.spec.task;
+    const signed = task === 'score';
+    const centred = signed || task === 'multilabel';
     const coverage = centred ? new Float64Array(plane) : undefined;
     let total = 0;
     let current: Float32Array = new Float32Array(0);
@@ -87,8 +94,10 @@ export const rise: AttributionMethod<RiseOptions> = {
     const scale = 1 / (options.masks * options.keepProbability);
     const mean = total / options.masks;
     const data = new Float32Array(plane);
-    for (let j = 0; j < plane; j++) data[j] = (saliency[j] - (coverage ? mean * coverage[j] : 0)) * scale;
-    return { width: s.width, height: s.height, data, signed: centred };
+    const offset = centred && !signed ? mean : 0;
+    for (let j = 0; j < plane; j++)
+      data[j] = (saliency[j] - (coverage ? mean * coverage[j] : 0)) * scale + offset;
+    return { width: s.width, height: s.height, data, signed };
   },
 };
 
