@@ -265,7 +265,7 @@ describe('web app: every kind of model, in headless Chromium', () => {
   );
 
   it(
-    'opens a scorer from its files dropped together, shows its score as a number and draws its map with no note',
+    'opens a scorer from its files picked together, shows its score as a number and draws its map with no note',
     async () => {
       const patch = { x0: 8, y0: 8, x1: 24, y1: 24 };
       const dir = await hfFolder(
@@ -391,7 +391,7 @@ describe('web app: every kind of model, in headless Chromium', () => {
   );
 
   it(
-    'says beside the map that a tag under 10% is unlikely, in the library’s words',
+    'opens a tagger’s files dropped on the page and says beside the map that a tag under 10% is unlikely, in the library’s words',
     async () => {
       const patches = [
         { x0: 0, y0: 0, x1: 16, y1: 16 },
@@ -408,8 +408,20 @@ describe('web app: every kind of model, in headless Chromium', () => {
         },
         32,
       );
-      await page.setInputFiles('#model-folder-input', dir);
-      expect(await modelLine('Model: tagger')).toBe('Model: tagger · 2 tags · 32×32 input');
+      // Its files dropped together on the photo's drop zone (a drop, not a picker, as a user drags them).
+      const files = await Promise.all(
+        ['config.json', 'preprocessor_config.json', 'onnx/model.onnx'].map(async (f) => ({
+          name: f.split('/').pop()!,
+          bytes: [...(await readFile(join(dir, f)))],
+        })),
+      );
+      const dataTransfer = await page.evaluateHandle((dropped) => {
+        const data = new DataTransfer();
+        for (const f of dropped) data.items.add(new File([new Uint8Array(f.bytes)], f.name));
+        return data;
+      }, files);
+      await page.dispatchEvent('#drop', 'drop', { dataTransfer });
+      expect(await modelLine('Model: model.onnx')).toBe('Model: model.onnx · 2 tags · 32×32 input');
       const image = await savePhoto('walk.png', photo(9, []), 3);
       await page.setInputFiles('#photo-input', image);
       await legendFor('dog', 96);
