@@ -124,9 +124,9 @@ describe('an HTTP segmenter that declares its outputShape', () => {
 });
 
 describe('an HTTP model whose outputShape is wrong', () => {
-  afterEach(close);
   let helpers: ModelServer[] = [];
   afterEach(async () => {
+    await close();
     await Promise.all(helpers.map((s) => s.close()));
     helpers = [];
   });
