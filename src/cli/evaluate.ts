@@ -138,10 +138,9 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
   const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
   if (model.spec.task === 'embed' && reference === undefined) {
     await model.dispose();
-    throw invalidArgument(
-      'reference',
-      'a photo or a .npy vector for an embedding model, whose deletion and insertion curves follow the cosine similarity to it (--reference other.jpg)',
-      flags.reference,
+    throw new SightlineError(
+      'INVALID_ARGUMENT',
+      'An embedding model is evaluated against a reference: --reference other.jpg (a photo, embedded by the same model) or --reference vector.npy; the deletion and insertion curves then follow the cosine similarity to it.',
     );
   }
   const interrupt = interruptible('stopping…');
