@@ -196,7 +196,9 @@ async function evaluatePrepared(
       if (metrics.includes('sensitivity')) {
         values.sensitivity = (await maxSensitivity(method, methodInput, options)).maxSensitivity;
       }
-      if (metrics.includes('labels')) {
+      // A map of another class needs another class: a target with one output (a score, a segment's sum, a
+      // cosine) has none, so the metric does not apply there (and must not fail the method's other metrics).
+      if (metrics.includes('labels') && explained.classes >= 2) {
         values.labels = (
           await labelRandomization({
             model,

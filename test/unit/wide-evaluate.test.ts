@@ -55,6 +55,21 @@ describe('evaluate on a segmenter', () => {
     for (const [i, v] of curve.entries()) expect(v).toBeCloseTo(expected[i], 4);
   });
 
+  it('the labels metric does not apply to a one-output target and leaves the other metrics standing', async () => {
+    const result = await evaluateImage({
+      model,
+      file: 'photo.png',
+      image: PHOTO,
+      methods: ['gradient'],
+      metrics: ['deletion', 'labels'],
+      target: 'cat',
+    });
+    const [gradient] = result.methods;
+    expect(gradient.error).toBeUndefined();
+    expect(gradient.values.labels).toBeUndefined();
+    expect(gradient.values.deletion).toBeCloseTo(20 + 4 * (0.5625 / 2), 1);
+  });
+
   it("the gradient's deletion AUC is below that of the inverted map, which deletes READ1 last", async () => {
     const prepared = await prepare({ model, image: PHOTO, target: 'cat' });
     try {
