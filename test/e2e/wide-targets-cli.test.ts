@@ -57,6 +57,20 @@ beforeAll(async () => {
   );
 });
 
+describe('--list-layers --json says whether rollout runs', () => {
+  it('attention: true on the ViT, false on Swin (windowed, no class token)', async () => {
+    const fixtures = new URL('../fixtures/transformers/', import.meta.url).pathname;
+    for (const [name, attention] of [
+      ['vit_tiny', true],
+      ['swin_tiny', false],
+    ] as const) {
+      const r = await runCli(['explain', '--list-layers', '--json', '-m', join(fixtures, `${name}.onnx`)]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).attention).toBe(attention);
+    }
+  });
+});
+
 describe('sightline explain on a segmenter, default class', () => {
   it('passes over the background and says so', async () => {
     const r = await runCli([
