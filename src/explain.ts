@@ -63,6 +63,11 @@ export type TargetDescription =
       readonly pixels: number;
       readonly gridWidth: number;
       readonly gridHeight: number;
+      /**
+       * Set when 'top' passed over the largest class because its label names the background (see
+       * BACKGROUND_LABELS): that class, whose map would explain everything but the objects.
+       */
+      readonly passedOver?: { readonly index: number; readonly label: string };
     }
   | {
       readonly kind: 'similarity';
@@ -246,7 +251,8 @@ async function prepareSegment(
     .sort((a, b) => b.score - a.score)
     .slice(0, Math.max(1, request.topK ?? 5));
   const wanted = request.target ?? 'top';
-  const channel = wanted === 'top' ? predictions[0].index : pickIndex(model, c, wanted);
+  const top = wanted === 'top' ? topClass(model, shares) : undefined;
+  const channel = top ? top.channel : pickIndex(model, c, wanted as number | string);
   const label = labelOf(model, channel);
   const region = request.region;
   const mask: Uint8Array = !region
@@ -269,8 +275,37 @@ async function prepareSegment(
     pixels,
     gridWidth: w,
     gridHeight: h,
+    ...(top?.passedOver ? { passedOver: top.passedOver } : {}),
   };
   return targeted(model, target, label, description, { input, geometry, scores, predictions });
+}
+
+/**
+ * Labels that name no object: the class a segmenter gives every pixel it finds nothing in (torchvision's and
+ * VOC's 'background' / '__background__', 'bg', VOC's 'void' border). Compared lower-case.
+ */
+export const BACKGROUND_LABELS: readonly string[] = ['background', '__background__', 'bg', 'void'];
+
+/**
+ * 'top' for a segmenter: the class with most pixels, unless it is a background class (BACKGROUND_LABELS) and
+ * another class has pixels, in which case the largest of those; ties go to the lower index. On most photos the
+ * background has most pixels, and its map would show everything but the objects, which nobody asked about.
+ */
+function topClass(
+  model: Model,
+  shares: Float64Array,
+): { channel: number; passedOver?: { index: number; label: string } } {
+  const isBackground = (k: number) =>
+    BACKGROUND_LABELS.includes((model.spec.labels[k] ?? '').trim().toLowerCase());
+  let best = 0;
+  for (let k = 1; k < shares.length; k++) if (shares[k] > shares[best]) best = k;
+  if (!isBackground(best)) return { channel: best };
+  let other = -1;
+  for (let k = 0; k < shares.length; k++)
+    if (!isBackground(k) && shares[k] > 0 && (other < 0 || shares[k] > shares[other])) other = k;
+  return other < 0
+    ? { channel: best }
+    : { channel: other, passedOver: { index: best, label: labelOf(model, best) } };
 }
 
 /** An embedding model's reference (a photo embedded by the same model, or a vector) and similarity target. */

@@ -9,7 +9,14 @@ import type { Model } from '../core/model.js';
 import type { ProgressCallback } from '../core/progress.js';
 import { outputValues } from '../core/scores.js';
 import { capText } from '../core/text.js';
-import { explain, labelOf } from '../explain.js';
+import {
+  disposePrepared,
+  explainPrepared,
+  labelOf,
+  type PreparedImage,
+  type PrepareRequest,
+  prepare,
+} from '../explain.js';
 import type { AnyMethod } from '../methods/registry.js';
 import { deletionInsertion } from '../metrics/deletion-insertion.js';
 import { maskAttention } from '../metrics/region.js';
@@ -46,6 +53,11 @@ export interface AuditRequest {
   readonly tolerance?: number;
   /** Also measure each map's deletion and insertion AUC (2 × (input height + 1) more model passes per image). */
   readonly faithfulness?: boolean;
+  /**
+   * Embedding models (required there): the photo or vector every image's embedding is compared with; the
+   * map explains the cosine similarity to it (explain.ts PrepareRequest.reference).
+   */
+  readonly reference?: PrepareRequest['reference'];
   /** Images in flight at once (default 2): decoding and writing overlap the model's work. */
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
@@ -73,6 +85,11 @@ const VERDICT_OF_LEVEL: Record<'inside' | 'partly' | 'outside', AuditVerdict> = 
  */
 export async function auditImages(items: readonly AuditItem[], request: AuditRequest): Promise<void> {
   refuseScoreLabels(items, request.model);
+  if (request.model.spec.task === 'embed' && request.reference === undefined)
+    throw new SightlineError(
+      'INVALID_ARGUMENT',
+      'An embedding model is audited against a reference: --reference other.jpg (a photo, embedded by the same model) or --reference vector.npy; each map then explains the cosine similarity of an image to it.',
+    );
   const total = items.length;
   let next = 0;
   let finished = 0;
@@ -95,19 +112,26 @@ async function auditOne(item: AuditItem, request: AuditRequest): Promise<void> {
   const started = performance.now();
   const seconds = () => Math.round(performance.now() - started) / 1000;
   let partial: Partial<AuditRow> = {};
+  let prepared: PreparedImage | undefined;
   try {
     const image = await item.load();
     partial = { width: image.width, height: image.height };
     const task = model.spec.task ?? 'classify';
     const expected = item.label !== undefined ? expectedIndices(item.label, model) : undefined;
     const label = expected ? { text: item.label as string, index: expected[0] } : undefined;
-    const result = await explain({
+    // Prepared here rather than through explain, so a segment or similarity target's own model (the target
+    // as its one output) serves the faithfulness curves too; released however the row ends.
+    prepared = await prepare({
       model,
       image,
-      method: request.method,
       target: label?.index ?? 'top',
-      options: request.options,
+      reference: request.reference,
       topK: request.topK ?? 5,
+      signal: request.signal,
+    });
+    const result = await explainPrepared(model, prepared, {
+      method: request.method,
+      options: request.options,
       signal: request.signal,
     });
     const { map, predictions } = result;
@@ -122,16 +146,18 @@ async function auditOne(item: AuditItem, request: AuditRequest): Promise<void> {
         present: values[index] >= TAG_PRESENT,
       }));
     }
-    const low = lowConfidence(model.spec, scores, result.target.index, (i) => labelOf(model, i));
+    const description = result.target.description;
+    // A segment's sum or a cosine is not a probability that can be low (core/confidence.ts).
+    const low = description
+      ? undefined
+      : lowConfidence(model.spec, scores, result.target.index, (i) => labelOf(model, i));
     partial = {
       ...partial,
       task,
       predictions,
-      ...(label
-        ? { label, correct: tags ? tags.every((t) => t.present) : predictions[0]?.index === label.index }
-        : {}),
+      ...(label ? { label, correct: correctness(task, predictions, label.index, tags) } : {}),
       ...(tags ? { tags } : {}),
-      target: result.target,
+      target: rowTarget(result.target),
       ...(low ? { lowConfidence: low } : {}),
     };
     // Read even when there is nothing to measure: a region that does not fit the image is still reported.
@@ -166,7 +192,12 @@ async function auditOne(item: AuditItem, request: AuditRequest): Promise<void> {
     let faithfulness: AuditRow['faithfulness'];
     if (request.faithfulness) {
       const curves = await deletionInsertion(
-        { model, input: result.input, map: result.inputMap, target: result.target.index },
+        {
+          model: prepared.model ?? model,
+          input: result.input,
+          map: result.inputMap,
+          target: result.target.index,
+        },
         { signal: request.signal },
       );
       faithfulness = { deletion: curves.deletion.auc, insertion: curves.insertion.auc };
@@ -198,7 +229,36 @@ async function auditOne(item: AuditItem, request: AuditRequest): Promise<void> {
       ...partial,
       seconds: seconds(),
     });
+  } finally {
+    if (prepared) await disposePrepared(prepared);
   }
+}
+
+/**
+ * Whether the model got the label right: the top class for a classifier, every labelled tag present for a
+ * multilabel model. A segmenter is right when it gives the labelled class pixels of its own, which every row
+ * that reaches here has (one where it gives none cannot be explained over the class's pixels, and is an
+ * error row saying so).
+ */
+function correctness(
+  task: string,
+  predictions: AuditRow['predictions'],
+  index: number,
+  tags: AuditRow['tags'],
+): boolean {
+  if (tags) return tags.every((t) => t.present);
+  if (task === 'segment') return true;
+  return predictions?.[0]?.index === index;
+}
+
+/**
+ * The row's target: a segment target is named by its class (the map explains index 0 of its own model, which
+ * means nothing in a row); its description and a similarity's say what the map explains.
+ */
+function rowTarget(target: Awaited<ReturnType<typeof explainPrepared>>['target']): AuditRow['target'] {
+  const d = target.description;
+  if (!d) return { index: target.index, label: target.label };
+  return { index: d.kind === 'segment' ? d.class : target.index, label: target.label, description: d };
 }
 
 /**
@@ -225,6 +285,16 @@ function expectedIndices(text: string, model: Model): number[] {
  * are refused up front rather than turned into an accuracy that means nothing.
  */
 function refuseScoreLabels(items: readonly AuditItem[], model: Model): void {
+  if (model.spec.task === 'embed') {
+    const labelled = items.filter((item) => item.label !== undefined).length;
+    if (labelled > 0)
+      throw new SightlineError(
+        'INVALID_ARGUMENT',
+        `The model is an embedding model (its output is a vector, not a class), but ${labelled} image${labelled === 1 ? ' has a label' : 's have labels'}; an embedding has no label to be right about. Audit it without --labels, against --reference.`,
+        { labelled },
+      );
+    return;
+  }
   if (model.spec.task !== 'score') return;
   const labelled = items.filter((item) => item.label !== undefined).length;
   if (labelled === 0) return;

@@ -14,6 +14,9 @@ const MAX_PREDICTIONS = 1000;
 /** Largest image side a row may claim. */
 const MAX_SIDE = 1_000_000;
 const VERDICTS: readonly AuditVerdict[] = ['object', 'partly', 'background'];
+/** Largest class index, embedding length or output grid side a row may claim. */
+const MAX_VALUES = 100_000_000;
+const SEGMENT_REGIONS: readonly string[] = ['class pixels', 'box', 'mask'];
 
 /** Thrown (and caught by checkRow) with what was wrong, for the warning. */
 class BadRow extends Error {}
@@ -70,7 +73,12 @@ function rebuild(value: unknown): AuditRow {
       };
     });
   });
-  optional(o, row, 'target', (v) => indexed(v, 'target', false));
+  optional(o, row, 'target', (v) => {
+    const t = record(v, 'target');
+    const target: Record<string, unknown> = indexed(t, 'target', false);
+    if (t.description !== undefined) target.description = description(t.description);
+    return target;
+  });
   optional(o, row, 'lowConfidence', (v) => {
     const l = record(v, 'lowConfidence');
     const out: Record<string, unknown> = {
@@ -126,6 +134,37 @@ function rebuild(value: unknown): AuditRow {
   optional(o, row, 'thumbnail', (v) => name(v, 'thumbnail'));
   optional(o, row, 'seconds', (v) => number(v, 'seconds', 0));
   return row as unknown as AuditRow;
+}
+
+/** A segment or similarity target's description (explain.ts TargetDescription). */
+function description(v: unknown): Record<string, unknown> {
+  const d = record(v, 'target.description');
+  const what = (field: string) => `target.description.${field}`;
+  if (d.kind === 'similarity') {
+    if (d.reference !== 'image' && d.reference !== 'vector')
+      bad(`'${what('reference')}' is not 'image' or 'vector'`);
+    return {
+      kind: 'similarity',
+      reference: d.reference,
+      dimensions: integer(d.dimensions, what('dimensions'), 1, MAX_VALUES),
+      cosine: number(d.cosine, what('cosine'), -1.0001, 1.0001),
+    };
+  }
+  if (d.kind !== 'segment') bad(`'${what('kind')}' is not 'segment' or 'similarity'`);
+  if (!SEGMENT_REGIONS.includes(d.region as string))
+    bad(`'${what('region')}' is not one of ${SEGMENT_REGIONS.join(', ')}`);
+  const gridWidth = integer(d.gridWidth, what('gridWidth'), 1, MAX_VALUES);
+  const gridHeight = integer(d.gridHeight, what('gridHeight'), 1, MAX_VALUES);
+  const out: Record<string, unknown> = {
+    kind: 'segment',
+    class: integer(d.class, what('class'), 0, MAX_VALUES),
+    region: d.region,
+    pixels: integer(d.pixels, what('pixels'), 1, gridWidth * gridHeight),
+    gridWidth,
+    gridHeight,
+  };
+  if (d.passedOver !== undefined) out.passedOver = indexed(d.passedOver, what('passedOver'), false);
+  return out;
 }
 
 function bad(problem: string): never {

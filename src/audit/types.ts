@@ -3,7 +3,7 @@
 import type { LowConfidence } from '../core/confidence.js';
 import type { ModelTask } from '../core/model.js';
 import type { RegionShape } from '../core/regions/shapes.js';
-import type { Prediction } from '../explain.js';
+import type { Prediction, TargetDescription } from '../explain.js';
 
 /** One image's regions from a regions file (shapes), or the path of its mask PNG (non-zero = region). */
 export interface ImageRegions {
@@ -54,8 +54,16 @@ export interface AuditRow {
   readonly correct?: boolean;
   /** A multilabel row's labelled tags, each with its own probability and whether it is present (≥ TAG_PRESENT). */
   readonly tags?: readonly AuditTag[];
-  /** The class the map explains (the label when given, else the top prediction). */
-  readonly target?: { readonly index: number; readonly label: string };
+  /**
+   * The class the map explains (the label when given, else the top prediction). For a segmenter `index` is
+   * the class and `description` says the region summed (its own pixels); for an embedding model the
+   * description holds the cosine to the reference.
+   */
+  readonly target?: {
+    readonly index: number;
+    readonly label: string;
+    readonly description?: TargetDescription;
+  };
   /**
    * The explained class has under 1% probability (a tag under 10%; core/confidence.ts): the map shows what
    * little evidence there is for it, and `instead` what the model mostly sees.
@@ -130,6 +138,8 @@ export interface AuditConfig {
   readonly labels?: string;
   readonly regions?: string;
   readonly faithfulness?: boolean;
+  /** An embedding audit's reference (photo or .npy), as given. */
+  readonly reference?: string;
 }
 
 export interface AuditCluster {

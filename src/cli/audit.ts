@@ -37,6 +37,7 @@ import {
 } from './options.js';
 import { print, printError, safeName } from './print.js';
 import { progressBar } from './progress.js';
+import { REFERENCE_HELP, readReference } from './target-flags.js';
 
 /** Exit code when --fail-under's gate fails (the audit itself succeeded). */
 export const GATE_FAILED_EXIT = 6;
@@ -56,6 +57,7 @@ interface AuditFlags extends ModelFlags {
   pointingTolerance: number;
   restart?: boolean;
   faithfulness?: boolean;
+  reference?: string;
 }
 
 export function auditCommand(): Command {
@@ -87,7 +89,8 @@ export function auditCommand(): Command {
       POINTING_TOLERANCE,
     )
     .option('--restart', 'discard earlier results in --out instead of resuming')
-    .option('--faithfulness', 'also measure deletion and insertion AUC per image (slower)');
+    .option('--faithfulness', 'also measure deletion and insertion AUC per image (slower)')
+    .option('--reference <photo|vector.npy>', `${REFERENCE_HELP}, one for every image`);
   addModelOptions(cmd, '--class-names <file>');
   for (const flag of methodOptionFlags()) cmd.addOption(flag);
   return cmd.action(async (folder: string, flags: AuditFlags) => {
@@ -127,7 +130,10 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
       : {}),
     ...(flags.regions ? { regions: shown(resolve(flags.regions)) } : {}),
     ...(flags.faithfulness ? { faithfulness: true } : {}),
+    ...(flags.reference ? { reference: shown(resolve(flags.reference)) } : {}),
   };
+  // Read before the journal opens, so a reference that cannot be read costs nothing.
+  const reference = flags.reference === undefined ? undefined : await readReference(flags.reference);
   if (flags.restart) {
     for (const name of ['journal.jsonl', 'overlays', 'thumbnails'])
       await rm(join(out, name), { recursive: true, force: true });
@@ -179,6 +185,7 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
       tolerance: flags.pointingTolerance,
       concurrency: flags.concurrency,
       faithfulness: flags.faithfulness,
+      reference,
       signal: interrupt.signal,
       onProgress: bar.update,
       async onRow(row, result) {

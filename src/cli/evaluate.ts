@@ -14,7 +14,7 @@ import {
   METRICS,
   type MetricName,
 } from '../evaluate/evaluate.js';
-import { formatTable, renderEvaluationHtml, tabulate } from '../evaluate/summary.js';
+import { curveQuantity, formatTable, renderEvaluationHtml, tabulate } from '../evaluate/summary.js';
 import { decodeImage } from '../io/decode.js';
 import { listImageEntries, noImages, type PassedOver } from '../io/list-images.js';
 import { getMethod } from '../methods/registry.js';
@@ -32,6 +32,7 @@ import {
   parseNumber,
 } from './options.js';
 import { print, printError, safeName } from './print.js';
+import { REFERENCE_HELP, readReference } from './target-flags.js';
 
 interface EvaluateFlags extends ModelFlags {
   model: string;
@@ -43,6 +44,8 @@ interface EvaluateFlags extends ModelFlags {
   sanityBlocks?: number;
   classNames?: string;
   restart?: boolean;
+  target?: string;
+  reference?: string;
 }
 
 export function evaluateCommand(): Command {
@@ -81,7 +84,13 @@ export function evaluateCommand(): Command {
       parseNumber,
       3,
     );
-  cmd.option('--restart', 'discard earlier results in --out instead of resuming');
+  cmd
+    .option(
+      '-t, --target <class>',
+      "the class each image is explained for: 'top' (default; a segmenter's largest class that is not background), a class index, or a label",
+    )
+    .option('--reference <photo|vector.npy>', `${REFERENCE_HELP}, for every image`)
+    .option('--restart', 'discard earlier results in --out instead of resuming');
   addModelOptions(cmd, '--class-names <file>');
   for (const option of methodOptionFlags()) cmd.addOption(option);
   return cmd.action(async (path: string, flags: EvaluateFlags) => {
@@ -107,6 +116,9 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
     curveSteps: flags.curveSteps ?? null,
     sanityBlocks: flags.metrics.includes('randomization') ? (flags.sanityBlocks ?? 3) : null,
     regions: flags.regions ? resolve(flags.regions) : null,
+    // Absent unless given, so the results of earlier runs without them still resume.
+    ...(flags.target !== undefined ? { target: flags.target } : {}),
+    ...(flags.reference !== undefined ? { reference: resolve(flags.reference) } : {}),
   };
   const relFiles = files.map((f) => relative(root, f).split(sep).join('/'));
   // Images measured by an earlier run with the same settings are kept (those still asked for); skipped ones
@@ -121,7 +133,16 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
     reason: `'${p.file}' ${p.reason}; it was not read`,
   }));
   for (const s of skipped) printError(`${safeName(s.file)}: skipped: ${s.reason}\n`);
+  // Read once: one reference serves every image.
+  const reference = flags.reference === undefined ? undefined : await readReference(flags.reference);
   const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
+  if (model.spec.task === 'embed' && reference === undefined) {
+    await model.dispose();
+    throw new SightlineError(
+      'INVALID_ARGUMENT',
+      'An embedding model is evaluated against a reference: --reference other.jpg (a photo, embedded by the same model) or --reference vector.npy; the deletion and insertion curves then follow the cosine similarity to it.',
+    );
+  }
   const interrupt = interruptible('stopping…');
   const skip = (i: number, file: string, error: unknown) => {
     const reason = (error as Error).message;
@@ -169,6 +190,8 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
           metrics: flags.metrics,
           options,
           regionMask,
+          target: flags.target,
+          reference,
           curveSteps: flags.curveSteps,
           sanityBlocks: flags.sanityBlocks,
           signal: interrupt.signal,
@@ -198,7 +221,8 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
   }
   const table = await save();
   print(
-    `${formatTable(table)}\n\nWritten: ${join(out, 'evaluation.json')}, ${join(out, 'evaluation.html')}\n`,
+    `${formatTable(table)}\n\nDeletion and insertion follow the ${curveQuantity(model.spec.task, results)}.\n` +
+      `Written: ${join(out, 'evaluation.json')}, ${join(out, 'evaluation.html')}\n`,
   );
 }
 
@@ -212,6 +236,8 @@ interface EvaluationSettings {
   readonly curveSteps: number | null;
   readonly sanityBlocks: number | null;
   readonly regions: string | null;
+  readonly target?: string;
+  readonly reference?: string;
 }
 
 /** Hints as written into evaluation.json: header values (API keys) are replaced by '…', names kept. */
@@ -262,12 +288,20 @@ async function writeResults(
     settings.metrics.filter((m) => m !== 'agreement'),
   );
   // The task says how the curves and AUCs read: probabilities, or a score's raw values.
-  const json = { model: settings.model, task, settings, table, images: results, skipped };
+  const json = {
+    model: settings.model,
+    task,
+    quantity: curveQuantity(task, results),
+    settings,
+    table,
+    images: results,
+    skipped,
+  };
   // Written whole to a temporary file and renamed, so a run killed mid-write leaves the previous file intact.
   await writeAtomically(join(out, 'evaluation.json'), `${JSON.stringify(json, null, 2)}\n`);
   await writeAtomically(
     join(out, 'evaluation.html'),
-    renderEvaluationHtml(table, { model: settings.model, images: results.length, skipped, task }),
+    renderEvaluationHtml(table, { model: settings.model, images: results.length, skipped, task, results }),
   );
   return table;
 }

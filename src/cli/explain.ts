@@ -3,12 +3,10 @@ import { basename, extname } from 'node:path';
 import { Command, Option } from 'commander';
 import { lowConfidence, lowConfidenceCaption, lowConfidenceWords } from '../core/confidence.js';
 import { invalidArgument, SightlineError } from '../core/errors.js';
-import type { RgbImage } from '../core/image.js';
 import type { ModelSpec } from '../core/model.js';
-import type { RegionBox, RegionMask } from '../core/targets.js';
 import { type ExplainedTarget, type Explanation, explain, labelOf, type Prediction } from '../explain.js';
 import { decodeImage } from '../io/decode.js';
-import { readNpy, writeNpy } from '../io/npy-file.js';
+import { writeNpy } from '../io/npy-file.js';
 import { METHODS } from '../methods/registry.js';
 import { COLORMAP_NAMES, type ColormapName, defaultColormap } from '../render/colormaps.js';
 import { NORMALIZE_MODES, type NormalizeMode } from '../render/normalize.js';
@@ -30,6 +28,7 @@ import {
 } from './options.js';
 import { print, printError, printJson, safeName } from './print.js';
 import { progressBar } from './progress.js';
+import { REFERENCE_HELP, REGION_HELP, readReference, readRegion } from './target-flags.js';
 
 interface ExplainFlags extends ModelFlags {
   model: string;
@@ -109,14 +108,8 @@ export function explainCommand(): Command {
       ).choices(['smoothgrad', 'vargrad']),
     )
     .option('--baseline-image <file>', "reference photo for integrated gradients' --baseline-type image")
-    .option(
-      '--region <x0,y0,x1,y1|mask.png>',
-      "segmenters: sum the class's scores over this box (photo pixels) or mask (the photo's size, nonzero = in); default: the pixels the model gives the class",
-    )
-    .option(
-      '--reference <photo|vector.npy>',
-      'embedding models (required): explain the cosine similarity to this photo’s embedding or to this vector',
-    );
+    .option('--region <x0,y0,x1,y1|mask.png>', REGION_HELP)
+    .option('--reference <photo|vector.npy>', REFERENCE_HELP);
   addModelOptions(cmd);
   for (const flag of methodOptionFlags()) cmd.addOption(flag);
   return cmd.action(async (image: string | undefined, flags: ExplainFlags) => {
@@ -266,8 +259,11 @@ function printPredictions(
       `share of the ${target.gridWidth} × ${target.gridHeight} output pixels for ${name}: ${shares.join(', ')}\n`,
     );
     const where = target.region === 'class pixels' ? 'its own' : `the ${target.region}'s`;
+    const chosen = target.passedOver
+      ? ` (the largest class besides '${safeName(target.passedOver.label)}' (${target.passedOver.index}); --target names another)`
+      : '';
     print(
-      `explaining '${safeName(explained.label)}' (${target.class}): its scores summed over ${where} ${target.pixels} output pixels\n`,
+      `explaining '${safeName(explained.label)}' (${target.class})${chosen}: its scores summed over ${where} ${target.pixels} output pixels\n`,
     );
     return;
   }
@@ -305,32 +301,6 @@ function printPredictions(
 function maybeEmbedding(spec: ModelSpec): boolean {
   const width = spec.outputShape?.length === 1 ? spec.outputShape[0] : 0;
   return spec.task === 'classify' && spec.outputs === 'logits' && spec.labels.length === 0 && width >= 64;
-}
-
-/** --region: 'x0,y0,x1,y1' in photo pixels, or the path of a mask image the photo's size. */
-async function readRegion(value: string): Promise<RegionBox | RegionMask> {
-  const parts = value.split(',');
-  // Numbers and commas are a box (four of them, else a mistake); anything else is a file, commas and all.
-  if (parts.every((p) => /^\s*-?\d+(\.\d+)?\s*$/.test(p))) {
-    if (parts.length !== 4)
-      throw invalidArgument('region', 'four numbers x0,y0,x1,y1 in photo pixels, or a mask image', value);
-    const [x0, y0, x1, y1] = parts.map(Number);
-    return { x0, y0, x1, y1 };
-  }
-  const mask: RgbImage = await decodeImage(value);
-  return { ...mask, channels: 3 };
-}
-
-/** --reference: a .npy vector, or a photo that the model embeds. */
-async function readReference(value: string): Promise<RgbImage | Float32Array> {
-  if (extname(value).toLowerCase() !== '.npy') return decodeImage(value);
-  const array = await readNpy(value);
-  if (array.shape.filter((d) => d !== 1).length > 1)
-    throw new SightlineError(
-      'INVALID_ARGUMENT',
-      `The reference '${value}' is an array of shape [${array.shape.join(', ')}]; expected one vector ([D] or [1, D]).`,
-    );
-  return array.data;
 }
 
 /**

@@ -5,7 +5,15 @@ import { invalidArgument } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import type { MethodOptions } from '../core/method.js';
 import type { Model } from '../core/model.js';
-import { explainPrepared, type PreparedImage, prepare } from '../explain.js';
+import type { RegionBox, RegionMask } from '../core/targets.js';
+import {
+  disposePrepared,
+  type ExplainedTarget,
+  explainPrepared,
+  type PreparedImage,
+  type PrepareRequest,
+  prepare,
+} from '../explain.js';
 import { checkCapabilities, getMethod } from '../methods/registry.js';
 import { compareMaps } from '../metrics/agreement.js';
 import { deletionInsertion } from '../metrics/deletion-insertion.js';
@@ -57,7 +65,15 @@ export interface MethodResult {
 
 export interface ImageEvaluation {
   readonly file: string;
-  readonly target: { readonly index: number; readonly label: string };
+  /**
+   * The explained target. For a segment or similarity target `description` says what it is, and the curves and
+   * AUCs follow its scalar (the class's scores summed over the region, or the cosine to the reference).
+   */
+  readonly target: {
+    readonly index: number;
+    readonly label: string;
+    readonly description?: ExplainedTarget['description'];
+  };
   readonly methods: readonly MethodResult[];
   /** Cascading model randomization per method: the similarity to the original map after each block. */
   readonly randomization?: Readonly<Record<string, readonly RandomizationStep[]>>;
@@ -77,6 +93,12 @@ export interface EvaluateRequest {
   readonly options?: Readonly<Record<string, MethodOptions>>;
   /** Where the model should look, at the image's size. */
   readonly regionMask?: Uint8Array;
+  /** The class or tag to explain, as explain.ts prepare reads it (default 'top'). */
+  readonly target?: PrepareRequest['target'];
+  /** Segmenters: the region whose class scores are summed (explain.ts PrepareRequest.region). */
+  readonly region?: RegionBox | RegionMask;
+  /** Embedding models: the photo or vector the similarity is to (explain.ts PrepareRequest.reference). */
+  readonly reference?: PrepareRequest['reference'];
   /** Steps of the deletion/insertion curves (default: one row of the input per step, as the reference does). */
   readonly curveSteps?: number;
   /** How many of the network's blocks (metrics/sanity.ts byBlocks) the randomization metric steps through, from the top (default 3). */
@@ -87,14 +109,33 @@ export interface EvaluateRequest {
 
 /** Every method on one image, measured; a method that fails records its error and the others go on. */
 export async function evaluateImage(request: EvaluateRequest): Promise<ImageEvaluation> {
-  const { model, image, metrics } = request;
+  const { metrics } = request;
   for (const m of metrics)
     if (!METRICS.includes(m)) throw invalidArgument('metrics', `names from ${METRICS.join(', ')}`, m);
+  // One preparation (preprocess, predict, target) serves every method; made by the first method that can run.
+  // A segment or similarity target's prepare makes a model of its own (the target as its one output), which
+  // every metric then reads, and which is released however the evaluation ends.
+  const held: { prepared?: PreparedImage } = {};
+  try {
+    return await evaluatePrepared(request, (p) => {
+      held.prepared = p;
+    });
+  } finally {
+    if (held.prepared) await disposePrepared(held.prepared);
+  }
+}
+
+async function evaluatePrepared(
+  request: EvaluateRequest,
+  keep: (prepared: PreparedImage) => void,
+): Promise<ImageEvaluation> {
+  const { image, metrics } = request;
   const results: MethodResult[] = [];
   const maps: Record<string, AttributionMap> = {};
-  let target: { index: number; label: string } | undefined;
-  // One preparation (preprocess, predict, target) serves every method; made by the first method that can run.
+  let target: ImageEvaluation['target'] | undefined;
   let prepared: PreparedImage | undefined;
+  // The model the metrics measure: the request's, or the one prepare made for a segment or similarity target.
+  let model = request.model;
   // Sanity checks run after every method's map, so one randomized model serves them all.
   const sane: { values: Partial<Record<MetricName, number>>; test: MethodUnderTest & { method: string } }[] =
     [];
@@ -104,9 +145,24 @@ export async function evaluateImage(request: EvaluateRequest): Promise<ImageEval
     const method = getMethod(id);
     const options = request.options?.[id] ?? {};
     try {
-      checkCapabilities(method, model);
-      prepared ??= await prepare({ model, image, signal: request.signal });
-      const explained = await explainPrepared(model, prepared, { method, options, signal: request.signal });
+      checkCapabilities(method, request.model);
+      if (!prepared) {
+        prepared = await prepare({
+          model: request.model,
+          image,
+          target: request.target,
+          region: request.region,
+          reference: request.reference,
+          signal: request.signal,
+        });
+        keep(prepared);
+        model = prepared.model ?? request.model;
+      }
+      const explained = await explainPrepared(request.model, prepared, {
+        method,
+        options,
+        signal: request.signal,
+      });
       target = explained.target;
       maps[method.title] = explained.map;
       const values: Partial<Record<MetricName, number>> = {};
@@ -140,7 +196,9 @@ export async function evaluateImage(request: EvaluateRequest): Promise<ImageEval
       if (metrics.includes('sensitivity')) {
         values.sensitivity = (await maxSensitivity(method, methodInput, options)).maxSensitivity;
       }
-      if (metrics.includes('labels')) {
+      // A map of another class needs another class: a target with one output (a score, a segment's sum, a
+      // cosine) has none, so the metric does not apply there (and must not fail the method's other metrics).
+      if (metrics.includes('labels') && explained.classes >= 2) {
         values.labels = (
           await labelRandomization({
             model,

@@ -81,9 +81,22 @@ const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf
 
 /**
  * What the deletion and insertion curves measure, in the task's words: a class's softmax probability, a tag's
- * own sigmoid probability, or a score's raw value (metrics/deletion-insertion.ts reads it through targetValues).
+ * own sigmoid probability, a score's raw value (metrics/deletion-insertion.ts reads it through targetValues),
+ * a segmenter's class scores summed over its region, or an embedding's cosine similarity to the reference
+ * (the scalar of explain.ts's target model). A segmenter's class is named when every image explains the same.
  */
-export function curveQuantity(task: ModelTask): string {
+export function curveQuantity(task: ModelTask, images: readonly ImageEvaluation[] = []): string {
+  if (task === 'segment') {
+    const labels = new Set(images.map((r) => r.target.label));
+    const regions = new Set(
+      images.map((r) => r.target.description?.kind === 'segment' && r.target.description.region),
+    );
+    const region =
+      regions.size === 1 && !regions.has('class pixels') ? `the ${[...regions][0]}` : 'its region';
+    const [label] = labels;
+    return labels.size === 1 ? `sum of class '${label}' over ${region}` : `sum of the class over ${region}`;
+  }
+  if (task === 'embed') return 'cosine similarity to the reference';
   return task === 'score'
     ? 'score (raw value)'
     : task === 'multilabel'
@@ -91,14 +104,18 @@ export function curveQuantity(task: ModelTask): string {
       : 'probability of the class';
 }
 
-/** The curves' value range on the plot: [0, 1] for probabilities; a score's own range (with 0 and 1 if near). */
+/**
+ * The curves' value range on the plot: [0, 1] for probabilities; a raw score's or a segment sum's own range
+ * (with 0 and 1 if near); a cosine's from 0 (or its lowest, if negative) to 1.
+ */
 function curveRange(table: EvaluationTable, task: ModelTask): [number, number] {
-  if (task !== 'score') return [0, 1];
+  if (task === 'classify' || task === 'multilabel') return [0, 1];
   const values = Object.values(table.curves).flatMap((c) => [...c.deletion, ...c.insertion]);
   const finite = values.filter(Number.isFinite);
   if (finite.length === 0) return [0, 1];
   const lo = Math.min(...finite);
   const hi = Math.max(...finite);
+  if (task === 'embed') return [Math.min(0, lo), 1];
   return hi > lo ? [lo, hi] : [lo - 0.5, hi + 0.5];
 }
 
@@ -111,13 +128,16 @@ export function renderEvaluationHtml(
     skipped?: readonly { file: string; reason: string }[];
     /** How the curves read (default 'classify', a class's probability). */
     task?: ModelTask;
+    /** The images measured, whose targets name a segmenter's class in the curves' description. */
+    results?: readonly ImageEvaluation[];
   },
 ): string {
   const task = about.task ?? 'classify';
-  const quantity = curveQuantity(task);
+  const quantity = curveQuantity(task, about.results);
+  const raw = task === 'score' || task === 'segment';
   const [lo, hi] = curveRange(table, task);
   const at = (y: number) => (y - lo) / (hi - lo);
-  const tick = (y: number) => (task === 'score' ? y.toPrecision(3) : String(y));
+  const tick = (y: number) => (task === 'classify' || task === 'multilabel' ? String(y) : y.toPrecision(3));
   const skipped = about.skipped?.length
     ? `<p>Skipped ${about.skipped.length}: ${about.skipped.map((k) => `${escapeHtml(k.file)} (${escapeHtml(k.reason)})`).join('; ')}</p>`
     : '';
@@ -165,7 +185,7 @@ ${lines}</svg><figcaption>${kind === 'deletion' ? 'Deletion: lower is better (th
 </head><body><h1>Sightline evaluation</h1>
 <p>Model: ${escapeHtml(about.model)} (${escapeHtml(task)}) · ${about.images} image${about.images === 1 ? '' : 's'} · mean ± standard deviation over images.</p>
 ${skipped}
-<p>Deletion and insertion AUC (Petsiuk et al., RISE, BMVC 2018): pixels removed (or restored onto a blurred copy) most salient first; the area under the curve of the ${escapeHtml(quantity)}${task === 'score' ? ', in the score’s own units' : ''}. Lower deletion and higher insertion mean a more faithful map. energy: share of attention inside the regions; pointing: peak within 15 px of them; iou: overlap of the strongest 20% with them; seeds: Spearman between seeds; sensitivity: max-sensitivity (lower is steadier); randomization: Spearman of |map| with the original after the top blocks of the network are replaced by noise (Adebayo et al., NeurIPS 2018: lower means the map depends on what the model learned; the JSON has every step); labels: Spearman of |map| with the map of a random other class (lower means the map depends on the class); agreement: see the JSON.</p>
+<p>Deletion and insertion AUC (Petsiuk et al., RISE, BMVC 2018): pixels removed (or restored onto a blurred copy) most salient first; the area under the curve of the ${escapeHtml(quantity)}${raw ? ', in the model’s own units' : ''}. Lower deletion and higher insertion mean a more faithful map. energy: share of attention inside the regions; pointing: peak within 15 px of them; iou: overlap of the strongest 20% with them; seeds: Spearman between seeds; sensitivity: max-sensitivity (lower is steadier); randomization: Spearman of |map| with the original after the top blocks of the network are replaced by noise (Adebayo et al., NeurIPS 2018: lower means the map depends on what the model learned; the JSON has every step); labels: Spearman of |map| with the map of a random other class (lower means the map depends on the class); agreement: see the JSON.</p>
 <table><thead>${head}</thead><tbody>${body}</tbody></table>
 <h2>Mean curves</h2><ul>${legend}</ul><div class="plots">${plot('deletion')}${plot('insertion')}</div>
 </body></html>

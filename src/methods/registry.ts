@@ -117,12 +117,19 @@ export function resolveOptions<O extends MethodOptions>(
 }
 
 /** A method asks for what it needs before its first model call. */
+/** Capabilities whose name alone would not tell a user what the model lacks. */
+const CAPABILITY_WORDS: Partial<Record<string, string>> = {
+  attention:
+    'attention over all tokens with a class token first (a ViT or DeiT exported to ONNX; Swin attends in local windows without a class token, and a CNN has no attention)',
+};
+
 export function checkCapabilities(method: AnyMethod, model: Model): void {
   const missing = method.requires.filter((c) => !model.capabilities.has(c));
   if (missing.length > 0) {
+    const needs = missing.map((c) => CAPABILITY_WORDS[c] ?? c).join(', ');
     throw new SightlineError(
       'MISSING_CAPABILITY',
-      `Method '${method.id}' needs ${missing.join(', ')}, which this model does not offer; ${blackBoxAdvice()}.`,
+      `Method '${method.id}' needs ${needs}, which this model does not offer; ${blackBoxAdvice()}.`,
       { method: method.id, missing },
     );
   }

@@ -75,14 +75,44 @@ export async function loadHttpModel(url: string, hints: ModelHints): Promise<Mod
     outputs: hints.outputs ?? meta.outputs ?? 'probabilities',
     // A black box shows no graph to read the task from: it is what the user says, else what the server's
     // metadata says, else a classifier.
-    task: checkTask(hints.task) ?? meta.task ?? 'classify',
+    // A declared [C, h, w] output is a segmenter's, as a rank-4 ONNX output is.
+    task: checkTask(hints.task) ?? meta.task ?? (meta.outputShape?.length === 3 ? 'segment' : 'classify'),
+    ...(meta.outputShape ? { outputShape: meta.outputShape } : {}),
   };
+  checkOutputShape(spec, client.displayUrl);
   const perRequest = Math.min(requestBatch, meta.maxBatch ?? requestBatch);
   return new HttpModel(spec, client, {
     input: http.input ?? meta.input ?? 'png',
     requestBatch: perRequest,
     maxBatch: maxBatch ?? perRequest * concurrency,
   });
+}
+
+/**
+ * A segmenter's answers are C·h·w values per input, which only a declared [C, h, w] can lay out; its labels
+ * name the C classes. Refused at load, before any photo is sent.
+ */
+function checkOutputShape(spec: ModelSpec, url: string): void {
+  const shape = spec.outputShape;
+  if (spec.task === 'segment' && shape?.length !== 3)
+    throw new SightlineError(
+      'MODEL_LOAD',
+      `The model at ${url} is a segmenter, but its metadata (GET) declares no 'outputShape': [C, h, w]; a segmenter's answer is its C·h·w values per input, row-major, which only that shape lays out.`,
+      { url },
+    );
+  if (spec.task !== 'segment' && shape?.length === 3)
+    throw new SightlineError(
+      'MODEL_LOAD',
+      `The model at ${url} declares 'outputShape' [${shape.join(', ')}], a segmenter's [C, h, w], but its task is '${spec.task}'; declare a [K] shape, or the task 'segment'.`,
+      { url },
+    );
+  const classes = shape?.length === 3 ? shape[0] : shape?.[0];
+  if (classes !== undefined && spec.labels.length > 0 && spec.labels.length !== classes)
+    throw new SightlineError(
+      'MODEL_LOAD',
+      `The model at ${url} has ${spec.labels.length} labels, but its 'outputShape' [${shape?.join(', ')}] has ${classes} ${spec.task === 'segment' ? 'classes' : 'scores'}; expected one label for each.`,
+      { url },
+    );
 }
 
 /** --header lines and the API key as one header map; values are secrets and never appear in errors. */

@@ -131,8 +131,14 @@ describe('sightline explain on a segmenter', () => {
       '--json',
     );
     expect(box.code, box.stderr).toBe(0);
-    // The default class is the largest, background; the box holds six cell centres.
-    expect(JSON.parse(box.stdout).target).toMatchObject({ label: 'background', region: 'box', pixels: 6 });
+    // The default class is the largest besides background (cat and dog tie: the lower index); the box holds
+    // six cell centres.
+    expect(JSON.parse(box.stdout).target).toMatchObject({
+      label: 'cat',
+      region: 'box',
+      pixels: 6,
+      passedOver: { index: 0, label: 'background' },
+    });
     const mask = await run(
       'white.png',
       'seg.onnx',

@@ -77,7 +77,7 @@ describe('sightline explain --list-layers and rollout', () => {
       join(dir, 'no.png'),
     ]);
     expect(refused.code).toBe(4);
-    expect(refused.stderr).toMatch(/attention runs in local windows/);
+    expect(refused.stderr).toMatch(/Swin attends in local windows without a class token/);
     const cam = await runCli([
       'explain',
       photo,

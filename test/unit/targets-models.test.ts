@@ -34,7 +34,7 @@ describe('a segmenter whose class-1 scores read one patch', () => {
   });
   afterAll(async () => model.dispose());
 
-  it('is a segmenter with no flag; its predictions are pixel shares; the default class is the largest', async () => {
+  it('is a segmenter with no flag; its predictions are pixel shares; the default class is the largest but background', async () => {
     expect([model.spec.task, model.spec.outputShape]).toEqual(['segment', [3, GRID, GRID]]);
     const prepared = await prepare({ model, image: WHITE });
     try {
@@ -44,14 +44,16 @@ describe('a segmenter whose class-1 scores read one patch', () => {
         ['cat', 4 / 64],
         ['dog', 4 / 64],
       ]);
-      expect(prepared.target.label).toBe('background');
+      // Background has most pixels; cat and dog tie, and the lower index wins.
+      expect(prepared.target.label).toBe('cat');
       expect(prepared.target.description).toEqual({
         kind: 'segment',
-        class: 0,
+        class: 1,
         region: 'class pixels',
-        pixels: 56,
+        pixels: 4,
         gridWidth: GRID,
         gridHeight: GRID,
+        passedOver: { index: 0, label: 'background' },
       });
     } finally {
       await prepared.model?.dispose();

@@ -192,9 +192,10 @@ describe.each(VITS)('$name: attention', ({ name, blocks, heads, tokens, grid, cl
 });
 
 describe('swin_tiny: rollout is refused', () => {
-  it('names the windowed attention', async () => {
+  it('offers no attention (windowed, no class token), so rollout is refused', async () => {
     const model = await open('swin_tiny');
     try {
+      expect(model.capabilities.has('attention')).toBe(false);
       const input = npy('swin_tiny.input');
       const method = getMethod('attention-rollout');
       await expect(
@@ -202,7 +203,7 @@ describe('swin_tiny: rollout is refused', () => {
           { model, input: image({ data: input.data, dims: input.shape }, 0), target: 0, classes: 10 },
           resolveOptions(method, {}),
         ),
-      ).rejects.toThrow(/local windows .*Swin-style/);
+      ).rejects.toThrow(/exposes no attention/);
     } finally {
       await model.dispose();
     }

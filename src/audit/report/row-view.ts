@@ -64,12 +64,23 @@ export function taskOf(row: AuditRow): ModelTask {
 /**
  * The prediction in the task's words: 'dog 91.0%' for a classifier; 'tags: dog 91.0%, leash 64.0%' (those at
  * or over TAG_PRESENT) for a tagger, or 'no tag over 50% (highest: dog 12.0%)'; 'score 0.7300' for a scorer
- * (each output named when it has several). '' for a row without predictions.
+ * (each output named when it has several); '6.3% of pixels: cat (also background 87.5%, dog 6.3%)' for a
+ * segmenter, the explained class first; 'cosine 0.6822 to the reference' for an embedding model. '' for a row
+ * without predictions.
  */
 export function predictionWords(row: AuditRow): string {
   const ps = row.predictions ?? [];
   if (ps.length === 0) return '';
   const task = taskOf(row);
+  const d = row.target?.description;
+  if (d?.kind === 'similarity') return `cosine ${d.cosine.toFixed(4)} to the reference`;
+  if (task === 'segment') {
+    // The explained class's share of the output pixels first, then the others the row kept.
+    const shown = d?.kind === 'segment' ? d.class : ps[0].index;
+    const first = ps.find((p) => p.index === shown) ?? ps[0];
+    const others = ps.filter((p) => p !== first && p.score > 0);
+    return `${score(first.score)} of pixels: ${first.label}${others.length > 0 ? ` (also ${others.map((p) => `${p.label} ${score(p.score)}`).join(', ')})` : ''}`;
+  }
   if (task === 'score') {
     if (ps.length === 1 && ps[0].index === 0) return `score ${score(ps[0].score, task)}`;
     return `scores: ${ps.map((p) => `${p.label} ${score(p.score, task)}`).join(', ')}`;

@@ -18,6 +18,11 @@ export interface HttpMetadata {
    * may say; --task wins over it.
    */
   readonly task?: ModelTask;
+  /**
+   * The scores' shape per input before flattening (core/model.ts ModelSpec.outputShape): [C, h, w] for a
+   * segmenter (each answer is then its C·h·w values, row-major), [K] or [D] otherwise.
+   */
+  readonly outputShape?: readonly number[];
   /** Most inputs one POST may carry. */
   readonly maxBatch?: number;
 }
@@ -60,6 +65,11 @@ export const HTTP_METADATA_LIMITS = {
   labels: 100_000,
   labelLength: 1000,
   maxBatch: 4096,
+  /**
+   * Values per input that an outputShape may declare: 2²³, what a 64 MiB answer (client.ts's cap on a body)
+   * can hold at a few characters a value; a 21-class segmenter at 512 × 512 is 5.5 million.
+   */
+  outputValues: 8_388_608,
 } as const;
 
 /**
@@ -97,7 +107,21 @@ function checkMetadata(m: Record<string, unknown>, client: HttpClient): HttpMeta
       ? (v as number[])
       : fail(field, `one or three finite${positive ? ', positive' : ''} numbers`);
   };
-  const { labelLength, labels: maxLabels, inputSide, maxBatch } = HTTP_METADATA_LIMITS;
+  const { labelLength, labels: maxLabels, inputSide, maxBatch, outputValues } = HTTP_METADATA_LIMITS;
+  const shape = m.outputShape;
+  if (
+    shape !== undefined &&
+    !(
+      Array.isArray(shape) &&
+      (shape.length === 1 || shape.length === 3) &&
+      shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d > 0 && d <= outputValues) &&
+      shape.reduce((a: number, d: number) => a * d, 1) <= outputValues
+    )
+  )
+    fail(
+      'outputShape',
+      `[C, h, w] (a segmenter) or [K] (the scores' count): whole numbers ≥ 1 with at most ${outputValues} values in all`,
+    );
   const labels = m.labels;
   if (
     labels !== undefined &&
@@ -122,6 +146,7 @@ function checkMetadata(m: Record<string, unknown>, client: HttpClient): HttpMeta
     std: numbers('std', true),
     outputs: oneOf('outputs', ['probabilities', 'logits'] as const),
     task: oneOf('task', MODEL_TASKS),
+    outputShape: shape as number[] | undefined,
     maxBatch: positiveInt('maxBatch', maxBatch),
   };
 }

@@ -29,7 +29,12 @@ export class HttpModel implements Model {
     private readonly options: HttpModelOptions,
   ) {
     this.maxBatch = options.maxBatch;
-    this.classes = spec.labels.length > 0 ? spec.labels.length : undefined;
+    // A declared output shape fixes the values per input (C·h·w for a segmenter, whose labels name C).
+    this.classes = spec.outputShape
+      ? spec.outputShape.reduce((a, d) => a * d, 1)
+      : spec.labels.length > 0
+        ? spec.labels.length
+        : undefined;
   }
 
   /** Requests sent so far, retries included. */
@@ -103,8 +108,9 @@ export class HttpModel implements Model {
   private checkClasses(k: number): void {
     if (this.classes === undefined) this.classes = k;
     if (k === this.classes) return;
-    const known =
-      this.spec.labels.length > 0
+    const known = this.spec.outputShape
+      ? `its metadata declares 'outputShape' [${this.spec.outputShape.join(', ')}], ${this.classes} values`
+      : this.spec.labels.length > 0
         ? `the model has ${this.spec.labels.length} labels`
         : `earlier answers had ${this.classes}`;
     throw new ScoresError(

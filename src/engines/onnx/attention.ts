@@ -6,18 +6,22 @@
  */
 import { SightlineError } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
-import { differentiablePath } from './autodiff/path.js';
+import { type DifferentiablePath, differentiablePath } from './autodiff/path.js';
 import type { AttentionNode, LayerPlan } from './layers.js';
-import type { ModelProto, NodeProto } from './proto.js';
+import { DataType, type ModelProto, type NodeProto } from './proto.js';
+
+const FLOAT_TYPES = new Set<number>([DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT16]);
 
 /** Ops between the attention scores q·kᵀ and their Softmax: scaling, bias and mask adds, reshapes. */
 const SCORE_OPS = new Set(['Add', 'Sub', 'Mul', 'Div', 'Reshape', 'Where', 'Cast', 'Identity', 'Transpose']);
 
 /**
- * Whether the graph computes attention, known without running it (so capability 'attention' is offered only
- * to transformers): a Softmax on the path whose input comes, through scaling, bias and reshapes, from a
- * MatMul of two tensors computed from the image (q·kᵀ); a classifier's Softmax reads a MatMul or Gemm with a
- * weight.
+ * Whether rollout can read the graph's attention, known without running it (so capability 'attention' is
+ * offered only where rollout runs, and menus do not offer it to a CNN or a Swin): a Softmax on the path whose
+ * input comes, through scaling, bias and reshapes, from a MatMul of two tensors computed from the image
+ * (q·kᵀ; a classifier's Softmax reads a MatMul or Gemm with a weight), and a learned token joined to the
+ * image's tokens (hasLearnedToken). A windowed transformer (Swin) and one that pools its patch tokens have no
+ * such token, and rollout, which follows the class token, would refuse them after a run (attentionBlocks).
  */
 export function hasAttention(proto: ModelProto, input: string, output: string): boolean {
   const path = differentiablePath(proto, input, [output]);
@@ -30,7 +34,25 @@ export function hasAttention(proto: ModelProto, input: string, output: string): 
     if (node.opType === 'MatMul') return ins.length === 2 && ins.every((i) => path.active.has(i));
     return SCORE_OPS.has(node.opType) && ins.some((i) => path.active.has(i) && fromScores(i, depth + 1));
   };
-  return path.nodes.some((n) => n.opType === 'Softmax' && fromScores(n.input?.[0] ?? '', 0));
+  return (
+    path.nodes.some((n) => n.opType === 'Softmax' && fromScores(n.input?.[0] ?? '', 0)) &&
+    hasLearnedToken(path)
+  );
+}
+
+/**
+ * A class (or distillation, or register) token: a Concat on the path that joins tensors computed from the
+ * image with a float tensor that is not (a parameter, expanded to the batch), as torchvision's, timm's and
+ * Hugging Face's ViTs prepend theirs. Swin's Concats (patch merging, the shifted windows' roll) join image
+ * tensors only.
+ */
+function hasLearnedToken(path: DifferentiablePath): boolean {
+  const float = (name: string) => FLOAT_TYPES.has(path.types.get(name) ?? 0);
+  return path.nodes.some((n) => {
+    if (n.opType !== 'Concat') return false;
+    const ins = (n.input ?? []).filter(Boolean);
+    return ins.some((i) => path.active.has(i)) && ins.some((i) => !path.active.has(i) && float(i));
+  });
 }
 
 export interface AttentionBlocks {

@@ -1,0 +1,39 @@
+// The flags that name a segment or similarity target (--region, --reference), read the same way by explain,
+// evaluate and audit.
+import { extname } from 'node:path';
+import { invalidArgument, SightlineError } from '../core/errors.js';
+import type { RgbImage } from '../core/image.js';
+import type { RegionBox, RegionMask } from '../core/targets.js';
+import { decodeImage } from '../io/decode.js';
+import { readNpy } from '../io/npy-file.js';
+
+export const REGION_HELP =
+  "segmenters: sum the class's scores over this box (photo pixels) or mask (the photo's size, nonzero = in); default: the pixels the model gives the class";
+export const REFERENCE_HELP =
+  'embedding models (required): explain the cosine similarity to this photo’s embedding or to this vector';
+
+/** --region: 'x0,y0,x1,y1' in photo pixels, or the path of a mask image the photo's size. */
+export async function readRegion(value: string): Promise<RegionBox | RegionMask> {
+  const parts = value.split(',');
+  // Numbers and commas are a box (four of them, else a mistake); anything else is a file, commas and all.
+  if (parts.every((p) => /^\s*-?\d+(\.\d+)?\s*$/.test(p))) {
+    if (parts.length !== 4)
+      throw invalidArgument('region', 'four numbers x0,y0,x1,y1 in photo pixels, or a mask image', value);
+    const [x0, y0, x1, y1] = parts.map(Number);
+    return { x0, y0, x1, y1 };
+  }
+  const mask: RgbImage = await decodeImage(value);
+  return { ...mask, channels: 3 };
+}
+
+/** --reference: a .npy vector, or a photo that the model embeds. */
+export async function readReference(value: string): Promise<RgbImage | Float32Array> {
+  if (extname(value).toLowerCase() !== '.npy') return decodeImage(value);
+  const array = await readNpy(value);
+  if (array.shape.filter((d) => d !== 1).length > 1)
+    throw new SightlineError(
+      'INVALID_ARGUMENT',
+      `The reference '${value}' is an array of shape [${array.shape.join(', ')}]; expected one vector ([D] or [1, D]).`,
+    );
+  return array.data;
+}
