@@ -8,8 +8,8 @@ import { MAX_INPUT_SIDE, MODEL_TASKS, type Model, type ModelTask } from '../core
 import { displayUrl } from '../engines/http/index.js';
 import { noiseTunnel } from '../methods/gradient/noise-tunnel.js';
 import { type AnyMethod, getMethod, METHODS } from '../methods/registry.js';
-import { loadModel } from '../models/load.js';
 import { DETECT_FORMATS } from '../models/detect-format.js';
+import { loadModel } from '../models/load.js';
 import type { ModelHints } from '../models/spec.js';
 import { printError } from './print.js';
 
