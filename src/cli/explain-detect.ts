@@ -140,6 +140,9 @@ export async function runExplainDetect(run: DetectRun): Promise<void> {
   if (run.saveMap) print(`Raw map [${photo.height}, ${photo.width}] written to ${safeName(run.saveMap)}\n`);
 }
 
+/** Detections listed in text (--json lists all): a random-weight SSD gives hundreds of equal ones. */
+const LISTED = 20;
+
 function printDetections(image: string, detections: readonly PhotoDetection[], threshold: number): void {
   const name = safeName(image);
   if (detections.length === 0) {
@@ -151,8 +154,10 @@ function printDetections(image: string, detections: readonly PhotoDetection[], t
   print(
     `${detections.length} detection${detections.length === 1 ? '' : 's'} in ${name} (box x0,y0,x1,y1 in photo pixels):\n`,
   );
-  for (const d of detections)
+  for (const d of detections.slice(0, LISTED))
     print(
       `  #${d.index}  ${(d.score * 100).toFixed(1).padStart(5)}%  ${safeName(d.label)} (${d.classIndex})  ${box(d.box).join(',')}\n`,
     );
+  if (detections.length > LISTED)
+    print(`  … and ${detections.length - LISTED} more (--json lists them all)\n`);
 }

@@ -192,3 +192,59 @@ describe('sightline explain --model detector.onnx', () => {
     expect(none.stdout).toMatch(/No detections above the score threshold 0.9999/);
   }, 60_000);
 });
+
+/*
+ * torchvision's ssdlite320_mobilenet_v3_large, narrowed (width 0.25, 3 classes) with random weights, exported by
+ * scripts/golden/detectors.py (2.5 MB): a real architecture whose post-NMS outputs (boxes [K, 4], scores [K],
+ * int64 labels [K]) are found by name. Random weights give every class a third, so the threshold is lowered;
+ * the maps are not judged, only that the path runs and maps its boxes onto the photo.
+ */
+describe('sightline explain on torchvision SSDlite (random weights)', () => {
+  const ssd = `${FIXTURES}ssdlite320_w025_c3.onnx`;
+
+  it('reads it as post-NMS, lists its detections inside the photo and writes a D-RISE overlay', async () => {
+    const r = await runCli([
+      'explain',
+      at('photo.png'),
+      '--model',
+      ssd,
+      '--score-threshold',
+      '0.05',
+      '--masks',
+      '20',
+      '--detections',
+      '1',
+      '--json',
+      '--out',
+      at('ssd.png'),
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.format).toBe('post-nms');
+    expect(out.detections.length).toBeGreaterThan(0);
+    for (const d of out.detections) {
+      expect(d.box[0]).toBeGreaterThanOrEqual(0);
+      expect(d.box[2]).toBeLessThanOrEqual(128);
+      expect(d.box[3]).toBeLessThanOrEqual(96);
+      expect(d.score).toBeGreaterThan(0.05);
+    }
+    expect(out.detections[0].overlay).toBe(at('ssd.png'));
+    expect((await sharp(at('ssd.png')).metadata()).width).toBe(128);
+  }, 120_000);
+
+  it('refuses a gradient method on post-NMS outputs, naming what works', async () => {
+    const r = await runCli([
+      'explain',
+      at('photo.png'),
+      '--model',
+      ssd,
+      '--score-threshold',
+      '0.05',
+      '--method',
+      'gradient',
+    ]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/d-rise/);
+  }, 120_000);
+});
