@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { ModelOutput } from '../../src/core/model.js';
 import { evaluateTarget } from '../../src/core/targets.js';
+import { decodeModel, encodeModel } from '../../src/engines/onnx/proto.js';
 import { readNpy } from '../../src/io/npy-file.js';
 import { recognizeDetectFormat } from '../../src/models/detect-format.js';
 import {
@@ -18,6 +19,7 @@ import {
   driseSimilarity,
 } from '../../src/models/detect-target.js';
 import { openOnnxModel } from '../../src/models/open.js';
+import { parseNames } from '../../src/models/ultralytics.js';
 import { drawBox } from '../../src/render/boxes.js';
 import { expectInvalid } from '../helpers/errors.js';
 
@@ -141,5 +143,36 @@ describe('detector hints', () => {
     } finally {
       await model.dispose();
     }
+  });
+});
+
+describe('Ultralytics metadata', () => {
+  it('gives the labels, the task and the size; what the user says wins; odd names are ignored', async () => {
+    expect(parseNames(`{0: 'person', 1: "it's", 2: 'a\\'b'}`)).toEqual(['person', "it's", "a'b"]);
+    expect(parseNames(`{1: 'b', 0: 'a'}`)).toBeUndefined();
+    expect(parseNames('__import__("os")')).toBeUndefined();
+    const proto = decodeModel(readFileSync(`${DIR}yolov8.onnx`));
+    const tagged = (names: string) =>
+      encodeModel({
+        ...proto,
+        metadataProps: [
+          { key: 'author', value: 'Ultralytics' },
+          { key: 'task', value: 'detect' },
+          { key: 'names', value: names },
+          { key: 'imgsz', value: '[64, 64]' },
+        ],
+      });
+    const model = await openOnnxModel(tagged(`{0: 'red', 1: 'green', 2: 'blue'}`), {});
+    expect(model.spec.labels).toEqual(['red', 'green', 'blue']);
+    expect(model.spec.task).toBe('detect');
+    await model.dispose();
+    const mine = await openOnnxModel(tagged(`{0: 'red', 1: 'green', 2: 'blue'}`), {
+      labels: ['a', 'b', 'c'],
+    });
+    expect(mine.spec.labels).toEqual(['a', 'b', 'c']);
+    await mine.dispose();
+    const odd = await openOnnxModel(tagged(`{5: 'x'}`), {});
+    expect(odd.spec.labels).toEqual([]);
+    await odd.dispose();
   });
 });
