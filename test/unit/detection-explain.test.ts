@@ -117,7 +117,7 @@ describe.each(CASES)('detector $name through the Model path', ({ name, format, r
   );
 
   /*
-   * Fails, measured: 0.16–0.17 of the map's mass above its minimum lies in the square with the paper's 16 × 16
+   * Fails, measured: 0.11–0.17 of the map's mass above its minimum lies in the square with the paper's 16 × 16
    * grid and 1000 masks (0.235 with 4000, 0.391 with 20000 on yolov8 detection 0; a 7 × 7 grid 0.285 / 0.354).
    * The square is 1/16 of the input and its class needs 70% of its window bright (T = 0.7), so only the few
    * masks that keep most of the square score at all, and 15 times as many pixels outside share the sampling
@@ -125,8 +125,9 @@ describe.each(CASES)('detector $name through the Model path', ({ name, format, r
    * cell beyond the square. See the report of issue 14.
    */
   it.fails('d-rise (1000 masks) puts at least 70% of each detection’s map in its square', async () => {
-    for (let i = 0; i < r.detections.length; i++)
-      expect(await share('d-rise', i)).toBeGreaterThanOrEqual(0.7);
+    const shares: number[] = [];
+    for (let i = 0; i < r.detections.length; i++) shares.push(await share('d-rise', i));
+    for (const s of shares) expect(s).toBeGreaterThanOrEqual(0.7);
   }, 120_000);
 
   // Post-NMS: the graph drops boxes under 0.25 itself, so most masked images give no proposal at all.
