@@ -21,13 +21,18 @@ import {
   withTarget,
 } from './core/targets.js';
 import type { Tensor } from './core/tensor.js';
+import { type DetectionDescription, prepareDetection } from './explain-detect.js';
 import { type AnyMethod, checkCapabilities, getMethod, resolveOptions } from './methods/registry.js';
 import { resolveLabel } from './models/label-match.js';
 
 export interface Prediction {
+  /** The class (or tag, score) index; for a detector, the detection's rank in the photo. */
   readonly index: number;
   readonly label: string;
   readonly score: number;
+  /** Detectors: the detection's class and its box x0, y0, x1, y1 in photo pixels. */
+  readonly classIndex?: number;
+  readonly box?: readonly [number, number, number, number];
 }
 
 /** What every surface does to a photo before a method runs on it (see prepare). */
@@ -76,7 +81,8 @@ export type TargetDescription =
       readonly dimensions: number;
       /** cos(embedding, reference) for the photo. */
       readonly cosine: number;
-    };
+    }
+  | DetectionDescription;
 
 /** The explained target: `index` into the scores the methods see; a segment or similarity target says more. */
 export interface ExplainedTarget extends Target {
@@ -115,6 +121,7 @@ export async function disposePrepared(prepared: PreparedImage): Promise<void> {
  */
 export async function prepare(request: PrepareRequest): Promise<PreparedImage> {
   const { model, image } = request;
+  if (model.spec.task === 'detect') return prepareDetect(request);
   const { tensor: input, geometry } = preprocess(image, model.spec);
   const scores = await model.predict(input, { signal: request.signal });
   if (model.spec.task === 'segment') return prepareSegment(request, input, geometry, scores);
@@ -338,6 +345,40 @@ async function prepareEmbed(
   };
   const predictions = [{ index: 0, label, score: cosine }];
   return targeted(model, target, label, description, { input, geometry, scores, predictions });
+}
+
+/**
+ * A detector's photo: every detection as a prediction (rank, label, score, photo box) and the chosen one as
+ * the target, through the model of models/detect-target.ts (index 0 of 1; its score is D-RISE's similarity).
+ */
+async function prepareDetect(request: PrepareRequest): Promise<PreparedImage> {
+  const d = await prepareDetection(request.model, request.image, request.target ?? 'top', request.signal);
+  const { chosen } = d;
+  return {
+    input: d.input,
+    geometry: d.geometry,
+    scores: d.scores,
+    classes: 1,
+    predictions: d.detections.map((p) => ({
+      index: p.index,
+      label: p.label,
+      score: p.score,
+      classIndex: p.classIndex,
+      box: p.box,
+    })),
+    target: {
+      index: 0,
+      label: d.model.spec.labels[0],
+      description: {
+        kind: 'detection',
+        detection: chosen.index,
+        class: chosen.classIndex,
+        score: chosen.score,
+        box: chosen.box,
+      },
+    },
+    model: d.model,
+  };
 }
 
 /** A prepared photo whose methods explain `target` through its own model (index 0 of 1). */

@@ -6,12 +6,13 @@ import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { ModelSpec } from '../core/model.js';
 import { type ExplainedTarget, type Explanation, explain, labelOf, type Prediction } from '../explain.js';
 import { decodeImage } from '../io/decode.js';
-import { writeNpy } from '../io/npy-file.js';
-import { METHODS } from '../methods/registry.js';
+import { readNpy, writeNpy } from '../io/npy-file.js';
+import { getMethod, METHODS } from '../methods/registry.js';
 import { COLORMAP_NAMES, type ColormapName, defaultColormap } from '../render/colormaps.js';
 import { NORMALIZE_MODES, type NormalizeMode } from '../render/normalize.js';
 import { renderOverlay } from '../render/overlay.js';
 import { encodePng, renderOverlayPng } from '../render/png.js';
+import { runExplainDetect } from './explain-detect.js';
 import { interruptible } from './interrupt.js';
 import { listLayers } from './layers.js';
 import {
@@ -50,6 +51,8 @@ interface ExplainFlags extends ModelFlags {
   baselineImage?: string;
   region?: string;
   reference?: string;
+  detections: number;
+  methodGiven?: boolean;
 }
 
 export function explainCommand(): Command {
@@ -60,7 +63,17 @@ export function explainCommand(): Command {
     .addOption(
       new Option('--method <id>', 'attribution method').choices(METHODS.map((m) => m.id)).default('rise'),
     )
-    .option('-t, --target <class>', "'top', a class index, or a label (or a unique part of one)", 'top')
+    .option(
+      '-t, --target <class>',
+      "'top', a class index, or a label (or a unique part of one); detectors: a detection's number in the list, or a label (its best detection)",
+      'top',
+    )
+    .option(
+      '--detections <k>',
+      'detectors: explain the top k detections, one overlay each (see --target for one)',
+      (v) => parseNumber(v),
+      5,
+    )
     .option('--top <k>', 'how many predictions to print', (v) => parseNumber(v), 5)
     .option('-o, --out <file.png>', 'overlay PNG (default: <image>-<method>.png in the current folder)')
     .option(
@@ -112,7 +125,9 @@ export function explainCommand(): Command {
     .option('--reference <photo|vector.npy>', REFERENCE_HELP);
   addModelOptions(cmd);
   for (const flag of methodOptionFlags()) cmd.addOption(flag);
-  return cmd.action(async (image: string | undefined, flags: ExplainFlags) => {
+  return cmd.action(async (image: string | undefined, flags: ExplainFlags, command: Command) => {
+    // A detector's default method is D-RISE; an explicit --method rise stays RISE.
+    flags.methodGiven = command.getOptionValueSource('method') !== 'default';
     if (flags.listMethods) return listMethods(flags.json === true);
     if (flags.listLayers) return listLayers(flags.model, flags);
     if (!image) throw invalidArgument('image', 'the path of a photo to explain', image);
@@ -152,6 +167,36 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
   const interrupt = interruptible('stopping after the current batch (Ctrl-C again to quit now)…');
   const photo = await decodeImage(image);
   const model = await loadModelForCli(flags.model, hints);
+  if (model.spec.task === 'detect') {
+    try {
+      const chosen = flags.methodGiven ? method : getMethod('d-rise');
+      return await runExplainDetect({
+        image,
+        photo,
+        model,
+        method: chosen,
+        options: flags.methodGiven ? options : methodOptions(chosen, flags),
+        target: flags.target,
+        detections: flags.detections,
+        out: flags.out,
+        saveMap: flags.saveMap,
+        json: flags.json === true,
+        layer: flags.layer,
+        look: {
+          colormap: flags.colormap,
+          mode: flags.mode,
+          opacity: flags.opacity,
+          outlineTop: flags.outlineTop,
+          outlineSmoothing: flags.outlineSmoothing,
+          legend: flags.legend,
+        },
+        signal: interrupt.signal,
+      });
+    } finally {
+      interrupt.release();
+      await model.dispose();
+    }
+  }
   const bar = progressBar(`${method.title}`);
   try {
     const result = await explain({

@@ -8,6 +8,7 @@ import { MAX_INPUT_SIDE, MODEL_TASKS, type Model, type ModelTask } from '../core
 import { displayUrl } from '../engines/http/index.js';
 import { noiseTunnel } from '../methods/gradient/noise-tunnel.js';
 import { type AnyMethod, getMethod, METHODS } from '../methods/registry.js';
+import { DETECT_FORMATS } from '../models/detect-format.js';
 import { loadModel } from '../models/load.js';
 import type { ModelHints } from '../models/spec.js';
 import { printError } from './print.js';
@@ -74,7 +75,11 @@ export interface ModelFlags {
   layout?: 'NCHW' | 'NHWC';
   labels?: string;
   bgr?: boolean;
-  resize?: 'squash' | 'center-crop';
+  resize?: 'squash' | 'center-crop' | 'letterbox';
+  detectFormat?: string;
+  boxFormat?: string;
+  scoreThreshold?: number;
+  iouThreshold?: number;
   outputs?: 'logits' | 'probabilities';
   task?: ModelTask;
   modelVariant?: string;
@@ -106,7 +111,32 @@ export function addModelOptions(cmd: Command, labelsFlag = '--labels <file>'): C
     )
     .option(labelsFlag, 'class names: a text file (one per line) or JSON')
     .option('--bgr', 'the model expects BGR channel order')
-    .addOption(new Option('--resize <how>', 'fit the photo to the input').choices(['squash', 'center-crop']))
+    .addOption(
+      new Option(
+        '--resize <how>',
+        'fit the photo to the input (default: squash; letterbox, keeping the aspect on gray padding, for detectors)',
+      ).choices(['squash', 'center-crop', 'letterbox']),
+    )
+    .addOption(
+      new Option(
+        '--detect-format <format>',
+        "detectors: the outputs' layout (default: read from their names and shapes; implies --task detect)",
+      ).choices([...DETECT_FORMATS]),
+    )
+    .option(
+      '--box-format <convention>',
+      "detectors: how boxes are written, overriding the format's: xyxy, xywh, cxcywh or yxyx, optionally -normalized (0–1)",
+    )
+    .option(
+      '--score-threshold <0..1>',
+      'detectors: keep detections scoring above this (default 0.25)',
+      parseNumber,
+    )
+    .option(
+      '--iou-threshold <0..1>',
+      'detectors: class-wise NMS drops a box overlapping a better one of its class above this IoU (default 0.7)',
+      parseNumber,
+    )
     .addOption(
       new Option('--outputs <kind>', 'whether scores are probabilities or logits (default: guessed)').choices(
         ['logits', 'probabilities'],
@@ -115,7 +145,7 @@ export function addModelOptions(cmd: Command, labelsFlag = '--labels <file>'): C
     .addOption(
       new Option(
         '--task <task>',
-        'what the outputs mean: one class of K, independent sigmoid tags, raw scores, per-pixel classes [N, C, h, w], or an embedding (default: read from the graph: a rank-4 output is segment, a final Sigmoid over several outputs multilabel, one output a score, else classify; embed is only ever asked for)',
+        'what the outputs mean: one class of K, independent sigmoid tags, raw scores, per-pixel classes [N, C, h, w], an embedding, or object detections (default: read from the graph: outputs named boxes and scores or a rank-3 output are detect, a rank-4 output is segment, a final Sigmoid over several outputs multilabel, one output a score, else classify; embed is only ever asked for)',
       ).choices([...MODEL_TASKS]),
     )
     .option(
@@ -161,6 +191,10 @@ export function modelHints(flags: ModelFlags, labelsPath = flags.labels): ModelH
     labelsPath,
     channelOrder: flags.bgr ? 'BGR' : undefined,
     resize: flags.resize,
+    detectFormat: flags.detectFormat,
+    boxFormat: flags.boxFormat,
+    scoreThreshold: flags.scoreThreshold,
+    iouThreshold: flags.iouThreshold,
     outputs: flags.outputs,
     task: flags.task,
     variant: flags.modelVariant,

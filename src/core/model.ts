@@ -7,11 +7,40 @@ import type { Tensor } from './tensor.js';
  * 'multilabel': K independent tags, each a sigmoid probability (or its logit), never coupled by a softmax;
  * 'score': one or more regression outputs, explained raw and signed (what raises and what lowers the score);
  * 'segment': per-pixel class scores [N, C, h, w]; a target is one class summed over a region (core/targets.ts);
- * 'embed': an embedding [N, D]; a target is its cosine similarity to a reference vector (core/targets.ts).
+ * 'embed': an embedding [N, D]; a target is its cosine similarity to a reference vector (core/targets.ts);
+ * 'detect': an object detector's boxes (models/detect-format.ts); a target is one detection, read through
+ * every output at once (capability 'outputs', models/detect-target.ts).
  */
-export type ModelTask = 'classify' | 'multilabel' | 'score' | 'segment' | 'embed';
+export type ModelTask = 'classify' | 'multilabel' | 'score' | 'segment' | 'embed' | 'detect';
 
-export const MODEL_TASKS: readonly ModelTask[] = ['classify', 'multilabel', 'score', 'segment', 'embed'];
+export const MODEL_TASKS: readonly ModelTask[] = [
+  'classify',
+  'multilabel',
+  'score',
+  'segment',
+  'embed',
+  'detect',
+];
+
+/**
+ * How a detector's outputs are read (task 'detect'); each field is a flag or a sidecar key, checked in
+ * models/spec.ts. Absent fields take the format's own (models/detect-decode.ts).
+ */
+export interface DetectSettings {
+  /** One of models/detect-format.ts DETECT_FORMATS; recognised from the outputs when absent. */
+  readonly format?: string;
+  /** A box convention as core/detection/boxes.ts parseBoxConvention reads it ('cxcywh', 'xyxy-normalized'). */
+  readonly boxes?: string;
+  readonly scoreThreshold?: number;
+  readonly iouThreshold?: number;
+}
+
+/** One output of a model by name, as float32 (integer and boolean outputs converted), for capability 'outputs'. */
+export interface ModelOutput {
+  readonly name: string;
+  readonly dims: readonly number[];
+  readonly data: Float32Array;
+}
 
 /**
  * The largest input side a model may ask for, in pixels: preprocessing makes three float planes of it per
@@ -75,14 +104,17 @@ export interface ModelSpec {
    * the scores are these flattened to [N, K]. Undefined when the model does not say (a predict-only model).
    */
   readonly outputShape?: readonly number[];
+  /** Task 'detect': how the outputs are read. */
+  readonly detect?: DetectSettings;
 }
 
 /**
  * What a model can do; methods and metrics ask for these, never for an engine. 'weights': its weights can be
  * listed, read and replaced (the model-randomization sanity check). 'attention': a transformer's attention
- * probabilities can be read, with their gradients (attention rollout).
+ * probabilities can be read, with their gradients (attention rollout). 'outputs': every output of the model
+ * by name in one run (a detector's boxes, scores and classes).
  */
-export type Capability = 'predict' | 'inputGradients' | 'layers' | 'weights' | 'attention';
+export type Capability = 'predict' | 'inputGradients' | 'layers' | 'weights' | 'attention' | 'outputs';
 
 export interface RunOptions {
   readonly signal?: AbortSignal;
@@ -175,6 +207,8 @@ export interface Model {
    * gradients when a seed is given. Refused (MODEL_SHAPE) for attention in local windows or without a class token.
    */
   attention?(batch: Tensor, seed: Tensor | null, options?: RunOptions): Promise<AttentionResult>;
+  /** Capability 'outputs': every output of the model, in the file's order, for a preprocessed batch. */
+  outputs?(batch: Tensor, options?: RunOptions): Promise<readonly ModelOutput[]>;
   /** Capability 'weights': the layers that read weights, from the output back to the input. */
   weightLayers?(): readonly WeightLayer[];
   /** Capability 'weights': the values of one of the layers' weight tensors, by name. */

@@ -30,7 +30,20 @@ export interface SimilarityTarget {
   readonly reference: Float32Array;
 }
 
-export type OutputTarget = SegmentTarget | SimilarityTarget;
+/**
+ * Σ of the outputs where `weights` is 1 (a fixed mask over one image's flattened output): a detection's
+ * class-c score summed over the anchors whose boxes overlap it (models/detect-target.ts), which the head
+ * differentiates for gradient and CAM methods.
+ */
+export interface MaskedSumTarget {
+  readonly kind: 'masked-sum';
+  /** One weight per output value of an image (the output flattened after the batch). */
+  readonly weights: Float32Array;
+  /** What the sum is over, in words, for error messages. */
+  readonly what: string;
+}
+
+export type OutputTarget = SegmentTarget | SimilarityTarget | MaskedSumTarget;
 
 /**
  * Added under the square root so an all-zero embedding gives 0 instead of 0/0 (and a finite gradient);
@@ -102,6 +115,7 @@ export function similarityTarget(reference: ArrayLike<number>, dimensions: numbe
 /** How many scores per image the target reads: C·h·w, or D. */
 export function targetWidth(target: OutputTarget): number {
   if (target.kind === 'similarity') return target.reference.length;
+  if (target.kind === 'masked-sum') return target.weights.length;
   const [c, h, w] = target.shape;
   return c * h * w;
 }
@@ -111,6 +125,7 @@ export function targetWidth(target: OutputTarget): number {
  * channel (C·h·w values), or the unit reference r̂ (D values). The ONNX head multiplies by these same numbers.
  */
 export function targetWeights(target: OutputTarget): Float32Array {
+  if (target.kind === 'masked-sum') return target.weights;
   if (target.kind === 'similarity') {
     const r = target.reference;
     let norm = 0;
@@ -131,7 +146,7 @@ export function evaluateTarget(target: OutputTarget, scores: Tensor): Tensor {
   if (k !== targetWidth(target))
     throw new SightlineError(
       'MODEL_OUTPUT',
-      `The model gave ${k} values per image; the target expects ${targetWidth(target)} (${target.kind === 'segment' ? `its [C, h, w] = [${target.shape.join(', ')}]` : "the reference's length"}).`,
+      `The model gave ${k} values per image; the target expects ${targetWidth(target)} (${target.kind === 'segment' ? `its [C, h, w] = [${target.shape.join(', ')}]` : target.kind === 'masked-sum' ? target.what : "the reference's length"}).`,
     );
   const weights = targetWeights(target);
   const out = new Float32Array(n);
@@ -143,7 +158,7 @@ export function evaluateTarget(target: OutputTarget, scores: Tensor): Tensor {
       dot += weights[j] * row[j];
       squares += row[j] * row[j];
     }
-    out[i] = target.kind === 'segment' ? dot : dot / Math.sqrt(squares + COSINE_EPSILON);
+    out[i] = target.kind === 'similarity' ? dot / Math.sqrt(squares + COSINE_EPSILON) : dot;
   }
   return { data: out, dims: [n, 1] };
 }

@@ -7,6 +7,7 @@ import { expectedGradients } from './gradient/expected-gradients.js';
 import { integratedGradients } from './gradient/integrated-gradients.js';
 import { noiseTunnel } from './gradient/noise-tunnel.js';
 import { gradient, gradientTimesInput } from './gradient/vanilla.js';
+import { dRise } from './perturbation/d-rise.js';
 import { occlusion } from './perturbation/occlusion.js';
 import { rise } from './perturbation/rise.js';
 import { kernelShap } from './region/kernel-shap.js';
@@ -34,6 +35,7 @@ export const METHODS: readonly AnyMethod[] = [
   gradRollout,
   occlusion,
   rise,
+  dRise,
   lime,
   kernelShap,
   xrai,

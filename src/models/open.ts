@@ -6,6 +6,7 @@ import { decodeModel, encodeModel, type ModelProto } from '../engines/onnx/proto
 import { OnnxModel, type OnnxModelOptions } from '../engines/onnx/session.js';
 import { convertTflite } from '../engines/tflite/index.js';
 import { finalOp, guessOutputs, type ModelHints, specFromIo, tfliteHints } from './spec.js';
+import { ultralyticsHints } from './ultralytics.js';
 
 export interface OpenModelOptions extends OnnxModelOptions {
   /** How messages name the model: its path or file name. Default "the model". */
@@ -51,10 +52,14 @@ export async function openOnnxModel(
   const { name, ...sessionOptions } = options;
   const proto = decodeOnnxModel(bytes, name);
   const last = finalOp(proto);
+  // What the user says wins over what an Ultralytics export's metadata says about itself.
+  const own = ultralyticsHints(proto) as Record<string, unknown>;
+  const given = Object.fromEntries(Object.entries(hints).filter(([, v]) => v !== undefined));
+  const merged = { ...own, ...given } as ModelHints;
   try {
     return await OnnxModel.create(
       bytes,
-      (io) => specFromIo(io, { ...hints, labels: hints.labels ?? [], finalOp: last }) satisfies ModelSpec,
+      (io) => specFromIo(io, { ...merged, labels: merged.labels ?? [], finalOp: last }) satisfies ModelSpec,
       { maxBatch: hints.maxBatch, ...sessionOptions },
     );
   } catch (error) {

@@ -20,7 +20,7 @@ export interface ModelHints {
   readonly channelOrder?: 'RGB' | 'BGR';
   readonly mean?: readonly number[];
   readonly std?: readonly number[];
-  readonly resize?: 'squash' | 'center-crop';
+  readonly resize?: 'squash' | 'center-crop' | 'letterbox';
   readonly cropFraction?: number;
   /** The resampling filter (default bilinear); see ModelSpec.resample. */
   readonly resample?: ResampleFilter;
@@ -34,6 +34,14 @@ export interface ModelHints {
   readonly outputs?: 'probabilities' | 'logits';
   /** What the outputs mean (default: read from the graph, see guessTask). */
   readonly task?: ModelTask;
+  /** Detectors: the output format (models/detect-format.ts), recognised from the outputs when absent. */
+  readonly detectFormat?: string;
+  /** Detectors: the box convention, e.g. 'xyxy' or 'cxcywh-normalized', overriding the format's. */
+  readonly boxFormat?: string;
+  /** Detectors: keep detections scoring above this (default 0.25, Ultralytics' conf). */
+  readonly scoreThreshold?: number;
+  /** Detectors: class-wise NMS drops a box overlapping a better one above this IoU (default 0.7). */
+  readonly iouThreshold?: number;
   readonly maxBatch?: number;
   /** Black-box HTTP models only: transport, limits and headers (docs/http-models.md). */
   readonly http?: HttpHints;
@@ -103,7 +111,12 @@ export function specFromIo(
   hints: ModelHints & { labels: readonly string[]; finalOp?: string },
 ): ModelSpec {
   const outputDims = io.outputs[0]?.dims;
-  const task = checkTask(hints.task) ?? guessTask(hints.finalOp, outputWidth(outputDims), outputDims);
+  const task =
+    checkTask(hints.task) ??
+    (hints.detectFormat !== undefined || looksLikeDetector(io)
+      ? 'detect'
+      : guessTask(hints.finalOp, outputWidth(outputDims), outputDims));
+  const detector = task === 'detect';
   if (task === 'segment' && outputDims && outputDims.length > 0 && outputDims.length !== 4) {
     throw new SightlineError(
       'MODEL_SHAPE',
@@ -163,9 +176,10 @@ export function specFromIo(
     width,
     height,
     channelOrder: hints.channelOrder ?? 'RGB',
-    mean: triple('mean', hints.mean ?? IMAGENET_MEAN),
-    std: triple('std', hints.std ?? IMAGENET_STD),
-    resize: hints.resize ?? 'squash',
+    // Ultralytics and torchvision detectors take pixels / 255 (torchvision normalises inside the graph).
+    mean: triple('mean', hints.mean ?? (detector ? [0, 0, 0] : IMAGENET_MEAN)),
+    std: triple('std', hints.std ?? (detector ? [1, 1, 1] : IMAGENET_STD)),
+    resize: hints.resize ?? (detector ? 'letterbox' : 'squash'),
     cropFraction: hints.cropFraction ?? 0.875,
     ...(hints.resample === undefined ? {} : { resample: checkResample(hints.resample) }),
     ...(hints.resizeFirst === undefined ? {} : { resizeFirst: checkResizeFirst(hints.resizeFirst) }),
@@ -173,7 +187,41 @@ export function specFromIo(
     outputs,
     task,
     ...(fixedShape(outputDims) ? { outputShape: fixedShape(outputDims) } : {}),
+    ...(detector ? { detect: detectSettings(hints) } : {}),
   };
+}
+
+/**
+ * A detector by its outputs alone: outputs named boxes and scores (post-NMS exports), or a first output of
+ * rank 3, which no classifier, tagger, scorer or segmenter gives ([N, 4 + C, A] or [N, A, 5 + C]); which
+ * format it is, is read from the shapes at the first run (detect-format.ts), or refused there in words.
+ */
+function looksLikeDetector(io: OnnxIo): boolean {
+  const names = io.outputs.map((o) => o.name.toLowerCase().replace(/:\d+$/, '').split('/').pop());
+  if (names.some((n) => n === 'boxes' || n === 'detection_boxes') && names.some((n) => n?.includes('scores')))
+    return true;
+  return io.outputs[0]?.dims.length === 3;
+}
+
+/** The detect hints, checked (untrusted sidecar JSON or flags). */
+function detectSettings(hints: ModelHints): NonNullable<ModelSpec['detect']> {
+  const unit = (name: string, v: unknown) => {
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw invalidArgument(name, 'a number from 0 to 1', v);
+    return v;
+  };
+  const text = (name: string, v: unknown) => {
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string') throw invalidArgument(name, 'a string', v);
+    return v;
+  };
+  const out = {
+    format: text('detectFormat', hints.detectFormat),
+    boxes: text('boxFormat', hints.boxFormat),
+    scoreThreshold: unit('scoreThreshold', hints.scoreThreshold),
+    iouThreshold: unit('iouThreshold', hints.iouThreshold),
+  };
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
 }
 
 /** A rank-4 output whose last dim is fixed and smaller than both before it: [N, h, w, C]. */

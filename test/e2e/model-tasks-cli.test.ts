@@ -117,7 +117,7 @@ describe('sightline explain in the task’s words', () => {
     const sidecar = await explain('bad.onnx');
     expect(sidecar.code).toBe(2);
     expect(sidecar.stderr).toContain(
-      `Argument 'task' must be one of classify, multilabel, score, segment, embed; got "regression".`,
+      `Argument 'task' must be one of classify, multilabel, score, segment, embed, detect; got "regression".`,
     );
   });
 

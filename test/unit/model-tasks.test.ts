@@ -63,9 +63,9 @@ describe('the task is read from the end of the graph', () => {
     expect(checkTask(undefined)).toBeUndefined();
     expectInvalid(
       () => checkTask('regression'),
-      `Argument 'task' must be one of classify, multilabel, score, segment, embed; got "regression".`,
+      `Argument 'task' must be one of classify, multilabel, score, segment, embed, detect; got "regression".`,
     );
-    expectInvalid(() => checkTask(3), /one of classify, multilabel, score, segment, embed; got 3/);
+    expectInvalid(() => checkTask(3), /one of classify, multilabel, score, segment, embed, detect; got 3/);
   });
 });
 
@@ -117,7 +117,7 @@ describe('every engine path gives its spec a task', () => {
     expect(specFromIo(io('K'), hints).task).toBe('classify');
     expect(specFromIo(io(1), { ...hints, task: 'classify' }).task).toBe('classify');
     expect(() => specFromIo(io(1), { ...hints, task: 'segmentation' as never })).toThrow(
-      /Argument 'task' must be one of classify, multilabel, score, segment, embed; got "segmentation"/,
+      /Argument 'task' must be one of classify, multilabel, score, segment, embed, detect; got "segmentation"/,
     );
   });
 });

@@ -68,6 +68,10 @@ function targetSeed(target: OutputTarget, scores: Tensor): Tensor {
       for (let p = 0; p < h * w; p++) seed[i * k + target.channel * h * w + p] = target.mask[p];
       continue;
     }
+    if (target.kind === 'masked-sum') {
+      seed.set(target.weights, i * k);
+      continue;
+    }
     const r = target.reference;
     const rn = Math.hypot(...r);
     const squares = e.reduce((a, v) => a + v * v, 0) + COSINE_EPSILON;

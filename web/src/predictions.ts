@@ -48,6 +48,7 @@ const HEADINGS: Record<ModelTask, string> = {
   score: 'Its score',
   segment: 'Its classes, by share of the pixels',
   embed: 'How alike the two photos look to it',
+  detect: 'What it finds, box by box',
 };
 
 function percent(p: number): string {

@@ -16,6 +16,7 @@ import type {
   LayerInfo,
   LayerResult,
   Model,
+  ModelOutput,
   ModelSpec,
   RunOptions,
   WeightLayer,
@@ -27,6 +28,7 @@ import { attentionBlocks, hasAttention, toHeads } from './attention.js';
 import { AUTODIFF_VERSION, addGradients, differentiablePath } from './autodiff/index.js';
 import { probeModel } from './autodiff/shapes.js';
 import { type LayerPlan, planLayers, toNchw } from './layers.js';
+import { namedOutputs } from './outputs.js';
 import {
   DataType,
   decodeModel,
@@ -97,7 +99,8 @@ export class OnnxModel implements Model {
     // Only transformers get 'attention', so menus and checks offer rollout where it can run (attention.ts).
     if (!gradientBlocker && hasAttention(proto, specValue.inputName, this.outputName))
       gradients.push('attention');
-    this.capabilities = new Set<Capability>(['predict', 'weights', ...(gradientBlocker ? [] : gradients)]);
+    const always: Capability[] = ['predict', 'outputs', 'weights'];
+    this.capabilities = new Set<Capability>([...always, ...(gradientBlocker ? [] : gradients)]);
   }
 
   /** Opens a model from the bytes of an ONNX file (models/load.ts reads files). */
@@ -158,6 +161,12 @@ export class OnnxModel implements Model {
   async predict(batch: Tensor, options: RunOptions = {}): Promise<Tensor> {
     const result = await this.run(this.session, batch, {}, [this.outputName], options);
     return this.scores(result[this.outputName], batch.dims[0]);
+  }
+
+  /** Capability 'outputs': every output, converted to float32 (outputs.ts). */
+  async outputs(batch: Tensor, options: RunOptions = {}): Promise<ModelOutput[]> {
+    const names = [...this.session.outputNames];
+    return namedOutputs(names, await this.run(this.session, batch, {}, names, options));
   }
 
   async inputGradients(batch: Tensor, seed: Tensor, options: RunOptions = {}): Promise<GradientResult> {

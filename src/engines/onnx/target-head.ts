@@ -3,6 +3,7 @@
  * differentiates through it and one seed of 1 on the new [N, 1] output drives every gradient and CAM method.
  * The head multiplies by the same weights the TypeScript evaluation uses (targetWeights):
  *   segment:    y = flatten(out) · w                      (w: the mask at class c, C·h·w × 1)
+ *   masked-sum: y = flatten(out) · w                      (w: 1 at a detection's anchors' class-c scores)
  *   similarity: y = (flatten(e) · r̂) / √(flatten(e)² · 1 + ε)
  * Only Flatten, MatMul, Mul, Add, Sqrt and Div, which every opset since 9 has and autodiff/rules cover; a
  * MatMul by a column instead of Mul + ReduceSum also avoids ReduceSum's axes moving from an attribute to an
@@ -22,7 +23,7 @@ export function appendTargetHead(proto: ModelProto, output: string, target: Outp
   const nodes: NodeProto[] = [
     { opType: 'Flatten', input: [output], output: [p('flat')], attribute: [attr('axis', 1)] },
   ];
-  if (target.kind === 'segment') {
+  if (target.kind !== 'similarity') {
     nodes.push({ opType: 'MatMul', input: [p('flat'), p('weights')], output: [TARGET_OUTPUT] });
   } else {
     inits.push(

@@ -1,0 +1,163 @@
+/**
+ * `sightline explain` on a detector (task 'detect'): the photo's detections listed (label, score, box in photo
+ * pixels), then a map for each of the top --detections (or the one --target names), each drawn with its box
+ * into its own overlay, `<photo>-<method>-det<i>.png` (or --out with -det<i> before the extension).
+ */
+import { writeFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { SightlineError } from '../core/errors.js';
+import type { RgbImage } from '../core/image.js';
+import type { MethodOptions } from '../core/method.js';
+import type { Model } from '../core/model.js';
+import { explain } from '../explain.js';
+import { detectPhoto, type PhotoDetection } from '../explain-detect.js';
+import { writeNpy } from '../io/npy-file.js';
+import type { AnyMethod } from '../methods/registry.js';
+import { drawBox } from '../render/boxes.js';
+import type { ColormapName } from '../render/colormaps.js';
+import { defaultColormap } from '../render/colormaps.js';
+import type { NormalizeMode } from '../render/normalize.js';
+import { renderOverlay } from '../render/overlay.js';
+import { encodePng, encodeRgbPng, renderOverlayWithLegend } from '../render/png.js';
+import { print, printJson, safeName } from './print.js';
+import { progressBar } from './progress.js';
+
+export interface DetectRun {
+  readonly image: string;
+  readonly photo: RgbImage;
+  readonly model: Model;
+  readonly method: AnyMethod;
+  readonly options: MethodOptions;
+  readonly target: string;
+  readonly detections: number;
+  readonly out?: string;
+  readonly saveMap?: string;
+  readonly json: boolean;
+  readonly layer?: string;
+  readonly look: {
+    readonly colormap?: ColormapName;
+    readonly mode?: NormalizeMode;
+    readonly opacity: number;
+    readonly outlineTop: number;
+    readonly outlineSmoothing: number;
+    readonly legend: boolean;
+  };
+  readonly signal: AbortSignal;
+}
+
+const box = (b: readonly number[]) =>
+  b.map((v) => Math.round(v * 10) / 10) as [number, number, number, number];
+
+/** Where detection i's overlay goes. */
+function overlayPath(run: DetectRun, i: number, many: boolean): string {
+  if (run.out && !many) return run.out;
+  if (run.out) {
+    const ext = extname(run.out);
+    return `${run.out.slice(0, run.out.length - ext.length)}-det${i}${ext || '.png'}`;
+  }
+  return `${basename(run.image, extname(run.image))}-${run.method.id}-det${i}.png`;
+}
+
+export async function runExplainDetect(run: DetectRun): Promise<void> {
+  const { model, photo, method } = run;
+  const listed = await detectPhoto(model, photo, run.signal);
+  const one = run.target !== 'top';
+  if (run.saveMap && !one && Math.min(run.detections, listed.detections.length) > 1)
+    throw new SightlineError(
+      'INVALID_ARGUMENT',
+      '--save-map writes one map; with a detector, name the detection to explain with --target (an index or a label).',
+    );
+  if (!(Number.isInteger(run.detections) && run.detections >= 1))
+    throw new SightlineError(
+      'INVALID_ARGUMENT',
+      `--detections must be a whole number ≥ 1; got ${run.detections}.`,
+    );
+  const wanted: (number | string)[] = one
+    ? [run.target]
+    : listed.detections.slice(0, run.detections).map((d) => d.index);
+  const files: { detection: PhotoDetection; overlay: string; map?: string }[] = [];
+  for (const target of wanted) {
+    const bar = progressBar(`${method.title} ${typeof target === 'number' ? `#${target}` : target}`);
+    const result = await explain({
+      model,
+      image: photo,
+      method,
+      target,
+      options: run.options,
+      layer: run.layer,
+      signal: run.signal,
+      onProgress: bar.update,
+    }).finally(() => bar.stop());
+    const description = result.target.description;
+    if (description?.kind !== 'detection') throw new Error('a detector gave a non-detection target');
+    const detection = listed.detections[description.detection];
+    const many = !one && wanted.length > 1;
+    const out = overlayPath(run, detection.index, many);
+    const mode = run.look.mode ?? (result.map.signed ? 'positive' : 'absolute');
+    const look = { ...run.look, colormap: run.look.colormap ?? defaultColormap(mode), mode };
+    let png: Uint8Array;
+    if (run.look.legend) {
+      const rgb = await renderOverlayWithLegend(photo, result.map.data, {
+        ...look,
+        legend: { method: method.title, target: `${detection.label} #${detection.index}` },
+      });
+      drawBox(rgb, 3, detection.box, { rows: photo.height });
+      png = await encodeRgbPng(rgb);
+    } else {
+      const rgba = renderOverlay(photo, result.map.data, look);
+      drawBox(rgba, 4, detection.box);
+      png = await encodePng(rgba);
+    }
+    await writeFile(out, png);
+    if (run.saveMap) await writeNpy(run.saveMap, result.map.data, [result.map.height, result.map.width]);
+    files.push({ detection, overlay: out, ...(run.saveMap ? { map: run.saveMap } : {}) });
+  }
+  if (run.json) {
+    const mapOf = new Map(files.map((f) => [f.detection.index, f]));
+    printJson({
+      task: 'detect',
+      format: listed.format,
+      detections: listed.detections.map((d) => ({
+        index: d.index,
+        label: d.label,
+        class: d.classIndex,
+        score: d.score,
+        box: box(d.box),
+        overlay: mapOf.get(d.index)?.overlay ?? null,
+        map: mapOf.get(d.index)?.map ?? null,
+      })),
+      method: method.id,
+      options: run.options,
+      image: { path: run.image, width: photo.width, height: photo.height },
+    });
+    return;
+  }
+  printDetections(run.image, listed.detections, model.spec.detect?.scoreThreshold ?? 0.25);
+  for (const f of files)
+    print(
+      `${method.title} map for '${safeName(f.detection.label)}' #${f.detection.index} written to ${safeName(f.overlay)}\n`,
+    );
+  if (run.saveMap) print(`Raw map [${photo.height}, ${photo.width}] written to ${safeName(run.saveMap)}\n`);
+}
+
+/** Detections listed in text (--json lists all): a random-weight SSD gives hundreds of equal ones. */
+const LISTED = 20;
+
+function printDetections(image: string, detections: readonly PhotoDetection[], threshold: number): void {
+  const name = safeName(image);
+  if (detections.length === 0) {
+    print(
+      `No detections above the score threshold ${threshold} in ${name}; lower it (--score-threshold 0.05) to see weaker ones.\n`,
+    );
+    return;
+  }
+  print(
+    `${detections.length} detection${detections.length === 1 ? '' : 's'} in ${name} (box x0,y0,x1,y1 in photo pixels):\n`,
+  );
+  for (const d of detections.slice(0, LISTED))
+    print(
+      `  #${d.index}  ${(d.score * 100).toFixed(1).padStart(5)}%  ${safeName(d.label)} (${d.classIndex})  ${box(d.box).join(',')}\n`,
+    );
+  if (detections.length > LISTED)
+    print(`  … and ${detections.length - LISTED} more (--json lists them all)\n`);
+}

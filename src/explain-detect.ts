@@ -1,0 +1,143 @@
+/**
+ * Detectors in explain's terms (task 'detect'): a photo's detections, and one of them prepared as the target
+ * (models/detect-target.ts makes the model a method explains: D-RISE's similarity for black-box methods, a
+ * box-target head for gradients and CAM on raw layouts). Boxes are given in photo pixels: the letterbox or
+ * resize is undone (core/preprocess.ts boxToImage).
+ */
+import type { Box } from './core/detection/boxes.js';
+import { invalidArgument, SightlineError } from './core/errors.js';
+import type { RgbImage } from './core/image.js';
+import type { Model } from './core/model.js';
+import { boxToImage, type Geometry, preprocess } from './core/preprocess.js';
+import type { Tensor } from './core/tensor.js';
+import { type Detection, decodeDetections } from './models/detect-decode.js';
+import type { DetectLayout } from './models/detect-format.js';
+import { decodeOptions, detect, detectionModel, detectorOutputs } from './models/detect-target.js';
+import { resolveLabel } from './models/label-match.js';
+
+/** One detection as people and --json see it. */
+export interface PhotoDetection {
+  /** Its rank among the photo's detections, highest score first (what --target 2 names). */
+  readonly index: number;
+  readonly label: string;
+  readonly classIndex: number;
+  readonly score: number;
+  /** x0, y0, x1, y1 in photo pixels. */
+  readonly box: Box;
+  /** The same box in the model input's pixels. */
+  readonly inputBox: Box;
+}
+
+export interface DetectedPhoto {
+  readonly input: Tensor;
+  readonly geometry: Geometry;
+  readonly format: DetectLayout['format'];
+  readonly detections: readonly PhotoDetection[];
+}
+
+const labelOfClass = (model: Model, c: number) => model.spec.labels[c] ?? `class ${c}`;
+
+function toPhoto(model: Model, geometry: Geometry, d: Detection, index: number): PhotoDetection {
+  return {
+    index,
+    label: labelOfClass(model, d.classIndex),
+    classIndex: d.classIndex,
+    score: d.score,
+    box: boxToImage(d.box, geometry, model.spec.width, model.spec.height),
+    inputBox: d.box,
+  };
+}
+
+/** The photo's detections (after NMS for raw layouts), highest score first, with boxes in photo pixels. */
+export async function detectPhoto(
+  model: Model,
+  image: RgbImage,
+  signal?: AbortSignal,
+): Promise<DetectedPhoto> {
+  const { tensor: input, geometry } = preprocess(image, model.spec);
+  const decoded = await detect(model, input, { signal });
+  return {
+    input,
+    geometry,
+    format: decoded.layout.format,
+    detections: (decoded.images[0] ?? []).map((d, i) => toPhoto(model, geometry, d, i)),
+  };
+}
+
+/** What the prepared target of a detector is, for people and --json. */
+export interface DetectionDescription {
+  readonly kind: 'detection';
+  readonly detection: number;
+  readonly class: number;
+  readonly score: number;
+  readonly box: Box;
+}
+
+/**
+ * The detection `wanted` names (its index in the list, 'top' for the first, or a label: the best detection of
+ * that class), and the model whose one output explains it. The caller disposes `model`.
+ */
+export async function prepareDetection(
+  model: Model,
+  image: RgbImage,
+  wanted: 'top' | number | string,
+  signal?: AbortSignal,
+): Promise<{
+  input: Tensor;
+  geometry: Geometry;
+  detections: readonly PhotoDetection[];
+  chosen: PhotoDetection;
+  model: Model;
+  scores: Tensor;
+}> {
+  const { tensor: input, geometry } = preprocess(image, model.spec);
+  const outputs = await detectorOutputs(model, input, { signal });
+  const decoded = decodeDetections(outputs, decodeOptions(model.spec));
+  const raw = decoded.images[0] ?? [];
+  const detections = raw.map((d, i) => toPhoto(model, geometry, d, i));
+  const i = pickDetection(model, detections, wanted);
+  const chosen = detections[i];
+  const label = `${chosen.label} #${i}`;
+  // The unmodified photo's outputs fix the head's anchors; batchless outputs are the photo's own.
+  const explained = detectionModel(model, outputs, decoded.layout, raw[i], label);
+  try {
+    const scores = await explained.predict(input, { signal });
+    return { input, geometry, detections, chosen, model: explained, scores };
+  } catch (error) {
+    await explained.dispose();
+    throw error;
+  }
+}
+
+function pickDetection(
+  model: Model,
+  detections: readonly PhotoDetection[],
+  wanted: 'top' | number | string,
+): number {
+  const threshold = model.spec.detect?.scoreThreshold ?? 0.25;
+  if (detections.length === 0)
+    throw new SightlineError(
+      'UNKNOWN_TARGET',
+      `The detector found nothing in this photo above the score threshold ${threshold}; lower it (--score-threshold 0.05) to see weaker detections.`,
+      { scoreThreshold: threshold },
+    );
+  if (wanted === 'top') return 0;
+  const asNumber =
+    typeof wanted === 'number' ? wanted : /^\d+$/.test(wanted.trim()) ? Number(wanted) : undefined;
+  if (asNumber !== undefined) {
+    if (!Number.isInteger(asNumber) || asNumber >= detections.length)
+      throw invalidArgument('target', `a detection index from 0 to ${detections.length - 1}`, wanted);
+    return asNumber;
+  }
+  const labels = model.spec.labels;
+  const classes = Math.max(labels.length, ...detections.map((d) => d.classIndex + 1));
+  const c = resolveLabel(String(wanted), labels, { classes, noun: 'Target' }).index;
+  const found = detections.findIndex((d) => d.classIndex === c);
+  if (found < 0)
+    throw new SightlineError(
+      'UNKNOWN_TARGET',
+      `The detector found no '${labelOfClass(model, c)}' in this photo (above the score threshold ${threshold}); it found ${[...new Set(detections.map((d) => d.label))].join(', ')}.`,
+      { class: c },
+    );
+  return found;
+}

