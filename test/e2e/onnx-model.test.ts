@@ -96,7 +96,28 @@ describe('every registered method through the CLI on a small ONNX network', () =
       .toFile(join(dir, 'photo.png'));
   });
 
-  it.each(METHODS.map((m) => m.id))('%s writes a finite map of the photo’s size', async (id) => {
+  // A CNN has no attention: the rollout methods are refused in words (test below), every other method runs.
+  const runs = METHODS.filter((m) => !m.requires.includes('attention')).map((m) => m.id);
+  const refused = METHODS.filter((m) => m.requires.includes('attention')).map((m) => m.id);
+
+  it('the attention methods are refused on a CNN, naming what they need', async () => {
+    expect(refused.length).toBeGreaterThan(0);
+    for (const id of refused) {
+      const result = await runCli([
+        'explain',
+        join(dir, 'photo.png'),
+        '--model',
+        join(GOLDEN, 'net_tiny_cnn.onnx'),
+        '--method',
+        id,
+      ]);
+      expect(result.code, id).toBe(4);
+      expect(result.stderr, id).toContain(`Method '${id}' needs`);
+      expect(result.stderr, id).not.toContain('    at ');
+    }
+  });
+
+  it.each(runs)('%s writes a finite map of the photo’s size', async (id) => {
     const small: Record<string, string[]> = {
       rise: ['--masks', '64'],
       'integrated-gradients': ['--steps', '8'],
@@ -135,7 +156,7 @@ describe('every registered method through the CLI on a small ONNX network', () =
       '--model',
       join(GOLDEN, 'net_tiny_cnn.onnx'),
       '--methods',
-      METHODS.map((m) => m.id).join(','),
+      runs.join(','),
       '--metrics',
       'deletion,insertion',
       '--masks',
@@ -149,7 +170,7 @@ describe('every registered method through the CLI on a small ONNX network', () =
     ]);
     expect(result.code, result.stderr).toBe(0);
     const [image] = JSON.parse(await readFile(join(out, 'evaluation.json'), 'utf8')).images;
-    expect(image.methods.map((m: { method: string }) => m.method)).toEqual(METHODS.map((m) => m.id));
+    expect(image.methods.map((m: { method: string }) => m.method)).toEqual(runs);
     for (const m of image.methods) {
       expect(m.error, m.method).toBeUndefined();
       // AUCs of probability curves lie in [0, 1].
