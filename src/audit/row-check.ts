@@ -2,6 +2,7 @@
 // is checked field by field and rebuilt from the fields it should have, so what reaches the summary and the
 // report has the types, ranges and sizes the code that writes rows gives them.
 import { MODEL_TASKS, type ModelTask } from '../core/model.js';
+import { checkDetectPart } from './detect-row-check.js';
 import { type AuditRow, type AuditVerdict, SUMMARY_GRID } from './types.js';
 
 /** Longest file path, picture path, label or class name accepted (characters). */
@@ -129,6 +130,10 @@ function rebuild(value: unknown): AuditRow {
     )
       bad(`'summary' is not ${cells} finite numbers`);
     return v;
+  });
+  optional(o, row, 'detect', (v) => {
+    const checked = checkDetectPart(v);
+    return 'part' in checked ? checked.part : bad(checked.problem);
   });
   optional(o, row, 'overlay', (v) => name(v, 'overlay'));
   optional(o, row, 'thumbnail', (v) => name(v, 'thumbnail'));

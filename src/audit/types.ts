@@ -102,11 +102,81 @@ export interface AuditRow {
    * positive attention, summing to 1), row-major; the dataset-level mean map and clusters are made from these.
    */
   readonly summary?: readonly number[];
+  /** A detector's row (task 'detect'): its detections matched to the ground truth, and the missed objects. */
+  readonly detect?: DetectRowPart;
   /** Files written beside the report for this image, relative to the output folder. */
   readonly overlay?: string;
   readonly thumbnail?: string;
   /** Seconds the image took. */
   readonly seconds?: number;
+}
+
+/** A ground-truth object of a detector's audit: its class name and box x0, y0, x1, y1 in photo pixels. */
+export interface DetectObject {
+  readonly label: string;
+  readonly box: readonly [number, number, number, number];
+}
+
+/** Shares of a detection's (or missed object's) map; absent with noEvidence (a map zero everywhere). */
+interface DetectShares {
+  /** D-RISE's similarity of the unmasked photo to the target (its score for the methods). */
+  readonly similarity?: number;
+  /** Share of the map's positive mass inside the entry's own box. */
+  readonly boxShare?: number;
+  readonly noEvidence?: boolean;
+  /** The map's overlay, relative to the output folder (the audit names it 'det<i>'/'miss<j>' until written). */
+  readonly map?: string;
+}
+
+/** Detections kept in a row (each counted and matched; only the first --detections are explained). */
+export const MAX_ROW_DETECTIONS = 1000;
+
+export interface DetectRowPart {
+  /** Ground-truth objects the image has. */
+  readonly objects: number;
+  /** Detections explained (the first --detections by score); the others are matched and counted only. */
+  readonly explained: number;
+  readonly detections: readonly ({
+    readonly index: number;
+    readonly label: string;
+    readonly classIndex: number;
+    readonly score: number;
+    readonly box: readonly [number, number, number, number];
+    /** The ground-truth object it found (IoU ≥ 0.5, same class); absent for a false positive. */
+    readonly object?: number;
+    readonly iou?: number;
+    /** Share of the map inside the matched object's box. */
+    readonly objectShare?: number;
+  } & DetectShares)[];
+  /** Ground-truth objects no detection found, each explained with its box as the target. */
+  readonly misses: readonly ({
+    readonly object: number;
+    readonly label: string;
+    readonly classIndex: number;
+    readonly box: readonly [number, number, number, number];
+    /** Best IoU of a detection of its class (below 0.5, or taken by a higher-scoring one). */
+    readonly bestIou: number;
+  } & DetectShares)[];
+}
+
+/** A detector audit's counts for one class. */
+export interface DetectClassCount {
+  readonly label: string;
+  readonly truePositives: number;
+  readonly falsePositives: number;
+  readonly misses: number;
+}
+
+/** Dataset-level numbers of a detector's audit. */
+export interface DetectSummary {
+  readonly classes: readonly DetectClassCount[];
+  readonly truePositives: number;
+  readonly falsePositives: number;
+  readonly misses: number;
+  /** Mean share of an explained detection's map outside its own box (null when none was measured). */
+  readonly outsideBox: number | null;
+  /** The same, per class label. */
+  readonly outsideBoxByClass: Readonly<Record<string, number>>;
 }
 
 /** A labelled tag of a multilabel row. */
@@ -171,4 +241,6 @@ export interface AuditSummary {
   readonly accuracy: number | null;
   readonly accuracyByVerdict: Readonly<Record<AuditVerdict, number | null>>;
   readonly clusters: readonly AuditCluster[];
+  /** A detector's audit: detections found, false positives and misses, per class. */
+  readonly detect?: DetectSummary;
 }

@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { formatCount, listSome, terminalSafe } from '../core/text.js';
 import { summarize } from './aggregate.js';
+import { summarizeDetections } from './detect-summary.js';
 import { writeAtomically } from './output.js';
 import { readRowPictures } from './pictures.js';
 import { type ReportImages, renderReport, rowsToCsv, rowsToJsonl } from './report/index.js';
@@ -19,7 +20,8 @@ export async function writeReports(
   config: AuditConfig,
   onWarning: (message: string) => void = () => {},
 ): Promise<AuditSummary> {
-  const summary = summarize(rows);
+  const detect = summarizeDetections(rows);
+  const summary = { ...summarize(rows), ...(detect ? { detect } : {}) };
   const images = new Map<string, ReportImages>();
   const missing = new Map<string, string>();
   for (const row of rows) {

@@ -4,6 +4,9 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import sharp from 'sharp';
 import { type AuditItem, auditImages, POINTING_TOLERANCE } from '../audit/audit.js';
+import { auditDetections } from '../audit/detect.js';
+import { detectSummaryWords } from '../audit/detect-summary.js';
+import { type DetectTruth, readDetectTruth } from '../audit/detect-truth.js';
 import { AuditJournal } from '../audit/journal.js';
 import { labelsFromFolders, readLabelCsv } from '../audit/labels.js';
 import { outputFolder, writeAtomically } from '../audit/output.js';
@@ -22,6 +25,7 @@ import { decodeImage } from '../io/decode.js';
 import { listImageEntries, noImages } from '../io/list-images.js';
 import { METHODS } from '../methods/registry.js';
 import { renderOverlayPng } from '../render/png.js';
+import { detectMapsProblem, writeDetectPictures } from './audit-detect.js';
 import { interruptible } from './interrupt.js';
 import {
   addModelOptions,
@@ -58,6 +62,7 @@ interface AuditFlags extends ModelFlags {
   restart?: boolean;
   faithfulness?: boolean;
   reference?: string;
+  detections: number;
 }
 
 export function auditCommand(): Command {
@@ -90,7 +95,13 @@ export function auditCommand(): Command {
     )
     .option('--restart', 'discard earlier results in --out instead of resuming')
     .option('--faithfulness', 'also measure deletion and insertion AUC per image (slower)')
-    .option('--reference <photo|vector.npy>', `${REFERENCE_HELP}, one for every image`);
+    .option('--reference <photo|vector.npy>', `${REFERENCE_HELP}, one for every image`)
+    .option(
+      '--detections <n>',
+      'detectors: detections explained per image, highest score first',
+      parsePositiveInt,
+      5,
+    );
   addModelOptions(cmd, '--class-names <file>');
   for (const flag of methodOptionFlags()) cmd.addOption(flag);
   return cmd.action(async (folder: string, flags: AuditFlags) => {
@@ -158,79 +169,126 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
   let count = already;
   try {
     refuseOtherTask(out, journal.done, model.spec.task);
-    const items: AuditItem[] = todo.map((file) => {
-      const imageRegions = regions ? regionsFor(regions, file, files) : undefined;
-      return {
-        file,
-        load: async () => {
-          const reason = passedOver.get(file);
-          if (reason === undefined) return decodeImage(join(root, file));
-          throw new SightlineError('IO', `'${file}' ${reason}; expected a regular image file.`, { file });
+    if (model.spec.task === 'detect') {
+      if (labels)
+        throw new SightlineError(
+          'INVALID_ARGUMENT',
+          "A detector's audit reads each object's class from --regions (a COCO file's categories); --labels names one class per image and is not used.",
+        );
+      const truth = flags.regions ? await readDetectTruth(flags.regions) : undefined;
+      await auditDetections(
+        todo.map((file) => ({
+          file,
+          load: async () => {
+            const reason = passedOver.get(file);
+            if (reason === undefined) return decodeImage(join(root, file));
+            throw new SightlineError('IO', `'${file}' ${reason}; expected a regular image file.`, { file });
+          },
+          objects: truth
+            ? async () => (regionsFor(truth, file, files) as DetectTruth | undefined)?.objects ?? []
+            : undefined,
+        })),
+        {
+          model,
+          method,
+          options,
+          detections: flags.detections,
+          concurrency: flags.concurrency,
+          signal: interrupt.signal,
+          onProgress: bar.update,
+          async onRow(row, result) {
+            let stored: AuditRow = row.error
+              ? {
+                  ...row,
+                  error: { ...row.error, message: row.error.message.replaceAll(`${root}${sep}`, '') },
+                }
+              : row;
+            if (result)
+              stored = await writeDetectPictures(out, fileStem(row.file), stored, result, method.title, {
+                overlay: OVERLAY_SIDE,
+                thumbnail: THUMBNAIL_SIDE,
+              });
+            await journal.append(stored);
+            count++;
+            if (!quiet) printError(`[${count}/${files.length}] ${describeRow(stored)}\n`);
+          },
         },
-        label: labels ? labelFor(labels, file) : undefined,
-        regionMask: imageRegions
-          ? async (width, height) => {
-              if (imageRegions.maskPath) return readMask(imageRegions.maskPath, width, height);
-              checkShapes(imageRegions, width, height, file);
-              return shapesMask(imageRegions.shapes, width, height);
-            }
-          : undefined,
-      };
-    });
-    await auditImages(items, {
-      model,
-      method,
-      options,
-      topK: flags.top,
-      tolerance: flags.pointingTolerance,
-      concurrency: flags.concurrency,
-      faithfulness: flags.faithfulness,
-      reference,
-      signal: interrupt.signal,
-      onProgress: bar.update,
-      async onRow(row, result) {
-        // Messages name the image by its full path; the reports name it from the audited folder.
-        let stored: AuditRow = row.error
-          ? { ...row, error: { ...row.error, message: row.error.message.replaceAll(`${root}${sep}`, '') } }
-          : row;
-        if (result) {
-          const name = fileStem(row.file);
-          const overlay = `overlays/${name}.png`;
-          const thumbnail = `thumbnails/${name}.png`;
-          const mode = result.map.signed ? 'positive' : 'absolute';
-          const png = await renderOverlayPng(result.image, result.map.data, {
-            mode,
-            legend: {
-              method: method.title,
-              target: row.target?.label ?? '',
-              ...(row.lowConfidence ? { note: lowConfidenceCaption(row.lowConfidence) } : {}),
-            },
-            maxSide: OVERLAY_SIDE,
-          });
-          await writeAtomically(
-            join(out, overlay),
-            await sharp(png)
-              .resize(OVERLAY_SIDE, OVERLAY_SIDE, { fit: 'inside', withoutEnlargement: true })
-              .png()
-              .toBuffer(),
-          );
-          await writeAtomically(
-            join(out, thumbnail),
-            await sharp(Buffer.from(result.image.data), {
-              raw: { width: result.image.width, height: result.image.height, channels: 3 },
-            })
-              .resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE, { fit: 'inside' })
-              .png()
-              .toBuffer(),
-          );
-          stored = { ...stored, overlay, thumbnail };
-        }
-        // Files first, then the journal line: a row in the journal always has its files.
-        await journal.append(stored);
-        count++;
-        if (!quiet) printError(`[${count}/${files.length}] ${describeRow(stored)}\n`);
-      },
-    });
+      );
+    } else {
+      const items: AuditItem[] = todo.map((file) => {
+        const imageRegions = regions ? regionsFor(regions, file, files) : undefined;
+        return {
+          file,
+          load: async () => {
+            const reason = passedOver.get(file);
+            if (reason === undefined) return decodeImage(join(root, file));
+            throw new SightlineError('IO', `'${file}' ${reason}; expected a regular image file.`, { file });
+          },
+          label: labels ? labelFor(labels, file) : undefined,
+          regionMask: imageRegions
+            ? async (width, height) => {
+                if (imageRegions.maskPath) return readMask(imageRegions.maskPath, width, height);
+                checkShapes(imageRegions, width, height, file);
+                return shapesMask(imageRegions.shapes, width, height);
+              }
+            : undefined,
+        };
+      });
+      await auditImages(items, {
+        model,
+        method,
+        options,
+        topK: flags.top,
+        tolerance: flags.pointingTolerance,
+        concurrency: flags.concurrency,
+        faithfulness: flags.faithfulness,
+        reference,
+        signal: interrupt.signal,
+        onProgress: bar.update,
+        async onRow(row, result) {
+          // Messages name the image by its full path; the reports name it from the audited folder.
+          let stored: AuditRow = row.error
+            ? { ...row, error: { ...row.error, message: row.error.message.replaceAll(`${root}${sep}`, '') } }
+            : row;
+          if (result) {
+            const name = fileStem(row.file);
+            const overlay = `overlays/${name}.png`;
+            const thumbnail = `thumbnails/${name}.png`;
+            const mode = result.map.signed ? 'positive' : 'absolute';
+            const png = await renderOverlayPng(result.image, result.map.data, {
+              mode,
+              legend: {
+                method: method.title,
+                target: row.target?.label ?? '',
+                ...(row.lowConfidence ? { note: lowConfidenceCaption(row.lowConfidence) } : {}),
+              },
+              maxSide: OVERLAY_SIDE,
+            });
+            await writeAtomically(
+              join(out, overlay),
+              await sharp(png)
+                .resize(OVERLAY_SIDE, OVERLAY_SIDE, { fit: 'inside', withoutEnlargement: true })
+                .png()
+                .toBuffer(),
+            );
+            await writeAtomically(
+              join(out, thumbnail),
+              await sharp(Buffer.from(result.image.data), {
+                raw: { width: result.image.width, height: result.image.height, channels: 3 },
+              })
+                .resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE, { fit: 'inside' })
+                .png()
+                .toBuffer(),
+            );
+            stored = { ...stored, overlay, thumbnail };
+          }
+          // Files first, then the journal line: a row in the journal always has its files.
+          await journal.append(stored);
+          count++;
+          if (!quiet) printError(`[${count}/${files.length}] ${describeRow(stored)}\n`);
+        },
+      });
+    }
   } finally {
     bar.stop();
     interrupt.release();
@@ -257,6 +315,7 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
         ? ` ${onObject} of ${withRegion.length} with regions look at the object, ${summary.verdicts.partly} partly outside, ${summary.verdicts.background} at the background.`
         : '') +
       noEvidence +
+      (summary.detect ? ` ${detectSummaryWords(summary.detect)}` : '') +
       `\nReport: ${join(out, 'report.html')} (also results.jsonl, results.csv)\n`,
   );
   if (flags.failUnder !== undefined) {
@@ -335,7 +394,7 @@ async function rowsToRedo(
     const problem =
       row.status === 'ok' && row.overlay === undefined && row.thumbnail === undefined
         ? 'the journal names no pictures'
-        : await rowPicturesProblem(out, row);
+        : ((await rowPicturesProblem(out, row)) ?? (await detectMapsProblem(out, row)));
     if (problem === undefined) continue;
     redo.add(file);
     problems.push(`${safeName(file)} (${problem})`);

@@ -1,0 +1,61 @@
+// A detector audit's dataset-level numbers: detections that found an object, false positives and missed
+// objects per class, and how much of the explained detections' evidence lies outside their own boxes.
+import type { AuditRow, DetectClassCount, DetectSummary } from './types.js';
+
+/** The summary over the rows of a detector's audit, or undefined when no row is one. */
+export function summarizeDetections(rows: readonly AuditRow[]): DetectSummary | undefined {
+  const parts = rows.filter((r) => r.status === 'ok' && r.detect).map((r) => r.detect!);
+  if (parts.length === 0) return undefined;
+  const counts = new Map<string, { truePositives: number; falsePositives: number; misses: number }>();
+  const count = (label: string) => {
+    const c = counts.get(label) ?? { truePositives: 0, falsePositives: 0, misses: 0 };
+    counts.set(label, c);
+    return c;
+  };
+  const outside = new Map<string, { sum: number; n: number }>();
+  let sum = 0;
+  let n = 0;
+  for (const part of parts) {
+    for (const d of part.detections) {
+      const c = count(d.label);
+      if (d.object !== undefined) c.truePositives++;
+      else c.falsePositives++;
+      if (d.boxShare === undefined) continue;
+      const o = outside.get(d.label) ?? { sum: 0, n: 0 };
+      o.sum += 1 - d.boxShare;
+      o.n++;
+      outside.set(d.label, o);
+      sum += 1 - d.boxShare;
+      n++;
+    }
+    for (const m of part.misses) count(m.label).misses++;
+  }
+  const classes: DetectClassCount[] = [...counts]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([label, c]) => ({ label, ...c }));
+  const total = (key: 'truePositives' | 'falsePositives' | 'misses') =>
+    classes.reduce((s, c) => s + c[key], 0);
+  return {
+    classes,
+    truePositives: total('truePositives'),
+    falsePositives: total('falsePositives'),
+    misses: total('misses'),
+    outsideBox: n > 0 ? sum / n : null,
+    outsideBoxByClass: Object.fromEntries([...outside].map(([label, o]) => [label, o.sum / o.n])),
+  };
+}
+
+/** The summary in one sentence, for the terminal and the report. */
+export function detectSummaryWords(s: DetectSummary): string {
+  const perClass = s.classes
+    .map(
+      (c) =>
+        `${c.label}: ${c.truePositives} found, ${c.falsePositives} false positive${c.falsePositives === 1 ? '' : 's'}, ${c.misses} missed`,
+    )
+    .join('; ');
+  const outside =
+    s.outsideBox === null
+      ? ''
+      : ` On average ${(s.outsideBox * 100).toFixed(1)}% of a detection's map lies outside its box.`;
+  return `${s.truePositives} detection${s.truePositives === 1 ? '' : 's'} found an object, ${s.falsePositives} ${s.falsePositives === 1 ? 'was a false positive' : 'were false positives'}, ${s.misses} object${s.misses === 1 ? ' was' : 's were'} missed (${perClass}).${outside}`;
+}

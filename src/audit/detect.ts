@@ -1,0 +1,262 @@
+// The audit of a detector (task 'detect'): per image, the detections after NMS matched to the ground-truth boxes
+// (IoU ≥ 0.5, same class, greedy by score as COCO does); each explained detection's map measured inside its own
+// box and its matched object; false positives and missed objects listed with their maps. One row per image, so
+// the journal resumes by image as for every other task.
+import type { AttributionMap } from '../core/attribution.js';
+import { type Box, iou } from '../core/detection/boxes.js';
+import { SightlineError, throwIfAborted } from '../core/errors.js';
+import type { RgbImage } from '../core/image.js';
+import type { MethodOptions } from '../core/method.js';
+import type { Model } from '../core/model.js';
+import { boxToImage, boxToInput, preprocess } from '../core/preprocess.js';
+import type { ProgressCallback } from '../core/progress.js';
+import { shapesMask } from '../core/regions/mask.js';
+import { capText } from '../core/text.js';
+import { explainPrepared, type PreparedImage } from '../explain.js';
+import type { AnyMethod } from '../methods/registry.js';
+import { maskAttention } from '../metrics/region.js';
+import { type Detection, decodeDetections } from '../models/detect-decode.js';
+import { decodeOptions, detectionModel, detectorOutputs } from '../models/detect-target.js';
+import { resolveLabel } from '../models/label-match.js';
+import { attentionIn, MAX_ROW_MESSAGE } from './audit.js';
+import { type AuditRow, type DetectObject, type DetectRowPart, MAX_ROW_DETECTIONS } from './types.js';
+
+/** IoU a detection needs with a ground-truth object of its class to find it (COCO's AP50). */
+export const MATCH_IOU = 0.5;
+
+/** One image of a detector's audit. */
+export interface DetectAuditItem {
+  readonly file: string;
+  load(): Promise<RgbImage>;
+  /** The image's ground-truth objects, boxes x0, y0, x1, y1 in photo pixels; may throw (an error row). */
+  objects?(width: number, height: number): Promise<readonly DetectObject[]>;
+}
+
+/** A map made for the row, with the box drawn on its overlay and where the row names its file. */
+export interface DetectMap {
+  /** 'det<i>' or 'miss<j>': the row entry the map belongs to. */
+  readonly key: string;
+  readonly map: AttributionMap;
+  readonly box: Box;
+  readonly caption: string;
+}
+
+export interface DetectAuditRequest {
+  readonly model: Model;
+  readonly method: string | AnyMethod;
+  readonly options?: MethodOptions;
+  /** Detections explained per image (highest score first; default 5). */
+  readonly detections?: number;
+  readonly concurrency?: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: ProgressCallback;
+  /** Each finished row; `maps` holds one map per explained detection and missed object. */
+  onRow(row: AuditRow, result?: { image: RgbImage; maps: readonly DetectMap[] }): Promise<void>;
+}
+
+/** Audits a detector over `items`, in order, up to `concurrency` at once, one row each (errors become rows). */
+export async function auditDetections(
+  items: readonly DetectAuditItem[],
+  request: DetectAuditRequest,
+): Promise<void> {
+  const total = items.length;
+  let next = 0;
+  let finished = 0;
+  request.onProgress?.({ done: 0, total, unit: 'images' });
+  const worker = async () => {
+    while (next < items.length) {
+      throwIfAborted(request.signal);
+      await auditDetectOne(items[next++], request);
+      request.onProgress?.({ done: ++finished, total, unit: 'images' });
+    }
+  };
+  const lanes = Math.max(1, Math.min(request.concurrency ?? 2, items.length));
+  await Promise.all(Array.from({ length: lanes }, worker));
+}
+
+/**
+ * Greedy matching as COCO's evaluation does it: detections in score order, each taking the unmatched object of
+ * its class it overlaps most, if that IoU is ≥ MATCH_IOU. Returns, per detection, the object index or -1.
+ */
+export function matchDetections(
+  detections: readonly { classIndex: number; score: number; box: Box }[],
+  objects: readonly { classIndex: number; box: Box }[],
+): { object: number; iou: number }[] {
+  const taken = new Array<boolean>(objects.length).fill(false);
+  const result = detections.map(() => ({ object: -1, iou: 0 }));
+  const order = detections.map((_, i) => i).sort((a, b) => detections[b].score - detections[a].score);
+  for (const i of order) {
+    let best = -1;
+    let bestIou = MATCH_IOU;
+    objects.forEach((o, j) => {
+      if (taken[j] || o.classIndex !== detections[i].classIndex) return;
+      const v = iou(detections[i].box, o.box);
+      if (v >= bestIou) {
+        best = j;
+        bestIou = v;
+      }
+    });
+    if (best >= 0) {
+      taken[best] = true;
+      result[i] = { object: best, iou: bestIou };
+    }
+  }
+  return result;
+}
+
+async function auditDetectOne(item: DetectAuditItem, request: DetectAuditRequest): Promise<void> {
+  const { model } = request;
+  const started = performance.now();
+  const seconds = () => Math.round(performance.now() - started) / 1000;
+  let partial: Partial<AuditRow> = {};
+  try {
+    const image = await item.load();
+    const { width, height } = image;
+    partial = { width, height, task: 'detect' };
+    const given = item.objects ? await item.objects(width, height) : [];
+    const classes = Math.max(1, model.spec.labels.length);
+    const objects = given.map((o) => ({
+      ...o,
+      classIndex: resolveLabel(o.label, model.spec.labels, { classes, noun: 'Label' }).index,
+    }));
+    const { tensor: input, geometry } = preprocess(image, model.spec);
+    const outputs = await detectorOutputs(model, input, { signal: request.signal });
+    const decoded = decodeDetections(outputs, decodeOptions(model.spec));
+    const raw = (decoded.images[0] ?? []).slice(0, MAX_ROW_DETECTIONS);
+    const found = raw.map((d) => ({
+      classIndex: d.classIndex,
+      score: d.score,
+      box: boxToImage(d.box, geometry, model.spec.width, model.spec.height),
+    }));
+    const matches = matchDetections(found, objects);
+    const labelOf = (c: number) => model.spec.labels[c] ?? `class ${c}`;
+    const explained = Math.min(request.detections ?? 5, raw.length);
+    const maps: DetectMap[] = [];
+    const boxMask = (b: Box) =>
+      shapesMask([{ type: 'box', x: b[0], y: b[1], width: b[2] - b[0], height: b[3] - b[1] }], width, height);
+    const shareIn = (map: AttributionMap, b: Box) => maskAttention(map, boxMask(b)).share;
+
+    // One detection's (or missed object's) map: D-RISE (or the asked method) on its similarity.
+    const explainOne = async (d: Detection, label: string) => {
+      const target = detectionModel(model, outputs, decoded.layout, d, label);
+      try {
+        const scores = await target.predict(input, { signal: request.signal });
+        const prepared: PreparedImage = {
+          input,
+          geometry,
+          scores,
+          classes: 1,
+          predictions: [],
+          target: { index: 0, label },
+          model: target,
+        };
+        const result = await explainPrepared(model, prepared, {
+          method: request.method,
+          options: request.options,
+          signal: request.signal,
+        });
+        return { map: result.map, similarity: scores.data[0] };
+      } finally {
+        await target.dispose();
+      }
+    };
+
+    const detections: DetectRowPart['detections'][number][] = [];
+    for (let i = 0; i < found.length; i++) {
+      const f = found[i];
+      const m = matches[i];
+      const entry = {
+        index: i,
+        label: labelOf(f.classIndex),
+        classIndex: f.classIndex,
+        score: f.score,
+        box: roundBox(f.box),
+        ...(m.object >= 0 ? { object: m.object, iou: m.iou } : {}),
+      };
+      if (i >= explained) {
+        detections.push(entry);
+        continue;
+      }
+      throwIfAborted(request.signal);
+      const caption = `${entry.label} #${i} (${m.object >= 0 ? 'found' : 'false positive'})`;
+      const { map, similarity } = await explainOne(raw[i], caption);
+      const key = `det${i}`;
+      maps.push({ key, map, box: f.box, caption });
+      if (attentionIn(map) === 'none') {
+        detections.push({ ...entry, similarity, noEvidence: true, map: key });
+        continue;
+      }
+      detections.push({
+        ...entry,
+        similarity,
+        boxShare: shareIn(map, f.box),
+        ...(m.object >= 0 ? { objectShare: shareIn(map, objects[m.object].box) } : {}),
+        map: key,
+      });
+    }
+
+    const matched = new Set(matches.map((m) => m.object).filter((j) => j >= 0));
+    const misses: DetectRowPart['misses'][number][] = [];
+    for (let j = 0; j < objects.length; j++) {
+      if (matched.has(j)) continue;
+      throwIfAborted(request.signal);
+      const o = objects[j];
+      const best = found.reduce(
+        (v, f) => (f.classIndex === o.classIndex ? Math.max(v, iou(f.box, o.box)) : v),
+        0,
+      );
+      // The object's box as the target: D-RISE's similarity asks what, in the photo, would make the model
+      // propose this class here; a map with no evidence says nothing in the photo does.
+      const asDetection: Detection = {
+        box: boxToInput(o.box, geometry, model.spec.width, model.spec.height),
+        score: 0,
+        classIndex: o.classIndex,
+        index: -1,
+      };
+      const caption = `missed ${labelOf(o.classIndex)} (object ${j})`;
+      const { map, similarity } = await explainOne(asDetection, caption);
+      const key = `miss${j}`;
+      maps.push({ key, map, box: o.box, caption });
+      const none = attentionIn(map) === 'none';
+      misses.push({
+        object: j,
+        label: labelOf(o.classIndex),
+        classIndex: o.classIndex,
+        box: roundBox(o.box),
+        bestIou: best,
+        similarity,
+        ...(none ? { noEvidence: true } : { boxShare: shareIn(map, o.box) }),
+        map: key,
+      });
+    }
+    const row: AuditRow = {
+      file: item.file,
+      status: 'ok',
+      ...partial,
+      predictions: detections.map((d) => ({ index: d.index, label: d.label, score: d.score })),
+      detect: { objects: objects.length, explained, detections, misses },
+      seconds: seconds(),
+    };
+    await request.onRow(row, { image, maps });
+  } catch (error) {
+    if (request.signal?.aborted) throw error;
+    const known = error instanceof SightlineError;
+    await request.onRow({
+      file: item.file,
+      status: 'error',
+      error: {
+        code: known ? error.code : 'INTERNAL',
+        message: capText(
+          known ? error.message : `Unexpected error: ${(error as Error)?.message ?? String(error)}`,
+          MAX_ROW_MESSAGE,
+        ),
+      },
+      ...partial,
+      seconds: seconds(),
+    });
+  }
+}
+
+function roundBox(b: Box): [number, number, number, number] {
+  return b.map((v) => Math.round(v * 100) / 100) as [number, number, number, number];
+}

@@ -1,0 +1,92 @@
+// The files of a detector's audit row (cli/audit.ts): the photo with its ground-truth and detected boxes as the
+// row's overlay, a thumbnail, and one overlay per explained detection and missed object with its box drawn.
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { DetectMap } from '../audit/detect.js';
+import { writeAtomically } from '../audit/output.js';
+import { rowPicturesProblem } from '../audit/pictures.js';
+import type { AuditRow, DetectRowPart } from '../audit/types.js';
+import type { RgbImage } from '../core/image.js';
+import { drawBox } from '../render/boxes.js';
+import { encodeRgbPng, renderOverlayWithLegend } from '../render/png.js';
+
+const GREEN: [number, number, number] = [0, 200, 0];
+const RED: [number, number, number] = [230, 0, 0];
+
+/** Writes the row's pictures under `out` and returns the row naming them (map keys replaced by file paths). */
+export async function writeDetectPictures(
+  out: string,
+  stem: string,
+  row: AuditRow,
+  result: { image: RgbImage; maps: readonly DetectMap[] },
+  method: string,
+  sides: { overlay: number; thumbnail: number },
+): Promise<AuditRow> {
+  const { image } = result;
+  const part = row.detect as DetectRowPart;
+  const files = new Map<string, string>();
+  for (const m of result.maps) {
+    const rgb = await renderOverlayWithLegend(image, m.map.data, {
+      mode: m.map.signed ? 'positive' : 'absolute',
+      legend: { method, target: m.caption },
+      maxSide: sides.overlay,
+    });
+    const scale = rgb.width / image.width;
+    drawBox(rgb, 3, m.box.map((v) => v * scale) as unknown as [number, number, number, number], {
+      rows: Math.round(image.height * scale),
+    });
+    const file = `overlays/${stem}-${m.key}.png`;
+    await writeAtomically(join(out, file), await encodeRgbPng(rgb));
+    files.set(m.key, file);
+  }
+  // The photo itself with every box: ground truth found in green, missed in red; detections white.
+  const scale = Math.min(1, sides.overlay / Math.max(image.width, image.height));
+  const width = Math.max(1, Math.round(image.width * scale));
+  const height = Math.max(1, Math.round(image.height * scale));
+  const raw = await sharp(Buffer.from(image.data), {
+    raw: { width: image.width, height: image.height, channels: 3 },
+  })
+    .resize(width, height, { fit: 'fill' })
+    .raw()
+    .toBuffer();
+  const photo = { width, height, data: new Uint8Array(raw) };
+  const scaled = (b: readonly number[]) => b.map((v) => v * scale) as [number, number, number, number];
+  for (const d of part.detections)
+    if (d.object !== undefined) drawBox(photo, 3, scaled(d.box), { color: GREEN });
+  for (const m of part.misses) drawBox(photo, 3, scaled(m.box), { color: RED });
+  for (const d of part.detections) drawBox(photo, 3, scaled(d.box), { thickness: 1 });
+  const overlay = `overlays/${stem}.png`;
+  await writeAtomically(join(out, overlay), await encodeRgbPng({ width, height, data: photo.data }));
+  const thumbnail = `thumbnails/${stem}.png`;
+  await writeAtomically(
+    join(out, thumbnail),
+    await sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 3 } })
+      .resize(sides.thumbnail, sides.thumbnail, { fit: 'inside' })
+      .png()
+      .toBuffer(),
+  );
+  const named = <T extends { map?: string }>(e: T): T =>
+    e.map === undefined ? e : { ...e, map: files.get(e.map) ?? e.map };
+  return {
+    ...row,
+    detect: { ...part, detections: part.detections.map(named), misses: part.misses.map(named) },
+    overlay,
+    thumbnail,
+  };
+}
+
+/** Why a detector row's map files cannot be used (missing, outside `out`), or undefined when they can. */
+export async function detectMapsProblem(out: string, row: AuditRow): Promise<string | undefined> {
+  if (!row.detect) return undefined;
+  for (const e of [...row.detect.detections, ...row.detect.misses]) {
+    if (e.map === undefined) continue;
+    const problem = await rowPicturesProblem(out, {
+      file: row.file,
+      status: 'ok',
+      overlay: e.map,
+      thumbnail: e.map,
+    });
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
