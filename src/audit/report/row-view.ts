@@ -1,5 +1,6 @@
 // How one audit row reads in report.html: its kind (worst first), the words and numbers shown for it, the
 // dialog's facts, the sort keys and the filter's text.
+import { detectCountWords, detectDetails } from './detect-words.js';
 import { lowConfidenceWords, notePercent, TAG_PRESENT } from '../../core/confidence.js';
 import type { ModelTask } from '../../core/model.js';
 import { compareText } from '../aggregate.js';
@@ -69,6 +70,7 @@ export function taskOf(row: AuditRow): ModelTask {
  * without predictions.
  */
 export function predictionWords(row: AuditRow): string {
+  if (row.detect) return detectCountWords(row.detect);
   const ps = row.predictions ?? [];
   if (ps.length === 0) return '';
   const task = taskOf(row);
@@ -137,6 +139,7 @@ export function details(row: AuditRow, missingPictures?: string): [string, strin
       row.predictions.map((p) => `${p.label} ${score(p.score, task)}`).join(', '),
     ]);
   }
+  if (row.detect) out.push(...detectDetails(row.detect));
   if (row.label) out.push([task === 'multilabel' ? 'Labelled tags' : 'Label', row.label.text]);
   if (row.tags && row.tags.length > 0) out.push(['Tags', tagWords(row)]);
   if (row.correct !== undefined)

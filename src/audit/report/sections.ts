@@ -1,5 +1,6 @@
 // The sections of report.html, as markup: what was run, the whole dataset, every image, and the dialog.
 // Every text from rows and config passes through escapeHtml.
+import { detectSummaryWords } from '../detect-summary.js';
 import sharp from 'sharp';
 import { TAG_PRESENT } from '../../core/confidence.js';
 import { escapeHtml } from '../../core/html.js';
@@ -181,7 +182,7 @@ export function datasetSection(
 <h2 id="dataset-title">The whole dataset</h2>
 <div class="overview">
 ${picture}
-<div>${counts}${border}${accuracy}${low}${verdicts}</div>
+<div>${counts}${summary.detect ? `<p>${escapeHtml(detectSummaryWords(summary.detect))}</p>` : ''}${border}${accuracy}${low}${verdicts}</div>
 </div>
 ${clusters}
 </section>`;

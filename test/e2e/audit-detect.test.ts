@@ -1,0 +1,219 @@
+/**
+ * `sightline audit` on a detector, as a user runs it: the hand-set YOLOv8-style square detector of
+ * scripts/golden/detectors.py (test/fixtures/detectors, labels red/green/blue) over three 64 × 64 photos made
+ * here, with COCO boxes written here. Planted: a blue square the COCO file does not list (a false positive) and
+ * a green box over empty background (a miss). Counted by hand: red found twice (a, b), green twice (a, c).
+ */
+import { copyFile, mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/detectors/', import.meta.url));
+const LABELS = ['red', 'green', 'blue'];
+type Square = { box: [number, number, number, number]; channel: number };
+// Squares of side 16 centred on the detector's anchors (stride 4, centres at 4k + 2), as in detectors.py.
+const RED: Square = { box: [10, 14, 26, 30], channel: 0 };
+const GREEN: Square = { box: [34, 38, 50, 54], channel: 1 };
+const BLUE: Square = { box: [42, 6, 58, 22], channel: 2 };
+const GREEN_C: Square = { box: [34, 6, 50, 22], channel: 1 };
+const PHOTOS: Record<string, Square[]> = { 'a.png': [RED, GREEN, BLUE], 'b.png': [RED], 'c.png': [GREEN_C] };
+// COCO's objects: a.png without its blue square; b.png with a green box where there is none.
+const TRUTH: Record<string, Square[]> = { 'a.png': [RED, GREEN], 'b.png': [RED, GREEN], 'c.png': [GREEN_C] };
+
+let dir: string;
+const at = (name: string) => join(dir, name);
+
+async function photo(squares: Square[], file: string): Promise<void> {
+  const data = Buffer.alloc(64 * 64 * 3);
+  let seed = 14;
+  for (let i = 0; i < data.length; i++) {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    data[i] = seed % 26; // background 0–0.1, as the fixture's test image
+  }
+  for (const { box, channel } of squares)
+    for (let y = box[1]; y < box[3]; y++)
+      for (let x = box[0]; x < box[2]; x++)
+        for (let c = 0; c < 3; c++) data[(y * 64 + x) * 3 + c] = c === channel ? 255 : 13;
+  await sharp(data, { raw: { width: 64, height: 64, channels: 3 } })
+    .png()
+    .toFile(file);
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sightline-audit-detect-'));
+  await copyFile(`${FIXTURES}yolov8.onnx`, at('det.onnx'));
+  await writeFile(at('det.json'), JSON.stringify({ labels: LABELS, iouThreshold: 0.45 }));
+  await mkdir(at('photos'));
+  for (const [file, squares] of Object.entries(PHOTOS)) await photo(squares, at(`photos/${file}`));
+  const names = Object.keys(TRUTH);
+  let id = 1;
+  const coco = {
+    images: names.map((file, i) => ({ id: i + 1, file_name: file, width: 64, height: 64 })),
+    annotations: names.flatMap((file, i) =>
+      TRUTH[file].map(({ box, channel }) => ({
+        id: id++,
+        image_id: i + 1,
+        category_id: channel + 1,
+        bbox: [box[0], box[1], box[2] - box[0], box[3] - box[1]],
+      })),
+    ),
+    categories: LABELS.map((name, c) => ({ id: c + 1, name })),
+  };
+  await writeFile(at('coco.json'), JSON.stringify(coco));
+});
+
+const audit = (out: string, extra: string[] = []) =>
+  runCli([
+    'audit',
+    at('photos'),
+    '--model',
+    at('det.onnx'),
+    '--method',
+    'd-rise',
+    '--masks',
+    '200',
+    '--regions',
+    at('coco.json'),
+    '--concurrency',
+    '1',
+    '--out',
+    out,
+    ...extra,
+  ]);
+
+interface Row {
+  file: string;
+  status: string;
+  detect: {
+    objects: number;
+    detections: { label: string; box: number[]; object?: number; boxShare?: number; map?: string }[];
+    misses: { label: string; box: number[]; map?: string; boxShare?: number; noEvidence?: boolean }[];
+  };
+}
+const readRows = async (out: string): Promise<Row[]> =>
+  (await readFile(join(out, 'results.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+
+describe('sightline audit --model detector.onnx --regions coco.json', () => {
+  it('reports the planted false positive and the planted miss, each with its map, and the counts by class', async () => {
+    const out = at('out');
+    const r = await audit(out);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = await readRows(out);
+    expect(rows.map((x) => [x.file, x.status])).toEqual([
+      ['a.png', 'ok'],
+      ['b.png', 'ok'],
+      ['c.png', 'ok'],
+    ]);
+    const fps = rows.flatMap((x) =>
+      x.detect.detections.filter((d) => d.object === undefined).map((d) => ({ file: x.file, ...d })),
+    );
+    expect(fps.map((d) => [d.file, d.label, d.box])).toEqual([['a.png', 'blue', BLUE.box]]);
+    const misses = rows.flatMap((x) => x.detect.misses.map((m) => ({ file: x.file, ...m })));
+    expect(misses.map((m) => [m.file, m.label, m.box])).toEqual([['b.png', 'green', GREEN.box]]);
+    for (const e of [...fps, ...misses]) {
+      expect(e.map).toMatch(/^overlays\/.*-(det|miss)\d\.png$/);
+      expect((await sharp(join(out, e.map as string)).metadata()).width).toBe(64);
+    }
+    // The false positive's map is measured inside its own (blue) box.
+    // The miss's box holds only background: D-RISE finds nothing that raises a green proposal there.
+    expect(misses[0].noEvidence).toBe(true);
+    expect(fps[0].boxShare).toBeGreaterThan(0);
+    const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')).summary.detect;
+    expect(summary.classes).toEqual([
+      { label: 'blue', truePositives: 0, falsePositives: 1, misses: 0 },
+      { label: 'green', truePositives: 2, falsePositives: 0, misses: 1 },
+      { label: 'red', truePositives: 2, falsePositives: 0, misses: 0 },
+    ]);
+    expect([summary.truePositives, summary.falsePositives, summary.misses]).toEqual([4, 1, 1]);
+    expect(summary.outsideBox).toBeGreaterThanOrEqual(0);
+    expect(summary.outsideBox).toBeLessThanOrEqual(1);
+    expect(r.stdout).toContain('4 detections found an object, 1 was a false positive, 1 object was missed');
+    expect(r.stdout).toContain('blue: 0 found, 1 false positive, 0 missed');
+    const csv = await readFile(join(out, 'results.csv'), 'utf8');
+    const [head, ...lines] = csv.trim().split('\r\n');
+    // The last columns, after the quoted prediction words (which hold commas).
+    expect(head.endsWith('detections,false_positives,missed,error')).toBe(true);
+    expect(lines.map((l) => l.split(',').slice(-4, -1))).toEqual([
+      ['3', '1', '0'],
+      ['1', '0', '1'],
+      ['1', '0', '0'],
+    ]);
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('blue: 0 found, 1 false positive, 0 missed');
+    expect(html).toContain("false positive: why did it see a 'blue' here?");
+    expect(html).toContain('Missed green (object 1) at [34, 38, 50, 54]');
+  }, 120_000);
+
+  it('resumes after an interruption with the rows already done kept as they were', async () => {
+    const out = at('resume');
+    expect((await audit(out)).code).toBe(0);
+    const journal = join(out, 'journal.jsonl');
+    const [header, first] = (await readFile(journal, 'utf8')).split('\n');
+    // As a kill after the first image leaves it: its line, then half of the next.
+    await writeFile(journal, `${header}\n${first}\n{"file":"b.pn`);
+    const mapOfFirst = JSON.parse(first).detect.detections[0].map;
+    const before = (await stat(join(out, mapOfFirst))).mtimeMs;
+    const r = await audit(out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('resuming: 1 already done, 2 to go');
+    const lines = (await readFile(journal, 'utf8')).trim().split('\n');
+    expect(lines[1]).toBe(first);
+    expect(lines).toHaveLength(4);
+    expect((await stat(join(out, mapOfFirst))).mtimeMs).toBe(before);
+    expect((await readRows(out)).map((x) => x.file)).toEqual(['a.png', 'b.png', 'c.png']);
+  }, 120_000);
+
+  it('refuses hostile detect rows in the journal field by field and redoes their images', async () => {
+    const out = at('hostile');
+    expect((await audit(out)).code).toBe(0);
+    const journal = join(out, 'journal.jsonl');
+    const [header, a, b, c] = (await readFile(journal, 'utf8')).trim().split('\n');
+    const ra = JSON.parse(a);
+    ra.detect.detections[0].object = 7; // an object the image does not have
+    const rb = JSON.parse(b);
+    rb.detect.misses = []; // the missed object forgotten
+    const rc = JSON.parse(c);
+    rc.detect.detections[0].box = [0, 0, 'x', 1];
+    await writeFile(
+      journal,
+      `${[header, JSON.stringify(ra), JSON.stringify(rb), JSON.stringify(rc)].join('\n')}\n`,
+    );
+    const r = await audit(out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("line 2: 'detect.detections[0].object' is not a whole number from 0 to 1");
+    expect(r.stderr).toContain("line 3: 'detect' neither finds nor misses every object");
+    expect(r.stderr).toContain("line 4: 'detect.detections[0].box[2]' is not a finite number");
+    expect(r.stderr).toContain('Auditing 3 images in');
+    expect(r.stderr).not.toContain('resuming');
+    const rows = await readRows(out);
+    expect(rows[1].detect.misses).toHaveLength(1);
+  }, 120_000);
+
+  it('refuses a COCO annotation without a class in words (exit 2)', async () => {
+    const bad = {
+      images: [{ id: 1, file_name: 'a.png' }],
+      annotations: [{ image_id: 1, bbox: [0, 0, 4, 4] }],
+    };
+    await writeFile(at('bad.json'), JSON.stringify(bad));
+    const r = await runCli([
+      'audit',
+      at('photos'),
+      '--model',
+      at('det.onnx'),
+      '--regions',
+      at('bad.json'),
+      '--out',
+      at('bad'),
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("annotations[0] in '");
+    expect(r.stderr).toContain("which 'categories' does not name; a detector's audit needs each box's class");
+  }, 60_000);
+});
