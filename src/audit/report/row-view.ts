@@ -1,10 +1,11 @@
 // How one audit row reads in report.html: its kind (worst first), the words and numbers shown for it, the
 // dialog's facts, the sort keys and the filter's text.
-import { detectCountWords, detectDetails } from './detect-words.js';
+
 import { lowConfidenceWords, notePercent, TAG_PRESENT } from '../../core/confidence.js';
 import type { ModelTask } from '../../core/model.js';
 import { compareText } from '../aggregate.js';
 import { type AuditRow, VERDICT_WORDS } from '../types.js';
+import { detectCountWords, detectDetails } from './detect-words.js';
 
 /** Row kinds in the default order, worst first; also the verdict filter's values. */
 export const KINDS = ['error', 'noevidence', 'background', 'partly', 'object', 'none'] as const;

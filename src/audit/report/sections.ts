@@ -1,11 +1,12 @@
 // The sections of report.html, as markup: what was run, the whole dataset, every image, and the dialog.
 // Every text from rows and config passes through escapeHtml.
-import { detectSummaryWords } from '../detect-summary.js';
+
 import sharp from 'sharp';
 import { TAG_PRESENT } from '../../core/confidence.js';
 import { escapeHtml } from '../../core/html.js';
 import { INSIDE_SHARE, PARTLY_CONCENTRATION } from '../../metrics/verdict.js';
 import { colormap } from '../../render/colormaps.js';
+import { detectSummaryWords } from '../detect-summary.js';
 import {
   type AuditConfig,
   type AuditRow,
