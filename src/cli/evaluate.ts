@@ -1,11 +1,13 @@
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { type DetectTruth, readDetectTruth } from '../audit/detect-truth.js';
 import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions/index.js';
 import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { MethodOptions } from '../core/method.js';
 import type { ModelTask } from '../core/model.js';
 import { shapesMask } from '../core/regions/mask.js';
+import { matchedObjectMask } from '../evaluate/detect-region.js';
 import {
   DEFAULT_METRICS,
   evaluateImage,
@@ -143,6 +145,8 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
       'An embedding model is evaluated against a reference: --reference other.jpg (a photo, embedded by the same model) or --reference vector.npy; the deletion and insertion curves then follow the cosine similarity to it.',
     );
   }
+  const truth =
+    model.spec.task === 'detect' && flags.regions ? await readDetectTruth(flags.regions) : undefined;
   const interrupt = interruptible('stopping…');
   const skip = (i: number, file: string, error: unknown) => {
     const reason = (error as Error).message;
@@ -174,7 +178,19 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
       try {
         const imageRegions = regions ? regionsFor(regions, rel, relFiles) : undefined;
         let regionMask: Uint8Array | undefined;
-        if (imageRegions) {
+        if (truth) {
+          // A detector's region is the object its explained detection found (evaluate/detect-region.ts).
+          const objects = (regionsFor(truth, rel, relFiles) as DetectTruth | undefined)?.objects ?? [];
+          const found = await matchedObjectMask(
+            model,
+            image,
+            flags.target ?? 'top',
+            objects,
+            interrupt.signal,
+          );
+          if ('mask' in found) regionMask = found.mask;
+          else printError(`[${i + 1}/${files.length}] ${safeName(rel)}: no region metrics: ${found.none}.\n`);
+        } else if (imageRegions) {
           if (imageRegions.maskPath)
             regionMask = await readMask(imageRegions.maskPath, image.width, image.height);
           else {

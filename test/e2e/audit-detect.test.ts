@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { prepare } from '../../src/explain.js';
+import { decodeImage } from '../../src/io/decode.js';
+import { openOnnxModel } from '../../src/models/open.js';
 import { runCli } from '../helpers/cli.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/detectors/', import.meta.url));
@@ -215,5 +218,67 @@ describe('sightline audit --model detector.onnx --regions coco.json', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("annotations[0] in '");
     expect(r.stderr).toContain("which 'categories' does not name; a detector's audit needs each box's class");
+  }, 60_000);
+
+  it("evaluate: the deletion curve starts at the unmasked photo's similarity; the pointing game is played against the matched object", async () => {
+    const out = at('ev');
+    const r = await runCli([
+      'evaluate',
+      at('photos/b.png'),
+      '--model',
+      at('det.onnx'),
+      '--methods',
+      'd-rise',
+      '--masks',
+      '200',
+      '--metrics',
+      'deletion,insertion,pointing',
+      '--regions',
+      at('coco.json'),
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const e = JSON.parse(await readFile(join(out, 'evaluation.json'), 'utf8'));
+    expect(e.quantity).toContain('D-RISE similarity');
+    const model = await openOnnxModel(await readFile(at('det.onnx')), { labels: LABELS, iouThreshold: 0.45 });
+    try {
+      const prepared = await prepare({ model, image: await decodeImage(at('photos/b.png')), target: 0 });
+      expect(prepared.target.label).toBe('red #0');
+      expect(e.images[0].methods[0].curves.deletion[0]).toBeCloseTo(prepared.scores.data[0], 5);
+      await prepared.model?.dispose();
+    } finally {
+      await model.dispose();
+    }
+    // The red square's map peaks in the red object's box (the green box of b.png is a miss, not its region).
+    expect(e.table.cells['d-rise'].pointing.mean).toBe(1);
+  }, 60_000);
+
+  it('evaluate on a false positive says it has no object to point at', async () => {
+    const out = at('ev-fp');
+    const r = await runCli([
+      'evaluate',
+      at('photos/a.png'),
+      '--model',
+      at('det.onnx'),
+      '--methods',
+      'd-rise',
+      '--masks',
+      '100',
+      '--metrics',
+      'deletion,pointing',
+      '--target',
+      'blue',
+      '--regions',
+      at('coco.json'),
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(
+      'a.png: no region metrics: detection #0 (blue) matches no ground-truth object (a false positive), so it has no region to point at.',
+    );
+    const e = JSON.parse(await readFile(join(out, 'evaluation.json'), 'utf8'));
+    expect(e.table.cells['d-rise'].pointing).toBeUndefined();
   }, 60_000);
 });
