@@ -25,9 +25,6 @@ export const CSV_COLUMNS = [
   'border_share',
   'deletion_auc',
   'insertion_auc',
-  'detections',
-  'false_positives',
-  'missed',
   'error',
 ] as const;
 
@@ -92,9 +89,6 @@ function csvValues(row: AuditRow): Record<CsvColumn, CsvValue> {
     border_share: row.borderShare,
     deletion_auc: row.faithfulness?.deletion,
     insertion_auc: row.faithfulness?.insertion,
-    detections: row.detect?.detections.length,
-    false_positives: row.detect?.detections.filter((d) => d.object === undefined).length,
-    missed: row.detect?.misses.length,
     error: row.error?.message,
   };
 }
