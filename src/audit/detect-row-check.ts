@@ -93,7 +93,16 @@ export function checkDetectPart(value: unknown): { part: DetectRowPart } | { pro
       return out;
     });
     if (found.size !== objects) bad("'detect' neither finds nor misses every object");
-    return { part: { objects, explained, detections, misses } as unknown as DetectRowPart };
+    if (d.noGroundTruth !== undefined && (d.noGroundTruth !== true || objects !== 0))
+      bad("'detect.noGroundTruth' is not true on a row without objects");
+    const part = {
+      objects,
+      ...(d.noGroundTruth ? { noGroundTruth: true } : {}),
+      explained,
+      detections,
+      misses,
+    };
+    return { part: part as unknown as DetectRowPart };
   } catch (error) {
     if (error instanceof Bad) return { problem: error.message };
     throw error;

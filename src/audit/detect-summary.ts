@@ -17,9 +17,11 @@ export function summarizeDetections(rows: readonly AuditRow[]): DetectSummary | 
   let n = 0;
   for (const part of parts) {
     for (const d of part.detections) {
-      const c = count(d.label);
-      if (d.object !== undefined) c.truePositives++;
-      else c.falsePositives++;
+      if (!part.noGroundTruth) {
+        const c = count(d.label);
+        if (d.object !== undefined) c.truePositives++;
+        else c.falsePositives++;
+      }
       if (d.boxShare === undefined) continue;
       const o = outside.get(d.label) ?? { sum: 0, n: 0 };
       o.sum += 1 - d.boxShare;
@@ -47,6 +49,8 @@ export function summarizeDetections(rows: readonly AuditRow[]): DetectSummary | 
 
 /** The summary in one sentence, for the terminal and the report. */
 export function detectSummaryWords(s: DetectSummary): string {
+  if (s.classes.length === 0)
+    return 'No ground-truth boxes were given (--regions), so detections are explained but not matched to objects.';
   const perClass = s.classes
     .map(
       (c) =>

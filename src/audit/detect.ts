@@ -234,7 +234,13 @@ async function auditDetectOne(item: DetectAuditItem, request: DetectAuditRequest
       status: 'ok',
       ...partial,
       predictions: detections.map((d) => ({ index: d.index, label: d.label, score: d.score })),
-      detect: { objects: objects.length, explained, detections, misses },
+      detect: {
+        objects: objects.length,
+        ...(item.objects ? {} : { noGroundTruth: true as const }),
+        explained,
+        detections,
+        misses,
+      },
       seconds: seconds(),
     };
     await request.onRow(row, { image, maps });

@@ -134,6 +134,11 @@ export const MAX_ROW_DETECTIONS = 1000;
 export interface DetectRowPart {
   /** Ground-truth objects the image has. */
   readonly objects: number;
+  /**
+   * The audit had no ground truth (no --regions): detections are listed and explained but neither found
+   * objects nor false positives, and the counts leave them out.
+   */
+  readonly noGroundTruth?: true;
   /** Detections explained (the first --detections by score); the others are matched and counted only. */
   readonly explained: number;
   readonly detections: readonly ({

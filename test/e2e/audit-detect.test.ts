@@ -278,4 +278,28 @@ describe('sightline audit --model detector.onnx --regions coco.json', () => {
     const e = JSON.parse(await readFile(join(out, 'evaluation.json'), 'utf8'));
     expect(e.table.cells['d-rise'].pointing).toBeUndefined();
   }, 60_000);
+
+  it('--detections caps the maps per image; without ground truth detections are explained, not counted', async () => {
+    const out = at('cap');
+    const r = await runCli([
+      'audit',
+      at('photos'),
+      '--model',
+      at('det.onnx'),
+      '--masks',
+      '100',
+      '--detections',
+      '1',
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = await readRows(out);
+    const a = rows[0].detect as Row['detect'] & { noGroundTruth?: boolean; explained: number };
+    expect(a.noGroundTruth).toBe(true);
+    expect([a.detections.length, a.explained]).toEqual([3, 1]);
+    expect(a.detections.map((d) => d.map !== undefined)).toEqual([true, false, false]);
+    expect(r.stdout).toContain('No ground-truth boxes were given (--regions)');
+    expect(r.stdout).toContain('Audited 3 images (0 errors).');
+  }, 60_000);
 });

@@ -5,6 +5,8 @@ const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
 /** One line for a row: how many detections found an object, how many were false positives, how many missed. */
 export function detectCountWords(d: DetectRowPart): string {
+  if (d.noGroundTruth)
+    return `${d.detections.length} detection${d.detections.length === 1 ? '' : 's'} (no ground truth to match them with)`;
   const found = d.detections.filter((e) => e.object !== undefined).length;
   const fp = d.detections.length - found;
   return `${d.detections.length} detection${d.detections.length === 1 ? '' : 's'} (${found} found an object, ${fp} false positive${fp === 1 ? '' : 's'}), ${d.misses.length} of ${d.objects} object${d.objects === 1 ? '' : 's'} missed`;
@@ -21,8 +23,9 @@ export function detectDetails(d: DetectRowPart): [string, string][] {
   const out: [string, string][] = [['Detections', detectCountWords(d)]];
   for (const e of d.detections) {
     const where = `[${e.box.join(', ')}]`;
-    const verdict =
-      e.object !== undefined
+    const verdict = d.noGroundTruth
+      ? mapWords(e, 'its box')
+      : e.object !== undefined
         ? `found object ${e.object} (IoU ${e.iou?.toFixed(2)}); ${mapWords(e, 'its box')}${e.objectShare !== undefined ? `, ${pct(e.objectShare)} inside the object` : ''}`
         : `false positive: why did it see a '${e.label}' here? ${mapWords(e, 'its box')}`;
     out.push([
