@@ -1,8 +1,11 @@
 // Ground truth for a detector's audit: each image's objects, a class name and a box, read from COCO (bbox and
 // category name per annotation). The files are untrusted: every malformed entry is a SightlineError 'REGIONS'
 // naming the file, the entry and what was expected.
+import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { readText, regionsError } from './regions/common.js';
+import { XMLParser } from 'fast-xml-parser';
+import { isRecord, listOf, readText, regionsError, unreadable } from './regions/common.js';
+import { readCsvTable, readRegions } from './regions/index.js';
 import { normalizeFileName } from './regions/match.js';
 import type { DetectObject, ImageRegions } from './types.js';
 
@@ -17,14 +20,93 @@ const quote = (v: unknown) => {
   return t.length > 60 ? `${t.slice(0, 57)}…` : t;
 };
 
-/** Reads the ground-truth objects of a detector's audit (a COCO .json file). */
+const FORMATS =
+  "a COCO .json file (bbox and category per annotation), Pascal VOC .xml (a file or a folder; each object's <name>), or a .csv with a class column ('label' or 'class') beside file and the box";
+
+/**
+ * Reads the ground-truth objects of a detector's audit: COCO, Pascal VOC or a boxes CSV, read as the regions
+ * readers read them (regions/index.ts: the same conventions and refusals), each box with its class name.
+ */
 export async function readDetectTruth(path: string): Promise<Map<string, DetectTruth>> {
-  if (extname(path).toLowerCase() !== '.json')
+  const ext = extname(path).toLowerCase();
+  if (ext === '.json') return parseCocoObjects(path, await readText(path, 'regions file'));
+  if (ext === '.csv') return readCsvObjects(path);
+  let folder: boolean;
+  try {
+    folder = (await stat(path)).isDirectory();
+  } catch (cause) {
+    throw unreadable(path, 'regions file or folder', cause);
+  }
+  if (ext === '.xml' || folder) return readVocObjects(path);
+  throw regionsError(`'${path}' is not ground truth a detector's audit reads; expected ${FORMATS}.`, {
+    path,
+  });
+}
+
+const xml = new XMLParser({ ignoreAttributes: true, parseTagValue: false });
+
+/** VOC: the boxes as the regions reader reads them (1-based inclusive corners), each object's <name> beside. */
+async function readVocObjects(path: string): Promise<Map<string, DetectTruth>> {
+  const regions = await readRegions(path);
+  const out = new Map<string, DetectTruth>();
+  for (const [file, r] of regions) {
+    if (r.maskPath !== undefined)
+      throw regionsError(
+        `'${path}' holds mask PNGs; a detector's audit needs boxes with classes (${FORMATS}).`,
+        {
+          path,
+        },
+      );
+    const root = (xml.parse(await readText(r.source, 'regions file')) as { annotation?: unknown }).annotation;
+    const objects = listOf(isRecord(root) ? root.object : undefined);
+    const objectsOut = r.shapes.map((shape, k) => {
+      const name = isRecord(objects[k]) ? objects[k].name : undefined;
+      if (typeof name !== 'string' || name.trim() === '' || shape.type !== 'box')
+        throw regionsError(
+          `Object ${k + 1} in '${r.source}' has no <name>; a detector's audit needs each box's class.`,
+          { path: r.source },
+        );
+      return {
+        label: name.trim(),
+        box: [shape.x, shape.y, shape.x + shape.width, shape.y + shape.height],
+      } as const;
+    });
+    out.set(file, { ...r, objects: objectsOut });
+  }
+  return out;
+}
+
+/** CSV: file, a class column (label or class) and the box as x,y,width,height or xmin,ymin,xmax,ymax. */
+async function readCsvObjects(path: string): Promise<Map<string, DetectTruth>> {
+  const { header, rows } = await readCsvTable(path, 'regions file', 'REGIONS');
+  const col = (name: string) => header.indexOf(name);
+  const file = col('file');
+  const label = col('label') >= 0 ? col('label') : col('class');
+  const xywh = ['x', 'y', 'width', 'height'].map(col);
+  const xyxy = ['xmin', 'ymin', 'xmax', 'ymax'].map(col);
+  const corners = xyxy.every((c) => c >= 0) ? xyxy : xywh.every((c) => c >= 0) ? xywh : undefined;
+  if (file < 0 || label < 0 || !corners)
     throw regionsError(
-      `A detector's audit reads its ground-truth boxes from a COCO .json file (bbox and category per annotation); got '${path}'.`,
-      { path },
+      `The header of '${path}' is '${header.slice(0, 12).join(',')}'; a detector's audit expects the columns file, label (or class) and x,y,width,height or xmin,ymin,xmax,ymax.`,
+      { path, header },
     );
-  return parseCocoObjects(path, await readText(path, 'regions file'));
+  const index = new Map<string, { shapes: ImageRegions['shapes'][number][]; objects: DetectObject[] }>();
+  for (const { fields, line } of rows) {
+    const name = normalizeFileName(fields[file]);
+    const text = fields[label].trim();
+    const v = corners.map((c) => (fields[c].trim() === '' ? Number.NaN : Number(fields[c])));
+    const [x0, y0, x1, y1] = corners === xyxy ? v : [v[0], v[1], v[0] + v[2], v[1] + v[3]];
+    if (name === '' || text === '' || ![x0, y0, x1, y1].every(Number.isFinite) || x1 <= x0 || y1 <= y0)
+      throw regionsError(
+        `Line ${line} of '${path}' is not a box with a class (${quote(fields.slice(0, 8))}); expected a file name, a class and a box of positive width and height.`,
+        { path, line },
+      );
+    const entry = index.get(name) ?? { shapes: [], objects: [] };
+    entry.shapes.push({ type: 'box', x: x0, y: y0, width: x1 - x0, height: y1 - y0 });
+    entry.objects.push({ label: text, box: [x0, y0, x1, y1] });
+    index.set(name, entry);
+  }
+  return new Map([...index].map(([name, e]) => [name, { ...e, source: path }]));
 }
 
 export function parseCocoObjects(path: string, text: string): Map<string, DetectTruth> {

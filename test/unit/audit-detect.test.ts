@@ -1,10 +1,13 @@
 // The detector audit's pure parts: COCO's greedy matching, the journal's check of a row's 'detect' part
 // (hostile journals), the COCO ground-truth reader's refusals, and the per-class counts.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MATCH_IOU, matchDetections } from '../../src/audit/detect.js';
 import { checkDetectPart } from '../../src/audit/detect-row-check.js';
 import { detectSummaryWords, summarizeDetections } from '../../src/audit/detect-summary.js';
-import { parseCocoObjects } from '../../src/audit/detect-truth.js';
+import { parseCocoObjects, readDetectTruth } from '../../src/audit/detect-truth.js';
 import { checkRow } from '../../src/audit/row-check.js';
 import type { AuditRow, DetectRowPart } from '../../src/audit/types.js';
 
@@ -210,5 +213,43 @@ describe('summarizeDetections', () => {
       "1 detection found an object, 1 was a false positive, 1 object was missed (blue: 0 found, 1 false positive, 0 missed; green: 0 found, 0 false positives, 1 missed; red: 1 found, 0 false positives, 0 missed). On average 68.0% of a detection's map lies outside its box.",
     );
     expect(summarizeDetections([rows[1]])).toBeUndefined();
+  });
+});
+
+describe('readDetectTruth: VOC and CSV with a class per box', () => {
+  it("reads VOC's 1-based inclusive corners with each object's <name>", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sightline-truth-'));
+    const voc = (name: string) =>
+      `<annotation><filename>a.png</filename><object>${name}<bndbox><xmin>11</xmin><ymin>15</ymin><xmax>26</xmax><ymax>30</ymax></bndbox></object></annotation>`;
+    await writeFile(join(dir, 'a.xml'), voc('<name>red</name>'));
+    expect((await readDetectTruth(join(dir, 'a.xml'))).get('a.png')?.objects).toEqual([
+      { label: 'red', box: [10, 14, 26, 30] },
+    ]);
+    await writeFile(join(dir, 'b.xml'), voc(''));
+    await expect(readDetectTruth(join(dir, 'b.xml'))).rejects.toThrow(
+      `Object 1 in '${join(dir, 'b.xml')}' has no <name>; a detector's audit needs each box's class.`,
+    );
+  });
+
+  it('reads a CSV with a label or class column, xywh or corners; refuses one without a class', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sightline-truth-'));
+    await writeFile(
+      join(dir, 'a.csv'),
+      'file,class,x,y,width,height\na.png,red,10,14,16,16\na.png,green,34,38,16,16\n',
+    );
+    expect((await readDetectTruth(join(dir, 'a.csv'))).get('a.png')?.objects).toEqual([
+      { label: 'red', box: [10, 14, 26, 30] },
+      { label: 'green', box: [34, 38, 50, 54] },
+    ]);
+    await writeFile(join(dir, 'b.csv'), 'file,label,xmin,ymin,xmax,ymax\nb.png,blue,42,6,58,22\n');
+    expect((await readDetectTruth(join(dir, 'b.csv'))).get('b.png')?.objects).toEqual([
+      { label: 'blue', box: [42, 6, 58, 22] },
+    ]);
+    await writeFile(join(dir, 'c.csv'), 'file,x,y,width,height\nc.png,1,1,2,2\n');
+    await expect(readDetectTruth(join(dir, 'c.csv'))).rejects.toThrow(
+      "a detector's audit expects the columns file, label (or class) and x,y,width,height or xmin,ymin,xmax,ymax.",
+    );
+    await writeFile(join(dir, 'd.csv'), 'file,label,xmin,ymin,xmax,ymax\nd.png,red,5,5,5,9\n');
+    await expect(readDetectTruth(join(dir, 'd.csv'))).rejects.toThrow('Line 2 of');
   });
 });
