@@ -4,6 +4,7 @@
 // the journal resumes by image as for every other task.
 import type { AttributionMap } from '../core/attribution.js';
 import { type Box, iou } from '../core/detection/boxes.js';
+import { matchDetections } from '../core/detection/match.js';
 import { SightlineError, throwIfAborted } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import type { MethodOptions } from '../core/method.js';
@@ -21,8 +22,7 @@ import { resolveLabel } from '../models/label-match.js';
 import { attentionIn, MAX_ROW_MESSAGE } from './audit.js';
 import { type AuditRow, type DetectObject, type DetectRowPart, MAX_ROW_DETECTIONS } from './types.js';
 
-/** IoU a detection needs with a ground-truth object of its class to find it (COCO's AP50). */
-export const MATCH_IOU = 0.5;
+export { MATCH_IOU, matchDetections } from '../core/detection/match.js';
 
 /** One image of a detector's audit. */
 export interface DetectAuditItem {
@@ -72,36 +72,6 @@ export async function auditDetections(
   };
   const lanes = Math.max(1, Math.min(request.concurrency ?? 2, items.length));
   await Promise.all(Array.from({ length: lanes }, worker));
-}
-
-/**
- * Greedy matching as COCO's evaluation does it: detections in score order, each taking the unmatched object of
- * its class it overlaps most, if that IoU is ≥ MATCH_IOU. Returns, per detection, the object index or -1.
- */
-export function matchDetections(
-  detections: readonly { classIndex: number; score: number; box: Box }[],
-  objects: readonly { classIndex: number; box: Box }[],
-): { object: number; iou: number }[] {
-  const taken = new Array<boolean>(objects.length).fill(false);
-  const result = detections.map(() => ({ object: -1, iou: 0 }));
-  const order = detections.map((_, i) => i).sort((a, b) => detections[b].score - detections[a].score);
-  for (const i of order) {
-    let best = -1;
-    let bestIou = MATCH_IOU;
-    objects.forEach((o, j) => {
-      if (taken[j] || o.classIndex !== detections[i].classIndex) return;
-      const v = iou(detections[i].box, o.box);
-      if (v >= bestIou) {
-        best = j;
-        bestIou = v;
-      }
-    });
-    if (best >= 0) {
-      taken[best] = true;
-      result[i] = { object: best, iou: bestIou };
-    }
-  }
-  return result;
 }
 
 async function auditDetectOne(item: DetectAuditItem, request: DetectAuditRequest): Promise<void> {

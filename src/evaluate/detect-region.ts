@@ -2,8 +2,7 @@
 // object the explained detection found (IoU ≥ 0.5, same class, greedy by score as the audit matches), not
 // against every object of the photo, which would reward a map that points at another object.
 
-import { matchDetections } from '../audit/detect.js';
-import type { DetectObject } from '../audit/types.js';
+import { matchDetections } from '../core/detection/match.js';
 import type { RgbImage } from '../core/image.js';
 import type { Model } from '../core/model.js';
 import { shapesMask } from '../core/regions/mask.js';
@@ -18,7 +17,7 @@ export async function matchedObjectMask(
   model: Model,
   image: RgbImage,
   target: 'top' | number | string,
-  objects: readonly DetectObject[],
+  objects: readonly { readonly label: string; readonly box: readonly [number, number, number, number] }[],
   signal?: AbortSignal,
 ): Promise<{ mask: Uint8Array } | { none: string }> {
   const { detections } = await detectPhoto(model, image, signal);
