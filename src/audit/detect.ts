@@ -22,6 +22,9 @@ import { resolveLabel } from '../models/label-match.js';
 import { attentionIn, MAX_ROW_MESSAGE } from './audit.js';
 import { type AuditRow, type DetectObject, type DetectRowPart, MAX_ROW_DETECTIONS } from './types.js';
 
+/** The class ids a post-NMS detector without labels may give (COCO's 91 and far beyond). */
+const MAX_CLASS_IDS = 100_000;
+
 export { MATCH_IOU, matchDetections } from '../core/detection/match.js';
 
 /** One image of a detector's audit. */
@@ -84,14 +87,17 @@ async function auditDetectOne(item: DetectAuditItem, request: DetectAuditRequest
     const { width, height } = image;
     partial = { width, height, task: 'detect' };
     const given = item.objects ? await item.objects(width, height) : [];
-    const classes = Math.max(1, model.spec.labels.length);
+    const { tensor: input, geometry } = preprocess(image, model.spec);
+    const outputs = await detectorOutputs(model, input, { signal: request.signal });
+    const decoded = decodeDetections(outputs, decodeOptions(model.spec));
+    // A class name, or an index where the model names none: a raw layout says its class count, a post-NMS
+    // export does not (its class ids are whatever it was trained with).
+    const layoutClasses = decoded.layout.kind === 'raw' ? decoded.layout.classes : MAX_CLASS_IDS;
+    const classes = Math.max(1, model.spec.labels.length || layoutClasses);
     const objects = given.map((o) => ({
       ...o,
       classIndex: resolveLabel(o.label, model.spec.labels, { classes, noun: 'Label' }).index,
     }));
-    const { tensor: input, geometry } = preprocess(image, model.spec);
-    const outputs = await detectorOutputs(model, input, { signal: request.signal });
-    const decoded = decodeDetections(outputs, decodeOptions(model.spec));
     const raw = (decoded.images[0] ?? []).slice(0, MAX_ROW_DETECTIONS);
     const found = raw.map((d) => ({
       classIndex: d.classIndex,

@@ -18,12 +18,12 @@ import { VERDICT_WORDS } from '../audit/types.js';
 import { writeReports } from '../audit/write.js';
 import { lowConfidenceCaption } from '../core/confidence.js';
 import { SightlineError } from '../core/errors.js';
-import type { ModelTask } from '../core/model.js';
+import type { Model, ModelTask } from '../core/model.js';
 import { shapesMask } from '../core/regions/mask.js';
 import { formatCount, listSome } from '../core/text.js';
 import { decodeImage } from '../io/decode.js';
 import { listImageEntries, noImages } from '../io/list-images.js';
-import { METHODS } from '../methods/registry.js';
+import { getMethod, METHODS } from '../methods/registry.js';
 import { renderOverlayPng } from '../render/png.js';
 import { detectMapsProblem, writeDetectPictures } from './audit-detect.js';
 import { interruptible } from './interrupt.js';
@@ -63,6 +63,7 @@ interface AuditFlags extends ModelFlags {
   faithfulness?: boolean;
   reference?: string;
   detections: number;
+  methodGiven?: boolean;
 }
 
 export function auditCommand(): Command {
@@ -104,15 +105,27 @@ export function auditCommand(): Command {
     );
   addModelOptions(cmd, '--class-names <file>');
   for (const flag of methodOptionFlags()) cmd.addOption(flag);
-  return cmd.action(async (folder: string, flags: AuditFlags) => {
+  return cmd.action(async (folder: string, flags: AuditFlags, command: Command) => {
+    flags.methodGiven = command.getOptionValueSource('method') !== 'default';
     process.exitCode = await runAudit(folder, flags);
   });
 }
 
 async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
+  // Loaded first: a detector's default method is D-RISE (as in explain), and the journal records the method.
+  const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
+  try {
+    return await auditWith(folder, flags, model);
+  } finally {
+    await model.dispose();
+  }
+}
+
+async function auditWith(folder: string, flags: AuditFlags, model: Model): Promise<number> {
   const root = resolve(folder);
   const out = resolve(flags.out);
-  const method = chosenMethod(flags);
+  const method =
+    !flags.methodGiven && model.spec.task === 'detect' ? getMethod('d-rise') : chosenMethod(flags);
   const options = methodOptions(method, flags);
   const listing = await listImageEntries(root, out);
   // An entry with an image's name that is not a regular file inside the folder still gets a row (an error that
@@ -163,7 +176,6 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
   );
 
   const interrupt = interruptible('stopping after the images in flight; run the same command to resume.');
-  const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
   const bar = progressBar('Audit');
   const quiet = process.stderr.isTTY;
   let count = already;
@@ -293,7 +305,6 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
     bar.stop();
     interrupt.release();
     await journal.close();
-    await model.dispose();
   }
 
   const rows = files.map((f) => journal.done.get(f)).filter((r): r is AuditRow => r !== undefined);

@@ -302,4 +302,40 @@ describe('sightline audit --model detector.onnx --regions coco.json', () => {
     expect(r.stdout).toContain('No ground-truth boxes were given (--regions)');
     expect(r.stdout).toContain('Audited 3 images (0 errors).');
   }, 60_000);
+
+  it('runs torchvision SSDlite (random weights, post-NMS, no labels) end to end, COCO classes by id; maps not judged', async () => {
+    const coco = {
+      images: [{ id: 1, file_name: 'a.png' }],
+      annotations: [{ image_id: 1, category_id: 1, bbox: [10, 14, 16, 16] }],
+      categories: [{ id: 1, name: '1' }],
+    };
+    await writeFile(at('ssd-coco.json'), JSON.stringify(coco));
+    const out = at('ssd');
+    const r = await runCli([
+      'audit',
+      at('photos'),
+      '--model',
+      `${FIXTURES}ssdlite320_w025_c3.onnx`,
+      '--score-threshold',
+      '0.05',
+      '--masks',
+      '20',
+      '--detections',
+      '1',
+      '--regions',
+      at('ssd-coco.json'),
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    // D-RISE is a detector's default method, as in explain.
+    expect(r.stderr).toContain('with D-RISE');
+    const rows = await readRows(out);
+    expect(rows.map((x) => x.status)).toEqual(['ok', 'ok', 'ok']);
+    const a = rows[0].detect;
+    expect(a.objects).toBe(1);
+    expect(a.detections.length).toBeGreaterThan(0);
+    expect(a.detections[0].map).toMatch(/^overlays\//);
+    expect(a.detections.filter((d) => d.object !== undefined).length + a.misses.length).toBe(1);
+  }, 120_000);
 });
