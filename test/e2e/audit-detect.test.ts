@@ -4,7 +4,7 @@
  * here, with COCO boxes written here. Planted: a blue square the COCO file does not list (a false positive) and
  * a green box over empty background (a miss). Counted by hand: red found twice (a, b), green twice (a, c).
  */
-import { copyFile, mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -337,5 +337,18 @@ describe('sightline audit --model detector.onnx --regions coco.json', () => {
     expect(a.detections.length).toBeGreaterThan(0);
     expect(a.detections[0].map).toMatch(/^overlays\//);
     expect(a.detections.filter((d) => d.object !== undefined).length + a.misses.length).toBe(1);
+  }, 120_000);
+
+  it('redoes an image whose detection map was deleted since, saying which', async () => {
+    const out = at('deleted');
+    expect((await audit(out)).code).toBe(0);
+    const [first] = await readRows(out);
+    const map = first.detect.detections[0].map as string;
+    await rm(join(out, map));
+    const r = await audit(out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('resuming: 2 already done, 1 to go');
+    expect(r.stderr).toContain(`a.png (${JSON.stringify(map)}:`);
+    expect((await sharp(join(out, map)).metadata()).width).toBe(64);
   }, 120_000);
 });
