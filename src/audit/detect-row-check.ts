@@ -6,6 +6,8 @@ const MAX_NAME = 4096;
 const MAX_INDEX = 100_000_000;
 const MAX_COORD = 1e9;
 
+const VERDICTS: readonly string[] = ['object', 'partly', 'background'];
+
 class Bad extends Error {}
 const bad = (problem: string): never => {
   throw new Bad(problem);
@@ -45,6 +47,10 @@ function shares(e: Record<string, unknown>, what: string, out: Record<string, un
     out.noEvidence = true;
   }
   if (e.boxShare !== undefined) out.boxShare = number(e.boxShare, `${what}.boxShare`, 0, 1);
+  if (e.verdict !== undefined) {
+    if (!VERDICTS.includes(e.verdict as string)) bad(`'${what}.verdict' is not a verdict`);
+    out.verdict = e.verdict;
+  }
   if (e.map !== undefined) out.map = name(e.map, `${what}.map`);
 }
 

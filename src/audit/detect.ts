@@ -16,10 +16,14 @@ import { capText } from '../core/text.js';
 import { explainPrepared, type PreparedImage } from '../explain.js';
 import type { AnyMethod } from '../methods/registry.js';
 import { maskAttention } from '../metrics/region.js';
+import { regionVerdict } from '../metrics/verdict.js';
 import { type Detection, decodeDetections } from '../models/detect-decode.js';
 import { decodeOptions, detectionModel, detectorOutputs } from '../models/detect-target.js';
 import { resolveLabel } from '../models/label-match.js';
 import { attentionIn, MAX_ROW_MESSAGE } from './audit.js';
+
+const VERDICT_OF_LEVEL = { inside: 'object', partly: 'partly', outside: 'background' } as const;
+
 import { type AuditRow, type DetectObject, type DetectRowPart, MAX_ROW_DETECTIONS } from './types.js';
 
 /** The class ids a post-NMS detector without labels may give (COCO's 91 and far beyond). */
@@ -111,6 +115,11 @@ async function auditDetectOne(item: DetectAuditItem, request: DetectAuditRequest
     const boxMask = (b: Box) =>
       shapesMask([{ type: 'box', x: b[0], y: b[1], width: b[2] - b[0], height: b[3] - b[1] }], width, height);
     const shareIn = (map: AttributionMap, b: Box) => maskAttention(map, boxMask(b)).share;
+    // The classifier audit's verdict (metrics/verdict.ts), asked of the map against the entry's own box.
+    const inBox = (map: AttributionMap, b: Box) => {
+      const a = maskAttention(map, boxMask(b));
+      return { boxShare: a.share, verdict: VERDICT_OF_LEVEL[regionVerdict(a).level] };
+    };
 
     // One detection's (or missed object's) map: D-RISE (or the asked method) on its similarity.
     const explainOne = async (d: Detection, label: string) => {
@@ -165,7 +174,7 @@ async function auditDetectOne(item: DetectAuditItem, request: DetectAuditRequest
       detections.push({
         ...entry,
         similarity,
-        boxShare: shareIn(map, f.box),
+        ...inBox(map, f.box),
         ...(m.object >= 0 ? { objectShare: shareIn(map, objects[m.object].box) } : {}),
         map: key,
       });
@@ -201,7 +210,7 @@ async function auditDetectOne(item: DetectAuditItem, request: DetectAuditRequest
         box: roundBox(o.box),
         bestIou: best,
         similarity,
-        ...(none ? { noEvidence: true } : { boxShare: shareIn(map, o.box) }),
+        ...(none ? { noEvidence: true } : inBox(map, o.box)),
         map: key,
       });
     }

@@ -123,6 +123,8 @@ interface DetectShares {
   readonly similarity?: number;
   /** Share of the map's positive mass inside the entry's own box. */
   readonly boxShare?: number;
+  /** The map against the entry's own box, as an image's verdict against its region reads. */
+  readonly verdict?: AuditVerdict;
   readonly noEvidence?: boolean;
   /** The map's overlay, relative to the output folder (the audit names it 'det<i>'/'miss<j>' until written). */
   readonly map?: string;

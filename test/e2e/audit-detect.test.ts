@@ -128,6 +128,7 @@ describe('sightline audit --model detector.onnx --regions coco.json', () => {
     // The miss's box holds only background: D-RISE finds nothing that raises a green proposal there.
     expect(misses[0].noEvidence).toBe(true);
     expect(fps[0].boxShare).toBeGreaterThan(0);
+    expect(['object', 'partly', 'background']).toContain((fps[0] as { verdict?: string }).verdict);
     const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')).summary.detect;
     expect(summary.classes).toEqual([
       { label: 'blue', truePositives: 0, falsePositives: 1, misses: 0 },

@@ -62,6 +62,7 @@ const PART: DetectRowPart = {
       box: [42, 6, 58, 22],
       similarity: 0.99,
       boxShare: 0.34,
+      verdict: 'partly',
       map: 'overlays/a-det0.png',
     },
     {
@@ -137,6 +138,9 @@ describe("checkDetectPart (a journal row's 'detect', untrusted)", () => {
     );
     expect(problem((p) => (p.misses[0].noEvidence = false))).toBe(
       "'detect.misses[0].noEvidence' is not true",
+    );
+    expect(problem((p) => (p.detections[0].verdict = 'toString'))).toBe(
+      "'detect.detections[0].verdict' is not a verdict",
     );
     expect(problem((p) => (p.misses[0].object = 0))).toBe(
       "'detect.misses[0].object' is an object a detection found",

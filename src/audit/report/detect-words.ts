@@ -1,5 +1,5 @@
 // A detector audit's rows and summary in words, for the terminal, report.html and results.csv.
-import type { DetectRowPart } from '../types.js';
+import { type AuditVerdict, type DetectRowPart, VERDICT_WORDS } from '../types.js';
 
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
@@ -12,10 +12,14 @@ export function detectCountWords(d: DetectRowPart): string {
   return `${d.detections.length} detection${d.detections.length === 1 ? '' : 's'} (${found} found an object, ${fp} false positive${fp === 1 ? '' : 's'}), ${d.misses.length} of ${d.objects} object${d.objects === 1 ? '' : 's'} missed`;
 }
 
-function mapWords(e: { boxShare?: number; noEvidence?: boolean; map?: string }, own: string): string {
+function mapWords(
+  e: { boxShare?: number; verdict?: AuditVerdict; noEvidence?: boolean; map?: string },
+  own: string,
+): string {
   if (e.noEvidence) return 'its map is zero everywhere (nothing in the photo raises its similarity)';
   if (e.boxShare === undefined) return 'not explained (past --detections)';
-  return `${pct(e.boxShare)} of its map inside ${own}`;
+  const share = `${pct(e.boxShare)} of its map inside ${own}`;
+  return e.verdict ? `${VERDICT_WORDS[e.verdict]} (${share})` : share;
 }
 
 /** Each detection and missed object with its verdict in words, for the report's detail list. */
