@@ -97,8 +97,6 @@ export function curveQuantity(task: ModelTask, images: readonly ImageEvaluation[
     return labels.size === 1 ? `sum of class '${label}' over ${region}` : `sum of the class over ${region}`;
   }
   if (task === 'embed') return 'cosine similarity to the reference';
-  if (task === 'detect')
-    return 'D-RISE similarity to the detection (IoU × class cosine of the best proposal)';
   return task === 'score'
     ? 'score (raw value)'
     : task === 'multilabel'
