@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,16 +61,67 @@ describe('gradient graph cache', () => {
       return result.gradients.data;
     };
     const first = await run();
-    const entries = (await readdir(join(dir, 'models'))).filter((e) => e.includes('-grad-'));
-    expect(entries).toHaveLength(1);
-    expect((await readdir(join(dir, 'models', entries[0]))).sort()).toEqual(['graph.json', 'model.onnx']);
-    const stamp = (await stat(join(dir, 'models', entries[0], 'model.onnx'))).mtimeMs;
+    // One entry for the input-gradient graph, one for the model's shape probe (graph.json alone).
+    const entries = await gradEntries(dir);
+    expect(entries.map((e) => e.files)).toEqual([['graph.json'], ['graph.json', 'model.onnx']]);
+    const graph = join(entries[1].dir, 'model.onnx');
+    const stamp = (await stat(graph)).mtimeMs;
     const second = await run();
     expect(second).toEqual(first);
-    expect((await stat(join(dir, 'models', entries[0], 'model.onnx'))).mtimeMs).toBe(stamp);
-    expect((await readdir(join(dir, 'models'))).filter((e) => e.includes('-grad-'))).toHaveLength(1);
+    expect((await stat(graph)).mtimeMs).toBe(stamp);
+    expect(await gradEntries(dir)).toHaveLength(2);
+  });
+
+  it('keeps the shape probe with the graphs, so a new process lists layers without running the model', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sightline-pcache-'));
+    process.env.SIGHTLINE_CACHE_DIR = dir;
+    const path = fileURLToPath(new URL('../fixtures/golden/net_tiny_cnn.onnx', import.meta.url));
+    const first = await loadModel(path, { maxBatch: 2 });
+    const { layers, defaultLayer } = await first.layers!();
+    await first.dispose();
+    const truth = layers.find((l) => l.name === defaultLayer)!;
+    expect(truth.dims.length).toBe(4);
+    const [probe] = await gradEntries(dir);
+    expect(probe.files).toEqual(['graph.json']);
+    // Give the stored probe a wrong channel count: a model that ran the probe again would report the true one.
+    const file = join(probe.dir, 'graph.json');
+    const stored = JSON.parse(await readFile(file, 'utf8')) as { shapes: [string, number[], boolean[]][] };
+    const entry = stored.shapes.find(([name]) => name === defaultLayer)!;
+    expect(entry[1]).toEqual([1, ...truth.dims.slice(1)]);
+    entry[1] = [1, 77, ...entry[1].slice(2)];
+    await writeFile(file, JSON.stringify(stored));
+    const second = await loadModel(path, { maxBatch: 2 });
+    const again = await second.layers!();
+    await second.dispose();
+    expect(again.layers.find((l) => l.name === defaultLayer)!.dims.slice(0, 2)).toEqual([truth.dims[0], 77]);
+  });
+
+  it('rebuilds a damaged stored probe instead of trusting it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sightline-pcache-'));
+    process.env.SIGHTLINE_CACHE_DIR = dir;
+    const path = fileURLToPath(new URL('../fixtures/golden/net_tiny_cnn.onnx', import.meta.url));
+    const first = await loadModel(path, { maxBatch: 2 });
+    const truth = await first.layers!();
+    await first.dispose();
+    const [probe] = await gradEntries(dir);
+    await writeFile(join(probe.dir, 'graph.json'), '{"shapes": [["x", [-1], "no"]]}');
+    const second = await loadModel(path, { maxBatch: 2 });
+    expect(await second.layers!()).toEqual(truth);
+    await second.dispose();
   });
 });
+
+/** The gradient-graph entries under the cache, the probe (graph.json alone) first. */
+async function gradEntries(dir: string): Promise<{ dir: string; files: string[] }[]> {
+  const names = (await readdir(join(dir, 'models'))).filter((e) => e.includes('-grad-'));
+  const entries = await Promise.all(
+    names.map(async (name) => ({
+      dir: join(dir, 'models', name),
+      files: (await readdir(join(dir, 'models', name))).sort(),
+    })),
+  );
+  return entries.sort((a, b) => a.files.length - b.files.length);
+}
 
 describe('labels', () => {
   it('reads text, JSON lists, index maps and Keras [wnid, name] pairs', () => {

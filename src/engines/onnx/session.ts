@@ -23,8 +23,15 @@ import type {
 } from '../../core/model.js';
 import type { Tensor } from '../../core/tensor.js';
 import { attentionBlocks, hasAttention, toHeads } from './attention.js';
-import { AUTODIFF_VERSION, addGradients, differentiablePath } from './autodiff/index.js';
-import { probeModel } from './autodiff/shapes.js';
+import {
+  AUTODIFF_VERSION,
+  addGradients,
+  differentiablePath,
+  type Probe,
+  probeForGradients,
+  probeFromJson,
+  probeToJson,
+} from './autodiff/index.js';
 import { type LayerPlan, planLayers, toNchw } from './layers.js';
 import {
   DataType,
@@ -78,6 +85,7 @@ export class OnnxModel implements Model {
   private readonly outputName: string;
   private readonly gradientSessions = new Map<string, Promise<GradientSession>>();
   private layerList?: Promise<LayerPlan>;
+  private probed?: Promise<Probe>;
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -170,10 +178,38 @@ export class OnnxModel implements Model {
     this.layerList ??= (async () => {
       const model = withFixedInput(this.proto, this.spec);
       const path = differentiablePath(model, this.spec.inputName, [this.outputName]);
-      const probe = await probeModel(model, this.spec.inputName, new Set());
+      const probe = await this.probe();
       return planLayers(path, probe.shapes, this.spec.inputName, this.spec.layout);
     })();
     return this.layerList;
+  }
+
+  /**
+   * The forward model's shapes and constants (autodiff/shapes.ts), probed once per model and kept with its
+   * gradient graphs, so a later process lists layers and builds graphs without running the model.
+   */
+  private probe(): Promise<Probe> {
+    this.probed ??= (async () => {
+      const make = () =>
+        probeForGradients(withFixedInput(this.proto, this.spec), this.spec.inputName, this.outputName);
+      const cache = this.options.gradientCache;
+      if (!cache) return make();
+      const key = JSON.stringify({
+        v: AUTODIFF_VERSION,
+        input: this.spec.inputName,
+        size: [this.spec.width, this.spec.height],
+        probe: this.outputName,
+      });
+      const stored = await cache.load(key, async () => ({
+        model: new Uint8Array(0),
+        meta: probeToJson(await make()),
+      }));
+      return probeFromJson(stored.meta) ?? make();
+    })();
+    this.probed.catch(() => {
+      this.probed = undefined;
+    });
+    return this.probed;
   }
 
   async layer(
@@ -306,6 +342,7 @@ export class OnnxModel implements Model {
             output: this.outputName,
             layers,
             inputGradient: layers.length === 0,
+            probe: await this.probe(),
           });
           const meta: GraphMeta = {
             seedName: graph.seedName,

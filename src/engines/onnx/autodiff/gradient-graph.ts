@@ -10,9 +10,9 @@
 import { invalidArgument, SightlineError } from '../../../core/errors.js';
 import { type ModelProto, type NodeProto, type ValueInfoProto, valueInfo } from '../proto.js';
 import { GradientContext, unsupported } from './context.js';
-import { differentiablePath } from './path.js';
+import { type DifferentiablePath, differentiablePath } from './path.js';
 import { GRADIENT_RULES } from './registry.js';
-import { probeModel, type TensorShape } from './shapes.js';
+import { type Probe, probeModel, type TensorShape } from './shapes.js';
 
 export interface GradientGraphOptions {
   /** The input to differentiate with respect to; default: the single graph input that is not an initializer. */
@@ -26,6 +26,11 @@ export interface GradientGraphOptions {
    * earliest layer, which is what the CAM family needs and saves most of the backward pass.
    */
   inputGradient?: boolean;
+  /**
+   * Shapes and constants from probeForGradients on the same model, input and output (kept with the graphs,
+   * so later graphs skip running the model); a probe that lacks a constant this graph needs is not used.
+   */
+  probe?: Probe;
 }
 
 export interface GradientGraph {
@@ -95,10 +100,12 @@ export async function addGradients(
   }
   const opset = raiseOpset(model);
 
-  const wanted = new Set<string>();
-  for (const node of path.nodes)
-    for (const name of node.input ?? []) if (!path.active.has(name)) wanted.add(name);
-  const probe = await probeModel(model, input, wanted);
+  const wanted = constantInputs(path);
+  const given = options.probe;
+  const probe =
+    given && [...wanted].every((name) => given.asked.has(name))
+      ? given
+      : await probeModel(model, input, wanted);
   const taken = allNames(model);
   const ctx = new GradientContext(
     opset,
@@ -176,6 +183,22 @@ export async function addGradients(
     inputGradientName: withInput ? INPUT_GRADIENT : undefined,
     layers: layerOutputs,
   };
+}
+
+/**
+ * Shapes of every tensor and the constants any gradient graph between `input` and `output` needs: the
+ * graphs for layers read a subset of the input gradient's path, so one probe serves them all.
+ */
+export function probeForGradients(model: ModelProto, input: string, output: string): Promise<Probe> {
+  return probeModel(model, input, constantInputs(differentiablePath(model, input, [output])));
+}
+
+/** The tensors the path's rules may need as values: inputs of its nodes that do not carry a gradient. */
+function constantInputs(path: DifferentiablePath): Set<string> {
+  const wanted = new Set<string>();
+  for (const node of path.nodes)
+    for (const name of node.input ?? []) if (name && !path.active.has(name)) wanted.add(name);
+  return wanted;
 }
 
 function defaultInput(
