@@ -17,6 +17,7 @@ import { listLayers } from './layers.js';
 import {
   addModelOptions,
   chosenMethod,
+  defaultMethodId,
   loadModelForCli,
   MODEL_REF_HELP,
   type ModelFlags,
@@ -55,7 +56,10 @@ export function explainCommand(): Command {
     .argument('[image]', 'photo to explain (JPEG, PNG, WebP, GIF, TIFF, AVIF)')
     .option('-m, --model <ref>', MODEL_REF_HELP, 'default')
     .addOption(
-      new Option('--method <id>', 'attribution method').choices(METHODS.map((m) => m.id)).default('rise'),
+      new Option(
+        '--method <id>',
+        'attribution method (default: grad-cam where the model has gradients and a feature map, else rise)',
+      ).choices(METHODS.map((m) => m.id)),
     )
     .option('-t, --target <class>', "'top', a class index, or a label (or a unique part of one)", 'top')
     .option('--top <k>', 'how many predictions to print', (v) => parseNumber(v), 5)
@@ -141,14 +145,17 @@ function listMethods(json: boolean): void {
 }
 
 async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
-  const method = chosenMethod(flags);
-  const options = methodOptions(method, flags);
+  if (flags.method) chosenMethod(flags); // an unknown method fails before the model loads
   const hints = modelHints(flags);
   const interrupt = interruptible('stopping after the current batch (Ctrl-C again to quit now)…');
   const photo = await decodeImage(image);
   const model = await loadModelForCli(flags.model, hints);
-  const bar = progressBar(`${method.title}`);
+  let bar: ReturnType<typeof progressBar> | undefined;
   try {
+    const defaulted = flags.method === undefined;
+    const method = chosenMethod({ ...flags, method: flags.method ?? (await defaultMethodId(model)) });
+    const options = methodOptions(method, flags);
+    bar = progressBar(`${method.title}`);
     const result = await explain({
       model,
       image: photo,
@@ -207,15 +214,23 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
     } else {
       printPredictions(image, result.predictions, model.spec);
       print(`${method.title} map for '${safeName(result.target.label)}' written to ${safeName(out)}\n`);
+      if (defaulted) print(`${defaultMethodNote(method.id)}\n`);
       if (low) print(`Note: ${safeName(lowConfidenceWords(low, result.target.label, noun(model.spec)))}\n`);
       if (flags.saveMap)
         print(`Raw map [${photo.height}, ${photo.width}] written to ${safeName(flags.saveMap)}\n`);
     }
   } finally {
-    bar.stop();
+    bar?.stop();
     interrupt.release();
     await model.dispose();
   }
+}
+
+/** Which method ran when none was asked for, and how to ask for another: one line. */
+function defaultMethodNote(id: string): string {
+  return id === 'grad-cam'
+    ? 'Grad-CAM is the default for models with gradients; --method rise for RISE (black-box, slower), --list-methods for all.'
+    : 'RISE is the default for models without gradients or feature maps; --list-methods for the others.';
 }
 
 const noun = (spec: ModelSpec) => (spec.task === 'multilabel' ? 'tag' : 'class');
