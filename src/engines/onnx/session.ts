@@ -349,7 +349,7 @@ export class OnnxModel implements Model {
             inputGradientName: graph.inputGradientName,
             layers: graph.layers.map(({ activation, gradient }) => ({ activation, gradient })),
           };
-          return { model: encodeModel(graph.model), meta: JSON.stringify(meta) };
+          return { model: graph.encode(), meta: JSON.stringify(meta) };
         };
         const key = JSON.stringify({
           v: AUTODIFF_VERSION,

@@ -8,7 +8,14 @@
  * ONNX nodes; gradients that meet at a tensor are summed.
  */
 import { invalidArgument, SightlineError } from '../../../core/errors.js';
-import { type ModelProto, type NodeProto, type ValueInfoProto, valueInfo } from '../proto.js';
+import {
+  encodeExtended,
+  encodeModel,
+  type ModelProto,
+  type NodeProto,
+  type ValueInfoProto,
+  valueInfo,
+} from '../proto.js';
 import { GradientContext, unsupported } from './context.js';
 import { type DifferentiablePath, differentiablePath } from './path.js';
 import { GRADIENT_RULES } from './registry.js';
@@ -36,6 +43,8 @@ export interface GradientGraphOptions {
 export interface GradientGraph {
   /** The forward graph plus the backward nodes. */
   model: ModelProto;
+  /** `model` as ONNX bytes, written without re-encoding the source where it can be. */
+  encode(): Uint8Array;
   /** 'sightline_seed': float32, shaped like the output, e.g. [N, K]. */
   seedName: string;
   /** The gradient of Σ seed ⊙ output with respect to the input, shaped like the input (absent with inputGradient: false). */
@@ -98,6 +107,9 @@ export async function addGradients(
       throw invalidArgument('layers', `tensors on the path from '${input}' to '${output}'`, layer);
     }
   }
+  const sourceOpset = Number(
+    source.opsetImport?.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0,
+  );
   const opset = raiseOpset(model);
 
   const wanted = constantInputs(path);
@@ -118,6 +130,8 @@ export async function addGradients(
     taken,
   );
 
+  const forwardCount = graph.node?.length ?? 0;
+  const forwardBefore = nodeShapes(graph.node ?? []);
   // The reverse sweep. Nodes are topologically sorted, so by the time a node is reached every consumer of
   // its outputs has contributed to their gradients.
   const contributions = new Map<string, string[]>([[output, [SEED]]]);
@@ -171,14 +185,28 @@ export async function addGradients(
   });
 
   const seedInfo = graph.output!.find((v) => v.name === output)!;
-  graph.input = [...graph.input!, { ...structuredClone(seedInfo), name: SEED }];
-  if (!seedInfo.type?.tensorType?.shape)
-    graph.input[graph.input.length - 1] = declared(SEED, probe.shapes.get(output)!);
-  graph.node = [...(graph.node ?? []), ...ctx.nodes, ...exposed];
-  graph.initializer = [...(graph.initializer ?? []), ...ctx.initializers];
-  graph.output = [...graph.output!, ...outputs];
+  const additions = {
+    node: [...ctx.nodes, ...exposed],
+    initializer: ctx.initializers,
+    input: [
+      seedInfo.type?.tensorType?.shape
+        ? { ...structuredClone(seedInfo), name: SEED }
+        : declared(SEED, probe.shapes.get(output)!),
+    ],
+    output: outputs,
+  };
+  graph.input = [...graph.input!, ...additions.input];
+  graph.node = [...(graph.node ?? []), ...additions.node];
+  graph.initializer = [...(graph.initializer ?? []), ...additions.initializer];
+  graph.output = [...graph.output!, ...additions.output];
   return {
     model,
+    // Where the transform only appended to the source (the opset stayed, no rule edited a forward node, as
+    // MaxPool's does to expose its indices), the source's own bytes serve (encodeExtended).
+    encode: () =>
+      opset === sourceOpset && nodeShapes(graph.node!.slice(0, forwardCount)) === forwardBefore
+        ? encodeExtended(source, additions)
+        : encodeModel(model),
     seedName: SEED,
     inputGradientName: withInput ? INPUT_GRADIENT : undefined,
     layers: layerOutputs,
@@ -199,6 +227,19 @@ function constantInputs(path: DifferentiablePath): Set<string> {
   for (const node of path.nodes)
     for (const name of node.input ?? []) if (name && !path.active.has(name)) wanted.add(name);
   return wanted;
+}
+
+/** The forward nodes' wiring and plain attributes, to tell whether a rule edited one. */
+function nodeShapes(nodes: readonly NodeProto[]): string {
+  return JSON.stringify(
+    nodes.map((n) => [
+      n.opType,
+      n.domain,
+      n.input,
+      n.output,
+      (n.attribute ?? []).map((a) => [a.name, a.type, a.i, a.f, a.s, a.ints, a.floats, a.strings]),
+    ]),
+  );
 }
 
 function defaultInput(

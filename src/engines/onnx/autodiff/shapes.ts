@@ -9,7 +9,7 @@
  */
 import * as ort from '#ort';
 import { SightlineError } from '../../../core/errors.js';
-import { encodeModel, type ModelProto } from '../proto.js';
+import { encodeExtended, type ModelProto } from '../proto.js';
 
 export interface TensorShape {
   /** The dimensions at batch size 1. */
@@ -93,11 +93,11 @@ export async function probeModel(
   }
   const names = new Set<string>();
   for (const node of graph.node ?? []) for (const out of node.output ?? []) if (out) names.add(out);
-  const probe: ModelProto = {
-    ...model,
-    graph: { ...graph, output: [...names].map((name) => ({ name })) },
-  };
-  const session = await ort.InferenceSession.create(encodeModel(probe), {
+  const declaredOutputs = new Set((graph.output ?? []).map((v) => v.name));
+  const probe = encodeExtended(model, {
+    output: [...names].filter((name) => !declaredOutputs.has(name)).map((name) => ({ name })),
+  });
+  const session = await ort.InferenceSession.create(probe, {
     graphOptimizationLevel: 'disabled',
   });
   const inputShape: TensorShape = {
