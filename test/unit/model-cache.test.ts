@@ -2,12 +2,16 @@ import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { addGradients } from '../../src/engines/onnx/autodiff/index.js';
+import { attr, decodeModel, encodeModel } from '../../src/engines/onnx/proto.js';
 import { readNpy } from '../../src/io/npy-file.js';
 import { defaultModelFiles } from '../../src/models/default-model.js';
 import { parseLabels } from '../../src/models/labels.js';
 import { loadModel } from '../../src/models/load.js';
 import { convertTfliteCached } from '../../src/models/tflite.js';
+import { graph, node, weights } from '../helpers/autodiff-graphs.js';
 
 describe('converted-model cache', () => {
   const saved = process.env.SIGHTLINE_CACHE_DIR;
@@ -94,6 +98,53 @@ describe('gradient graph cache', () => {
     const again = await second.layers!();
     await second.dispose();
     expect(again.layers.find((l) => l.name === defaultLayer)!.dims.slice(0, 2)).toEqual([truth.dims[0], 77]);
+  });
+
+  it('stores a graph that only appends to the model as the additions alone, and reads it back whole', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sightline-tail-'));
+    process.env.SIGHTLINE_CACHE_DIR = dir;
+    // x [N, 3, 8, 8] → Conv (weights large enough that a second copy would show) → GlobalAveragePool → Flatten.
+    const path = join(dir, 'conv.onnx');
+    const proto = graph({
+      input: [3, 8, 8],
+      nodes: [
+        node('Conv', ['x', 'w'], [attr('pads', [1, 1, 1, 1])]),
+        node('GlobalAveragePool', ['conv_out']),
+        node('Flatten', ['globalaveragepool_out']),
+      ],
+      initializers: [weights('w', [64, 3, 3, 3], 5)],
+    });
+    await writeFile(path, encodeModel(proto));
+    const x = { data: Float32Array.from({ length: 192 }, (_, i) => Math.sin(i)), dims: [1, 3, 8, 8] };
+    const seed = { data: Float32Array.from({ length: 64 }, (_, i) => (i % 3) - 1), dims: [1, 64] };
+    const run = async () => {
+      const model = await loadModel(path, { labels: Array.from({ length: 64 }, (_, i) => `c${i}`) });
+      const result = await model.inputGradients!(x, seed);
+      await model.dispose();
+      return result.gradients.data;
+    };
+    const first = await run();
+    const [, stored] = await gradEntries(dir);
+    expect(JSON.parse(await readFile(join(stored.dir, 'graph.json'), 'utf8')).appended).toBe(true);
+    // The stored file is what follows the model's own bytes in the full graph, nothing more.
+    const source = new Uint8Array(await readFile(path));
+    const full = (await addGradients(decodeModel(source))).encode();
+    expect(Buffer.from(full.subarray(0, source.length)).equals(Buffer.from(source))).toBe(true);
+    const tail = new Uint8Array(await readFile(join(stored.dir, 'model.onnx')));
+    expect(Buffer.from(tail).equals(Buffer.from(full.subarray(source.length)))).toBe(true);
+    // The gradient is the conv's transpose applied to the seed spread over each 8×8 map: compare with the
+    // graph built in memory and run whole.
+    const whole = await addGradients(proto);
+    const session = await ort.InferenceSession.create(encodeModel(whole.model));
+    const expected = (
+      await session.run({
+        x: new ort.Tensor('float32', x.data, x.dims),
+        sightline_seed: new ort.Tensor('float32', seed.data, seed.dims),
+      })
+    ).sightline_input_gradient.data as Float32Array;
+    await session.release();
+    expect(first).toEqual(expected);
+    expect(await run()).toEqual(expected);
   });
 
   it('rebuilds a damaged stored probe instead of trusting it', async () => {

@@ -242,6 +242,11 @@ export function decodeModel(bytes: Uint8Array): ModelProto {
 /** The bytes each decoded model came from (the object itself, not copies or edits of it). */
 const sourceBytes = new WeakMap<ModelProto, Uint8Array>();
 
+/** Whether `model` is an object decodeModel returned, whose bytes appendToSource can extend. */
+export function hasSourceBytes(model: ModelProto): boolean {
+  return sourceBytes.has(model);
+}
+
 /**
  * `base` with nodes, initializers, inputs and outputs appended to its graph, as ONNX bytes. Protobuf parsers
  * merge a singular message field that appears twice and concatenate repeated fields, so the bytes `base` was
@@ -268,7 +273,17 @@ export function encodeExtended(
       },
     });
   }
-  const tail = encodeModel({ graph: additions });
+  return appendToSource(base, encodeModel({ graph: additions }))!;
+}
+
+/**
+ * The bytes `base` was decoded from followed by `tail` (an encoded ModelProto holding only graph additions),
+ * or undefined when `base` did not come from decodeModel. Gradient graphs are cached as such tails: a few
+ * MB beside the model instead of another copy of it.
+ */
+export function appendToSource(base: ModelProto, tail: Uint8Array): Uint8Array | undefined {
+  const bytes = sourceBytes.get(base);
+  if (!bytes) return undefined;
   const out = new Uint8Array(bytes.length + tail.length);
   out.set(bytes, 0);
   out.set(tail, bytes.length);

@@ -34,6 +34,7 @@ import {
 } from './autodiff/index.js';
 import { type LayerPlan, planLayers, toNchw } from './layers.js';
 import {
+  appendToSource,
   DataType,
   decodeModel,
   encodeModel,
@@ -337,7 +338,8 @@ export class OnnxModel implements Model {
     if (!pending) {
       pending = (async () => {
         const make = async () => {
-          const graph = await addGradients(withFixedInput(this.proto, this.spec), {
+          const source = withFixedInput(this.proto, this.spec);
+          const graph = await addGradients(source, {
             input: this.spec.inputName,
             output: this.outputName,
             layers,
@@ -349,7 +351,11 @@ export class OnnxModel implements Model {
             inputGradientName: graph.inputGradientName,
             layers: graph.layers.map(({ activation, gradient }) => ({ activation, gradient })),
           };
-          return { model: graph.encode(), meta: JSON.stringify(meta) };
+          // Stored as the additions alone where the graph only appends to this model (a few MB, not 95).
+          const tail = source === this.proto ? graph.tail() : undefined;
+          return tail
+            ? { model: tail, meta: JSON.stringify({ ...meta, appended: true }) }
+            : { model: graph.encode(), meta: JSON.stringify(meta) };
         };
         const key = JSON.stringify({
           v: AUTODIFF_VERSION,
@@ -361,8 +367,15 @@ export class OnnxModel implements Model {
         const stored = this.options.gradientCache
           ? await this.options.gradientCache.load(key, make)
           : await make();
-        const session = await ort.InferenceSession.create(stored.model, sessionOptions(this.options));
-        return { session, ...(JSON.parse(stored.meta) as GraphMeta) };
+        const meta = JSON.parse(stored.meta) as GraphMeta & { appended?: boolean };
+        const bytes = meta.appended ? appendToSource(this.proto, stored.model) : stored.model;
+        if (!bytes)
+          throw new SightlineError(
+            'MODEL_LOAD',
+            'A cached gradient graph holds only additions to a model this process did not read from a file; clear the cache folder ($SIGHTLINE_CACHE_DIR) and run again.',
+          );
+        const session = await ort.InferenceSession.create(bytes, sessionOptions(this.options));
+        return { session, ...meta };
       })();
       this.gradientSessions.set(layer, pending);
       pending.catch(() => this.gradientSessions.delete(layer));

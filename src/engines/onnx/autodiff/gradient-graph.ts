@@ -11,6 +11,7 @@ import { invalidArgument, SightlineError } from '../../../core/errors.js';
 import {
   encodeExtended,
   encodeModel,
+  hasSourceBytes,
   type ModelProto,
   type NodeProto,
   type ValueInfoProto,
@@ -45,6 +46,11 @@ export interface GradientGraph {
   model: ModelProto;
   /** `model` as ONNX bytes, written without re-encoding the source where it can be. */
   encode(): Uint8Array;
+  /**
+   * Where the transform only appended to the source: the additions alone, as an encoded ModelProto that
+   * the source's bytes followed by it make `model` (proto.ts appendToSource). Else undefined.
+   */
+  tail(): Uint8Array | undefined;
   /** 'sightline_seed': float32, shaped like the output, e.g. [N, K]. */
   seedName: string;
   /** The gradient of Σ seed ⊙ output with respect to the input, shaped like the input (absent with inputGradient: false). */
@@ -184,6 +190,10 @@ export async function addGradients(
     return { name: layer, activation: layer, gradient };
   });
 
+  // Where the transform only appended to the source (the opset stayed, no rule edited a forward node, as
+  // MaxPool's does to expose its indices), the source's own bytes serve (encodeExtended).
+  const appendedOnly = () =>
+    opset === sourceOpset && nodeShapes(graph.node!.slice(0, forwardCount)) === forwardBefore;
   const seedInfo = graph.output!.find((v) => v.name === output)!;
   const additions = {
     node: [...ctx.nodes, ...exposed],
@@ -201,12 +211,8 @@ export async function addGradients(
   graph.output = [...graph.output!, ...additions.output];
   return {
     model,
-    // Where the transform only appended to the source (the opset stayed, no rule edited a forward node, as
-    // MaxPool's does to expose its indices), the source's own bytes serve (encodeExtended).
-    encode: () =>
-      opset === sourceOpset && nodeShapes(graph.node!.slice(0, forwardCount)) === forwardBefore
-        ? encodeExtended(source, additions)
-        : encodeModel(model),
+    encode: () => (appendedOnly() ? encodeExtended(source, additions) : encodeModel(model)),
+    tail: () => (appendedOnly() && hasSourceBytes(source) ? encodeModel({ graph: additions }) : undefined),
     seedName: SEED,
     inputGradientName: withInput ? INPUT_GRADIENT : undefined,
     layers: layerOutputs,
