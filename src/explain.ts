@@ -1,11 +1,25 @@
 import type { AttributionMap, Target } from './core/attribution.js';
-import { invalidArgument } from './core/errors.js';
+import { invalidArgument, SightlineError } from './core/errors.js';
 import type { RgbImage } from './core/image.js';
 import type { MethodOptions } from './core/method.js';
 import type { Model } from './core/model.js';
 import { type Geometry, mapToImage, preprocess } from './core/preprocess.js';
 import type { ProgressCallback } from './core/progress.js';
 import { outputValues } from './core/scores.js';
+import {
+  boxRegion,
+  classShares,
+  evaluateTarget,
+  maskRegion,
+  type OutputTarget,
+  pixelClasses,
+  type RegionBox,
+  type RegionMask,
+  segmentShape,
+  segmentTarget,
+  similarityTarget,
+  withTarget,
+} from './core/targets.js';
 import type { Tensor } from './core/tensor.js';
 import { type AnyMethod, checkCapabilities, getMethod, resolveOptions } from './methods/registry.js';
 import { resolveLabel } from './models/label-match.js';
@@ -24,7 +38,44 @@ export interface PrepareRequest {
   readonly target?: 'top' | number | string;
   /** How many predictions to report (default 5). */
   readonly topK?: number;
+  /**
+   * Segmenters: the region whose class scores are summed, a box in photo pixels or a photo-sized mask
+   * (nonzero = in); default: the output pixels the model gives the class (argmax over the classes).
+   */
+  readonly region?: RegionBox | RegionMask;
+  /**
+   * Embedding models (required there): what the embedding is compared with, a photo (embedded by the same
+   * model) or a vector of the embedding's length (e.g. a CLIP text embedding).
+   */
+  readonly reference?: RgbImage | ArrayLike<number>;
   readonly signal?: AbortSignal;
+}
+
+/** What a segment or similarity target is, for people and for --json. */
+export type TargetDescription =
+  | {
+      readonly kind: 'segment';
+      /** The class summed, an index into the output's channels. */
+      readonly class: number;
+      /** Where the region came from: the class's own pixels, a box or a mask. */
+      readonly region: 'class pixels' | 'box' | 'mask';
+      /** Output pixels in the region, of gridWidth × gridHeight. */
+      readonly pixels: number;
+      readonly gridWidth: number;
+      readonly gridHeight: number;
+    }
+  | {
+      readonly kind: 'similarity';
+      readonly reference: 'image' | 'vector';
+      /** The embedding's length. */
+      readonly dimensions: number;
+      /** cos(embedding, reference) for the photo. */
+      readonly cosine: number;
+    };
+
+/** The explained target: `index` into the scores the methods see; a segment or similarity target says more. */
+export interface ExplainedTarget extends Target {
+  readonly description?: TargetDescription;
 }
 
 /** A photo ready to be explained: the model's input, its scores and the class to explain. */
@@ -38,7 +89,18 @@ export interface PreparedImage {
   /** K, the number of scores the model gives. */
   readonly classes: number;
   readonly predictions: readonly Prediction[];
-  readonly target: Target;
+  readonly target: ExplainedTarget;
+  /**
+   * For a segment or similarity target: the model the methods and metrics explain, whose one output [N, 1] is
+   * the target (core/targets.ts withTarget); `scores`, `classes` and `target.index` then refer to it. The
+   * caller of prepare disposes it (disposePrepared); explain does so itself.
+   */
+  readonly model?: Model;
+}
+
+/** Releases what prepare made besides the request's model (a segment or similarity target's model). */
+export async function disposePrepared(prepared: PreparedImage): Promise<void> {
+  await prepared.model?.dispose();
 }
 
 /**
@@ -50,6 +112,8 @@ export async function prepare(request: PrepareRequest): Promise<PreparedImage> {
   const { model, image } = request;
   const { tensor: input, geometry } = preprocess(image, model.spec);
   const scores = await model.predict(input, { signal: request.signal });
+  if (model.spec.task === 'segment') return prepareSegment(request, input, geometry, scores);
+  if (model.spec.task === 'embed') return prepareEmbed(request, input, geometry, scores);
   return {
     input,
     geometry,
@@ -76,7 +140,7 @@ export interface ExplainRequest extends PrepareRequest, MethodRequest {}
 
 export interface Explanation {
   readonly predictions: readonly Prediction[];
-  readonly target: Target;
+  readonly target: ExplainedTarget;
   readonly method: string;
   readonly options: Readonly<MethodOptions>;
   /** The map at the photo's own size, aligned with it. */
@@ -95,7 +159,12 @@ export interface Explanation {
 export async function explain(request: ExplainRequest): Promise<Explanation> {
   // The method and its options are checked before the model runs, so a typo costs no prediction.
   const { method } = checkMethod(request.model, request);
-  return explainPrepared(request.model, await prepare(request), { ...request, method });
+  const prepared = await prepare(request);
+  try {
+    return await explainPrepared(request.model, prepared, { ...request, method });
+  } finally {
+    await disposePrepared(prepared);
+  }
 }
 
 /**
@@ -107,15 +176,16 @@ export async function explainPrepared(
   prepared: PreparedImage,
   request: MethodRequest,
 ): Promise<Explanation> {
-  const { method, options } = checkMethod(model, request);
+  const explained = prepared.model ?? model;
+  const { method, options } = checkMethod(explained, request);
   const { input, geometry, target, classes } = prepared;
   const inputMap = await method.attribute(
     {
-      model,
+      model: explained,
       input,
       target: target.index,
       classes,
-      layer: request.layer,
+      layer: request.layer ?? (await segmentLayer(explained, prepared, method, model.spec.outputShape?.[0])),
       baselineInput: request.baselineImage ? preprocess(request.baselineImage, model.spec).tensor : undefined,
       signal: request.signal,
       onProgress: request.onProgress,
@@ -157,6 +227,121 @@ export function labelOf(model: Model, index: number): string {
 }
 
 /**
+ * A segmenter's pixel shares, the class (the top one by pixels unless asked), the region and the model whose
+ * one output is the class's scores summed over it. The default region is fixed from the unmodified photo, so
+ * a perturbation that moves the class's pixels does not move the region.
+ */
+async function prepareSegment(
+  request: PrepareRequest,
+  input: Tensor,
+  geometry: Geometry,
+  scores: Tensor,
+): Promise<PreparedImage> {
+  const { model } = request;
+  const shape = segmentShape(model.spec.outputShape);
+  const [c, h, w] = shape;
+  const owner = pixelClasses(scores.data.subarray(0, c * h * w), shape);
+  const shares = classShares(owner, c);
+  const predictions = Array.from(shares, (score, index) => ({ index, label: labelOf(model, index), score }))
+    .sort((a, b) => b.score - a.score)
+    .slice(0, Math.max(1, request.topK ?? 5));
+  const wanted = request.target ?? 'top';
+  const channel = wanted === 'top' ? predictions[0].index : pickIndex(model, c, wanted);
+  const label = labelOf(model, channel);
+  const region = request.region;
+  const mask: Uint8Array = !region
+    ? Uint8Array.from(owner, (k) => (k === channel ? 1 : 0))
+    : 'x0' in region
+      ? boxRegion(region, geometry, h, w)
+      : maskRegion(region, geometry, h, w);
+  const pixels = mask.reduce((n, v) => n + (v ? 1 : 0), 0);
+  if (!region && pixels === 0)
+    throw new SightlineError(
+      'INVALID_ARGUMENT',
+      `The model gives '${label}' (${channel}) none of the ${w} × ${h} output pixels of this photo, so it has no region of its own; pass a region (--region x0,y0,x1,y1 or a mask PNG) to explain it there.`,
+      { channel },
+    );
+  const target = segmentTarget(model.spec.outputShape, channel, mask);
+  const description: TargetDescription = {
+    kind: 'segment',
+    class: channel,
+    region: !region ? 'class pixels' : 'x0' in region ? 'box' : 'mask',
+    pixels,
+    gridWidth: w,
+    gridHeight: h,
+  };
+  return targeted(model, target, label, description, { input, geometry, scores, predictions });
+}
+
+/** An embedding model's reference (a photo embedded by the same model, or a vector) and similarity target. */
+async function prepareEmbed(
+  request: PrepareRequest,
+  input: Tensor,
+  geometry: Geometry,
+  scores: Tensor,
+): Promise<PreparedImage> {
+  const { model, reference } = request;
+  const d = scores.dims[1];
+  if (reference === undefined)
+    throw new SightlineError(
+      'INVALID_ARGUMENT',
+      `An embedding model needs a reference to compare with: --reference other.jpg (a photo, embedded by the same model) or --reference vector.npy (${d} numbers, e.g. a text embedding).`,
+    );
+  const isImage = 'width' in reference && 'height' in reference && 'data' in reference;
+  const vector = isImage
+    ? (await model.predict(preprocess(reference as RgbImage, model.spec).tensor, { signal: request.signal }))
+        .data
+    : (reference as ArrayLike<number>);
+  const target = similarityTarget(vector, d);
+  const cosine = evaluateTarget(target, scores).data[0];
+  const label = 'similarity to the reference';
+  const description: TargetDescription = {
+    kind: 'similarity',
+    reference: isImage ? 'image' : 'vector',
+    dimensions: d,
+    cosine,
+  };
+  const predictions = [{ index: 0, label, score: cosine }];
+  return targeted(model, target, label, description, { input, geometry, scores, predictions });
+}
+
+/** A prepared photo whose methods explain `target` through its own model (index 0 of 1). */
+async function targeted(
+  model: Model,
+  target: OutputTarget,
+  label: string,
+  description: TargetDescription,
+  parts: Pick<PreparedImage, 'input' | 'geometry' | 'scores' | 'predictions'>,
+): Promise<PreparedImage> {
+  return {
+    ...parts,
+    scores: evaluateTarget(target, parts.scores),
+    classes: 1,
+    target: { index: 0, label, description },
+    model: await withTarget(model, target, label),
+  };
+}
+
+/**
+ * The CAM layer for a segment target when none was asked for: the last spatial map whose channels are not
+ * the output's classes. The last map of a segmenter is usually its class scores themselves (upsampled), where
+ * Grad-CAM would only repeat the class's own scores; the map before them is what the classes are read from
+ * (pytorch-grad-cam's segmentation tutorial uses the backbone's last block the same way).
+ */
+async function segmentLayer(
+  model: Model,
+  prepared: PreparedImage,
+  method: AnyMethod,
+  classes: number | undefined,
+): Promise<string | undefined> {
+  if (prepared.target.description?.kind !== 'segment' || !method.requires.includes('layers') || !model.layers)
+    return undefined;
+  const { layers, defaultLayer } = await model.layers();
+  const before = layers.filter((l) => l.dims[1] !== classes);
+  return before.length > 0 ? before[before.length - 1].name : defaultLayer;
+}
+
+/**
  * The first k predictions in the task's words (core/scores.ts outputValues): classes by softmax probability
  * and tags by their own sigmoid probability, highest first; a score model's raw outputs in their own order, as
  * ranking regression outputs against each other means nothing.
@@ -183,12 +368,17 @@ export function resolveTarget(model: Model, scores: Tensor, target: 'top' | numb
     for (let i = 1; i < k; i++) if (scores.data[i] > scores.data[best]) best = i;
     return { index: best, label: labelOf(model, best) };
   }
+  const index = pickIndex(model, k, target);
+  return { index, label: labelOf(model, index) };
+}
+
+/** A class index below k, or a label as resolveLabel reads it. */
+function pickIndex(model: Model, k: number, target: number | string): number {
   if (typeof target === 'number') {
     if (!Number.isInteger(target) || target < 0 || target >= k) {
       throw invalidArgument('target', `a class index from 0 to ${k - 1}`, target);
     }
-    return { index: target, label: labelOf(model, target) };
+    return target;
   }
-  const { index } = resolveLabel(target, model.spec.labels, { classes: k, noun: 'Target' });
-  return { index, label: labelOf(model, index) };
+  return resolveLabel(target, model.spec.labels, { classes: k, noun: 'Target' }).index;
 }

@@ -4,6 +4,7 @@ export { borderAreaShare, borderShare, summarize, summaryGrid } from './audit/ag
 export { type AuditItem, type AuditRequest, auditImages, POINTING_TOLERANCE } from './audit/audit.js';
 export * from './audit/types.js';
 export type { AttributionMap, Target } from './core/attribution.js';
+export { type LowConfidence, lowConfidence, lowConfidenceWords } from './core/confidence.js';
 export { type ErrorCode, SightlineError } from './core/errors.js';
 export type { RgbaImage, RgbImage } from './core/image.js';
 export type { AttributionMethod, MethodInput, MethodOptions, OptionSpec } from './core/method.js';
@@ -16,6 +17,20 @@ export {
   preprocess,
 } from './core/preprocess.js';
 export type { Progress, ProgressCallback } from './core/progress.js';
+export {
+  classShares,
+  evaluateTarget,
+  type OutputTarget,
+  pixelClasses,
+  type RegionBox,
+  type RegionMask,
+  type SegmentTarget,
+  type SimilarityTarget,
+  segmentShape,
+  segmentTarget,
+  similarityTarget,
+  withTarget,
+} from './core/targets.js';
 export type { Tensor } from './core/tensor.js';
 export { OnnxModel, type OnnxModelOptions } from './engines/onnx/session.js';
 export { convertTflite } from './engines/tflite/index.js';
@@ -29,10 +44,13 @@ export {
   type MetricName,
 } from './evaluate/evaluate.js';
 export {
+  disposePrepared,
+  type ExplainedTarget,
   type ExplainRequest,
   type Explanation,
   explain,
   explainPrepared,
+  labelOf,
   type MethodRequest,
   type Prediction,
   type PreparedImage,
@@ -40,6 +58,7 @@ export {
   prepare,
   rankPredictions,
   resolveTarget,
+  type TargetDescription,
 } from './explain.js';
 export type { DecodeOptions } from './io/decode.js';
 export { DEFAULT_MAX_PIXELS } from './io/image-limits.js';
@@ -49,11 +68,13 @@ export { type RiseOptions, rise, riseMaskSet } from './methods/perturbation/rise
 export { blackBoxMethods, getMethod, METHODS, resolveOptions } from './methods/registry.js';
 export * from './metrics/index.js';
 export { DEFAULT_MODEL, defaultModelHints } from './models/embedded.js';
+export { type FolderConfig, folderKind, parseHfFolder, parseTimmFolder } from './models/hf-config.js';
 export { resolveLabel } from './models/label-match.js';
 export { parseLabels } from './models/labels.js';
 export {
   type ConvertedTfliteModel,
   convertTfliteModel,
+  decodeOnnxModel,
   modelInputs,
   openConvertedTflite,
   openOnnxModel,

@@ -3,10 +3,12 @@ import { basename, extname } from 'node:path';
 import { Command, Option } from 'commander';
 import { lowConfidence, lowConfidenceCaption, lowConfidenceWords } from '../core/confidence.js';
 import { invalidArgument, SightlineError } from '../core/errors.js';
+import type { RgbImage } from '../core/image.js';
 import type { ModelSpec } from '../core/model.js';
-import { type Explanation, explain, labelOf, type Prediction } from '../explain.js';
+import type { RegionBox, RegionMask } from '../core/targets.js';
+import { type ExplainedTarget, type Explanation, explain, labelOf, type Prediction } from '../explain.js';
 import { decodeImage } from '../io/decode.js';
-import { writeNpy } from '../io/npy-file.js';
+import { readNpy, writeNpy } from '../io/npy-file.js';
 import { METHODS } from '../methods/registry.js';
 import { COLORMAP_NAMES, type ColormapName, defaultColormap } from '../render/colormaps.js';
 import { NORMALIZE_MODES, type NormalizeMode } from '../render/normalize.js';
@@ -27,7 +29,7 @@ import {
   modelLabel,
   parseNumber,
 } from './options.js';
-import { print, printJson, safeName } from './print.js';
+import { print, printError, printJson, safeName } from './print.js';
 import { progressBar } from './progress.js';
 
 interface ExplainFlags extends ModelFlags {
@@ -48,6 +50,8 @@ interface ExplainFlags extends ModelFlags {
   legend: boolean;
   layer?: string;
   baselineImage?: string;
+  region?: string;
+  reference?: string;
 }
 
 export function explainCommand(): Command {
@@ -108,7 +112,15 @@ export function explainCommand(): Command {
         'wrap the method in SmoothGrad or VarGrad (see --samples, --noise)',
       ).choices(['smoothgrad', 'vargrad']),
     )
-    .option('--baseline-image <file>', "reference photo for integrated gradients' --baseline-type image");
+    .option('--baseline-image <file>', "reference photo for integrated gradients' --baseline-type image")
+    .option(
+      '--region <x0,y0,x1,y1|mask.png>',
+      "segmenters: sum the class's scores over this box (photo pixels) or mask (the photo's size, nonzero = in); default: the pixels the model gives the class",
+    )
+    .option(
+      '--reference <photo|vector.npy>',
+      'embedding models (required): explain the cosine similarity to this photo’s embedding or to this vector',
+    );
   addModelOptions(cmd);
   for (const flag of methodOptionFlags()) cmd.addOption(flag);
   return cmd.action(async (image: string | undefined, flags: ExplainFlags) => {
@@ -164,6 +176,8 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
       options,
       layer: flags.layer,
       baselineImage: flags.baselineImage ? await decodeImage(flags.baselineImage) : undefined,
+      region: flags.region === undefined ? undefined : await readRegion(flags.region),
+      reference: flags.reference === undefined ? undefined : await readReference(flags.reference),
       topK: flags.top,
       signal: interrupt.signal,
       onProgress: bar.update,
@@ -181,7 +195,10 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
       outlineSmoothing: flags.outlineSmoothing,
     } as const;
     // A target the model barely believes in is said so beside the map: on the overlay, in text and in JSON.
-    const low = lowConfidence(model.spec, result.scores.data, result.target.index, (i) => labelOf(model, i));
+    // A segment or similarity target is a sum of scores or a cosine, not a probability that can be low.
+    const low = result.target.description
+      ? undefined
+      : lowConfidence(model.spec, result.scores.data, result.target.index, (i) => labelOf(model, i));
     const png = flags.legend
       ? await renderOverlayPng(photo, result.map.data, {
           ...look,
@@ -198,7 +215,9 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
       const payload = {
         task: model.spec.task,
         predictions: result.predictions,
-        target: result.target,
+        target: result.target.description
+          ? { label: result.target.label, ...result.target.description }
+          : result.target,
         ...(low
           ? {
               lowConfidence: { ...low, note: lowConfidenceWords(low, result.target.label, noun(model.spec)) },
@@ -212,7 +231,11 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
       };
       printJson(payload);
     } else {
-      printPredictions(image, result.predictions, model.spec);
+      printPredictions(image, result.predictions, model.spec, result.target);
+      if (flags.task === undefined && maybeEmbedding(model.spec))
+        printError(
+          `sightline: note: the model's ${model.spec.outputShape?.[0]} outputs have no labels and no final Softmax; if they are an embedding, pass --task embed --reference other.jpg (or a .npy vector) to explain a similarity.\n`,
+        );
       print(`${method.title} map for '${safeName(result.target.label)}' written to ${safeName(out)}\n`);
       if (defaulted) print(`${defaultMethodNote(method.id)}\n`);
       if (low) print(`Note: ${safeName(lowConfidenceWords(low, result.target.label, noun(model.spec)))}\n`);
@@ -240,9 +263,35 @@ const TAG_THRESHOLD = 0.5;
 
 const percent = (p: number) => (p >= 0.0005 ? `${(p * 100).toFixed(1)}%` : '<0.1%');
 
-/** The predictions in the task's words: classes ranked, tags over the threshold, scores as numbers. */
-function printPredictions(image: string, predictions: readonly Prediction[], spec: ModelSpec): void {
+/**
+ * The predictions in the task's words: classes ranked, tags over the threshold, scores as numbers, a
+ * segmenter's classes by their share of the pixels, an embedding's similarity to the reference.
+ */
+function printPredictions(
+  image: string,
+  predictions: readonly Prediction[],
+  spec: ModelSpec,
+  explained: ExplainedTarget,
+): void {
   const name = safeName(image);
+  const target = explained.description;
+  if (target?.kind === 'segment') {
+    const shares = predictions.map((p) => `${safeName(p.label)} (${p.index}) ${percent(p.score)}`);
+    print(
+      `share of the ${target.gridWidth} × ${target.gridHeight} output pixels for ${name}: ${shares.join(', ')}\n`,
+    );
+    const where = target.region === 'class pixels' ? 'its own' : `the ${target.region}'s`;
+    print(
+      `explaining '${safeName(explained.label)}' (${target.class}): its scores summed over ${where} ${target.pixels} output pixels\n`,
+    );
+    return;
+  }
+  if (target?.kind === 'similarity') {
+    print(
+      `embedding of ${target.dimensions} numbers for ${name}; cosine similarity to the reference ${target.cosine.toFixed(4)}\n`,
+    );
+    return;
+  }
   if (spec.task === 'score') {
     for (const p of predictions) {
       const label = spec.labels[p.index] !== undefined ? ` '${safeName(p.label)}'` : '';
@@ -265,6 +314,38 @@ function printPredictions(image: string, predictions: readonly Prediction[], spe
   print(`Top ${predictions.length} predictions for ${name}:\n`);
   for (const p of predictions)
     print(`  ${percent(p.score).padStart(6)}  ${safeName(p.label)} (${p.index})\n`);
+}
+
+/** An unlabelled classifier of raw outputs, many of them: what an embedding model looks like unasked. */
+function maybeEmbedding(spec: ModelSpec): boolean {
+  const width = spec.outputShape?.length === 1 ? spec.outputShape[0] : 0;
+  return spec.task === 'classify' && spec.outputs === 'logits' && spec.labels.length === 0 && width >= 64;
+}
+
+/** --region: 'x0,y0,x1,y1' in photo pixels, or the path of a mask image the photo's size. */
+async function readRegion(value: string): Promise<RegionBox | RegionMask> {
+  const parts = value.split(',');
+  // Numbers and commas are a box (four of them, else a mistake); anything else is a file, commas and all.
+  if (parts.every((p) => /^\s*-?\d+(\.\d+)?\s*$/.test(p))) {
+    if (parts.length !== 4)
+      throw invalidArgument('region', 'four numbers x0,y0,x1,y1 in photo pixels, or a mask image', value);
+    const [x0, y0, x1, y1] = parts.map(Number);
+    return { x0, y0, x1, y1 };
+  }
+  const mask: RgbImage = await decodeImage(value);
+  return { ...mask, channels: 3 };
+}
+
+/** --reference: a .npy vector, or a photo that the model embeds. */
+async function readReference(value: string): Promise<RgbImage | Float32Array> {
+  if (extname(value).toLowerCase() !== '.npy') return decodeImage(value);
+  const array = await readNpy(value);
+  if (array.shape.filter((d) => d !== 1).length > 1)
+    throw new SightlineError(
+      'INVALID_ARGUMENT',
+      `The reference '${value}' is an array of shape [${array.shape.join(', ')}]; expected one vector ([D] or [1, D]).`,
+    );
+  return array.data;
 }
 
 /**

@@ -117,7 +117,7 @@ export function addModelOptions(cmd: Command, labelsFlag = '--labels <file>'): C
     .addOption(
       new Option(
         '--task <task>',
-        'what the outputs mean: one class of K, independent sigmoid tags, or raw scores (default: read from the graph: a final Sigmoid over several outputs is multilabel, one output a score, else classify)',
+        'what the outputs mean: one class of K, independent sigmoid tags, raw scores, per-pixel classes [N, C, h, w], or an embedding (default: read from the graph: a rank-4 output is segment, a final Sigmoid over several outputs multilabel, one output a score, else classify; embed is only ever asked for)',
       ).choices([...MODEL_TASKS]),
     )
     .option(

@@ -1,14 +1,17 @@
+import type { OutputTarget } from './targets.js';
 import type { Tensor } from './tensor.js';
 
 /**
  * What the model's outputs mean, which decides how they are read and what a target is:
  * 'classify': one label of K (softmax probabilities, or logits that a softmax turns into them);
  * 'multilabel': K independent tags, each a sigmoid probability (or its logit), never coupled by a softmax;
- * 'score': one or more regression outputs, explained raw and signed (what raises and what lowers the score).
+ * 'score': one or more regression outputs, explained raw and signed (what raises and what lowers the score);
+ * 'segment': per-pixel class scores [N, C, h, w]; a target is one class summed over a region (core/targets.ts);
+ * 'embed': an embedding [N, D]; a target is its cosine similarity to a reference vector (core/targets.ts).
  */
-export type ModelTask = 'classify' | 'multilabel' | 'score';
+export type ModelTask = 'classify' | 'multilabel' | 'score' | 'segment' | 'embed';
 
-export const MODEL_TASKS: readonly ModelTask[] = ['classify', 'multilabel', 'score'];
+export const MODEL_TASKS: readonly ModelTask[] = ['classify', 'multilabel', 'score', 'segment', 'embed'];
 
 /**
  * The largest input side a model may ask for, in pixels: preprocessing makes three float planes of it per
@@ -44,9 +47,10 @@ export interface ModelSpec {
   readonly std: readonly [number, number, number];
   /**
    * `squash` resizes the whole photo to width × height, so every pixel of it is explained;
-   * `center-crop` resizes the shorter side to size / cropFraction and keeps the centre (Inception/ResNet evaluation).
+   * `center-crop` resizes the shorter side to size / cropFraction and keeps the centre (Inception/ResNet evaluation);
+   * `letterbox` resizes the whole photo keeping its aspect so it fits, centred on gray (114) padding (Ultralytics).
    */
-  readonly resize: 'squash' | 'center-crop';
+  readonly resize: 'squash' | 'center-crop' | 'letterbox';
   readonly cropFraction: number;
   /**
    * The resampling filter, as PIL's resize computes it (default 'bilinear'): bilinear and bicubic (a = −0.5)
@@ -66,6 +70,11 @@ export interface ModelSpec {
    */
   readonly outputs: 'probabilities' | 'logits';
   readonly task: ModelTask;
+  /**
+   * The first output's dims after the batch ([C, h, w] for a segmenter, [D] for an embedding), where known:
+   * the scores are these flattened to [N, K]. Undefined when the model does not say (a predict-only model).
+   */
+  readonly outputShape?: readonly number[];
 }
 
 /**
@@ -175,5 +184,11 @@ export interface Model {
    * values and dims and returns values of the same length, or undefined to keep them. The caller disposes it.
    */
   withWeights?(replace: WeightReplacer): Promise<Model>;
+  /**
+   * A model whose one output is `target`'s scalar [N, 1], computed inside the engine's graph so its gradients
+   * and layers pass through it (the ONNX engine appends a head); `spec` is the new model's. Callers use
+   * core/targets.ts withTarget, which falls back to evaluating the target over predict. The caller disposes it.
+   */
+  withTargetHead?(target: OutputTarget, spec: ModelSpec): Promise<Model>;
   dispose(): Promise<void>;
 }

@@ -1,8 +1,9 @@
+import { type Box, clipBox } from './detection/boxes.js';
 import { SightlineError } from './errors.js';
 import type { RgbImage } from './image.js';
 import { imageDims, imageView } from './image-tensor.js';
 import type { ModelSpec, ResizeFirst } from './model.js';
-import { resampleRgbCrop, resampleRgbWindow, resampleSource } from './resample.js';
+import { type ResampleTarget, resampleRgbCrop, resampleRgbWindow, resampleSource } from './resample.js';
 import type { Tensor } from './tensor.js';
 
 /** The part of the original photo that the model input shows, in original pixels. */
@@ -23,6 +24,16 @@ export interface Geometry {
     readonly left: number;
     readonly top: number;
   };
+  /**
+   * Present for resize 'letterbox': the whole photo, resized keeping its aspect to width × height, lies at
+   * (left, top) of the input and gray padding fills the rest; the crop above is then the whole photo.
+   */
+  readonly letterbox?: {
+    readonly width: number;
+    readonly height: number;
+    readonly left: number;
+    readonly top: number;
+  };
 }
 
 export interface Preprocessed {
@@ -33,6 +44,7 @@ export interface Preprocessed {
 
 export function inputGeometry(spec: ModelSpec, width: number, height: number): Geometry {
   if (spec.resizeFirst) return resizeFirstGeometry(spec, spec.resizeFirst, width, height);
+  if (spec.resize === 'letterbox') return letterboxGeometry(spec, width, height);
   if (spec.resize === 'squash') {
     return {
       imageWidth: width,
@@ -104,6 +116,34 @@ function resizeFirstGeometry(spec: ModelSpec, r: ResizeFirst, width: number, hei
   };
 }
 
+/**
+ * Ultralytics' LetterBox (auto off, scaleup on, centred): r = min(input / photo) per side, the photo becomes
+ * round(w·r) × round(h·r) with Python's round, and the padding before it is round(d / 2 − 0.1) for a total
+ * padding d, i.e. floor(d / 2): an odd pixel of padding goes after the photo.
+ */
+function letterboxGeometry(spec: ModelSpec, width: number, height: number): Geometry {
+  const r = Math.min(spec.width / width, spec.height / height);
+  const w = Math.min(spec.width, Math.max(1, roundHalfEven(width * r)));
+  const h = Math.min(spec.height, Math.max(1, roundHalfEven(height * r)));
+  return {
+    imageWidth: width,
+    imageHeight: height,
+    cropX: 0,
+    cropY: 0,
+    cropWidth: width,
+    cropHeight: height,
+    letterbox: {
+      width: w,
+      height: h,
+      left: Math.floor((spec.width - w) / 2),
+      top: Math.floor((spec.height - h) / 2),
+    },
+  };
+}
+
+/** Ultralytics' letterbox padding, 114 of 255 (YOLOv5 onwards). */
+export const LETTERBOX_FILL = 114;
+
 /** Python's round(): halves go to the even neighbour (torchvision's CenterCrop offset, int(round(x))). */
 function roundHalfEven(x: number): number {
   const f = Math.floor(x);
@@ -129,6 +169,8 @@ export function preprocess(image: RgbImage, spec: ModelSpec): Preprocessed {
     );
     return { tensor: toModelLayout(planes, spec), geometry };
   }
+  if (geometry.letterbox)
+    return { tensor: toModelLayout(letterboxPlanes(image, spec, geometry.letterbox), spec), geometry };
   const x0 = Math.round(geometry.cropX);
   const y0 = Math.round(geometry.cropY);
   const cw = Math.max(1, Math.round(geometry.cropWidth));
@@ -145,6 +187,34 @@ export function preprocess(image: RgbImage, spec: ModelSpec): Preprocessed {
     spec.resample,
   );
   return { tensor: toModelLayout(resized, spec), geometry };
+}
+
+/** The photo resized into its window of gray input planes (planar RGB, 0..255). */
+function letterboxPlanes(
+  image: RgbImage,
+  spec: ModelSpec,
+  lb: NonNullable<Geometry['letterbox']>,
+): Float32Array {
+  const plane = spec.width * spec.height;
+  const planes = new Float32Array(3 * plane).fill(LETTERBOX_FILL);
+  const source = {
+    data: image.data,
+    offset: 0,
+    channelStride: 1,
+    rowStride: image.width * 3,
+    pixelStride: 3,
+  };
+  const target: ResampleTarget = {
+    data: planes,
+    offset: lb.top * spec.width + lb.left,
+    channelStride: plane,
+    rowStride: spec.width,
+  };
+  resampleSource(source, 3, image.width, image.height, lb.width, lb.height, target, spec.resample);
+  // Bicubic's negative lobes can leave 0..255; PIL's 8-bit resize clamps (resampleSource does not, into a window).
+  if (spec.resample === 'bicubic')
+    for (let i = 0; i < planes.length; i++) planes[i] = Math.min(255, Math.max(0, planes[i]));
+  return planes;
 }
 
 /** Planar RGB in 0..255 at the model's size → the model's normalised tensor with a batch axis of 1. */
@@ -172,6 +242,18 @@ export function mapToImage(
   g: Geometry,
   outside = 0,
 ): Float32Array {
+  if (g.letterbox) {
+    // The photo's window of the map, resized to the photo; the padding has no photo to map onto.
+    const { left, top, width, height } = g.letterbox;
+    const window = {
+      data: map,
+      offset: top * mapWidth + left,
+      channelStride: map.length,
+      rowStride: mapWidth,
+      pixelStride: 1,
+    };
+    return resampleSource(window, 1, width, height, g.imageWidth, g.imageHeight);
+  }
   const cw = Math.max(1, Math.round(g.cropWidth));
   const ch = Math.max(1, Math.round(g.cropHeight));
   const source = {
@@ -190,4 +272,44 @@ export function mapToImage(
   const offset = Math.round(g.cropY) * g.imageWidth + Math.round(g.cropX);
   const target = { data: out, offset, channelStride: out.length, rowStride: g.imageWidth };
   return resampleSource(source, 1, mapWidth, mapHeight, cw, ch, target);
+}
+
+/**
+ * The affine map from model-input pixels to photo pixels, photo = offset + input · scale per axis, as
+ * preprocess placed the photo: the letterbox window, the resize-then-crop window, or the (rounded) crop.
+ * Ultralytics' scale_boxes divides by the ratio r instead of the window's own scale (round(w·r) / w); the two
+ * differ by under half an input pixel across the whole photo, and this one inverts preprocess exactly.
+ */
+export function inputToImage(
+  g: Geometry,
+  inputWidth: number,
+  inputHeight: number,
+): { readonly x0: number; readonly y0: number; readonly sx: number; readonly sy: number } {
+  if (g.letterbox) {
+    const sx = g.imageWidth / g.letterbox.width;
+    const sy = g.imageHeight / g.letterbox.height;
+    return { x0: -g.letterbox.left * sx, y0: -g.letterbox.top * sy, sx, sy };
+  }
+  if (g.resized)
+    return { x0: g.cropX, y0: g.cropY, sx: g.cropWidth / inputWidth, sy: g.cropHeight / inputHeight };
+  return {
+    x0: Math.round(g.cropX),
+    y0: Math.round(g.cropY),
+    sx: Math.max(1, Math.round(g.cropWidth)) / inputWidth,
+    sy: Math.max(1, Math.round(g.cropHeight)) / inputHeight,
+  };
+}
+
+/** A box (xyxy) in model-input pixels → photo pixels, clipped to the photo. */
+export function boxToImage(box: Box, g: Geometry, inputWidth: number, inputHeight: number): Box {
+  const { x0, y0, sx, sy } = inputToImage(g, inputWidth, inputHeight);
+  const mapped: Box = [x0 + box[0] * sx, y0 + box[1] * sy, x0 + box[2] * sx, y0 + box[3] * sy];
+  return clipBox(mapped, g.imageWidth, g.imageHeight);
+}
+
+/** A box (xyxy) in photo pixels → model-input pixels (ground truth onto the input), clipped to the input. */
+export function boxToInput(box: Box, g: Geometry, inputWidth: number, inputHeight: number): Box {
+  const { x0, y0, sx, sy } = inputToImage(g, inputWidth, inputHeight);
+  const mapped: Box = [(box[0] - x0) / sx, (box[1] - y0) / sy, (box[2] - x0) / sx, (box[3] - y0) / sy];
+  return clipBox(mapped, inputWidth, inputHeight);
 }

@@ -6,11 +6,12 @@ type Reading = Pick<ModelSpec, 'outputs' | 'task'>;
 /**
  * One row of a model's scores in the task's words: 'classify' → class probabilities (a softmax over logits);
  * 'multilabel' → each tag's own sigmoid probability (sigmoid of each logit; the other tags play no part);
- * 'score' → the raw outputs. Predictions and the black-box targets both read scores through here.
+ * 'score', 'segment', 'embed' → the raw outputs (a segment or embed target is a function of them, see
+ * core/targets.ts). Predictions and the black-box targets both read scores through here.
  */
 export function outputValues(row: ArrayLike<number>, spec: Reading): Float64Array {
   const out = Float64Array.from(row as ArrayLike<number>);
-  if (spec.outputs !== 'logits' || spec.task === 'score') return out;
+  if (spec.outputs !== 'logits' || !coupledOrTagged(spec)) return out;
   if (spec.task === 'multilabel') return out.map(sigmoid);
   // A spec made before tasks existed (a plain-JS caller's) has no task: it is a classifier, as it was then.
   return softmax(out);
@@ -18,7 +19,13 @@ export function outputValues(row: ArrayLike<number>, spec: Reading): Float64Arra
 
 /** Whether a target's value depends on the other outputs too (a softmax couples the classes). */
 function coupled(spec: Reading): boolean {
-  return spec.task !== 'multilabel' && spec.task !== 'score';
+  // A spec made before tasks existed has none: a classifier.
+  return spec.task === 'classify' || spec.task === undefined;
+}
+
+/** Whether logits are turned into probabilities: a class's softmax, a tag's sigmoid; other tasks read raw. */
+function coupledOrTagged(spec: Reading): boolean {
+  return coupled(spec) || spec.task === 'multilabel';
 }
 
 /**

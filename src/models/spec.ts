@@ -102,7 +102,15 @@ export function specFromIo(
   io: OnnxIo,
   hints: ModelHints & { labels: readonly string[]; finalOp?: string },
 ): ModelSpec {
-  const task = checkTask(hints.task) ?? guessTask(hints.finalOp, outputWidth(io.outputs[0]?.dims));
+  const outputDims = io.outputs[0]?.dims;
+  const task = checkTask(hints.task) ?? guessTask(hints.finalOp, outputWidth(outputDims), outputDims);
+  if (task === 'segment' && outputDims && outputDims.length > 0 && outputDims.length !== 4) {
+    throw new SightlineError(
+      'MODEL_SHAPE',
+      `A segmenter's output must be [N, C, h, w] (class scores per pixel); '${io.outputs[0].name}' is [${outputDims.join(', ')}].`,
+      { task },
+    );
+  }
   const outputs =
     hints.outputs ??
     (hints.finalOp === 'Softmax' || (task === 'multilabel' && hints.finalOp === 'Sigmoid')
@@ -119,6 +127,13 @@ export function specFromIo(
   const dims = input.dims;
   const shape = imageInputShape(dims, hints.layout);
   const layout = shape.layout;
+  if (task === 'segment' && layout === 'NHWC' && channelLast(outputDims)) {
+    throw new SightlineError(
+      'MODEL_SHAPE',
+      `The output '${io.outputs[0].name}' [${outputDims!.join(', ')}] looks channel-last ([N, h, w, C]), as TensorFlow segmenters write it; Sightline reads a segmenter's classes from dim 1 ([N, C, h, w]). Export the model with its output transposed to NCHW.`,
+      { task },
+    );
+  }
   if (!layout) {
     throw new SightlineError(
       'MODEL_SHAPE',
@@ -157,7 +172,22 @@ export function specFromIo(
     labels: hints.labels,
     outputs,
     task,
+    ...(fixedShape(outputDims) ? { outputShape: fixedShape(outputDims) } : {}),
   };
+}
+
+/** A rank-4 output whose last dim is fixed and smaller than both before it: [N, h, w, C]. */
+function channelLast(dims: readonly (number | string)[] | undefined): boolean {
+  if (dims?.length !== 4) return false;
+  const [, h, w, c] = dims;
+  return typeof c === 'number' && (typeof h !== 'number' || h > c) && (typeof w !== 'number' || w > c);
+}
+
+/** An output's dims after the batch when every one is a fixed number, else undefined (known at run time). */
+export function fixedShape(dims: readonly (number | string)[] | undefined): number[] | undefined {
+  if (!dims || dims.length < 2) return undefined;
+  const rest = dims.slice(1);
+  return rest.every((d) => typeof d === 'number' && d > 0) ? (rest as number[]) : undefined;
 }
 
 export function triple(name: string, values: readonly number[]): [number, number, number] {
@@ -190,11 +220,20 @@ export function guessOutputs(model: ModelProto): ModelSpec['outputs'] {
 }
 
 /**
- * The task a graph's end implies: one output value is a score, whatever makes it (a softmax over one value is
- * always 1, so it can never be a class); a final Sigmoid over several is independent tags; anything else is
- * a classifier, as before tasks existed. `width` is the output's size per image, undefined when not fixed.
+ * The task a graph's end implies: a rank-4 output with more than one position is per-pixel class scores
+ * (a segmenter); one output value is a score, whatever makes it (a softmax over one value is always 1, so it
+ * can never be a class); a final Sigmoid over several is independent tags; anything else is a classifier, as
+ * before tasks existed. `width` is the output's size per image, undefined when not fixed; `dims` the output's
+ * dims when known. An embedding [N, D] is never guessed: without a final Softmax or Sigmoid it reads the same
+ * as logits, so it is asked for (`--task embed`, or the sidecar's `task`).
  */
-export function guessTask(op: string | undefined, width: number | undefined): ModelTask {
+export function guessTask(
+  op: string | undefined,
+  width: number | undefined,
+  dims?: readonly (number | string)[],
+): ModelTask {
+  // [N, K, 1, 1] is a classifier whose Flatten was left out, not a one-pixel segmentation.
+  if (dims?.length === 4 && !(dims[2] === 1 && dims[3] === 1)) return 'segment';
   if (width === 1) return 'score';
   if (op === 'Sigmoid') return 'multilabel';
   return 'classify';

@@ -113,11 +113,11 @@ describe('sightline explain in the task’s words', () => {
   it('an unknown task is a usage error naming the choices, from a flag or a sidecar', async () => {
     const flag = await explain('tagger.onnx', '--task', 'regression');
     expect(flag.code).toBe(2);
-    expect(flag.stderr).toMatch(/'regression' is invalid.*classify, multilabel, score/);
+    expect(flag.stderr).toMatch(/'regression' is invalid.*classify, multilabel, score, segment, embed/);
     const sidecar = await explain('bad.onnx');
     expect(sidecar.code).toBe(2);
     expect(sidecar.stderr).toContain(
-      `Argument 'task' must be one of classify, multilabel, score; got "regression".`,
+      `Argument 'task' must be one of classify, multilabel, score, segment, embed; got "regression".`,
     );
   });
 

@@ -63,9 +63,9 @@ describe('the task is read from the end of the graph', () => {
     expect(checkTask(undefined)).toBeUndefined();
     expectInvalid(
       () => checkTask('regression'),
-      `Argument 'task' must be one of classify, multilabel, score; got "regression".`,
+      `Argument 'task' must be one of classify, multilabel, score, segment, embed; got "regression".`,
     );
-    expectInvalid(() => checkTask(3), /one of classify, multilabel, score; got 3/);
+    expectInvalid(() => checkTask(3), /one of classify, multilabel, score, segment, embed; got 3/);
   });
 });
 
@@ -116,8 +116,8 @@ describe('every engine path gives its spec a task', () => {
     expect(specFromIo(io(5), hints).task).toBe('classify');
     expect(specFromIo(io('K'), hints).task).toBe('classify');
     expect(specFromIo(io(1), { ...hints, task: 'classify' }).task).toBe('classify');
-    expect(() => specFromIo(io(1), { ...hints, task: 'segment' as never })).toThrow(
-      /Argument 'task' must be one of classify, multilabel, score; got "segment"/,
+    expect(() => specFromIo(io(1), { ...hints, task: 'segmentation' as never })).toThrow(
+      /Argument 'task' must be one of classify, multilabel, score, segment, embed; got "segmentation"/,
     );
   });
 });

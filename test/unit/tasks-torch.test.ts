@@ -175,7 +175,7 @@ describe('a torch two-label tagger whose labels read two patches', () => {
 
 // torch exports `.mean(dim)[:, 0]` as a rank-1 [N] output. At batch 1 the black-box methods read it as
 // [1, 1]; larger batches ([16] for occlusion) and the gradient's seed (made [1, 1], ONNX Runtime wants [1])
-// are refused today, which the rank-1 work of issue 13 is to fix; then `it.fails` below must become `it`.
+// were refused; the rank-1 work of issue 13 reads [N] as [N, 1] and gives the gradient graph its seed as [N].
 describe('a torch scorer with a rank-1 [N] output, one image per batch', () => {
   let model: Model;
   beforeAll(async () => {
@@ -199,7 +199,7 @@ describe('a torch scorer with a rank-1 [N] output, one image per batch', () => {
     expect(rise.inputMap.signed).toBe(true);
   });
 
-  it.fails('the vanilla gradient finds the patch (fails today: the seed is [1, 1], the output [1])', async () => {
+  it('the vanilla gradient finds the patch (the [N, 1] seed is given to the graph as [N])', async () => {
     const r = await explain({ model, image: WHITE, method: 'gradient' });
     expect(massInside(r.inputMap.data, S, PATCH)).toBeGreaterThanOrEqual(0.8);
   });

@@ -8,11 +8,13 @@ import { loadDefaultModel, setUpModel } from './model.js';
 import { setUpOverlay } from './overlay.js';
 import { setUpOwnModel } from './own-model.js';
 import { setUpPhoto } from './photo.js';
+import { setUpPredictions } from './predictions.js';
 import { setUpRegion } from './region.js';
 import { setUpWork } from './work.js';
 
 setUpOverlay();
 setUpPhoto();
+setUpPredictions();
 setUpMethodMenu();
 setUpWork();
 setUpRegion();

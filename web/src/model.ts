@@ -23,11 +23,28 @@ export function loadDefaultModel(): void {
 export function useModel(model: ModelInfo): void {
   modelOpened(model);
   setModelLine(
-    `Model: ${model.name} · ${model.classes || 'unlabelled'} classes · ${model.inputSize.width}×${model.inputSize.height} input`,
+    `Model: ${model.name} · ${outputs(model)} · ${model.inputSize.width}×${model.inputSize.height} input`,
   );
   ui.backend.textContent = `Runs in this browser with ONNX Runtime (${model.backend}).`;
   ui.defaultModel.hidden = model.name.includes('built in');
   fillMethods();
+}
+
+/** What the model gives, in its task's words. */
+function outputs(model: ModelInfo): string {
+  const n = model.classes;
+  switch (model.task) {
+    case 'multilabel':
+      return `${n} tags`;
+    case 'score':
+      return n === 1 ? 'a score' : `${n} scores`;
+    case 'segment':
+      return `segments ${n} classes`;
+    case 'embed':
+      return `embeddings of ${n} numbers`;
+    default:
+      return `${n || 'unlabelled'} classes`;
+  }
 }
 
 export function setUpModel(): void {

@@ -41,6 +41,7 @@ export function drawPhoto(): void {
   putRgb(ui.overlay, image.width, image.height, image.data, 3);
   ui.legend.hidden = true;
   ui.legendText.textContent = '';
+  ui.mapNote.hidden = true;
 }
 
 export function drawMap(): void {
@@ -53,6 +54,8 @@ export function drawMap(): void {
   void drawLegend(ui.legend, image.width, explained, options);
   const title = methodInfo(explained.method)?.title ?? explained.method;
   ui.legendText.textContent = `${title} map for “${explained.target.label}”. ${legendWords(options.mode)}`;
+  ui.mapNote.hidden = explained.note === undefined;
+  ui.mapNote.textContent = explained.note ? `Note: ${explained.note}` : '';
 }
 
 function legendWords(mode: NormalizeMode): string {

@@ -1,6 +1,12 @@
 // The user's own model: its files are read here and inspected in the worker; what the files do not say
 // (input size, layout, pixel scaling) is asked in the form, then the model is opened with the answers.
-import { IMAGENET_MEAN, IMAGENET_STD, type ModelHints, parseLabels } from '../../src/browser.js';
+import {
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  type ModelHints,
+  type ModelTask,
+  parseLabels,
+} from '../../src/browser.js';
 import { ui } from './dom.js';
 import { engine } from './engine.js';
 import { hideMessage, setModelLine, showMessage } from './messages.js';
@@ -18,13 +24,44 @@ const NORMALIZATIONS: Record<string, { mean: readonly number[]; std: readonly nu
   raw: { mean: [0], std: [1 / 255] },
 };
 
-export async function inspectModel(files: readonly File[]): Promise<void> {
+/** A dropped file and its path in a dropped folder ('my-model/onnx/model.onnx'), or its name. */
+export interface DroppedFile {
+  readonly file: File;
+  readonly path: string;
+}
+
+/** A model folder's config files, the only ones read before its ONNX file is chosen. */
+const FOLDER_CONFIGS = new Set(['config.json', 'preprocessor_config.json']);
+const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+/** The dropped folder's ONNX files by path, read only once one is opened (there may be several large ones). */
+let folderOnnx = new Map<string, File>();
+
+/** Files from a file input; a folder picker gives each its path in the folder. */
+export function pickedFiles(files: readonly File[]): DroppedFile[] {
+  return files.map((file) => ({ file, path: file.webkitRelativePath || file.name }));
+}
+
+export async function inspectModel(dropped: readonly DroppedFile[]): Promise<void> {
   hideMessage();
-  setModelLine(`Reading ${files.map((f) => `'${f.name}'`).join(', ')}…`);
+  // A Hugging Face or timm folder (it has a config.json): its configs now; its weights, tokenizer and the like
+  // never; the ONNX file once chosen.
+  const folder = dropped.some((d) => baseName(d.path) === 'config.json');
+  const sent = folder ? dropped.filter((d) => FOLDER_CONFIGS.has(baseName(d.path))) : dropped;
+  folderOnnx = new Map(
+    folder ? dropped.filter((d) => /\.onnx$/i.test(d.path)).map((d) => [d.path, d.file]) : [],
+  );
+  setModelLine(`Reading ${sent.map((d) => `'${d.path}'`).join(', ')}…`);
   try {
-    const read = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await f.arrayBuffer() })));
+    // A TF.js model's files are named as its model.json names them (no folder); a model folder's keep their
+    // paths, which tell onnx/model.onnx from a loose model.onnx.
+    const read = await Promise.all(
+      sent.map(async (d) => ({
+        name: folder ? d.path : baseName(d.path),
+        bytes: await d.file.arrayBuffer(),
+      })),
+    );
     const reply = await engine.call(
-      { type: 'inspect-model', files: read },
+      { type: 'inspect-model', files: read, ...(folder ? { onnx: [...folderOnnx.keys()] } : {}) },
       'question',
       { onStatus: setModelLine },
       read.map((f) => f.bytes),
@@ -39,6 +76,13 @@ export async function inspectModel(files: readonly File[]): Promise<void> {
 
 function askAboutModel(q: ModelQuestion): void {
   const known = q.width !== undefined && q.height !== undefined;
+  // A folder's config files say the size, layout and scaling; only its ONNX file may be left to choose.
+  ui.layoutField.hidden = q.folder !== undefined;
+  ui.normalizationField.hidden = q.folder !== undefined;
+  ui.taskField.hidden = q.folder !== undefined;
+  ui.task.value = '';
+  ui.variantField.hidden = (q.variants?.length ?? 0) < 2;
+  ui.variant.replaceChildren(...(q.variants ?? []).map((v) => new Option(v.label, v.source)));
   ui.sizeField.hidden = known;
   ui.inputWidth.required = !known;
   ui.inputHeight.required = !known;
@@ -55,6 +99,12 @@ function askAboutModel(q: ModelQuestion): void {
   }
   ui.modelForm.hidden = false;
   const input = q.inputs[0];
+  if (q.folder) {
+    ui.modelQuestion.textContent = `'${q.fileName}' is a ${q.folder.kind} model (${q.folder.preprocessing}). It has several ONNX files: pick one.`;
+    ui.variant.focus();
+    setModelLine(`'${q.fileName}' is ready to use once you pick its ONNX file below.`);
+    return;
+  }
   ui.modelQuestion.textContent =
     `'${q.fileName}' takes '${input.name}' [${input.dims.join(', ')}]. ` +
     (known
@@ -76,17 +126,35 @@ async function openQuestionedModel(): Promise<void> {
     showMessage(error);
     return;
   }
-  const hints: ModelHints = {
-    width: Number(ui.inputWidth.value),
-    height: Number(ui.inputHeight.value),
-    layout: ui.layout.value as 'NCHW' | 'NHWC',
-    ...NORMALIZATIONS[ui.normalization.value],
-    ...(labels ? { labels } : {}),
-  };
+  const hints: ModelHints = q.folder
+    ? { ...(labels ? { labels } : {}) }
+    : {
+        width: Number(ui.inputWidth.value),
+        height: Number(ui.inputHeight.value),
+        layout: ui.layout.value as 'NCHW' | 'NHWC',
+        ...NORMALIZATIONS[ui.normalization.value],
+        ...(labels ? { labels } : {}),
+        // An embedding reads like logits, so only the user can say it is one; '' leaves it to the graph.
+        ...(ui.task.value ? { task: ui.task.value as ModelTask } : {}),
+      };
+  const several = (q.variants?.length ?? 0) > 1;
+  const chosen = q.variants?.find((v) => v.source === ui.variant.value) ?? q.variants?.[0];
+  const name = several && chosen ? `${q.fileName} (${chosen.label})` : q.fileName;
+  let variant: { source: string; bytes: ArrayBuffer } | undefined;
+  const file = chosen && folderOnnx.get(chosen.source);
+  if (chosen && file) {
+    setModelLine(`Reading '${chosen.source}'…`);
+    variant = { source: chosen.source, bytes: await file.arrayBuffer() };
+  }
   ui.modelForm.hidden = true;
   modelOpening(
     engine
-      .call({ type: 'open-model', hints, name: q.fileName }, 'model', { onStatus: setModelLine })
+      .call(
+        { type: 'open-model', hints, name, variant },
+        'model',
+        { onStatus: setModelLine },
+        variant ? [variant.bytes] : [],
+      )
       .done.then((reply) => {
         questionAnswered();
         // The labels file belonged to this model; the next one brings its own.
@@ -100,14 +168,16 @@ async function openQuestionedModel(): Promise<void> {
       }),
   );
   await state.modelReady;
-  if (state.model?.name === q.fileName) await predictAndExplain();
+  if (state.model?.name === name) await predictAndExplain();
 }
 
 export function setUpOwnModel(): void {
-  ui.modelInput.addEventListener('change', () => {
-    const files = [...(ui.modelInput.files ?? [])];
-    if (files.length > 0) void inspectModel(files);
-  });
+  for (const input of [ui.modelInput, ui.modelFolderInput]) {
+    input.addEventListener('change', () => {
+      const files = [...(input.files ?? [])];
+      if (files.length > 0) void inspectModel(pickedFiles(files));
+    });
+  }
   ui.modelForm.addEventListener('submit', (event) => {
     event.preventDefault();
     void openQuestionedModel();

@@ -2,21 +2,22 @@
 import { decodeImageBlob, type RgbImage } from '../../src/browser.js';
 import { clearComparison } from './compare.js';
 import { ui } from './dom.js';
+import { droppedFiles } from './dropped.js';
 import { hideMessage, showMessage } from './messages.js';
 import { drawPhoto } from './overlay.js';
-import { inspectModel } from './own-model.js';
+import { type DroppedFile, inspectModel, pickedFiles } from './own-model.js';
+import { MAX_SIDE } from './photo-size.js';
 import { predictAndExplain } from './predictions.js';
 import { drawBoxes, showVerdict } from './region.js';
+import { drawMask } from './segments.js';
 import { photoTaken } from './state.js';
 
-/** Photos are scaled down to this longer side: the model sees 299 px anyway, and maps stay quick to draw. */
-const MAX_SIDE = 1600;
-/** A model's files, dropped where photos go: ONNX, TFLite, a TF.js export's .zip or its files. */
+/** A model's files, dropped where photos go: ONNX, TFLite, a TF.js export's .zip or its files, a model folder's. */
 const MODEL_FILE = /\.(onnx|tflite|lite|zip|json|bin)$/i;
 
-async function takeFiles(files: readonly File[]): Promise<void> {
-  if (files.some((f) => MODEL_FILE.test(f.name))) return inspectModel(files);
-  if (files[0]) return takePhoto(files[0]);
+async function takeFiles(files: readonly DroppedFile[]): Promise<void> {
+  if (files.some((f) => MODEL_FILE.test(f.path))) return inspectModel(files);
+  if (files[0]) return takePhoto(files[0].file);
 }
 
 async function takePhoto(file: File): Promise<void> {
@@ -32,6 +33,8 @@ async function takePhoto(file: File): Promise<void> {
   clearComparison();
   ui.mapSection.hidden = false;
   drawPhoto();
+  // The last photo's mask no longer applies; the new one comes with its predictions.
+  drawMask();
   drawBoxes();
   showVerdict();
   await predictAndExplain();
@@ -41,7 +44,7 @@ export function setUpPhoto(): void {
   ui.photoInput.addEventListener('change', () => {
     const files = [...(ui.photoInput.files ?? [])];
     ui.photoInput.value = '';
-    void takeFiles(files);
+    void takeFiles(pickedFiles(files));
   });
   // The label already opens the picker on click; Enter and Space on it should too.
   ui.drop.tabIndex = 0;
@@ -61,6 +64,10 @@ export function setUpPhoto(): void {
   ui.drop.addEventListener('drop', (event) => {
     event.preventDefault();
     ui.drop.classList.remove('over');
-    void takeFiles([...(event.dataTransfer?.files ?? [])]);
+    // A dropped model folder (Hugging Face, timm, TF.js) is walked for its files.
+    if (event.dataTransfer)
+      void droppedFiles(event.dataTransfer)
+        .then(takeFiles)
+        .catch((error) => showMessage(error));
   });
 }

@@ -1,10 +1,14 @@
-// What the model sees in the photo: its top classes, each a button that explains that class.
-import type { ModelTask } from '../../src/browser.js';
+// What the model sees in the photo, in its task's words: classes and tags with their probabilities, a score as a
+// number, a segmenter's classes with their share of the pixels (and its mask), an embedding's similarity to a
+// reference photo. Each is a button that explains it.
+import { decodeImageBlob, type ModelTask, type Prediction } from '../../src/browser.js';
 import { ui } from './dom.js';
 import { engine } from './engine.js';
-import { showMessage } from './messages.js';
+import { hideMessage, showMessage } from './messages.js';
 import { explainCurrent, fillMethods } from './method-menu.js';
-import { predicted, state, targetChosen } from './state.js';
+import { MAX_SIDE } from './photo-size.js';
+import { classColour, drawMask, setUpSegments } from './segments.js';
+import { predicted, referenceTaken, state, targetChosen } from './state.js';
 import { setWork } from './work.js';
 
 /** Asks the model for the photo's classes (once it is ready), then explains the top one. */
@@ -13,15 +17,21 @@ export async function predictAndExplain(): Promise<void> {
   if (!image) return;
   await state.modelReady;
   if (!state.model) return;
+  const reference = state.model.task === 'embed' ? state.reference : undefined;
   try {
     setWork('Looking at the photo…');
-    const reply = await engine.call({ type: 'predict', image }, 'predictions').done;
+    const reply = await engine.call({ type: 'predict', image, reference }, 'predictions').done;
     if (image !== state.image) return;
-    predicted(reply.predictions, reply.forwardMs);
+    predicted(reply.predictions, reply.forwardMs, reply);
     task = reply.task;
     showPredictions();
     // The forward pass is timed now: the menus can say how long each method takes.
     fillMethods();
+    // An embedding is explained as its similarity to a reference: nothing to draw until there is one.
+    if (task === 'embed' && !reference) {
+      setWork();
+      return;
+    }
     await explainCurrent();
   } catch (error) {
     setWork();
@@ -32,8 +42,47 @@ export async function predictAndExplain(): Promise<void> {
 /** The shown model's task: a score is a number in its own units, not a percentage (it may exceed 1). */
 let task: ModelTask = 'classify';
 
-function showPredictions(): void {
+const HEADINGS: Record<ModelTask, string> = {
+  classify: 'What the model sees',
+  multilabel: 'Its tags, each with its own probability',
+  score: 'Its score',
+  segment: 'Its classes, by share of the pixels',
+  embed: 'How alike the two photos look to it',
+};
+
+function percent(p: number): string {
+  return p >= 0.995 ? '>99%' : p < 0.005 ? '<1%' : `${Math.round(p * 100)}%`;
+}
+
+/** One prediction's words and, for probabilities and shares, its meter; a segment class gets its colour. */
+function describe(p: Prediction): (string | HTMLElement)[] {
+  if (task === 'score' || task === 'embed') return [`${p.label} — ${p.score.toPrecision(4)}`];
+  const meter = document.createElement('meter');
+  meter.min = 0;
+  meter.max = 1;
+  meter.value = p.score;
+  meter.setAttribute('aria-hidden', 'true');
+  if (task !== 'segment') return [meter, `${p.label} — ${percent(p.score)}`];
+  const swatch = document.createElement('span');
+  swatch.className = 'swatch';
+  swatch.style.background = `rgb(${classColour(p.index).join(' ')})`;
+  swatch.setAttribute('aria-hidden', 'true');
+  return [swatch, meter, `${p.label} — ${percent(p.score)} of pixels`];
+}
+
+export function showPredictions(): void {
   ui.predictionsBox.hidden = false;
+  const hint = document.createElement('span');
+  hint.className = 'muted';
+  hint.textContent = task === 'embed' ? '' : ' (click one to explain it)';
+  ui.predictionsTitle.replaceChildren(HEADINGS[task], hint);
+  ui.referenceField.hidden = task !== 'embed';
+  ui.predictionsNote.hidden = task !== 'embed';
+  ui.predictionsNote.textContent =
+    task === 'embed'
+      ? `An embedding of ${state.dimensions} numbers: ${state.reference ? 'its cosine similarity to the reference photo is below.' : 'choose a reference photo to compare it with, and the map shows what in this photo makes the two alike.'}`
+      : '';
+  drawMask();
   ui.predictions.replaceChildren(
     ...state.predictions.map((p) => {
       const item = document.createElement('li');
@@ -41,24 +90,34 @@ function showPredictions(): void {
       button.type = 'button';
       button.dataset.index = String(p.index);
       button.setAttribute('aria-pressed', String(p.index === state.target));
-      if (task === 'score') {
-        button.append(`${p.label} — ${p.score.toPrecision(4)}`);
-      } else {
-        const meter = document.createElement('meter');
-        meter.min = 0;
-        meter.max = 1;
-        meter.value = p.score;
-        meter.setAttribute('aria-hidden', 'true');
-        const percent = p.score >= 0.995 ? '>99%' : p.score < 0.005 ? '<1%' : `${Math.round(p.score * 100)}%`;
-        button.append(meter, `${p.label} — ${percent}`);
-      }
-      button.addEventListener('click', () => {
-        targetChosen(p.index);
-        showPredictions();
-        void explainCurrent();
-      });
+      button.append(...describe(p));
+      button.addEventListener('click', () => explainTarget(p.index));
       item.append(button);
       return item;
     }),
   );
+}
+
+/** Explains another class (tag, segment class) and marks it as chosen. */
+export function explainTarget(index: number): void {
+  targetChosen(index);
+  showPredictions();
+  void explainCurrent();
+}
+
+/** The reference photo (embedding models) and clicks on a segmenter's mask. */
+export function setUpPredictions(): void {
+  setUpSegments(explainTarget);
+  ui.referenceInput.addEventListener('change', async () => {
+    const file = ui.referenceInput.files?.[0];
+    if (!file) return;
+    hideMessage();
+    try {
+      referenceTaken(await decodeImageBlob(file, { maxSide: MAX_SIDE, name: file.name }));
+    } catch (error) {
+      showMessage(error);
+      return;
+    }
+    await predictAndExplain();
+  });
 }

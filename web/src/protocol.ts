@@ -28,7 +28,9 @@ export interface MethodInfo {
 export interface ModelInfo {
   readonly name: string;
   readonly inputSize: { width: number; height: number };
+  /** Classes, tags or scores; a segmenter's classes; an embedding's length. */
   readonly classes: number;
+  readonly task: ModelTask;
   readonly methods: readonly MethodInfo[];
   /** How the engine runs: 'wasm (4 threads)', 'webgpu', … */
   readonly backend: string;
@@ -49,6 +51,19 @@ export interface ModelQuestion {
   readonly normalizationFromModel: boolean;
   /** The files say everything (a Teachable Machine export: input size, pixel scaling, labels): nothing to ask. */
   readonly complete: boolean;
+  /** A Hugging Face or timm folder: its configs say the preprocessing, so only the ONNX file may be asked. */
+  readonly folder?: { readonly kind: string; readonly preprocessing: string };
+  /** The folder's ONNX files (onnx/model.onnx, model_quantized.onnx, …), the default first. */
+  readonly variants?: readonly { readonly label: string; readonly source: string }[];
+}
+
+/** A segmenter's mask: the class of each output pixel (row-major), and the part of the photo the model saw. */
+export interface Segmentation {
+  readonly width: number;
+  readonly height: number;
+  readonly classes: Int32Array;
+  /** The photo's pixels the model's input came from (the output grid covers this). */
+  readonly crop: { readonly x: number; readonly y: number; readonly width: number; readonly height: number };
 }
 
 export type Request =
@@ -56,8 +71,16 @@ export type Request =
   | {
       readonly type: 'inspect-model';
       readonly id: number;
-      /** One .onnx, .tflite or .zip file, or a TF.js model's files dropped together. */
+      /**
+       * One .onnx, .tflite or .zip file, a TF.js model's files, or a Hugging Face or timm folder's files; names
+       * are paths inside a dropped folder ('my-model/onnx/model.onnx').
+       */
       readonly files: readonly { readonly name: string; readonly bytes: ArrayBuffer }[];
+      /**
+       * A model folder (its files include a config.json): its ONNX files' paths, whose bytes `files` leaves out;
+       * the page sends the chosen one's with open-model.
+       */
+      readonly onnx?: readonly string[];
     }
   | {
       readonly type: 'open-model';
@@ -65,8 +88,16 @@ export type Request =
       /** Hints the user gave; labels already parsed on the page. */
       readonly hints: ModelHints;
       readonly name: string;
+      /** A folder's ONNX file: one of the question's variants (its source) and its bytes. */
+      readonly variant?: { readonly source: string; readonly bytes: ArrayBuffer };
     }
-  | { readonly type: 'predict'; readonly id: number; readonly image: RgbImage }
+  | {
+      readonly type: 'predict';
+      readonly id: number;
+      readonly image: RgbImage;
+      /** An embedding model's reference photo, whose embedding the photo's is compared with. */
+      readonly reference?: RgbImage;
+    }
   | {
       readonly type: 'explain';
       readonly id: number;
@@ -74,6 +105,7 @@ export type Request =
       readonly method: string;
       readonly target: number;
       readonly options?: MethodOptions;
+      readonly reference?: RgbImage;
     }
   | { readonly type: 'cancel'; readonly id: number };
 
@@ -90,6 +122,9 @@ export type Reply =
       readonly task: ModelTask;
       /** Milliseconds one forward pass took, for time estimates. */
       readonly forwardMs: number;
+      readonly segmentation?: Segmentation;
+      /** An embedding's length, and its cosine similarity to the reference photo when there is one. */
+      readonly embedding?: { readonly dimensions: number; readonly cosine?: number };
     }
   | {
       readonly type: 'map';
@@ -99,6 +134,8 @@ export type Reply =
       readonly options: MethodOptions;
       readonly map: AttributionMap;
       readonly ms: number;
+      /** Said beside the map when the explained class or tag is unlikely (core/confidence.ts). */
+      readonly note?: string;
     }
   | { readonly type: 'cancelled'; readonly id: number }
   | { readonly type: 'error'; readonly id: number; readonly code: string; readonly message: string };

@@ -9,7 +9,7 @@ import type {
   RegionVerdict,
   RgbImage,
 } from '../../src/browser.js';
-import type { ModelInfo, ModelQuestion } from './protocol.js';
+import type { ModelInfo, ModelQuestion, Segmentation } from './protocol.js';
 
 /** A map the worker drew, with what it was drawn for. */
 export interface Explained {
@@ -17,6 +17,8 @@ export interface Explained {
   readonly method: string;
   readonly target: { index: number; label: string };
   readonly options: MethodOptions;
+  /** The low-probability note, when the class or tag is unlikely. */
+  readonly note?: string;
 }
 
 /** How much of the map falls in the user's boxes, and the verdict in words. */
@@ -34,6 +36,11 @@ export interface AppState {
   /** The photo's file name without its extension, for download names. */
   readonly imageName: string;
   readonly predictions: readonly Prediction[];
+  /** A segmenter's mask of the photo. */
+  readonly segmentation?: Segmentation;
+  /** An embedding model's reference photo, and the embedding's length. */
+  readonly reference?: RgbImage;
+  readonly dimensions?: number;
   /** The class being explained. */
   readonly target?: number;
   readonly explained?: Explained;
@@ -77,13 +84,24 @@ export function photoTaken(image: RgbImage, fileName: string): void {
   current.explained = undefined;
   current.boxes = [];
   current.region = undefined;
+  current.segmentation = undefined;
 }
 
 /** The model's classes for the photo; the top one is explained first. */
-export function predicted(predictions: readonly Prediction[], forwardMs: number): void {
+export function predicted(
+  predictions: readonly Prediction[],
+  forwardMs: number,
+  more: { segmentation?: Segmentation; embedding?: { dimensions: number } } = {},
+): void {
   current.forwardMs = forwardMs;
   current.predictions = predictions;
+  current.segmentation = more.segmentation;
+  current.dimensions = more.embedding?.dimensions;
   current.target = predictions[0]?.index;
+}
+
+export function referenceTaken(image: RgbImage): void {
+  current.reference = image;
 }
 
 export function targetChosen(index: number): void {

@@ -19,7 +19,9 @@ export async function runExplain(
   const seconds = estimateSeconds(method);
   const started = performance.now();
   setWork(seconds !== undefined && seconds >= 3 ? `${what} (about ${duration(seconds)})` : what, 0);
-  const call = engine.call({ type: 'explain', image, method: method.id, target }, 'map', {
+  // An embedding model's target is the similarity to the reference photo; other models need none.
+  const reference = state.model?.task === 'embed' ? state.reference : undefined;
+  const call = engine.call({ type: 'explain', image, method: method.id, target, reference }, 'map', {
     onStatus: (message) => setWork(message),
     onProgress: (done, total) => {
       const elapsed = (performance.now() - started) / 1000;
@@ -33,7 +35,13 @@ export async function runExplain(
   runStarted(call.id);
   try {
     const reply = await call.done;
-    return { map: reply.map, method: reply.method, target: reply.target, options: reply.options };
+    return {
+      map: reply.map,
+      method: reply.method,
+      target: reply.target,
+      options: reply.options,
+      note: reply.note,
+    };
   } catch (error) {
     if (error instanceof Cancelled) {
       if (state.running === call.id) setWork();

@@ -18,12 +18,13 @@ import {
   openConvertedTflite,
   openOnnxModel,
   preprocess,
-  rankPredictions,
   readTfjsDropped,
   SightlineError,
 } from '../../src/browser.js';
+import { type FolderVariant, readFolder, refuseUnsupported } from './folder.js';
 import { browserGraphCache } from './graph-cache.js';
 import type { MethodInfo, ModelInfo, Reply, Request } from './protocol.js';
+import { mapNote, taskView } from './task-view.js';
 
 /** The worker's global scope, declared here because the DOM and WebWorker type libraries cannot both be loaded. */
 declare const self: {
@@ -50,6 +51,8 @@ interface Pending {
   readonly identity: string;
   /** What the files said (a TF.js metadata.json); the user's answers win over it. */
   readonly hints?: ModelHints;
+  /** A model folder's ONNX files, for the user to pick one; `onnx` is the first. */
+  readonly variants?: readonly FolderVariant[];
 }
 let pending: Pending | undefined;
 const running = new Map<number, AbortController>();
@@ -97,6 +100,10 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
     }
     case 'inspect-model': {
       const files = request.files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) }));
+      if (request.onnx) {
+        await inspectFolder(id, files, request.onnx);
+        return;
+      }
       if (files.some((f) => /\.(zip|json)$/i.test(f.name))) {
         await inspectTfjs(id, files, status);
         return;
@@ -108,13 +115,24 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
       const chosen = pending;
       if (!chosen) throw new SightlineError('INVALID_ARGUMENT', 'No dropped model is waiting to be opened.');
       status(`Starting '${chosen.fileName}'…`);
-      const options = engineOptions(chosen.identity);
+      if (chosen.variants && !request.variant)
+        throw new SightlineError(
+          'INVALID_ARGUMENT',
+          `No ONNX file of '${chosen.fileName}' was read to open.`,
+        );
+      const variant = chosen.variants && pickVariant(chosen.variants, request.variant?.source);
+      const onnx = request.variant ? new Uint8Array(request.variant.bytes) : chosen.onnx;
+      if (variant) {
+        refuseUnsupported(onnx, variant.label);
+        imageInput(modelInputs(onnx, variant.label), variant.label);
+      }
+      const options = engineOptions(variant ? await digest(onnx) : chosen.identity);
       const hints = { ...chosen.hints, ...request.hints };
       await useModel(
         () =>
           chosen.tflite
             ? openConvertedTflite(chosen.tflite, hints, options)
-            : openOnnxModel(chosen.onnx, hints, options),
+            : openOnnxModel(onnx, hints, options),
         request.name,
       );
       pending = undefined;
@@ -123,7 +141,7 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
     }
     case 'predict': {
       const current = requireModel();
-      const { tensor } = preprocess(request.image, current.spec);
+      const { tensor, geometry } = preprocess(request.image, current.spec);
       let started = performance.now();
       const scores = await current.predict(tensor, { signal });
       if (warmForwardMs === undefined) {
@@ -132,13 +150,8 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
         await current.predict(tensor, { signal });
       }
       warmForwardMs = performance.now() - started;
-      post({
-        type: 'predictions',
-        id,
-        predictions: rankPredictions(current, scores, 5),
-        task: current.spec.task,
-        forwardMs: warmForwardMs,
-      });
+      const view = await taskView(current, scores, geometry, request.reference, signal);
+      post({ type: 'predictions', id, ...view, task: current.spec.task, forwardMs: warmForwardMs });
       return;
     }
     case 'explain': {
@@ -150,6 +163,7 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
         method: request.method,
         target: request.target,
         options: request.options,
+        reference: request.reference,
         signal,
         onProgress: (p) => post({ type: 'progress', id, done: p.done, total: p.total }),
       });
@@ -161,6 +175,7 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
         options: result.options,
         map: result.map,
         ms: performance.now() - started,
+        note: mapNote(current, result),
       };
       self.postMessage(reply, [result.map.data.buffer as ArrayBuffer]);
       return;
@@ -205,6 +220,41 @@ async function inspectOnnx(id: number, files: NamedBytes[]): Promise<void> {
     normalizationFromModel: Boolean(tflite?.quantizedInput),
     labelsKnown: false,
   });
+}
+
+/**
+ * A Hugging Face or timm folder: its configs say the size, the scaling and the labels, so only the ONNX file is
+ * asked, when the folder has several (model.onnx, model_quantized.onnx, model_fp16.onnx).
+ */
+async function inspectFolder(id: number, files: NamedBytes[], onnx: readonly string[]): Promise<void> {
+  const folder = readFolder(files, onnx);
+  const { hints } = folder.config;
+  pending = { fileName: folder.name, onnx: new Uint8Array(), hints, identity: '', variants: folder.variants };
+  post({
+    type: 'question',
+    id,
+    question: {
+      fileName: folder.name,
+      inputs: [],
+      width: hints.width,
+      height: hints.height,
+      layout: 'NCHW',
+      normalizationFromModel: true,
+      complete: folder.variants.length === 1,
+      folder: {
+        kind: folder.config.kind === 'timm' ? 'timm' : 'Hugging Face',
+        preprocessing: folder.config.preprocessing,
+      },
+      variants: folder.variants,
+    },
+  });
+}
+
+function pickVariant(variants: readonly FolderVariant[], source: string | undefined): FolderVariant {
+  const found = variants.find((v) => v.source === source);
+  if (!found)
+    throw new SightlineError('INVALID_ARGUMENT', `The dropped folder has no ONNX file '${source}'.`);
+  return found;
 }
 
 /**
@@ -326,10 +376,13 @@ function describe(): ModelInfo {
       unavailableReason: missing.length > 0 ? 'needs gradients, which this model does not offer' : undefined,
     };
   });
+  const { task, outputShape } = current.spec;
   return {
     name: modelName,
     inputSize: size,
-    classes: current.spec.labels.length,
+    classes:
+      task === 'classify' ? current.spec.labels.length : (outputShape?.[0] ?? current.spec.labels.length),
+    task,
     methods,
     backend: backend === 'webgpu' ? 'WebGPU' : `WebAssembly, ${threads} thread${threads > 1 ? 's' : ''}`,
   };

@@ -21,6 +21,7 @@ import type {
   WeightLayer,
   WeightReplacer,
 } from '../../core/model.js';
+import type { OutputTarget } from '../../core/targets.js';
 import type { Tensor } from '../../core/tensor.js';
 import { attentionBlocks, hasAttention, toHeads } from './attention.js';
 import {
@@ -43,6 +44,7 @@ import {
   type TensorProto,
   tensorFloats,
 } from './proto.js';
+import { appendTargetHead } from './target-head.js';
 import { weightLayersOf, weightValuesOf } from './weights.js';
 
 export interface OnnxModelOptions {
@@ -90,7 +92,8 @@ export class OnnxModel implements Model {
 
   private constructor(
     private readonly session: ort.InferenceSession,
-    readonly spec: ModelSpec,
+    /** The spec; its outputShape is filled from the first prediction when the file leaves dims open. */
+    private specValue: ModelSpec,
     /** The decoded ONNX model (read-only). */
     readonly proto: ModelProto,
     /** Why gradients are unavailable, when they are. */
@@ -101,7 +104,8 @@ export class OnnxModel implements Model {
     this.outputName = session.outputNames[0];
     const gradients: Capability[] = ['inputGradients', 'layers'];
     // Only transformers get 'attention', so menus and checks offer rollout where it can run (attention.ts).
-    if (!gradientBlocker && hasAttention(proto, spec.inputName, this.outputName)) gradients.push('attention');
+    if (!gradientBlocker && hasAttention(proto, specValue.inputName, this.outputName))
+      gradients.push('attention');
     this.capabilities = new Set<Capability>(['predict', 'weights', ...(gradientBlocker ? [] : gradients)]);
   }
 
@@ -152,6 +156,10 @@ export class OnnxModel implements Model {
     );
   }
 
+  get spec(): ModelSpec {
+    return this.specValue;
+  }
+
   get io(): OnnxIo {
     return describeIo(this.session);
   }
@@ -164,7 +172,13 @@ export class OnnxModel implements Model {
   async inputGradients(batch: Tensor, seed: Tensor, options: RunOptions = {}): Promise<GradientResult> {
     const g = await this.gradientSession([]);
     const name = g.inputGradientName!;
-    const result = await this.run(g.session, batch, { [g.seedName]: seed }, [this.outputName, name], options);
+    const result = await this.run(
+      g.session,
+      batch,
+      { [g.seedName]: this.outputSeed(seed) },
+      [this.outputName, name],
+      options,
+    );
     return { scores: this.scores(result[this.outputName], batch.dims[0]), gradients: toTensor(result[name]) };
   }
 
@@ -237,7 +251,7 @@ export class OnnxModel implements Model {
     const result = await this.run(
       g.session,
       batch,
-      { [g.seedName]: seed ?? zeros },
+      { [g.seedName]: this.outputSeed(seed ?? zeros) },
       [this.outputName, activation, gradient],
       options,
     );
@@ -315,6 +329,17 @@ export class OnnxModel implements Model {
     const model = new OnnxModel(session, this.spec, proto, this.gradientBlocker, options);
     model.layerList = this.layerList; // shapes only, so the weights do not change it
     return model;
+  }
+
+  /**
+   * The model with `target` appended to its graph as a head (target-head.ts), so the autodiff differentiates
+   * through it: input gradients and CAM layers serve the target with a seed of 1. The head's graph gets no
+   * gradientCache: cached graphs are keyed by the options, not by the head's weights (a region, a reference).
+   */
+  withTargetHead(target: OutputTarget, spec: ModelSpec): Promise<OnnxModel> {
+    const { gradientCache: _, ...options } = this.options;
+    const proto = appendTargetHead(this.proto, this.outputName, target);
+    return OnnxModel.create(encodeModel(proto), spec, options);
   }
 
   async dispose(): Promise<void> {
@@ -415,8 +440,24 @@ export class OnnxModel implements Model {
     }
   }
 
+  /**
+   * A seed [N, K] shaped as the output it weights, as the gradient graph's seed input is: [N] for a rank-1
+   * output, [N, C, h, w] for a segmenter's, so callers seed every model as [N, K] (the scores' shape).
+   */
+  private outputSeed(seed: Tensor): Tensor {
+    const [n, k] = seed.dims;
+    const dims = this.io.outputs[0]?.dims ?? [];
+    if (seed.dims.length !== 2) return seed;
+    if (dims.length === 1 && k === 1) return { data: seed.data, dims: [n] };
+    const shape = this.spec.outputShape;
+    if (dims.length > 2 && shape?.length === dims.length - 1 && shape.reduce((a, b) => a * b, 1) === k)
+      return { data: seed.data, dims: [n, ...shape] };
+    return seed;
+  }
+
   private scores(out: ort.Tensor, n: number): Tensor {
-    const dims = out.dims.length === 1 ? [1, out.dims[0]] : [...out.dims];
+    // A rank-1 output is one number per image ([N]) when its length is the batch, else one image's K scores.
+    const dims = out.dims.length === 1 ? (out.dims[0] === n ? [n, 1] : [1, out.dims[0]]) : [...out.dims];
     const k = dims.slice(1).reduce((a, b) => a * b, 1);
     if (dims[0] !== n || out.type !== 'float32') {
       throw new SightlineError(
@@ -433,6 +474,8 @@ export class OnnxModel implements Model {
         );
       }
     }
+    if (!this.specValue.outputShape && dims.length > 1)
+      this.specValue = { ...this.specValue, outputShape: dims.slice(1) };
     return { data, dims: [n, k] };
   }
 }
