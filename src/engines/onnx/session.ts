@@ -24,18 +24,16 @@ import type {
 import type { OutputTarget } from '../../core/targets.js';
 import type { Tensor } from '../../core/tensor.js';
 import { attentionBlocks, hasAttention, toHeads } from './attention.js';
+import { differentiablePath, type Probe } from './autodiff/index.js';
 import {
-  AUTODIFF_VERSION,
-  addGradients,
-  differentiablePath,
-  type Probe,
-  probeForGradients,
-  probeFromJson,
-  probeToJson,
-} from './autodiff/index.js';
+  type GraphMeta,
+  type GraphSource,
+  storedGradientGraph,
+  storedProbe,
+  withFixedInput,
+} from './graph-store.js';
 import { type LayerPlan, planLayers, toNchw } from './layers.js';
 import {
-  appendToSource,
   DataType,
   decodeModel,
   encodeModel,
@@ -64,13 +62,6 @@ export interface GradientGraphCache {
     key: string,
     make: () => Promise<{ model: Uint8Array; meta: string }>,
   ): Promise<{ model: Uint8Array; meta: string }>;
-}
-
-/** What a stored gradient graph's user needs besides the ONNX bytes. */
-interface GraphMeta {
-  seedName: string;
-  inputGradientName?: string;
-  layers: { activation: string; gradient: string }[];
 }
 
 export interface OnnxIo {
@@ -199,31 +190,24 @@ export class OnnxModel implements Model {
     return this.layerList;
   }
 
+  private graphSource(): GraphSource {
+    const { proto, spec, outputName } = this;
+    return { proto, spec, outputName, cache: this.options.gradientCache };
+  }
+
   /**
    * The forward model's shapes and constants (autodiff/shapes.ts), probed once per model and kept with its
    * gradient graphs, so a later process lists layers and builds graphs without running the model.
    */
   private probe(): Promise<Probe> {
-    this.probed ??= (async () => {
-      const make = () =>
-        probeForGradients(withFixedInput(this.proto, this.spec), this.spec.inputName, this.outputName);
-      const cache = this.options.gradientCache;
-      if (!cache) return make();
-      const key = JSON.stringify({
-        v: AUTODIFF_VERSION,
-        input: this.spec.inputName,
-        size: [this.spec.width, this.spec.height],
-        probe: this.outputName,
+    if (!this.probed) {
+      const probed = storedProbe(this.graphSource());
+      // A failed probe is tried again on the next call rather than remembered.
+      probed.catch(() => {
+        if (this.probed === probed) this.probed = undefined;
       });
-      const stored = await cache.load(key, async () => ({
-        model: new Uint8Array(0),
-        meta: probeToJson(await make()),
-      }));
-      return probeFromJson(stored.meta) ?? make();
-    })();
-    this.probed.catch(() => {
-      this.probed = undefined;
-    });
+      this.probed = probed;
+    }
     return this.probed;
   }
 
@@ -362,43 +346,7 @@ export class OnnxModel implements Model {
     let pending = this.gradientSessions.get(layer);
     if (!pending) {
       pending = (async () => {
-        const make = async () => {
-          const source = withFixedInput(this.proto, this.spec);
-          const graph = await addGradients(source, {
-            input: this.spec.inputName,
-            output: this.outputName,
-            layers,
-            inputGradient: layers.length === 0,
-            probe: await this.probe(),
-          });
-          const meta: GraphMeta = {
-            seedName: graph.seedName,
-            inputGradientName: graph.inputGradientName,
-            layers: graph.layers.map(({ activation, gradient }) => ({ activation, gradient })),
-          };
-          // Stored as the additions alone where the graph only appends to this model (a few MB, not 95).
-          const tail = source === this.proto ? graph.tail() : undefined;
-          return tail
-            ? { model: tail, meta: JSON.stringify({ ...meta, appended: true }) }
-            : { model: graph.encode(), meta: JSON.stringify(meta) };
-        };
-        const key = JSON.stringify({
-          v: AUTODIFF_VERSION,
-          input: this.spec.inputName,
-          size: [this.spec.width, this.spec.height],
-          // Stored metas before 'layers' held one 'layer': a new key keeps old cache entries from being read.
-          layers: layer,
-        });
-        const stored = this.options.gradientCache
-          ? await this.options.gradientCache.load(key, make)
-          : await make();
-        const meta = JSON.parse(stored.meta) as GraphMeta & { appended?: boolean };
-        const bytes = meta.appended ? appendToSource(this.proto, stored.model) : stored.model;
-        if (!bytes)
-          throw new SightlineError(
-            'MODEL_LOAD',
-            'A cached gradient graph holds only additions to a model this process did not read from a file; clear the cache folder ($SIGHTLINE_CACHE_DIR) and run again.',
-          );
+        const { bytes, meta } = await storedGradientGraph(this.graphSource(), layers, () => this.probe());
         const session = await ort.InferenceSession.create(bytes, sessionOptions(this.options));
         return { session, ...meta };
       })();
@@ -502,28 +450,6 @@ function gradientBlocker(proto: ModelProto, input: string, output: string): stri
   if (!path.needed.has(output))
     return `the output '${output}' does not depend differentiably on the input '${input}'.`;
   return undefined;
-}
-
-/** Gradient graphs need static sizes after the batch: take them from the spec where the file leaves them open. */
-function withFixedInput(proto: ModelProto, spec: ModelSpec): ModelProto {
-  const input = proto.graph?.input?.find((v) => v.name === spec.inputName);
-  const dims = input?.type?.tensorType?.shape?.dim;
-  if (!input || !dims || dims.length !== 4 || dims.slice(1).every((d) => d.dimValue !== undefined))
-    return proto;
-  const fixed = spec.layout === 'NCHW' ? [3, spec.height, spec.width] : [spec.height, spec.width, 3];
-  const patched = {
-    ...input,
-    type: {
-      tensorType: {
-        ...input.type!.tensorType,
-        shape: { dim: [dims[0], ...fixed.map((v) => ({ dimValue: v }))] },
-      },
-    },
-  };
-  return {
-    ...proto,
-    graph: { ...proto.graph, input: proto.graph!.input!.map((v) => (v === input ? patched : v)) },
-  };
 }
 
 function describeIo(session: ort.InferenceSession): OnnxIo {
