@@ -5,6 +5,7 @@
 //   npm run bench                  all of it, methods at their defaults
 //   BENCH_RISE_MASKS=400 npm run bench   a quicker RISE run
 //   node scripts/bench.mjs --outside     only the part outside the model (after npm run build)
+//   node scripts/bench.mjs --drise       only D-RISE on the square detector (scripts/bench-drise.mjs)
 import { performance } from 'node:perf_hooks';
 import { preprocess } from '../dist/core/preprocess.js';
 import { decodeImage } from '../dist/io/decode.js';
@@ -14,6 +15,11 @@ import { loadDefaultModel } from '../dist/models/default-model.js';
 if (process.argv.includes('--outside')) {
   const { benchOutsideTheModel } = await import('./bench-outside.mjs');
   await benchOutsideTheModel();
+  process.exit(0);
+}
+if (process.argv.includes('--drise')) {
+  const { benchDrise } = await import('./bench-drise.mjs');
+  await benchDrise();
   process.exit(0);
 }
 
@@ -61,6 +67,9 @@ console.log(
   'overhead ratio = method time ÷ (passes × the model’s batched per-image forward time); goal ≤ 1.05',
 );
 await model.dispose();
+
+const { benchDrise } = await import('./bench-drise.mjs');
+await benchDrise();
 
 const { benchOutsideTheModel } = await import('./bench-outside.mjs');
 await benchOutsideTheModel();
