@@ -118,25 +118,37 @@ export function forwardModel(layer: Layer): ModelProto {
  */
 export function tiny(model: ModelProto): ModelProto {
   const graph = model.graph!;
-  const out = graph.output![0];
-  const name = out.name!;
-  const dims = out.type!.tensorType!.shape!.dim!.length;
+  const names = new Set(graph.output!.map((o) => o.name!));
+  const full = (name: string) => (names.has(name) ? `${name}_full` : name);
+  const slices = graph.output!.map((out) => {
+    const rank = out.type!.tensorType!.shape!.dim!.length;
+    return {
+      node: {
+        opType: 'Slice',
+        input: [full(out.name!), `tiny_${rank}`, `tiny_end_${rank}`],
+        output: [out.name!],
+      },
+      rank,
+      out: valueInfo(out.name!, new Array(rank).fill(1)),
+    };
+  });
+  const ranks = [...new Set(slices.map((x) => x.rank))];
   return {
     ...model,
     graph: {
       ...graph,
       node: [
-        ...graph.node!,
-        { opType: 'Slice', input: [`${name}_full`, 'tiny_starts', 'tiny_ends'], output: [name] },
-      ].map((n, i, all) =>
-        i < all.length - 1 ? { ...n, output: n.output!.map((o) => (o === name ? `${name}_full` : o)) } : n,
-      ),
+        ...graph.node!.map((n) => ({ ...n, input: n.input!.map(full), output: n.output!.map(full) })),
+        ...slices.map((x) => x.node),
+      ],
       initializer: [
         ...graph.initializer!,
-        int64Tensor('tiny_starts', [dims], new Array(dims).fill(0)),
-        int64Tensor('tiny_ends', [dims], new Array(dims).fill(1)),
+        ...ranks.flatMap((r) => [
+          int64Tensor(`tiny_${r}`, [r], new Array(r).fill(0)),
+          int64Tensor(`tiny_end_${r}`, [r], new Array(r).fill(1)),
+        ]),
       ],
-      output: [valueInfo(name, new Array(dims).fill(1))],
+      output: slices.map((x) => x.out),
     },
   };
 }
