@@ -8,4 +8,4 @@ export { GRADIENT_RULES } from './registry.js';
 export type { GradientRule } from './rule.js';
 
 /** Bumped whenever the transform's output changes, so stored gradient graphs are rebuilt. */
-export const AUTODIFF_VERSION = 1;
+export const AUTODIFF_VERSION = 2;
