@@ -5,6 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { details, score } from '../../src/audit/report/row-view.js';
 import { tableSection } from '../../src/audit/report/sections.js';
 import type { AuditRow } from '../../src/audit/types.js';
+import { LOW_TAG_PROBABILITY, lowConfidence, lowConfidenceWords } from '../../src/core/confidence.js';
+
+const names = (i: number) => ['dog', 'leash', 'cat'][i] ?? `class ${i}`;
 
 describe('an embedding audit row shows its cosine as a number', () => {
   const row: AuditRow = {
@@ -26,5 +29,38 @@ describe('an embedding audit row shows its cosine as a number', () => {
     expect(table).not.toContain('%');
     const facts = details(row).map(([k, v]) => `${k}: ${v}`);
     expect(facts.join('\n')).not.toContain('%');
+  });
+});
+
+describe('the note names what the model sees instead only when it sees it', () => {
+  it('a tagger whose every tag is low: no tag is named as what the model "mostly sees"', () => {
+    const spec = { task: 'multilabel', outputs: 'probabilities' } as const;
+    // leash 2% explained; dog 4% is likelier but under 10% too: the model sees neither.
+    const note = lowConfidence(spec, [0.04, 0.02, 0.01], 1, names);
+    expect(note?.threshold).toBe(LOW_TAG_PROBABILITY);
+    expect(note?.instead).toBeUndefined();
+    const words = lowConfidenceWords(note!, 'leash', 'tag');
+    expect(words).not.toContain("mostly sees 'dog'");
+    expect(words).toMatch(/no tag is likely either\.$/);
+    // dog at 60% is seen: it is named.
+    expect(lowConfidence(spec, [0.6, 0.02, 0.01], 1, names)?.instead).toEqual({
+      index: 0,
+      label: 'dog',
+      probability: 0.6,
+    });
+  });
+
+  it('a classifier over 200 classes whose top class is 0.9%: not "mostly" anything', () => {
+    const probs = new Array(200).fill(0.995 / 199);
+    probs[0] = 0.005;
+    probs[7] = 0.009;
+    const note = lowConfidence({ task: 'classify', outputs: 'probabilities' }, probs, 0, names);
+    expect(note?.probability).toBe(0.005);
+    expect(note?.instead).toBeUndefined();
+  });
+
+  it('no note at all for outputs that are not probabilities (segment, embed, detect)', () => {
+    for (const task of ['segment', 'embed', 'detect'] as const)
+      expect(lowConfidence({ task, outputs: 'probabilities' }, [0.9, 0.001], 1, names)).toBeUndefined();
   });
 });
