@@ -20,6 +20,7 @@ it("names the detection's similarity as what a detector's curves follow", async 
     for (let c = 0; c < 3; c++)
       for (let p = 0; p < w * h; p++) data[p * 3 + c] = Math.round(x.data[c * w * h + p] * 255);
     const result = await evaluateImage({
+      file: 'photo.png',
       model,
       image: { width: w, height: h, data },
       methods: ['occlusion'],
