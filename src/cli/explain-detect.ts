@@ -10,7 +10,7 @@ import type { RgbImage } from '../core/image.js';
 import type { MethodOptions } from '../core/method.js';
 import type { Model } from '../core/model.js';
 import { explain } from '../explain.js';
-import { detectPhoto, type PhotoDetection } from '../explain-detect.js';
+import { detectPhoto, type PhotoDetection } from '../explain/detect.js';
 import { writeNpy } from '../io/npy-file.js';
 import type { AnyMethod } from '../methods/registry.js';
 import { drawBox } from '../render/boxes.js';

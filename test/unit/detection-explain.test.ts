@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RgbImage } from '../../src/core/image.js';
 import type { Model } from '../../src/core/model.js';
 import { explain } from '../../src/explain.js';
-import { detectPhoto } from '../../src/explain-detect.js';
+import { detectPhoto } from '../../src/explain/detect.js';
 import { readNpy } from '../../src/io/npy-file.js';
 import { detect } from '../../src/models/detect-target.js';
 import { openOnnxModel } from '../../src/models/open.js';
