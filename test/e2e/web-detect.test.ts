@@ -209,7 +209,7 @@ describe('web app: an object detector, in headless Chromium', () => {
           Math.min(128, square.box[2] * 2),
           Math.min(96, square.box[3] * 2),
         ];
-        d.box.forEach((v, k) => expect(Math.abs(v - want[k])).toBeLessThanOrEqual(1));
+        for (let k = 0; k < 4; k++) expect(Math.abs(d.box[k] - want[k])).toBeLessThanOrEqual(1);
       }
 
       // D-RISE is a detector's default method; the top detection is explained first.
@@ -254,5 +254,27 @@ describe('web app: an object detector, in headless Chromium', () => {
       expect(Math.abs(share - library.share * 100)).toBeLessThanOrEqual(3);
     },
     5 * MINUTE,
+  );
+
+  it(
+    'says in words that nothing was found above the score threshold the form set, and draws no map',
+    async () => {
+      // Another name: the same file picked again would fire no change.
+      await copyFile(at('det.onnx'), at('strict.onnx'));
+      await page.setInputFiles('#model-input', at('strict.onnx'));
+      await page.waitForSelector('#model-form:not([hidden])');
+      // The squares score 0.95–0.9999: none is kept above 1.
+      await page.fill('#score-threshold', '1');
+      await page.click('#model-form button[type="submit"]');
+      // The newly opened model reads the photo already there.
+      await page.waitForSelector('#predictions-note:not([hidden])', { timeout: MINUTE });
+      expect(await page.textContent('#predictions-note')).toBe(
+        'The detector found nothing in this photo above its score threshold. To see weaker detections, drop the model again and lower “Keep detections scoring above”.',
+      );
+      expect(await page.$$eval('#predictions button', (b) => b.length)).toBe(0);
+      expect(await page.isHidden('#legend')).toBe(true);
+      expect(await page.isHidden('#message')).toBe(true);
+    },
+    2 * MINUTE,
   );
 });

@@ -88,15 +88,18 @@ export function showPredictions(): void {
         : ' (click one to explain it)';
   ui.predictionsTitle.replaceChildren(HEADINGS[task], hint);
   ui.referenceField.hidden = task !== 'embed';
-  ui.predictionsNote.hidden = task !== 'embed';
+  const none = task === 'detect' && state.predictions.length === 0;
+  ui.predictionsNote.hidden = task !== 'embed' && !none;
   ui.predictionsNote.textContent =
     task === 'embed'
       ? `An embedding of ${state.dimensions} numbers: ${state.reference ? 'its cosine similarity to the reference photo is below.' : 'choose a reference photo to compare it with, and the map shows what in this photo makes the two alike.'}`
-      : '';
+      : none
+        ? 'The detector found nothing in this photo above its score threshold. To see weaker detections, drop the model again and lower “Keep detections scoring above”.'
+        : '';
   drawMask();
-  // A detector's boxes (and which is explained) are drawn over the photo or its map.
+  // A detector's boxes (and which is explained) are drawn over the photo or its map; with none, the photo alone.
   if (task === 'detect') {
-    if (state.explained) drawMap();
+    if (state.explained && !none) drawMap();
     else drawPhoto();
   }
   ui.predictions.replaceChildren(
