@@ -86,8 +86,8 @@ afterAll(async () => {
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
-async function withModel<T>(use: (m: Model) => Promise<T>): Promise<T> {
-  const model = await loadModel(at('det.onnx'), HINTS);
+async function withModel<T>(use: (m: Model) => Promise<T>, path = at('det.onnx')): Promise<T> {
+  const model = await loadModel(path, HINTS);
   try {
     return await use(model);
   } finally {
@@ -134,7 +134,7 @@ function expectSameMap(shown: Float32Array, library: ArrayLike<number>): void {
 }
 
 /** The library's map of detection `target` with the method's defaults (D-RISE: 1000 masks, seed 0). */
-async function libraryMap(target: number, method = 'd-rise'): Promise<AttributionMap> {
+async function libraryMap(target: number, method = 'd-rise', path?: string): Promise<AttributionMap> {
   return withModel(async (model) => {
     const result = await explain({
       model,
@@ -143,7 +143,7 @@ async function libraryMap(target: number, method = 'd-rise'): Promise<Attributio
       target,
     });
     return result.map;
-  });
+  }, path);
 }
 
 /** A point of the photo (in its pixels) as page coordinates on the canvas the user clicks and drags on. */
@@ -291,6 +291,45 @@ describe('web app: an object detector, in headless Chromium', () => {
       expect(await page.$$eval('#predictions button', (b) => b.length)).toBe(0);
       expect(await page.isHidden('#legend')).toBe(true);
       expect(await page.isHidden('#message')).toBe(true);
+    },
+    2 * MINUTE,
+  );
+
+  it(
+    'lists a post-NMS detector’s boxes as the library does, draws its D-RISE map as the library does, and offers no gradient method (it says why)',
+    async () => {
+      await copyFile(`${FIXTURES}postnms.onnx`, at('postnms.onnx'));
+      await page.setInputFiles('#labels-input', at('labels.txt'));
+      await page.setInputFiles('#model-input', at('postnms.onnx'));
+      await page.waitForSelector('#model-form:not([hidden])');
+      expect(await page.isVisible('#detect-field')).toBe(true);
+      await page.click('#model-form button[type="submit"]');
+      const expected = await withModel(
+        async (model) => (await detectPhoto(model, await decodeImage(at('photo.png')))).detections,
+        at('postnms.onnx'),
+      );
+      expect(expected).toHaveLength(3);
+      await page.waitForFunction(
+        (n) => document.querySelectorAll('#predictions button').length === n,
+        expected.length,
+        { timeout: MINUTE },
+      );
+      const shown = await page.$$eval('#predictions button', (b) => b.map((e) => e.textContent ?? ''));
+      expect(shown).toEqual(
+        expected.map(
+          (d) => `${d.label} — ${d.score.toFixed(2)} at ${d.box.map((v) => Math.round(v)).join(', ')}`,
+        ),
+      );
+      await legendFor(`${expected[0].label} #0`);
+      expect(await page.inputValue('#method')).toBe('d-rise');
+      // Its graph ends past NMS: no gradients, so the gradient methods are offered disabled with the reason.
+      const gradCam = await page.$eval('#method option[value="grad-cam"]', (o) => ({
+        disabled: (o as HTMLOptionElement).disabled,
+        title: (o as HTMLOptionElement).title,
+      }));
+      expect(gradCam).toEqual({ disabled: true, title: 'needs gradients, which this model does not offer' });
+      const map = await rawMap();
+      expectSameMap(map.data, (await libraryMap(0, 'd-rise', at('postnms.onnx'))).data);
     },
     2 * MINUTE,
   );

@@ -6,9 +6,14 @@ import { ui } from './dom.js';
 /** Whether the model being asked about looks like a detector (its outputs, as the worker read them). */
 let looksLikeDetector = false;
 
-/** Shows the settings for a detector (its outputs say so, or the task menu does) and hides them otherwise. */
+/** A new model's question: the settings at their defaults, shown for a detector (its outputs say so, or the task menu does). */
 export function showDetectFields(detector: boolean): void {
   looksLikeDetector = detector;
+  // Each dropped model starts from the library's defaults, not the last model's answers.
+  ui.scoreThreshold.value = ui.scoreThreshold.defaultValue;
+  ui.iouThreshold.value = ui.iouThreshold.defaultValue;
+  ui.detectFormat.value = '';
+  ui.boxFormat.value = '';
   update();
 }
 
