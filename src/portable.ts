@@ -61,7 +61,7 @@ export {
   resolveTarget,
   type TargetDescription,
 } from './explain.js';
-export { type DetectedPhoto, detectPhoto, type PhotoDetection } from './explain-detect.js';
+export { type DetectedPhoto, detectPhoto, type PhotoDetection } from './explain/detect.js';
 export type { DecodeOptions } from './io/decode.js';
 export { DEFAULT_MAX_PIXELS } from './io/image-limits.js';
 export { decodeNpy, encodeNpy } from './io/npy.js';

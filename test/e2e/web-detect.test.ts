@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttributionMap } from '../../src/core/attribution.js';
 import type { Model } from '../../src/core/model.js';
 import { explain } from '../../src/explain.js';
-import { detectPhoto, type PhotoDetection } from '../../src/explain-detect.js';
+import { detectPhoto, type PhotoDetection } from '../../src/explain/detect.js';
 import { decodeImage } from '../../src/io/decode.js';
 import { decodeNpy } from '../../src/io/npy.js';
 import { readNpy } from '../../src/io/npy-file.js';
