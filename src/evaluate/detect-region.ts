@@ -6,7 +6,7 @@ import { matchDetections } from '../core/detection/match.js';
 import type { RgbImage } from '../core/image.js';
 import type { Model } from '../core/model.js';
 import { shapesMask } from '../core/regions/mask.js';
-import { detectPhoto } from '../explain-detect.js';
+import { detectPhoto } from '../explain/detect.js';
 import { resolveLabel } from '../models/label-match.js';
 
 /**
