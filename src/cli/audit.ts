@@ -127,6 +127,15 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
   const method =
     !flags.methodGiven && model.spec.task === 'detect' ? getMethod('d-rise') : chosenMethod(flags);
   const options = methodOptions(method, flags);
+  if (model.spec.task === 'detect' && flags.failUnder !== undefined) {
+    // The gate counts images whose map looks at their region; a detector's rows judge each detection instead,
+    // so the share would always read 0% and fail every run.
+    throw new SightlineError(
+      'INVALID_ARGUMENT',
+      "--fail-under gates on the share of images whose map looks at their region; a detector's audit judges each detection (found, false positive, missed) and has no such share yet. Leave --fail-under out and read summary.json's 'detect' counts.",
+      { failUnder: flags.failUnder },
+    );
+  }
   const listing = await listImageEntries(root, out);
   // An entry with an image's name that is not a regular file inside the folder still gets a row (an error that
   // says what it is), so nothing the user put in the folder is left out of the results unsaid.

@@ -218,6 +218,15 @@ describe('sightline audit --model detector.onnx --regions coco.json', () => {
     expect(r.stderr).toContain("which 'categories' does not name; a detector's audit needs each box's class");
   }, 60_000);
 
+  it('refuses --fail-under on a detector in words (exit 2) before any image is read', async () => {
+    const r = await audit(at('gate'), ['--fail-under', '0.5']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      "--fail-under gates on the share of images whose map looks at their region; a detector's audit judges each detection",
+    );
+    expect(r.stderr).not.toContain('Auditing');
+  }, 60_000);
+
   it("evaluate: the deletion curve starts at the unmasked photo's similarity; the pointing game is played against the matched object", async () => {
     const out = at('ev');
     const r = await runCli([
