@@ -24,6 +24,7 @@ import type { Tensor } from './core/tensor.js';
 import { type DetectionDescription, prepareDetection } from './explain-detect.js';
 import { type AnyMethod, checkCapabilities, getMethod, resolveOptions } from './methods/registry.js';
 import { resolveLabel } from './models/label-match.js';
+import { checkTaskWidth } from './models/spec.js';
 
 export interface Prediction {
   /** The class (or tag, score) index; for a detector, the detection's rank in the photo. */
@@ -124,6 +125,8 @@ export async function prepare(request: PrepareRequest): Promise<PreparedImage> {
   if (model.spec.task === 'detect') return prepareDetect(request);
   const { tensor: input, geometry } = preprocess(image, model.spec);
   const scores = await model.predict(input, { signal: request.signal });
+  // A width the file did not fix is known now (models/spec.ts checked the fixed ones at load).
+  checkTaskWidth(model.spec, scores.dims[1]);
   if (model.spec.task === 'segment') return prepareSegment(request, input, geometry, scores);
   if (model.spec.task === 'embed') return prepareEmbed(request, input, geometry, scores);
   return {

@@ -129,6 +129,7 @@ export function specFromIo(
     (hints.finalOp === 'Softmax' || (task === 'multilabel' && hints.finalOp === 'Sigmoid')
       ? 'probabilities'
       : 'logits');
+  checkTaskWidth({ task, outputs }, outputWidth(outputDims), io.outputs[0]?.name);
   const images = io.inputs.filter((i) => i.dims.length === 4);
   if (images.length !== 1 || io.inputs.length !== 1) {
     throw new SightlineError(
@@ -303,6 +304,27 @@ export function checkTask(task: unknown): ModelTask | undefined {
   if (task === undefined) return undefined;
   if (typeof task === 'string' && (MODEL_TASKS as readonly string[]).includes(task)) return task as ModelTask;
   throw invalidArgument('task', `one of ${MODEL_TASKS.join(', ')}`, task);
+}
+
+/**
+ * A task told by a flag or a sidecar that one value per image contradicts: a softmax over one logit is always
+ * 100% (every map of it is noise), and the cosine of a one-number embedding is only its sign. Refused naming
+ * the task that fits; a width undefined (not fixed in the file) passes, and prepare checks the run's width. A
+ * classifier told its one output is already a probability (--outputs probabilities) gets no softmax, and passes.
+ */
+export function checkTaskWidth(
+  spec: Pick<ModelSpec, 'task' | 'outputs'>,
+  width: number | undefined,
+  output?: string,
+): void {
+  const task = spec.task ?? 'classify';
+  const softmax = task === 'classify' && spec.outputs === 'logits';
+  if (width !== 1 || !(softmax || task === 'embed')) return;
+  throw new SightlineError(
+    'MODEL_SHAPE',
+    `The model's output${output ? ` '${output}'` : ''} gives one value per image, which cannot be read as task '${task}' (${task === 'embed' ? 'the cosine of a one-number embedding is only its sign' : 'a softmax over one value is always 100%'}); expected --task score (or multilabel for one independent tag), or a model with more outputs.`,
+    { task, width },
+  );
 }
 
 /** A resampling filter from a sidecar (untrusted JSON), checked. */
