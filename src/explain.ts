@@ -268,8 +268,8 @@ async function prepareSegment(
   const mask: Uint8Array = !region
     ? Uint8Array.from(owner, (k) => (k === channel ? 1 : 0))
     : 'x0' in region
-      ? boxRegion(region, geometry, h, w)
-      : maskRegion(region, geometry, h, w);
+      ? boxRegion(region, geometry, h, w, model.spec)
+      : maskRegion(region, geometry, h, w, model.spec);
   const pixels = mask.reduce((n, v) => n + (v ? 1 : 0), 0);
   if (!region && pixels === 0)
     throw new SightlineError(
