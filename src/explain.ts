@@ -358,7 +358,11 @@ async function prepareEmbed(
     ? (await model.predict(preprocess(reference as RgbImage, model.spec).tensor, { signal: request.signal }))
         .data
     : (reference as ArrayLike<number>);
-  const target = similarityTarget(vector, d);
+  const target = similarityTarget(
+    vector,
+    d,
+    isImage ? "The reference photo's embedding (the model's output for it)" : undefined,
+  );
   const cosine = evaluateTarget(target, scores).data[0];
   const label = 'similarity to the reference';
   const description: TargetDescription = {

@@ -87,12 +87,19 @@ export function segmentShape(shape: readonly number[] | undefined): [number, num
   return [shape[0], shape[1], shape[2]];
 }
 
-/** A similarity target; the reference must be `dimensions` finite numbers, not all zero. */
-export function similarityTarget(reference: ArrayLike<number>, dimensions: number): SimilarityTarget {
+/**
+ * A similarity target; the reference must be `dimensions` finite numbers, not all zero. `what` names it in
+ * refusals: a vector the user gave, or the embedding of the reference photo the model made.
+ */
+export function similarityTarget(
+  reference: ArrayLike<number>,
+  dimensions: number,
+  what = 'The reference vector',
+): SimilarityTarget {
   if (reference.length !== dimensions)
     throw new SightlineError(
       'INVALID_ARGUMENT',
-      `The reference vector has ${reference.length} numbers; this model's embedding has ${dimensions}.`,
+      `${what} has ${reference.length} numbers; this model's embedding has ${dimensions}.`,
       { got: reference.length, expected: dimensions },
     );
   let norm = 0;
@@ -100,14 +107,14 @@ export function similarityTarget(reference: ArrayLike<number>, dimensions: numbe
     if (!Number.isFinite(reference[i]))
       throw new SightlineError(
         'INVALID_ARGUMENT',
-        `The reference vector holds ${reference[i]} at position ${i}; expected finite numbers.`,
+        `${what} holds ${reference[i]} at position ${i}; expected finite numbers.`,
       );
     norm += reference[i] * reference[i];
   }
   if (norm === 0)
     throw new SightlineError(
       'INVALID_ARGUMENT',
-      'The reference vector is all zeros; a cosine similarity to it is undefined.',
+      `${what} is all zeros; a cosine similarity to it is undefined.`,
     );
   return { kind: 'similarity', reference: Float32Array.from(reference) };
 }
