@@ -178,13 +178,7 @@ export function evaluateTarget(target: OutputTarget, scores: Tensor): Tensor {
  * open and is still the caller's.
  */
 export async function withTarget(model: Model, target: OutputTarget, label: string): Promise<Model> {
-  const spec: ModelSpec = {
-    ...model.spec,
-    task: 'score',
-    outputs: 'logits',
-    labels: [label],
-    outputShape: [1],
-  };
+  const spec = targetSpec(model.spec, label);
   if (model.withTargetHead) return model.withTargetHead(target, spec);
   return {
     spec,
@@ -194,6 +188,11 @@ export async function withTarget(model: Model, target: OutputTarget, label: stri
     predict: async (batch, options) => evaluateTarget(target, await model.predict(batch, options)),
     dispose: async () => {},
   };
+}
+
+/** The spec of a model whose one output [N, 1] is a target's scalar, read raw, named `label`. */
+export function targetSpec(spec: ModelSpec, label: string): ModelSpec {
+  return { ...spec, task: 'score', outputs: 'logits', labels: [label], outputShape: [1] };
 }
 
 /** The class each output pixel is given (argmax over C), h·w values; ties go to the lower class. */
