@@ -74,10 +74,37 @@ export async function loadHfFolder(dir: string, hints: ModelHints): Promise<Mode
     weights: 'inside model.onnx',
     float16: "use the folder's model.onnx (no --model-variant) or a float32 variant such as quantized",
   });
-  return openOnnxModel(bytes, await mergeHints(folder.hints, hints), {
+  const model = await openOnnxModel(bytes, await mergeHints(folder.hints, hints), {
     name: onnxPath,
     gradientCache: gradientGraphCache(() => sha256(bytes).slice(0, 24)),
   });
+  if (hints.labels || hints.labelsPath) return model;
+  try {
+    checkFolderLabels(model, folder, onnxPath);
+  } catch (error) {
+    await model.dispose();
+    throw error;
+  }
+  return model;
+}
+
+/**
+ * The folder's class names against the scores its ONNX file gives (when the file fixes them): another count
+ * means a config from another checkpoint (or a head with a background class), and every score would carry
+ * the wrong name. A user's --labels is theirs to give.
+ */
+function checkFolderLabels(model: Model, folder: FolderConfig, onnxPath: string): void {
+  const names = folder.hints.labels;
+  const shape = model.spec.outputShape;
+  if (!names || !shape || model.spec.task === 'detect') return;
+  const scores = model.spec.task === 'segment' ? shape[0] : shape.reduce((a, b) => a * b, 1);
+  if (scores === names.length) return;
+  const field = folder.kind === 'timm' ? 'label_names' : 'id2label';
+  throw new SightlineError(
+    'MODEL_LOAD',
+    `The folder's config.json names ${names.length} classes (${field}), but '${onnxPath}' gives ${scores} ${model.spec.task === 'segment' ? 'classes per pixel' : 'scores per image'}; expected one name per ${model.spec.task === 'segment' ? 'class' : 'score'}: is the config from the same checkpoint as the ONNX file? (--labels names them instead.)`,
+    { path: onnxPath, labels: names.length, scores },
+  );
 }
 
 /**
