@@ -122,7 +122,7 @@ export async function disposePrepared(prepared: PreparedImage): Promise<void> {
  */
 export async function prepare(request: PrepareRequest): Promise<PreparedImage> {
   const { model, image } = request;
-  refuseUnusedTargetParts(request);
+  refuseUnusedTargetParts(model.spec.task, request.region !== undefined, request.reference !== undefined);
   if (model.spec.task === 'detect') return prepareDetect(request);
   const { tensor: input, geometry } = preprocess(image, model.spec);
   const scores = await model.predict(input, { signal: request.signal });
@@ -144,15 +144,19 @@ export async function prepare(request: PrepareRequest): Promise<PreparedImage> {
  * A region or a reference given to a model that has no use for it is refused rather than dropped: the map
  * would be the whole target's, drawn as if it honoured the region or the comparison.
  */
-function refuseUnusedTargetParts(request: PrepareRequest): void {
-  const task = request.model.spec.task ?? 'classify';
-  if (request.region !== undefined && task !== 'segment')
+export function refuseUnusedTargetParts(
+  modelTask: Model['spec']['task'],
+  region: boolean,
+  reference: boolean,
+): void {
+  const task = modelTask ?? 'classify';
+  if (region && task !== 'segment')
     throw new SightlineError(
       'INVALID_ARGUMENT',
       `A region (--region) says which output pixels of a segmenter's class are summed; this model's task is '${task}', whose outputs have no pixels to choose. Leave --region out, or pass --task segment for a model whose output is [N, C, h, w].`,
       { task },
     );
-  if (request.reference !== undefined && task !== 'embed')
+  if (reference && task !== 'embed')
     throw new SightlineError(
       'INVALID_ARGUMENT',
       `A reference (--reference) is what an embedding is compared with; this model's task is '${task}', which is not an embedding. Leave --reference out, or pass --task embed for a model whose output is an [N, D] embedding.`,

@@ -4,7 +4,14 @@ import { Command, Option } from 'commander';
 import { lowConfidence, lowConfidenceCaption, lowConfidenceWords } from '../core/confidence.js';
 import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { ModelSpec } from '../core/model.js';
-import { type ExplainedTarget, type Explanation, explain, labelOf, type Prediction } from '../explain.js';
+import {
+  type ExplainedTarget,
+  type Explanation,
+  explain,
+  labelOf,
+  type Prediction,
+  refuseUnusedTargetParts,
+} from '../explain.js';
 import { decodeImage } from '../io/decode.js';
 import { readNpy, writeNpy } from '../io/npy-file.js';
 import { getMethod, METHODS } from '../methods/registry.js';
@@ -169,6 +176,7 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
   const model = await loadModelForCli(flags.model, hints);
   if (model.spec.task === 'detect') {
     try {
+      refuseUnusedTargetParts('detect', flags.region !== undefined, flags.reference !== undefined);
       const chosen = flags.methodGiven ? method : getMethod('d-rise');
       return await runExplainDetect({
         image,
