@@ -18,6 +18,7 @@ import { SightlineError } from '../core/errors.js';
 import type { ModelTask } from '../core/model.js';
 import { shapesMask } from '../core/regions/mask.js';
 import { formatCount, listSome } from '../core/text.js';
+import { refuseUnusedTargetParts } from '../explain.js';
 import { decodeImage } from '../io/decode.js';
 import { listImageEntries, noImages } from '../io/list-images.js';
 import { METHODS } from '../methods/registry.js';
@@ -158,6 +159,7 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
   let count = already;
   try {
     refuseOtherTask(out, journal.done, model.spec.task);
+    refuseUnusedTargetParts(model.spec.task, false, reference !== undefined);
     const items: AuditItem[] = todo.map((file) => {
       const imageRegions = regions ? regionsFor(regions, file, files) : undefined;
       return {
