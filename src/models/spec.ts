@@ -111,6 +111,7 @@ export function specFromIo(
   hints: ModelHints & { labels: readonly string[]; finalOp?: string },
 ): ModelSpec {
   const outputDims = io.outputs[0]?.dims;
+  if (hints.task === undefined && hints.detectFormat === undefined) refuseTokenStates(io);
   const task =
     checkTask(hints.task) ??
     (hints.detectFormat !== undefined || looksLikeDetector(io)
@@ -198,10 +199,30 @@ export function specFromIo(
  * format it is, is read from the shapes at the first run (detect-format.ts), or refused there in words.
  */
 function looksLikeDetector(io: OnnxIo): boolean {
-  const names = io.outputs.map((o) => o.name.toLowerCase().replace(/:\d+$/, '').split('/').pop());
+  const names = io.outputs.map((o) => plainName(o.name));
   if (names.some((n) => n === 'boxes' || n === 'detection_boxes') && names.some((n) => n?.includes('scores')))
     return true;
   return io.outputs[0]?.dims.length === 3;
+}
+
+/** An output's name as matching sees it: lower case, without a TensorFlow ':0' suffix or a scope path. */
+const plainName = (name: string) => name.toLowerCase().replace(/:\d+$/, '').split('/').pop() ?? '';
+
+/** Hugging Face's names for a transformer's token states [N, T, D] (feature-extraction exports). */
+const TOKEN_STATE_NAMES = ['last_hidden_state', 'hidden_states', 'encoder_last_hidden_state'];
+
+/**
+ * A first output of token states is neither class scores nor detections, though its rank 3 reads as a YOLO
+ * output: unasked, it would "detect" boxes in hidden values. Refused, naming the task that reads it.
+ */
+function refuseTokenStates(io: OnnxIo): void {
+  const first = io.outputs[0];
+  if (!first || !TOKEN_STATE_NAMES.includes(plainName(first.name))) return;
+  throw new SightlineError(
+    'MODEL_SHAPE',
+    `The model's first output '${first.name}' [${first.dims.join(', ')}] is a transformer's token states (a Hugging Face feature-extraction export), neither class scores nor detections; pass --task embed with --reference to explain their similarity to a reference, or export the model with its classification head (e.g. ViTForImageClassification).`,
+    { output: first.name },
+  );
 }
 
 /** The detect hints, checked (untrusted sidecar JSON or flags). */
