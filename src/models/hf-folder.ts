@@ -96,7 +96,9 @@ export async function loadHfFolder(dir: string, hints: ModelHints): Promise<Mode
 function checkFolderLabels(model: Model, folder: FolderConfig, onnxPath: string): void {
   const names = folder.hints.labels;
   const shape = model.spec.outputShape;
-  if (!names || !shape || model.spec.task === 'detect') return;
+  // A detector's classes are not its output count, and an embedding has no classes (transformers writes a
+  // default id2label of LABEL_0, LABEL_1 into configs without a classification head).
+  if (!names || !shape || model.spec.task === 'detect' || model.spec.task === 'embed') return;
   const scores = model.spec.task === 'segment' ? shape[0] : shape.reduce((a, b) => a * b, 1);
   if (scores === names.length) return;
   const field = folder.kind === 'timm' ? 'label_names' : 'id2label';

@@ -32,6 +32,12 @@ describe("a folder's labels against its model's outputs", () => {
     await expect(loadModel(dir)).rejects.toThrow(/gives 5 scores per image/);
   });
 
+  it("an embedding's outputs are not classes: transformers' default id2label (LABEL_0, LABEL_1) is no mismatch", async () => {
+    const model = await loadModel(withLabels(['LABEL_0', 'LABEL_1']), { task: 'embed' });
+    expect(model.spec.task).toBe('embed');
+    await model.dispose();
+  });
+
   it('the same names as scores load, and --labels of another count is the user’s to give', async () => {
     const dir = withLabels(['a', 'b', 'c', 'd', 'e']);
     const model = await loadModel(dir);
