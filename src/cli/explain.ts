@@ -215,7 +215,7 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
       options,
       layer: flags.layer,
       baselineImage: flags.baselineImage ? await decodeImage(flags.baselineImage) : undefined,
-      region: flags.region === undefined ? undefined : await readRegion(flags.region),
+      region: flags.region === undefined ? undefined : await readRegion(flags.region, photo),
       reference: flags.reference === undefined ? undefined : await readReference(flags.reference),
       topK: flags.top,
       signal: interrupt.signal,
