@@ -9,7 +9,7 @@ import { decodeImage } from '../io/decode.js';
 import { readNpy } from '../io/npy-file.js';
 
 export const REGION_HELP =
-  "segmenters: sum the class's scores over this box (photo pixels) or mask (the photo's size, nonzero = in); default: the pixels the model gives the class";
+  "segmenters: sum the class's scores over this box (photo pixels) or mask (the photo's size; nonzero and not transparent = in); default: the pixels the model gives the class";
 export const REFERENCE_HELP =
   'embedding models (required): explain the cosine similarity to this photo’s embedding or to this vector';
 
