@@ -1,10 +1,13 @@
 // Benchmarks the perturbation methods on the embedded default model, then everything outside the model on 768 × 576,
 // 12 MP and 48 MP photos (scripts/bench-outside.mjs), then, when Debian's python3-torch is installed, the gradient
-// methods against PyTorch (scripts/bench-gradients.mjs). Method speed is reported as ratios against the model's own
+// methods against PyTorch (scripts/bench-gradients.mjs), after the autodiff's backward ÷ forward per conv kind
+// (scripts/bench-autodiff.ts). Method speed is reported as ratios against the model's own
 // batched forward time measured in the same process, never as absolute pass/fail numbers.
 //   npm run bench                  all of it, methods at their defaults
 //   BENCH_RISE_MASKS=400 npm run bench   a quicker RISE run
 //   node scripts/bench.mjs --outside     only the part outside the model (after npm run build)
+//   node scripts/bench.mjs --drise       only D-RISE on the square detector (scripts/bench-drise.mjs)
+import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { preprocess } from '../dist/core/preprocess.js';
 import { decodeImage } from '../dist/io/decode.js';
@@ -14,6 +17,11 @@ import { loadDefaultModel } from '../dist/models/default-model.js';
 if (process.argv.includes('--outside')) {
   const { benchOutsideTheModel } = await import('./bench-outside.mjs');
   await benchOutsideTheModel();
+  process.exit(0);
+}
+if (process.argv.includes('--drise')) {
+  const { benchDrise } = await import('./bench-drise.mjs');
+  await benchDrise();
   process.exit(0);
 }
 
@@ -62,7 +70,17 @@ console.log(
 );
 await model.dispose();
 
+const { benchDrise } = await import('./bench-drise.mjs');
+await benchDrise();
+
 const { benchOutsideTheModel } = await import('./bench-outside.mjs');
 await benchOutsideTheModel();
 
+// Per conv kind, the autodiff's input-gradient backward ÷ the layer's forward (TypeScript sources, through tsx).
+execFileSync('npx', ['tsx', 'scripts/bench-autodiff.ts'], {
+  stdio: 'inherit',
+  cwd: new URL('..', import.meta.url).pathname,
+});
+
+// Last: it exits early when torch is missing.
 await import('./bench-gradients.mjs');

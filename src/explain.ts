@@ -21,7 +21,7 @@ import {
   withTarget,
 } from './core/targets.js';
 import type { Tensor } from './core/tensor.js';
-import { type DetectionDescription, prepareDetection } from './explain-detect.js';
+import { type DetectionDescription, prepareDetection } from './explain/detect.js';
 import { type AnyMethod, checkCapabilities, getMethod, resolveOptions } from './methods/registry.js';
 import { resolveLabel } from './models/label-match.js';
 import { checkTaskWidth } from './models/spec.js';

@@ -5,6 +5,7 @@ export { type AuditItem, type AuditRequest, auditImages, POINTING_TOLERANCE } fr
 export * from './audit/types.js';
 export type { AttributionMap, Target } from './core/attribution.js';
 export { type LowConfidence, lowConfidence, lowConfidenceWords } from './core/confidence.js';
+export { BOX_FORMATS } from './core/detection/boxes.js';
 export { type ErrorCode, SightlineError } from './core/errors.js';
 export type { RgbaImage, RgbImage } from './core/image.js';
 export type { AttributionMethod, MethodInput, MethodOptions, OptionSpec } from './core/method.js';
@@ -43,6 +44,7 @@ export {
   type MethodResult,
   type MetricName,
 } from './evaluate/evaluate.js';
+export { type DetectedPhoto, detectPhoto, type PhotoDetection } from './explain/detect.js';
 export {
   disposePrepared,
   type ExplainedTarget,
@@ -67,6 +69,7 @@ export { type OcclusionOptions, occlusion } from './methods/perturbation/occlusi
 export { type RiseOptions, rise, riseMaskSet } from './methods/perturbation/rise.js';
 export { blackBoxMethods, getMethod, METHODS, resolveOptions } from './methods/registry.js';
 export * from './metrics/index.js';
+export { DETECT_FORMATS } from './models/detect-format.js';
 export { DEFAULT_MODEL, defaultModelHints } from './models/embedded.js';
 export { type FolderConfig, folderKind, parseHfFolder, parseTimmFolder } from './models/hf-config.js';
 export { resolveLabel } from './models/label-match.js';

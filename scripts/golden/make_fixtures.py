@@ -72,6 +72,45 @@ class Fixture:
     shape: tuple  # input shape, batch first
     opset: int = 17
     calibrate: bool = False  # set BatchNorm statistics from data (networks), see calibrate_batchnorm
+    fuse_pad: tuple | None = None  # ZeroPad2d padding to fold into the Conv after it, see fuse_pad_into_conv
+
+
+def fuse_pad_into_conv(path: Path, padding: tuple) -> None:
+    """Folds the one Pad (ZeroPad2d's `padding`: left, right, top, bottom) into the Conv it feeds, in place.
+
+    torch cannot give one Conv unequal begin and end padding (TensorFlow's SAME on even sizes, which
+    converted TFLite models carry); exporting ZeroPad2d + Conv and folding gives that Conv node with the same
+    math, so torch's gradients stay the reference. The forward check against torch's output guards the fold.
+    The exporter computes the Pad's amounts with a chain of shape ops, so they come from the module, and the
+    chain, left without a user, is pruned."""
+    import onnx
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    (pad,) = [n for n in graph.node if n.op_type == "Pad"]
+    (conv,) = [n for n in graph.node if pad.output[0] in n.input]
+    if conv.op_type != "Conv":
+        raise ValueError(f"{path.name}: the Pad feeds {conv.op_type}, not a Conv")
+    left, right, top, bottom = padding
+    old = next((list(a.ints) for a in conv.attribute if a.name == "pads"), [0, 0, 0, 0])
+    new = [old[0] + top, old[1] + left, old[2] + bottom, old[3] + right]
+    for a in [a for a in conv.attribute if a.name == "pads"]:
+        conv.attribute.remove(a)
+    conv.attribute.append(onnx.helper.make_attribute("pads", new))
+    conv.input[0] = pad.input[0]
+    graph.node.remove(pad)
+    while True:
+        used = {i for n in graph.node for i in n.input} | {o.name for o in graph.output}
+        dead = [n for n in graph.node if not any(o in used for o in n.output)]
+        if not dead:
+            break
+        for n in dead:
+            graph.node.remove(n)
+    used = {i for n in graph.node for i in n.input}
+    for t in [t for t in graph.initializer if t.name not in used]:
+        graph.initializer.remove(t)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
 
 
 def op(name, description, build, shape=(2, 4, 8, 8), **kw) -> Fixture:
@@ -150,6 +189,19 @@ def fixtures() -> list[Fixture]:
            lambda: c(4, 6, (3, 5), stride=(2, 1), padding=(0, 2))),
         op("conv_stride3_dilation", "3x3/3 conv with dilation 2 and padding 1 on 10x10",
            lambda: c(4, 5, 3, stride=3, dilation=2, padding=1), shape=(2, 4, 10, 10)),
+        # One Conv node with unequal begin/end pads (TensorFlow SAME), made by folding ZeroPad2d into it.
+        op("conv_same_stride2_even", "3x3/2 conv with SAME pads (0 before, 1 after) on 8x8, one Conv node",
+           lambda: nn.Sequential(nn.ZeroPad2d((0, 1, 0, 1)), c(4, 6, 3, stride=2)), fuse_pad=(0, 1, 0, 1)),
+        op("conv_asym_stride2_odd", "4x4/2 conv (even kernel), pads (1, 2) on H and (0, 1) on W, 9x9 input",
+           lambda: nn.Sequential(nn.ZeroPad2d((0, 1, 1, 2)), c(4, 6, 4, stride=2)), shape=(2, 4, 9, 9),
+           fuse_pad=(0, 1, 1, 2)),
+        op("conv_depthwise_same_stride2", "3x3/2 depthwise conv with SAME pads (0 before, 1 after) on 8x8",
+           lambda: nn.Sequential(nn.ZeroPad2d((0, 1, 0, 1)), c(4, 4, 3, stride=2, groups=4)), fuse_pad=(0, 1, 0, 1)),
+        op("conv_groups_stride2_dilation", "3x3/2 conv, groups 2, dilation 2, padding 2 on 9x9",
+           lambda: c(4, 6, 3, stride=2, dilation=2, padding=2, groups=2), shape=(2, 4, 9, 9)),
+        op("conv_depthwise_dilation", "3x3 depthwise conv, channel multiplier 2, dilation 2, padding 2",
+           lambda: c(4, 8, 3, dilation=2, padding=2, groups=4)),
+        op("conv_1x1", "1x1 conv (pointwise), stride 1", lambda: c(4, 6, 1)),
         # --- linear --------------------------------------------------------------------------------------
         Fixture("linear_gemm", "Linear on [N, F] (Gemm)", lambda: nn.Linear(12, 7), (3, 12)),
         Fixture("linear_nobias", "Linear without bias on [N, F]", lambda: nn.Linear(12, 7, bias=False), (3, 12)),
@@ -287,7 +339,10 @@ def make(fx: Fixture, out: Path) -> dict:
         x = rng.standard_normal(fx.shape).astype(np.float32)
         return x, rng.standard_normal(tuple(probe.shape)).astype(np.float32)
 
-    return write_case(fx.name, module, draw, out, fx.opset, {"description": fx.description})
+    meta = write_case(fx.name, module, draw, out, fx.opset, {"description": fx.description})
+    if fx.fuse_pad:
+        fuse_pad_into_conv(out / f"{fx.name}.onnx", fx.fuse_pad)
+    return meta
 
 
 def main() -> int:

@@ -128,6 +128,12 @@ async function auditOne(item: AuditItem, request: AuditRequest): Promise<void> {
       reference: request.reference,
       topK: request.topK ?? 5,
       signal: request.signal,
+    }).catch((error: unknown) => {
+      // A segmenter that gives the labelled class no pixels got the label wrong: the row is an error (no
+      // region to explain) that still counts, as wrong, in the accuracy, which would otherwise be 100%.
+      const noPixels = error instanceof SightlineError && error.details.channel === label?.index;
+      if (task === 'segment' && label && noPixels) partial = { ...partial, task, label, correct: false };
+      throw error;
     });
     const result = await explainPrepared(model, prepared, {
       method: request.method,

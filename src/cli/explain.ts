@@ -13,7 +13,7 @@ import {
   refuseUnusedTargetParts,
 } from '../explain.js';
 import { decodeImage } from '../io/decode.js';
-import { readNpy, writeNpy } from '../io/npy-file.js';
+import { writeNpy } from '../io/npy-file.js';
 import { getMethod, METHODS } from '../methods/registry.js';
 import { COLORMAP_NAMES, type ColormapName, defaultColormap } from '../render/colormaps.js';
 import { NORMALIZE_MODES, type NormalizeMode } from '../render/normalize.js';
@@ -25,6 +25,7 @@ import { listLayers } from './layers.js';
 import {
   addModelOptions,
   chosenMethod,
+  defaultMethodId,
   loadModelForCli,
   MODEL_REF_HELP,
   type ModelFlags,
@@ -59,7 +60,6 @@ interface ExplainFlags extends ModelFlags {
   region?: string;
   reference?: string;
   detections: number;
-  methodGiven?: boolean;
 }
 
 export function explainCommand(): Command {
@@ -68,7 +68,10 @@ export function explainCommand(): Command {
     .argument('[image]', 'photo to explain (JPEG, PNG, WebP, GIF, TIFF, AVIF)')
     .option('-m, --model <ref>', MODEL_REF_HELP, 'default')
     .addOption(
-      new Option('--method <id>', 'attribution method').choices(METHODS.map((m) => m.id)).default('rise'),
+      new Option(
+        '--method <id>',
+        'attribution method (default: grad-cam where the model has gradients and a feature map, else rise)',
+      ).choices(METHODS.map((m) => m.id)),
     )
     .option(
       '-t, --target <class>',
@@ -132,9 +135,7 @@ export function explainCommand(): Command {
     .option('--reference <photo|vector.npy>', REFERENCE_HELP);
   addModelOptions(cmd);
   for (const flag of methodOptionFlags()) cmd.addOption(flag);
-  return cmd.action(async (image: string | undefined, flags: ExplainFlags, command: Command) => {
-    // A detector's default method is D-RISE; an explicit --method rise stays RISE.
-    flags.methodGiven = command.getOptionValueSource('method') !== 'default';
+  return cmd.action(async (image: string | undefined, flags: ExplainFlags) => {
     if (flags.listMethods) return listMethods(flags.json === true);
     if (flags.listLayers) return listLayers(flags.model, flags);
     if (!image) throw invalidArgument('image', 'the path of a photo to explain', image);
@@ -168,8 +169,7 @@ function listMethods(json: boolean): void {
 }
 
 async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
-  const method = chosenMethod(flags);
-  const options = methodOptions(method, flags);
+  if (flags.method) chosenMethod(flags); // an unknown method fails before the model loads
   const hints = modelHints(flags);
   const interrupt = interruptible('stopping after the current batch (Ctrl-C again to quit now)…');
   const photo = await decodeImage(image);
@@ -177,13 +177,14 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
   if (model.spec.task === 'detect') {
     try {
       refuseUnusedTargetParts('detect', flags.region !== undefined, flags.reference !== undefined);
-      const chosen = flags.methodGiven ? method : getMethod('d-rise');
+      // D-RISE is a detector's default, whatever the model's capabilities (a box target needs no CAM layer).
+      const chosen = flags.method ? chosenMethod(flags) : getMethod('d-rise');
       return await runExplainDetect({
         image,
         photo,
         model,
         method: chosen,
-        options: flags.methodGiven ? options : methodOptions(chosen, flags),
+        options: methodOptions(chosen, flags),
         target: flags.target,
         detections: flags.detections,
         out: flags.out,
@@ -205,8 +206,12 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
       await model.dispose();
     }
   }
-  const bar = progressBar(`${method.title}`);
+  let bar: ReturnType<typeof progressBar> | undefined;
   try {
+    const defaulted = flags.method === undefined;
+    const method = chosenMethod({ ...flags, method: flags.method ?? (await defaultMethodId(model)) });
+    const options = methodOptions(method, flags);
+    bar = progressBar(`${method.title}`);
     const result = await explain({
       model,
       image: photo,
@@ -276,15 +281,23 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
           `sightline: note: the model's ${model.spec.outputShape?.[0]} outputs have no labels and no final Softmax; if they are an embedding, pass --task embed --reference other.jpg (or a .npy vector) to explain a similarity.\n`,
         );
       print(`${method.title} map for '${safeName(result.target.label)}' written to ${safeName(out)}\n`);
+      if (defaulted) print(`${defaultMethodNote(method.id)}\n`);
       if (low) print(`Note: ${safeName(lowConfidenceWords(low, result.target.label, noun(model.spec)))}\n`);
       if (flags.saveMap)
         print(`Raw map [${photo.height}, ${photo.width}] written to ${safeName(flags.saveMap)}\n`);
     }
   } finally {
-    bar.stop();
+    bar?.stop();
     interrupt.release();
     await model.dispose();
   }
+}
+
+/** Which method ran when none was asked for, and how to ask for another: one line. */
+function defaultMethodNote(id: string): string {
+  return id === 'grad-cam'
+    ? 'Grad-CAM is the default for models with gradients; --method rise for RISE (black-box, slower), --list-methods for all.'
+    : 'RISE is the default for models without gradients or feature maps; --list-methods for the others.';
 }
 
 const noun = (spec: ModelSpec) => (spec.task === 'multilabel' ? 'tag' : 'class');

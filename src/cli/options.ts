@@ -3,6 +3,7 @@
 
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { OptionSpec, OptionValue } from '../core/method.js';
 import { MAX_INPUT_SIDE, MODEL_TASKS, type Model, type ModelTask } from '../core/model.js';
 import { displayUrl } from '../engines/http/index.js';
@@ -68,7 +69,8 @@ export function parseSize(value: string): [number, number] {
 
 /** The flags addModelOptions and methodOptionFlags add, as commander parses them. */
 export interface ModelFlags {
-  method: string;
+  /** Absent in explain when not given: the default depends on the model (defaultMethodId). */
+  method?: string;
   inputSize?: [number, number];
   mean?: number[];
   std?: number[];
@@ -221,6 +223,7 @@ function httpHints(flags: ModelFlags): ModelHints['http'] {
 
 /** The method the flags name, wrapped in a noise tunnel when asked. */
 export function chosenMethod(flags: ModelFlags): AnyMethod {
+  if (!flags.method) throw invalidArgument('method', 'a method id (see --list-methods)', flags.method);
   const base = getMethod(flags.method);
   return flags.noiseTunnel ? noiseTunnel(base, flags.noiseTunnel) : base;
 }
@@ -232,6 +235,22 @@ export function methodOptions(method: AnyMethod, flags: ModelFlags): Record<stri
     if (flags[name] !== undefined) options[name] = flags[name] as OptionValue;
   }
   return options;
+}
+
+/**
+ * explain's method when --method is absent: Grad-CAM (one forward and a short backward pass, seconds) where
+ * the model has gradients and a feature map to read, else RISE, which needs nothing but predictions.
+ */
+export async function defaultMethodId(model: Model): Promise<'grad-cam' | 'rise'> {
+  if (!model.capabilities.has('layers') || !model.layers) return 'rise';
+  try {
+    await model.layers();
+    return 'grad-cam';
+  } catch (error) {
+    // No readable feature map (an MLP, say): RISE still explains it.
+    if (error instanceof SightlineError) return 'rise';
+    throw error;
+  }
 }
 
 /** loadModel, then what the model says a user should know (e.g. why it runs predict-only), on stderr. */

@@ -24,14 +24,19 @@ export interface LowConfidence {
   readonly probability: number;
   /** The threshold it is under (LOW_CLASS_PROBABILITY or LOW_TAG_PROBABILITY). */
   readonly threshold: number;
-  /** The class or tag the model gives the most probability instead; absent when the target is itself the top. */
+  /**
+   * The class or tag the model gives the most probability instead; absent when the target is itself the top,
+   * or when the top is under the threshold too (a tagger that sees no tag: naming one as what it "mostly sees"
+   * would be wrong).
+   */
   readonly instead?: { readonly index: number; readonly label: string; readonly probability: number };
 }
 
 /**
  * The note for explaining output `target` of a row of raw scores, or undefined when there is none to give: the
- * target is at or above its threshold, or the model is a 'score' model (a raw value has no probability to be
- * low). `labelOf` names an output (as explain.ts labelOf does). NaN or out-of-range targets give no note.
+ * target is at or above its threshold, or the outputs are not probabilities (a score, a segmenter's class
+ * scores, an embedding, a detector's outputs: only 'classify' and 'multilabel' read as probabilities).
+ * `labelOf` names an output (as explain.ts labelOf does). NaN or out-of-range targets give no note.
  */
 export function lowConfidence(
   spec: Pick<ModelSpec, 'outputs' | 'task'>,
@@ -39,7 +44,8 @@ export function lowConfidence(
   target: number,
   labelOf: (index: number) => string,
 ): LowConfidence | undefined {
-  if (spec.task === 'score' || !(target >= 0 && target < scores.length)) return undefined;
+  const probabilities = spec.task === undefined || spec.task === 'classify' || spec.task === 'multilabel';
+  if (!probabilities || !(target >= 0 && target < scores.length)) return undefined;
   const threshold = spec.task === 'multilabel' ? LOW_TAG_PROBABILITY : LOW_CLASS_PROBABILITY;
   const values = outputValues(scores, spec);
   const probability = values[target];
@@ -49,7 +55,9 @@ export function lowConfidence(
   return {
     probability,
     threshold,
-    ...(top !== target ? { instead: { index: top, label: labelOf(top), probability: values[top] } } : {}),
+    ...(top !== target && values[top] >= threshold
+      ? { instead: { index: top, label: labelOf(top), probability: values[top] } }
+      : {}),
   };
 }
 
@@ -60,8 +68,8 @@ export function notePercent(p: number): string {
 
 /**
  * The note in words, one sentence: "'cat' has 0.4% probability (under 1%): the map shows what little evidence
- * there is for it; the model mostly sees 'dog' (92.0%)." `noun` is 'class' or 'tag' and names nothing when the
- * model itself sees no likely one.
+ * there is for it; the model mostly sees 'dog' (92.0%)." `noun` is 'class' or 'tag'; without `instead` (no
+ * class or tag reaches the threshold) the sentence says none is likely.
  */
 export function lowConfidenceWords(note: LowConfidence, target: string, noun: 'class' | 'tag'): string {
   const head =
@@ -69,7 +77,7 @@ export function lowConfidenceWords(note: LowConfidence, target: string, noun: 'c
     'the map shows what little evidence there is for it';
   if (note.instead)
     return `${head}; the model mostly sees '${note.instead.label}' (${notePercent(note.instead.probability)}).`;
-  return `${head}; no ${noun} is more likely.`;
+  return `${head}; no ${noun} is likely either.`;
 }
 
 /** A short form for a legend caption: "only 0.4%; mostly 'dog' (92.0%)". */

@@ -83,7 +83,8 @@ const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf
  * What the deletion and insertion curves measure, in the task's words: a class's softmax probability, a tag's
  * own sigmoid probability, a score's raw value (metrics/deletion-insertion.ts reads it through targetValues),
  * a segmenter's class scores summed over its region, or an embedding's cosine similarity to the reference
- * (the scalar of explain.ts's target model). A segmenter's class is named when every image explains the same.
+ * (the scalar of explain.ts's target model), or a detection's D-RISE similarity. A segmenter's class is named
+ * when every image explains the same.
  */
 export function curveQuantity(task: ModelTask, images: readonly ImageEvaluation[] = []): string {
   if (task === 'segment') {
@@ -97,6 +98,8 @@ export function curveQuantity(task: ModelTask, images: readonly ImageEvaluation[
     return labels.size === 1 ? `sum of class '${label}' over ${region}` : `sum of the class over ${region}`;
   }
   if (task === 'embed') return 'cosine similarity to the reference';
+  // models/detect-target.ts: the best over the proposals of IoU with the box × the class's score.
+  if (task === 'detect') return 'D-RISE similarity of the detection (box overlap × class score)';
   return task === 'score'
     ? 'score (raw value)'
     : task === 'multilabel'

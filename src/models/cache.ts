@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import envPaths from 'env-paths';
+import { SightlineError } from '../core/errors.js';
 import type { GradientGraphCache } from '../engines/onnx/session.js';
 
 /** Where converted models live: $SIGHTLINE_CACHE_DIR, else the platform's user cache directory. */
@@ -54,6 +55,7 @@ export async function cachedEntry(
 /**
  * Gradient-augmented graphs of one model, stored under the model's identity (its content hash, or the
  * converted TFLite entry it came from), so the probe and transform run once per model, not once per process.
+ * The shape probe (layer list, shapes and constants) is one more entry, with graph.json alone.
  */
 export function gradientGraphCache(identity: () => string): GradientGraphCache {
   return {
@@ -62,10 +64,22 @@ export function gradientGraphCache(identity: () => string): GradientGraphCache {
         `${identity()}-grad-${sha256(new TextEncoder().encode(key)).slice(0, 16)}`,
         async () => {
           const made = await make();
-          return { 'model.onnx': made.model, 'graph.json': new TextEncoder().encode(made.meta) };
+          const meta = { 'graph.json': new TextEncoder().encode(made.meta) };
+          // A model's shape probe is stored as a meta without a graph.
+          return made.model.length > 0 ? { 'model.onnx': made.model, ...meta } : meta;
         },
       );
-      return { model: entry.files['model.onnx'], meta: new TextDecoder().decode(entry.files['graph.json']) };
+      const meta = entry.files['graph.json'];
+      if (!meta)
+        throw new SightlineError(
+          'MODEL_LOAD',
+          `The cached gradient graph '${entry.dir}' has no graph.json; delete that folder and run again.`,
+          { dir: entry.dir },
+        );
+      return {
+        model: entry.files['model.onnx'] ?? new Uint8Array(0),
+        meta: new TextDecoder().decode(meta),
+      };
     },
   };
 }

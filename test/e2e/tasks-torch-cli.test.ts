@@ -75,9 +75,9 @@ describe('sightline explain on torch scorers and taggers, with no --task', () =>
       expect(massInside(map.data, 64, { x0, y0, x1, y1 })).toBeGreaterThanOrEqual(0.8);
     },
   );
-  it('RISE, the default method, explains the scorer signed and puts most of the map in the patch', async () => {
+  it('RISE explains the scorer signed and puts most of the map in the patch', async () => {
     const file = join(dir, 'rise.npy');
-    const result = await explain('scorer_sigmoid', '--save-map', file, '--json');
+    const result = await explain('scorer_sigmoid', '--method', 'rise', '--save-map', file, '--json');
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout).method).toBe('rise');
     const map = await readNpy(file);

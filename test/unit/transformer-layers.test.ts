@@ -65,6 +65,43 @@ describe('the golden tiny ViT', () => {
   });
 });
 
+describe("attention's own rank-4 tensors are not feature maps", () => {
+  it('the batch-first ViT (timm / Hugging Face layout) lists only its patch map and token layers', async () => {
+    const file = fileURLToPath(
+      new URL('../fixtures/transformers/vit_tiny_batch_first.onnx', import.meta.url),
+    );
+    const model = await openOnnxModel(readFileSync(file), {});
+    try {
+      const { layers } = await model.layers();
+      // Before: 22 more 'map' layers such as Softmax [1, 2, 17, 17] (grid 17 × 17, the token count) and the
+      // per-head projections [1, 17, 2, 16] (grid 2 × 16), offered to --layer as if they were images.
+      expect(layers.filter((l) => l.kind === 'map').map((l) => l.name)).toEqual(['/conv_proj/Conv_output_0']);
+      for (const l of layers) expect(l.grid).toEqual([4, 4]);
+      const softmax = '/encoder/layers/encoder_layer_1/self_attention/Softmax_output_0';
+      const x = { data: new Float32Array(3 * 32 * 32), dims: [1, 3, 32, 32] };
+      await expect(model.layer!(softmax, x, null)).rejects.toThrow(/is not a layer CAM methods can read/);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('keeps a token sequence reshaped back onto the patch grid (hybrid and segmentation heads)', () => {
+    const { layers } = plan([
+      { op: 'Conv', dims: [1, 8, 4, 4] },
+      { op: 'Reshape', dims: [1, 17, 8] },
+      { op: 'Reshape', dims: [1, 17, 2, 4] },
+      { op: 'Softmax', dims: [1, 2, 17, 17] },
+      { op: 'Reshape', dims: [1, 8, 4, 4] },
+      { op: 'Reshape', dims: [1, 8, 2, 8] },
+    ]);
+    expect(layers.map((l) => [l.name, l.kind, l.grid])).toEqual([
+      ['t0', 'map', [4, 4]],
+      ['t1', 'tokens', [4, 4]],
+      ['t4', 'map', [4, 4]],
+    ]);
+  });
+});
+
 /** A hand-made path: each node writes one tensor of the given shape (batch on axis `batchAxis`). */
 function plan(specs: { op: string; dims: number[]; batchAxis?: number; input?: string[] }[]) {
   const shapes = new Map<string, TensorShape>();

@@ -59,6 +59,11 @@ const ELEMENTS = {
   taskField: ['task-field', HTMLElement],
   task: ['task', HTMLSelectElement],
   normalization: ['normalization', HTMLSelectElement],
+  detectField: ['detect-field', HTMLElement],
+  scoreThreshold: ['score-threshold', HTMLInputElement],
+  iouThreshold: ['iou-threshold', HTMLInputElement],
+  detectFormat: ['detect-format', HTMLSelectElement],
+  boxFormat: ['box-format', HTMLSelectElement],
   defaultModel: ['default-model', HTMLButtonElement],
 } as const;
 

@@ -9,7 +9,8 @@ import { updateVerdict } from './region.js';
 import { mapExplained, state } from './state.js';
 import { runExplain } from './work.js';
 
-const PREFERRED_METHOD = 'grad-cam';
+/** What a model's map is drawn with first: a detector's is D-RISE, as in the CLI. */
+const preferredMethod = () => (state.model?.task === 'detect' ? 'd-rise' : 'grad-cam');
 
 /** The menus from the model's methods; the user's choice stays where the new model offers it. */
 export function fillMethods(): void {
@@ -27,7 +28,7 @@ export function fillMethods(): void {
   const usable = methods.filter((m) => m.available);
   ui.method.value = usable.some((m) => m.id === previous)
     ? previous
-    : ((usable.find((m) => m.id === PREFERRED_METHOD) ?? usable[0])?.id ?? '');
+    : ((usable.find((m) => m.id === preferredMethod()) ?? usable[0])?.id ?? '');
   fillCompareChoices(usable);
   describeMethod();
 }

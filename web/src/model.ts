@@ -42,6 +42,8 @@ function outputs(model: ModelInfo): string {
       return `segments ${n} classes`;
     case 'embed':
       return `embeddings of ${n} numbers`;
+    case 'detect':
+      return n ? `detects ${n} classes` : 'detects objects';
     default:
       return `${n || 'unlabelled'} classes`;
   }

@@ -9,6 +9,7 @@ import {
   renderOverlay,
 } from '../../src/browser.js';
 import { putRgb } from './canvas.js';
+import { drawDetections } from './detections.js';
 import { ui } from './dom.js';
 import { methodInfo } from './estimates.js';
 import { updateVerdict } from './region.js';
@@ -39,6 +40,7 @@ export function showNewMap(signed: boolean): void {
 export function drawPhoto(): void {
   const image = state.image!;
   putRgb(ui.overlay, image.width, image.height, image.data, 3);
+  drawDetections();
   ui.legend.hidden = true;
   ui.legendText.textContent = '';
   ui.mapNote.hidden = true;
@@ -51,6 +53,7 @@ export function drawMap(): void {
   const options = overlayOptions();
   const rgba = renderOverlay(image, explained.map.data, options);
   putRgb(ui.overlay, rgba.width, rgba.height, rgba.data, 4);
+  drawDetections();
   void drawLegend(ui.legend, image.width, explained, options);
   const title = methodInfo(explained.method)?.title ?? explained.method;
   ui.legendText.textContent = `${title} map for “${explained.target.label}”. ${legendWords(options.mode)}`;

@@ -7,6 +7,7 @@ import {
   type ModelTask,
   parseLabels,
 } from '../../src/browser.js';
+import { detectHints, setUpDetectForm, showDetectFields } from './detect-form.js';
 import { ui } from './dom.js';
 import { engine } from './engine.js';
 import { hideMessage, setModelLine, showMessage } from './messages.js';
@@ -81,6 +82,7 @@ function askAboutModel(q: ModelQuestion): void {
   ui.normalizationField.hidden = q.folder !== undefined;
   ui.taskField.hidden = q.folder !== undefined;
   ui.task.value = '';
+  showDetectFields(q.detector === true);
   ui.variantField.hidden = (q.variants?.length ?? 0) < 2;
   ui.variant.replaceChildren(...(q.variants ?? []).map((v) => new Option(v.label, v.source)));
   ui.sizeField.hidden = known;
@@ -136,6 +138,7 @@ async function openQuestionedModel(): Promise<void> {
         ...(labels ? { labels } : {}),
         // An embedding reads like logits, so only the user can say it is one; '' leaves it to the graph.
         ...(ui.task.value ? { task: ui.task.value as ModelTask } : {}),
+        ...detectHints(),
       };
   const several = (q.variants?.length ?? 0) > 1;
   const chosen = q.variants?.find((v) => v.source === ui.variant.value) ?? q.variants?.[0];
@@ -172,6 +175,7 @@ async function openQuestionedModel(): Promise<void> {
 }
 
 export function setUpOwnModel(): void {
+  setUpDetectForm();
   for (const input of [ui.modelInput, ui.modelFolderInput]) {
     input.addEventListener('change', () => {
       const files = [...(input.files ?? [])];

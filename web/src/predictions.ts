@@ -2,10 +2,12 @@
 // number, a segmenter's classes with their share of the pixels (and its mask), an embedding's similarity to a
 // reference photo. Each is a button that explains it.
 import { decodeImageBlob, type ModelTask, type Prediction } from '../../src/browser.js';
+import { setUpDetections } from './detections.js';
 import { ui } from './dom.js';
 import { engine } from './engine.js';
 import { hideMessage, showMessage } from './messages.js';
 import { explainCurrent, fillMethods } from './method-menu.js';
+import { drawMap, drawPhoto } from './overlay.js';
 import { MAX_SIDE } from './photo-size.js';
 import { classColour, drawMask, setUpSegments } from './segments.js';
 import { predicted, referenceTaken, state, targetChosen } from './state.js';
@@ -57,6 +59,9 @@ function percent(p: number): string {
 
 /** One prediction's words and, for probabilities and shares, its meter; a segment class gets its colour. */
 function describe(p: Prediction): (string | HTMLElement)[] {
+  // A detection's score is the detector's confidence, not a share of anything: a number, and where it is.
+  if (task === 'detect')
+    return [`${p.label} — ${p.score.toFixed(2)} at ${(p.box ?? []).map((v) => Math.round(v)).join(', ')}`];
   if (task === 'score' || task === 'embed') return [`${p.label} — ${p.score.toPrecision(4)}`];
   const meter = document.createElement('meter');
   meter.min = 0;
@@ -75,21 +80,35 @@ export function showPredictions(): void {
   ui.predictionsBox.hidden = false;
   const hint = document.createElement('span');
   hint.className = 'muted';
-  hint.textContent = task === 'embed' ? '' : ' (click one to explain it)';
+  hint.textContent =
+    task === 'embed'
+      ? ''
+      : task === 'detect'
+        ? ' (click one, or its box on the photo, to explain it)'
+        : ' (click one to explain it)';
   ui.predictionsTitle.replaceChildren(HEADINGS[task], hint);
   ui.referenceField.hidden = task !== 'embed';
-  ui.predictionsNote.hidden = task !== 'embed';
+  const none = task === 'detect' && state.predictions.length === 0;
+  ui.predictionsNote.hidden = task !== 'embed' && !none;
   ui.predictionsNote.textContent =
     task === 'embed'
       ? `An embedding of ${state.dimensions} numbers: ${state.reference ? 'its cosine similarity to the reference photo is below.' : 'choose a reference photo to compare it with, and the map shows what in this photo makes the two alike.'}`
-      : '';
+      : none
+        ? 'The detector found nothing in this photo above its score threshold. To see weaker detections, drop the model again and lower “Keep detections scoring above”.'
+        : '';
   drawMask();
+  // A detector's boxes (and which is explained) are drawn over the photo or its map; with none, the photo alone.
+  if (task === 'detect') {
+    if (state.explained && !none) drawMap();
+    else drawPhoto();
+  }
   ui.predictions.replaceChildren(
     ...state.predictions.map((p) => {
       const item = document.createElement('li');
       const button = document.createElement('button');
       button.type = 'button';
       button.dataset.index = String(p.index);
+      if (p.box) button.dataset.box = p.box.join(',');
       button.setAttribute('aria-pressed', String(p.index === state.target));
       button.append(...describe(p));
       button.addEventListener('click', () => explainTarget(p.index));
@@ -109,6 +128,7 @@ export function explainTarget(index: number): void {
 /** The reference photo (embedding models) and clicks on a segmenter's mask. */
 export function setUpPredictions(): void {
   setUpSegments(explainTarget);
+  setUpDetections(explainTarget);
   ui.referenceInput.addEventListener('change', async () => {
     const file = ui.referenceInput.files?.[0];
     if (!file) return;

@@ -55,6 +55,8 @@ export interface ModelQuestion {
   readonly folder?: { readonly kind: string; readonly preprocessing: string };
   /** The folder's ONNX files (onnx/model.onnx, model_quantized.onnx, …), the default first. */
   readonly variants?: readonly { readonly label: string; readonly source: string }[];
+  /** Its outputs look like an object detector's: the form asks the detect settings, pixels / 255 by default. */
+  readonly detector?: boolean;
 }
 
 /** A segmenter's mask: the class of each output pixel (row-major), and the part of the photo the model saw. */

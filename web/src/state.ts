@@ -36,6 +36,8 @@ export interface AppState {
   /** The photo's file name without its extension, for download names. */
   readonly imageName: string;
   readonly predictions: readonly Prediction[];
+  /** The photo the predictions are of (a detector's boxes are drawn only over their own photo). */
+  readonly predictedFor?: RgbImage;
   /** A segmenter's mask of the photo. */
   readonly segmentation?: Segmentation;
   /** An embedding model's reference photo, and the embedding's length. */
@@ -95,6 +97,7 @@ export function predicted(
 ): void {
   current.forwardMs = forwardMs;
   current.predictions = predictions;
+  current.predictedFor = current.image;
   current.segmentation = more.segmentation;
   current.dimensions = more.embedding?.dimensions;
   current.target = predictions[0]?.index;

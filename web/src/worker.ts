@@ -21,6 +21,7 @@ import {
   readTfjsDropped,
   SightlineError,
 } from '../../src/browser.js';
+import { detectView, looksLikeDetector } from './detect-view.js';
 import { type FolderVariant, readFolder, refuseUnsupported } from './folder.js';
 import { browserGraphCache } from './graph-cache.js';
 import type { MethodInfo, ModelInfo, Reply, Request } from './protocol.js';
@@ -141,6 +142,12 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
     }
     case 'predict': {
       const current = requireModel();
+      if (current.spec.task === 'detect') {
+        const view = await detectView(current, request.image, signal, warmForwardMs !== undefined);
+        warmForwardMs = view.forwardMs;
+        post({ type: 'predictions', id, ...view, task: 'detect' });
+        return;
+      }
       const { tensor, geometry } = preprocess(request.image, current.spec);
       let started = performance.now();
       const scores = await current.predict(tensor, { signal });
@@ -211,13 +218,16 @@ async function inspectOnnx(id: number, files: NamedBytes[]): Promise<void> {
       { cause },
     );
   }
-  // A converted TFLite model is NHWC whatever its dims look like (tfliteHints says so too).
+  // A converted TFLite model is NHWC whatever its dims look like (tfliteHints says so too). A detector's own
+  // scaling is the library's (pixels / 255, letterboxed, as Ultralytics and torchvision exports take them).
+  const detector = !tflite && looksLikeDetector(onnx);
   await ask(id, {
     dropped: { fileName, onnx, tflite },
     identityOf: bytes,
     inputs,
     layout: tflite ? 'NHWC' : undefined,
-    normalizationFromModel: Boolean(tflite?.quantizedInput),
+    normalizationFromModel: Boolean(tflite?.quantizedInput) || detector,
+    detector,
     labelsKnown: false,
   });
 }
@@ -309,15 +319,17 @@ async function ask(
     readonly layout: 'NHWC' | undefined;
     readonly normalizationFromModel: boolean;
     readonly labelsKnown: boolean;
+    readonly detector?: boolean;
   },
 ): Promise<void> {
-  const { dropped, inputs, normalizationFromModel } = about;
+  const { dropped, inputs, normalizationFromModel, detector } = about;
   const { fileName } = dropped;
   const shape = imageInputShape(imageInput(inputs, fileName).dims, about.layout);
   pending = { ...dropped, identity: await digest(about.identityOf) };
   const complete =
     shape.width !== undefined && shape.height !== undefined && normalizationFromModel && about.labelsKnown;
-  post({ type: 'question', id, question: { fileName, inputs, ...shape, normalizationFromModel, complete } });
+  const question = { fileName, inputs, ...shape, normalizationFromModel, complete, detector };
+  post({ type: 'question', id, question });
 }
 
 /** The one image input ([N, 3, H, W] or [N, H, W, 3]) a classifier must have. */
@@ -381,7 +393,9 @@ function describe(): ModelInfo {
     name: modelName,
     inputSize: size,
     classes:
-      task === 'classify' ? current.spec.labels.length : (outputShape?.[0] ?? current.spec.labels.length),
+      task === 'classify' || task === 'detect'
+        ? current.spec.labels.length
+        : (outputShape?.[0] ?? current.spec.labels.length),
     task,
     methods,
     backend: backend === 'webgpu' ? 'WebGPU' : `WebAssembly, ${threads} thread${threads > 1 ? 's' : ''}`,

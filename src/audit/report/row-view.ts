@@ -50,9 +50,13 @@ export function percent(value: number | null | undefined): string {
   return whole === 0 && value > 0 ? 'under 1%' : `${whole}%`;
 }
 
-/** A prediction's value in its task's words: a probability as a percent, a score as the number it is. */
+/**
+ * A prediction's value in its task's words: a probability (or a segmenter's pixel share) as a percent, a score
+ * as the number it is, an embedding's cosine (in [-1, 1], not a share of anything) as predictionWords gives it.
+ */
 export function score(value: number | undefined, task: ModelTask = 'classify'): string {
   if (value === undefined || !Number.isFinite(value)) return '';
+  if (task === 'embed') return value.toFixed(4);
   return task === 'score' ? value.toPrecision(4) : `${(value * 100).toFixed(1)}%`;
 }
 

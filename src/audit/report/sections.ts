@@ -136,7 +136,7 @@ export function datasetSection(
         ? '<p>No image has a label, so there is no accuracy.</p>'
         : task === 'multilabel'
           ? `<p>Every labelled tag present: <strong>${percent(summary.accuracy)}</strong> of ${plural(labelled.length, 'labelled image')} (a tag is present at ${TAG_PRESENT * 100}% or more).</p>${tagTable(summary)}`
-          : `<p>Accuracy: <strong>${percent(summary.accuracy)}</strong> of ${plural(labelled.length, 'labelled image')} have the label as the top prediction.</p>`;
+          : `<p>Accuracy: <strong>${percent(summary.accuracy)}</strong> of ${plural(labelled.length, 'labelled image')} ${task === 'segment' ? 'have pixels of the labelled class' : 'have the label as the top prediction'}.</p>`;
   const lowRows = rows.filter((row) => row.lowConfidence !== undefined).length;
   const low =
     lowRows > 0

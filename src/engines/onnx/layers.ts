@@ -138,9 +138,21 @@ export function planLayers(
   const layout = layouts(path, shapes, input, inputLayout === 'NCHW' ? 'nchw' : 'nhwc');
   // The image itself being NHWC (TF, TFLite) says nothing about the layout of the maps computed from it.
   const anyChannelsLast = [...layout].some(([name, l]) => name !== input && l === 'nhwc');
+  // A transformer's attention holds rank-4 tensors of unknown layout that are no image ([N, heads, T, T]
+  // probabilities, [N, T, heads, d] projections): there an unknown rank-4 tensor is a map only on a grid
+  // already seen (a token sequence reshaped back to [N, C, h, w], as hybrid and segmentation heads do).
+  const transformer = path.nodes.some(
+    (node) =>
+      node.opType === 'Softmax' &&
+      (node.output ?? []).some((name) => {
+        const shape = shapes.get(name);
+        return shape !== undefined && isAttention(node, shape);
+      }),
+  );
   const layers: LayerInfo[] = [];
   const byName = new Map<string, LayerInfo>();
   const grids: [number, number][] = [];
+  const seenGrid = (h: number, w: number) => grids.some(([gh, gw]) => gh === h && gw === w);
   const attention: Omit<AttentionNode, 'source'>[] = [];
   for (const node of path.nodes) {
     for (const name of node.output ?? []) {
@@ -153,7 +165,8 @@ export function planLayers(
       } else if (d.length === 4 && (layout.get(name) === 'nchw' || !anyChannelsLast)) {
         // A rank-4 tensor of unknown layout is read as NCHW (every CNN before transformers), except in a
         // graph that also holds channels-last maps, where it is as likely to be [N, h, w, C]: left out.
-        if (d[2] * d[3] > 1) info = { name, dims: d, kind: 'map', grid: [d[2], d[3]] };
+        const spatial = layout.get(name) === 'nchw' || !transformer || seenGrid(d[2], d[3]);
+        if (d[2] * d[3] > 1 && spatial) info = { name, dims: d, kind: 'map', grid: [d[2], d[3]] };
       } else if (d.length === 3 && batchFirst(shape)) {
         const found = tokenGrid(d[1], grids);
         if (found) info = { name, dims: d, kind: 'tokens', ...found };

@@ -25,8 +25,14 @@ import type {
 import type { OutputTarget } from '../../core/targets.js';
 import type { Tensor } from '../../core/tensor.js';
 import { attentionBlocks, hasAttention, toHeads } from './attention.js';
-import { AUTODIFF_VERSION, addGradients, differentiablePath } from './autodiff/index.js';
-import { probeModel } from './autodiff/shapes.js';
+import { differentiablePath, type Probe } from './autodiff/index.js';
+import {
+  type GraphMeta,
+  type GraphSource,
+  storedGradientGraph,
+  storedProbe,
+  withFixedInput,
+} from './graph-store.js';
 import { type LayerPlan, planLayers, toNchw } from './layers.js';
 import { namedOutputs } from './outputs.js';
 import {
@@ -60,13 +66,6 @@ export interface GradientGraphCache {
   ): Promise<{ model: Uint8Array; meta: string }>;
 }
 
-/** What a stored gradient graph's user needs besides the ONNX bytes. */
-interface GraphMeta {
-  seedName: string;
-  inputGradientName?: string;
-  layers: { activation: string; gradient: string }[];
-}
-
 export interface OnnxIo {
   readonly inputs: readonly { name: string; dims: readonly (number | string)[] }[];
   readonly outputs: readonly { name: string; dims: readonly (number | string)[] }[];
@@ -82,6 +81,7 @@ export class OnnxModel implements Model {
   private readonly outputName: string;
   private readonly gradientSessions = new Map<string, Promise<GradientSession>>();
   private layerList?: Promise<LayerPlan>;
+  private probed?: Promise<Probe>;
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -193,10 +193,31 @@ export class OnnxModel implements Model {
     this.layerList ??= (async () => {
       const model = withFixedInput(this.proto, this.spec);
       const path = differentiablePath(model, this.spec.inputName, [this.outputName]);
-      const probe = await probeModel(model, this.spec.inputName, new Set());
+      const probe = await this.probe();
       return planLayers(path, probe.shapes, this.spec.inputName, this.spec.layout);
     })();
     return this.layerList;
+  }
+
+  private graphSource(): GraphSource {
+    const { proto, spec, outputName } = this;
+    return { proto, spec, outputName, cache: this.options.gradientCache };
+  }
+
+  /**
+   * The forward model's shapes and constants (autodiff/shapes.ts), probed once per model and kept with its
+   * gradient graphs, so a later process lists layers and builds graphs without running the model.
+   */
+  private probe(): Promise<Probe> {
+    if (!this.probed) {
+      const probed = storedProbe(this.graphSource());
+      // A failed probe is tried again on the next call rather than remembered.
+      probed.catch(() => {
+        if (this.probed === probed) this.probed = undefined;
+      });
+      this.probed = probed;
+    }
+    return this.probed;
   }
 
   async layer(
@@ -334,32 +355,9 @@ export class OnnxModel implements Model {
     let pending = this.gradientSessions.get(layer);
     if (!pending) {
       pending = (async () => {
-        const make = async () => {
-          const graph = await addGradients(withFixedInput(this.proto, this.spec), {
-            input: this.spec.inputName,
-            output: this.outputName,
-            layers,
-            inputGradient: layers.length === 0,
-          });
-          const meta: GraphMeta = {
-            seedName: graph.seedName,
-            inputGradientName: graph.inputGradientName,
-            layers: graph.layers.map(({ activation, gradient }) => ({ activation, gradient })),
-          };
-          return { model: encodeModel(graph.model), meta: JSON.stringify(meta) };
-        };
-        const key = JSON.stringify({
-          v: AUTODIFF_VERSION,
-          input: this.spec.inputName,
-          size: [this.spec.width, this.spec.height],
-          // Stored metas before 'layers' held one 'layer': a new key keeps old cache entries from being read.
-          layers: layer,
-        });
-        const stored = this.options.gradientCache
-          ? await this.options.gradientCache.load(key, make)
-          : await make();
-        const session = await ort.InferenceSession.create(stored.model, sessionOptions(this.options));
-        return { session, ...(JSON.parse(stored.meta) as GraphMeta) };
+        const { bytes, meta } = await storedGradientGraph(this.graphSource(), layers, () => this.probe());
+        const session = await ort.InferenceSession.create(bytes, sessionOptions(this.options));
+        return { session, ...meta };
       })();
       this.gradientSessions.set(layer, pending);
       pending.catch(() => this.gradientSessions.delete(layer));
@@ -461,28 +459,6 @@ function gradientBlocker(proto: ModelProto, input: string, output: string): stri
   if (!path.needed.has(output))
     return `the output '${output}' does not depend differentiably on the input '${input}'.`;
   return undefined;
-}
-
-/** Gradient graphs need static sizes after the batch: take them from the spec where the file leaves them open. */
-function withFixedInput(proto: ModelProto, spec: ModelSpec): ModelProto {
-  const input = proto.graph?.input?.find((v) => v.name === spec.inputName);
-  const dims = input?.type?.tensorType?.shape?.dim;
-  if (!input || !dims || dims.length !== 4 || dims.slice(1).every((d) => d.dimValue !== undefined))
-    return proto;
-  const fixed = spec.layout === 'NCHW' ? [3, spec.height, spec.width] : [spec.height, spec.width, 3];
-  const patched = {
-    ...input,
-    type: {
-      tensorType: {
-        ...input.type!.tensorType,
-        shape: { dim: [dims[0], ...fixed.map((v) => ({ dimValue: v }))] },
-      },
-    },
-  };
-  return {
-    ...proto,
-    graph: { ...proto.graph, input: proto.graph!.input!.map((v) => (v === input ? patched : v)) },
-  };
 }
 
 function describeIo(session: ort.InferenceSession): OnnxIo {

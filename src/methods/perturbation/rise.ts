@@ -86,8 +86,14 @@ export const rise: AttributionMethod<RiseOptions> = {
           const w = p[i - start];
           total += w;
           const m = current.subarray((i - currentStart) * plane, (i - currentStart + 1) * plane);
-          for (let j = 0; j < plane; j++) saliency[j] += w * m[j];
-          if (coverage) for (let j = 0; j < plane; j++) coverage[j] += m[j];
+          // One pass over the plane when centring: this loop costs as much as a small detector's pass.
+          if (coverage)
+            for (let j = 0; j < plane; j++) {
+              const v = m[j];
+              saliency[j] += w * v;
+              coverage[j] += v;
+            }
+          else for (let j = 0; j < plane; j++) saliency[j] += w * m[j];
         }
       },
     });

@@ -20,6 +20,21 @@ export interface ConstantValue {
   readonly data: readonly number[];
 }
 
+/**
+ * A constant whose values are read on first use: most rules need only a weight's dims or name, and turning
+ * every weight of a large model into plain numbers up front cost seconds (InceptionV3: 24M floats).
+ */
+function lazyConstant(t: TensorProto): ConstantValue {
+  let data: number[] | undefined;
+  return {
+    dims: (t.dims ?? []).map(Number),
+    get data() {
+      data ??= tensorNumbers(t);
+      return data;
+    },
+  };
+}
+
 export class GradientContext {
   /** The backward nodes, in the order they were emitted (already topological). */
   readonly nodes: NodeProto[] = [];
@@ -39,13 +54,11 @@ export class GradientContext {
     probedValues: ReadonlyMap<string, number[]>,
     private readonly taken: Set<string>,
   ) {
-    for (const t of initializers) {
-      if (t.name) this.constants.set(t.name, { dims: (t.dims ?? []).map(Number), data: tensorNumbers(t) });
-    }
+    for (const t of initializers) if (t.name) this.constants.set(t.name, lazyConstant(t));
     for (const node of forwardNodes) {
       const t = node.opType === 'Constant' ? constantNodeTensor(node) : undefined;
       const out = node.output?.[0];
-      if (t && out) this.constants.set(out, { dims: (t.dims ?? []).map(Number), data: tensorNumbers(t) });
+      if (t && out) this.constants.set(out, lazyConstant(t));
     }
     for (const [name, data] of probedValues) {
       const shape = shapes.get(name);

@@ -8,11 +8,19 @@
  * ONNX nodes; gradients that meet at a tensor are summed.
  */
 import { invalidArgument, SightlineError } from '../../../core/errors.js';
-import { type ModelProto, type NodeProto, type ValueInfoProto, valueInfo } from '../proto.js';
+import {
+  encodeExtended,
+  encodeModel,
+  hasSourceBytes,
+  type ModelProto,
+  type NodeProto,
+  type ValueInfoProto,
+  valueInfo,
+} from '../proto.js';
 import { GradientContext, unsupported } from './context.js';
-import { differentiablePath } from './path.js';
+import { type DifferentiablePath, differentiablePath } from './path.js';
 import { GRADIENT_RULES } from './registry.js';
-import { probeModel, type TensorShape } from './shapes.js';
+import { type Probe, probeModel, type TensorShape } from './shapes.js';
 
 export interface GradientGraphOptions {
   /** The input to differentiate with respect to; default: the single graph input that is not an initializer. */
@@ -26,11 +34,23 @@ export interface GradientGraphOptions {
    * earliest layer, which is what the CAM family needs and saves most of the backward pass.
    */
   inputGradient?: boolean;
+  /**
+   * Shapes and constants from probeForGradients on the same model, input and output (kept with the graphs,
+   * so later graphs skip running the model); a probe that lacks a constant this graph needs is not used.
+   */
+  probe?: Probe;
 }
 
 export interface GradientGraph {
   /** The forward graph plus the backward nodes. */
   model: ModelProto;
+  /** `model` as ONNX bytes, written without re-encoding the source where it can be. */
+  encode(): Uint8Array;
+  /**
+   * Where the transform only appended to the source: the additions alone, as an encoded ModelProto that
+   * the source's bytes followed by it make `model` (proto.ts appendToSource). Else undefined.
+   */
+  tail(): Uint8Array | undefined;
   /** 'sightline_seed': float32, shaped like the output, e.g. [N, K]. */
   seedName: string;
   /** The gradient of Σ seed ⊙ output with respect to the input, shaped like the input (absent with inputGradient: false). */
@@ -93,12 +113,17 @@ export async function addGradients(
       throw invalidArgument('layers', `tensors on the path from '${input}' to '${output}'`, layer);
     }
   }
+  const sourceOpset = Number(
+    source.opsetImport?.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0,
+  );
   const opset = raiseOpset(model);
 
-  const wanted = new Set<string>();
-  for (const node of path.nodes)
-    for (const name of node.input ?? []) if (!path.active.has(name)) wanted.add(name);
-  const probe = await probeModel(model, input, wanted);
+  const wanted = constantInputs(path);
+  const given = options.probe;
+  const probe =
+    given && [...wanted].every((name) => given.asked.has(name))
+      ? given
+      : await probeModel(model, input, wanted);
   const taken = allNames(model);
   const ctx = new GradientContext(
     opset,
@@ -111,6 +136,8 @@ export async function addGradients(
     taken,
   );
 
+  const forwardCount = graph.node?.length ?? 0;
+  const forwardBefore = nodeShapes(graph.node ?? []);
   // The reverse sweep. Nodes are topologically sorted, so by the time a node is reached every consumer of
   // its outputs has contributed to their gradients.
   const contributions = new Map<string, string[]>([[output, [SEED]]]);
@@ -163,19 +190,62 @@ export async function addGradients(
     return { name: layer, activation: layer, gradient };
   });
 
+  // Where the transform only appended to the source (the opset stayed, no rule edited a forward node, as
+  // MaxPool's does to expose its indices), the source's own bytes serve (encodeExtended).
+  const appendedOnly = () =>
+    opset === sourceOpset && nodeShapes(graph.node!.slice(0, forwardCount)) === forwardBefore;
   const seedInfo = graph.output!.find((v) => v.name === output)!;
-  graph.input = [...graph.input!, { ...structuredClone(seedInfo), name: SEED }];
-  if (!seedInfo.type?.tensorType?.shape)
-    graph.input[graph.input.length - 1] = declared(SEED, probe.shapes.get(output)!);
-  graph.node = [...(graph.node ?? []), ...ctx.nodes, ...exposed];
-  graph.initializer = [...(graph.initializer ?? []), ...ctx.initializers];
-  graph.output = [...graph.output!, ...outputs];
+  const additions = {
+    node: [...ctx.nodes, ...exposed],
+    initializer: ctx.initializers,
+    input: [
+      seedInfo.type?.tensorType?.shape
+        ? { ...structuredClone(seedInfo), name: SEED }
+        : declared(SEED, probe.shapes.get(output)!),
+    ],
+    output: outputs,
+  };
+  graph.input = [...graph.input!, ...additions.input];
+  graph.node = [...(graph.node ?? []), ...additions.node];
+  graph.initializer = [...(graph.initializer ?? []), ...additions.initializer];
+  graph.output = [...graph.output!, ...additions.output];
   return {
     model,
+    encode: () => (appendedOnly() ? encodeExtended(source, additions) : encodeModel(model)),
+    tail: () => (appendedOnly() && hasSourceBytes(source) ? encodeModel({ graph: additions }) : undefined),
     seedName: SEED,
     inputGradientName: withInput ? INPUT_GRADIENT : undefined,
     layers: layerOutputs,
   };
+}
+
+/**
+ * Shapes of every tensor and the constants any gradient graph between `input` and `output` needs: the
+ * graphs for layers read a subset of the input gradient's path, so one probe serves them all.
+ */
+export function probeForGradients(model: ModelProto, input: string, output: string): Promise<Probe> {
+  return probeModel(model, input, constantInputs(differentiablePath(model, input, [output])));
+}
+
+/** The tensors the path's rules may need as values: inputs of its nodes that do not carry a gradient. */
+function constantInputs(path: DifferentiablePath): Set<string> {
+  const wanted = new Set<string>();
+  for (const node of path.nodes)
+    for (const name of node.input ?? []) if (name && !path.active.has(name)) wanted.add(name);
+  return wanted;
+}
+
+/** The forward nodes' wiring and plain attributes, to tell whether a rule edited one. */
+function nodeShapes(nodes: readonly NodeProto[]): string {
+  return JSON.stringify(
+    nodes.map((n) => [
+      n.opType,
+      n.domain,
+      n.input,
+      n.output,
+      (n.attribute ?? []).map((a) => [a.name, a.type, a.i, a.f, a.s, a.ints, a.floats, a.strings]),
+    ]),
+  );
 }
 
 function defaultInput(

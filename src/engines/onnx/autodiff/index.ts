@@ -2,10 +2,12 @@ export {
   addGradients,
   type GradientGraph,
   type GradientGraphOptions,
+  probeForGradients,
 } from './gradient-graph.js';
 export { type DifferentiablePath, differentiablePath } from './path.js';
 export { GRADIENT_RULES } from './registry.js';
 export type { GradientRule } from './rule.js';
+export { type Probe, probeFromJson, probeToJson } from './shapes.js';
 
 /** Bumped whenever the transform's output changes, so stored gradient graphs are rebuilt. */
-export const AUTODIFF_VERSION = 1;
+export const AUTODIFF_VERSION = 2;

@@ -2,6 +2,7 @@
  * Pointwise activations. Piecewise rules follow PyTorch at the kinks (ReLU, ReLU6/hardtanh and LeakyReLU
  * pass no slope-1 gradient at exactly 0 or at the clip bounds) so maps agree with autograd.
  */
+import { attr } from '../../proto.js';
 import { attrFloat, attrString } from '../attributes.js';
 import { type GradientContext, unsupported } from '../context.js';
 import type { GradientRule } from '../rule.js';
@@ -14,17 +15,30 @@ function positive(ctx: GradientContext, x: string): string {
   return ctx.emit('Greater', [x, ctx.scalar(0)]);
 }
 
-/** ReLU′(x) = 1 for x > 0, else 0. */
-export const relu: GradientRule = (node, [dy], ctx) => [
-  where(ctx, positive(ctx, node.input![0]), dy!, ctx.scalar(0)),
-];
+/**
+ * dy where a condition holds, else 0, as dy · cast(condition) in the type of `like` (a forward tensor of dy's
+ * type): ONNX Runtime's Where broadcasts the scalar zero through its general ternary path, slower than
+ * Cast + Mul (MobileNetV2's gradient, batch 16: backward ÷ forward 3.9–4.2 → 2.4–3.3 with the output-read
+ * masks below). Unlike Where, an infinite dy at a masked position would give NaN; seeds are finite.
+ */
+function keep(ctx: GradientContext, condition: string, dy: string, like: string): string {
+  return ctx.mul(dy, ctx.emit('Cast', [condition], [attr('to', ctx.elementType(like))]));
+}
+
+/**
+ * ReLU′(x) = 1 for x > 0, else 0, read from the output (y > 0 exactly when x > 0): with the pre-activation
+ * left to the ReLU alone, ONNX Runtime still fuses Conv + ReLU in the forward part of the gradient graph.
+ */
+export const relu: GradientRule = (node, [dy], ctx) => {
+  const y = node.output![0];
+  return [keep(ctx, positive(ctx, y), dy!, y)];
+};
 
 /**
  * Clip′(x) = 1 strictly inside (min, max) (hardtanh's rule, which ReLU6 uses); bounds come from inputs
  * (opset 11+) or attributes (before), and a missing bound does not clip.
  */
 export const clip: GradientRule = (node, [dy], ctx) => {
-  const x = node.input![0];
   const bound = (index: number, name: string): string | undefined => {
     const input = node.input![index];
     if (input) {
@@ -37,10 +51,12 @@ export const clip: GradientRule = (node, [dy], ctx) => {
   };
   const lo = bound(1, 'min');
   const hi = bound(2, 'max');
-  const above = lo ? ctx.emit('Greater', [x, lo]) : undefined;
-  const below = hi ? ctx.emit('Less', [x, hi]) : undefined;
+  // Read from the output, as ReLU does: lo < y < hi exactly when lo < x < hi, since y = min(max(x, lo), hi).
+  const y = node.output![0];
+  const above = lo ? ctx.emit('Greater', [y, lo]) : undefined;
+  const below = hi ? ctx.emit('Less', [y, hi]) : undefined;
   const inside = above && below ? ctx.emit('And', [above, below]) : (above ?? below);
-  return [inside ? where(ctx, inside, dy!, ctx.scalar(0)) : dy];
+  return [inside ? keep(ctx, inside, dy!, y) : dy];
 };
 
 /** LeakyReLU′(x) = 1 for x > 0, else alpha. */

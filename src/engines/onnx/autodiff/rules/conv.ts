@@ -1,10 +1,14 @@
 /**
- * Conv: the input gradient only (weights are constants). Stride 1: one plain Conv with the flipped,
- * channel-transposed kernel (conv-geometry.ts), which costs what the forward does. Strided: one
- * ConvTranspose. Measured with scripts/bench-autodiff.ts (batch 16, 2 threads), ConvTranspose beat the
- * exact stride-1 phase decomposition on every strided layer tried (depthwise 3×3 s2: forward+backward
- * 3.4× the forward against 4.5×; 1×1 s2: 1.6× against 3.4×), while for stride 1 the plain Conv wins
- * (ConvTranspose alone costs 1.3–2.9× the forward there).
+ * Conv: the input gradient only (weights are constants). Stride 1 (full, 1×1, grouped, depthwise, dilated):
+ * one plain Conv with the flipped, channel-transposed kernel (conv-geometry.ts), which costs what the
+ * forward does (0.95–1.1× at batch 1 and 16; ConvTranspose costs 1.1–5×, worst on depthwise). Strided: one
+ * ConvTranspose. scripts/bench-conv-forms.ts (1 thread, batch 16 and 1, MobileNetV2/ResNet50 layers) tried
+ * every stride-2 kind four other ways: the exact phase split (stride-1 Convs per phase, Concat,
+ * DepthToSpace), all phases from one stride-1 Conv over a zero-filled shared window (+ DepthToSpace CRD),
+ * the same with dy's channels copied so depthwise stays multiplier 1, and zeros inserted into dy before a
+ * stride-1 Conv. ConvTranspose won on every layer (e.g. depthwise 3×3 s2: 1.7–2.3× the forward against
+ * 3.2–5.2× for the best other form; full 3×3 s2: 1.05–1.2× against 1.15–2.2×): any form that computes the
+ * phases apart pays about one forward just to interleave them, since a depthwise layer is memory-bound.
  */
 import { attr } from '../../proto.js';
 import { attrInt, attrInts, attrString } from '../attributes.js';

@@ -4,16 +4,16 @@
  * box-target head for gradients and CAM on raw layouts). Boxes are given in photo pixels: the letterbox or
  * resize is undone (core/preprocess.ts boxToImage).
  */
-import type { Box } from './core/detection/boxes.js';
-import { invalidArgument, SightlineError } from './core/errors.js';
-import type { RgbImage } from './core/image.js';
-import type { Model } from './core/model.js';
-import { boxToImage, type Geometry, preprocess } from './core/preprocess.js';
-import type { Tensor } from './core/tensor.js';
-import { type Detection, decodeDetections } from './models/detect-decode.js';
-import type { DetectLayout } from './models/detect-format.js';
-import { decodeOptions, detect, detectionModel, detectorOutputs } from './models/detect-target.js';
-import { resolveLabel } from './models/label-match.js';
+import type { Box } from '../core/detection/boxes.js';
+import { invalidArgument, SightlineError } from '../core/errors.js';
+import type { RgbImage } from '../core/image.js';
+import type { Model } from '../core/model.js';
+import { boxToImage, type Geometry, preprocess } from '../core/preprocess.js';
+import type { Tensor } from '../core/tensor.js';
+import { type Detection, decodeDetections } from '../models/detect-decode.js';
+import type { DetectLayout } from '../models/detect-format.js';
+import { decodeOptions, detect, detectionModel, detectorOutputs } from '../models/detect-target.js';
+import { resolveLabel } from '../models/label-match.js';
 
 /** One detection as people and --json see it. */
 export interface PhotoDetection {

@@ -1,0 +1,118 @@
+/**
+ * What the autodiff makes once per model and keeps in its GradientGraphCache: the shape probe (layer list,
+ * shapes, constants) and the gradient graphs. A graph that only appends to the model is stored as the
+ * additions alone and joined to the model's own bytes when read (proto.ts appendToSource).
+ */
+import { SightlineError } from '../../core/errors.js';
+import type { ModelSpec } from '../../core/model.js';
+import {
+  AUTODIFF_VERSION,
+  addGradients,
+  type Probe,
+  probeForGradients,
+  probeFromJson,
+  probeToJson,
+} from './autodiff/index.js';
+import { appendToSource, type ModelProto } from './proto.js';
+import type { GradientGraphCache } from './session.js';
+
+/** What a stored gradient graph's user needs besides the ONNX bytes. */
+export interface GraphMeta {
+  seedName: string;
+  inputGradientName?: string;
+  layers: { activation: string; gradient: string }[];
+}
+
+/** The model a probe or gradient graph is made from, and where they are kept. */
+export interface GraphSource {
+  /** The decoded model (the object decodeModel returned, so its bytes can be extended). */
+  readonly proto: ModelProto;
+  readonly spec: ModelSpec;
+  readonly outputName: string;
+  readonly cache?: GradientGraphCache;
+}
+
+/** The forward model's shapes and constants (autodiff/shapes.ts), from the cache or probed and stored. */
+export async function storedProbe(source: GraphSource): Promise<Probe> {
+  const { proto, spec, outputName, cache } = source;
+  const make = () => probeForGradients(withFixedInput(proto, spec), spec.inputName, outputName);
+  if (!cache) return make();
+  const key = JSON.stringify({
+    v: AUTODIFF_VERSION,
+    input: spec.inputName,
+    size: [spec.width, spec.height],
+    probe: outputName,
+  });
+  const stored = await cache.load(key, async () => ({
+    model: new Uint8Array(0),
+    meta: probeToJson(await make()),
+  }));
+  return probeFromJson(stored.meta) ?? make();
+}
+
+/** The gradient graph exposing `layers` (none: the input gradient) as ONNX bytes, from the cache or made. */
+export async function storedGradientGraph(
+  source: GraphSource,
+  layers: string[],
+  probe: () => Promise<Probe>,
+): Promise<{ bytes: Uint8Array; meta: GraphMeta }> {
+  const { proto, spec, outputName, cache } = source;
+  const make = async () => {
+    const fixed = withFixedInput(proto, spec);
+    const graph = await addGradients(fixed, {
+      input: spec.inputName,
+      output: outputName,
+      layers,
+      inputGradient: layers.length === 0,
+      probe: await probe(),
+    });
+    const meta: GraphMeta = {
+      seedName: graph.seedName,
+      inputGradientName: graph.inputGradientName,
+      layers: graph.layers.map(({ activation, gradient }) => ({ activation, gradient })),
+    };
+    // Stored as the additions alone where the graph only appends to this model (a few MB, not 95).
+    const tail = fixed === proto ? graph.tail() : undefined;
+    return tail
+      ? { model: tail, meta: JSON.stringify({ ...meta, appended: true }) }
+      : { model: graph.encode(), meta: JSON.stringify(meta) };
+  };
+  const key = JSON.stringify({
+    v: AUTODIFF_VERSION,
+    input: spec.inputName,
+    size: [spec.width, spec.height],
+    // Stored metas before 'layers' held one 'layer': a new key keeps old cache entries from being read.
+    layers: layers.join('\n'),
+  });
+  const stored = cache ? await cache.load(key, make) : await make();
+  const { appended, ...meta } = JSON.parse(stored.meta) as GraphMeta & { appended?: boolean };
+  const bytes = appended ? appendToSource(proto, stored.model) : stored.model;
+  if (!bytes)
+    throw new SightlineError(
+      'MODEL_LOAD',
+      'A cached gradient graph holds only additions to a model this process did not read from a file; clear the cache folder ($SIGHTLINE_CACHE_DIR) and run again.',
+    );
+  return { bytes, meta };
+}
+
+/** Gradient graphs need static sizes after the batch: take them from the spec where the file leaves them open. */
+export function withFixedInput(proto: ModelProto, spec: ModelSpec): ModelProto {
+  const input = proto.graph?.input?.find((v) => v.name === spec.inputName);
+  const dims = input?.type?.tensorType?.shape?.dim;
+  if (!input || !dims || dims.length !== 4 || dims.slice(1).every((d) => d.dimValue !== undefined))
+    return proto;
+  const fixed = spec.layout === 'NCHW' ? [3, spec.height, spec.width] : [spec.height, spec.width, 3];
+  const patched = {
+    ...input,
+    type: {
+      tensorType: {
+        ...input.type!.tensorType,
+        shape: { dim: [dims[0], ...fixed.map((v) => ({ dimValue: v }))] },
+      },
+    },
+  };
+  return {
+    ...proto,
+    graph: { ...proto.graph, input: proto.graph!.input!.map((v) => (v === input ? patched : v)) },
+  };
+}
