@@ -24,6 +24,7 @@ import type { Tensor } from './core/tensor.js';
 import { type DetectionDescription, prepareDetection } from './explain/detect.js';
 import { type AnyMethod, checkCapabilities, getMethod, resolveOptions } from './methods/registry.js';
 import { resolveLabel } from './models/label-match.js';
+import { checkTaskWidth } from './models/spec.js';
 
 export interface Prediction {
   /** The class (or tag, score) index; for a detector, the detection's rank in the photo. */
@@ -121,9 +122,12 @@ export async function disposePrepared(prepared: PreparedImage): Promise<void> {
  */
 export async function prepare(request: PrepareRequest): Promise<PreparedImage> {
   const { model, image } = request;
+  refuseUnusedTargetParts(model.spec.task, request.region !== undefined, request.reference !== undefined);
   if (model.spec.task === 'detect') return prepareDetect(request);
   const { tensor: input, geometry } = preprocess(image, model.spec);
   const scores = await model.predict(input, { signal: request.signal });
+  // A width the file did not fix is known now (models/spec.ts checked the fixed ones at load).
+  checkTaskWidth(model.spec, scores.dims[1]);
   if (model.spec.task === 'segment') return prepareSegment(request, input, geometry, scores);
   if (model.spec.task === 'embed') return prepareEmbed(request, input, geometry, scores);
   return {
@@ -134,6 +138,30 @@ export async function prepare(request: PrepareRequest): Promise<PreparedImage> {
     predictions: rankPredictions(model, scores, request.topK ?? 5),
     target: resolveTarget(model, scores, request.target ?? 'top'),
   };
+}
+
+/**
+ * A region or a reference given to a model that has no use for it is refused rather than dropped: the map
+ * would be the whole target's, drawn as if it honoured the region or the comparison.
+ */
+export function refuseUnusedTargetParts(
+  modelTask: Model['spec']['task'],
+  region: boolean,
+  reference: boolean,
+): void {
+  const task = modelTask ?? 'classify';
+  if (region && task !== 'segment')
+    throw new SightlineError(
+      'INVALID_ARGUMENT',
+      `A region (--region) says which output pixels of a segmenter's class are summed; this model's task is '${task}', whose outputs have no pixels to choose. Leave --region out, or pass --task segment for a model whose output is [N, C, h, w].`,
+      { task },
+    );
+  if (reference && task !== 'embed')
+    throw new SightlineError(
+      'INVALID_ARGUMENT',
+      `A reference (--reference) is what an embedding is compared with; this model's task is '${task}', which is not an embedding. Leave --reference out, or pass --task embed for a model whose output is an [N, D] embedding.`,
+      { task },
+    );
 }
 
 /** One method on a prepared photo (see explainPrepared). */
@@ -265,8 +293,8 @@ async function prepareSegment(
   const mask: Uint8Array = !region
     ? Uint8Array.from(owner, (k) => (k === channel ? 1 : 0))
     : 'x0' in region
-      ? boxRegion(region, geometry, h, w)
-      : maskRegion(region, geometry, h, w);
+      ? boxRegion(region, geometry, h, w, model.spec)
+      : maskRegion(region, geometry, h, w, model.spec);
   const pixels = mask.reduce((n, v) => n + (v ? 1 : 0), 0);
   if (!region && pixels === 0)
     throw new SightlineError(
@@ -334,7 +362,11 @@ async function prepareEmbed(
     ? (await model.predict(preprocess(reference as RgbImage, model.spec).tensor, { signal: request.signal }))
         .data
     : (reference as ArrayLike<number>);
-  const target = similarityTarget(vector, d);
+  const target = similarityTarget(
+    vector,
+    d,
+    isImage ? "The reference photo's embedding (the model's output for it)" : undefined,
+  );
   const cosine = evaluateTarget(target, scores).data[0];
   const label = 'similarity to the reference';
   const description: TargetDescription = {

@@ -44,6 +44,7 @@ export {
   type MethodResult,
   type MetricName,
 } from './evaluate/evaluate.js';
+export { type DetectedPhoto, detectPhoto, type PhotoDetection } from './explain/detect.js';
 export {
   disposePrepared,
   type ExplainedTarget,
@@ -61,7 +62,6 @@ export {
   resolveTarget,
   type TargetDescription,
 } from './explain.js';
-export { type DetectedPhoto, detectPhoto, type PhotoDetection } from './explain/detect.js';
 export type { DecodeOptions } from './io/decode.js';
 export { DEFAULT_MAX_PIXELS } from './io/image-limits.js';
 export { decodeNpy, encodeNpy } from './io/npy.js';
@@ -74,6 +74,7 @@ export { DEFAULT_MODEL, defaultModelHints } from './models/embedded.js';
 export { type FolderConfig, folderKind, parseHfFolder, parseTimmFolder } from './models/hf-config.js';
 export { resolveLabel } from './models/label-match.js';
 export { parseLabels } from './models/labels.js';
+export { refuseUnsupportedOnnx, type UnsupportedOnnxAdvice } from './models/onnx-support.js';
 export {
   type ConvertedTfliteModel,
   convertTfliteModel,

@@ -21,6 +21,7 @@ import { SightlineError } from '../core/errors.js';
 import type { Model, ModelTask } from '../core/model.js';
 import { shapesMask } from '../core/regions/mask.js';
 import { formatCount, listSome } from '../core/text.js';
+import { refuseUnusedTargetParts } from '../explain.js';
 import { decodeImage } from '../io/decode.js';
 import { listImageEntries, noImages } from '../io/list-images.js';
 import { getMethod, METHODS } from '../methods/registry.js';
@@ -190,6 +191,7 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
   let count = already;
   try {
     refuseOtherTask(out, journal.done, model.spec.task);
+    refuseUnusedTargetParts(model.spec.task, false, reference !== undefined);
     if (model.spec.task === 'detect') {
       if (labels)
         throw new SightlineError(

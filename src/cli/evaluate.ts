@@ -17,6 +17,7 @@ import {
   type MetricName,
 } from '../evaluate/evaluate.js';
 import { curveQuantity, formatTable, renderEvaluationHtml, tabulate } from '../evaluate/summary.js';
+import { refuseUnusedTargetParts } from '../explain.js';
 import { decodeImage } from '../io/decode.js';
 import { listImageEntries, noImages, type PassedOver } from '../io/list-images.js';
 import { getMethod } from '../methods/registry.js';
@@ -138,6 +139,12 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
   // Read once: one reference serves every image.
   const reference = flags.reference === undefined ? undefined : await readReference(flags.reference);
   const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
+  try {
+    refuseUnusedTargetParts(model.spec.task, false, reference !== undefined);
+  } catch (error) {
+    await model.dispose();
+    throw error;
+  }
   if (model.spec.task === 'embed' && reference === undefined) {
     await model.dispose();
     throw new SightlineError(

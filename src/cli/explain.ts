@@ -4,7 +4,14 @@ import { Command, Option } from 'commander';
 import { lowConfidence, lowConfidenceCaption, lowConfidenceWords } from '../core/confidence.js';
 import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { ModelSpec } from '../core/model.js';
-import { type ExplainedTarget, type Explanation, explain, labelOf, type Prediction } from '../explain.js';
+import {
+  type ExplainedTarget,
+  type Explanation,
+  explain,
+  labelOf,
+  type Prediction,
+  refuseUnusedTargetParts,
+} from '../explain.js';
 import { decodeImage } from '../io/decode.js';
 import { writeNpy } from '../io/npy-file.js';
 import { getMethod, METHODS } from '../methods/registry.js';
@@ -169,6 +176,7 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
   const model = await loadModelForCli(flags.model, hints);
   if (model.spec.task === 'detect') {
     try {
+      refuseUnusedTargetParts('detect', flags.region !== undefined, flags.reference !== undefined);
       // D-RISE is a detector's default, whatever the model's capabilities (a box target needs no CAM layer).
       const chosen = flags.method ? chosenMethod(flags) : getMethod('d-rise');
       return await runExplainDetect({
@@ -212,7 +220,7 @@ async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
       options,
       layer: flags.layer,
       baselineImage: flags.baselineImage ? await decodeImage(flags.baselineImage) : undefined,
-      region: flags.region === undefined ? undefined : await readRegion(flags.region),
+      region: flags.region === undefined ? undefined : await readRegion(flags.region, photo),
       reference: flags.reference === undefined ? undefined : await readReference(flags.reference),
       topK: flags.top,
       signal: interrupt.signal,

@@ -1,6 +1,7 @@
 // The flags that name a segment or similarity target (--region, --reference), read the same way by explain,
 // evaluate and audit.
 import { extname } from 'node:path';
+import { readMask } from '../audit/regions/masks.js';
 import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import type { RegionBox, RegionMask } from '../core/targets.js';
@@ -8,12 +9,19 @@ import { decodeImage } from '../io/decode.js';
 import { readNpy } from '../io/npy-file.js';
 
 export const REGION_HELP =
-  "segmenters: sum the class's scores over this box (photo pixels) or mask (the photo's size, nonzero = in); default: the pixels the model gives the class";
+  "segmenters: sum the class's scores over this box (photo pixels) or mask (the photo's size; nonzero and not transparent = in); default: the pixels the model gives the class";
 export const REFERENCE_HELP =
   'embedding models (required): explain the cosine similarity to this photo’s embedding or to this vector';
 
-/** --region: 'x0,y0,x1,y1' in photo pixels, or the path of a mask image the photo's size. */
-export async function readRegion(value: string): Promise<RegionBox | RegionMask> {
+/**
+ * --region: 'x0,y0,x1,y1' in photo pixels, or the path of a mask image the photo's size, read as the audit
+ * reads masks (not as a photo, whose transparency is flattened onto white: a mask marked by alpha would be
+ * inside everywhere).
+ */
+export async function readRegion(
+  value: string,
+  photo: { readonly width: number; readonly height: number },
+): Promise<RegionBox | RegionMask> {
   const parts = value.split(',');
   // Numbers and commas are a box (four of them, else a mistake); anything else is a file, commas and all.
   if (parts.every((p) => /^\s*-?\d+(\.\d+)?\s*$/.test(p))) {
@@ -22,8 +30,8 @@ export async function readRegion(value: string): Promise<RegionBox | RegionMask>
     const [x0, y0, x1, y1] = parts.map(Number);
     return { x0, y0, x1, y1 };
   }
-  const mask: RgbImage = await decodeImage(value);
-  return { ...mask, channels: 3 };
+  const data = await readMask(value, photo.width, photo.height);
+  return { width: photo.width, height: photo.height, data, channels: 1 };
 }
 
 /** --reference: a .npy vector, or a photo that the model embeds. */

@@ -9,7 +9,7 @@
  */
 import { SightlineError } from './errors.js';
 import type { Model, ModelSpec } from './model.js';
-import type { Geometry } from './preprocess.js';
+import { type Geometry, inputToImage } from './preprocess.js';
 import type { Tensor } from './tensor.js';
 
 /** Σ over the region's pixels of the class-`channel` output (a logit, or a probability where the model ends so). */
@@ -87,12 +87,19 @@ export function segmentShape(shape: readonly number[] | undefined): [number, num
   return [shape[0], shape[1], shape[2]];
 }
 
-/** A similarity target; the reference must be `dimensions` finite numbers, not all zero. */
-export function similarityTarget(reference: ArrayLike<number>, dimensions: number): SimilarityTarget {
+/**
+ * A similarity target; the reference must be `dimensions` finite numbers, not all zero. `what` names it in
+ * refusals: a vector the user gave, or the embedding of the reference photo the model made.
+ */
+export function similarityTarget(
+  reference: ArrayLike<number>,
+  dimensions: number,
+  what = 'The reference vector',
+): SimilarityTarget {
   if (reference.length !== dimensions)
     throw new SightlineError(
       'INVALID_ARGUMENT',
-      `The reference vector has ${reference.length} numbers; this model's embedding has ${dimensions}.`,
+      `${what} has ${reference.length} numbers; this model's embedding has ${dimensions}.`,
       { got: reference.length, expected: dimensions },
     );
   let norm = 0;
@@ -100,14 +107,14 @@ export function similarityTarget(reference: ArrayLike<number>, dimensions: numbe
     if (!Number.isFinite(reference[i]))
       throw new SightlineError(
         'INVALID_ARGUMENT',
-        `The reference vector holds ${reference[i]} at position ${i}; expected finite numbers.`,
+        `${what} holds ${reference[i]} at position ${i}; expected finite numbers.`,
       );
     norm += reference[i] * reference[i];
   }
   if (norm === 0)
     throw new SightlineError(
       'INVALID_ARGUMENT',
-      'The reference vector is all zeros; a cosine similarity to it is undefined.',
+      `${what} is all zeros; a cosine similarity to it is undefined.`,
     );
   return { kind: 'similarity', reference: Float32Array.from(reference) };
 }
@@ -171,13 +178,7 @@ export function evaluateTarget(target: OutputTarget, scores: Tensor): Tensor {
  * open and is still the caller's.
  */
 export async function withTarget(model: Model, target: OutputTarget, label: string): Promise<Model> {
-  const spec: ModelSpec = {
-    ...model.spec,
-    task: 'score',
-    outputs: 'logits',
-    labels: [label],
-    outputShape: [1],
-  };
+  const spec = targetSpec(model.spec, label);
   if (model.withTargetHead) return model.withTargetHead(target, spec);
   return {
     spec,
@@ -187,6 +188,11 @@ export async function withTarget(model: Model, target: OutputTarget, label: stri
     predict: async (batch, options) => evaluateTarget(target, await model.predict(batch, options)),
     dispose: async () => {},
   };
+}
+
+/** The spec of a model whose one output [N, 1] is a target's scalar, read raw, named `label`. */
+export function targetSpec(spec: ModelSpec, label: string): ModelSpec {
+  return { ...spec, task: 'score', outputs: 'logits', labels: [label], outputShape: [1] };
 }
 
 /** The class each output pixel is given (argmax over C), h·w values; ties go to the lower class. */
@@ -226,16 +232,33 @@ export interface RegionMask {
   readonly channels: number;
 }
 
+/** The model input's size, in its pixels: the output grid spans it, letterbox padding included. */
+export interface InputSize {
+  readonly width: number;
+  readonly height: number;
+}
+
 /**
- * Where an output pixel's centre falls in the photo: the output grid spans the model's input, which shows the
- * geometry's crop of the photo.
+ * Where each output pixel's centre falls in the photo: the output grid spans the model's input, which
+ * preprocess filled from the photo by the geometry (a crop, a resize-then-crop, or a letterbox whose padding
+ * maps outside the photo).
  */
-function pixelCentre(i: number, j: number, h: number, w: number, g: Geometry): [number, number] {
-  return [g.cropX + ((j + 0.5) * g.cropWidth) / w, g.cropY + ((i + 0.5) * g.cropHeight) / h];
+function pixelCentres(g: Geometry, input: InputSize, h: number, w: number) {
+  const { x0, y0, sx, sy } = inputToImage(g, input.width, input.height);
+  return (i: number, j: number): [number, number] => [
+    x0 + ((j + 0.5) * input.width * sx) / w,
+    y0 + ((i + 0.5) * input.height * sy) / h,
+  ];
 }
 
 /** The output pixels whose centres lie in a photo box; a box outside the photo is refused. */
-export function boxRegion(box: RegionBox, geometry: Geometry, h: number, w: number): Uint8Array {
+export function boxRegion(
+  box: RegionBox,
+  geometry: Geometry,
+  h: number,
+  w: number,
+  input: InputSize,
+): Uint8Array {
   const { imageWidth: W, imageHeight: H } = geometry;
   const values = [box.x0, box.y0, box.x1, box.y1];
   if (
@@ -252,28 +275,37 @@ export function boxRegion(box: RegionBox, geometry: Geometry, h: number, w: numb
       `The region ${values.join(',')} is not a box inside the ${W} × ${H} photo; expected x0,y0,x1,y1 with 0 ≤ x0 < x1 ≤ ${W} and 0 ≤ y0 < y1 ≤ ${H}.`,
       { region: values },
     );
+  const centre = pixelCentres(geometry, input, h, w);
   const out = new Uint8Array(h * w);
   for (let i = 0; i < h; i++)
     for (let j = 0; j < w; j++) {
-      const [x, y] = pixelCentre(i, j, h, w, geometry);
+      const [x, y] = centre(i, j);
       if (x >= box.x0 && x < box.x1 && y >= box.y0 && y < box.y1) out[i * w + j] = 1;
     }
   return out;
 }
 
-/** The output pixels whose centres fall on a nonzero pixel of a photo-sized mask. */
-export function maskRegion(mask: RegionMask, geometry: Geometry, h: number, w: number): Uint8Array {
+/** The output pixels whose centres fall on a nonzero pixel of a photo-sized mask (padding's fall on none). */
+export function maskRegion(
+  mask: RegionMask,
+  geometry: Geometry,
+  h: number,
+  w: number,
+  input: InputSize,
+): Uint8Array {
   if (mask.width !== geometry.imageWidth || mask.height !== geometry.imageHeight)
     throw new SightlineError(
       'INVALID_ARGUMENT',
       `The region mask is ${mask.width} × ${mask.height}; it must be the photo's size, ${geometry.imageWidth} × ${geometry.imageHeight}.`,
     );
+  const centre = pixelCentres(geometry, input, h, w);
   const out = new Uint8Array(h * w);
   for (let i = 0; i < h; i++)
     for (let j = 0; j < w; j++) {
-      const [x, y] = pixelCentre(i, j, h, w, geometry);
-      const px = Math.min(mask.width - 1, Math.floor(x));
-      const py = Math.min(mask.height - 1, Math.floor(y));
+      const [x, y] = centre(i, j);
+      if (x < 0 || y < 0 || x >= mask.width || y >= mask.height) continue;
+      const px = Math.floor(x);
+      const py = Math.floor(y);
       const at = (py * mask.width + px) * mask.channels;
       for (let c = 0; c < mask.channels; c++) if (mask.data[at + c] !== 0) out[i * w + j] = 1;
     }

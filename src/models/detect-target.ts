@@ -18,7 +18,7 @@
 import { type Box, iou, parseBoxConvention, toXyxy } from '../core/detection/boxes.js';
 import { SightlineError } from '../core/errors.js';
 import type { Capability, Model, ModelOutput, ModelSpec, RunOptions } from '../core/model.js';
-import type { MaskedSumTarget } from '../core/targets.js';
+import { type MaskedSumTarget, targetSpec } from '../core/targets.js';
 import type { Tensor } from '../core/tensor.js';
 import {
   type DecodedDetections,
@@ -217,13 +217,7 @@ export function detectionModel(
   label: string,
 ): Model {
   const options = decodeOptions(model.spec);
-  const spec: ModelSpec = {
-    ...model.spec,
-    task: 'score',
-    outputs: 'logits',
-    labels: [label],
-    outputShape: [1],
-  };
+  const spec = targetSpec(model.spec, label);
   const target: DetectionVector = { box: detection.box, classIndex: detection.classIndex };
   const oneByOne = !batched(layout, photo);
   const gradients = layout.kind === 'raw' && model.withTargetHead !== undefined;

@@ -280,7 +280,7 @@ function hfPreprocessing(r: Reader): Preprocessing {
       r.refuse('size', r.json.size, '{"shortest_edge": n} for a ConvNext processor');
     const edge = size.shortestEdge;
     if (edge < 384) {
-      const resized = Math.floor(edge / cropPct);
+      const resized = firstResize(r, edge, cropPct);
       geometry = centred(edge, edge, { kind: 'shortest-edge', size: resized, offset: 'floor' });
       words = `shorter side to ${resized} px, then the central ${edge} × ${edge}`;
     } else {
@@ -331,6 +331,21 @@ function hfPreprocessing(r: Reader): Preprocessing {
     hints: { ...geometry, mean, std, resample: filter, ...(bgr ? { channelOrder: 'BGR' as const } : {}) },
     words: `${words} (${filter})`,
   };
+}
+
+/**
+ * floor(side / crop_pct), the first resize's side, refused naming crop_pct when it is larger than any input
+ * Sightline feeds (a valid-looking 0.001 would ask for a 224,000-pixel side).
+ */
+function firstResize(r: Reader, side: number, cropPct: number): number {
+  const resized = Math.floor(side / cropPct);
+  if (resized > MAX_INPUT_SIDE)
+    r.refuse(
+      'crop_pct',
+      cropPct,
+      `a fraction that resizes the photo to at most ${MAX_INPUT_SIDE} pixels a side before the crop (${side} / crop_pct is ${resized})`,
+    );
+  return resized;
 }
 
 /** A crop of width × height from the centre of a first resize; cropFraction says it for the center-crop mode. */
@@ -429,8 +444,8 @@ function timmPreprocessing(r: Reader): Preprocessing {
     r.optional('crop_pct', 'a number above 0 and at most 1', (v): v is number => isPositive(v) && v <= 1) ??
     0.875;
   const mode = r.optional('crop_mode', "'center' or 'squash'", isString) ?? 'center';
-  const scaleW = Math.floor(width / cropPct);
-  const scaleH = Math.floor(height / cropPct);
+  const scaleW = firstResize(r, width, cropPct);
+  const scaleH = firstResize(r, height, cropPct);
   let geometry: Pick<ModelHints, 'width' | 'height' | 'resize' | 'cropFraction' | 'resizeFirst'>;
   let words: string;
   if (mode === 'center') {

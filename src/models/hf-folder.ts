@@ -15,6 +15,7 @@ import {
   parseTimmFolder,
 } from './hf-config.js';
 import { readLabels } from './labels-file.js';
+import { refuseUnsupportedOnnx } from './onnx-support.js';
 import { decodeOnnxModel, openOnnxModel } from './open.js';
 import type { ModelHints } from './spec.js';
 
@@ -24,10 +25,6 @@ export const FOLDER_LAYOUTS =
 
 /** Protobuf cannot address more than 2 GiB, so no valid ONNX file is larger. */
 const MAX_ONNX_BYTES = 2048 * MIB;
-/** ONNX's TensorProto.DataType for float16. */
-const FLOAT16 = 10;
-/** ONNX's TensorProto.DataLocation for weights kept in another file. */
-const EXTERNAL = 1;
 
 /** Which kind of model a folder holds, told by its files: config.json first, then TF.js's model.json. */
 export async function folderLayout(dir: string): Promise<'config' | 'tfjs' | undefined> {
@@ -73,11 +70,43 @@ export async function loadHfFolder(dir: string, hints: ModelHints): Promise<Mode
     expected: 'an ONNX model file',
     code: 'MODEL_LOAD',
   });
-  refuseUnsupported(bytes, onnxPath);
-  return openOnnxModel(bytes, await mergeHints(folder.hints, hints), {
+  refuseUnsupportedOnnx(decodeOnnxModel(bytes, onnxPath), onnxPath, {
+    weights: 'inside model.onnx',
+    float16: "use the folder's model.onnx (no --model-variant) or a float32 variant such as quantized",
+  });
+  const model = await openOnnxModel(bytes, await mergeHints(folder.hints, hints), {
     name: onnxPath,
     gradientCache: gradientGraphCache(() => sha256(bytes).slice(0, 24)),
   });
+  if (hints.labels || hints.labelsPath) return model;
+  try {
+    checkFolderLabels(model, folder, onnxPath);
+  } catch (error) {
+    await model.dispose();
+    throw error;
+  }
+  return model;
+}
+
+/**
+ * The folder's class names against the scores its ONNX file gives (when the file fixes them): another count
+ * means a config from another checkpoint (or a head with a background class), and every score would carry
+ * the wrong name. A user's --labels is theirs to give.
+ */
+function checkFolderLabels(model: Model, folder: FolderConfig, onnxPath: string): void {
+  const names = folder.hints.labels;
+  const shape = model.spec.outputShape;
+  // A detector's classes are not its output count, and an embedding has no classes (transformers writes a
+  // default id2label of LABEL_0, LABEL_1 into configs without a classification head).
+  if (!names || !shape || model.spec.task === 'detect' || model.spec.task === 'embed') return;
+  const scores = model.spec.task === 'segment' ? shape[0] : shape.reduce((a, b) => a * b, 1);
+  if (scores === names.length) return;
+  const field = folder.kind === 'timm' ? 'label_names' : 'id2label';
+  throw new SightlineError(
+    'MODEL_LOAD',
+    `The folder's config.json names ${names.length} classes (${field}), but '${onnxPath}' gives ${scores} ${model.spec.task === 'segment' ? 'classes per pixel' : 'scores per image'}; expected one name per ${model.spec.task === 'segment' ? 'class' : 'score'}: is the config from the same checkpoint as the ONNX file? (--labels names them instead.)`,
+    { path: onnxPath, labels: names.length, scores },
+  );
 }
 
 /**
@@ -131,31 +160,6 @@ async function onnxFiles(dir: string, sub: string): Promise<string[]> {
   } catch {
     return [];
   }
-}
-
-/**
- * Sightline feeds float32 pixels and reads float32 scores; converting a float16 graph's inputs and outputs would
- * still leave its gradients in float16, so such a variant is refused, naming the alternatives. Weights in an
- * external file (Optimum's model.onnx_data, for models over 2 GB) cannot be read from the bytes alone.
- */
-function refuseUnsupported(bytes: Uint8Array, path: string): void {
-  const graph = decodeOnnxModel(bytes, path).graph;
-  if ((graph?.initializer ?? []).some((t) => t.dataLocation === EXTERNAL)) {
-    throw new SightlineError(
-      'MODEL_LOAD',
-      `'${path}' keeps its weights in a separate file (ONNX external data, such as model.onnx_data); Sightline reads one self-contained ONNX file: expected the weights inside model.onnx.`,
-      { path },
-    );
-  }
-  const weights = new Set((graph?.initializer ?? []).map((t) => t.name));
-  const io = [...(graph?.input ?? []).filter((v) => !weights.has(v.name)), ...(graph?.output ?? [])];
-  const half = io.filter((v) => v.type?.tensorType?.elemType === FLOAT16).map((v) => `'${v.name}'`);
-  if (half.length === 0) return;
-  throw new SightlineError(
-    'MODEL_LOAD',
-    `'${path}' takes or gives float16 tensors (${half.join(', ')}); Sightline runs float32 models only: use the folder's model.onnx (no --model-variant) or a float32 variant such as quantized.`,
-    { path },
-  );
 }
 
 async function exists(path: string): Promise<boolean> {

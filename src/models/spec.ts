@@ -111,6 +111,7 @@ export function specFromIo(
   hints: ModelHints & { labels: readonly string[]; finalOp?: string },
 ): ModelSpec {
   const outputDims = io.outputs[0]?.dims;
+  if (hints.task === undefined && hints.detectFormat === undefined) refuseTokenStates(io);
   const task =
     checkTask(hints.task) ??
     (hints.detectFormat !== undefined || looksLikeDetector(io)
@@ -129,6 +130,7 @@ export function specFromIo(
     (hints.finalOp === 'Softmax' || (task === 'multilabel' && hints.finalOp === 'Sigmoid')
       ? 'probabilities'
       : 'logits');
+  checkTaskWidth({ task, outputs }, outputWidth(outputDims), io.outputs[0]?.name);
   const images = io.inputs.filter((i) => i.dims.length === 4);
   if (images.length !== 1 || io.inputs.length !== 1) {
     throw new SightlineError(
@@ -197,10 +199,30 @@ export function specFromIo(
  * format it is, is read from the shapes at the first run (detect-format.ts), or refused there in words.
  */
 function looksLikeDetector(io: OnnxIo): boolean {
-  const names = io.outputs.map((o) => o.name.toLowerCase().replace(/:\d+$/, '').split('/').pop());
+  const names = io.outputs.map((o) => plainName(o.name));
   if (names.some((n) => n === 'boxes' || n === 'detection_boxes') && names.some((n) => n?.includes('scores')))
     return true;
   return io.outputs[0]?.dims.length === 3;
+}
+
+/** An output's name as matching sees it: lower case, without a TensorFlow ':0' suffix or a scope path. */
+const plainName = (name: string) => name.toLowerCase().replace(/:\d+$/, '').split('/').pop() ?? '';
+
+/** Hugging Face's names for a transformer's token states [N, T, D] (feature-extraction exports). */
+const TOKEN_STATE_NAMES = ['last_hidden_state', 'hidden_states', 'encoder_last_hidden_state'];
+
+/**
+ * A first output of token states is neither class scores nor detections, though its rank 3 reads as a YOLO
+ * output: unasked, it would "detect" boxes in hidden values. Refused, naming the task that reads it.
+ */
+function refuseTokenStates(io: OnnxIo): void {
+  const first = io.outputs[0];
+  if (!first || !TOKEN_STATE_NAMES.includes(plainName(first.name))) return;
+  throw new SightlineError(
+    'MODEL_SHAPE',
+    `The model's first output '${first.name}' [${first.dims.join(', ')}] is a transformer's token states (a Hugging Face feature-extraction export), neither class scores nor detections; pass --task embed with --reference to explain their similarity to a reference, or export the model with its classification head (e.g. ViTForImageClassification).`,
+    { output: first.name },
+  );
 }
 
 /** The detect hints, checked (untrusted sidecar JSON or flags). */
@@ -303,6 +325,27 @@ export function checkTask(task: unknown): ModelTask | undefined {
   if (task === undefined) return undefined;
   if (typeof task === 'string' && (MODEL_TASKS as readonly string[]).includes(task)) return task as ModelTask;
   throw invalidArgument('task', `one of ${MODEL_TASKS.join(', ')}`, task);
+}
+
+/**
+ * A task told by a flag or a sidecar that one value per image contradicts: a softmax over one logit is always
+ * 100% (every map of it is noise), and the cosine of a one-number embedding is only its sign. Refused naming
+ * the task that fits; a width undefined (not fixed in the file) passes, and prepare checks the run's width. A
+ * classifier told its one output is already a probability (--outputs probabilities) gets no softmax, and passes.
+ */
+export function checkTaskWidth(
+  spec: Pick<ModelSpec, 'task' | 'outputs'>,
+  width: number | undefined,
+  output?: string,
+): void {
+  const task = spec.task ?? 'classify';
+  const softmax = task === 'classify' && spec.outputs === 'logits';
+  if (width !== 1 || !(softmax || task === 'embed')) return;
+  throw new SightlineError(
+    'MODEL_SHAPE',
+    `The model's output${output ? ` '${output}'` : ''} gives one value per image, which cannot be read as task '${task}' (${task === 'embed' ? 'the cosine of a one-number embedding is only its sign' : 'a softmax over one value is always 100%'}); expected --task score (or multilabel for one independent tag), or a model with more outputs.`,
+    { task, width },
+  );
 }
 
 /** A resampling filter from a sidecar (untrusted JSON), checked. */

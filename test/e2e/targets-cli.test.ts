@@ -177,7 +177,10 @@ describe('sightline explain on a segmenter', () => {
     [['--region', '0,0,1,1'], /The region covers no pixel of the model's 8 × 8 output grid/],
     [['--region', '0,0,40,10'], /The region 0,0,40,10 is not a box inside the 32 × 32 photo/],
     [['--region', '1,2,3'], /Argument 'region' must be four numbers x0,y0,x1,y1 in photo pixels/],
-    [['--region', 'small-mask.png'], /The region mask is 16 × 16; it must be the photo's size, 32 × 32/],
+    [
+      ['--region', 'small-mask.png'],
+      /small-mask.png' is 16×16 but its image is 32×32; expected a mask the size of the image/,
+    ],
   ])('refuses %j with exit code 2 and says why', async (args, message) => {
     const fixed = args.map((a) => (a.endsWith('.png') ? at(a) : a));
     const result = await run('white.png', 'seg.onnx', '--method', 'gradient', ...fixed);

@@ -115,7 +115,9 @@ describe('every engine path gives its spec a task', () => {
     expect(specFromIo(io(1), hints).task).toBe('score');
     expect(specFromIo(io(5), hints).task).toBe('classify');
     expect(specFromIo(io('K'), hints).task).toBe('classify');
-    expect(specFromIo(io(1), { ...hints, task: 'classify' }).task).toBe('classify');
+    // Told its one output is a probability, a classifier gets no softmax; over one logit it would be 100%.
+    expect(specFromIo(io(1), { ...hints, task: 'classify', outputs: 'probabilities' }).task).toBe('classify');
+    expect(() => specFromIo(io(1), { ...hints, task: 'classify' })).toThrow(/always 100%/);
     expect(() => specFromIo(io(1), { ...hints, task: 'segmentation' as never })).toThrow(
       /Argument 'task' must be one of classify, multilabel, score, segment, embed, detect; got "segmentation"/,
     );

@@ -219,12 +219,12 @@ describe('regions map from the photo into the output grid', () => {
 
   it('a box keeps the cells whose centres it holds', () => {
     // Centres at x = 62.5, 87.5, 112.5, 137.5 and y = 12.5, 37.5, 62.5, 87.5.
-    const mask = boxRegion({ x0: 60, y0: 0, x1: 90, y1: 40 }, g, 4, 4);
+    const mask = boxRegion({ x0: 60, y0: 0, x1: 90, y1: 40 }, g, 4, 4, spec);
     expect(Array.from(mask)).toEqual([1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     // Inside the photo but left of the crop: no cell.
-    expect(Array.from(boxRegion({ x0: 0, y0: 0, x1: 50, y1: 100 }, g, 4, 4)).every((v) => v === 0)).toBe(
-      true,
-    );
+    expect(
+      Array.from(boxRegion({ x0: 0, y0: 0, x1: 50, y1: 100 }, g, 4, 4, spec)).every((v) => v === 0),
+    ).toBe(true);
   });
 
   it('a box outside the photo, or inside out, is refused in words', () => {
@@ -233,7 +233,7 @@ describe('regions map from the photo into the output grid', () => {
       { x0: -1, y0: 0, x1: 10, y1: 10 },
       { x0: 30, y0: 0, x1: 10, y1: 10 },
     ])
-      expect(thrown(() => boxRegion(box, g, 4, 4)).message).toMatch(
+      expect(thrown(() => boxRegion(box, g, 4, 4, spec)).message).toMatch(
         /is not a box inside the 200 × 100 photo; expected x0,y0,x1,y1 with 0 ≤ x0 < x1 ≤ 200 and 0 ≤ y0 < y1 ≤ 100/,
       );
   });
@@ -242,12 +242,12 @@ describe('regions map from the photo into the output grid', () => {
     const data = new Uint8Array(200 * 100 * 3);
     // Light the pixel under the centre of cell (row 2, column 3): (137, 62), green channel only.
     data[(62 * 200 + 137) * 3 + 1] = 9;
-    const mask = maskRegion({ width: 200, height: 100, data, channels: 3 }, g, 4, 4);
+    const mask = maskRegion({ width: 200, height: 100, data, channels: 3 }, g, 4, 4, spec);
     expect(Array.from(mask).indexOf(1)).toBe(2 * 4 + 3);
     expect(mask.reduce((a, v) => a + v, 0)).toBe(1);
-    expect(thrown(() => maskRegion({ width: 100, height: 100, data, channels: 3 }, g, 4, 4)).message).toMatch(
-      /The region mask is 100 × 100; it must be the photo's size, 200 × 100/,
-    );
+    expect(
+      thrown(() => maskRegion({ width: 100, height: 100, data, channels: 3 }, g, 4, 4, spec)).message,
+    ).toMatch(/The region mask is 100 × 100; it must be the photo's size, 200 × 100/);
   });
 });
 

@@ -9,16 +9,13 @@ import {
   type NamedBytes,
   parseHfFolder,
   parseTimmFolder,
+  refuseUnsupportedOnnx,
   SightlineError,
 } from '../../src/browser.js';
 
 /** What a model folder may be, for the messages that refuse one. */
 const LAYOUTS =
   'a Hugging Face model (config.json, preprocessor_config.json and onnx/model.onnx, as transformers.js and Optimum export it) or a timm model (config.json and model.onnx)';
-/** ONNX's TensorProto.DataType for float16. */
-const FLOAT16 = 10;
-/** ONNX's TensorProto.DataLocation for weights kept in another file. */
-const EXTERNAL = 1;
 
 export interface FolderVariant {
   /** The file's path in the folder, e.g. 'onnx/model_quantized.onnx'. */
@@ -82,24 +79,12 @@ function rank(path: string): number {
 }
 
 /**
- * The checks hf-folder.ts makes on the command line (it reads files, so the worker cannot import it): Sightline
- * feeds float32 pixels and reads float32 scores, so a float16 variant is refused naming the alternatives, and
- * weights in an external file (model.onnx_data) cannot be read from one dropped file.
+ * The checks the command line's folder loader makes (models/onnx-support.ts): a float16 variant, or weights
+ * in an external file (model.onnx_data) that one dropped file cannot hold, are refused in words.
  */
 export function refuseUnsupported(bytes: Uint8Array, label: string): void {
-  const graph = decodeOnnxModel(bytes, label).graph;
-  if ((graph?.initializer ?? []).some((t) => t.dataLocation === EXTERNAL)) {
-    throw new SightlineError(
-      'MODEL_LOAD',
-      `'${label}' keeps its weights in a separate file (ONNX external data, such as model.onnx_data); Sightline reads one self-contained ONNX file: expected the weights inside the .onnx file.`,
-    );
-  }
-  const weights = new Set((graph?.initializer ?? []).map((t) => t.name));
-  const io = [...(graph?.input ?? []).filter((v) => !weights.has(v.name)), ...(graph?.output ?? [])];
-  const half = io.filter((v) => v.type?.tensorType?.elemType === FLOAT16).map((v) => `'${v.name}'`);
-  if (half.length === 0) return;
-  throw new SightlineError(
-    'MODEL_LOAD',
-    `'${label}' takes or gives float16 tensors (${half.join(', ')}); Sightline runs float32 models only: pick the folder's model.onnx or a float32 variant such as model_quantized.onnx.`,
-  );
+  refuseUnsupportedOnnx(decodeOnnxModel(bytes, label), label, {
+    weights: 'inside the .onnx file',
+    float16: "pick the folder's model.onnx or a float32 variant such as model_quantized.onnx",
+  });
 }
