@@ -74,7 +74,11 @@ export { DEFAULT_MODEL, defaultModelHints } from './models/embedded.js';
 export { type FolderConfig, folderKind, parseHfFolder, parseTimmFolder } from './models/hf-config.js';
 export { resolveLabel } from './models/label-match.js';
 export { parseLabels } from './models/labels.js';
-export { refuseUnsupportedOnnx, type UnsupportedOnnxAdvice } from './models/onnx-support.js';
+export {
+  refuseFolderLabelCount,
+  refuseUnsupportedOnnx,
+  type UnsupportedOnnxAdvice,
+} from './models/onnx-support.js';
 export {
   type ConvertedTfliteModel,
   convertTfliteModel,

@@ -20,13 +20,17 @@ References (float64 copies of the modules, so the only error left is the float32
     same function from the same in_proj/out_proj weights step by step and keeps the softmax output with
     retain_grad(); the script checks that the patched model's logits equal the original's.
   Rollout (Abnar & Zuidema 2020): per block fuse heads (mean|max|min), optionally zero the lowest
-    `discard` fraction of the fused matrix (jacobgil/vit-explain's rule: never flat index 0), A = (Â + I)/2,
+    `discard` fraction of the fused matrix (jacobgil/vit-explain's rule: never flat index 0, the class token's
+    own attention; for a class token last, its own, flat index (T-1)·T + T-1), A = (Â + I)/2,
     rows normalised, R = A_L ··· A_1, map = R[0, 1:] on the grid.
   Grad-rollout (Chefer, Gur & Wolf, CVPR 2021, with attention in place of LRP relevance as their ICCV 2021
     follow-up does): Ā = mean_h clamp(∂y/∂A ⊙ A, min 0), A = Ā + I rows normalised (their
     compute_rollout_attention), R = A_L ··· A_1, map = R[0, 1:].
 
-  /usr/bin/python3 scripts/golden/transformers.py [--out test/fixtures/transformers] [--full-vit DIR]
+  /usr/bin/python3 scripts/golden/transformers.py [--out test/fixtures/transformers] [--full-vit DIR] [--only NAME]
+
+vit_tiny_class_last appends its class token AFTER the patch tokens (ClassTokenLast): its references drop the
+last token (Grad-CAM) and follow the last row of the rollout, R[T-1, :T-1].
 
 --full-vit also exports torchvision's full-size vit_b_16 (random weights) at image size 32 into DIR (not the
 repository: 340 MB) with the same references, for a one-off check.
@@ -97,6 +101,26 @@ def tiny_vit_batch_first() -> nn.Module:
     return vit
 
 
+class ClassTokenLast(VisionTransformer):
+    """A ViT that appends its class token after the patch tokens (and reads it there), as some exports do:
+    the learned token is the Concat's last input, so Sightline must drop the last token, not the first."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self._process_input(x)
+        x = torch.cat([x, self.class_token.expand(x.shape[0], -1, -1)], dim=1)
+        x = self.encoder(x)
+        return self.heads(x[:, -1])
+
+
+def tiny_vit_class_last() -> nn.Module:
+    vit = ClassTokenLast(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=32, mlp_dim=64,
+                         num_classes=10)
+    nn.init.normal_(vit.heads.head.weight, std=0.2)
+    for block in vit.encoder.layers:
+        block.self_attention = ExplicitAttention(block.self_attention)
+    return vit
+
+
 def tiny_swin() -> nn.Module:
     swin = SwinTransformer(patch_size=[4, 4], embed_dim=16, depths=[2, 2], num_heads=[2, 2], window_size=[4, 4],
                            mlp_ratio=2.0, num_classes=10)
@@ -146,7 +170,13 @@ def attention_maps(vit: nn.Module, x: torch.Tensor, top: torch.Tensor):
     return logits.detach(), probs, grads
 
 
-def rollout(probs, fusion: str = "mean", discard: float = 0.0) -> torch.Tensor:
+def class_row(result: torch.Tensor, cls: int) -> torch.Tensor:
+    """The class token's row of the rollout, without the class token's own column: the patches' shares."""
+    row = result[:, cls, :]
+    return row[:, 1:] if cls == 0 else row[:, :cls]
+
+
+def rollout(probs, fusion: str = "mean", discard: float = 0.0, cls: int = 0) -> torch.Tensor:
     n, _, t, _ = probs[0].shape
     eye = torch.eye(t, dtype=probs[0].dtype)
     result = eye.expand(n, t, t).clone()
@@ -157,14 +187,14 @@ def rollout(probs, fusion: str = "mean", discard: float = 0.0) -> torch.Tensor:
         if drop > 0:
             for i in range(n):
                 _, idx = flat[i].topk(drop, largest=False)
-                flat[i, idx[idx != 0]] = 0
+                flat[i, idx[idx != cls * t + cls]] = 0  # the class token's own attention is kept
         a = (fused + eye) / 2
         a = a / a.sum(-1, keepdim=True)
         result = a @ result
-    return result[:, 0, 1:]
+    return class_row(result, cls)
 
 
-def grad_rollout(probs, grads) -> torch.Tensor:
+def grad_rollout(probs, grads, cls: int = 0) -> torch.Tensor:
     n, _, t, _ = probs[0].shape
     eye = torch.eye(t, dtype=probs[0].dtype)
     result = eye.expand(n, t, t).clone()
@@ -172,7 +202,7 @@ def grad_rollout(probs, grads) -> torch.Tensor:
         a = (g * p).clamp(min=0).mean(1) + eye
         a = a / a.sum(-1, keepdim=True)
         result = a @ result
-    return result[:, 0, 1:]
+    return class_row(result, cls)
 
 
 def grid_of(tokens: torch.Tensor) -> torch.Tensor:
@@ -185,6 +215,12 @@ def vit_tokens_to_nchw(t: torch.Tensor) -> torch.Tensor:
     n, tokens, c = t.shape
     side = int(round(math.sqrt(tokens - 1)))
     return t[:, 1:, :].reshape(n, side, side, c).permute(0, 3, 1, 2)
+
+
+def vit_last_tokens_to_nchw(t: torch.Tensor) -> torch.Tensor:
+    n, tokens, c = t.shape
+    side = int(round(math.sqrt(tokens - 1)))
+    return t[:, :-1, :].reshape(n, side, side, c).permute(0, 3, 1, 2)
 
 
 def drop_node_names(path: Path) -> None:
@@ -214,14 +250,17 @@ def make(name: str, build, out: Path, seed: int, kind: str) -> dict:
     def references(m: nn.Module, dtype) -> dict:
         m = copy.deepcopy(m).to(dtype)
         xt = torch.from_numpy(x).to(dtype).requires_grad_(True)  # so hooks see tensors that carry gradients
-        if kind == "vit":
-            cam = grad_cam(m, m.encoder.layers[-1].ln_1, xt, vit_tokens_to_nchw)
+        if kind in ("vit", "vit_last"):
+            last = kind == "vit_last"
+            cls = -1 if last else 0
+            cam = grad_cam(m, m.encoder.layers[-1].ln_1, xt, vit_last_tokens_to_nchw if last else vit_tokens_to_nchw)
             logits, probs, grads = attention_maps(m, xt, cam["top"])
             if relative_max_error(logits.numpy(), cam["logits"].numpy()) > 1e-6:
                 raise ValueError(f"{name}: the explicit attention changes the logits")
-            cam["rollout"] = grid_of(rollout(probs))
-            cam["rollout_max_discard"] = grid_of(rollout(probs, "max", 0.5))
-            cam["grad_rollout"] = grid_of(grad_rollout(probs, grads))
+            t = probs[0].shape[-1]
+            cam["rollout"] = grid_of(rollout(probs, cls=cls % t))
+            cam["rollout_max_discard"] = grid_of(rollout(probs, "max", 0.5, cls=cls % t))
+            cam["grad_rollout"] = grid_of(grad_rollout(probs, grads, cls=cls % t))
             cam["attention0"] = probs[0]
         else:
             cam = grad_cam(m, m.norm, xt, lambda t: t.permute(0, 3, 1, 2))
@@ -230,7 +269,7 @@ def make(name: str, build, out: Path, seed: int, kind: str) -> dict:
     wide = references(module, torch.float64)
     narrow = references(module, torch.float32)
     keys = ["logits", "activations", "gradients", "cam"]
-    if kind == "vit":
+    if kind in ("vit", "vit_last"):
         keys += ["rollout", "rollout_max_discard", "grad_rollout", "attention0"]
     for key in keys:
         save_npy(out / f"{name}.{key}.npy", wide[key].numpy())
@@ -240,7 +279,7 @@ def make(name: str, build, out: Path, seed: int, kind: str) -> dict:
         "opset": OPSET,
         "input": list(x.shape),
         "top": wide["top"].tolist(),
-        "defaultLayer": "encoder.layers[-1].ln_1" if kind == "vit" else "norm",
+        "defaultLayer": "norm" if kind == "swin" else "encoder.layers[-1].ln_1",
         "torch_float32_rel_error": {
             k: relative_max_error(narrow[k].numpy(), wide[k].numpy()) for k in keys
         },
@@ -254,6 +293,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--full-vit", type=Path, help="also write full-size vit_b_16 (image 32) here")
+    parser.add_argument("--only", help="write only this fixture (e.g. vit_tiny_class_last), leaving the others' bytes")
     args = parser.parse_args()
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -261,10 +301,13 @@ def main() -> int:
         ("vit_tiny", tiny_vit, args.out, 1301, "vit"),
         ("vit_tiny_batch_first", tiny_vit_batch_first, args.out, 1304, "vit"),
         ("swin_tiny", tiny_swin, args.out, 1302, "swin"),
+        ("vit_tiny_class_last", tiny_vit_class_last, args.out, 1305, "vit_last"),
     ]
     if args.full_vit:
         args.full_vit.mkdir(parents=True, exist_ok=True)
         jobs.append(("vit_b_16_32px", full_vit, args.full_vit, 1303, "vit"))
+    if args.only:
+        jobs = [j for j in jobs if j[0] == args.only]
     for job in jobs:
         meta = make(*job)
         worst = max(meta["torch_float32_rel_error"].values())

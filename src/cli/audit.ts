@@ -31,6 +31,7 @@ import { interruptible } from './interrupt.js';
 import {
   addModelOptions,
   chosenMethod,
+  detectorFlagsGiven,
   loadModelForCli,
   MODEL_REF_HELP,
   type ModelFlags,
@@ -39,6 +40,7 @@ import {
   modelHints,
   modelLabel,
   parseNumber,
+  refuseDetectorFlags,
 } from './options.js';
 import { print, printError, safeName } from './print.js';
 import { progressBar } from './progress.js';
@@ -65,6 +67,8 @@ interface AuditFlags extends ModelFlags {
   reference?: string;
   detections: number;
   methodGiven?: boolean;
+  /** The detector-only flags the user typed, refused once the model's task is known. */
+  detectorFlags?: string[];
 }
 
 export function auditCommand(): Command {
@@ -108,6 +112,7 @@ export function auditCommand(): Command {
   for (const flag of methodOptionFlags()) cmd.addOption(flag);
   return cmd.action(async (folder: string, flags: AuditFlags, command: Command) => {
     flags.methodGiven = command.getOptionValueSource('method') !== 'default';
+    flags.detectorFlags = detectorFlagsGiven(command);
     process.exitCode = await runAudit(folder, flags);
   });
 }
@@ -116,6 +121,7 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
   // Loaded first: a detector's default method is D-RISE (as in explain), and the journal records the method.
   const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
   try {
+    refuseDetectorFlags(flags.detectorFlags ?? [], model.spec.task);
     return await auditWith(folder, flags, model);
   } finally {
     await model.dispose();

@@ -25,6 +25,7 @@ import type { ModelHints } from '../models/spec.js';
 import { interruptible } from './interrupt.js';
 import {
   addModelOptions,
+  detectorFlagsGiven,
   loadModelForCli,
   MODEL_REF_HELP,
   type ModelFlags,
@@ -33,6 +34,7 @@ import {
   modelHints,
   modelLabel,
   parseNumber,
+  refuseDetectorFlags,
 } from './options.js';
 import { print, printError, safeName } from './print.js';
 import { REFERENCE_HELP, readReference } from './target-flags.js';
@@ -96,12 +98,12 @@ export function evaluateCommand(): Command {
     .option('--restart', 'discard earlier results in --out instead of resuming');
   addModelOptions(cmd, '--class-names <file>');
   for (const option of methodOptionFlags()) cmd.addOption(option);
-  return cmd.action(async (path: string, flags: EvaluateFlags) => {
-    await runEvaluate(path, flags);
+  return cmd.action(async (path: string, flags: EvaluateFlags, command: Command) => {
+    await runEvaluate(path, flags, detectorFlagsGiven(command));
   });
 }
 
-async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
+async function runEvaluate(path: string, flags: EvaluateFlags, detectorFlags: string[]): Promise<void> {
   const { files, passedOver } = await listInputs(path);
   const root = (await stat(path)).isDirectory() ? resolve(path) : resolve(path, '..');
   const regions = flags.regions ? await readRegions(flags.regions) : undefined;
@@ -140,6 +142,7 @@ async function runEvaluate(path: string, flags: EvaluateFlags): Promise<void> {
   const reference = flags.reference === undefined ? undefined : await readReference(flags.reference);
   const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
   try {
+    refuseDetectorFlags(detectorFlags, model.spec.task);
     refuseUnusedTargetParts(model.spec.task, false, reference !== undefined);
   } catch (error) {
     await model.dispose();

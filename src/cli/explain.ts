@@ -26,6 +26,7 @@ import {
   addModelOptions,
   chosenMethod,
   defaultMethodId,
+  detectorFlagsGiven,
   loadModelForCli,
   MODEL_REF_HELP,
   type ModelFlags,
@@ -34,6 +35,7 @@ import {
   modelHints,
   modelLabel,
   parseNumber,
+  refuseDetectorFlags,
 } from './options.js';
 import { print, printError, printJson, safeName } from './print.js';
 import { progressBar } from './progress.js';
@@ -135,11 +137,11 @@ export function explainCommand(): Command {
     .option('--reference <photo|vector.npy>', REFERENCE_HELP);
   addModelOptions(cmd);
   for (const flag of methodOptionFlags()) cmd.addOption(flag);
-  return cmd.action(async (image: string | undefined, flags: ExplainFlags) => {
+  return cmd.action(async (image: string | undefined, flags: ExplainFlags, command: Command) => {
     if (flags.listMethods) return listMethods(flags.json === true);
     if (flags.listLayers) return listLayers(flags.model, flags);
     if (!image) throw invalidArgument('image', 'the path of a photo to explain', image);
-    await runExplain(image, flags).catch((error: unknown) => {
+    await runExplain(image, flags, detectorFlagsGiven(command)).catch((error: unknown) => {
       // The engine says which output went wrong; the user also needs to know which model it was (shown as
       // reports show it: a URL without credentials or query values), unless the message already says.
       const shown = /^https?:\/\//i.test(flags.model) ? modelLabel(flags.model) : flags.model;
@@ -168,12 +170,19 @@ function listMethods(json: boolean): void {
   for (const m of METHODS) process.stdout.write(`${m.id.padEnd(width)}  ${m.description}\n`);
 }
 
-async function runExplain(image: string, flags: ExplainFlags): Promise<void> {
+async function runExplain(image: string, flags: ExplainFlags, detectorFlags: string[]): Promise<void> {
   if (flags.method) chosenMethod(flags); // an unknown method fails before the model loads
   const hints = modelHints(flags);
   const interrupt = interruptible('stopping after the current batch (Ctrl-C again to quit now)…');
   const photo = await decodeImage(image);
   const model = await loadModelForCli(flags.model, hints);
+  try {
+    refuseDetectorFlags(detectorFlags, model.spec.task);
+  } catch (error) {
+    interrupt.release();
+    await model.dispose();
+    throw error;
+  }
   if (model.spec.task === 'detect') {
     try {
       refuseUnusedTargetParts('detect', flags.region !== undefined, flags.reference !== undefined);

@@ -268,3 +268,34 @@ export function modelLabel(ref: string): string {
   if (ref === 'default') return ref;
   return /^https?:\/\//i.test(ref) ? displayUrl(ref) : resolve(ref);
 }
+
+/** The flags only a detector reads: commander's key and the flag as typed. */
+const DETECTOR_FLAGS = [
+  ['detectFormat', '--detect-format'],
+  ['boxFormat', '--box-format'],
+  ['scoreThreshold', '--score-threshold'],
+  ['iouThreshold', '--iou-threshold'],
+  ['detections', '--detections'],
+] as const;
+
+/** The detector flags the user typed (a default, such as --detections 5, is not one). */
+export function detectorFlagsGiven(command: Command): string[] {
+  return DETECTOR_FLAGS.filter(([key]) => {
+    const source = command.getOptionValueSource(key);
+    return source !== undefined && source !== 'default';
+  }).map(([, flag]) => flag);
+}
+
+/**
+ * Detector flags given for a model of another task are refused rather than dropped: the user believes a
+ * threshold or a box convention shaped the result when nothing read it.
+ */
+export function refuseDetectorFlags(given: readonly string[], task: ModelTask | undefined): void {
+  if (given.length === 0 || task === 'detect') return;
+  const shown = task ?? 'classify';
+  throw new SightlineError(
+    'INVALID_ARGUMENT',
+    `${given.join(', ')} ${given.length === 1 ? 'is' : 'are'} read only for object detectors; this model's task is '${shown}', which gives no boxes or detections. Leave ${given.length === 1 ? 'it' : 'them'} out, or pass --task detect for a model whose outputs are boxes and scores.`,
+    { task: shown, flags: [...given] },
+  );
+}

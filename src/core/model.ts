@@ -148,8 +148,13 @@ export interface LayerInfo {
   readonly kind?: 'map' | 'tokens' | 'channels-last';
   /** The spatial grid [h, w] the layer's positions lie on. */
   readonly grid?: readonly [number, number];
-  /** Tokens before the patch tokens (class, distillation, register tokens); 'tokens' layers only. */
+  /** Tokens besides the patch tokens (class, distillation, register tokens); 'tokens' layers only. */
   readonly extraTokens?: number;
+  /**
+   * Where the extra tokens are: 'end' when the graph appends its learned token after the patch tokens (the
+   * learned tensor is the Concat's last input); before them otherwise (absent), as ViTs mostly put them.
+   */
+  readonly extraTokensAt?: 'end';
 }
 
 /** A transformer's attention, block by block (capability 'attention'). */

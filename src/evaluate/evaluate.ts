@@ -53,6 +53,13 @@ export const DEFAULT_METRICS: readonly MetricName[] = [
   'agreement',
 ];
 
+/** A failure of the image's preparation, carried past the per-method catch (which records method errors). */
+class ImagePreparationError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('preparation failed');
+  }
+}
+
 export interface MethodResult {
   readonly method: string;
   /** Metric name → value; absent when the metric does not apply (no region, deterministic method …). */
@@ -107,7 +114,10 @@ export interface EvaluateRequest {
   readonly onMethod?: (method: string, done: number, total: number) => void;
 }
 
-/** Every method on one image, measured; a method that fails records its error and the others go on. */
+/**
+ * Every method on one image, measured; a method that fails records its error and the others go on. When the
+ * image cannot be prepared (its target has no pixels in it, a region outside it) the image fails with that reason.
+ */
 export async function evaluateImage(request: EvaluateRequest): Promise<ImageEvaluation> {
   const { metrics } = request;
   for (const m of metrics)
@@ -147,14 +157,21 @@ async function evaluatePrepared(
     try {
       checkCapabilities(method, request.model);
       if (!prepared) {
-        prepared = await prepare({
-          model: request.model,
-          image,
-          target: request.target,
-          region: request.region,
-          reference: request.reference,
-          signal: request.signal,
-        });
+        // The preparation is the image's, not the method's: when it fails (a segmenter's class with no pixels
+        // in this photo, a region outside it) every method would fail alike, so the image fails with its
+        // reason, and the caller skips it as it skips an unreadable one.
+        try {
+          prepared = await prepare({
+            model: request.model,
+            image,
+            target: request.target,
+            region: request.region,
+            reference: request.reference,
+            signal: request.signal,
+          });
+        } catch (error) {
+          throw new ImagePreparationError(error);
+        }
         keep(prepared);
         model = prepared.model ?? request.model;
       }
@@ -216,6 +233,7 @@ async function evaluatePrepared(
       results.push({ method: id, values, curves, seconds: (performance.now() - started) / 1000 });
     } catch (error) {
       if (request.signal?.aborted) throw error;
+      if (error instanceof ImagePreparationError) throw error.cause;
       results.push({
         method: id,
         values: {},

@@ -15,7 +15,7 @@ import {
   parseTimmFolder,
 } from './hf-config.js';
 import { readLabels } from './labels-file.js';
-import { refuseUnsupportedOnnx } from './onnx-support.js';
+import { refuseFolderLabelCount, refuseUnsupportedOnnx } from './onnx-support.js';
 import { decodeOnnxModel, openOnnxModel } from './open.js';
 import type { ModelHints } from './spec.js';
 
@@ -80,33 +80,12 @@ export async function loadHfFolder(dir: string, hints: ModelHints): Promise<Mode
   });
   if (hints.labels || hints.labelsPath) return model;
   try {
-    checkFolderLabels(model, folder, onnxPath);
+    refuseFolderLabelCount(folder, model.spec, onnxPath, '--labels names them instead.');
   } catch (error) {
     await model.dispose();
     throw error;
   }
   return model;
-}
-
-/**
- * The folder's class names against the scores its ONNX file gives (when the file fixes them): another count
- * means a config from another checkpoint (or a head with a background class), and every score would carry
- * the wrong name. A user's --labels is theirs to give.
- */
-function checkFolderLabels(model: Model, folder: FolderConfig, onnxPath: string): void {
-  const names = folder.hints.labels;
-  const shape = model.spec.outputShape;
-  // A detector's classes are not its output count, and an embedding has no classes (transformers writes a
-  // default id2label of LABEL_0, LABEL_1 into configs without a classification head).
-  if (!names || !shape || model.spec.task === 'detect' || model.spec.task === 'embed') return;
-  const scores = model.spec.task === 'segment' ? shape[0] : shape.reduce((a, b) => a * b, 1);
-  if (scores === names.length) return;
-  const field = folder.kind === 'timm' ? 'label_names' : 'id2label';
-  throw new SightlineError(
-    'MODEL_LOAD',
-    `The folder's config.json names ${names.length} classes (${field}), but '${onnxPath}' gives ${scores} ${model.spec.task === 'segment' ? 'classes per pixel' : 'scores per image'}; expected one name per ${model.spec.task === 'segment' ? 'class' : 'score'}: is the config from the same checkpoint as the ONNX file? (--labels names them instead.)`,
-    { path: onnxPath, labels: names.length, scores },
-  );
 }
 
 /**

@@ -1,7 +1,9 @@
-// What Sightline cannot run in an ONNX file it could otherwise open, told from the decoded graph alone (no
-// I/O): the command line's folder loader and the web app's dropped folders make the same check with this.
+// What Sightline cannot run in an ONNX file it could otherwise open, or in a model folder's config beside it,
+// told without I/O: the command line's folder loader and the web app's dropped folders make the same checks.
 import { SightlineError } from '../core/errors.js';
+import type { ModelSpec } from '../core/model.js';
 import type { ModelProto } from '../engines/onnx/proto.js';
+import type { FolderConfig } from './hf-config.js';
 
 /** ONNX's TensorProto.DataType for float16. */
 const FLOAT16 = 10;
@@ -38,5 +40,30 @@ export function refuseUnsupportedOnnx(model: ModelProto, name: string, advice: U
     'MODEL_LOAD',
     `'${name}' takes or gives float16 tensors (${half.join(', ')}); Sightline runs float32 models only: ${advice.float16}.`,
     { path: name },
+  );
+}
+
+/**
+ * The folder's class names against the scores its ONNX file (`onnxName`) gives, when the file fixes them:
+ * another count means a config from another checkpoint, and every score would carry the wrong name. A detector's
+ * classes are not its output count, and an embedding has none (transformers writes a default id2label of
+ * LABEL_0, LABEL_1 into configs without a classification head). `instead` says what the surface offers.
+ */
+export function refuseFolderLabelCount(
+  folder: FolderConfig,
+  spec: Pick<ModelSpec, 'task' | 'outputShape'>,
+  onnxName: string,
+  instead: string,
+): void {
+  const names = folder.hints.labels;
+  const shape = spec.outputShape;
+  if (!names || !shape || spec.task === 'detect' || spec.task === 'embed') return;
+  const perPixel = spec.task === 'segment';
+  const scores = perPixel ? shape[0] : shape.reduce((a, b) => a * b, 1);
+  if (scores === names.length) return;
+  throw new SightlineError(
+    'MODEL_LOAD',
+    `The folder's config.json names ${names.length} classes (${folder.kind === 'timm' ? 'label_names' : 'id2label'}), but '${onnxName}' gives ${scores} ${perPixel ? 'classes per pixel' : 'scores per image'}; expected one name per ${perPixel ? 'class' : 'score'}: is the config from the same checkpoint as the ONNX file? (${instead})`,
+    { path: onnxName, labels: names.length, scores },
   );
 }

@@ -265,6 +265,28 @@ describe('web app: every kind of model, in headless Chromium', () => {
   );
 
   it(
+    'refuses a folder whose id2label names another number of classes than its ONNX file gives scores, as the command line does',
+    async () => {
+      const dir = join(scratch, 'hf-vit-2-labels');
+      await mkdir(dir);
+      await copyFile(join(HF_VIT, 'preprocessor_config.json'), join(dir, 'preprocessor_config.json'));
+      await mkdir(join(dir, 'onnx'));
+      await copyFile(join(HF_VIT, 'onnx', 'model.onnx'), join(dir, 'onnx', 'model.onnx'));
+      const config = JSON.parse(await readFile(join(HF_VIT, 'config.json'), 'utf8'));
+      await writeFile(
+        join(dir, 'config.json'),
+        JSON.stringify({ ...config, id2label: { 0: 'a', 1: 'b' }, label2id: { a: 0, b: 1 } }),
+      );
+      await page.setInputFiles('#model-folder-input', dir);
+      expect(await message()).toBe(
+        "The folder's config.json names 2 classes (id2label), but 'onnx/model.onnx' gives 5 scores per image; expected one name per score: is the config from the same checkpoint as the ONNX file? (drop the folder whose config.json came with this ONNX file, or the ONNX file alone to name the labels in the form)",
+      );
+      expect(await page.textContent('#model-line')).toBe("'hf-vit-2-labels' could not be opened.");
+    },
+    MINUTE,
+  );
+
+  it(
     'opens a scorer from its files picked together, shows its score as a number and draws its map with no note',
     async () => {
       const patch = { x0: 8, y0: 8, x1: 24, y1: 24 };

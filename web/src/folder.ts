@@ -6,9 +6,11 @@ import {
   decodeOnnxModel,
   type FolderConfig,
   folderKind,
+  type Model,
   type NamedBytes,
   parseHfFolder,
   parseTimmFolder,
+  refuseFolderLabelCount,
   refuseUnsupportedOnnx,
   SightlineError,
 } from '../../src/browser.js';
@@ -87,4 +89,14 @@ export function refuseUnsupported(bytes: Uint8Array, label: string): void {
     weights: 'inside the .onnx file',
     float16: "pick the folder's model.onnx or a float32 variant such as model_quantized.onnx",
   });
+}
+
+/** The command line's check of the folder's labels against the scores of the ONNX file picked (`label`). */
+export function refuseLabelCount(config: FolderConfig, model: Model, label: string): void {
+  refuseFolderLabelCount(
+    config,
+    model.spec,
+    label,
+    'drop the folder whose config.json came with this ONNX file, or the ONNX file alone to name the labels in the form',
+  );
 }

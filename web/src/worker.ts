@@ -7,6 +7,7 @@ import {
   convertTfliteModel,
   defaultModelHints,
   explain,
+  type FolderConfig,
   imageInputShape,
   METHODS,
   type Model,
@@ -22,7 +23,7 @@ import {
   SightlineError,
 } from '../../src/browser.js';
 import { detectView, looksLikeDetector } from './detect-view.js';
-import { type FolderVariant, readFolder, refuseUnsupported } from './folder.js';
+import { type FolderVariant, readFolder, refuseLabelCount, refuseUnsupported } from './folder.js';
 import { browserGraphCache } from './graph-cache.js';
 import type { MethodInfo, ModelInfo, Reply, Request } from './protocol.js';
 import { mapNote, taskView } from './task-view.js';
@@ -54,6 +55,8 @@ interface Pending {
   readonly hints?: ModelHints;
   /** A model folder's ONNX files, for the user to pick one; `onnx` is the first. */
   readonly variants?: readonly FolderVariant[];
+  /** A model folder's configs, whose labels are checked against the ONNX file picked. */
+  readonly config?: FolderConfig;
 }
 let pending: Pending | undefined;
 const running = new Map<number, AbortController>();
@@ -135,6 +138,10 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
             ? openConvertedTflite(chosen.tflite, hints, options)
             : openOnnxModel(onnx, hints, options),
         request.name,
+        // The folder's labels against the file's scores, as the command line checks them; labels typed win.
+        variant && chosen.config && !request.hints.labels
+          ? (opened) => refuseLabelCount(chosen.config as FolderConfig, opened, variant.label)
+          : undefined,
       );
       pending = undefined;
       post({ type: 'model', id, model: describe() });
@@ -239,7 +246,14 @@ async function inspectOnnx(id: number, files: NamedBytes[]): Promise<void> {
 async function inspectFolder(id: number, files: NamedBytes[], onnx: readonly string[]): Promise<void> {
   const folder = readFolder(files, onnx);
   const { hints } = folder.config;
-  pending = { fileName: folder.name, onnx: new Uint8Array(), hints, identity: '', variants: folder.variants };
+  pending = {
+    fileName: folder.name,
+    onnx: new Uint8Array(),
+    hints,
+    identity: '',
+    variants: folder.variants,
+    config: folder.config,
+  };
   post({
     type: 'question',
     id,
@@ -348,13 +362,24 @@ function imageInput(
   return images[0];
 }
 
-async function useModel(open: () => Promise<Model>, name: string): Promise<void> {
+/** Opens a model and makes it the current one, unless `check` refuses it (the current one then stays). */
+async function useModel(
+  open: () => Promise<Model>,
+  name: string,
+  check?: (opened: Model) => void,
+): Promise<void> {
   const next = await open().catch(async (error) => {
     // WebGPU may refuse a graph the wasm backend runs; try once more on the CPU before giving up.
     if (backend !== 'webgpu') throw error;
     backend = 'wasm';
     return open();
   });
+  try {
+    check?.(next);
+  } catch (error) {
+    await next.dispose();
+    throw error;
+  }
   const previous = model;
   model = next;
   warmForwardMs = undefined;

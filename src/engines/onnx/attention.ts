@@ -1,7 +1,8 @@
 /**
  * Which attention Softmax outputs rollout reads, and their layout. Rollout (Abnar & Zuidema 2020) follows
  * the class token through every block's attention over the whole sequence, so it is defined only when every
- * block attends globally over the same T = extra tokens + h·w tokens and token 0 is a class token; a
+ * block attends globally over the same T = extra tokens + h·w tokens with a class token (first, or last
+ * where the graph appends it); a
  * windowed transformer (Swin) or one that pools its tokens (no class token) is refused with the reason.
  */
 import { SightlineError } from '../../core/errors.js';
@@ -64,7 +65,7 @@ export interface AttentionBlocks {
 const refuse = (why: string) =>
   new SightlineError(
     'MODEL_SHAPE',
-    `Attention rollout cannot run on this model: ${why}. It needs a ViT-style model whose every block attends over all tokens, with a class token first; Grad-CAM and the other CAM methods read its token layers instead.`,
+    `Attention rollout cannot run on this model: ${why}. It needs a ViT-style model whose every block attends over all tokens, with a class token; Grad-CAM and the other CAM methods read its token layers instead.`,
   );
 
 export function attentionBlocks(plan: LayerPlan): AttentionBlocks {
@@ -92,13 +93,33 @@ export function attentionBlocks(plan: LayerPlan): AttentionBlocks {
       `its ${tokens} tokens are all patch tokens (${source.grid.join(' × ')}): there is no class token whose attention rollout follows`,
     );
   }
-  return { blocks, grid: source.grid, extraTokens: source.extraTokens };
+  // Trailing extra tokens are moved first (toHeads), so rollout reads the class token's row at 0 as usual.
+  const trailing = source.extraTokensAt === 'end' ? source.extraTokens : 0;
+  return {
+    blocks: trailing ? blocks.map((b) => ({ ...b, trailingTokens: trailing })) : blocks,
+    grid: source.grid,
+    extraTokens: source.extraTokens,
+  };
 }
 
 /** Probabilities as the graph holds them, [N·heads, T, T] or [N, heads, T, T], as [N, heads, T, T]. */
 export function toHeads(block: AttentionNode, t: Tensor): Tensor {
-  const n = t.data.length / (block.heads * block.tokens * block.tokens);
+  const size = block.tokens;
+  const n = t.data.length / (block.heads * size * size);
   // torch's MultiheadAttention folds heads into the batch axis batch-major (index n·heads + h), so a plain
   // reshape separates them.
-  return { data: t.data, dims: [n, block.heads, block.tokens, block.tokens] };
+  const dims = [n, block.heads, size, size];
+  const k = block.trailingTokens ?? 0;
+  if (!k) return { data: t.data, dims };
+  // Extra tokens after the patches: rows and columns reordered to extras first (P A Pᵀ). Rollout's
+  // residual, normalisation and products commute with a reordering of the tokens, so its class row is the same.
+  const patches = size - k;
+  const old = (i: number) => (i < k ? patches + i : i - k);
+  const data = new Float32Array(t.data.length);
+  for (let m = 0; m < n * block.heads; m++) {
+    const base = m * size * size;
+    for (let i = 0; i < size; i++)
+      for (let j = 0; j < size; j++) data[base + i * size + j] = t.data[base + old(i) * size + old(j)];
+  }
+  return { data, dims };
 }

@@ -2,7 +2,8 @@
  * Which tensors of an ONNX graph the CAM family can read, and how to turn each into [N, C, h, w]:
  *  - 'map': a convolutional feature map [N, C, h, w];
  *  - 'tokens': a transformer's token sequence [N, T, C] with T = k extra tokens (class, distillation,
- *    register tokens, first) + h·w patch tokens in row-major order;
+ *    register tokens; first, or last where the graph appends its learned token: see learnedTokenSide) + h·w
+ *    patch tokens in row-major order;
  *  - 'channels-last': a map stored [N, h, w, C] (Swin's stages).
  * Also the attention Softmax outputs that rollout reads, and the default layer (see `defaultLayerOf`).
  *
@@ -16,7 +17,7 @@ import type { Tensor } from '../../core/tensor.js';
 import { attrInt, attrInts } from './autodiff/attributes.js';
 import type { DifferentiablePath } from './autodiff/path.js';
 import type { TensorShape } from './autodiff/shapes.js';
-import type { NodeProto } from './proto.js';
+import { DataType, type NodeProto } from './proto.js';
 
 /** Class, distillation and register tokens put before the patches: ViT 1, DeiT 2, registers up to 4 more. */
 export const MAX_EXTRA_TOKENS = 8;
@@ -30,6 +31,8 @@ export interface AttentionNode {
   readonly tokens: number;
   /** The layer feeding its query/key/value projection, when one could be found. */
   readonly source?: LayerInfo;
+  /** Extra tokens after the patch tokens (attention.ts): toHeads moves them first, where rollout reads them. */
+  readonly trailingTokens?: number;
 }
 
 export interface LayerPlan {
@@ -105,6 +108,31 @@ function layouts(
   return layout;
 }
 
+const FLOAT_TYPES = new Set<number>([DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT16]);
+
+/**
+ * Where the graph joins its learned tokens (class, distillation, register) to the image's: each Concat on the
+ * path that joins tensors computed from the image with a float tensor that is not (a parameter expanded to the
+ * batch). 'end' when every such Concat has its learned inputs after its image inputs (torch.cat([x, cls])),
+ * else 'start': before (torchvision, timm, Hugging Face), or no such Concat, or a mix, where the usual order
+ * is the best guess.
+ */
+export function learnedTokenSide(path: DifferentiablePath): 'start' | 'end' {
+  const float = (name: string) => FLOAT_TYPES.has(path.types.get(name) ?? 0);
+  let sides = 0;
+  let ends = 0;
+  for (const node of path.nodes) {
+    if (node.opType !== 'Concat') continue;
+    const ins = (node.input ?? []).filter(Boolean);
+    const image = ins.flatMap((i, at) => (path.active.has(i) ? [at] : []));
+    const learned = ins.flatMap((i, at) => (!path.active.has(i) && float(i) ? [at] : []));
+    if (image.length === 0 || learned.length === 0) continue;
+    sides++;
+    if (Math.min(...learned) > Math.max(...image)) ends++;
+  }
+  return sides > 0 && ends === sides ? 'end' : 'start';
+}
+
 /** Batch 1 on axis 0 and nowhere else (or a graph with a fixed batch of 1). */
 function batchFirst(shape: TensorShape): boolean {
   return shape.dims[0] === 1 && shape.batch.every((b, i) => b === (i === 0) || (!b && !shape.batch[0]));
@@ -154,6 +182,7 @@ export function planLayers(
   const grids: [number, number][] = [];
   const seenGrid = (h: number, w: number) => grids.some(([gh, gw]) => gh === h && gw === w);
   const attention: Omit<AttentionNode, 'source'>[] = [];
+  const side = learnedTokenSide(path);
   for (const node of path.nodes) {
     for (const name of node.output ?? []) {
       const shape = shapes.get(name);
@@ -169,7 +198,14 @@ export function planLayers(
         if (d[2] * d[3] > 1 && spatial) info = { name, dims: d, kind: 'map', grid: [d[2], d[3]] };
       } else if (d.length === 3 && batchFirst(shape)) {
         const found = tokenGrid(d[1], grids);
-        if (found) info = { name, dims: d, kind: 'tokens', ...found };
+        if (found)
+          info = {
+            name,
+            dims: d,
+            kind: 'tokens',
+            ...found,
+            ...(side === 'end' && found.extraTokens > 0 ? { extraTokensAt: 'end' as const } : {}),
+          };
       }
       if (info) {
         if (info.kind !== 'tokens') grids.push(info.grid as [number, number]);
@@ -297,10 +333,12 @@ export function toNchw(info: LayerInfo, t: Tensor): Tensor {
   const c = t.dims[t.dims.length - 1];
   const k = info.kind === 'tokens' ? (info.extraTokens ?? 0) : 0;
   const per = (k + h * w) * c;
+  // The first patch token's position: after leading extra tokens, or 0 when they trail.
+  const first = info.extraTokensAt === 'end' ? 0 : k;
   const out = new Float32Array(n * c * h * w);
   for (let b = 0; b < n; b++) {
     for (let p = 0; p < h * w; p++) {
-      const from = b * per + (k + p) * c;
+      const from = b * per + (first + p) * c;
       for (let ch = 0; ch < c; ch++) out[(b * c + ch) * h * w + p] = t.data[from + ch];
     }
   }
