@@ -122,7 +122,7 @@ export function resolveOptions<O extends MethodOptions>(
 /** Capabilities whose name alone would not tell a user what the model lacks. */
 const CAPABILITY_WORDS: Partial<Record<string, string>> = {
   attention:
-    'attention over all tokens with a class token first (a ViT or DeiT exported to ONNX; Swin attends in local windows without a class token, and a CNN has no attention)',
+    'attention over all tokens with a class token (a ViT or DeiT exported to ONNX; Swin attends in local windows without a class token, and a CNN has no attention)',
 };
 
 export function checkCapabilities(method: AnyMethod, model: Model): void {

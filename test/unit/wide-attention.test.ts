@@ -47,7 +47,7 @@ describe("capability 'attention'", () => {
       const error = await explain({ model, image, method: 'attention-rollout' }).catch((e) => e);
       expect(error.code).toBe('MISSING_CAPABILITY');
       expect(error.message).toMatch(
-        /^Method 'attention-rollout' needs attention over all tokens with a class token first \(a ViT or DeiT exported to ONNX; Swin attends in local windows without a class token, and a CNN has no attention\), which this model does not offer; black-box methods \(.*\) work with any model\.$/,
+        /^Method 'attention-rollout' needs attention over all tokens with a class token \(a ViT or DeiT exported to ONNX; Swin attends in local windows without a class token, and a CNN has no attention\), which this model does not offer; black-box methods \(.*\) work with any model\.$/,
       );
       expect(runs).toBe(0);
     } finally {
