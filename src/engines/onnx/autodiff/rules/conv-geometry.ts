@@ -29,7 +29,7 @@ export interface ConvGeometry {
 
 /** The forward weights [C_out, C_in/group, k…] and group count. */
 export interface ConvWeights {
-  readonly data: readonly number[];
+  readonly data: Float32Array;
   readonly dims: readonly number[];
   readonly group: number;
 }
@@ -126,8 +126,9 @@ function phaseConv(
   const sub = new Float32Array(inPerGroup * w.group * outPerGroup * taps);
   const kernelStrides = kernel.map((_, i) => kernel.slice(i + 1).reduce((a, b) => a * b, 1));
   const kernelSize = kernel.reduce((a, b) => a * b, 1);
+  // Position t of the phase kernel holds tap taps[L − 1 − j] on each axis (the flip).
+  const sources = new Int32Array(taps);
   for (let t = 0; t < taps; t++) {
-    // Position j in the phase kernel holds tap taps[L − 1 − j] (the flip).
     let rest = t;
     let source = 0;
     for (let i = rank - 1; i >= 0; i--) {
@@ -135,13 +136,16 @@ function phaseConv(
       rest = Math.floor(rest / lengths[i]);
       source += phases[i].taps[lengths[i] - 1 - j] * kernelStrides[i];
     }
-    for (let group = 0; group < w.group; group++) {
+    sources[t] = source;
+  }
+  // Source order (group, co, ci), so each read stays inside one kernel and each write fills one run of taps.
+  const data = w.data;
+  for (let group = 0; group < w.group; group++) {
+    for (let co = 0; co < outPerGroup; co++) {
       for (let ci = 0; ci < inPerGroup; ci++) {
-        for (let co = 0; co < outPerGroup; co++) {
-          const from = ((group * outPerGroup + co) * inPerGroup + ci) * kernelSize + source;
-          const to = ((group * inPerGroup + ci) * outPerGroup + co) * taps + t;
-          sub[to] = w.data[from];
-        }
+        const from = ((group * outPerGroup + co) * inPerGroup + ci) * kernelSize;
+        const to = ((group * inPerGroup + ci) * outPerGroup + co) * taps;
+        for (let t = 0; t < taps; t++) sub[to + t] = data[from + sources[t]];
       }
     }
   }

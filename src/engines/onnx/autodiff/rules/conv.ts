@@ -44,7 +44,9 @@ export const conv: GradientRule = (node, [dy], ctx) => {
     padsBegin,
   };
   const group = attrInt(node, 'group', 1);
-  if (strides.every((v) => v === 1)) return [convInputGradient(ctx, dy!, geometry, { ...weights, group })];
+  if (strides.every((v) => v === 1)) {
+    return [convInputGradient(ctx, dy!, geometry, { data: weights.floats, dims: weights.dims, group })];
+  }
   // Strided: one ConvTranspose, whose output_padding restores the rows the forward's floor dropped.
   const extra = inSize.map(
     (h, i) => h + padsBegin[i] - (kernel[i] - 1) * dilations[i] - 1 - strides[i] * (geometry.outSize[i] - 1),
