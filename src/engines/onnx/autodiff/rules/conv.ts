@@ -45,7 +45,15 @@ export const conv: GradientRule = (node, [dy], ctx) => {
   };
   const group = attrInt(node, 'group', 1);
   if (strides.every((v) => v === 1)) {
-    return [convInputGradient(ctx, dy!, geometry, { data: weights.floats, dims: weights.dims, group })];
+    const kernelValues = {
+      name: w,
+      dims: weights.dims,
+      group,
+      get data() {
+        return weights.floats;
+      },
+    };
+    return [convInputGradient(ctx, dy!, geometry, kernelValues)];
   }
   // Strided: one ConvTranspose, whose output_padding restores the rows the forward's floor dropped.
   const extra = inSize.map(
