@@ -72,4 +72,13 @@ describe('encodeExtended', () => {
       expect(worst).toBeLessThan(1e-4);
     },
   );
+
+  it("keeps no second copy of the model's kernels: the appended tail is small next to the source", async () => {
+    // Stride-1 conv kernels are flipped by nodes over the forward weights (folded by ONNX Runtime at
+    // load), so ShuffleNetV2's gradient graph adds ~50 KB of nodes and small constants; a copy of its
+    // kernels would be ~1.3 MB of its 1.5 MB.
+    const bytes = new Uint8Array(readFileSync(golden('net_shufflenet_v2.onnx')));
+    const graph = await addGradients(decodeModel(bytes));
+    expect(graph.tail()!.length).toBeLessThan(bytes.length / 10);
+  });
 });
