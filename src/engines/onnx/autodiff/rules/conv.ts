@@ -1,7 +1,7 @@
 /**
  * Conv: the input gradient only (weights are constants). Stride 1 (full, 1×1, grouped, depthwise, dilated):
- * one plain Conv with the flipped, channel-transposed kernel (conv-geometry.ts), which costs what the
- * forward does (0.95–1.1× at batch 1 and 16; ConvTranspose costs 1.1–5×, worst on depthwise). Strided: one
+ * one plain Conv with the flipped, channel-transposed kernel (computed in the graph from the weight, folded
+ * by ONNX Runtime at load; conv-geometry.ts), which costs what the forward does (0.95–1.1× at batch 1 and 16; ConvTranspose costs 1.1–5×, worst on depthwise). Strided: one
  * ConvTranspose. scripts/bench-conv-forms.ts (1 thread, batch 16 and 1, MobileNetV2/ResNet50 layers) tried
  * every stride-2 kind four other ways: the exact phase split (stride-1 Convs per phase, Concat,
  * DepthToSpace), all phases from one stride-1 Conv over a zero-filled shared window (+ DepthToSpace CRD),
