@@ -25,6 +25,12 @@ export interface ConstantValue {
    * boxing and garbage collection on InceptionV3). A float32 tensor's own values, others converted.
    */
   readonly floats: Float32Array;
+  /**
+   * Whether an initializer or Constant node holds it, so nodes over it are folded by ONNX Runtime when the
+   * session loads; a value the forward graph computes from constants (e.g. a DequantizeLinear, which ONNX
+   * Runtime leaves unfolded) is not.
+   */
+  readonly stored: boolean;
 }
 
 /**
@@ -37,6 +43,7 @@ function lazyConstant(t: TensorProto): ConstantValue {
   let floats: Float32Array | undefined;
   return {
     dims: (t.dims ?? []).map(Number),
+    stored: true,
     get data() {
       data ??= tensorNumbers(t);
       return data;
@@ -54,6 +61,7 @@ function knownConstant(dims: readonly number[], data: readonly number[]): Consta
   return {
     dims,
     data,
+    stored: false,
     get floats() {
       floats ??= Float32Array.from(data);
       return floats;
