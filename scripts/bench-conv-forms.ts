@@ -178,7 +178,7 @@ function backwardModel(layer: Layer, form: Form): ModelProto {
     new Map(),
     new Set(['dy', 'dx']),
   );
-  const weights: ConvWeights = { data: Array.from(w), dims, group: layer.group };
+  const weights: ConvWeights = { data: w, dims, group: layer.group };
   let result: string;
   if (form === 'transpose') {
     const extra = layer.size + layerPad(layer) - (layer.kernel - 1) * d - 1 - layer.stride * (out - 1);

@@ -87,6 +87,29 @@ const CONV: Case[] = [
     input: [2, 6, 6],
   },
   {
+    name: 'groups 2, one output per group',
+    model: conv([6, 5, 5], [2, 3, 3, 2], [attr('group', 2), attr('pads', [1, 0, 1, 1])]),
+    input: [6, 5, 5],
+  },
+  {
+    // Not an initializer (as a DequantizeLinear's output is not): read from the probe, flipped here.
+    name: 'weights computed from constants in the graph',
+    model: graph({
+      input: [2, 5, 5],
+      nodes: [
+        node('Mul', ['w0', 'half']),
+        node('Conv', ['x', 'mul_out'], [attr('group', 2), attr('pads', [1, 1, 1, 1])]),
+      ],
+      initializers: [weights('w0', [4, 1, 3, 3], 3), weights('half', [1], 5)],
+    }),
+    input: [2, 5, 5],
+  },
+  {
+    name: 'depthwise 3×1, one channel',
+    model: conv([1, 5, 4], [1, 1, 3, 1], [attr('pads', [1, 0, 1, 0])]),
+    input: [1, 5, 4],
+  },
+  {
     name: 'auto_pad SAME_UPPER, stride 2',
     model: conv([2, 7, 7], [2, 2, 4, 4], [attr('auto_pad', 'SAME_UPPER'), attr('strides', [2, 2])]),
     input: [2, 7, 7],

@@ -290,11 +290,20 @@ export function appendToSource(base: ModelProto, tail: Uint8Array): Uint8Array |
   return out;
 }
 
+/** ONNX stores raw_data little-endian; on such a host a byte copy is the conversion (no per-value loop). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** A float32 initializer, stored as raw little-endian bytes (the compact form ORT reads fastest). */
 export function floatTensor(name: string, dims: readonly number[], data: Float32Array): TensorProto {
-  const bytes = new Uint8Array(data.length * 4);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i], true);
+  let bytes: Uint8Array;
+  if (LITTLE_ENDIAN) {
+    bytes = new Uint8Array(data.byteLength);
+    bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  } else {
+    bytes = new Uint8Array(data.length * 4);
+    const view = new DataView(bytes.buffer);
+    for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i], true);
+  }
   return { name, dims: [...dims], dataType: DataType.FLOAT, rawData: bytes };
 }
 
@@ -306,6 +315,11 @@ export function int64Tensor(name: string, dims: readonly number[], data: readonl
 export function tensorFloats(t: TensorProto): Float32Array {
   if (t.dataType !== DataType.FLOAT) throw new Error(`tensorFloats: ${t.name} is not float32`);
   if (t.rawData && t.rawData.length > 0) {
+    if (LITTLE_ENDIAN && t.rawData.byteLength % 4 === 0) {
+      const out = new Float32Array(t.rawData.byteLength / 4);
+      new Uint8Array(out.buffer).set(t.rawData);
+      return out;
+    }
     const view = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
     const out = new Float32Array(t.rawData.byteLength / 4);
     for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);

@@ -11,26 +11,60 @@ import {
   int64Tensor,
   type NodeProto,
   type TensorProto,
+  tensorFloats,
 } from '../proto.js';
 import { constantNodeTensor, tensorNumbers } from './attributes.js';
 import type { TensorShape } from './shapes.js';
 
 export interface ConstantValue {
   readonly dims: readonly number[];
+  /** The values as plain numbers: for indices, axes and other small parameters. */
   readonly data: readonly number[];
+  /**
+   * The values as float32, unboxed: for weights (a conv kernel read as plain numbers cost seconds in
+   * boxing and garbage collection on InceptionV3). A float32 tensor's own values, others converted.
+   */
+  readonly floats: Float32Array;
+  /**
+   * Whether an initializer or Constant node holds it, so nodes over it are folded by ONNX Runtime when the
+   * session loads; a value the forward graph computes from constants (e.g. a DequantizeLinear, which ONNX
+   * Runtime leaves unfolded) is not.
+   */
+  readonly stored: boolean;
 }
 
 /**
- * A constant whose values are read on first use: most rules need only a weight's dims or name, and turning
- * every weight of a large model into plain numbers up front cost seconds (InceptionV3: 24M floats).
+ * A constant whose values are read on first use, in the form asked for: most rules need only a weight's
+ * dims or name, and turning every weight of a large model into plain numbers up front cost seconds
+ * (InceptionV3: 24M floats).
  */
 function lazyConstant(t: TensorProto): ConstantValue {
   let data: number[] | undefined;
+  let floats: Float32Array | undefined;
   return {
     dims: (t.dims ?? []).map(Number),
+    stored: true,
     get data() {
       data ??= tensorNumbers(t);
       return data;
+    },
+    get floats() {
+      floats ??= t.dataType === DataType.FLOAT ? tensorFloats(t) : Float32Array.from(this.data);
+      return floats;
+    },
+  };
+}
+
+/** A constant already known as numbers (a probed value). */
+function knownConstant(dims: readonly number[], data: readonly number[]): ConstantValue {
+  let floats: Float32Array | undefined;
+  return {
+    dims,
+    data,
+    stored: false,
+    get floats() {
+      floats ??= Float32Array.from(data);
+      return floats;
     },
   };
 }
@@ -62,7 +96,7 @@ export class GradientContext {
     }
     for (const [name, data] of probedValues) {
       const shape = shapes.get(name);
-      if (!this.constants.has(name) && shape) this.constants.set(name, { dims: shape.dims, data });
+      if (!this.constants.has(name) && shape) this.constants.set(name, knownConstant(shape.dims, data));
     }
   }
 
@@ -141,7 +175,9 @@ export class GradientContext {
     const cached = key && this.shared.get(key);
     if (cached) return cached;
     const name = this.fresh('const');
-    this.initializers.push(floatTensor(name, dims, Float32Array.from(data)));
+    this.initializers.push(
+      floatTensor(name, dims, data instanceof Float32Array ? data : Float32Array.from(data)),
+    );
     if (key) this.shared.set(key, name);
     return name;
   }

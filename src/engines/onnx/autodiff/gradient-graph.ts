@@ -190,8 +190,9 @@ export async function addGradients(
     return { name: layer, activation: layer, gradient };
   });
 
-  // Where the transform only appended to the source (the opset stayed, no rule edited a forward node, as
-  // MaxPool's does to expose its indices), the source's own bytes serve (encodeExtended).
+  // Where the transform only appended to the source (the opset stayed and no rule edited a forward node;
+  // rules append what they need, as MaxPool's does for its indices), the source's own bytes serve
+  // (encodeExtended).
   const appendedOnly = () =>
     opset === sourceOpset && nodeShapes(graph.node!.slice(0, forwardCount)) === forwardBefore;
   const seedInfo = graph.output!.find((v) => v.name === output)!;

@@ -27,11 +27,19 @@ export interface ConvGeometry {
   readonly padsBegin: readonly number[];
 }
 
-/** The forward weights [C_out, C_in/group, k…] and group count. */
+/**
+ * The forward weights [C_out, C_in/group, k…] and group count, and the name of the tensor that holds them
+ * when an initializer or Constant node does (ConstantValue.stored). A named kernel whose phase takes every
+ * tap (stride 1) is flipped and channel-transposed by nodes over it, which ONNX Runtime's constant folding
+ * computes once as the session loads: natively, and without a second copy of every kernel in the graph
+ * (for InceptionV3, 85 MB that took seconds to compute in JS, encode and store). `data` is then never
+ * read, so it may be a getter that reads the tensor on demand.
+ */
 export interface ConvWeights {
-  readonly data: readonly number[];
+  readonly data: Float32Array;
   readonly dims: readonly number[];
   readonly group: number;
+  readonly name?: string;
 }
 
 interface AxisPhase {
@@ -118,34 +126,12 @@ function phaseConv(
   phases: readonly AxisPhase[],
   quotients: readonly number[],
 ): string {
-  const rank = phases.length;
-  const [outChannels, inPerGroup, ...kernel] = w.dims;
-  const outPerGroup = outChannels / w.group;
+  const kernel = w.dims.slice(2);
   const lengths = phases.map((ph) => ph.taps.length);
-  const taps = lengths.reduce((a, b) => a * b, 1);
-  const sub = new Float32Array(inPerGroup * w.group * outPerGroup * taps);
-  const kernelStrides = kernel.map((_, i) => kernel.slice(i + 1).reduce((a, b) => a * b, 1));
-  const kernelSize = kernel.reduce((a, b) => a * b, 1);
-  for (let t = 0; t < taps; t++) {
-    // Position j in the phase kernel holds tap taps[L − 1 − j] (the flip).
-    let rest = t;
-    let source = 0;
-    for (let i = rank - 1; i >= 0; i--) {
-      const j = rest % lengths[i];
-      rest = Math.floor(rest / lengths[i]);
-      source += phases[i].taps[lengths[i] - 1 - j] * kernelStrides[i];
-    }
-    for (let group = 0; group < w.group; group++) {
-      for (let ci = 0; ci < inPerGroup; ci++) {
-        for (let co = 0; co < outPerGroup; co++) {
-          const from = ((group * outPerGroup + co) * inPerGroup + ci) * kernelSize + source;
-          const to = ((group * inPerGroup + ci) * outPerGroup + co) * taps + t;
-          sub[to] = w.data[from];
-        }
-      }
-    }
-  }
-  const weights = ctx.floats(sub, [inPerGroup * w.group, outPerGroup, ...lengths]);
+  const weights =
+    w.name !== undefined && lengths.every((l, i) => l === kernel[i])
+      ? flippedInGraph(ctx, w.name, w.dims, w.group)
+      : flippedTaps(ctx, w, phases, lengths);
   // Begin padding m_max reads dy[q − m_k]; end padding makes the output Q long. Negative amounts crop dy.
   const begin = phases.map((ph) => ph.mMax);
   const end = phases.map((ph, i) => quotients[i] - g.outSize[i] - ph.mMax + ph.dilation * (lengths[i] - 1));
@@ -178,6 +164,81 @@ function phaseConv(
       attr('group', w.group),
     ],
   );
+}
+
+/** This phase's taps as a constant: flipped, with in/out channels swapped within each group. */
+function flippedTaps(
+  ctx: GradientContext,
+  w: ConvWeights,
+  phases: readonly AxisPhase[],
+  lengths: readonly number[],
+): string {
+  const rank = phases.length;
+  const [outChannels, inPerGroup, ...kernel] = w.dims;
+  const outPerGroup = outChannels / w.group;
+  const taps = lengths.reduce((a, b) => a * b, 1);
+  const sub = new Float32Array(inPerGroup * w.group * outPerGroup * taps);
+  const kernelStrides = kernel.map((_, i) => kernel.slice(i + 1).reduce((a, b) => a * b, 1));
+  const kernelSize = kernel.reduce((a, b) => a * b, 1);
+  // Position t of the phase kernel holds tap taps[L − 1 − j] on each axis (the flip).
+  const sources = new Int32Array(taps);
+  for (let t = 0; t < taps; t++) {
+    let rest = t;
+    let source = 0;
+    for (let i = rank - 1; i >= 0; i--) {
+      const j = rest % lengths[i];
+      rest = Math.floor(rest / lengths[i]);
+      source += phases[i].taps[lengths[i] - 1 - j] * kernelStrides[i];
+    }
+    sources[t] = source;
+  }
+  // Source order (group, co, ci), so each read stays inside one kernel and each write fills one run of taps.
+  const data = w.data;
+  for (let group = 0; group < w.group; group++) {
+    for (let co = 0; co < outPerGroup; co++) {
+      for (let ci = 0; ci < inPerGroup; ci++) {
+        const from = ((group * outPerGroup + co) * inPerGroup + ci) * kernelSize;
+        const to = ((group * inPerGroup + ci) * outPerGroup + co) * taps;
+        for (let t = 0; t < taps; t++) sub[to + t] = data[from + sources[t]];
+      }
+    }
+  }
+  return ctx.floats(sub, [inPerGroup * w.group, outPerGroup, ...lengths]);
+}
+
+/**
+ * The whole kernel flipped on every spatial axis (Slice with step −1) and channel-transposed per group:
+ * [G·O, I, k…] → [G, O, I, k…] → [G, I, O, k…] → [G·I, O, k…] (one Transpose when G = 1, none for a
+ * depthwise kernel with one output per group, whose swap moves nothing).
+ */
+function flippedInGraph(ctx: GradientContext, name: string, dims: readonly number[], group: number): string {
+  const [outChannels, inPerGroup, ...kernel] = dims;
+  const outPerGroup = outChannels / group;
+  const axes = kernel.map((_, i) => 2 + i).filter((a) => dims[a] > 1);
+  const flipped =
+    axes.length === 0
+      ? name
+      : ctx.emit('Slice', [
+          name,
+          ctx.ints(axes.map(() => -1)),
+          ctx.ints(axes.map((a) => -dims[a] - 1)),
+          ctx.ints(axes),
+          ctx.ints(axes.map(() => -1)),
+        ]);
+  if (group === 1) {
+    return inPerGroup === 1 && outChannels === 1
+      ? flipped
+      : ctx.emit('Transpose', [flipped], [attr('perm', [1, 0, ...kernel.map((_, i) => 2 + i)])]);
+  }
+  if (inPerGroup === 1 || outPerGroup === 1) {
+    // One side of each group's matrix is 1, so the swap is a reshape.
+    return inPerGroup === 1 && outPerGroup === 1
+      ? flipped
+      : ctx.emit('Reshape', [flipped, ctx.ints([inPerGroup * group, outPerGroup, ...kernel])]);
+  }
+  const split = ctx.emit('Reshape', [flipped, ctx.ints([group, outPerGroup, inPerGroup, ...kernel])]);
+  const swapped = ctx.emit('Transpose', [split], [attr('perm', [0, 2, 1, ...kernel.map((_, i) => 3 + i)])]);
+  return ctx.emit('Reshape', [swapped, ctx.ints([inPerGroup * group, outPerGroup, ...kernel])]);
 }
 
 /** Explicit begin paddings of a Conv or pool node, resolving auto_pad from the static sizes. */

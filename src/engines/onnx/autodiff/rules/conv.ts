@@ -1,7 +1,7 @@
 /**
  * Conv: the input gradient only (weights are constants). Stride 1 (full, 1×1, grouped, depthwise, dilated):
- * one plain Conv with the flipped, channel-transposed kernel (conv-geometry.ts), which costs what the
- * forward does (0.95–1.1× at batch 1 and 16; ConvTranspose costs 1.1–5×, worst on depthwise). Strided: one
+ * one plain Conv with the flipped, channel-transposed kernel (computed in the graph from the weight, folded
+ * by ONNX Runtime at load; conv-geometry.ts), which costs what the forward does (0.95–1.1× at batch 1 and 16; ConvTranspose costs 1.1–5×, worst on depthwise). Strided: one
  * ConvTranspose. scripts/bench-conv-forms.ts (1 thread, batch 16 and 1, MobileNetV2/ResNet50 layers) tried
  * every stride-2 kind four other ways: the exact phase split (stride-1 Convs per phase, Concat,
  * DepthToSpace), all phases from one stride-1 Conv over a zero-filled shared window (+ DepthToSpace CRD),
@@ -44,7 +44,17 @@ export const conv: GradientRule = (node, [dy], ctx) => {
     padsBegin,
   };
   const group = attrInt(node, 'group', 1);
-  if (strides.every((v) => v === 1)) return [convInputGradient(ctx, dy!, geometry, { ...weights, group })];
+  if (strides.every((v) => v === 1)) {
+    const kernelValues = {
+      name: weights.stored ? w : undefined,
+      dims: weights.dims,
+      group,
+      get data() {
+        return weights.floats;
+      },
+    };
+    return [convInputGradient(ctx, dy!, geometry, kernelValues)];
+  }
   // Strided: one ConvTranspose, whose output_padding restores the rows the forward's floor dropped.
   const extra = inSize.map(
     (h, i) => h + padsBegin[i] - (kernel[i] - 1) * dilations[i] - 1 - strides[i] * (geometry.outSize[i] - 1),

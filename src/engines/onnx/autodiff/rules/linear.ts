@@ -72,8 +72,9 @@ export const matMul: GradientRule = (node, [dy], ctx) => {
     const value = ctx.constant(name);
     if (value?.dims.length !== 2) return undefined;
     const [k, n] = value.dims;
+    const data = value.floats;
     const out = new Float32Array(k * n);
-    for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) out[j * k + i] = value.data[i * n + j];
+    for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) out[j * k + i] = data[i * n + j];
     return ctx.floats(out, [n, k]);
   }
 };

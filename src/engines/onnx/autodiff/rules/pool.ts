@@ -34,8 +34,7 @@ function windows(node: NodeProto, ctx: GradientContext) {
 }
 
 /**
- * MaxPool: each output's gradient goes to the element its window picked. The forward node is asked for its
- * Indices output (flat positions into the whole input, as ONNX Runtime computes them) and the gradient is
+ * MaxPool: each output's gradient goes to the element its window picked. A MaxPool's Indices output (flat positions into the whole input, as ONNX Runtime computes them) and the gradient is
  * scattered there with ScatterElements; overlapping windows can pick one element twice, so those need
  * reduction='add' (opset 16).
  */
@@ -50,8 +49,11 @@ export const maxPool: GradientRule = (node, [dy], ctx) => {
       `${overlapping ? 'overlapping windows need opset 16' : 'it needs opset 11'} or later (the model imports opset ${ctx.opset})`,
     );
   }
-  const outputs = node.output!;
-  if (!outputs[1]) outputs[1] = ctx.fresh('indices');
+  // A model that does not ask for the indices gets a second MaxPool that computes them, rather than an
+  // extra output on its own node: leaving the forward nodes as they are lets the graph be written as the
+  // source's bytes plus an appended tail (gradient-graph.ts), where an edit re-encoded the whole model
+  // (InceptionV3: ~1 s). The repeated pool costs a few milliseconds at run time.
+  const indices = node.output![1] || ctx.emitMany('MaxPool', node.input!, 2, node.attribute ?? [])[1];
   const flat = ctx.ints([-1]);
   const zeros = ctx.emit(
     'ConstantOfShape',
@@ -60,7 +62,7 @@ export const maxPool: GradientRule = (node, [dy], ctx) => {
   );
   const scattered = ctx.emit(
     'ScatterElements',
-    [zeros, ctx.emit('Reshape', [outputs[1], flat]), ctx.emit('Reshape', [dy!, flat])],
+    [zeros, ctx.emit('Reshape', [indices, flat]), ctx.emit('Reshape', [dy!, flat])],
     [attr('axis', 0), ...(overlapping ? [attr('reduction', 'add')] : [])],
   );
   return [ctx.reshapeLike(scattered, x)];
@@ -98,7 +100,7 @@ export const averagePool: GradientRule = (node, [dy], ctx) => {
     }
     inverse[o] = 1 / divisor;
   }
-  const ones = new Array<number>(w.channels * w.kernel.reduce((a, b) => a * b, 1)).fill(1);
+  const ones = new Float32Array(w.channels * w.kernel.reduce((a, b) => a * b, 1)).fill(1);
   const scaled = ctx.mul(dy!, ctx.floats(inverse, [1, 1, ...w.outSize]));
   return [
     convInputGradient(ctx, scaled, w, { data: ones, dims: [w.channels, 1, ...w.kernel], group: w.channels }),
