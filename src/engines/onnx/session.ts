@@ -294,9 +294,9 @@ export class OnnxModel implements Model {
    * Used by the model-randomization sanity check (metrics/sanity.ts). The caller disposes the new model.
    *
    * Gradient graphs are made afresh by the autodiff transform, on first use, not patched from this model's:
-   * the transform bakes constants computed from weights into the backward pass (a stride-1 Conv's flipped,
-   * channel-transposed kernel, a BatchNormalization's scale/√(var + ε), a constant MatMul operand's
-   * transpose; see autodiff/rules), so swapping the original initializers by name in a built graph would
+   * the transform bakes some constants computed from weights into the backward pass (a BatchNormalization's
+   * scale/√(var + ε), a constant MatMul operand's transpose, a kernel the forward graph computes; a stored
+   * stride-1 Conv kernel is flipped by graph nodes over the weight itself; see autodiff/rules), so swapping the original initializers by name in a built graph would
    * leave the backward pass on the old weights. For the same reason the new model has no gradientCache: its
    * graphs are stored under keys that name the options, not the weights.
    */
