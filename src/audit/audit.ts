@@ -69,6 +69,29 @@ export interface AuditRequest {
 /** The most characters of an error row's message kept (a message quoting a huge list stays readable). */
 export const MAX_ROW_MESSAGE = 2000;
 
+/** The row of an image that failed: the error's code and message (capped), with what was known before it. */
+export function errorRow(
+  file: string,
+  error: unknown,
+  partial: Partial<AuditRow>,
+  seconds: number,
+): AuditRow {
+  const known = error instanceof SightlineError;
+  return {
+    file,
+    status: 'error',
+    error: {
+      code: known ? error.code : 'INTERNAL',
+      message: capText(
+        known ? error.message : `Unexpected error: ${(error as Error)?.message ?? String(error)}`,
+        MAX_ROW_MESSAGE,
+      ),
+    },
+    ...partial,
+    seconds,
+  };
+}
+
 /** Separates the tags of a multilabel image's label ('dog|leash'); a classifier's label is read whole. */
 export const TAG_SEPARATOR = '|';
 
@@ -221,20 +244,7 @@ async function auditOne(item: AuditItem, request: AuditRequest): Promise<void> {
     await request.onRow(row, { image, map });
   } catch (error) {
     if (request.signal?.aborted) throw error;
-    const known = error instanceof SightlineError;
-    await request.onRow({
-      file: item.file,
-      status: 'error',
-      error: {
-        code: known ? error.code : 'INTERNAL',
-        message: capText(
-          known ? error.message : `Unexpected error: ${(error as Error)?.message ?? String(error)}`,
-          MAX_ROW_MESSAGE,
-        ),
-      },
-      ...partial,
-      seconds: seconds(),
-    });
+    await request.onRow(errorRow(item.file, error, partial, seconds()));
   } finally {
     if (prepared) await disposePrepared(prepared);
   }

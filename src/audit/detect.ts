@@ -5,14 +5,13 @@
 import type { AttributionMap } from '../core/attribution.js';
 import { type Box, iou } from '../core/detection/boxes.js';
 import { matchDetections } from '../core/detection/match.js';
-import { SightlineError, throwIfAborted } from '../core/errors.js';
+import { throwIfAborted } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import type { MethodOptions } from '../core/method.js';
 import type { Model } from '../core/model.js';
 import { boxToImage, boxToInput, preprocess } from '../core/preprocess.js';
 import type { ProgressCallback } from '../core/progress.js';
 import { shapesMask } from '../core/regions/mask.js';
-import { capText } from '../core/text.js';
 import { explainPrepared, type PreparedImage } from '../explain.js';
 import type { AnyMethod } from '../methods/registry.js';
 import { maskAttention } from '../metrics/region.js';
@@ -20,7 +19,7 @@ import { regionVerdict } from '../metrics/verdict.js';
 import { type Detection, decodeDetections } from '../models/detect-decode.js';
 import { decodeOptions, detectionModel, detectorOutputs } from '../models/detect-target.js';
 import { resolveLabel } from '../models/label-match.js';
-import { attentionIn, MAX_ROW_MESSAGE } from './audit.js';
+import { attentionIn, errorRow } from './audit.js';
 
 const VERDICT_OF_LEVEL = { inside: 'object', partly: 'partly', outside: 'background' } as const;
 
@@ -231,20 +230,7 @@ async function auditDetectOne(item: DetectAuditItem, request: DetectAuditRequest
     await request.onRow(row, { image, maps });
   } catch (error) {
     if (request.signal?.aborted) throw error;
-    const known = error instanceof SightlineError;
-    await request.onRow({
-      file: item.file,
-      status: 'error',
-      error: {
-        code: known ? error.code : 'INTERNAL',
-        message: capText(
-          known ? error.message : `Unexpected error: ${(error as Error)?.message ?? String(error)}`,
-          MAX_ROW_MESSAGE,
-        ),
-      },
-      ...partial,
-      seconds: seconds(),
-    });
+    await request.onRow(errorRow(item.file, error, partial, seconds()));
   }
 }
 
