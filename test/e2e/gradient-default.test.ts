@@ -18,7 +18,13 @@ describe('gradient methods on the embedded InceptionV3 through ONNX autodiff', (
   afterAll(() => model.dispose());
 
   it('offers input gradients and finds the last spatial feature map as the default layer', async () => {
-    expect([...model.capabilities].sort()).toEqual(['inputGradients', 'layers', 'predict', 'weights']);
+    expect([...model.capabilities].sort()).toEqual([
+      'inputGradients',
+      'layers',
+      'outputs',
+      'predict',
+      'weights',
+    ]);
     const { layers, defaultLayer } = await model.layers!();
     const last = layers[layers.length - 1];
     expect(defaultLayer).toBe(last.name);

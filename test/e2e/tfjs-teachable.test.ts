@@ -85,7 +85,13 @@ describe('a Teachable Machine image model', () => {
     const spec = { ...model.spec, width: 2, height: 2 };
     expect(Array.from(preprocess(gray(127), spec).tensor.data)).toEqual(new Array(12).fill(0));
     for (const v of preprocess(gray(254), spec).tensor.data) expect(v).toBeCloseTo(1, 6);
-    expect([...model.capabilities].sort()).toEqual(['inputGradients', 'layers', 'predict', 'weights']);
+    expect([...model.capabilities].sort()).toEqual([
+      'inputGradients',
+      'layers',
+      'outputs',
+      'predict',
+      'weights',
+    ]);
   });
 
   it('lets flags win over metadata.json: a labels file, mean, std and resize', async () => {

@@ -124,7 +124,13 @@ describe('a Teachable Machine export zip', () => {
           cropFraction: 1,
         });
         expect(model.spec.mean).toEqual(folderModel.spec.mean);
-        expect([...model.capabilities].sort()).toEqual(['inputGradients', 'layers', 'predict', 'weights']);
+        expect([...model.capabilities].sort()).toEqual([
+          'inputGradients',
+          'layers',
+          'outputs',
+          'predict',
+          'weights',
+        ]);
         for (const seed of [1, 2]) {
           const { tensor } = preprocess(photo(48, 40, seed), model.spec);
           const ours = await model.predict(tensor);
