@@ -113,6 +113,18 @@ export async function auditImages(items: readonly AuditItem[], request: AuditReq
       'INVALID_ARGUMENT',
       'An embedding model is audited against a reference: --reference other.jpg (a photo, embedded by the same model) or --reference vector.npy; each map then explains the cosine similarity of an image to it.',
     );
+  await inLanes(items, request, (item) => auditOne(item, request));
+}
+
+/**
+ * Runs `each` over `items` in order, up to `concurrency` (default 2) at once, reporting images done; the
+ * classifier and detector audits share it.
+ */
+export async function inLanes<T>(
+  items: readonly T[],
+  request: { concurrency?: number; signal?: AbortSignal; onProgress?: ProgressCallback },
+  each: (item: T) => Promise<void>,
+): Promise<void> {
   const total = items.length;
   let next = 0;
   let finished = 0;
@@ -120,8 +132,7 @@ export async function auditImages(items: readonly AuditItem[], request: AuditReq
   const worker = async () => {
     while (next < items.length) {
       throwIfAborted(request.signal);
-      const item = items[next++];
-      await auditOne(item, request);
+      await each(items[next++]);
       finished++;
       request.onProgress?.({ done: finished, total, unit: 'images' });
     }

@@ -19,7 +19,7 @@ import { regionVerdict } from '../metrics/verdict.js';
 import { type Detection, decodeDetections } from '../models/detect-decode.js';
 import { decodeOptions, detectionModel, detectorOutputs } from '../models/detect-target.js';
 import { resolveLabel } from '../models/label-match.js';
-import { attentionIn, errorRow } from './audit.js';
+import { attentionIn, errorRow, inLanes } from './audit.js';
 
 const VERDICT_OF_LEVEL = { inside: 'object', partly: 'partly', outside: 'background' } as const;
 
@@ -65,19 +65,7 @@ export async function auditDetections(
   items: readonly DetectAuditItem[],
   request: DetectAuditRequest,
 ): Promise<void> {
-  const total = items.length;
-  let next = 0;
-  let finished = 0;
-  request.onProgress?.({ done: 0, total, unit: 'images' });
-  const worker = async () => {
-    while (next < items.length) {
-      throwIfAborted(request.signal);
-      await auditDetectOne(items[next++], request);
-      request.onProgress?.({ done: ++finished, total, unit: 'images' });
-    }
-  };
-  const lanes = Math.max(1, Math.min(request.concurrency ?? 2, items.length));
-  await Promise.all(Array.from({ length: lanes }, worker));
+  await inLanes(items, request, (item) => auditDetectOne(item, request));
 }
 
 async function auditDetectOne(item: DetectAuditItem, request: DetectAuditRequest): Promise<void> {
