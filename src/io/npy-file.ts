@@ -16,8 +16,12 @@ export async function writeNpy(path: string, data: Float32Array, shape: readonly
   }
 }
 
-/** A float32 or float64 .npy file (regular files only, at most MAX_NPY_BYTES). */
-export async function readNpy(path: string): Promise<NpyArray> {
-  const bytes = await readRegularFile(path, { maxBytes: MAX_NPY_BYTES, expected: 'a .npy file' });
+/** A float32 or float64 .npy file (regular files only, at most `maxBytes`, MAX_NPY_BYTES by default). */
+export async function readNpy(
+  path: string,
+  maxBytes = MAX_NPY_BYTES,
+  expected = 'a .npy file',
+): Promise<NpyArray> {
+  const bytes = await readRegularFile(path, { maxBytes, expected });
   return decodeNpy(bytes, path);
 }
