@@ -8,7 +8,14 @@ import { print, printJson, safeName } from './print.js';
 
 /** What a layer is, in words: a map, tokens with their extra ones, or a channels-last map. */
 function kindOf(l: LayerInfo): string {
-  if (l.kind === 'tokens') return `tokens (${l.extraTokens ?? 0} extra)`;
+  if (l.kind === 'tokens') {
+    const extra = l.extraTokens ?? 0;
+    // Where the extra tokens sit matters to anyone reading the layer's output by hand: a class token first (ViT)
+    // or registers/distillation tokens last.
+    return extra > 0 && l.extraTokensAt === 'end'
+      ? `tokens (${extra} extra, last)`
+      : `tokens (${extra} extra)`;
+  }
   return l.kind ?? 'map';
 }
 

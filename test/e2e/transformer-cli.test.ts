@@ -8,6 +8,7 @@ import { runCli, SHARED_IMAGES } from '../helpers/cli.js';
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const VIT = join(FIXTURES, 'transformers', 'vit_tiny.onnx');
 const SWIN = join(FIXTURES, 'transformers', 'swin_tiny.onnx');
+const VIT_LAST = join(FIXTURES, 'transformers', 'vit_tiny_class_last.onnx');
 const CNN = join(FIXTURES, 'golden', 'net_tiny_cnn.onnx');
 const VIT_DEFAULT = '/encoder/layers/encoder_layer_1/ln_1/LayerNormalization_output_0';
 
@@ -26,6 +27,13 @@ describe('sightline explain --list-layers and rollout', () => {
     const marked = r.stdout.split('\n').filter((l) => l.startsWith('*'));
     expect(marked).toEqual([`*  tokens (1 extra)  [1, 17, 32]    4×4   ${VIT_DEFAULT}`]);
     expect(r.stdout).toContain('   map               [1, 32, 4, 4]  4×4   /conv_proj/Conv_output_0\n');
+  });
+
+  it('says when the extra token comes after the patch tokens', async () => {
+    const r = await runCli(['explain', '--list-layers', '--model', VIT_LAST]);
+    expect(r.code).toBe(0);
+    const marked = r.stdout.split('\n').filter((l) => l.startsWith('*'));
+    expect(marked).toEqual([`*  tokens (1 extra, last)  [1, 17, 32]    4×4   ${VIT_DEFAULT}`]);
   });
 
   it('--json: kind, grid and the default for Swin (channels-last) and a CNN (its last map)', async () => {
