@@ -152,6 +152,55 @@ describe('sightline audit --model detector.onnx --regions coco.json', () => {
     expect(html).toContain('Missed green (object 1) at [34, 38, 50, 54]');
   }, 120_000);
 
+  it("averages each class's maps around its boxes: Grad-CAM's mass inside the squares is the window's middle", async () => {
+    // Box-target Grad-CAM puts 99.8–100% of each detection's map in its square (detection-explain.test.ts),
+    // so every class's mean window must hold its mass inside the box, centred on the window's middle (8, 8).
+    const out = at('around');
+    const r = await audit(out, ['--method', 'grad-cam']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('with Grad-CAM');
+    const detect = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')).summary.detect;
+    const around = detect.around as {
+      label: string;
+      detections: number;
+      mean: (number | null)[];
+      parts: Record<string, number>;
+    }[];
+    // Explained detections per class (the miss is explained too, but is no detection): blue 1, green 2, red 2.
+    expect(around.map((c) => [c.label, c.detections])).toEqual([
+      ['blue', 1],
+      ['green', 2],
+      ['red', 2],
+    ]);
+    for (const c of around) {
+      expect(c.mean).toHaveLength(256);
+      expect(c.parts.inside, c.label).toBeGreaterThan(0.95);
+      let mass = 0;
+      let x = 0;
+      let y = 0;
+      c.mean.forEach((v, i) => {
+        mass += v ?? 0;
+        x += ((i % 16) + 0.5) * (v ?? 0);
+        y += (Math.floor(i / 16) + 0.5) * (v ?? 0);
+      });
+      expect(mass).toBeCloseTo(1, 2);
+      expect(Math.abs(x / mass - 8), c.label).toBeLessThan(0.25);
+      expect(Math.abs(y / mass - 8), c.label).toBeLessThan(0.25);
+    }
+    // The blue square touches the photo's top and right edges (y 6, x 58 of 64): cells past them are null.
+    const blue = around[0].mean;
+    expect(blue[0]).toBeNull();
+    expect(blue[15 * 16 + 15]).toBeNull();
+    expect(blue[8 * 16 + 8]).not.toBeNull();
+    const rows = await readRows(out);
+    const first = rows[0].detect.detections[0] as { window?: unknown[] };
+    expect(first.window).toHaveLength(256);
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('Around the detections, by class');
+    expect(html).toContain('&#39;red&#39; (2 detections): 100% inside the box, 0% above it');
+    expect(html).toContain('alt="Mean heat map around the red detections"');
+  }, 120_000);
+
   it('resumes after an interruption with the rows already done kept as they were', async () => {
     const out = at('resume');
     expect((await audit(out)).code).toBe(0);

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { invalidArgument } from '../../core/errors.js';
 import { escapeHtml } from '../../core/html.js';
 import { colormap } from '../../render/colormaps.js';
+import { WINDOW_BOX_CELLS } from '../detect-window.js';
 import type { AuditConfig, AuditRow, AuditSummary } from '../types.js';
 import { reportAssets } from './assets.js';
 import { pngUri, scriptJson } from './escape.js';
@@ -61,6 +62,9 @@ export async function renderReport(input: ReportInput): Promise<string> {
 
   const meanMap = await heatMapUri(summary.meanMap);
   const clusterMaps = await Promise.all(summary.clusters.map((cluster) => heatMapUri(cluster.mean)));
+  const aroundMaps = await Promise.all(
+    (summary.detect?.around ?? []).map((c) => heatMapUri(c.mean, WINDOW_BOX_CELLS)),
+  );
 
   const data: ReportPageData = {
     rows: ordered.map((row) => ({
@@ -77,7 +81,7 @@ export async function renderReport(input: ReportInput): Promise<string> {
     `<header><h1>${escapeHtml(title)}</h1></header>`,
     '<main>',
     runSection(config, rows),
-    datasetSection(rows, summary, meanMap, clusterMaps),
+    datasetSection(rows, summary, meanMap, clusterMaps, aroundMaps),
     tableSection(ordered, images, missing),
     '</main>',
     dialogMarkup(),

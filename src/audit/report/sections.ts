@@ -5,8 +5,10 @@ import sharp from 'sharp';
 import { TAG_PRESENT } from '../../core/confidence.js';
 import { escapeHtml } from '../../core/html.js';
 import { INSIDE_SHARE, PARTLY_CONCENTRATION } from '../../metrics/verdict.js';
+import { drawBox } from '../../render/boxes.js';
 import { colormap } from '../../render/colormaps.js';
-import { detectSummaryWords } from '../detect-summary.js';
+import { aroundWords, detectSummaryWords } from '../detect-summary.js';
+import { WINDOW_MARGIN } from '../detect-window.js';
 import {
   type AuditConfig,
   type AuditRow,
@@ -44,22 +46,38 @@ const VERDICT_ORDER: readonly AuditVerdict[] = ['object', 'partly', 'background'
 
 /**
  * A square summary map (side² values) as a PNG data: URI: values scaled by the map's maximum, coloured with
- * turbo, upscaled by nearest neighbour to MAP_SIDE-ish pixels. Null for an empty or all-zero map.
+ * turbo, upscaled by nearest neighbour to MAP_SIDE-ish pixels; null cells (outside every photo) grey. With
+ * `frame` (the first and one-past-last cell of a box, on both axes), the box is outlined in white. Null for an
+ * empty or all-zero map.
  */
-export async function heatMapUri(values: readonly number[]): Promise<string | null> {
+export async function heatMapUri(
+  values: readonly (number | null)[],
+  frame?: readonly [number, number],
+): Promise<string | null> {
   const side = Math.round(Math.sqrt(values.length));
   if (side === 0 || side * side !== values.length) return null;
-  const max = values.reduce((m, v) => Math.max(m, v), 0);
+  const max = values.reduce<number>((m, v) => Math.max(m, v ?? 0), 0);
   if (!(max > 0)) return null;
   const lut = colormap('turbo').lut;
   const pixels = new Uint8Array(values.length * 3);
   values.forEach((v, i) => {
-    const c = Math.round(Math.min(1, Math.max(0, v / max)) * 255) * 3;
-    pixels.set(lut.subarray(c, c + 3), i * 3);
+    if (v === null) pixels.fill(128, i * 3, i * 3 + 3);
+    else {
+      const c = Math.round(Math.min(1, Math.max(0, v / max)) * 255) * 3;
+      pixels.set(lut.subarray(c, c + 3), i * 3);
+    }
   });
   const scale = Math.max(1, Math.round(MAP_SIDE / side));
-  const png = await sharp(pixels, { raw: { width: side, height: side, channels: 3 } })
-    .resize(side * scale, side * scale, { kernel: 'nearest' })
+  const big = sharp(pixels, { raw: { width: side, height: side, channels: 3 } }).resize(
+    side * scale,
+    side * scale,
+    { kernel: 'nearest' },
+  );
+  if (!frame) return pngUri(await big.png().toBuffer());
+  const raw = { width: side * scale, height: side * scale, data: new Uint8Array(await big.raw().toBuffer()) };
+  const [a, b] = frame.map((c) => c * scale);
+  drawBox(raw, 3, [a, a, b, b], { thickness: 2 });
+  const png = await sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: 3 } })
     .png()
     .toBuffer();
   return pngUri(png);
@@ -105,6 +123,7 @@ export function datasetSection(
   summary: AuditSummary,
   meanMap: string | null,
   clusterMaps: readonly (string | null)[],
+  aroundMaps: readonly (string | null)[] = [],
 ): string {
   const explained = summary.images - summary.errors;
   const counts = `<p>${plural(summary.images, 'image')}: ${explained} explained, ${plural(summary.errors, 'error')}.</p>`;
@@ -114,7 +133,9 @@ export function datasetSection(
 <img src="${meanMap}" width="${MAP_SIDE}" height="${MAP_SIDE}" alt="Mean heat map of the model's attention over the explained images">
 <figcaption>Where the model looks on average, every image stretched to a square.${legend()}</figcaption>
 </figure>`
-    : '<p>No image produced a map, so there is no average picture.</p>';
+    : summary.detect
+      ? '' // a detector's maps are averaged around its boxes, below
+      : '<p>No image produced a map, so there is no average picture.</p>';
 
   let border = '';
   if (Number.isFinite(summary.borderShare) && Number.isFinite(summary.borderAreaShare)) {
@@ -185,8 +206,24 @@ export function datasetSection(
 ${picture}
 <div>${counts}${summary.detect ? `<p>${escapeHtml(detectSummaryWords(summary.detect))}</p>` : ''}${border}${accuracy}${low}${verdicts}</div>
 </div>
+${aroundSection(summary, aroundMaps)}
 ${clusters}
 </section>`;
+}
+
+/** A detector's mean map around its detections, one picture per class, with where the attention lies in words. */
+function aroundSection(summary: AuditSummary, maps: readonly (string | null)[]): string {
+  const around = summary.detect?.around ?? [];
+  if (around.length === 0) return '';
+  const figures = around.map((c, i) => {
+    const img = maps[i]
+      ? `<img src="${maps[i]}" width="${MAP_SIDE / 2}" height="${MAP_SIDE / 2}" alt="Mean heat map around the ${escapeHtml(c.label)} detections">`
+      : '';
+    return `<figure class="cluster">${img}<figcaption>${escapeHtml(aroundWords(c))}</figcaption></figure>`;
+  });
+  return `<h3>Around the detections, by class</h3>
+<p class="note">Each explained detection's map in its box's frame: the box (outlined) widened by ${Math.round(WINDOW_MARGIN * 100)}% of its size on every side, every box stretched to the same square, then averaged over the class's detections. Grey: outside every photo.${legend()}</p>
+<div class="clusters">${figures.join('\n')}</div>`;
 }
 
 /** Per labelled tag of a multilabel audit: its labelled images and how many of them have it present. */
