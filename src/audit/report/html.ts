@@ -11,7 +11,7 @@ import type { AuditConfig, AuditRow, AuditSummary } from '../types.js';
 import { reportAssets } from './assets.js';
 import { pngUri, scriptJson } from './escape.js';
 import { PAGE_IDS, type ReportPageData } from './page-data.js';
-import { details, kindOf, searchText, sortKeys, worstFirst } from './row-view.js';
+import { details, kindsOf, searchText, sortKeys, worstFirst } from './row-view.js';
 import {
   datasetSection,
   dialogMarkup,
@@ -69,7 +69,7 @@ export async function renderReport(input: ReportInput): Promise<string> {
   const data: ReportPageData = {
     rows: ordered.map((row) => ({
       file: row.file,
-      kind: kindOf(row),
+      kinds: kindsOf(row),
       keys: sortKeys(row),
       text: searchText(row),
       detail: details(row, missing.get(row.file)),

@@ -21,6 +21,7 @@ import {
 import { pngUri } from './escape.js';
 import { INITIAL_SORT, PAGE_IDS } from './page-data.js';
 import {
+  DETECT_KINDS,
   filterWords,
   KINDS,
   kindOf,
@@ -30,6 +31,7 @@ import {
   plural,
   predictionWords,
   score,
+  shareOf,
   taskOf,
   yesNo,
 } from './row-view.js';
@@ -126,6 +128,7 @@ export function datasetSection(
   aroundMaps: readonly (string | null)[] = [],
 ): string {
   const explained = summary.images - summary.errors;
+  const detector = rows.some((row) => row.detect);
   const counts = `<p>${plural(summary.images, 'image')}: ${explained} explained, ${plural(summary.errors, 'error')}.</p>`;
 
   const picture = meanMap
@@ -133,7 +136,7 @@ export function datasetSection(
 <img src="${meanMap}" width="${MAP_SIDE}" height="${MAP_SIDE}" alt="Mean heat map of the model's attention over the explained images">
 <figcaption>Where the model looks on average, every image stretched to a square.${legend()}</figcaption>
 </figure>`
-    : summary.detect
+    : detector
       ? '' // a detector's maps are averaged around its boxes, below
       : '<p>No image produced a map, so there is no average picture.</p>';
 
@@ -204,11 +207,38 @@ export function datasetSection(
 <h2 id="dataset-title">The whole dataset</h2>
 <div class="overview">
 ${picture}
-<div>${counts}${summary.detect ? `<p>${escapeHtml(detectSummaryWords(summary.detect))}</p>` : ''}${border}${accuracy}${low}${verdicts}</div>
+<div>${counts}${summary.detect ? `<p>${escapeHtml(detectSummaryWords(summary.detect))}</p>` : ''}${border}${accuracy}${low}${detector ? detectVerdictTable(rows) : verdicts}</div>
 </div>
 ${aroundSection(summary, aroundMaps)}
 ${clusters}
 </section>`;
+}
+
+/** A detector audit's verdicts: its explained detections per verdict (each map against its own box). */
+function detectVerdictTable(rows: readonly AuditRow[]): string {
+  const count = new Map<string, { all: number; fp: number }>();
+  for (const row of rows) {
+    if (row.status !== 'ok' || !row.detect) continue;
+    for (const d of row.detect.detections) {
+      const kind = d.noEvidence ? 'noevidence' : d.verdict;
+      if (!kind) continue;
+      const c = count.get(kind) ?? { all: 0, fp: 0 };
+      c.all++;
+      if (!row.detect.noGroundTruth && d.object === undefined) c.fp++;
+      count.set(kind, c);
+    }
+  }
+  const body = (['object', 'partly', 'background', 'noevidence'] as const)
+    .filter((k) => count.has(k))
+    .map((k) => {
+      const c = count.get(k)!;
+      return `<tr><th scope="row"><span class="badge ${k}">${kindWords(k)}</span></th><td>${c.all}</td><td>${c.fp}</td></tr>`;
+    });
+  return `<table class="small">
+<caption>Verdicts of the explained detections (each map against its own box)</caption>
+<thead><tr><th scope="col">Verdict</th><th scope="col">Detections</th><th scope="col">False positives</th></tr></thead>
+<tbody>${body.join('\n')}</tbody>
+</table>`;
 }
 
 /** A detector's mean map around its detections, one picture per class, with where the attention lies in words. */
@@ -282,7 +312,8 @@ export function tableSection(
       ? `<th scope="col">${c.title}</th>`
       : `<th scope="col"${c.numeric ? ' class="num"' : ''} data-sort="${c.key}" aria-sort="${c.key === INITIAL_SORT ? 'ascending' : 'none'}"><button type="button" data-sort="${c.key}">${c.title}</button></th>`,
   ).join('');
-  const options = KINDS.map((kind) => `<option value="${kind}">${filterWords(kind)}</option>`).join('');
+  const kinds = ordered.some((row) => row.detect) ? [...KINDS, ...DETECT_KINDS] : KINDS;
+  const options = kinds.map((kind) => `<option value="${kind}">${filterWords(kind)}</option>`).join('');
   const body = ordered
     .map((row, index) => {
       const picture = images.get(row.file);
@@ -300,7 +331,7 @@ export function tableSection(
         `<td class="num">${score(top?.score, taskOf(row))}</td>`,
         `<td>${escapeHtml(row.label?.text ?? '')}</td>`,
         `<td>${yesNo(row.correct)}</td>`,
-        `<td class="num">${percent(row.region?.share)}</td>`,
+        `<td class="num">${percent(shareOf(row))}</td>`,
         `<td>${yesNo(row.region?.peakInside)}</td>`,
         `<td><span class="badge ${escapeHtml(kind)}">${escapeHtml(kindWords(kind))}</span></td>`,
         `<td class="num">${percent(row.borderShare)}</td>`,
