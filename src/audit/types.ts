@@ -189,6 +189,11 @@ export interface DetectSummary {
   readonly outsideBox: number | null;
   /** The same, per class label. */
   readonly outsideBoxByClass: Readonly<Record<string, number>>;
+  /**
+   * --fail-under's measure on a detector: the explained detections that found a ground-truth object, and those
+   * of them whose map looks at it (verdict 'object' against the box; a map zero everywhere does not).
+   */
+  readonly lookingAtObject: { readonly found: number; readonly looking: number };
   /** Per class (by label), the mean map around its explained detections, in the box's frame. */
   readonly around: readonly DetectClassWindow[];
 }

@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import sharp from 'sharp';
 import { type AuditItem, auditImages, POINTING_TOLERANCE } from '../audit/audit.js';
 import { auditDetections } from '../audit/detect.js';
-import { detectSummaryWords } from '../audit/detect-summary.js';
+import { detectGate, detectSummaryWords } from '../audit/detect-summary.js';
 import { type DetectTruth, readDetectTruth } from '../audit/detect-truth.js';
 import { AuditJournal } from '../audit/journal.js';
 import { labelsFromFolders, readLabelCsv } from '../audit/labels.js';
@@ -89,7 +89,7 @@ export function auditCommand(): Command {
     .option('--concurrency <n>', 'images in flight at once', parsePositiveInt, 2)
     .option(
       '--fail-under <share>',
-      `exit with code ${GATE_FAILED_EXIT} when the share of images with regions that look at the object is below this (0–1)`,
+      `exit with code ${GATE_FAILED_EXIT} when the share of images with regions that look at the object is below this (0–1); for a detector, of explained detections that found an object`,
       parseShare,
     )
     .option('--top <k>', 'predictions kept per image', parsePositiveInt, 5)
@@ -134,15 +134,6 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
   const method =
     !flags.methodGiven && model.spec.task === 'detect' ? getMethod('d-rise') : chosenMethod(flags);
   const options = methodOptions(method, flags);
-  if (model.spec.task === 'detect' && flags.failUnder !== undefined) {
-    // The gate counts images whose map looks at their region; a detector's rows judge each detection instead,
-    // so the share would always read 0% and fail every run.
-    throw new SightlineError(
-      'INVALID_ARGUMENT',
-      "--fail-under gates on the share of images whose map looks at their region; a detector's audit judges each detection (found, false positive, missed) and has no such share yet. Leave --fail-under out and read summary.json's 'detect' counts.",
-      { failUnder: flags.failUnder },
-    );
-  }
   const listing = await listImageEntries(root, out);
   // An entry with an image's name that is not a regular file inside the folder still gets a row (an error that
   // says what it is), so nothing the user put in the folder is left out of the results unsaid.
@@ -347,11 +338,12 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
       `\nReport: ${join(out, 'report.html')} (also results.jsonl, results.csv)\n`,
   );
   if (flags.failUnder !== undefined) {
-    const share = withRegion.length > 0 ? onObject / withRegion.length : 0;
+    // A detector's gate counts its detections that found an object (detect-summary.ts detectGate).
+    const gate = summary.detect ? detectGate(summary.detect) : undefined;
+    const share = gate?.share ?? (withRegion.length > 0 ? onObject / withRegion.length : 0);
     if (share < flags.failUnder) {
-      printError(
-        `sightline: only ${(share * 100).toFixed(1)}% of images look at the object, under --fail-under ${(flags.failUnder * 100).toFixed(1)}%.\n`,
-      );
+      const words = gate?.words ?? `only ${(share * 100).toFixed(1)}% of images look at the object`;
+      printError(`sightline: ${words}, under --fail-under ${(flags.failUnder * 100).toFixed(1)}%.\n`);
       return GATE_FAILED_EXIT;
     }
   }

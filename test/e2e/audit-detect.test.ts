@@ -267,14 +267,29 @@ describe('sightline audit --model detector.onnx --regions coco.json', () => {
     expect(r.stderr).toContain("which 'categories' does not name; a detector's audit needs each box's class");
   }, 60_000);
 
-  it('refuses --fail-under on a detector in words (exit 2) before any image is read', async () => {
-    const r = await audit(at('gate'), ['--fail-under', '0.5']);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain(
-      "--fail-under gates on the share of images whose map looks at their region; a detector's audit judges each detection",
+  it('--fail-under gates on the share of found detections whose map looks at the object: passes with Grad-CAM, fails with D-RISE (exit 6)', async () => {
+    // Grad-CAM of the box target keeps ~100% of each map in its square: all 4 found detections look at it.
+    const pass = await audit(at('gate-pass'), ['--method', 'grad-cam', '--fail-under', '1']);
+    expect(pass.code, pass.stderr).toBe(0);
+    expect(pass.stderr).not.toContain('under --fail-under');
+    // D-RISE with 200 masks spreads each map: about a third inside the box ('partly'), so none counts.
+    const out = at('gate-fail');
+    const fail = await audit(out, ['--fail-under', '0.5']);
+    expect(fail.code, fail.stderr).toBe(6);
+    // The gate's count, recounted from the rows: found (matched) detections and their 'object' verdicts.
+    const found = (await readRows(out)).flatMap((x) =>
+      x.detect.detections.filter((d) => d.object !== undefined),
+    ) as { verdict?: string }[];
+    const looking = found.filter((d) => d.verdict === 'object').length;
+    expect(found).toHaveLength(4);
+    const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')).summary.detect;
+    expect(summary.lookingAtObject).toEqual({ found: 4, looking });
+    expect(fail.stderr).toContain(
+      `sightline: only ${((looking / 4) * 100).toFixed(1)}% of the explained detections that found an object look at it (${looking} of 4), under --fail-under 50.0%.`,
     );
-    expect(r.stderr).not.toContain('Auditing');
-  }, 60_000);
+    // The report and results are written all the same.
+    expect((await stat(join(out, 'report.html'))).size).toBeGreaterThan(0);
+  }, 120_000);
 
   it("evaluate: the deletion curve starts at the unmasked photo's similarity; the pointing game is played against the matched object", async () => {
     const out = at('ev');
@@ -338,7 +353,7 @@ describe('sightline audit --model detector.onnx --regions coco.json', () => {
     expect(e.table.cells['d-rise'].pointing).toBeUndefined();
   }, 60_000);
 
-  it('--detections caps the maps per image; without ground truth detections are explained, not counted', async () => {
+  it('--detections caps the maps per image; without ground truth detections are explained, not counted, and --fail-under has none to count', async () => {
     const out = at('cap');
     const r = await runCli([
       'audit',
@@ -349,10 +364,16 @@ describe('sightline audit --model detector.onnx --regions coco.json', () => {
       '100',
       '--detections',
       '1',
+      '--fail-under',
+      '0.1',
       '--out',
       out,
     ]);
-    expect(r.code, r.stderr).toBe(0);
+    // No detection found an object: the gate fails (exit 6) and says why; the audit itself is complete.
+    expect(r.code, r.stderr).toBe(6);
+    expect(r.stderr).toContain(
+      'sightline: no explained detection found a ground-truth object (--regions gives the objects), so none looks at one, under --fail-under 10.0%.',
+    );
     const rows = await readRows(out);
     const a = rows[0].detect as Row['detect'] & { noGroundTruth?: boolean; explained: number };
     expect(a.noGroundTruth).toBe(true);

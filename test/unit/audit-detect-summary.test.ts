@@ -1,9 +1,10 @@
-// The map around a detection in its box's frame (audit/detect-window.ts), on maps made here whose answer is
-// known by construction: mass inside the box, in a band above it, a box at the photo's edge, a box smaller than
-// the grid; the per-class mean in a detector audit's summary; and the journal's check of a row's window.
+// A detector audit's summary parts: the map around a detection in its box's frame (audit/detect-window.ts), on
+// maps made here whose answer is known by construction (mass inside the box, in a band above it, a box at the
+// photo's edge, a box smaller than the grid); the per-class mean in summary.detect.around; the journal's check
+// of a row's window; and --fail-under's count on a detector (detectGate).
 import { describe, expect, it } from 'vitest';
 import { checkDetectPart } from '../../src/audit/detect-row-check.js';
-import { aroundWords, summarizeDetections } from '../../src/audit/detect-summary.js';
+import { aroundWords, detectGate, summarizeDetections } from '../../src/audit/detect-summary.js';
 import {
   boxWindow,
   meanWindow,
@@ -159,6 +160,53 @@ describe("a detector audit's mean window by class", () => {
     const text = windowAt([0]).map((v, c) => (c === 9 ? '0.1' : v));
     expect(checkDetectPart(part(text))).toEqual({
       problem: "'detect.detections[0].window[9]' is not a finite number in [0, 1]",
+    });
+  });
+});
+
+describe('detectGate (--fail-under on a detector)', () => {
+  it('counts found detections whose map looks at the object; false positives and rows without ground truth not', () => {
+    const found = (index: number, verdict: 'object' | 'partly' | 'none') => ({
+      ...detection(index, 'red'),
+      object: index,
+      iou: 1,
+      ...(verdict === 'none'
+        ? { verdict: undefined, boxShare: undefined, noEvidence: true as const }
+        : { verdict }),
+    });
+    const part: DetectRowPart = {
+      objects: 3,
+      explained: 4,
+      // object (counts, looks), partly (counts), a zero map (counts, does not look), a false positive 'object'.
+      detections: [
+        found(0, 'object'),
+        found(1, 'partly'),
+        found(2, 'none'),
+        { ...detection(3, 'red'), verdict: 'object' },
+      ],
+      misses: [],
+    };
+    const blind: DetectRowPart = {
+      objects: 0,
+      noGroundTruth: true,
+      explained: 1,
+      detections: [{ ...detection(0, 'red'), verdict: 'object' }],
+      misses: [],
+    };
+    const s = summarizeDetections([
+      { file: 'a.png', status: 'ok', task: 'detect', detect: part },
+      { file: 'b.png', status: 'ok', task: 'detect', detect: blind },
+    ])!;
+    expect(s.lookingAtObject).toEqual({ found: 3, looking: 1 });
+    expect(detectGate(s)).toEqual({
+      share: 1 / 3,
+      words: 'only 33.3% of the explained detections that found an object look at it (1 of 3)',
+    });
+    const none = summarizeDetections([{ file: 'b.png', status: 'ok', task: 'detect', detect: blind }])!;
+    expect(detectGate(none)).toEqual({
+      share: 0,
+      words:
+        'no explained detection found a ground-truth object (--regions gives the objects), so none looks at one',
     });
   });
 });
