@@ -31,6 +31,8 @@ import { interruptible } from './interrupt.js';
 import {
   addModelOptions,
   chosenMethod,
+  defaultMethodId,
+  defaultMethodNote,
   detectorFlagsGiven,
   loadModelForCli,
   MODEL_REF_HELP,
@@ -66,7 +68,6 @@ interface AuditFlags extends ModelFlags {
   faithfulness?: boolean;
   reference?: string;
   detections: number;
-  methodGiven?: boolean;
   /** The detector-only flags the user typed, refused once the model's task is known. */
   detectorFlags?: string[];
 }
@@ -76,7 +77,10 @@ export function auditCommand(): Command {
     .description('Explain every image of a folder, check where the model looked, and write a report.')
     .argument('<folder>', 'folder of images (searched recursively)')
     .option('-m, --model <ref>', MODEL_REF_HELP, 'default')
-    .option('--method <id>', `attribution method (${METHODS.map((m) => m.id).join(', ')})`, 'grad-cam')
+    .option(
+      '--method <id>',
+      `attribution method (${METHODS.map((m) => m.id).join(', ')}; default: Grad-CAM where the model has gradients and a feature map, else RISE; D-RISE for a detector)`,
+    )
     .option(
       '--labels <source>',
       "expected labels: 'folders' (each image's first sub-folder names its class) or a CSV file,label; for a multilabel model a label may list several tags, 'dog|leash' (the map explains the first)",
@@ -111,14 +115,14 @@ export function auditCommand(): Command {
   addModelOptions(cmd, '--class-names <file>');
   for (const flag of methodOptionFlags()) cmd.addOption(flag);
   return cmd.action(async (folder: string, flags: AuditFlags, command: Command) => {
-    flags.methodGiven = command.getOptionValueSource('method') !== 'default';
     flags.detectorFlags = detectorFlagsGiven(command);
     process.exitCode = await runAudit(folder, flags);
   });
 }
 
 async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
-  // Loaded first: a detector's default method is D-RISE (as in explain), and the journal records the method.
+  if (flags.method) chosenMethod(flags); // an unknown method fails before the model loads
+  // Loaded first: the default method depends on the model (as in explain), and the journal records the method.
   const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
   try {
     refuseDetectorFlags(flags.detectorFlags ?? [], model.spec.task);
@@ -131,8 +135,16 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
 async function auditWith(folder: string, flags: AuditFlags, model: Model): Promise<number> {
   const root = resolve(folder);
   const out = resolve(flags.out);
+  // Without --method, explain's rule: D-RISE for a detector, else Grad-CAM where it can run, else RISE.
+  const defaulted = flags.method
+    ? undefined
+    : model.spec.task === 'detect'
+      ? 'd-rise'
+      : await defaultMethodId(model);
   const method =
-    !flags.methodGiven && model.spec.task === 'detect' ? getMethod('d-rise') : chosenMethod(flags);
+    defaulted === 'd-rise'
+      ? getMethod('d-rise')
+      : chosenMethod({ ...flags, method: flags.method ?? defaulted });
   const options = methodOptions(method, flags);
   const listing = await listImageEntries(root, out);
   // An entry with an image's name that is not a regular file inside the folder still gets a row (an error that
@@ -181,6 +193,8 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
       (already > 0 ? ` (resuming: ${already} already done, ${todo.length} to go)` : '') +
       '.\n',
   );
+  if (defaulted === 'grad-cam' || defaulted === 'rise')
+    printError(`${defaultMethodNote(defaulted, "'sightline explain --list-methods'")}\n`);
 
   const interrupt = interruptible('stopping after the images in flight; run the same command to resume.');
   const bar = progressBar('Audit');
