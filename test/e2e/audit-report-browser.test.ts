@@ -366,6 +366,15 @@ describe("report.html of a detector's audit in Chromium: the verdict filter", ()
     expect(errors).toEqual([]);
   });
 
+  it("reads the verdicts as judged against each detection's box, without a classifier's accuracy", async () => {
+    const text = (await detectPage.locator('main').textContent()) ?? '';
+    expect(text).toContain("each explained detection's map is judged against its own box");
+    expect(text).not.toContain('accuracy');
+    expect(text).not.toContain('Accuracy');
+    expect(await page.locator('main').textContent()).toContain('Accuracy: 60%');
+    expect(await page.locator('main').textContent()).not.toContain('judged against its own box');
+  });
+
   it('offers the detector kinds only in a detector audit', async () => {
     expect(await detectPage.locator('#filter-verdict option[value="missed"]').count()).toBe(1);
     expect(await page.locator('#filter-verdict option[value="missed"]').count()).toBe(0);

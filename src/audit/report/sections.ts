@@ -115,6 +115,7 @@ export function runSection(config: AuditConfig, rows: readonly AuditRow[]): stri
 <li><strong>${VERDICT_WORDS.background}</strong>: less than that.</li>
 ${pointing}
 <li><strong>Border share</strong>: the share of attention in the outer ${Math.round(BORDER_FRACTION * 100)}% of each side of the image.</li>
+${rows.some((row) => row.detect) ? "<li><strong>Detectors</strong>: each explained detection's map is judged against its own box as the marked region; an image takes its worst detection's verdict.</li>" : ''}
 </ul>
 <p class="note">Shares are compared as printed, rounded to whole percents. Attention is the evidence for the explained class (or, for methods without a sign, how much each pixel mattered).</p>
 </section>`;
@@ -155,8 +156,9 @@ export function datasetSection(
 
   const labelled = rows.filter((row) => typeof row.correct === 'boolean');
   const task = summary.task ?? 'classify';
-  const accuracy =
-    task === 'score'
+  const accuracy = detector
+    ? '' // a detector's accuracy is its found, false-positive and missed counts, above
+    : task === 'score'
       ? '<p>The model gives a score, not a class, so there is no label to be right about and no accuracy.</p>'
       : summary.accuracy === null
         ? '<p>No image has a label, so there is no accuracy.</p>'
