@@ -3,7 +3,6 @@
 // relative to its box, does the model look for a person": inside, above it, along its lower edge).
 import type { AttributionMap } from '../core/attribution.js';
 import type { Box } from '../core/detection/boxes.js';
-import { attentionMass } from '../metrics/region.js';
 import type { DetectClassWindow } from './types.js';
 
 /** Side of a window's square grid. */
@@ -27,16 +26,18 @@ export type BoxWindow = readonly (number | null)[];
  * WINDOW_GRID² cells normalised to sum to 1. A cell is the mean over the pixels whose centres fall in it, as
  * summaryGrid does for the whole image; a cell no pixel centre falls in (a box smaller than the grid) takes the
  * pixel under its centre. Cells wholly outside the photo are null: the model could not look there, which is
- * not the same as not looking. Undefined when the window holds no attention (nothing to normalise), or the box
- * has no area.
+ * not the same as not looking. Undefined when the window holds no attention (nothing to normalise) or a
+ * non-finite value, or the box has no area.
  */
 export function boxWindow(map: AttributionMap, box: Box): BoxWindow | undefined {
   const [x0, y0, x1, y1] = box;
   const bw = x1 - x0;
   const bh = y1 - y0;
   if (!(bw > 0 && bh > 0)) return undefined;
-  const { width, height } = map;
-  const mass = attentionMass(map, map.signed ? 'positive' : 'absolute', 'map');
+  const { width, height, data, signed } = map;
+  // Read only under the window (a box is often a small part of a large photo); non-finite values are refused
+  // earlier, by the box's share (maskAttention).
+  const massAt = (i: number) => (signed ? Math.max(0, data[i]) : Math.abs(data[i]));
   const g = WINDOW_GRID;
   const wx = x0 - WINDOW_MARGIN * bw;
   const wy = y0 - WINDOW_MARGIN * bh;
@@ -55,7 +56,7 @@ export function boxWindow(map: AttributionMap, box: Box): BoxWindow | undefined 
     for (let x = px0; x < px1; x++) {
       const cx = Math.floor((x + 0.5 - wx) / cw);
       if (cx < 0 || cx >= g) continue;
-      sums[cy * g + cx] += mass[y * width + x];
+      sums[cy * g + cx] += massAt(y * width + x);
       counts[cy * g + cx]++;
     }
   }
@@ -70,13 +71,13 @@ export function boxWindow(map: AttributionMap, box: Box): BoxWindow | undefined 
         // Cells overlapping the photo always have a pixel under them somewhere; the one under the centre.
         const x = Math.floor(wx + (cx + 0.5) * cw);
         const y = Math.floor(wy + (cy + 0.5) * ch);
-        if (x >= 0 && x < width && y >= 0 && y < height) v = mass[y * width + x];
+        if (x >= 0 && x < width && y >= 0 && y < height) v = massAt(y * width + x);
       }
       cells[c] = v;
       if (v !== null) total += v;
     }
   }
-  if (!(total > 0)) return undefined;
+  if (!(total > 0 && Number.isFinite(total))) return undefined;
   return cells.map((v) => (v === null ? null : Number((v / total).toPrecision(4))));
 }
 

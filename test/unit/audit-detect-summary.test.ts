@@ -82,6 +82,19 @@ describe('boxWindow', () => {
         [5, 5, 5, 9],
       ),
     ).toBeUndefined();
+    // Non-finite values under the window give no window rather than NaN cells.
+    expect(
+      boxWindow(
+        map((x) => (x === 31 ? Number.NaN : 1)),
+        box,
+      ),
+    ).toBeUndefined();
+    expect(
+      boxWindow(
+        map((x) => (x === 31 ? Number.POSITIVE_INFINITY : 1)),
+        box,
+      ),
+    ).toBeUndefined();
   });
 });
 
