@@ -13,6 +13,7 @@ import {
   WINDOW_MARGIN,
   windowParts,
 } from '../../src/audit/detect-window.js';
+import { rowsToCsv } from '../../src/audit/report/csv.js';
 import type { AuditRow, DetectRowPart } from '../../src/audit/types.js';
 import type { AttributionMap } from '../../src/core/attribution.js';
 
@@ -221,5 +222,26 @@ describe('detectGate (--fail-under on a detector)', () => {
       words:
         'no explained detection found a ground-truth object (--regions gives the objects), so none looks at one',
     });
+  });
+});
+
+describe("results.csv of a detector's rows", () => {
+  it("writes the lowest box share and the worst detection's verdict, as the report files the row", () => {
+    const part: DetectRowPart = {
+      objects: 0,
+      noGroundTruth: true,
+      explained: 2,
+      detections: [
+        { ...detection(0, 'red'), verdict: 'object', boxShare: 0.8 },
+        { ...detection(1, 'green'), verdict: 'partly', boxShare: 0.3 },
+      ],
+      misses: [],
+    };
+    const [header, line] = rowsToCsv([{ file: 'a.png', status: 'ok', task: 'detect', detect: part }])
+      .trim()
+      .split('\r\n')
+      .map((l) => l.split(','));
+    const field = (name: string) => line[header.indexOf(name)];
+    expect([field('share'), field('verdict')]).toEqual(['0.3', 'partly']);
   });
 });
