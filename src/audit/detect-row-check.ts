@@ -1,6 +1,6 @@
 // The 'detect' part of a journal row (a detector's audit), checked field by field and rebuilt from the fields
 // it should have, as row-check.ts does for the rest of the row: journals are untrusted.
-import { WINDOW_GRID } from './detect-window.js';
+import { MAX_ROW_WINDOWS, WINDOW_GRID } from './detect-window.js';
 import { type DetectRowPart, MAX_ROW_DETECTIONS } from './types.js';
 
 const MAX_NAME = 4096;
@@ -83,7 +83,10 @@ export function checkDetectPart(value: unknown): { part: DetectRowPart } | { pro
         if (e.objectShare !== undefined) out.objectShare = number(e.objectShare, `${what}.objectShare`, 0, 1);
       } else if (e.iou !== undefined || e.objectShare !== undefined)
         bad(`'${what}' has a match's numbers without its object`);
-      if (e.window !== undefined) out.window = boxWindowOf(e.window, `${what}.window`);
+      if (e.window !== undefined) {
+        if (i >= MAX_ROW_WINDOWS) bad(`'${what}.window' is past the first ${MAX_ROW_WINDOWS} detections`);
+        out.window = boxWindowOf(e.window, `${what}.window`);
+      }
       shares(e, what, out);
       return out;
     });

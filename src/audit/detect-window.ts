@@ -18,6 +18,12 @@ export const WINDOW_BOX_CELLS: readonly [number, number] = [
   Math.round(((1 + WINDOW_MARGIN) / (1 + 2 * WINDOW_MARGIN)) * WINDOW_GRID),
 ];
 
+/**
+ * Detections per image whose window a row keeps (the first, by score): a window is up to ~2.3 kB of JSON, and a
+ * journal line must stay under MAX_LINE (1 MB) even with --detections 1000.
+ */
+export const MAX_ROW_WINDOWS = 100;
+
 /** A window: WINDOW_GRID² cells row-major, summing to 1; null for a cell wholly outside the photo. */
 export type BoxWindow = readonly (number | null)[];
 

@@ -20,7 +20,7 @@ import { type Detection, decodeDetections } from '../models/detect-decode.js';
 import { decodeOptions, detectionModel, detectorOutputs } from '../models/detect-target.js';
 import { resolveLabel } from '../models/label-match.js';
 import { attentionIn, errorRow, inLanes } from './audit.js';
-import { boxWindow } from './detect-window.js';
+import { boxWindow, MAX_ROW_WINDOWS } from './detect-window.js';
 
 const VERDICT_OF_LEVEL = { inside: 'object', partly: 'partly', outside: 'background' } as const;
 
@@ -159,7 +159,7 @@ async function auditDetectOne(item: DetectAuditItem, request: DetectAuditRequest
         detections.push({ ...entry, similarity, noEvidence: true, map: key });
         continue;
       }
-      const window = boxWindow(map, f.box);
+      const window = i < MAX_ROW_WINDOWS ? boxWindow(map, f.box) : undefined;
       detections.push({
         ...entry,
         similarity,

@@ -156,7 +156,8 @@ export interface DetectRowPart {
     readonly objectShare?: number;
     /**
      * The map around the box in the box's frame (detect-window.ts: the box widened by half its size on each
-     * side, WINDOW_GRID² cells summing to 1, null outside the photo); absent when the window holds no attention.
+     * side, WINDOW_GRID² cells summing to 1, null outside the photo); absent when the window holds no attention,
+     * and past the first MAX_ROW_WINDOWS detections (a journal line's size).
      */
     readonly window?: readonly (number | null)[];
   } & DetectShares)[];

@@ -7,6 +7,7 @@ import { checkDetectPart } from '../../src/audit/detect-row-check.js';
 import { aroundWords, detectGate, summarizeDetections } from '../../src/audit/detect-summary.js';
 import {
   boxWindow,
+  MAX_ROW_WINDOWS,
   meanWindow,
   WINDOW_BOX_CELLS,
   WINDOW_GRID,
@@ -170,6 +171,18 @@ describe("a detector audit's mean window by class", () => {
     const big = windowAt([0]).map((v, c) => (c === 3 ? 7 : v));
     expect(checkDetectPart(part(big))).toEqual({
       problem: "'detect.detections[0].window[3]' is not a finite number in [0, 1]",
+    });
+    const many = {
+      objects: 0,
+      explained: MAX_ROW_WINDOWS + 1,
+      detections: Array.from({ length: MAX_ROW_WINDOWS + 1 }, (_, i) => ({
+        ...detection(i, 'red'),
+        window: ok,
+      })),
+      misses: [],
+    };
+    expect(checkDetectPart(many)).toEqual({
+      problem: `'detect.detections[${MAX_ROW_WINDOWS}].window' is past the first ${MAX_ROW_WINDOWS} detections`,
     });
     const text = windowAt([0]).map((v, c) => (c === 9 ? '0.1' : v));
     expect(checkDetectPart(part(text))).toEqual({
