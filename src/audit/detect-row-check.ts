@@ -1,5 +1,6 @@
 // The 'detect' part of a journal row (a detector's audit), checked field by field and rebuilt from the fields
 // it should have, as row-check.ts does for the rest of the row: journals are untrusted.
+import { MAX_ROW_WINDOWS, WINDOW_GRID } from './detect-window.js';
 import { type DetectRowPart, MAX_ROW_DETECTIONS } from './types.js';
 
 const MAX_NAME = 4096;
@@ -39,6 +40,13 @@ function list(v: unknown, what: string, max: number): unknown[] {
   return v as unknown[];
 }
 
+/** A detection's window: WINDOW_GRID² shares (or null outside the photo), as detect-window.ts writes it. */
+function boxWindowOf(v: unknown, what: string): (number | null)[] {
+  const cells = WINDOW_GRID * WINDOW_GRID;
+  if (!Array.isArray(v) || v.length !== cells) bad(`'${what}' is not a list of ${cells} cells`);
+  return (v as unknown[]).map((c, i) => (c === null ? null : number(c, `${what}[${i}]`, 0, 1)));
+}
+
 /** The shares and map of an entry, each optional. */
 function shares(e: Record<string, unknown>, what: string, out: Record<string, unknown>): void {
   if (e.similarity !== undefined) out.similarity = number(e.similarity, `${what}.similarity`);
@@ -75,6 +83,10 @@ export function checkDetectPart(value: unknown): { part: DetectRowPart } | { pro
         if (e.objectShare !== undefined) out.objectShare = number(e.objectShare, `${what}.objectShare`, 0, 1);
       } else if (e.iou !== undefined || e.objectShare !== undefined)
         bad(`'${what}' has a match's numbers without its object`);
+      if (e.window !== undefined) {
+        if (i >= MAX_ROW_WINDOWS) bad(`'${what}.window' is past the first ${MAX_ROW_WINDOWS} detections`);
+        out.window = boxWindowOf(e.window, `${what}.window`);
+      }
       shares(e, what, out);
       return out;
     });

@@ -20,6 +20,7 @@ import { type Detection, decodeDetections } from '../models/detect-decode.js';
 import { decodeOptions, detectionModel, detectorOutputs } from '../models/detect-target.js';
 import { resolveLabel } from '../models/label-match.js';
 import { attentionIn, errorRow, inLanes } from './audit.js';
+import { boxWindow, MAX_ROW_WINDOWS } from './detect-window.js';
 
 const VERDICT_OF_LEVEL = { inside: 'object', partly: 'partly', outside: 'background' } as const;
 
@@ -158,11 +159,13 @@ async function auditDetectOne(item: DetectAuditItem, request: DetectAuditRequest
         detections.push({ ...entry, similarity, noEvidence: true, map: key });
         continue;
       }
+      const window = i < MAX_ROW_WINDOWS ? boxWindow(map, f.box) : undefined;
       detections.push({
         ...entry,
         similarity,
         ...inBox(map, f.box),
         ...(m.object >= 0 ? { objectShare: shareIn(map, objects[m.object].box) } : {}),
+        ...(window ? { window } : {}),
         map: key,
       });
     }

@@ -154,6 +154,12 @@ export interface DetectRowPart {
     readonly iou?: number;
     /** Share of the map inside the matched object's box. */
     readonly objectShare?: number;
+    /**
+     * The map around the box in the box's frame (detect-window.ts: the box widened by half its size on each
+     * side, WINDOW_GRID² cells summing to 1, null outside the photo); absent when the window holds no attention,
+     * and past the first MAX_ROW_WINDOWS detections (a journal line's size).
+     */
+    readonly window?: readonly (number | null)[];
   } & DetectShares)[];
   /** Ground-truth objects no detection found, each explained with its box as the target. */
   readonly misses: readonly ({
@@ -184,6 +190,30 @@ export interface DetectSummary {
   readonly outsideBox: number | null;
   /** The same, per class label. */
   readonly outsideBoxByClass: Readonly<Record<string, number>>;
+  /**
+   * --fail-under's measure on a detector: the explained detections that found a ground-truth object, and those
+   * of them whose map looks at it (verdict 'object' against the box; a map zero everywhere does not).
+   */
+  readonly lookingAtObject: { readonly found: number; readonly looking: number };
+  /** Per class (by label), the mean map around its explained detections, in the box's frame. */
+  readonly around: readonly DetectClassWindow[];
+}
+
+/** A class's mean window (detect-window.ts) over its explained detections that have one. */
+export interface DetectClassWindow {
+  readonly label: string;
+  /** Detections averaged. */
+  readonly detections: number;
+  /** WINDOW_GRID² cells row-major summing to 1; null where no detection's window lies in its photo. */
+  readonly mean: readonly (number | null)[];
+  /** The mean's share inside the box and in the bands above, below, left and right of it. */
+  readonly parts: {
+    readonly inside: number;
+    readonly above: number;
+    readonly below: number;
+    readonly left: number;
+    readonly right: number;
+  };
 }
 
 /** A labelled tag of a multilabel row. */

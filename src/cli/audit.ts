@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import sharp from 'sharp';
 import { type AuditItem, auditImages, POINTING_TOLERANCE } from '../audit/audit.js';
 import { auditDetections } from '../audit/detect.js';
-import { detectSummaryWords } from '../audit/detect-summary.js';
+import { detectGate, detectSummaryWords } from '../audit/detect-summary.js';
 import { type DetectTruth, readDetectTruth } from '../audit/detect-truth.js';
 import { AuditJournal } from '../audit/journal.js';
 import { labelsFromFolders, readLabelCsv } from '../audit/labels.js';
@@ -31,6 +31,8 @@ import { interruptible } from './interrupt.js';
 import {
   addModelOptions,
   chosenMethod,
+  defaultMethodId,
+  defaultMethodNote,
   detectorFlagsGiven,
   loadModelForCli,
   MODEL_REF_HELP,
@@ -66,7 +68,6 @@ interface AuditFlags extends ModelFlags {
   faithfulness?: boolean;
   reference?: string;
   detections: number;
-  methodGiven?: boolean;
   /** The detector-only flags the user typed, refused once the model's task is known. */
   detectorFlags?: string[];
 }
@@ -76,7 +77,10 @@ export function auditCommand(): Command {
     .description('Explain every image of a folder, check where the model looked, and write a report.')
     .argument('<folder>', 'folder of images (searched recursively)')
     .option('-m, --model <ref>', MODEL_REF_HELP, 'default')
-    .option('--method <id>', `attribution method (${METHODS.map((m) => m.id).join(', ')})`, 'grad-cam')
+    .option(
+      '--method <id>',
+      `attribution method (${METHODS.map((m) => m.id).join(', ')}; default: Grad-CAM where the model has gradients and a feature map, else RISE; D-RISE for a detector)`,
+    )
     .option(
       '--labels <source>',
       "expected labels: 'folders' (each image's first sub-folder names its class) or a CSV file,label; for a multilabel model a label may list several tags, 'dog|leash' (the map explains the first)",
@@ -89,7 +93,7 @@ export function auditCommand(): Command {
     .option('--concurrency <n>', 'images in flight at once', parsePositiveInt, 2)
     .option(
       '--fail-under <share>',
-      `exit with code ${GATE_FAILED_EXIT} when the share of images with regions that look at the object is below this (0–1)`,
+      `exit with code ${GATE_FAILED_EXIT} when the share of images with regions that look at the object is below this (0–1); for a detector, of explained detections that found an object`,
       parseShare,
     )
     .option('--top <k>', 'predictions kept per image', parsePositiveInt, 5)
@@ -111,14 +115,14 @@ export function auditCommand(): Command {
   addModelOptions(cmd, '--class-names <file>');
   for (const flag of methodOptionFlags()) cmd.addOption(flag);
   return cmd.action(async (folder: string, flags: AuditFlags, command: Command) => {
-    flags.methodGiven = command.getOptionValueSource('method') !== 'default';
     flags.detectorFlags = detectorFlagsGiven(command);
     process.exitCode = await runAudit(folder, flags);
   });
 }
 
 async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
-  // Loaded first: a detector's default method is D-RISE (as in explain), and the journal records the method.
+  if (flags.method) chosenMethod(flags); // an unknown method fails before the model loads
+  // Loaded first: the default method depends on the model (as in explain), and the journal records the method.
   const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
   try {
     refuseDetectorFlags(flags.detectorFlags ?? [], model.spec.task);
@@ -131,18 +135,17 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
 async function auditWith(folder: string, flags: AuditFlags, model: Model): Promise<number> {
   const root = resolve(folder);
   const out = resolve(flags.out);
+  // Without --method, explain's rule: D-RISE for a detector, else Grad-CAM where it can run, else RISE.
+  const defaulted = flags.method
+    ? undefined
+    : model.spec.task === 'detect'
+      ? 'd-rise'
+      : await defaultMethodId(model);
   const method =
-    !flags.methodGiven && model.spec.task === 'detect' ? getMethod('d-rise') : chosenMethod(flags);
+    defaulted === 'd-rise'
+      ? getMethod('d-rise')
+      : chosenMethod({ ...flags, method: flags.method ?? defaulted });
   const options = methodOptions(method, flags);
-  if (model.spec.task === 'detect' && flags.failUnder !== undefined) {
-    // The gate counts images whose map looks at their region; a detector's rows judge each detection instead,
-    // so the share would always read 0% and fail every run.
-    throw new SightlineError(
-      'INVALID_ARGUMENT',
-      "--fail-under gates on the share of images whose map looks at their region; a detector's audit judges each detection (found, false positive, missed) and has no such share yet. Leave --fail-under out and read summary.json's 'detect' counts.",
-      { failUnder: flags.failUnder },
-    );
-  }
   const listing = await listImageEntries(root, out);
   // An entry with an image's name that is not a regular file inside the folder still gets a row (an error that
   // says what it is), so nothing the user put in the folder is left out of the results unsaid.
@@ -190,6 +193,8 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
       (already > 0 ? ` (resuming: ${already} already done, ${todo.length} to go)` : '') +
       '.\n',
   );
+  if (defaulted === 'grad-cam' || defaulted === 'rise')
+    printError(`${defaultMethodNote(defaulted, "'sightline explain --list-methods'")}\n`);
 
   const interrupt = interruptible('stopping after the images in flight; run the same command to resume.');
   const bar = progressBar('Audit');
@@ -347,11 +352,12 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
       `\nReport: ${join(out, 'report.html')} (also results.jsonl, results.csv)\n`,
   );
   if (flags.failUnder !== undefined) {
-    const share = withRegion.length > 0 ? onObject / withRegion.length : 0;
+    // A detector's gate counts its detections that found an object (detect-summary.ts detectGate).
+    const gate = summary.detect ? detectGate(summary.detect) : undefined;
+    const share = gate?.share ?? (withRegion.length > 0 ? onObject / withRegion.length : 0);
     if (share < flags.failUnder) {
-      printError(
-        `sightline: only ${(share * 100).toFixed(1)}% of images look at the object, under --fail-under ${(flags.failUnder * 100).toFixed(1)}%.\n`,
-      );
+      const words = gate?.words ?? `only ${(share * 100).toFixed(1)}% of images look at the object`;
+      printError(`sightline: ${words}, under --fail-under ${(flags.failUnder * 100).toFixed(1)}%.\n`);
       return GATE_FAILED_EXIT;
     }
   }

@@ -5,7 +5,7 @@ import { type DetectTruth, readDetectTruth } from '../audit/detect-truth.js';
 import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions/index.js';
 import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { MethodOptions } from '../core/method.js';
-import type { ModelTask } from '../core/model.js';
+import type { Model, ModelTask } from '../core/model.js';
 import { shapesMask } from '../core/regions/mask.js';
 import { matchedObjectMask } from '../evaluate/detect-region.js';
 import {
@@ -25,6 +25,7 @@ import type { ModelHints } from '../models/spec.js';
 import { interruptible } from './interrupt.js';
 import {
   addModelOptions,
+  defaultMethodId,
   detectorFlagsGiven,
   loadModelForCli,
   MODEL_REF_HELP,
@@ -41,7 +42,8 @@ import { REFERENCE_HELP, readReference } from './target-flags.js';
 
 interface EvaluateFlags extends ModelFlags {
   model: string;
-  methods: string[];
+  /** Absent when not given: the default depends on the model (defaultMethods). */
+  methods?: string[];
   metrics: MetricName[];
   regions?: string;
   out: string;
@@ -61,9 +63,10 @@ export function evaluateCommand(): Command {
     .argument('<path>', 'an image or a folder of images')
     .option('-m, --model <ref>', MODEL_REF_HELP, 'default')
     .addOption(
-      new Option('--methods <ids>', 'comma-separated method ids')
-        .argParser(parseMethods)
-        .default(['gradient', 'grad-cam', 'rise'], 'gradient,grad-cam,rise'),
+      new Option(
+        '--methods <ids>',
+        'comma-separated method ids (default: gradient, grad-cam and rise, less those the model cannot run)',
+      ).argParser(parseMethods),
     )
     .addOption(
       new Option(
@@ -107,15 +110,33 @@ async function runEvaluate(path: string, flags: EvaluateFlags, detectorFlags: st
   const { files, passedOver } = await listInputs(path);
   const root = (await stat(path)).isDirectory() ? resolve(path) : resolve(path, '..');
   const regions = flags.regions ? await readRegions(flags.regions) : undefined;
+  // Read once: one reference serves every image.
+  const reference = flags.reference === undefined ? undefined : await readReference(flags.reference);
+  // Loaded before the settings are written: the default methods depend on the model.
+  const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
+  let methods: string[];
+  try {
+    refuseDetectorFlags(detectorFlags, model.spec.task);
+    refuseUnusedTargetParts(model.spec.task, false, reference !== undefined);
+    if (model.spec.task === 'embed' && reference === undefined)
+      throw new SightlineError(
+        'INVALID_ARGUMENT',
+        'An embedding model is evaluated against a reference: --reference other.jpg (a photo, embedded by the same model) or --reference vector.npy; the deletion and insertion curves then follow the cosine similarity to it.',
+      );
+    methods = flags.methods ?? (await defaultMethods(model));
+  } catch (error) {
+    await model.dispose();
+    throw error;
+  }
   // A method option given once applies to every method that takes it (e.g. --samples for SmoothGrad and LIME).
   const options: Record<string, MethodOptions> = {};
-  for (const id of flags.methods) options[id] = methodOptions(getMethod(id), flags);
+  for (const id of methods) options[id] = methodOptions(getMethod(id), flags);
   const out = resolve(flags.out);
   await mkdir(out, { recursive: true });
   const settings: EvaluationSettings = {
     model: modelLabel(flags.model),
     hints: withoutSecrets(modelHints(flags, flags.classNames ? resolve(flags.classNames) : undefined)),
-    methods: flags.methods,
+    methods,
     metrics: flags.metrics,
     options,
     curveSteps: flags.curveSteps ?? null,
@@ -138,23 +159,6 @@ async function runEvaluate(path: string, flags: EvaluateFlags, detectorFlags: st
     reason: `'${p.file}' ${p.reason}; it was not read`,
   }));
   for (const s of skipped) printError(`${safeName(s.file)}: skipped: ${s.reason}\n`);
-  // Read once: one reference serves every image.
-  const reference = flags.reference === undefined ? undefined : await readReference(flags.reference);
-  const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
-  try {
-    refuseDetectorFlags(detectorFlags, model.spec.task);
-    refuseUnusedTargetParts(model.spec.task, false, reference !== undefined);
-  } catch (error) {
-    await model.dispose();
-    throw error;
-  }
-  if (model.spec.task === 'embed' && reference === undefined) {
-    await model.dispose();
-    throw new SightlineError(
-      'INVALID_ARGUMENT',
-      'An embedding model is evaluated against a reference: --reference other.jpg (a photo, embedded by the same model) or --reference vector.npy; the deletion and insertion curves then follow the cosine similarity to it.',
-    );
-  }
   const truth =
     model.spec.task === 'detect' && flags.regions ? await readDetectTruth(flags.regions) : undefined;
   const interrupt = interruptible('stopping…');
@@ -167,7 +171,7 @@ async function runEvaluate(path: string, flags: EvaluateFlags, detectorFlags: st
   const done = new Set(results.map((r) => r.file));
   const todo = relFiles.filter((f) => !done.has(f)).length;
   printError(
-    `Evaluating ${files.length} image${files.length === 1 ? '' : 's'} with ${flags.methods.join(', ')}` +
+    `Evaluating ${files.length} image${files.length === 1 ? '' : 's'} with ${methods.join(', ')}` +
       (done.size > 0 ? ` (resuming: ${files.length - todo} already done, ${todo} to go)` : '') +
       '.\n',
   );
@@ -212,7 +216,7 @@ async function runEvaluate(path: string, flags: EvaluateFlags, detectorFlags: st
           model,
           file: rel,
           image,
-          methods: flags.methods,
+          methods,
           metrics: flags.metrics,
           options,
           regionMask,
@@ -250,6 +254,22 @@ async function runEvaluate(path: string, flags: EvaluateFlags, detectorFlags: st
     `${formatTable(table)}\n\nDeletion and insertion follow the ${curveQuantity(model.spec.task, results)}.\n` +
       `Written: ${join(out, 'evaluation.json')}, ${join(out, 'evaluation.html')}\n`,
   );
+}
+
+/**
+ * evaluate's methods without --methods: gradient, grad-cam and rise, less those the model cannot run, by
+ * explain's rule (defaultMethodId: Grad-CAM where the model has a feature map to read); saying which were left
+ * out and why, on stderr.
+ */
+async function defaultMethods(model: Model): Promise<string[]> {
+  const gradient = getMethod('gradient').requires.every((c) => model.capabilities.has(c));
+  const gradCam = (await defaultMethodId(model)) === 'grad-cam';
+  const left = [...(gradient ? [] : ['gradient']), ...(gradCam ? [] : ['grad-cam'])];
+  if (left.length > 0)
+    printError(
+      `sightline: note: ${left.join(' and ')} ${left.length === 1 ? 'is' : 'are'} left out of the default methods: this model offers no ${gradient ? 'feature map to read' : gradCam ? 'input gradients' : 'input gradients or feature map'}; --methods names others.\n`,
+    );
+  return [...(gradient ? ['gradient'] : []), ...(gradCam ? ['grad-cam'] : []), 'rise'];
 }
 
 /** What decides whether earlier results in --out can be kept: everything that changes a number. */

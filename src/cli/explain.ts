@@ -26,6 +26,7 @@ import {
   addModelOptions,
   chosenMethod,
   defaultMethodId,
+  defaultMethodNote,
   detectorFlagsGiven,
   loadModelForCli,
   MODEL_REF_HELP,
@@ -300,13 +301,6 @@ async function runExplain(image: string, flags: ExplainFlags, detectorFlags: str
     interrupt.release();
     await model.dispose();
   }
-}
-
-/** Which method ran when none was asked for, and how to ask for another: one line. */
-function defaultMethodNote(id: string): string {
-  return id === 'grad-cam'
-    ? 'Grad-CAM is the default for models with gradients; --method rise for RISE (black-box, slower), --list-methods for all.'
-    : 'RISE is the default for models without gradients or feature maps; --list-methods for the others.';
 }
 
 const noun = (spec: ModelSpec) => (spec.task === 'multilabel' ? 'tag' : 'class');

@@ -253,6 +253,16 @@ export async function defaultMethodId(model: Model): Promise<'grad-cam' | 'rise'
   }
 }
 
+/**
+ * Which method ran when none was asked for, and how to ask for another: one line. `list` is how the command
+ * lists the methods (audit has no --list-methods of its own).
+ */
+export function defaultMethodNote(id: string, list = '--list-methods'): string {
+  return id === 'grad-cam'
+    ? `Grad-CAM is the default for models with gradients; --method rise for RISE (black-box, slower), ${list} for all.`
+    : `RISE is the default for models without gradients or feature maps; ${list} for the others.`;
+}
+
 /** loadModel, then what the model says a user should know (e.g. why it runs predict-only), on stderr. */
 export async function loadModelForCli(ref: string, hints: ModelHints): Promise<Model> {
   const model = await loadModel(ref, hints);

@@ -152,6 +152,55 @@ describe('sightline audit --model detector.onnx --regions coco.json', () => {
     expect(html).toContain('Missed green (object 1) at [34, 38, 50, 54]');
   }, 120_000);
 
+  it("averages each class's maps around its boxes: Grad-CAM's mass inside the squares is the window's middle", async () => {
+    // Box-target Grad-CAM puts 99.8–100% of each detection's map in its square (detection-explain.test.ts),
+    // so every class's mean window must hold its mass inside the box, centred on the window's middle (8, 8).
+    const out = at('around');
+    const r = await audit(out, ['--method', 'grad-cam']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('with Grad-CAM');
+    const detect = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')).summary.detect;
+    const around = detect.around as {
+      label: string;
+      detections: number;
+      mean: (number | null)[];
+      parts: Record<string, number>;
+    }[];
+    // Explained detections per class (the miss is explained too, but is no detection): blue 1, green 2, red 2.
+    expect(around.map((c) => [c.label, c.detections])).toEqual([
+      ['blue', 1],
+      ['green', 2],
+      ['red', 2],
+    ]);
+    for (const c of around) {
+      expect(c.mean).toHaveLength(256);
+      expect(c.parts.inside, c.label).toBeGreaterThan(0.95);
+      let mass = 0;
+      let x = 0;
+      let y = 0;
+      c.mean.forEach((v, i) => {
+        mass += v ?? 0;
+        x += ((i % 16) + 0.5) * (v ?? 0);
+        y += (Math.floor(i / 16) + 0.5) * (v ?? 0);
+      });
+      expect(mass).toBeCloseTo(1, 2);
+      expect(Math.abs(x / mass - 8), c.label).toBeLessThan(0.25);
+      expect(Math.abs(y / mass - 8), c.label).toBeLessThan(0.25);
+    }
+    // The blue square touches the photo's top and right edges (y 6, x 58 of 64): cells past them are null.
+    const blue = around[0].mean;
+    expect(blue[0]).toBeNull();
+    expect(blue[15 * 16 + 15]).toBeNull();
+    expect(blue[8 * 16 + 8]).not.toBeNull();
+    const rows = await readRows(out);
+    const first = rows[0].detect.detections[0] as { window?: unknown[] };
+    expect(first.window).toHaveLength(256);
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('Around the detections, by class');
+    expect(html).toContain('&#39;red&#39; (2 detections): 100% inside the box, 0% above it');
+    expect(html).toContain('alt="Mean heat map around the red detections"');
+  }, 120_000);
+
   it('resumes after an interruption with the rows already done kept as they were', async () => {
     const out = at('resume');
     expect((await audit(out)).code).toBe(0);
@@ -218,14 +267,29 @@ describe('sightline audit --model detector.onnx --regions coco.json', () => {
     expect(r.stderr).toContain("which 'categories' does not name; a detector's audit needs each box's class");
   }, 60_000);
 
-  it('refuses --fail-under on a detector in words (exit 2) before any image is read', async () => {
-    const r = await audit(at('gate'), ['--fail-under', '0.5']);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain(
-      "--fail-under gates on the share of images whose map looks at their region; a detector's audit judges each detection",
+  it('--fail-under gates on the share of found detections whose map looks at the object: passes with Grad-CAM, fails with D-RISE (exit 6)', async () => {
+    // Grad-CAM of the box target keeps ~100% of each map in its square: all 4 found detections look at it.
+    const pass = await audit(at('gate-pass'), ['--method', 'grad-cam', '--fail-under', '1']);
+    expect(pass.code, pass.stderr).toBe(0);
+    expect(pass.stderr).not.toContain('under --fail-under');
+    // D-RISE with 200 masks spreads each map: about a third inside the box ('partly'), so none counts.
+    const out = at('gate-fail');
+    const fail = await audit(out, ['--fail-under', '0.5']);
+    expect(fail.code, fail.stderr).toBe(6);
+    // The gate's count, recounted from the rows: found (matched) detections and their 'object' verdicts.
+    const found = (await readRows(out)).flatMap((x) =>
+      x.detect.detections.filter((d) => d.object !== undefined),
+    ) as { verdict?: string }[];
+    const looking = found.filter((d) => d.verdict === 'object').length;
+    expect(found).toHaveLength(4);
+    const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')).summary.detect;
+    expect(summary.lookingAtObject).toEqual({ found: 4, looking });
+    expect(fail.stderr).toContain(
+      `sightline: only ${((looking / 4) * 100).toFixed(1)}% of the explained detections that found an object look at it (${looking} of 4), under --fail-under 50.0%.`,
     );
-    expect(r.stderr).not.toContain('Auditing');
-  }, 60_000);
+    // The report and results are written all the same.
+    expect((await stat(join(out, 'report.html'))).size).toBeGreaterThan(0);
+  }, 120_000);
 
   it("evaluate: the deletion curve starts at the unmasked photo's similarity; the pointing game is played against the matched object", async () => {
     const out = at('ev');
@@ -289,7 +353,7 @@ describe('sightline audit --model detector.onnx --regions coco.json', () => {
     expect(e.table.cells['d-rise'].pointing).toBeUndefined();
   }, 60_000);
 
-  it('--detections caps the maps per image; without ground truth detections are explained, not counted', async () => {
+  it('--detections caps the maps per image; without ground truth detections are explained, not counted, and --fail-under has none to count', async () => {
     const out = at('cap');
     const r = await runCli([
       'audit',
@@ -300,10 +364,16 @@ describe('sightline audit --model detector.onnx --regions coco.json', () => {
       '100',
       '--detections',
       '1',
+      '--fail-under',
+      '0.1',
       '--out',
       out,
     ]);
-    expect(r.code, r.stderr).toBe(0);
+    // No detection found an object: the gate fails (exit 6) and says why; the audit itself is complete.
+    expect(r.code, r.stderr).toBe(6);
+    expect(r.stderr).toContain(
+      'sightline: no explained detection found a ground-truth object (--regions gives the objects), so none looks at one, under --fail-under 10.0%.',
+    );
     const rows = await readRows(out);
     const a = rows[0].detect as Row['detect'] & { noGroundTruth?: boolean; explained: number };
     expect(a.noGroundTruth).toBe(true);

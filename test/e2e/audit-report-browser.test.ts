@@ -252,3 +252,132 @@ describe('report.html in Chromium', () => {
     expect(problems).toEqual([]);
   });
 });
+
+/** A detector's row: each detection [label, verdict or 'none' (a zero map), share in its box, found object]. */
+function detectRow(
+  file: string,
+  objects: number,
+  detections: [string, AuditVerdict | 'none', number, number | undefined][],
+  misses: string[] = [],
+): AuditRow {
+  return {
+    file,
+    status: 'ok',
+    task: 'detect',
+    width: 64,
+    height: 64,
+    predictions: detections.map(([label], index) => ({ index, label, score: 0.9 })),
+    detect: {
+      objects,
+      explained: detections.length,
+      detections: detections.map(([label, verdict, share, object], index) => ({
+        index,
+        label,
+        classIndex: 0,
+        score: 0.9,
+        box: [0, 0, 16, 16],
+        ...(object === undefined ? {} : { object, iou: 1 }),
+        ...(verdict === 'none' ? { noEvidence: true } : { verdict, boxShare: share }),
+      })),
+      misses: misses.map((label, j) => ({
+        object: detections.length + j,
+        label,
+        classIndex: 1,
+        box: [30, 30, 40, 40],
+        bestIou: 0,
+        noEvidence: true,
+      })),
+    },
+  };
+}
+
+describe("report.html of a detector's audit in Chromium: the verdict filter", () => {
+  const DETECT_ROWS: AuditRow[] = [
+    // A false positive looking partly outside its box beside a found red looking at it.
+    detectRow('det/fp.png', 1, [
+      ['blue', 'partly', 0.34, undefined],
+      ['red', 'object', 0.9, 0],
+    ]),
+    detectRow('det/miss.png', 2, [['red', 'object', 0.8, 0]], ['green']),
+    detectRow('det/bg.png', 1, [['red', 'background', 0.1, 0]]),
+    detectRow('det/zero.png', 1, [['red', 'none', 0, 0]]),
+    detectRow('det/empty.png', 0, []),
+  ];
+  let detectPage: Page;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    const html = await renderReport({
+      rows: DETECT_ROWS,
+      summary: summarize(DETECT_ROWS),
+      config: { model: 'det.onnx', method: 'd-rise', options: {}, regions: 'coco.json' },
+    });
+    const path = join(scratch, 'detect-report.html');
+    await writeFile(path, html);
+    detectPage = await context.newPage();
+    detectPage.on('pageerror', (error) => errors.push(error.message));
+    await detectPage.goto(pathToFileURL(path).href);
+    await detectPage.waitForLoadState('load');
+  }, 60_000);
+
+  const shown = () =>
+    detectPage.$$eval('#images tbody tr', (trs) =>
+      (trs as HTMLTableRowElement[])
+        .filter((tr) => !tr.hidden)
+        .map((tr) => tr.querySelector('button.open')?.textContent ?? ''),
+    );
+
+  it('files each row under its worst detection, and finds it under every verdict its detections have', async () => {
+    // Worst first: no evidence, background, partly (0.34), object (0.8), then the row with no detection.
+    expect(await shown()).toEqual([
+      'det/zero.png',
+      'det/bg.png',
+      'det/fp.png',
+      'det/miss.png',
+      'det/empty.png',
+    ]);
+    const badges = await detectPage.$$eval('#images tbody tr .badge', (els) => els.map((e) => e.textContent));
+    expect(badges).toEqual([
+      'no evidence for the class',
+      'looks at the background',
+      'looks partly outside',
+      'looks at the object',
+      'no region',
+    ]);
+    const filter = async (kind: string) => {
+      await detectPage.selectOption('#filter-verdict', kind);
+      return shown();
+    };
+    expect(await filter('object')).toEqual(['det/fp.png', 'det/miss.png']);
+    expect(await filter('partly')).toEqual(['det/fp.png']);
+    expect(await filter('background')).toEqual(['det/bg.png']);
+    expect(await filter('noevidence')).toEqual(['det/zero.png']);
+    expect(await filter('falsepositive')).toEqual(['det/fp.png']);
+    expect(await filter('missed')).toEqual(['det/miss.png']);
+    expect(await detectPage.locator('#shown-count').textContent()).toBe('Showing 1 of 5 images');
+    expect(await filter('all')).toHaveLength(5);
+    // The dataset's table counts detections per verdict, and false positives among them.
+    const table = await detectPage.locator('table.small').first().textContent();
+    expect(table).toContain('Verdicts of the explained detections');
+    // object: fp.png's red and miss.png's red, both found; partly: fp.png's blue, the false positive.
+    expect(table?.replace(/\s+/g, ' ')).toContain(
+      'looks at the object20 looks partly outside11 looks at the background10 no evidence for the class10',
+    );
+    expect(errors).toEqual([]);
+  });
+
+  it("reads the verdicts as judged against each detection's box, without a classifier's accuracy", async () => {
+    const text = (await detectPage.locator('main').textContent()) ?? '';
+    expect(text).toContain("each explained detection's map is judged against its own box");
+    expect(text).not.toContain('accuracy');
+    expect(text).not.toContain('Accuracy');
+    expect(await page.locator('main').textContent()).toContain('Accuracy: 60%');
+    expect(await page.locator('main').textContent()).not.toContain('judged against its own box');
+  });
+
+  it('offers the detector kinds only in a detector audit', async () => {
+    expect(await detectPage.locator('#filter-verdict option[value="missed"]').count()).toBe(1);
+    expect(await page.locator('#filter-verdict option[value="missed"]').count()).toBe(0);
+    expect(await page.locator('#filter-verdict option[value="falsepositive"]').count()).toBe(0);
+  });
+});

@@ -1,6 +1,6 @@
 // The audit's rows for machines and spreadsheets: results.csv (one row per image) and results.jsonl.
 import type { AuditRow } from '../types.js';
-import { predictionWords, taskOf } from './row-view.js';
+import { kindOf, predictionWords, shareOf, taskOf } from './row-view.js';
 
 /** results.csv's columns, in order. */
 export const CSV_COLUMNS = [
@@ -39,7 +39,9 @@ type CsvValue = string | number | boolean | undefined;
  * (results.jsonl has the code too). `task` says how `top1_score` reads: a probability in [0, 1] for classify
  * and multilabel, the raw value for score; `prediction` is the same in words ('score 0.7300', 'tags: dog
  * 91.0%'). A multilabel row's labelled tags are split into `tags_present` and `tags_absent` ('|'-separated);
- * `target_low_probability` is the explained target's probability when it is under 1% (a tag's under 10%).
+ * `target_low_probability` is the explained target's probability when it is under 1% (a tag's under 10%). A
+ * detector's row has the lowest share of an explained detection's map inside its own box as `share`, and the
+ * worst of its detections' verdicts as `verdict`, as the report sorts and files the row.
  *
  * Fields holding a comma, a double quote, CR or LF are quoted, with quotes doubled (RFC 4180). A text field
  * that starts with =, +, -, @, a tab or CR gets a leading apostrophe, so a spreadsheet shows it as text instead
@@ -80,17 +82,23 @@ function csvValues(row: AuditRow): Record<CsvColumn, CsvValue> {
       .join('|'),
     target: row.target?.label,
     target_low_probability: row.lowConfidence?.probability,
-    share: row.region?.share,
+    share: shareOf(row),
     area_share: row.region?.areaShare,
     concentration: row.region?.concentration,
     peak_inside: row.region?.peakInside,
-    verdict: row.region?.verdict,
+    verdict: row.region?.verdict ?? (row.detect ? detectVerdict(row) : undefined),
     no_evidence: row.status === 'ok' ? row.noEvidence === true : undefined,
     border_share: row.borderShare,
     deletion_auc: row.faithfulness?.deletion,
     insertion_auc: row.faithfulness?.insertion,
     error: row.error?.message,
   };
+}
+
+/** A detector row's verdict, as the report files it: its worst explained detection's. */
+function detectVerdict(row: AuditRow): CsvValue {
+  const kind = kindOf(row);
+  return kind === 'object' || kind === 'partly' || kind === 'background' ? kind : undefined;
 }
 
 const PLAIN_NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i;

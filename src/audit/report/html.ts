@@ -6,11 +6,12 @@ import { createHash } from 'node:crypto';
 import { invalidArgument } from '../../core/errors.js';
 import { escapeHtml } from '../../core/html.js';
 import { colormap } from '../../render/colormaps.js';
+import { WINDOW_BOX_CELLS } from '../detect-window.js';
 import type { AuditConfig, AuditRow, AuditSummary } from '../types.js';
 import { reportAssets } from './assets.js';
 import { pngUri, scriptJson } from './escape.js';
 import { PAGE_IDS, type ReportPageData } from './page-data.js';
-import { details, kindOf, searchText, sortKeys, worstFirst } from './row-view.js';
+import { details, kindsOf, searchText, sortKeys, worstFirst } from './row-view.js';
 import {
   datasetSection,
   dialogMarkup,
@@ -61,11 +62,14 @@ export async function renderReport(input: ReportInput): Promise<string> {
 
   const meanMap = await heatMapUri(summary.meanMap);
   const clusterMaps = await Promise.all(summary.clusters.map((cluster) => heatMapUri(cluster.mean)));
+  const aroundMaps = await Promise.all(
+    (summary.detect?.around ?? []).map((c) => heatMapUri(c.mean, WINDOW_BOX_CELLS)),
+  );
 
   const data: ReportPageData = {
     rows: ordered.map((row) => ({
       file: row.file,
-      kind: kindOf(row),
+      kinds: kindsOf(row),
       keys: sortKeys(row),
       text: searchText(row),
       detail: details(row, missing.get(row.file)),
@@ -77,7 +81,7 @@ export async function renderReport(input: ReportInput): Promise<string> {
     `<header><h1>${escapeHtml(title)}</h1></header>`,
     '<main>',
     runSection(config, rows),
-    datasetSection(rows, summary, meanMap, clusterMaps),
+    datasetSection(rows, summary, meanMap, clusterMaps, aroundMaps),
     tableSection(ordered, images, missing),
     '</main>',
     dialogMarkup(),

@@ -4,8 +4,11 @@
 /** One row of the images table, as the script needs it to sort, filter and open the detail dialog. */
 export interface ReportPageRow {
   readonly file: string;
-  /** The row's kind (an error, a verdict, no evidence, no region): the verdict filter's value. */
-  readonly kind: string;
+  /**
+   * The kinds the verdict filter finds the row under (an error, a verdict, no evidence, no region; a detector's
+   * row each of its detections' verdicts, a false positive, a miss).
+   */
+  readonly kinds: readonly string[];
   /** What each sortable column sorts by; null sorts last in either direction. */
   readonly keys: Readonly<Record<string, string | number | null>>;
   /** Lower-cased text the filter box searches. */

@@ -18,20 +18,68 @@ const OTHER_KIND_WORDS = {
   none: 'no region',
 } as const;
 
+/** Kinds only a detector's row has, after KINDS in the verdict filter: a false positive, a missed object. */
+export const DETECT_KINDS = ['falsepositive', 'missed'] as const;
+export type FilterKind = RowKind | (typeof DETECT_KINDS)[number];
+
+const DETECT_KIND_WORDS = { falsepositive: 'false positives', missed: 'missed objects' } as const;
+
 /** The rows in the report's default order: kind (KINDS), then the lowest share inside, then file name. */
 export function worstFirst(rows: readonly AuditRow[]): AuditRow[] {
   return [...rows].sort(
     (a, b) =>
       KINDS.indexOf(kindOf(a)) - KINDS.indexOf(kindOf(b)) ||
-      (a.region?.share ?? 0) - (b.region?.share ?? 0) ||
+      (shareOf(a) ?? 0) - (shareOf(b) ?? 0) ||
       compareText(a.file, b.file),
   );
 }
 
+/** A row's kind; a detector's row takes its worst explained detection's (each judged against its own box). */
 export function kindOf(row: AuditRow): RowKind {
   if (row.status === 'error') return 'error';
   if (row.noEvidence) return 'noevidence';
+  if (row.detect) {
+    const kinds = detectionKinds(row);
+    return KINDS.find((k) => kinds.has(k)) ?? 'none';
+  }
   return row.region?.verdict ?? 'none';
+}
+
+/** The verdicts of a detector row's explained detections, 'noevidence' for a map zero everywhere. */
+function detectionKinds(row: AuditRow): Set<RowKind> {
+  const kinds = new Set<RowKind>();
+  for (const d of row.detect?.detections ?? []) {
+    if (d.noEvidence) kinds.add('noevidence');
+    else if (d.verdict) kinds.add(d.verdict);
+  }
+  return kinds;
+}
+
+/**
+ * Every kind the verdict filter finds a row under: its own, and for a detector's row each of its explained
+ * detections' verdicts, plus 'falsepositive' and 'missed' when it has one.
+ */
+export function kindsOf(row: AuditRow): FilterKind[] {
+  const kinds = new Set<FilterKind>([kindOf(row)]);
+  const d = row.detect;
+  if (row.status === 'ok' && d) {
+    for (const k of detectionKinds(row)) kinds.add(k);
+    if (!d.noGroundTruth && d.detections.some((e) => e.object === undefined)) kinds.add('falsepositive');
+    if (d.misses.length > 0) kinds.add('missed');
+  }
+  return [...KINDS, ...DETECT_KINDS].filter((k) => kinds.has(k));
+}
+
+/**
+ * The share the row is sorted by: inside its region; for a detector's row, the lowest share of an explained
+ * detection's map inside its own box (the detection that looks furthest outside). Undefined without one.
+ */
+export function shareOf(row: AuditRow): number | undefined {
+  if (row.region) return row.region.share;
+  const shares = (row.detect?.detections ?? []).flatMap((d) =>
+    d.boxShare === undefined ? [] : [d.boxShare],
+  );
+  return shares.length > 0 ? Math.min(...shares) : undefined;
 }
 
 export function kindWords(kind: RowKind): string {
@@ -41,7 +89,8 @@ export function kindWords(kind: RowKind): string {
 }
 
 /** The verdict filter's words for a kind: short, so the menu is no wider than its longest verdict. */
-export function filterWords(kind: RowKind): string {
+export function filterWords(kind: FilterKind): string {
+  if (kind === 'falsepositive' || kind === 'missed') return DETECT_KIND_WORDS[kind];
   return kind === 'error' ? 'errors' : kind === 'noevidence' ? 'no evidence' : kindWords(kind);
 }
 
@@ -191,10 +240,10 @@ export function sortKeys(row: AuditRow): Record<string, string | number | null> 
     score: top?.score ?? null,
     label: row.label?.text ?? null,
     correct: bool(row.correct),
-    share: row.region?.share ?? null,
+    share: shareOf(row) ?? null,
     peak: bool(row.region?.peakInside),
     // Severity, then share inside: the default order.
-    verdict: KINDS.indexOf(kindOf(row)) * 2 + (row.region?.share ?? 0),
+    verdict: KINDS.indexOf(kindOf(row)) * 2 + (shareOf(row) ?? 0),
     border: row.borderShare ?? null,
   };
 }
@@ -206,7 +255,9 @@ export function searchText(row: AuditRow): string {
     predictionWords(row),
     row.label?.text,
     row.target?.label,
-    kindWords(kindOf(row)),
+    ...kindsOf(row).map((k) =>
+      k === 'falsepositive' || k === 'missed' ? DETECT_KIND_WORDS[k] : kindWords(k),
+    ),
     row.error?.code,
     row.error?.message,
   ]

@@ -5,8 +5,10 @@ import sharp from 'sharp';
 import { TAG_PRESENT } from '../../core/confidence.js';
 import { escapeHtml } from '../../core/html.js';
 import { INSIDE_SHARE, PARTLY_CONCENTRATION } from '../../metrics/verdict.js';
+import { drawBox } from '../../render/boxes.js';
 import { colormap } from '../../render/colormaps.js';
-import { detectSummaryWords } from '../detect-summary.js';
+import { aroundWords, detectSummaryWords } from '../detect-summary.js';
+import { WINDOW_MARGIN } from '../detect-window.js';
 import {
   type AuditConfig,
   type AuditRow,
@@ -19,6 +21,7 @@ import {
 import { pngUri } from './escape.js';
 import { INITIAL_SORT, PAGE_IDS } from './page-data.js';
 import {
+  DETECT_KINDS,
   filterWords,
   KINDS,
   kindOf,
@@ -28,6 +31,7 @@ import {
   plural,
   predictionWords,
   score,
+  shareOf,
   taskOf,
   yesNo,
 } from './row-view.js';
@@ -44,22 +48,38 @@ const VERDICT_ORDER: readonly AuditVerdict[] = ['object', 'partly', 'background'
 
 /**
  * A square summary map (side² values) as a PNG data: URI: values scaled by the map's maximum, coloured with
- * turbo, upscaled by nearest neighbour to MAP_SIDE-ish pixels. Null for an empty or all-zero map.
+ * turbo, upscaled by nearest neighbour to MAP_SIDE-ish pixels; null cells (outside every photo) grey. With
+ * `frame` (the first and one-past-last cell of a box, on both axes), the box is outlined in white. Null for an
+ * empty or all-zero map.
  */
-export async function heatMapUri(values: readonly number[]): Promise<string | null> {
+export async function heatMapUri(
+  values: readonly (number | null)[],
+  frame?: readonly [number, number],
+): Promise<string | null> {
   const side = Math.round(Math.sqrt(values.length));
   if (side === 0 || side * side !== values.length) return null;
-  const max = values.reduce((m, v) => Math.max(m, v), 0);
+  const max = values.reduce<number>((m, v) => Math.max(m, v ?? 0), 0);
   if (!(max > 0)) return null;
   const lut = colormap('turbo').lut;
   const pixels = new Uint8Array(values.length * 3);
   values.forEach((v, i) => {
-    const c = Math.round(Math.min(1, Math.max(0, v / max)) * 255) * 3;
-    pixels.set(lut.subarray(c, c + 3), i * 3);
+    if (v === null) pixels.fill(128, i * 3, i * 3 + 3);
+    else {
+      const c = Math.round(Math.min(1, Math.max(0, v / max)) * 255) * 3;
+      pixels.set(lut.subarray(c, c + 3), i * 3);
+    }
   });
   const scale = Math.max(1, Math.round(MAP_SIDE / side));
-  const png = await sharp(pixels, { raw: { width: side, height: side, channels: 3 } })
-    .resize(side * scale, side * scale, { kernel: 'nearest' })
+  const big = sharp(pixels, { raw: { width: side, height: side, channels: 3 } }).resize(
+    side * scale,
+    side * scale,
+    { kernel: 'nearest' },
+  );
+  if (!frame) return pngUri(await big.png().toBuffer());
+  const raw = { width: side * scale, height: side * scale, data: new Uint8Array(await big.raw().toBuffer()) };
+  const [a, b] = frame.map((c) => c * scale);
+  drawBox(raw, 3, [a, a, b, b], { thickness: 2 });
+  const png = await sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: 3 } })
     .png()
     .toBuffer();
   return pngUri(png);
@@ -95,6 +115,7 @@ export function runSection(config: AuditConfig, rows: readonly AuditRow[]): stri
 <li><strong>${VERDICT_WORDS.background}</strong>: less than that.</li>
 ${pointing}
 <li><strong>Border share</strong>: the share of attention in the outer ${Math.round(BORDER_FRACTION * 100)}% of each side of the image.</li>
+${rows.some((row) => row.detect) ? "<li><strong>Detectors</strong>: each explained detection's map is judged against its own box as the marked region; an image takes its worst detection's verdict.</li>" : ''}
 </ul>
 <p class="note">Shares are compared as printed, rounded to whole percents. Attention is the evidence for the explained class (or, for methods without a sign, how much each pixel mattered).</p>
 </section>`;
@@ -105,8 +126,10 @@ export function datasetSection(
   summary: AuditSummary,
   meanMap: string | null,
   clusterMaps: readonly (string | null)[],
+  aroundMaps: readonly (string | null)[] = [],
 ): string {
   const explained = summary.images - summary.errors;
+  const detector = rows.some((row) => row.detect);
   const counts = `<p>${plural(summary.images, 'image')}: ${explained} explained, ${plural(summary.errors, 'error')}.</p>`;
 
   const picture = meanMap
@@ -114,7 +137,9 @@ export function datasetSection(
 <img src="${meanMap}" width="${MAP_SIDE}" height="${MAP_SIDE}" alt="Mean heat map of the model's attention over the explained images">
 <figcaption>Where the model looks on average, every image stretched to a square.${legend()}</figcaption>
 </figure>`
-    : '<p>No image produced a map, so there is no average picture.</p>';
+    : detector
+      ? '' // a detector's maps are averaged around its boxes, below
+      : '<p>No image produced a map, so there is no average picture.</p>';
 
   let border = '';
   if (Number.isFinite(summary.borderShare) && Number.isFinite(summary.borderAreaShare)) {
@@ -131,8 +156,9 @@ export function datasetSection(
 
   const labelled = rows.filter((row) => typeof row.correct === 'boolean');
   const task = summary.task ?? 'classify';
-  const accuracy =
-    task === 'score'
+  const accuracy = detector
+    ? '' // a detector's accuracy is its found, false-positive and missed counts, above
+    : task === 'score'
       ? '<p>The model gives a score, not a class, so there is no label to be right about and no accuracy.</p>'
       : summary.accuracy === null
         ? '<p>No image has a label, so there is no accuracy.</p>'
@@ -183,10 +209,53 @@ export function datasetSection(
 <h2 id="dataset-title">The whole dataset</h2>
 <div class="overview">
 ${picture}
-<div>${counts}${summary.detect ? `<p>${escapeHtml(detectSummaryWords(summary.detect))}</p>` : ''}${border}${accuracy}${low}${verdicts}</div>
+<div>${counts}${summary.detect ? `<p>${escapeHtml(detectSummaryWords(summary.detect))}</p>` : ''}${border}${accuracy}${low}${detector ? detectVerdictTable(rows) : verdicts}</div>
 </div>
+${aroundSection(summary, aroundMaps)}
 ${clusters}
 </section>`;
+}
+
+/** A detector audit's verdicts: its explained detections per verdict (each map against its own box). */
+function detectVerdictTable(rows: readonly AuditRow[]): string {
+  const count = new Map<string, { all: number; fp: number }>();
+  for (const row of rows) {
+    if (row.status !== 'ok' || !row.detect) continue;
+    for (const d of row.detect.detections) {
+      const kind = d.noEvidence ? 'noevidence' : d.verdict;
+      if (!kind) continue;
+      const c = count.get(kind) ?? { all: 0, fp: 0 };
+      c.all++;
+      if (!row.detect.noGroundTruth && d.object === undefined) c.fp++;
+      count.set(kind, c);
+    }
+  }
+  const body = (['object', 'partly', 'background', 'noevidence'] as const)
+    .filter((k) => count.has(k))
+    .map((k) => {
+      const c = count.get(k)!;
+      return `<tr><th scope="row"><span class="badge ${k}">${kindWords(k)}</span></th><td>${c.all}</td><td>${c.fp}</td></tr>`;
+    });
+  return `<table class="small">
+<caption>Verdicts of the explained detections (each map against its own box)</caption>
+<thead><tr><th scope="col">Verdict</th><th scope="col">Detections</th><th scope="col">False positives</th></tr></thead>
+<tbody>${body.join('\n')}</tbody>
+</table>`;
+}
+
+/** A detector's mean map around its detections, one picture per class, with where the attention lies in words. */
+function aroundSection(summary: AuditSummary, maps: readonly (string | null)[]): string {
+  const around = summary.detect?.around ?? [];
+  if (around.length === 0) return '';
+  const figures = around.map((c, i) => {
+    const img = maps[i]
+      ? `<img src="${maps[i]}" width="${MAP_SIDE / 2}" height="${MAP_SIDE / 2}" alt="Mean heat map around the ${escapeHtml(c.label)} detections">`
+      : '';
+    return `<figure class="cluster">${img}<figcaption>${escapeHtml(aroundWords(c))}</figcaption></figure>`;
+  });
+  return `<h3>Around the detections, by class</h3>
+<p class="note">Each explained detection's map in its box's frame: the box (outlined) widened by ${Math.round(WINDOW_MARGIN * 100)}% of its size on every side, every box stretched to the same square, then averaged over the class's detections. Grey: outside every photo.${legend()}</p>
+<div class="clusters">${figures.join('\n')}</div>`;
 }
 
 /** Per labelled tag of a multilabel audit: its labelled images and how many of them have it present. */
@@ -245,7 +314,8 @@ export function tableSection(
       ? `<th scope="col">${c.title}</th>`
       : `<th scope="col"${c.numeric ? ' class="num"' : ''} data-sort="${c.key}" aria-sort="${c.key === INITIAL_SORT ? 'ascending' : 'none'}"><button type="button" data-sort="${c.key}">${c.title}</button></th>`,
   ).join('');
-  const options = KINDS.map((kind) => `<option value="${kind}">${filterWords(kind)}</option>`).join('');
+  const kinds = ordered.some((row) => row.detect) ? [...KINDS, ...DETECT_KINDS] : KINDS;
+  const options = kinds.map((kind) => `<option value="${kind}">${filterWords(kind)}</option>`).join('');
   const body = ordered
     .map((row, index) => {
       const picture = images.get(row.file);
@@ -263,7 +333,7 @@ export function tableSection(
         `<td class="num">${score(top?.score, taskOf(row))}</td>`,
         `<td>${escapeHtml(row.label?.text ?? '')}</td>`,
         `<td>${yesNo(row.correct)}</td>`,
-        `<td class="num">${percent(row.region?.share)}</td>`,
+        `<td class="num">${percent(shareOf(row))}</td>`,
         `<td>${yesNo(row.region?.peakInside)}</td>`,
         `<td><span class="badge ${escapeHtml(kind)}">${escapeHtml(kindWords(kind))}</span></td>`,
         `<td class="num">${percent(row.borderShare)}</td>`,

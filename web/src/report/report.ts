@@ -59,7 +59,7 @@ function applyFilter(): void {
   const kind = filterVerdict.value;
   let count = 0;
   rows.forEach((row, i) => {
-    const visible = (kind === 'all' || row.kind === kind) && words.every((w) => row.text.includes(w));
+    const visible = (kind === 'all' || row.kinds.includes(kind)) && words.every((w) => row.text.includes(w));
     rowOf.get(i)!.hidden = !visible;
     if (visible) count += 1;
   });
