@@ -268,3 +268,25 @@ export function maskRle(
   counts.push(run);
   return { size: [photoHeight, photoWidth], counts };
 }
+
+/**
+ * The mask on a photo resized by `scale` (an audit overlay's size): each output pixel takes the mask's pixel
+ * under its centre, as nearest-neighbour resizing does.
+ */
+export function scaleMask(mask: PhotoMask, scale: number): PhotoMask {
+  if (scale === 1 || mask.width === 0) return mask;
+  const x0 = Math.floor(mask.x * scale);
+  const y0 = Math.floor(mask.y * scale);
+  const width = Math.max(1, Math.ceil((mask.x + mask.width) * scale) - x0);
+  const height = Math.max(1, Math.ceil((mask.y + mask.height) * scale) - y0);
+  const data = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const sy = Math.floor((y0 + y + 0.5) / scale) - mask.y;
+    if (sy < 0 || sy >= mask.height) continue;
+    for (let x = 0; x < width; x++) {
+      const sx = Math.floor((x0 + x + 0.5) / scale) - mask.x;
+      if (sx >= 0 && sx < mask.width) data[y * width + x] = mask.data[sy * mask.width + sx];
+    }
+  }
+  return { x: x0, y: y0, width, height, data };
+}

@@ -3,9 +3,10 @@
  * are counted by hand, the box as fallback, and the mask drawn on an overlay (render/masks.ts).
  */
 import { describe, expect, it } from 'vitest';
+import { checkDetectPart } from '../../src/audit/detect-row-check.js';
 import type { AttributionMap } from '../../src/core/attribution.js';
 import { detectionRegionShare } from '../../src/explain/detect.js';
-import type { PhotoMask } from '../../src/models/detect-mask.js';
+import { type PhotoMask, scaleMask } from '../../src/models/detect-mask.js';
 import { drawMask, edgeDistance, MASK_COLOR } from '../../src/render/masks.js';
 
 /** A 10 × 10 map, 0 but for the given (x, y, value). */
@@ -101,5 +102,34 @@ describe('drawing a mask', () => {
     expect(Array.from(rgb.data.subarray(2 * 12))).toEqual(new Array(24).fill(0));
     expect(Array.from(rgb.data.subarray(0, 3))).toEqual([...MASK_COLOR]);
     expect(() => drawMask(rgb, 3, { ...square, data: new Uint8Array(3) })).toThrow(/mask/);
+  });
+});
+
+describe('a seg detection in the audit journal and on a smaller overlay', () => {
+  const part = (extra: Record<string, unknown>) => ({
+    objects: 0,
+    explained: 1,
+    detections: [
+      { index: 0, label: 'red', classIndex: 0, score: 0.9, box: [1, 2, 3, 4], boxShare: 0.9, ...extra },
+    ],
+    misses: [],
+  });
+
+  it('keeps a row’s mask share and region, and refuses them malformed', () => {
+    const ok = checkDetectPart(part({ maskShare: 0.75, region: 'mask', verdict: 'object' }));
+    expect('part' in ok && ok.part.detections[0]).toMatchObject({ maskShare: 0.75, region: 'mask' });
+    expect(checkDetectPart(part({ region: 'box' }))).toEqual({ problem: expect.stringMatching(/region/) });
+    expect(checkDetectPart(part({ maskShare: 1.5 }))).toEqual({
+      problem: expect.stringMatching(/maskShare/),
+    });
+  });
+
+  it('scales a mask by nearest neighbour', () => {
+    // 2 × 2 mask at (2, 2), diagonal; halved: the pixel at (1, 1) reads source (3, 3).
+    const m: PhotoMask = { x: 2, y: 2, width: 2, height: 2, data: Uint8Array.from([1, 0, 0, 1]) };
+    expect(scaleMask(m, 0.5)).toEqual({ x: 1, y: 1, width: 1, height: 1, data: Uint8Array.from([1]) });
+    const doubled = scaleMask(m, 2);
+    expect([doubled.x, doubled.y, doubled.width, doubled.height]).toEqual([4, 4, 4, 4]);
+    expect(Array.from(doubled.data)).toEqual([1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 1, 1]);
   });
 });
