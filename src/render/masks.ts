@@ -4,8 +4,18 @@
  * in photo pixels, as render/boxes.ts draws the box.
  */
 import { invalidArgument } from '../core/errors.js';
-import type { PhotoMask } from '../models/detect-mask.js';
 import type { Pixels } from './boxes.js';
+
+/** A mask over a window of the image (models/detect-mask.ts PhotoMask has this shape). */
+export interface MaskWindow {
+  /** Column and row of the window's first pixel in the image. */
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+  /** width × height bytes, row-major, non-zero inside. */
+  readonly data: Uint8Array;
+}
 
 export interface MaskStyle {
   /** Outline colour, RGB. Default cyan: apart from the box's white and from every colormap's low end. */
@@ -24,7 +34,7 @@ export const MASK_COLOR: readonly [number, number, number] = [0, 230, 255];
  * Each inside pixel's chessboard distance to the nearest outside pixel (pixels beyond the window are outside),
  * capped at `cap`: two chamfer passes.
  */
-export function edgeDistance(mask: PhotoMask, cap: number): Uint8Array {
+export function edgeDistance(mask: MaskWindow, cap: number): Uint8Array {
   const { width: w, height: h, data } = mask;
   const d = new Uint8Array(w * h);
   const at = (x: number, y: number) => (x < 0 || y < 0 || x >= w || y >= h ? 0 : d[y * w + x]);
@@ -44,7 +54,7 @@ export function edgeDistance(mask: PhotoMask, cap: number): Uint8Array {
 }
 
 /** Draws `mask` into `image` in place: pixels within `thickness` of its edge in the colour, the next ring dark. */
-export function drawMask(image: Pixels, channels: 3 | 4, mask: PhotoMask, style: MaskStyle = {}): void {
+export function drawMask(image: Pixels, channels: 3 | 4, mask: MaskWindow, style: MaskStyle = {}): void {
   const { width, data } = image;
   const rows = Math.min(image.height, style.rows ?? image.height);
   if (data.length !== width * image.height * channels)
