@@ -1,24 +1,18 @@
 /**
  * `sightline audit` on an instance-segmentation detector: the hand-set YOLOv8-seg square detector of
- * scripts/golden/detectors.py on one 64 × 64 photo made here (a red and a green square, both in the COCO
- * boxes). Each explained detection's verdict reads its instance mask (region 'mask', maskShare beside the
+ * scripts/golden/detectors.py on its test image as a 128 × 96 photo, its three squares the COCO boxes. Each explained detection's verdict reads its instance mask (region 'mask', maskShare beside the
  * box's share), and its overlay outlines the mask.
  */
 import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MASK_COLOR } from '../../src/render/masks.js';
 import { runCli } from '../helpers/cli.js';
+import { DETECTOR_FIXTURES as FIXTURES, writeSquaresPhoto } from '../helpers/detector-photo.js';
 
-const FIXTURES = fileURLToPath(new URL('../fixtures/detectors/', import.meta.url));
 const LABELS = ['red', 'green', 'blue'];
-const SQUARES = [
-  { box: [10, 14, 26, 30], channel: 0 },
-  { box: [34, 38, 50, 54], channel: 1 },
-];
 let dir: string;
 const at = (name: string) => join(dir, name);
 
@@ -27,24 +21,24 @@ beforeAll(async () => {
   await copyFile(`${FIXTURES}yolov8_seg.onnx`, at('seg.onnx'));
   await writeFile(at('seg.json'), JSON.stringify({ labels: LABELS, iouThreshold: 0.45 }));
   await mkdir(at('photos'));
-  const data = Buffer.alloc(64 * 64 * 3, 8);
-  for (const { box, channel } of SQUARES)
-    for (let y = box[1]; y < box[3]; y++)
-      for (let x = box[0]; x < box[2]; x++)
-        for (let c = 0; c < 3; c++) data[(y * 64 + x) * 3 + c] = c === channel ? 255 : 13;
-  await sharp(data, { raw: { width: 64, height: 64, channels: 3 } })
-    .png()
-    .toFile(at('photos/a.png'));
+  await writeSquaresPhoto(at('photos/a.png'));
+  // Every square is an object: twice its input box in the 128 × 96 photo, clipped.
+  const squares: { box: number[]; class: number }[] = JSON.parse(
+    await readFile(`${FIXTURES}yolov8_seg.ref.json`, 'utf8'),
+  ).squares;
   await writeFile(
     at('coco.json'),
     JSON.stringify({
-      images: [{ id: 1, file_name: 'a.png', width: 64, height: 64 }],
-      annotations: SQUARES.map(({ box, channel }, i) => ({
-        id: i + 1,
-        image_id: 1,
-        category_id: channel + 1,
-        bbox: [box[0], box[1], box[2] - box[0], box[3] - box[1]],
-      })),
+      images: [{ id: 1, file_name: 'a.png', width: 128, height: 96 }],
+      annotations: squares.map(({ box, class: c }, i) => {
+        const [x0, y0, x1, y1] = [
+          box[0] * 2,
+          box[1] * 2,
+          Math.min(128, box[2] * 2),
+          Math.min(96, box[3] * 2),
+        ];
+        return { id: i + 1, image_id: 1, category_id: c + 1, bbox: [x0, y0, x1 - x0, y1 - y0] };
+      }),
       categories: LABELS.map((name, c) => ({ id: c + 1, name })),
     }),
   );
@@ -71,7 +65,7 @@ describe('sightline audit on a YOLOv8-seg detector', () => {
     const row = JSON.parse((await readFile(join(out, 'results.jsonl'), 'utf8')).trim());
     expect(row.status).toBe('ok');
     const dets = row.detect.detections;
-    expect(dets.map((d: { label: string }) => d.label).sort()).toEqual(['green', 'red']);
+    expect(dets.map((d: { label: string }) => d.label).sort()).toEqual(['blue', 'green', 'red']);
     for (const d of dets) {
       expect(d.object).toBeDefined();
       expect(d.region).toBe('mask');

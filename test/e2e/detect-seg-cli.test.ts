@@ -7,16 +7,14 @@
 import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { shapesMask } from '../../src/core/regions/mask.js';
 import { rleBoxes } from '../../src/core/regions/rle.js';
-import { readNpy } from '../../src/io/npy-file.js';
 import { MASK_COLOR } from '../../src/render/masks.js';
 import { runCli } from '../helpers/cli.js';
+import { DETECTOR_FIXTURES as FIXTURES, writeSquaresPhoto } from '../helpers/detector-photo.js';
 
-const FIXTURES = fileURLToPath(new URL('../fixtures/detectors/', import.meta.url));
 const LABELS = ['red', 'green', 'blue'];
 let dir: string;
 const at = (name: string) => join(dir, name);
@@ -30,15 +28,7 @@ beforeAll(async () => {
   await writeFile(at('seg.json'), sidecar);
   await writeFile(at('det.json'), sidecar);
   squares = JSON.parse(await readFile(`${FIXTURES}yolov8_seg.ref.json`, 'utf8')).squares;
-  const x = await readNpy(`${FIXTURES}input.npy`);
-  const data = Buffer.alloc(64 * 64 * 3);
-  for (let c = 0; c < 3; c++)
-    for (let p = 0; p < 4096; p++) data[p * 3 + c] = Math.round(x.data[c * 4096 + p] * 255);
-  await sharp(data, { raw: { width: 64, height: 64, channels: 3 } })
-    .resize(128, 128, { kernel: 'nearest' })
-    .extract({ left: 0, top: 0, width: 128, height: 96 })
-    .png()
-    .toFile(at('photo.png'));
+  await writeSquaresPhoto(at('photo.png'));
 });
 
 interface Listed {
@@ -56,19 +46,13 @@ function squareMask(box: number[]): Uint8Array {
   return shapesMask([{ type: 'box', x: x0, y: y0, width: x1 - x0, height: y1 - y0 }], 128, 96);
 }
 
+/** `explain photo.png --model <model> --method grad-cam` and more. */
+const explainCam = (model: string, ...more: string[]) =>
+  runCli(['explain', at('photo.png'), '--model', at(model), '--method', 'grad-cam', ...more]);
+
 describe('sightline explain on a YOLOv8-seg detector', () => {
   it('gives each detection its mask (COCO RLE on its square) and measures the map in it', async () => {
-    const r = await runCli([
-      'explain',
-      at('photo.png'),
-      '--model',
-      at('seg.onnx'),
-      '--method',
-      'grad-cam',
-      '--out',
-      at('o.png'),
-      '--json',
-    ]);
+    const r = await explainCam('seg.onnx', '--out', at('o.png'), '--json');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout);
@@ -127,35 +111,12 @@ describe('sightline explain on a YOLOv8-seg detector', () => {
   }, 90_000);
 
   it('says which region was used in words, and a box detector measures its box', async () => {
-    const seg = await runCli([
-      'explain',
-      at('photo.png'),
-      '--model',
-      at('seg.onnx'),
-      '--method',
-      'grad-cam',
-      '--target',
-      'red',
-      '--out',
-      at('r.png'),
-    ]);
+    const seg = await explainCam('seg.onnx', '--target', 'red', '--out', at('r.png'));
     expect(seg.code).toBe(0);
     expect(seg.stdout).toMatch(
       /\d+% of the map lies inside its mask \(\d+% of the photo\): mostly on the object/,
     );
-    const box = await runCli([
-      'explain',
-      at('photo.png'),
-      '--model',
-      at('det.onnx'),
-      '--method',
-      'grad-cam',
-      '--target',
-      'red',
-      '--out',
-      at('b.png'),
-      '--json',
-    ]);
+    const box = await explainCam('det.onnx', '--target', 'red', '--out', at('b.png'), '--json');
     expect(box.code).toBe(0);
     const d: Listed = JSON.parse(box.stdout).detections.find((e: Listed) => e.label === 'red');
     expect(d.mask).toBeUndefined();

@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttributionMap } from '../../src/core/attribution.js';
 import type { Model } from '../../src/core/model.js';
@@ -19,11 +18,11 @@ import { detectPhoto, type PhotoDetection } from '../../src/explain/detect.js';
 import { explain } from '../../src/explain.js';
 import { decodeImage } from '../../src/io/decode.js';
 import { decodeNpy } from '../../src/io/npy.js';
-import { readNpy } from '../../src/io/npy-file.js';
 import { regionAttention } from '../../src/metrics/index.js';
 import { loadModel } from '../../src/models/load.js';
 import { MASK_COLOR } from '../../src/render/masks.js';
 import { CLI } from '../helpers/cli.js';
+import { writeSquaresPhoto } from '../helpers/detector-photo.js';
 import { massInside } from '../helpers/task-models.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -46,16 +45,7 @@ beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'sightline-web-detect-'));
   await copyFile(`${FIXTURES}yolov8.onnx`, at('det.onnx'));
   await writeFile(at('labels.txt'), `${LABELS.join('\n')}\n`);
-  const x = await readNpy(`${FIXTURES}input.npy`);
-  const data = Buffer.alloc(64 * 64 * 3);
-  for (let c = 0; c < 3; c++)
-    for (let p = 0; p < 4096; p++) data[p * 3 + c] = Math.round(x.data[c * 4096 + p] * 255);
-  // 64 × 64 → 128 × 128 by nearest (exact squares), then the bottom 32 rows cut: 128 × 96, letterboxed.
-  await sharp(data, { raw: { width: 64, height: 64, channels: 3 } })
-    .resize(128, 128, { kernel: 'nearest' })
-    .extract({ left: 0, top: 0, width: 128, height: 96 })
-    .png()
-    .toFile(at('photo.png'));
+  await writeSquaresPhoto(at('photo.png'));
 
   server = spawn(process.execPath, [CLI, 'serve', '--port', '0']);
   origin = await new Promise<string>((resolve, reject) => {

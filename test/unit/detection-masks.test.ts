@@ -27,6 +27,7 @@ import {
   type PhotoMask,
   photoMask,
 } from '../../src/models/detect-mask.js';
+import { analyticSpec } from '../helpers/analytic.js';
 
 const DIR = fileURLToPath(new URL('../fixtures/detectors/', import.meta.url));
 const TOLERANCE = 5e-6;
@@ -38,20 +39,7 @@ interface MasksRef {
 const masksRef: MasksRef = JSON.parse(readFileSync(`${DIR}yolov8_seg.masks.json`, 'utf8'));
 const ref = JSON.parse(readFileSync(`${DIR}yolov8_seg.ref.json`, 'utf8'));
 
-const spec = (width: number, height: number): ModelSpec => ({
-  inputName: 'images',
-  layout: 'NCHW',
-  width,
-  height,
-  channelOrder: 'RGB',
-  mean: [0, 0, 0],
-  std: [1, 1, 1],
-  resize: 'letterbox',
-  cropFraction: 1,
-  labels: [],
-  outputs: 'probabilities',
-  task: 'detect',
-});
+const spec = (side: number): ModelSpec => ({ ...analyticSpec(side), resize: 'letterbox', task: 'detect' });
 
 async function detections() {
   const outputs: NamedOutput[] = await Promise.all(
@@ -114,7 +102,7 @@ describe('instance masks against torch', () => {
 
   it.each(masksRef.photos)('maps each mask onto a letterboxed $width × $height photo', async (photo) => {
     const dets = await detections();
-    const g = inputGeometry(spec(64, 64), photo.width, photo.height);
+    const g = inputGeometry(spec(64), photo.width, photo.height);
     const lb = g.letterbox;
     expect(lb && [lb.left, lb.top, lb.width, lb.height]).toEqual(photo.letterbox);
     const torch = await readNpy(`${DIR}${photo.file}`);
@@ -145,7 +133,7 @@ describe('instance masks against torch', () => {
     const blue = dets.find((d) => d.classIndex === 2);
     if (!blue?.mask) throw new Error('no blue mask');
     // Photo 96 × 64: input rows 10 … 52 are the photo; the blue square spans input rows 6 … 21.
-    const g = inputGeometry(spec(64, 64), 96, 64);
+    const g = inputGeometry(spec(64), 96, 64);
     const m = photoMask(blue.mask, 64, 64, g);
     expect(m.y).toBe(0);
     expect(m.width).toBeGreaterThan(0);
@@ -165,7 +153,7 @@ describe('mask run-length encoding (COCO, column-major, from 0s)', () => {
 
   it('decodes, through the COCO region reader, to the same pixels', async () => {
     const dets = await detections();
-    const g = inputGeometry(spec(64, 64), 96, 64);
+    const g = inputGeometry(spec(64), 96, 64);
     for (const d of dets) {
       if (!d.mask) throw new Error('no mask');
       const m = photoMask(d.mask, 64, 64, g);
