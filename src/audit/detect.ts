@@ -114,7 +114,7 @@ async function auditDetectOne(item: DetectAuditItem, request: DetectAuditRequest
 
     // One detection's (or missed object's) map: D-RISE (or the asked method) on its similarity.
     const explainOne = async (d: Detection, label: string) => {
-      const target = detectionModel(model, outputs, decoded.layout, d, label);
+      const target = detectionModel(model, outputs, decoded.layout, d, label, input);
       try {
         const scores = await target.predict(input, { signal: request.signal });
         const prepared: PreparedImage = {

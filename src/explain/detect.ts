@@ -137,7 +137,7 @@ export async function prepareDetection(
   const chosen = detections[i];
   const label = `${chosen.label} #${i}`;
   // The unmodified photo's outputs fix the head's anchors; batchless outputs are the photo's own.
-  const explained = detectionModel(model, outputs, decoded.layout, raw[i], label);
+  const explained = detectionModel(model, outputs, decoded.layout, raw[i], label, input);
   try {
     const scores = await explained.predict(input, { signal });
     return { input, geometry, detections, chosen, model: explained, scores };
