@@ -10,7 +10,6 @@
  * mask's neighbourhood is computed: the rest of a resize of zeros is zero, so a 12-megapixel photo costs the
  * size of the object, not of the photo, per detection.
  */
-import { SightlineError } from '../core/errors.js';
 import type { Geometry } from '../core/preprocess.js';
 import { filterTaps } from '../core/resample.js';
 import type { DetectionMask } from './detect-decode.js';
@@ -62,34 +61,41 @@ function reach(first: number, last: number, srcSize: number, dstSize: number): [
  */
 function resizePatch(src: Patch, srcW: number, srcH: number, dstW: number, dstH: number, out: Window): Patch {
   const { width: w, height: h } = out;
-  const data = new Float32Array(w * h);
+  const data = new Float32Array(Math.max(0, w) * Math.max(0, h));
   if (w <= 0 || h <= 0 || src.width <= 0 || src.height <= 0) return { ...out, data };
-  const columns = filterTaps(srcW, dstW, out.left, 'bilinear', out.left + w);
-  const rows = filterTaps(srcH, dstH, out.top, 'bilinear', out.top + h);
-  // Taps come in blocks; a mask's window is far below a block (2^20 weights) but say so if not.
-  if (columns.start.length < w || rows.start.length < h)
-    throw new SightlineError('MODEL_OUTPUT', `A detection's mask window ${w} × ${h} is too large to map.`);
   const tmp = new Float32Array(src.height * w);
-  for (let y = 0; y < src.height; y++) {
-    const row = y * src.width;
-    for (let i = 0; i < w; i++) {
-      let sum = 0;
-      const start = columns.start[i];
-      for (let k = columns.offset[i]; k < columns.offset[i + 1]; k++) {
-        const x = start + (k - columns.offset[i]) - src.left;
-        if (x >= 0 && x < src.width) sum += columns.weight[k] * src.data[row + x];
+  // filterTaps gives the taps of consecutive outputs in blocks (of at most 2^20 weights): a long photo side
+  // takes several.
+  for (let from = out.left; from < out.left + w; ) {
+    const columns = filterTaps(srcW, dstW, from, 'bilinear', out.left + w);
+    for (let j = 0; j < columns.start.length; j++) {
+      const i = from - out.left + j;
+      const start = columns.start[j] - src.left;
+      for (let y = 0; y < src.height; y++) {
+        const row = y * src.width;
+        let sum = 0;
+        for (let k = columns.offset[j]; k < columns.offset[j + 1]; k++) {
+          const x = start + (k - columns.offset[j]);
+          if (x >= 0 && x < src.width) sum += columns.weight[k] * src.data[row + x];
+        }
+        tmp[y * w + i] = sum;
       }
-      tmp[y * w + i] = sum;
     }
+    from += columns.start.length;
   }
-  for (let j = 0; j < h; j++) {
-    const start = rows.start[j];
-    for (let k = rows.offset[j]; k < rows.offset[j + 1]; k++) {
-      const y = start + (k - rows.offset[j]) - src.top;
-      if (y < 0 || y >= src.height) continue;
-      const weight = rows.weight[k];
-      for (let i = 0; i < w; i++) data[j * w + i] += weight * tmp[y * w + i];
+  for (let from = out.top; from < out.top + h; ) {
+    const rows = filterTaps(srcH, dstH, from, 'bilinear', out.top + h);
+    for (let r = 0; r < rows.start.length; r++) {
+      const j = from - out.top + r;
+      const start = rows.start[r] - src.top;
+      for (let k = rows.offset[r]; k < rows.offset[r + 1]; k++) {
+        const y = start + (k - rows.offset[r]);
+        if (y < 0 || y >= src.height) continue;
+        const weight = rows.weight[k];
+        for (let i = 0; i < w; i++) data[j * w + i] += weight * tmp[y * w + i];
+      }
     }
+    from += rows.start.length;
   }
   return { ...out, data };
 }

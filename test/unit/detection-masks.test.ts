@@ -140,6 +140,34 @@ describe('instance masks against torch', () => {
   });
 });
 
+describe('a mask on a very long photo', () => {
+  it('maps across filter-tap blocks as the whole-map resize does', () => {
+    // 600,000 × 2: the letterbox window is 64 × 1 (row 31); enlarging 64 → 600,000 columns takes 1.2 million
+    // filter weights, more than one block (2^20). A prototype mask of 0.3 with 0.9 on its diagonal: no pixel
+    // is 0, so the window is the photo's whole width, and columns differ.
+    const data = new Float32Array(16).fill(0.3);
+    for (let i = 0; i < 4; i++) data[i * 4 + i] = 0.9;
+    const mask = { width: 4, height: 4, data };
+    const g = inputGeometry(spec(64), 600_000, 2);
+    expect(g.letterbox).toEqual({ width: 64, height: 1, left: 0, top: 31 });
+    const values = maskValuesAtPhoto(mask, 64, 64, g);
+    expect(values.width).toBe(600_000);
+    const whole = mapToImage(plane(maskAtInput(mask, 64, 64), 64, 64), 64, 64, g);
+    const ours = plane(values, 600_000, 2);
+    let err = 0;
+    for (let i = 0; i < whole.length; i++) err = Math.max(err, Math.abs(ours[i] - whole[i]));
+    expect(err).toBeLessThan(1e-6);
+    const bits = fullPhotoMask(photoMask(mask, 64, 64, g), 600_000, 2);
+    let inside = 0;
+    for (let i = 0; i < whole.length; i++) {
+      expect(bits[i]).toBe(whole[i] > MASK_THRESHOLD ? 1 : 0);
+      inside += bits[i];
+    }
+    expect(inside).toBeGreaterThan(0);
+    expect(inside).toBeLessThan(whole.length);
+  });
+});
+
 describe('mask run-length encoding (COCO, column-major, from 0s)', () => {
   it('encodes a hand-made mask', () => {
     // Photo 4 wide, 3 high; inside: (1, 0), (1, 1), (2, 1). Column-major: col 0 = 000, col 1 = 110,
