@@ -44,7 +44,13 @@ export interface DetectedPhoto {
 
 const labelOfClass = (model: Model, c: number) => model.spec.labels[c] ?? `class ${c}`;
 
-function toPhoto(model: Model, geometry: Geometry, d: Detection, index: number): PhotoDetection {
+function toPhoto(
+  model: Model,
+  geometry: Geometry,
+  d: Detection,
+  index: number,
+  masks = true,
+): PhotoDetection {
   return {
     index,
     label: labelOfClass(model, d.classIndex),
@@ -52,7 +58,7 @@ function toPhoto(model: Model, geometry: Geometry, d: Detection, index: number):
     score: d.score,
     box: boxToImage(d.box, geometry, model.spec.width, model.spec.height),
     inputBox: d.box,
-    ...(d.mask ? { mask: photoMask(d.mask, model.spec.width, model.spec.height, geometry) } : {}),
+    ...(d.mask && masks ? { mask: photoMask(d.mask, model.spec.width, model.spec.height, geometry) } : {}),
   };
 }
 
@@ -132,7 +138,8 @@ export async function prepareDetection(
   const outputs = await detectorOutputs(model, input, { signal });
   const decoded = decodeDetections(outputs, decodeOptions(model.spec));
   const raw = decoded.images[0] ?? [];
-  const detections = raw.map((d, i) => toPhoto(model, geometry, d, i));
+  // Without masks: mapping each onto the photo would be redone for every detection explained.
+  const detections = raw.map((d, i) => toPhoto(model, geometry, d, i, false));
   const i = pickDetection(model, detections, wanted);
   const chosen = detections[i];
   const label = `${chosen.label} #${i}`;

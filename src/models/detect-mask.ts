@@ -68,20 +68,23 @@ function resizePatch(src: Patch, srcW: number, srcH: number, dstW: number, dstH:
   // takes several.
   for (let from = out.left; from < out.left + w; ) {
     const columns = filterTaps(srcW, dstW, from, 'bilinear', out.left + w);
-    for (let j = 0; j < columns.start.length; j++) {
-      const i = from - out.left + j;
-      const start = columns.start[j] - src.left;
-      for (let y = 0; y < src.height; y++) {
-        const row = y * src.width;
+    const count = columns.start.length;
+    // Row by row, so each row of tmp is written in order.
+    for (let y = 0; y < src.height; y++) {
+      const row = y * src.width;
+      const at = y * w + from - out.left;
+      for (let j = 0; j < count; j++) {
+        const first = columns.offset[j];
+        const start = columns.start[j] - first;
         let sum = 0;
-        for (let k = columns.offset[j]; k < columns.offset[j + 1]; k++) {
-          const x = start + (k - columns.offset[j]);
+        for (let k = first; k < columns.offset[j + 1]; k++) {
+          const x = start + k - src.left;
           if (x >= 0 && x < src.width) sum += columns.weight[k] * src.data[row + x];
         }
-        tmp[y * w + i] = sum;
+        tmp[at + j] = sum;
       }
     }
-    from += columns.start.length;
+    from += count;
   }
   for (let from = out.top; from < out.top + h; ) {
     const rows = filterTaps(srcH, dstH, from, 'bilinear', out.top + h);
