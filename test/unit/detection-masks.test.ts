@@ -140,6 +140,26 @@ describe('instance masks against torch', () => {
   });
 });
 
+describe('a mask under other resizes', () => {
+  it.each([
+    { resize: 'squash' as const, cropFraction: 1 },
+    { resize: 'center-crop' as const, cropFraction: 0.875 },
+  ])('maps as the whole-map resize does ($resize)', async ({ resize, cropFraction }) => {
+    const dets = await detections();
+    const g = inputGeometry({ ...spec(64), resize, cropFraction }, 150, 90);
+    for (const d of dets) {
+      if (!d.mask) throw new Error('no mask');
+      const whole = mapToImage(plane(maskAtInput(d.mask, 64, 64), 64, 64), 64, 64, g);
+      const ours = plane(maskValuesAtPhoto(d.mask, 64, 64, g), 150, 90);
+      let err = 0;
+      for (let i = 0; i < whole.length; i++) err = Math.max(err, Math.abs(ours[i] - whole[i]));
+      expect(err).toBeLessThan(1e-6);
+      const bits = fullPhotoMask(photoMask(d.mask, 64, 64, g), 150, 90);
+      for (let i = 0; i < whole.length; i++) expect(bits[i]).toBe(whole[i] > MASK_THRESHOLD ? 1 : 0);
+    }
+  });
+});
+
 describe('a mask on a very long photo', () => {
   it('maps across filter-tap blocks as the whole-map resize does', () => {
     // 600,000 × 2: the letterbox window is 64 × 1 (row 31); enlarging 64 → 600,000 columns takes 1.2 million
