@@ -23,6 +23,7 @@ import {
 import type { Tensor } from './core/tensor.js';
 import { type DetectionDescription, prepareDetection } from './explain/detect.js';
 import { type AnyMethod, checkCapabilities, getMethod, resolveOptions } from './methods/registry.js';
+import type { PhotoMask } from './models/detect-mask.js';
 import { resolveLabel } from './models/label-match.js';
 import { checkTaskWidth } from './models/spec.js';
 
@@ -34,6 +35,8 @@ export interface Prediction {
   /** Detectors: the detection's class and its box x0, y0, x1, y1 in photo pixels. */
   readonly classIndex?: number;
   readonly box?: readonly [number, number, number, number];
+  /** Instance-segmentation detectors: the detection's mask over the photo. */
+  readonly mask?: PhotoMask;
 }
 
 /** What every surface does to a photo before a method runs on it (see prepare). */

@@ -70,6 +70,7 @@ export { type RiseOptions, rise, riseMaskSet } from './methods/perturbation/rise
 export { blackBoxMethods, getMethod, METHODS, resolveOptions } from './methods/registry.js';
 export * from './metrics/index.js';
 export { DETECT_FORMATS } from './models/detect-format.js';
+export type { PhotoMask } from './models/detect-mask.js';
 export { DEFAULT_MODEL, defaultModelHints } from './models/embedded.js';
 export { type FolderConfig, folderKind, parseHfFolder, parseTimmFolder } from './models/hf-config.js';
 export { resolveLabel } from './models/label-match.js';
@@ -107,5 +108,6 @@ export {
 } from './models/tfjs-source.js';
 export { COLORMAP_NAMES, type ColormapName, colormap, defaultColormap } from './render/colormaps.js';
 export { legendBar, legendCaption, legendLabels } from './render/legend.js';
+export { drawMask, MASK_COLOR, type MaskStyle } from './render/masks.js';
 export { NORMALIZE_MODES, type NormalizeMode, normalizeMap } from './render/normalize.js';
 export { type OverlayOptions, renderOverlay } from './render/overlay.js';

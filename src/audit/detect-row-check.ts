@@ -59,6 +59,11 @@ function shares(e: Record<string, unknown>, what: string, out: Record<string, un
     if (!VERDICTS.includes(e.verdict as string)) bad(`'${what}.verdict' is not a verdict`);
     out.verdict = e.verdict;
   }
+  if (e.maskShare !== undefined) out.maskShare = number(e.maskShare, `${what}.maskShare`, 0, 1);
+  if (e.region !== undefined) {
+    if (e.region !== 'mask') bad(`'${what}.region' is not 'mask'`);
+    out.region = 'mask';
+  }
   if (e.map !== undefined) out.map = name(e.map, `${what}.map`);
 }
 

@@ -12,11 +12,13 @@ import type { Model } from '../core/model.js';
 import { boxToImage, boxToInput, preprocess } from '../core/preprocess.js';
 import type { ProgressCallback } from '../core/progress.js';
 import { shapesMask } from '../core/regions/mask.js';
+import { detectionRegionShare } from '../explain/detect.js';
 import { explainPrepared, type PreparedImage } from '../explain.js';
 import type { AnyMethod } from '../methods/registry.js';
 import { maskAttention } from '../metrics/region.js';
 import { regionVerdict } from '../metrics/verdict.js';
 import { type Detection, decodeDetections } from '../models/detect-decode.js';
+import { type PhotoMask, photoMask } from '../models/detect-mask.js';
 import { decodeOptions, detectionModel, detectorOutputs } from '../models/detect-target.js';
 import { resolveLabel } from '../models/label-match.js';
 import { attentionIn, errorRow, inLanes } from './audit.js';
@@ -45,6 +47,8 @@ export interface DetectMap {
   readonly key: string;
   readonly map: AttributionMap;
   readonly box: Box;
+  /** A seg detector's instance mask over the photo, outlined on the overlay. */
+  readonly mask?: PhotoMask;
   readonly caption: string;
 }
 
@@ -111,7 +115,7 @@ async function auditDetectOne(item: DetectAuditItem, request: DetectAuditRequest
 
     // One detection's (or missed object's) map: D-RISE (or the asked method) on its similarity.
     const explainOne = async (d: Detection, label: string) => {
-      const target = detectionModel(model, outputs, decoded.layout, d, label);
+      const target = detectionModel(model, outputs, decoded.layout, d, label, input);
       try {
         const scores = await target.predict(input, { signal: request.signal });
         const prepared: PreparedImage = {
@@ -154,16 +158,23 @@ async function auditDetectOne(item: DetectAuditItem, request: DetectAuditRequest
       const caption = `${entry.label} #${i} (${m.object >= 0 ? 'found' : 'false positive'})`;
       const { map, similarity } = await explainOne(raw[i], caption);
       const key = `det${i}`;
-      maps.push({ key, map, box: f.box, caption });
+      const seg = raw[i].mask;
+      const mask = seg && photoMask(seg, model.spec.width, model.spec.height, geometry);
+      maps.push({ key, map, box: f.box, ...(mask ? { mask } : {}), caption });
       if (attentionIn(map) === 'none') {
         detections.push({ ...entry, similarity, noEvidence: true, map: key });
         continue;
       }
       const window = i < MAX_ROW_WINDOWS ? boxWindow(map, f.box) : undefined;
+      // A seg detector's mask is the detection's region where it holds pixels: its verdict reads the mask.
+      const onMask = mask ? detectionRegionShare(map, { box: f.box, mask }) : undefined;
       detections.push({
         ...entry,
         similarity,
         ...inBox(map, f.box),
+        ...(onMask?.region === 'mask'
+          ? { maskShare: onMask.share, verdict: VERDICT_OF_LEVEL[onMask.level], region: 'mask' as const }
+          : {}),
         ...(m.object >= 0 ? { objectShare: shareIn(map, objects[m.object].box) } : {}),
         ...(window ? { window } : {}),
         map: key,

@@ -123,8 +123,12 @@ interface DetectShares {
   readonly similarity?: number;
   /** Share of the map's positive mass inside the entry's own box. */
   readonly boxShare?: number;
-  /** The map against the entry's own box, as an image's verdict against its region reads. */
+  /** The map against the entry's own box (its mask where region is 'mask'), as an image's verdict reads. */
   readonly verdict?: AuditVerdict;
+  /** Share of the map inside the detection's instance mask (seg detectors, issue 14). */
+  readonly maskShare?: number;
+  /** 'mask' when the verdict read the instance mask; absent, the box. */
+  readonly region?: 'mask';
   readonly noEvidence?: boolean;
   /** The map's overlay, relative to the output folder (the audit names it 'det<i>'/'miss<j>' until written). */
   readonly map?: string;

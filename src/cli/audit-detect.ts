@@ -7,7 +7,9 @@ import { writeAtomically } from '../audit/output.js';
 import { rowPicturesProblem } from '../audit/pictures.js';
 import type { AuditRow, DetectRowPart } from '../audit/types.js';
 import type { RgbImage } from '../core/image.js';
+import { scaleMask } from '../models/detect-mask.js';
 import { drawBox } from '../render/boxes.js';
+import { drawMask } from '../render/masks.js';
 import { encodeRgbPng, renderOverlayWithLegend } from '../render/png.js';
 
 const GREEN: [number, number, number] = [0, 200, 0];
@@ -32,9 +34,9 @@ export async function writeDetectPictures(
       maxSide: sides.overlay,
     });
     const scale = rgb.width / image.width;
-    drawBox(rgb, 3, m.box.map((v) => v * scale) as unknown as [number, number, number, number], {
-      rows: Math.round(image.height * scale),
-    });
+    const rows = Math.round(image.height * scale);
+    drawBox(rgb, 3, m.box.map((v) => v * scale) as unknown as [number, number, number, number], { rows });
+    if (m.mask) drawMask(rgb, 3, scaleMask(m.mask, scale), { rows });
     const file = `overlays/${stem}-${m.key}.png`;
     await writeAtomically(join(out, file), await encodeRgbPng(rgb));
     files.set(m.key, file);

@@ -1,7 +1,11 @@
 /**
  * `sightline explain` on a detector (task 'detect'): the photo's detections listed (label, score, box in photo
  * pixels), then a map for each of the top --detections (or the one --target names), each drawn with its box
- * into its own overlay, `<photo>-<method>-det<i>.png` (or --out with -det<i> before the extension).
+ * into its own overlay, `<photo>-<method>-det<i>.png` (or --out with -det<i> before the extension). An
+ * instance-segmentation detector's mask is outlined on the overlay too, and is the region the map's share is
+ * measured in ("is the map on the object?"; the box where there is no mask). --json gives each mask as COCO's
+ * uncompressed RLE over the photo ({size: [height, width], counts}, column-major, from 0s), which pycocotools'
+ * frPyObjects and every COCO reader take.
  */
 import { writeFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
@@ -9,13 +13,20 @@ import { SightlineError } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import type { MethodOptions } from '../core/method.js';
 import type { Model } from '../core/model.js';
-import { detectPhoto, type PhotoDetection } from '../explain/detect.js';
+import {
+  type DetectionRegionShare,
+  detectionRegionShare,
+  detectPhoto,
+  type PhotoDetection,
+} from '../explain/detect.js';
 import { explain } from '../explain.js';
 import { writeNpy } from '../io/npy-file.js';
 import type { AnyMethod } from '../methods/registry.js';
+import { maskRle } from '../models/detect-mask.js';
 import { drawBox } from '../render/boxes.js';
 import type { ColormapName } from '../render/colormaps.js';
 import { defaultColormap } from '../render/colormaps.js';
+import { drawMask } from '../render/masks.js';
 import type { NormalizeMode } from '../render/normalize.js';
 import { renderOverlay } from '../render/overlay.js';
 import { encodePng, encodeRgbPng, renderOverlayWithLegend } from '../render/png.js';
@@ -75,7 +86,12 @@ export async function runExplainDetect(run: DetectRun): Promise<void> {
   const wanted: (number | string)[] = one
     ? [run.target]
     : listed.detections.slice(0, run.detections).map((d) => d.index);
-  const files: { detection: PhotoDetection; overlay: string; map?: string }[] = [];
+  const files: {
+    detection: PhotoDetection;
+    overlay: string;
+    map?: string;
+    region?: DetectionRegionShare;
+  }[] = [];
   for (const target of wanted) {
     const bar = progressBar(`${method.title} ${typeof target === 'number' ? `#${target}` : target}`);
     const result = await explain({
@@ -101,16 +117,25 @@ export async function runExplainDetect(run: DetectRun): Promise<void> {
         ...look,
         legend: { method: method.title, target: `${detection.label} #${detection.index}` },
       });
+      // The mask over the box: it is the finer of the two where they meet.
       drawBox(rgb, 3, detection.box, { rows: photo.height });
+      if (detection.mask) drawMask(rgb, 3, detection.mask, { rows: photo.height });
       png = await encodeRgbPng(rgb);
     } else {
       const rgba = renderOverlay(photo, result.map.data, look);
       drawBox(rgba, 4, detection.box);
+      if (detection.mask) drawMask(rgba, 4, detection.mask);
       png = await encodePng(rgba);
     }
     await writeFile(out, png);
     if (run.saveMap) await writeNpy(run.saveMap, result.map.data, [result.map.height, result.map.width]);
-    files.push({ detection, overlay: out, ...(run.saveMap ? { map: run.saveMap } : {}) });
+    const region = detectionRegionShare(result.map, detection);
+    files.push({
+      detection,
+      overlay: out,
+      ...(run.saveMap ? { map: run.saveMap } : {}),
+      ...(region ? { region } : {}),
+    });
   }
   if (run.json) {
     const mapOf = new Map(files.map((f) => [f.detection.index, f]));
@@ -123,8 +148,10 @@ export async function runExplainDetect(run: DetectRun): Promise<void> {
         class: d.classIndex,
         score: d.score,
         box: box(d.box),
+        ...(d.mask ? { mask: maskRle(d.mask, photo.width, photo.height) } : {}),
         overlay: mapOf.get(d.index)?.overlay ?? null,
         map: mapOf.get(d.index)?.map ?? null,
+        ...regionJson(mapOf.get(d.index)),
       })),
       method: method.id,
       options: run.options,
@@ -133,11 +160,47 @@ export async function runExplainDetect(run: DetectRun): Promise<void> {
     return;
   }
   printDetections(run.image, listed.detections, model.spec.detect?.scoreThreshold ?? 0.25);
-  for (const f of files)
+  for (const f of files) {
     print(
       `${method.title} map for '${safeName(f.detection.label)}' #${f.detection.index} written to ${safeName(f.overlay)}\n`,
     );
+    print(`  ${regionWords(f.region, f.detection.mask !== undefined)}\n`);
+  }
   if (run.saveMap) print(`Raw map [${photo.height}, ${photo.width}] written to ${safeName(run.saveMap)}\n`);
+}
+
+/**
+ * An explained detection's region share for --json: `region` names what was measured ('mask' or 'box'), or is
+ * null when the map holds no attention (nothing in the photo raised the score).
+ */
+function regionJson(f: { region?: DetectionRegionShare; map?: string } | undefined) {
+  if (!f) return {};
+  const r = f.region;
+  if (!r) return { region: null };
+  return {
+    region: {
+      used: r.region,
+      share: round4(r.share),
+      areaShare: round4(r.areaShare),
+      concentration: round4(r.concentration),
+      peakInside: r.peakInside,
+      verdict: r.level,
+    },
+  };
+}
+
+const round4 = (v: number) => Math.round(v * 10_000) / 10_000;
+
+const ON_OBJECT = { inside: 'mostly on', partly: 'partly on', outside: 'mostly off' } as const;
+
+/** "62% of the map lies inside its mask (8% of the photo): mostly on the object; its peak is inside." */
+function regionWords(r: DetectionRegionShare | undefined, hasMask: boolean): string {
+  if (!r) return 'the map holds no attention: nothing in the photo raised this detection’s score';
+  const where = r.region === 'mask' ? 'its mask' : hasMask ? 'its box (its mask is empty)' : 'its box';
+  return (
+    `${Math.round(r.share * 100)}% of the map lies inside ${where} (${Math.round(r.areaShare * 100)}% of the photo): ` +
+    `${ON_OBJECT[r.level]} the object; its peak is ${r.peakInside ? 'inside' : 'outside'}`
+  );
 }
 
 /** Detections listed in text (--json lists all): a random-weight SSD gives hundreds of equal ones. */

@@ -2,16 +2,21 @@
  * Detectors in explain's terms (task 'detect'): a photo's detections, and one of them prepared as the target
  * (models/detect-target.ts makes the model a method explains: D-RISE's similarity for black-box methods, a
  * box-target head for gradients and CAM on raw layouts). Boxes are given in photo pixels: the letterbox or
- * resize is undone (core/preprocess.ts boxToImage).
+ * resize is undone (core/preprocess.ts boxToImage); so are instance masks (models/detect-mask.ts), which then
+ * serve as the detection's region for "is the map on the object?", with the box where there is no mask.
  */
+import type { AttributionMap } from '../core/attribution.js';
 import type { Box } from '../core/detection/boxes.js';
 import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import type { Model } from '../core/model.js';
 import { boxToImage, type Geometry, preprocess } from '../core/preprocess.js';
 import type { Tensor } from '../core/tensor.js';
+import { maskAttention, type RegionAttention } from '../metrics/region.js';
+import { type RegionLevel, regionVerdict } from '../metrics/verdict.js';
 import { type Detection, decodeDetections } from '../models/detect-decode.js';
 import type { DetectLayout } from '../models/detect-format.js';
+import { fullPhotoMask, maskArea, type PhotoMask, photoMask } from '../models/detect-mask.js';
 import { decodeOptions, detect, detectionModel, detectorOutputs } from '../models/detect-target.js';
 import { resolveLabel } from '../models/label-match.js';
 
@@ -26,6 +31,8 @@ export interface PhotoDetection {
   readonly box: Box;
   /** The same box in the model input's pixels. */
   readonly inputBox: Box;
+  /** An instance-segmentation detector's mask over the photo (thresholded at 0.5); absent for box detectors. */
+  readonly mask?: PhotoMask;
 }
 
 export interface DetectedPhoto {
@@ -37,7 +44,13 @@ export interface DetectedPhoto {
 
 const labelOfClass = (model: Model, c: number) => model.spec.labels[c] ?? `class ${c}`;
 
-function toPhoto(model: Model, geometry: Geometry, d: Detection, index: number): PhotoDetection {
+function toPhoto(
+  model: Model,
+  geometry: Geometry,
+  d: Detection,
+  index: number,
+  masks = true,
+): PhotoDetection {
   return {
     index,
     label: labelOfClass(model, d.classIndex),
@@ -45,7 +58,38 @@ function toPhoto(model: Model, geometry: Geometry, d: Detection, index: number):
     score: d.score,
     box: boxToImage(d.box, geometry, model.spec.width, model.spec.height),
     inputBox: d.box,
+    ...(d.mask && masks ? { mask: photoMask(d.mask, model.spec.width, model.spec.height, geometry) } : {}),
   };
+}
+
+/** How much of a detection's map lies on its object: its mask where it has one, else its box. */
+export interface DetectionRegionShare extends RegionAttention {
+  /** Which region was measured: 'box' also for a seg detection whose mask holds no photo pixel. */
+  readonly region: 'mask' | 'box';
+  readonly level: RegionLevel;
+}
+
+/**
+ * The map's attention inside the detection's region (metrics/region.ts maskAttention, with the classifier's
+ * verdict levels of metrics/verdict.ts); undefined for a map with no attention at all (nothing to share) or a
+ * region that covers no photo pixel.
+ */
+export function detectionRegionShare(
+  map: AttributionMap,
+  detection: { readonly box: Box; readonly mask?: PhotoMask },
+): DetectionRegionShare | undefined {
+  const { width, height } = map;
+  const useMask = detection.mask !== undefined && maskArea(detection.mask) > 0;
+  const region =
+    useMask && detection.mask
+      ? fullPhotoMask(detection.mask, width, height)
+      : boxPixels(detection.box, width, height);
+  if (!region.includes(1)) return undefined;
+  // No attention mass (maskAttention's default mode: positive values of a signed map, any value otherwise) is
+  // an answer, nothing raised the score, not a failure; a non-finite value still fails in maskAttention.
+  if (map.data.every((v) => Number.isFinite(v) && (map.signed ? v <= 0 : v === 0))) return undefined;
+  const attention = maskAttention(map, region);
+  return { ...attention, region: useMask ? 'mask' : 'box', level: regionVerdict(attention).level };
 }
 
 /** The photo's detections (after NMS for raw layouts), highest score first, with boxes in photo pixels. */
@@ -94,12 +138,13 @@ export async function prepareDetection(
   const outputs = await detectorOutputs(model, input, { signal });
   const decoded = decodeDetections(outputs, decodeOptions(model.spec));
   const raw = decoded.images[0] ?? [];
-  const detections = raw.map((d, i) => toPhoto(model, geometry, d, i));
+  // Without masks: mapping each onto the photo would be redone for every detection explained.
+  const detections = raw.map((d, i) => toPhoto(model, geometry, d, i, false));
   const i = pickDetection(model, detections, wanted);
   const chosen = detections[i];
   const label = `${chosen.label} #${i}`;
   // The unmodified photo's outputs fix the head's anchors; batchless outputs are the photo's own.
-  const explained = detectionModel(model, outputs, decoded.layout, raw[i], label);
+  const explained = detectionModel(model, outputs, decoded.layout, raw[i], label, input);
   try {
     const scores = await explained.predict(input, { signal });
     return { input, geometry, detections, chosen, model: explained, scores };
@@ -140,4 +185,18 @@ function pickDetection(
       { class: c },
     );
   return found;
+}
+
+/**
+ * The pixels whose centre lies in the box (core/regions/shapes.ts Box's rule: left and top edges in, right and
+ * bottom out); none for a degenerate box, which a random-weight detector may give.
+ */
+function boxPixels(box: Box, width: number, height: number): Uint8Array {
+  const out = new Uint8Array(width * height);
+  const x0 = Math.max(0, Math.ceil(box[0] - 0.5));
+  const x1 = Math.min(width, Math.ceil(box[2] - 0.5));
+  const y0 = Math.max(0, Math.ceil(box[1] - 0.5));
+  const y1 = Math.min(height, Math.ceil(box[3] - 0.5));
+  for (let y = y0; y < y1; y++) out.fill(1, y * width + x0, y * width + Math.max(x0, x1));
+  return out;
 }

@@ -17,7 +17,7 @@
  */
 import { type Box, iou, parseBoxConvention, toXyxy } from '../core/detection/boxes.js';
 import { SightlineError } from '../core/errors.js';
-import type { Capability, Model, ModelOutput, ModelSpec, RunOptions } from '../core/model.js';
+import type { Capability, LayerInfo, Model, ModelOutput, ModelSpec, RunOptions } from '../core/model.js';
 import { type MaskedSumTarget, targetSpec } from '../core/targets.js';
 import type { Tensor } from '../core/tensor.js';
 import {
@@ -204,10 +204,19 @@ export function boxHeadTarget(
   };
 }
 
+/** Map layers tried, from the default back, for one whose gradient the box target reaches. */
+export const DEFAULT_LAYER_TRIES = 8;
+
 /**
  * The model a method explains for one detection: predict is D-RISE's similarity; where the detector can append
  * a head and its layout is raw, input gradients and layers come from the box-target head (made on first use).
  * `photo` are the unmodified photo's outputs (batch of 1). The caller disposes it; `model` stays the caller's.
+ *
+ * With `probe` (the photo's input tensor), the default CAM layer is the last map layer, from the graph's own
+ * default back (at most DEFAULT_LAYER_TRIES), whose gradient of the box target on the photo is not all zero:
+ * the graph's default is its last spatial map, which in a YOLOv5-style head can be the objectness branch (the
+ * box target sums class scores, so its gradient there is 0 and Grad-CAM's map is empty), and in a multi-scale
+ * head the scale the detection does not lie on.
  */
 export function detectionModel(
   model: Model,
@@ -215,6 +224,7 @@ export function detectionModel(
   layout: DetectLayout,
   detection: Detection,
   label: string,
+  probe?: Tensor,
 ): Model {
   const options = decodeOptions(model.spec);
   const spec = targetSpec(model.spec, label);
@@ -225,6 +235,14 @@ export function detectionModel(
   const headModel = () => {
     head ??= model.withTargetHead!(boxHeadTarget(photo, layout, options, target), spec);
     return head;
+  };
+  let defaultLayer: Promise<string> | undefined;
+  const layers = async () => {
+    const head = await headModel();
+    const listed = await head.layers!();
+    if (!probe || !head.layer) return listed;
+    defaultLayer ??= reachedLayer(head, listed.layers, listed.defaultLayer, probe);
+    return { ...listed, defaultLayer: await defaultLayer };
   };
   const capabilities = new Set<Capability>(['predict']);
   if (gradients)
@@ -259,7 +277,7 @@ export function detectionModel(
       : {}),
     ...(capabilities.has('layers')
       ? {
-          layers: async () => (await headModel()).layers!(),
+          layers,
           layer: async (name, batch, seed, run) => (await headModel()).layer!(name, batch, seed, run),
         }
       : {}),
@@ -269,4 +287,27 @@ export function detectionModel(
       await (await made?.catch(() => undefined))?.dispose();
     },
   } satisfies Model;
+}
+
+/**
+ * The last map layer, from `fallback` back (DEFAULT_LAYER_TRIES at most), where the head's gradient on `probe`
+ * has a non-zero value; `fallback` when none does (the map is then empty whichever layer is read).
+ */
+async function reachedLayer(
+  head: Model,
+  layers: readonly LayerInfo[],
+  fallback: string,
+  probe: Tensor,
+): Promise<string> {
+  const end = layers.findIndex((l) => l.name === fallback);
+  const seed = { data: Float32Array.of(1), dims: [1, 1] };
+  let tried = 0;
+  for (let i = end; i >= 0 && tried < DEFAULT_LAYER_TRIES; i--) {
+    const info = layers[i];
+    if ((info.kind ?? 'map') !== 'map' || info.dims.length !== 4) continue;
+    tried++;
+    const { gradients } = await head.layer!(info.name, probe, seed);
+    if (gradients?.data.some((v) => v !== 0)) return info.name;
+  }
+  return fallback;
 }

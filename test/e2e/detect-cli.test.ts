@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeNpy } from '../../src/io/npy.js';
-import { readNpy } from '../../src/io/npy-file.js';
 import { runCli } from '../helpers/cli.js';
+import { writeSquaresPhoto } from '../helpers/detector-photo.js';
 import { massInside } from '../helpers/task-models.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/detectors/', import.meta.url));
@@ -28,16 +28,7 @@ beforeAll(async () => {
   await writeFile(at('det.json'), JSON.stringify({ labels: LABELS, iouThreshold: 0.45 }));
   const ref = JSON.parse(await readFile(`${FIXTURES}yolov8.ref.json`, 'utf8'));
   squares = ref.squares;
-  const x = await readNpy(`${FIXTURES}input.npy`);
-  const data = Buffer.alloc(64 * 64 * 3);
-  for (let c = 0; c < 3; c++)
-    for (let p = 0; p < 4096; p++) data[p * 3 + c] = Math.round(x.data[c * 4096 + p] * 255);
-  // 64 × 64 → 128 × 128 by nearest (exact squares), then the bottom 32 rows cut: 128 × 96, letterboxed.
-  await sharp(data, { raw: { width: 64, height: 64, channels: 3 } })
-    .resize(128, 128, { kernel: 'nearest' })
-    .extract({ left: 0, top: 0, width: 128, height: 96 })
-    .png()
-    .toFile(at('photo.png'));
+  await writeSquaresPhoto(at('photo.png'));
 });
 
 /** A square's box in the 128 × 96 photo: twice the input's, clipped to the photo. */

@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttributionMap } from '../../src/core/attribution.js';
 import type { Model } from '../../src/core/model.js';
@@ -19,10 +18,11 @@ import { detectPhoto, type PhotoDetection } from '../../src/explain/detect.js';
 import { explain } from '../../src/explain.js';
 import { decodeImage } from '../../src/io/decode.js';
 import { decodeNpy } from '../../src/io/npy.js';
-import { readNpy } from '../../src/io/npy-file.js';
 import { regionAttention } from '../../src/metrics/index.js';
 import { loadModel } from '../../src/models/load.js';
+import { MASK_COLOR } from '../../src/render/masks.js';
 import { CLI } from '../helpers/cli.js';
+import { writeSquaresPhoto } from '../helpers/detector-photo.js';
 import { massInside } from '../helpers/task-models.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -45,16 +45,7 @@ beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'sightline-web-detect-'));
   await copyFile(`${FIXTURES}yolov8.onnx`, at('det.onnx'));
   await writeFile(at('labels.txt'), `${LABELS.join('\n')}\n`);
-  const x = await readNpy(`${FIXTURES}input.npy`);
-  const data = Buffer.alloc(64 * 64 * 3);
-  for (let c = 0; c < 3; c++)
-    for (let p = 0; p < 4096; p++) data[p * 3 + c] = Math.round(x.data[c * 4096 + p] * 255);
-  // 64 × 64 → 128 × 128 by nearest (exact squares), then the bottom 32 rows cut: 128 × 96, letterboxed.
-  await sharp(data, { raw: { width: 64, height: 64, channels: 3 } })
-    .resize(128, 128, { kernel: 'nearest' })
-    .extract({ left: 0, top: 0, width: 128, height: 96 })
-    .png()
-    .toFile(at('photo.png'));
+  await writeSquaresPhoto(at('photo.png'));
 
   server = spawn(process.execPath, [CLI, 'serve', '--port', '0']);
   origin = await new Promise<string>((resolve, reject) => {
@@ -332,5 +323,62 @@ describe('web app: an object detector, in headless Chromium', () => {
       expectSameMap(map.data, (await libraryMap(0, 'd-rise', at('postnms.onnx'))).data);
     },
     2 * MINUTE,
+  );
+
+  it(
+    'outlines a YOLOv8-seg detector’s masks with its boxes, each around its own detection',
+    async () => {
+      await copyFile(`${FIXTURES}yolov8_seg.onnx`, at('seg.onnx'));
+      await page.setInputFiles('#labels-input', at('labels.txt'));
+      await page.setInputFiles('#model-input', at('seg.onnx'));
+      await page.waitForSelector('#model-form:not([hidden])');
+      await page.fill('#iou-threshold', '0.45');
+      await page.fill('#score-threshold', '0.25');
+      await page.click('#model-form button[type="submit"]');
+      const expected = await withModel(
+        async (model) => (await detectPhoto(model, await decodeImage(at('photo.png')))).detections,
+        at('seg.onnx'),
+      );
+      expect(expected.map((d) => d.mask !== undefined)).toEqual([true, true, true]);
+      await page.waitForFunction(
+        (n) => document.querySelectorAll('#predictions button').length === n,
+        expected.length,
+        { timeout: MINUTE },
+      );
+      // The previous model's map of 'red #0' may still be up: wait for this model's own (as the library's).
+      const want = (await libraryMap(0, 'd-rise', at('seg.onnx'))).data;
+      await expect
+        .poll(
+          async () => {
+            const shown = (await rawMap()).data;
+            let diff = 0;
+            for (let i = 0; i < want.length; i++) diff = Math.max(diff, Math.abs(shown[i] - want[i]));
+            return diff;
+          },
+          { timeout: 2 * MINUTE, interval: 500 },
+        )
+        .toBeLessThanOrEqual(1e-4 * Math.max(...want.map(Math.abs)));
+      await legendFor(`${expected[0].label} #0`);
+      // The overlay canvas (photo pixels) with the map drawn: the masks' outline colour, only near the boxes.
+      const pixels = await page.$eval('#overlay', (c) => {
+        const canvas = c as HTMLCanvasElement;
+        return Array.from(canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data);
+      });
+      const near = new Array(expected.length).fill(0);
+      for (let p = 0; p < 128 * 96; p++) {
+        const o = p * 4;
+        if (pixels[o] !== MASK_COLOR[0] || pixels[o + 1] !== MASK_COLOR[1] || pixels[o + 2] !== MASK_COLOR[2])
+          continue;
+        const x = p % 128;
+        const y = Math.floor(p / 128);
+        const owner = expected.findIndex(
+          (d) => x >= d.box[0] - 8 && x < d.box[2] + 8 && y >= d.box[1] - 8 && y < d.box[3] + 8,
+        );
+        expect(owner, `outline pixel ${x},${y} near no detection`).toBeGreaterThanOrEqual(0);
+        near[owner]++;
+      }
+      for (const n of near) expect(n).toBeGreaterThan(20);
+    },
+    3 * MINUTE,
   );
 });

@@ -97,9 +97,8 @@ describe.each(CASES)('detector $name through the Model path', ({ name, format, r
       method,
       target: i,
       ...(method === 'd-rise' ? { options: { masks: 1000 } } : {}),
-      // YOLOv5's default CAM layer is its last map, the objectness branch, which the class-c head does not
-      // read (its Grad-CAM is all zeros); the class branch is named as a user would with --layer.
-      ...(method === 'grad-cam' && name === 'yolov5' ? { layer: '/Sigmoid_output_0' } : {}),
+      // The default CAM layer (YOLOv5's graph default is its objectness branch, which the class-c head does
+      // not read: models/detect-target.ts steps back to a layer the target reaches).
     });
     const [x0, y0, x1, y1] = r.detections[i].box;
     const s = massInside(e.map.data, e.map.width, { x0, y0, x1, y1 });

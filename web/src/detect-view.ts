@@ -41,6 +41,7 @@ export async function detectView(
     score: d.score,
     classIndex: d.classIndex,
     box: d.box,
+    ...(d.mask ? { mask: d.mask } : {}),
   }));
   return { predictions, forwardMs };
 }

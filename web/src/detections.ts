@@ -1,5 +1,7 @@
 // A detector's detections over the photo: each box with its label and score, the one being explained drawn
-// thicker; a click inside a box (not a drag, which marks an area) explains that detection.
+// thicker, and a seg detector's mask outlined (tinted lightly over the bare photo, not over a map, whose colours
+// must stay true); a click inside a box (not a drag, which marks an area) explains that detection.
+import { drawMask, type PhotoMask } from '../../src/browser.js';
 import { ui } from './dom.js';
 import { state } from './state.js';
 
@@ -28,9 +30,11 @@ export function drawDetections(): void {
   const ordered = [...detections].sort(
     (a, b) => Number(a.index === state.target) - Number(b.index === state.target),
   );
+  const overMap = state.explained !== undefined;
   for (const p of ordered) {
     const [x0, y0, x1, y1] = p.box!;
     const chosen = p.index === state.target;
+    if (p.mask) outlineMask(context, p.mask, chosen ? line * 2 : line, overMap ? 0 : 0.3);
     const width = chosen ? line * 3 : line;
     // A dark and a light stroke, so the box shows on any photo and any colour of the map.
     context.lineWidth = width + 2;
@@ -48,6 +52,19 @@ export function drawDetections(): void {
     context.fillStyle = chosen ? '#000000' : '#ffffff';
     context.fillText(text, x0 + 2, top + 1);
   }
+}
+
+/** The library's mask drawing (render/masks.ts) on the canvas pixels under the mask's window. */
+function outlineMask(
+  context: CanvasRenderingContext2D,
+  mask: PhotoMask,
+  thickness: number,
+  tint: number,
+): void {
+  if (mask.width === 0 || mask.height === 0) return;
+  const pixels = context.getImageData(mask.x, mask.y, mask.width, mask.height);
+  drawMask(pixels, 4, { ...mask, x: 0, y: 0 }, { thickness, tint });
+  context.putImageData(pixels, mask.x, mask.y);
 }
 
 /** The smallest detection box holding photo pixel (x, y): the innermost when boxes nest. */
