@@ -215,6 +215,66 @@ export function boxHeadTarget(
 }
 
 /**
+ * D-RISE's similarity of each masked image of a batch to each of `targets`, [n, targets]: one run of the
+ * detector for all of them. Layouts without a batch axis run image by image.
+ */
+function similarities(
+  model: Model,
+  layout: DetectLayout,
+  targets: readonly DetectionVector[],
+  oneByOne: boolean,
+): (batch: Tensor, run?: RunOptions) => Promise<Tensor> {
+  const options = { ...decodeOptions(model.spec), format: layout.format };
+  const k = targets.length;
+  const fill = async (batch: Tensor, run: RunOptions, data: Float32Array, first: number) => {
+    const outputs = await detectorOutputs(model, batch, run);
+    for (let t = 0; t < k; t++) {
+      const s = driseSimilarity(outputs, layout, options, targets[t]);
+      for (let i = 0; i < s.length; i++) data[(first + i) * k + t] = s[i];
+    }
+  };
+  return async (batch, run = {}) => {
+    const n = batch.dims[0];
+    const data = new Float32Array(n * k);
+    if (!oneByOne) await fill(batch, run, data, 0);
+    else {
+      const size = batch.data.length / n;
+      for (let i = 0; i < n; i++) {
+        const one = {
+          data: batch.data.subarray(i * size, (i + 1) * size),
+          dims: [1, ...batch.dims.slice(1)],
+        };
+        await fill(one, run, data, i);
+      }
+    }
+    return { data, dims: [n, k] };
+  };
+}
+
+/**
+ * The model D-RISE explains every detection of one photo with at once: output t is the similarity to
+ * detections[t] (task 'score', one label each), so one masked pass serves them all. Predict only.
+ */
+export function detectionsModel(
+  model: Model,
+  photo: readonly ModelOutput[],
+  layout: DetectLayout,
+  detections: readonly Detection[],
+  labels: readonly string[],
+): Model {
+  const targets = detections.map((d) => ({ box: d.box, classIndex: d.classIndex }));
+  const oneByOne = !batched(layout, photo);
+  return {
+    spec: { ...targetSpec(model.spec, labels[0] ?? ''), labels: [...labels], outputShape: [targets.length] },
+    capabilities: new Set<Capability>(['predict']),
+    notes: model.notes,
+    maxBatch: oneByOne ? 1 : model.maxBatch,
+    predict: similarities(model, layout, targets, oneByOne),
+    async dispose() {},
+  };
+}
+
+/**
  * The model a method explains for one detection: predict is D-RISE's similarity; where the detector can append
  * a head and its layout is raw, input gradients and layers come from the box-target head (made on first use).
  * `photo` are the unmodified photo's outputs (batch of 1). The caller disposes it; `model` stays the caller's.
@@ -239,29 +299,12 @@ export function detectionModel(
   const capabilities = new Set<Capability>(['predict']);
   if (gradients)
     for (const c of ['inputGradients', 'layers'] as const) if (model.capabilities.has(c)) capabilities.add(c);
-  const similarity = async (batch: Tensor, run: RunOptions) => {
-    const outputs = await detectorOutputs(model, batch, run);
-    return driseSimilarity(outputs, layout, { ...options, format: layout.format }, target);
-  };
   return {
     spec,
     capabilities,
     notes: model.notes,
     maxBatch: oneByOne ? 1 : model.maxBatch,
-    async predict(batch, run = {}) {
-      const n = batch.dims[0];
-      if (!oneByOne) return { data: await similarity(batch, run), dims: [n, 1] };
-      const data = new Float32Array(n);
-      const size = batch.data.length / n;
-      for (let i = 0; i < n; i++) {
-        const one = {
-          data: batch.data.subarray(i * size, (i + 1) * size),
-          dims: [1, ...batch.dims.slice(1)],
-        };
-        data[i] = (await similarity(one, run))[0];
-      }
-      return { data, dims: [n, 1] };
-    },
+    predict: similarities(model, layout, [target], oneByOne),
     ...(capabilities.has('inputGradients')
       ? {
           inputGradients: async (batch, seed, run) => (await headModel()).inputGradients!(batch, seed, run),

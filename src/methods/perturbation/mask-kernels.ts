@@ -268,18 +268,21 @@ function kernelModule(): WebAssembly.Module | undefined {
 export interface MaskWorkspace {
   /** The input blended through mask planes [0, n) of `planes` (n × H × W): a view valid until the next call. */
   blend(planes: Float32Array, n: number): Float32Array;
-  /** Adds w · plane k of the last blended planes to the map, and the plane to the coverage when kept. */
-  add(k: number, w: number): void;
-  /** Σ_i w_i · M_i(p) so far. */
-  saliency(): Float64Array;
+  /**
+   * Adds w · plane k of the last blended planes to map t (of `maps`), and the plane to the coverage when kept
+   * (with map 0, so once a mask).
+   */
+  add(k: number, w: number, t?: number): void;
+  /** Map t's Σ_i w_i · M_i(p) so far. */
+  saliency(t?: number): Float64Array;
   /** Σ_i M_i(p) so far, when asked for. */
   coverage(): Float64Array | undefined;
 }
 
 /**
  * A workspace for input `x` (one image, laid out as `view` says) and batches of at most maxBatch masks blended
- * towards `baseline`; `cover` keeps the coverage. WebAssembly where it runs and the layout is planar (NCHW),
- * else the same loops in JavaScript.
+ * towards `baseline`, summed into `maps` maps; `cover` keeps the coverage. WebAssembly where it runs and the
+ * layout is planar (NCHW), else the same loops in JavaScript.
  */
 export function maskWorkspace(
   x: Float32Array,
@@ -287,11 +290,12 @@ export function maskWorkspace(
   maxBatch: number,
   baseline: number,
   cover: boolean,
+  maps = 1,
 ): MaskWorkspace {
   const module = view.pixelStride === 1 ? kernelModule() : undefined;
   return module
-    ? simdWorkspace(module, x, view, maxBatch, baseline, cover)
-    : jsWorkspace(x, view, maxBatch, baseline, cover);
+    ? simdWorkspace(module, x, view, maxBatch, baseline, cover, maps)
+    : jsWorkspace(x, view, maxBatch, baseline, cover, maps);
 }
 
 function jsWorkspace(
@@ -300,9 +304,10 @@ function jsWorkspace(
   maxBatch: number,
   baseline: number,
   cover: boolean,
+  maps: number,
 ): MaskWorkspace {
   const { plane, size } = view;
-  const sums = new Float64Array(plane);
+  const all = Array.from({ length: maps }, () => new Float64Array(plane));
   const coverage = cover ? new Float64Array(plane) : undefined;
   const out = new Float32Array(maxBatch * size);
   let last: Float32Array = new Float32Array(0);
@@ -312,9 +317,10 @@ function jsWorkspace(
       applyMasks(x, view, planes, n, baseline, out);
       return out.subarray(0, n * size);
     },
-    add(k, w) {
+    add(k, w, t = 0) {
       const o = k * plane;
-      if (coverage)
+      const sums = all[t];
+      if (coverage && t === 0)
         for (let j = 0; j < plane; j++) {
           const v = last[o + j];
           sums[j] += w * v;
@@ -322,7 +328,7 @@ function jsWorkspace(
         }
       else for (let j = 0; j < plane; j++) sums[j] += w * last[o + j];
     },
-    saliency: () => sums,
+    saliency: (t = 0) => all[t],
     coverage: () => coverage,
   };
 }
@@ -334,16 +340,18 @@ function simdWorkspace(
   maxBatch: number,
   baseline: number,
   cover: boolean,
+  maps: number,
 ): MaskWorkspace {
   const { plane, size, channels } = view;
-  // The float64 sums first, so they stay 8-byte aligned whatever the float32 sizes.
-  const at = { s: 0, c: 8 * plane, x: 16 * plane, m: 16 * plane + 4 * size };
+  // The float64 sums first (maps, then the coverage), so they stay 8-byte aligned whatever the float32 sizes.
+  const f64 = 8 * plane;
+  const at = { s: 0, c: maps * f64, x: (maps + 1) * f64, m: (maps + 1) * f64 + 4 * size };
   const atOut = at.m + 4 * maxBatch * plane;
   const bytes = atOut + 4 * maxBatch * size;
   const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
   const k = new WebAssembly.Instance(module, { e: { m: memory } }).exports as unknown as Exports;
   const buffer = memory.buffer;
-  const sums = new Float64Array(buffer, at.s, plane);
+  const sums = new Float64Array(buffer, at.s, maps * plane);
   const coverage = new Float64Array(buffer, at.c, plane);
   const input = new Float32Array(buffer, at.x, size);
   input.set(x);
@@ -368,17 +376,18 @@ function simdWorkspace(
         }
       return out.subarray(0, n * size);
     },
-    add(i, w) {
+    add(i, w, t = 0) {
       const m = at.m + 4 * i * plane;
-      if (cover) k.axpy2(at.s, at.c, m, pairs, w);
-      else k.axpy(at.s, m, pairs, w);
+      const both = cover && t === 0;
+      if (both) k.axpy2(at.s, at.c, m, pairs, w);
+      else k.axpy(at.s + t * f64, m, pairs, w);
       if (odd >= 0) {
         const v = masks[i * plane + odd];
-        sums[odd] += w * v;
-        if (cover) coverage[odd] += v;
+        sums[t * plane + odd] += w * v;
+        if (both) coverage[odd] += v;
       }
     },
-    saliency: () => sums.slice(),
+    saliency: (t = 0) => sums.slice(t * plane, (t + 1) * plane),
     coverage: () => (cover ? coverage.slice() : undefined),
   };
 }

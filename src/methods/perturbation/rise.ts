@@ -56,49 +56,68 @@ export const rise: AttributionMethod<RiseOptions> = {
     return options.masks;
   },
   async attribute(input: MethodInput, options: RiseOptions): Promise<AttributionMap> {
-    const s = imageView(input.input.dims, input.model.spec.layout);
-    const set = riseMaskSet(options, s.width, s.height);
-    const plane = s.width * s.height;
-    // A score is explained signed and a tag centred (see above): Σ M_i(p) and Σ f_i are kept to centre.
-    // Σ M_i(p) is the same for every image and target, so the set keeps it once a run has summed it.
-    const task = input.model.spec.task;
-    const signed = task === 'score';
-    const centred = signed || task === 'multilabel';
-    const known = centred ? set.coverage : undefined;
-    const batchSize = Math.max(1, Math.min(input.model.maxBatch, options.masks));
-    const work = maskWorkspace(input.input.data, s, batchSize, options.baseline, centred && !known);
-    let total = 0;
-    let currentStart = 0;
-    await runBatched(input.model, {
-      total: options.masks,
-      signal: input.signal,
-      onProgress: input.onProgress,
-      build(start, end) {
-        currentStart = start;
-        const data = work.blend(set.planes(start, end), end - start);
-        return { data, dims: [end - start, ...input.input.dims.slice(1)] };
-      },
-      consume(scores, start, end) {
-        const p = targetValues(scores, input.model.spec, input.target);
+    return (await riseMaps(input, options, [input.target]))[0];
+  },
+};
+
+/**
+ * RISE's maps of several outputs of one model from the same masked passes: N passes in all, not N per target
+ * (what D-RISE needs for the detections of one photo). Each map equals rise.attribute's for that target.
+ */
+export async function riseMaps(
+  input: Omit<MethodInput, 'target'>,
+  options: RiseOptions,
+  targets: readonly number[],
+): Promise<AttributionMap[]> {
+  const s = imageView(input.input.dims, input.model.spec.layout);
+  const set = riseMaskSet(options, s.width, s.height);
+  const plane = s.width * s.height;
+  // A score is explained signed and a tag centred (see above): Σ M_i(p) and Σ f_i are kept to centre.
+  // Σ M_i(p) is the same for every image and target, so the set keeps it once a run has summed it.
+  const task = input.model.spec.task;
+  const signed = task === 'score';
+  const centred = signed || task === 'multilabel';
+  const known = centred ? set.coverage : undefined;
+  const batchSize = Math.max(1, Math.min(input.model.maxBatch, options.masks));
+  const k = targets.length;
+  const work = maskWorkspace(input.input.data, s, batchSize, options.baseline, centred && !known, k);
+  const totals = new Float64Array(k);
+  let currentStart = 0;
+  await runBatched(input.model, {
+    total: options.masks,
+    signal: input.signal,
+    onProgress: input.onProgress,
+    build(start, end) {
+      currentStart = start;
+      const data = work.blend(set.planes(start, end), end - start);
+      return { data, dims: [end - start, ...input.input.dims.slice(1)] };
+    },
+    consume(scores, start, end) {
+      for (let t = 0; t < k; t++) {
+        const p = targetValues(scores, input.model.spec, targets[t]);
+        let total = totals[t];
         for (let i = start; i < end; i++) {
           total += p[i - start];
-          // One pass over the plane (two when centring): in JavaScript it costs as much as a small detector's pass.
-          work.add(i - currentStart, p[i - start]);
+          // One pass over the plane (two when centring): in JavaScript it cost as much as a small detector's pass.
+          work.add(i - currentStart, p[i - start], t);
         }
-      },
-    });
-    const saliency = work.saliency();
-    const coverage = work.coverage();
-    if (coverage) set.coverage = coverage;
-    const sum = known ?? coverage;
-    const scale = 1 / (options.masks * options.keepProbability);
-    const mean = total / options.masks;
+        totals[t] = total;
+      }
+    },
+  });
+  const coverage = work.coverage();
+  if (coverage) set.coverage = coverage;
+  const sum = known ?? coverage;
+  const scale = 1 / (options.masks * options.keepProbability);
+  return targets.map((_, t) => {
+    const saliency = work.saliency(t);
+    const mean = totals[t] / options.masks;
     const data = new Float32Array(plane);
     const offset = centred && !signed ? mean : 0;
     for (let j = 0; j < plane; j++) data[j] = (saliency[j] - (sum ? mean * sum[j] : 0)) * scale + offset;
     return { width: s.width, height: s.height, data, signed };
-  },
-};
+  });
+}
 
 /** The random draws behind a set of RISE masks, and a renderer for any slice of them. */
 export interface RiseMaskSet {
