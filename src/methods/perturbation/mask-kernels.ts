@@ -293,9 +293,14 @@ export function maskWorkspace(
   maps = 1,
 ): MaskWorkspace {
   const module = view.pixelStride === 1 ? kernelModule() : undefined;
-  return module
-    ? simdWorkspace(module, x, view, maxBatch, baseline, cover, maps)
-    : jsWorkspace(x, view, maxBatch, baseline, cover, maps);
+  if (module)
+    try {
+      return simdWorkspace(module, x, view, maxBatch, baseline, cover, maps);
+    } catch (error) {
+      // Past WebAssembly's 4 GB of memory, or refused by the host: the JavaScript loops need no one block.
+      if (!(error instanceof RangeError)) throw error;
+    }
+  return jsWorkspace(x, view, maxBatch, baseline, cover, maps);
 }
 
 function jsWorkspace(
@@ -348,7 +353,9 @@ function simdWorkspace(
   const at = { s: 0, c: maps * f64, x: (maps + 1) * f64, m: (maps + 1) * f64 + 4 * size };
   const atOut = at.m + 4 * maxBatch * plane;
   const bytes = atOut + 4 * maxBatch * size;
-  const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
+  const pages = Math.ceil(bytes / 65536);
+  if (!(pages <= 65536)) throw new RangeError(`${bytes} bytes do not fit in WebAssembly's memory`);
+  const memory = new WebAssembly.Memory({ initial: Math.max(1, pages) });
   const k = new WebAssembly.Instance(module, { e: { m: memory } }).exports as unknown as Exports;
   const buffer = memory.buffer;
   const sums = new Float64Array(buffer, at.s, maps * plane);
