@@ -97,34 +97,46 @@ export function driseSimilarity(
   options: DecodeOptions,
   target: DetectionVector,
 ): Float32Array {
-  if (layout.kind === 'raw') return rawSimilarity(outputs, layout, options, target);
-  // Post-NMS rows: every row the model gave, below the score threshold too.
-  const all = decodeDetections(outputs, { ...options, format: layout.format, scoreThreshold: 0 });
-  return Float32Array.from(all.images, (dets) => {
-    let best = 0;
-    for (const d of dets)
-      if (d.classIndex === target.classIndex) best = Math.max(best, iou(target.box, d.box) * d.score);
-    return best;
-  });
+  return driseSimilarities(outputs, layout, options, [target])[0];
 }
 
-function rawSimilarity(
+/** driseSimilarity for several targets, reading the outputs once: one array per target. */
+export function driseSimilarities(
+  outputs: readonly ModelOutput[],
+  layout: DetectLayout,
+  options: DecodeOptions,
+  targets: readonly DetectionVector[],
+): Float32Array[] {
+  if (layout.kind === 'raw') return rawSimilarities(outputs, layout, options, targets);
+  // Post-NMS rows: every row the model gave, below the score threshold too.
+  const all = decodeDetections(outputs, { ...options, format: layout.format, scoreThreshold: 0 });
+  return targets.map((target) =>
+    Float32Array.from(all.images, (dets) => {
+      let best = 0;
+      for (const d of dets)
+        if (d.classIndex === target.classIndex) best = Math.max(best, iou(target.box, d.box) * d.score);
+      return best;
+    }),
+  );
+}
+
+function rawSimilarities(
   outputs: readonly ModelOutput[],
   l: RawLayout,
   options: DecodeOptions,
-  target: DetectionVector,
-): Float32Array {
+  targets: readonly DetectionVector[],
+): Float32Array[] {
   const out = outputs[l.output];
   const n = out.dims[0];
   const step = l.channelsFirst ? l.anchors : 1;
   const first = 4 + (l.objectness ? 1 : 0);
-  const c = target.classIndex;
-  const result = new Float32Array(n);
+  const results = targets.map(() => new Float32Array(n));
+  const best = new Float64Array(targets.length);
   const A = l.anchors;
   const channels = out.dims[l.channelsFirst ? 1 : 2];
   const conv = options.boxes ?? { format: 'cxcywh', normalized: false };
   for (let b = 0; b < n; b++) {
-    let best = 0;
+    best.fill(0);
     for (let a = 0; a < A; a++) {
       const base = b * A * channels + (l.channelsFirst ? a : a * channels);
       let squares = 0;
@@ -135,27 +147,31 @@ function rawSimilarity(
         top = Math.max(top, v);
       }
       if (!(squares > 0)) continue;
-      const cosine = out.data[base + (first + c) * step] / Math.sqrt(squares);
+      const norm = Math.sqrt(squares);
       const objectness = l.objectness ? out.data[base + 4 * step] : top;
-      // IoU ≤ 1, so an anchor whose class evidence cannot beat the best so far needs no box: on a small
-      // detector decoding every anchor's box cost a tenth of its pass.
-      if (!(cosine * objectness > best)) continue;
-      const overlap = iou(
-        target.box,
-        toXyxy(out.data, base, step, conv, options.inputWidth, options.inputHeight),
-      );
-      if (!(overlap > 0)) continue;
-      const s = overlap * cosine * objectness;
-      if (s > best) best = s;
+      let box: Box | undefined;
+      for (let t = 0; t < targets.length; t++) {
+        const cosine = out.data[base + (first + targets[t].classIndex) * step] / norm;
+        // IoU ≤ 1, so an anchor whose class evidence cannot beat the best so far needs no box: on a small
+        // detector decoding every anchor's box cost a tenth of its pass.
+        if (!(cosine * objectness > best[t])) continue;
+        box ??= toXyxy(out.data, base, step, conv, options.inputWidth, options.inputHeight);
+        const overlap = iou(targets[t].box, box);
+        if (!(overlap > 0)) continue;
+        const s = overlap * cosine * objectness;
+        if (s > best[t]) best[t] = s;
+      }
     }
-    if (!Number.isFinite(best))
-      throw new SightlineError(
-        'MODEL_OUTPUT',
-        `The detector's outputs for masked image ${b} are not finite.`,
-      );
-    result[b] = best;
+    for (let t = 0; t < targets.length; t++) {
+      if (!Number.isFinite(best[t]))
+        throw new SightlineError(
+          'MODEL_OUTPUT',
+          `The detector's outputs for masked image ${b} are not finite.`,
+        );
+      results[t][b] = best[t];
+    }
   }
-  return result;
+  return results;
 }
 
 /** Calls `visit` with each anchor of image b, its decoded box and the offset of its first number. */
@@ -228,10 +244,9 @@ function similarities(
   const k = targets.length;
   const fill = async (batch: Tensor, run: RunOptions, data: Float32Array, first: number) => {
     const outputs = await detectorOutputs(model, batch, run);
-    for (let t = 0; t < k; t++) {
-      const s = driseSimilarity(outputs, layout, options, targets[t]);
+    driseSimilarities(outputs, layout, options, targets).forEach((s, t) => {
       for (let i = 0; i < s.length; i++) data[(first + i) * k + t] = s[i];
-    }
+    });
   };
   return async (batch, run = {}) => {
     const n = batch.dims[0];

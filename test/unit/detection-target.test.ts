@@ -17,6 +17,7 @@ import {
   boxHeadTarget,
   decodeOptions,
   detectorOutputs,
+  driseSimilarities,
   driseSimilarity,
 } from '../../src/models/detect-target.js';
 import { openOnnxModel } from '../../src/models/open.js';
@@ -70,8 +71,8 @@ describe('D-RISE similarity', () => {
   });
 
   it('equals the brute-force best over every anchor on random outputs of both raw layouts', () => {
-    // The similarity skips an anchor's box when its class evidence cannot beat the best so far; the brute
-    // force here decodes every box. Boxes overlap the target often (IoU 0 to 1), scores in [0, 1].
+    // The similarity skips an anchor's box when its class evidence cannot beat the best so far (per target);
+    // the brute force here decodes every box. Boxes overlap the target often (IoU 0 to 1), scores in [0, 1].
     const rng = createRng(5);
     const A = 60;
     const C = 4;
@@ -95,9 +96,15 @@ describe('D-RISE similarity', () => {
         { name: 'o', dims: objectness ? [n, A, channels] : [n, channels, A], data },
       ];
       const layout = recognizeDetectFormat(out, format);
+      const targets = Array.from({ length: C }, (_, c) => ({
+        box: [12, 18, 40, 44] as const,
+        classIndex: c,
+      }));
+      // All classes at once (one read of the outputs, as D-RISE does for a photo's detections) equal each alone.
+      const together = driseSimilarities(out, layout, { ...OPTIONS, format }, targets);
       for (let c = 0; c < C; c++) {
-        const target = { box: [12, 18, 40, 44] as const, classIndex: c };
-        const s = driseSimilarity(out, layout, { ...OPTIONS, format }, target);
+        const s = driseSimilarity(out, layout, { ...OPTIONS, format }, targets[c]);
+        expect(together[c]).toEqual(s);
         for (let b = 0; b < n; b++) {
           let best = 0;
           for (let a = 0; a < A; a++) {
