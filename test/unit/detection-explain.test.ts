@@ -16,6 +16,7 @@ import { explain } from '../../src/explain.js';
 import { readNpy } from '../../src/io/npy-file.js';
 import { detect } from '../../src/models/detect-target.js';
 import { openOnnxModel } from '../../src/models/open.js';
+import { squaresPhoto } from '../helpers/square-detectors.js';
 import { massInside } from '../helpers/task-models.js';
 
 const DIR = fileURLToPath(new URL('../fixtures/detectors/', import.meta.url));
@@ -26,16 +27,6 @@ interface Ref {
   detections: { box: number[]; score: number; class: number }[];
 }
 const ref = (name: string): Ref => JSON.parse(readFileSync(`${DIR}${name}.ref.json`, 'utf8'));
-
-/** The fixture's input as an 8-bit photo (64 × 64: the letterbox is the identity). */
-async function photo(): Promise<RgbImage> {
-  const x = await readNpy(`${DIR}input.npy`);
-  const [, , h, w] = x.shape;
-  const data = new Uint8Array(w * h * 3);
-  for (let c = 0; c < 3; c++)
-    for (let p = 0; p < w * h; p++) data[p * 3 + c] = Math.round(x.data[c * w * h + p] * 255);
-  return { width: w, height: h, data };
-}
 
 const CASES = [
   { name: 'yolov8', format: 'yolov8', raw: true },
@@ -55,7 +46,7 @@ describe.each(CASES)('detector $name through the Model path', ({ name, format, r
   beforeAll(async () => {
     // The fixture's NMS threshold (Ultralytics' predict default is 0.7).
     model = await openOnnxModel(readFileSync(`${DIR}${r.model}`), { iouThreshold: 0.45 });
-    image = await photo();
+    image = await squaresPhoto();
   });
   afterAll(() => model.dispose());
 

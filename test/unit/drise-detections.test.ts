@@ -5,29 +5,19 @@
  * sees N masked images in all, not N per detection.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Model } from '../../src/core/model.js';
 import { preprocess } from '../../src/core/preprocess.js';
 import { prepareDetection } from '../../src/explain/detect.js';
 import { dRiseDetections } from '../../src/explain/drise-detections.js';
-import { readNpy } from '../../src/io/npy-file.js';
 import { dRise } from '../../src/methods/perturbation/d-rise.js';
 import { decodeDetections } from '../../src/models/detect-decode.js';
 import { decodeOptions, detectorOutputs } from '../../src/models/detect-target.js';
 import { openOnnxModel } from '../../src/models/open.js';
+import { DETECTORS_DIR, squaresPhoto } from '../helpers/square-detectors.js';
 
-const DIR = fileURLToPath(new URL('../fixtures/detectors/', import.meta.url));
+const DIR = DETECTORS_DIR;
 const MASKS = 120;
-
-async function photo() {
-  const x = await readNpy(`${DIR}input.npy`);
-  const [, , h, w] = x.shape;
-  const data = new Uint8Array(w * h * 3);
-  for (let c = 0; c < 3; c++)
-    for (let p = 0; p < w * h; p++) data[p * 3 + c] = Math.round(x.data[c * w * h + p] * 255);
-  return { width: w, height: h, data };
-}
 
 /** The detector, counting the images its outputs are asked for. */
 function counted(model: Model): Model & { images: number } {
@@ -45,7 +35,7 @@ describe.each(['yolov8', 'yolov5', 'postnms'])('the %s square detector', (name) 
     const ref = JSON.parse(readFileSync(`${DIR}${name}.ref.json`, 'utf8'));
     const model = await openOnnxModel(readFileSync(`${DIR}${ref.model}`), { iouThreshold: 0.45 });
     try {
-      const image = await photo();
+      const image = await squaresPhoto();
       const options = { ...dRise.defaults, masks: MASKS };
       const { tensor: input } = preprocess(image, model.spec);
       const outputs = await detectorOutputs(model, input);

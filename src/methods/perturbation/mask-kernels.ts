@@ -37,170 +37,110 @@ const f64x2Sub = [0xfd, 0xf1, 0x01];
 const f64x2Mul = [0xfd, 0xf2, 0x01];
 const f32x4Mul = [0xfd, 0xe6, 0x01];
 
+type Code = number | readonly number[];
+const code = (parts: readonly Code[]): number[] => parts.flat();
+const get = (i: number) => [GET, i];
 /** Adds `bytes` to local `i` (a pointer). */
 const advance = (i: number, bytes: number) => [GET, i, I32_CONST, bytes, I32_ADD, SET, i];
+/** Two float32 values at the pointer in local `i`, widened to the two float64 lanes. */
+const widen = (i: number) => [GET, i, ...load64Zero, ...promoteLow];
+/** Param `i` (float64) into both lanes of local `to`. */
+const splat = (i: number, to: number) => [GET, i, ...f64x2Splat, SET, to];
 /** Counts local `n` down and loops while it is not zero; the loop runs only when n > 0 on entry. */
-const countedLoop = (n: number, body: number[]) => [
-  ...BLOCK,
-  GET,
-  n,
-  I32_EQZ,
-  BR_IF,
-  0,
-  ...LOOP,
-  ...body,
-  GET,
-  n,
-  I32_CONST,
-  1,
-  I32_SUB,
-  TEE,
-  n,
-  BR_IF,
-  0,
-  END,
-  END,
-];
-
-/** blend(m, x, o, pairs, b): o[i] = f32(b + m[i] · (x[i] − b)), two floats a turn. */
-const blend = [
-  [1, 1, V128], // local 5: b in both lanes
-  [
-    GET,
-    4,
-    ...f64x2Splat,
-    SET,
-    5,
-    ...countedLoop(3, [
-      GET,
-      2,
-      GET,
-      5,
-      GET,
-      0,
-      ...load64Zero,
-      ...promoteLow,
-      GET,
-      1,
-      ...load64Zero,
-      ...promoteLow,
-      GET,
-      5,
-      ...f64x2Sub,
-      ...f64x2Mul,
-      ...f64x2Add,
-      ...demoteZero,
-      ...store64Lane0,
-      ...advance(0, 8),
-      ...advance(1, 8),
-      ...advance(2, 8),
-    ]),
+const countedLoop = (n: number, body: readonly Code[]) =>
+  code([
+    BLOCK,
+    get(n),
+    I32_EQZ,
+    BR_IF,
+    0,
+    LOOP,
+    code(body),
+    get(n),
+    I32_CONST,
+    1,
+    I32_SUB,
+    TEE,
+    n,
+    BR_IF,
+    0,
     END,
-  ],
-] as const;
+    END,
+  ]);
+/** A function body: its v128 locals, then its code. */
+const fn = (v128Locals: number, body: readonly Code[]) =>
+  code([v128Locals ? [1, v128Locals, V128] : [0], code(body), END]);
+
+/** blend(m, x, o, pairs, b): o[i] = f32(b + m[i] · (x[i] − b)), two floats a turn; local 5 holds b twice. */
+const blend = fn(1, [
+  splat(4, 5),
+  countedLoop(3, [
+    get(2), // the store's address
+    get(5),
+    widen(0),
+    widen(1),
+    get(5),
+    f64x2Sub,
+    f64x2Mul,
+    f64x2Add,
+    demoteZero,
+    store64Lane0,
+    advance(0, 8),
+    advance(1, 8),
+    advance(2, 8),
+  ]),
+]);
 
 /**
  * scale(m, x, o, quads): o[i] = m[i] · x[i], four floats a turn: the blend towards a baseline of 0 (RISE's
  * default), where float32 arithmetic is exact as float64's then rounded (a product of two float32 values is
  * exact in float64, so rounding it once to float32 is what the float32 multiply gives).
  */
-const scale = [
-  [0],
-  [
-    ...countedLoop(3, [
-      GET,
-      2,
-      GET,
-      0,
-      ...v128Load,
-      GET,
-      1,
-      ...v128Load,
-      ...f32x4Mul,
-      ...v128Store,
-      ...advance(0, 16),
-      ...advance(1, 16),
-      ...advance(2, 16),
-    ]),
-    END,
-  ],
-] as const;
+const scale = fn(0, [
+  countedLoop(3, [
+    get(2),
+    get(0),
+    v128Load,
+    get(1),
+    v128Load,
+    f32x4Mul,
+    v128Store,
+    advance(0, 16),
+    advance(1, 16),
+    advance(2, 16),
+  ]),
+]);
 
-/** axpy(s, m, pairs, w): s[i] += w · m[i], s float64, m float32. */
-const axpy = [
-  [1, 1, V128], // local 4: w in both lanes
-  [
-    GET,
-    3,
-    ...f64x2Splat,
-    SET,
-    4,
-    ...countedLoop(2, [
-      GET,
-      0,
-      GET,
-      0,
-      ...v128Load,
-      GET,
-      4,
-      GET,
-      1,
-      ...load64Zero,
-      ...promoteLow,
-      ...f64x2Mul,
-      ...f64x2Add,
-      ...v128Store,
-      ...advance(0, 16),
-      ...advance(1, 8),
-    ]),
-    END,
-  ],
-] as const;
+/** axpy(s, m, pairs, w): s[i] += w · m[i], s float64, m float32; local 4 holds w twice. */
+const axpy = fn(1, [
+  splat(3, 4),
+  countedLoop(2, [
+    get(0),
+    get(0),
+    v128Load,
+    get(4),
+    widen(1),
+    f64x2Mul,
+    f64x2Add,
+    v128Store,
+    advance(0, 16),
+    advance(1, 8),
+  ]),
+]);
 
-/** axpy2(s, c, m, pairs, w): s[i] += w · m[i] and c[i] += m[i]. */
-const axpy2 = [
-  [1, 2, V128], // local 5: w in both lanes; local 6: the two mask values
-  [
-    GET,
-    4,
-    ...f64x2Splat,
-    SET,
-    5,
-    ...countedLoop(3, [
-      GET,
-      2,
-      ...load64Zero,
-      ...promoteLow,
-      SET,
-      6,
-      GET,
-      0,
-      GET,
-      0,
-      ...v128Load,
-      GET,
-      5,
-      GET,
-      6,
-      ...f64x2Mul,
-      ...f64x2Add,
-      ...v128Store,
-      GET,
-      1,
-      GET,
-      1,
-      ...v128Load,
-      GET,
-      6,
-      ...f64x2Add,
-      ...v128Store,
-      ...advance(0, 16),
-      ...advance(1, 16),
-      ...advance(2, 8),
-    ]),
-    END,
-  ],
-] as const;
+/** axpy2(s, c, m, pairs, w): s[i] += w · m[i] and c[i] += m[i]; local 5 holds w twice, local 6 the mask's pair. */
+const axpy2 = fn(2, [
+  splat(4, 5),
+  countedLoop(3, [
+    widen(2),
+    [SET, 6],
+    [get(0), get(0), v128Load, get(5), get(6), f64x2Mul, f64x2Add, v128Store].flat(),
+    [get(1), get(1), v128Load, get(6), f64x2Add, v128Store].flat(),
+    advance(0, 16),
+    advance(1, 16),
+    advance(2, 8),
+  ]),
+]);
 
 const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
 const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
@@ -221,10 +161,7 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
   const fiveArgs = [0x60, 5, I32, I32, I32, I32, F64, 0];
   const fourArgs = [0x60, 4, I32, I32, I32, F64, 0];
   const fourInts = [0x60, 4, I32, I32, I32, I32, 0];
-  const body = ([locals, code]: readonly [readonly number[], readonly number[]]) => {
-    const b = [...locals, ...code];
-    return [...uleb(b.length), ...b];
-  };
+  const body = (b: readonly number[]) => [...uleb(b.length), ...b];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, vec([fiveArgs, fourArgs, fourInts])),
@@ -292,25 +229,28 @@ export function maskWorkspace(
   cover: boolean,
   maps = 1,
 ): MaskWorkspace {
+  const setup = { x, view, maxBatch, baseline, cover, maps };
   const module = view.pixelStride === 1 ? kernelModule() : undefined;
   if (module)
     try {
-      return simdWorkspace(module, x, view, maxBatch, baseline, cover, maps);
+      return simdWorkspace(module, setup);
     } catch (error) {
       // Past WebAssembly's 4 GB of memory, or refused by the host: the JavaScript loops need no one block.
       if (!(error instanceof RangeError)) throw error;
     }
-  return jsWorkspace(x, view, maxBatch, baseline, cover, maps);
+  return jsWorkspace(setup);
 }
 
-function jsWorkspace(
-  x: Float32Array,
-  view: ImageView,
-  maxBatch: number,
-  baseline: number,
-  cover: boolean,
-  maps: number,
-): MaskWorkspace {
+interface Setup {
+  readonly x: Float32Array;
+  readonly view: ImageView;
+  readonly maxBatch: number;
+  readonly baseline: number;
+  readonly cover: boolean;
+  readonly maps: number;
+}
+
+function jsWorkspace({ x, view, maxBatch, baseline, cover, maps }: Setup): MaskWorkspace {
   const { plane, size } = view;
   const all = Array.from({ length: maps }, () => new Float64Array(plane));
   const coverage = cover ? new Float64Array(plane) : undefined;
@@ -340,12 +280,7 @@ function jsWorkspace(
 
 function simdWorkspace(
   module: WebAssembly.Module,
-  x: Float32Array,
-  view: ImageView,
-  maxBatch: number,
-  baseline: number,
-  cover: boolean,
-  maps: number,
+  { x, view, maxBatch, baseline, cover, maps }: Setup,
 ): MaskWorkspace {
   const { plane, size, channels } = view;
   // The float64 sums first (maps, then the coverage), so they stay 8-byte aligned whatever the float32 sizes.
