@@ -36,7 +36,10 @@ export interface RiseOptions extends MethodOptions {
  * often high and moves little, as a score's does: uncentred, a tag that reads a quarter of the image kept
  * 29% of the map's mass above its minimum there (pure noise keeps 25%). Classes keep eq. 6 as published.
  * Cost: N model passes. The random draws for a given (N, s, p, seed, size) are made once and reused for
- * every image; mask planes are rendered per batch so memory stays at O(batch), not O(N · H · W).
+ * every image; mask planes are rendered per batch so memory stays at O(batch), not O(N · H · W), except for
+ * small inputs, whose planes are kept (PLANE_CACHE_FLOATS). Blending and summing run in WebAssembly
+ * (mask-kernels.ts), bit-identical to the loops they replace. riseMaps serves several targets from the same
+ * passes.
  */
 export const rise: AttributionMethod<RiseOptions> = {
   id: 'rise',
