@@ -25,7 +25,19 @@ export async function benchDrise() {
   const dir = new URL('../test/fixtures/detectors/', import.meta.url).pathname;
   const masks = Number(process.env.BENCH_DRISE_MASKS ?? 1000);
   const reps = Number(process.env.BENCH_DRISE_REPS ?? 3);
-  const model = await openOnnxModel(readFileSync(`${dir}yolov8.onnx`), { iouThreshold: 0.45 });
+  const detector = await openOnnxModel(readFileSync(`${dir}yolov8.onnx`), { iouThreshold: 0.45 });
+  // The detector as D-RISE sees it, with a clock on its passes: the time inside them is the third reference,
+  // the same passes on the same batches within the same run, which a busy machine slows alike.
+  const model = Object.create(detector);
+  let inside = 0;
+  model.outputs = async (batch, run) => {
+    const t0 = performance.now();
+    try {
+      return await detector.outputs(batch, run);
+    } finally {
+      inside += (performance.now() - t0) / 1000;
+    }
+  };
   try {
     const x = await readNpy(`${dir}input.npy`);
     const [, , h, w] = x.shape;
@@ -60,12 +72,14 @@ export async function benchDrise() {
     const seconds = async (f) => {
       const t0 = performance.now();
       const c0 = process.cpuUsage();
+      inside = 0;
       await f();
       const c = process.cpuUsage(c0);
-      return [(performance.now() - t0) / 1000, (c.user + c.system) / 1e6];
+      return [(performance.now() - t0) / 1000, (c.user + c.system) / 1e6, inside];
     };
     // Each D-RISE run is paired with the raw passes run right after it, so a busy machine's slow spell falls on
-    // both; the medians of the pairs' ratios and times are reported. Entries: [wall, CPU] of D-RISE, then of raw.
+    // both; the medians of the pairs' ratios and times are reported. Entries: [wall, CPU, inside its passes] of
+    // D-RISE, then the same of the raw passes.
     const alone = [];
     const together3 = [];
     for (let r = 0; r < reps; r++) {
@@ -89,18 +103,21 @@ export async function benchDrise() {
       runs: pairs.length,
       batch,
       'D-RISE s/detection': (median(pairs.map(([t]) => t)) / per).toFixed(3),
-      'raw passes s': median(pairs.map(([, , raw]) => raw)).toFixed(3),
-      'overhead ratio': median(pairs.map(([t, , raw]) => t / raw)).toFixed(3),
-      'CPU-time ratio': median(pairs.map(([, c, , raw]) => c / raw)).toFixed(3),
+      'raw passes s': median(pairs.map(([, , , raw]) => raw)).toFixed(3),
+      'overhead ratio': median(pairs.map(([t, , , raw]) => t / raw)).toFixed(3),
+      'CPU-time ratio': median(pairs.map(([, c, , , raw]) => c / raw)).toFixed(3),
+      'ratio to its own passes': median(pairs.map(([t, , own]) => t / own)).toFixed(3),
     });
     console.table([
       row('one detection (explain)', alone, 1),
       row(`all ${detections} in one run`, together3, detections),
     ]);
     console.log(
-      `D-RISE overhead ratio = D-RISE time ÷ time of the same ${masks} raw detector passes (median of paired runs; wall and CPU seconds); goal ≤ ${GOAL}`,
+      `D-RISE overhead ratio = D-RISE time ÷ time of the same ${masks} raw detector passes run right after (median of
+  the pairs; wall and CPU seconds); "ratio to its own passes" = D-RISE time ÷ the time inside its own detector
+  passes in the same run (what a busy machine disturbs least); goal ≤ ${GOAL}`,
     );
   } finally {
-    await model.dispose();
+    await detector.dispose();
   }
 }
