@@ -1,12 +1,14 @@
 /**
  * RISE's two per-mask loops (blending the input through a mask, and adding the weighted mask to the map) in
- * WebAssembly SIMD, two float64 lanes at a time. On a small detector these loops cost as much as the model's
- * own pass when written in JavaScript (a 64 × 64 × 3 blend ≈ 0.1 ms against a 0.3–0.5 ms pass); here they cost
- * a few percent of it. The arithmetic is the JavaScript loops' exactly: float32 values widened to float64,
- * the same operations in the same order (WebAssembly never fuses a multiply-add), rounded to float32 once on
- * store, so a map is bit-identical either way; where WebAssembly SIMD is missing the caller keeps its loops.
- * The module is assembled here from its instructions (three functions, about 200 bytes), so the project needs
- * no WebAssembly toolchain; each run instantiates it over its own memory, so concurrent runs share nothing.
+ * WebAssembly SIMD: two float64 lanes a turn, or four float32 ones for the blend towards 0, where float32 is
+ * exact (see scale). On a small detector these loops cost as much as the model's own pass when written in
+ * JavaScript (a 64 × 64 × 3 blend ≈ 0.1 ms against a 0.3–0.8 ms pass on the shared development machine); here
+ * the blend takes ≈ 13 µs and a sum ≈ 6 µs. The arithmetic is the JavaScript loops' exactly: float32 values
+ * widened to float64, the same operations in the same order (WebAssembly never fuses a multiply-add), rounded
+ * to float32 once on store, so a map is bit-identical either way; where WebAssembly SIMD is missing, or the
+ * layout is interleaved (NHWC), the JavaScript loops serve. The module is assembled here from its instructions
+ * (four functions, a few hundred bytes), so the project needs no WebAssembly toolchain; each run instantiates
+ * it over its own memory, so concurrent runs share nothing.
  */
 import type { ImageView } from '../../core/image-tensor.js';
 import { applyMasks } from './masking.js';
