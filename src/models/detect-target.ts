@@ -127,11 +127,17 @@ function rawSimilarities(
   targets: readonly DetectionVector[],
 ): Float32Array[] {
   const out = outputs[l.output];
+  const data = out.data;
   const n = out.dims[0];
   const step = l.channelsFirst ? l.anchors : 1;
   const first = 4 + (l.objectness ? 1 : 0);
+  const C = l.classes;
+  const objectnessAt = l.objectness ? 4 * step : -1;
+  const k = targets.length;
   const results = targets.map(() => new Float32Array(n));
-  const best = new Float64Array(targets.length);
+  const best = new Float64Array(k);
+  // Where each target's class score sits from an anchor's first number.
+  const classAt = Int32Array.from(targets, (t) => (first + t.classIndex) * step);
   const A = l.anchors;
   const channels = out.dims[l.channelsFirst ? 1 : 2];
   const conv = options.boxes ?? { format: 'cxcywh', normalized: false };
@@ -141,21 +147,21 @@ function rawSimilarities(
       const base = b * A * channels + (l.channelsFirst ? a : a * channels);
       let squares = 0;
       let top = 0;
-      for (let k = 0; k < l.classes; k++) {
-        const v = out.data[base + (first + k) * step];
+      for (let c = 0, j = base + first * step; c < C; c++, j += step) {
+        const v = data[j];
         squares += v * v;
         top = Math.max(top, v);
       }
       if (!(squares > 0)) continue;
       const norm = Math.sqrt(squares);
-      const objectness = l.objectness ? out.data[base + 4 * step] : top;
+      const objectness = objectnessAt >= 0 ? data[base + objectnessAt] : top;
       let box: Box | undefined;
-      for (let t = 0; t < targets.length; t++) {
-        const cosine = out.data[base + (first + targets[t].classIndex) * step] / norm;
+      for (let t = 0; t < k; t++) {
+        const cosine = data[base + classAt[t]] / norm;
         // IoU ≤ 1, so an anchor whose class evidence cannot beat the best so far needs no box: on a small
         // detector decoding every anchor's box cost a tenth of its pass.
         if (!(cosine * objectness > best[t])) continue;
-        box ??= toXyxy(out.data, base, step, conv, options.inputWidth, options.inputHeight);
+        box ??= toXyxy(data, base, step, conv, options.inputWidth, options.inputHeight);
         const overlap = iou(targets[t].box, box);
         if (!(overlap > 0)) continue;
         const s = overlap * cosine * objectness;
