@@ -97,55 +97,87 @@ export function driseSimilarity(
   options: DecodeOptions,
   target: DetectionVector,
 ): Float32Array {
-  if (layout.kind === 'raw') return rawSimilarity(outputs, layout, options, target);
-  // Post-NMS rows: every row the model gave, below the score threshold too.
-  const all = decodeDetections(outputs, { ...options, format: layout.format, scoreThreshold: 0 });
-  return Float32Array.from(all.images, (dets) => {
-    let best = 0;
-    for (const d of dets)
-      if (d.classIndex === target.classIndex) best = Math.max(best, iou(target.box, d.box) * d.score);
-    return best;
-  });
+  return driseSimilarities(outputs, layout, options, [target])[0];
 }
 
-function rawSimilarity(
+/** driseSimilarity for several targets, reading the outputs once: one array per target. */
+export function driseSimilarities(
+  outputs: readonly ModelOutput[],
+  layout: DetectLayout,
+  options: DecodeOptions,
+  targets: readonly DetectionVector[],
+): Float32Array[] {
+  if (layout.kind === 'raw') return rawSimilarities(outputs, layout, options, targets);
+  // Post-NMS rows: every row the model gave, below the score threshold too.
+  const all = decodeDetections(outputs, { ...options, format: layout.format, scoreThreshold: 0 });
+  return targets.map((target) =>
+    Float32Array.from(all.images, (dets) => {
+      let best = 0;
+      for (const d of dets)
+        if (d.classIndex === target.classIndex) best = Math.max(best, iou(target.box, d.box) * d.score);
+      return best;
+    }),
+  );
+}
+
+function rawSimilarities(
   outputs: readonly ModelOutput[],
   l: RawLayout,
   options: DecodeOptions,
-  target: DetectionVector,
-): Float32Array {
+  targets: readonly DetectionVector[],
+): Float32Array[] {
   const out = outputs[l.output];
+  const data = out.data;
   const n = out.dims[0];
   const step = l.channelsFirst ? l.anchors : 1;
   const first = 4 + (l.objectness ? 1 : 0);
-  const c = target.classIndex;
-  const result = new Float32Array(n);
+  const C = l.classes;
+  const objectnessAt = l.objectness ? 4 * step : -1;
+  const k = targets.length;
+  const results = targets.map(() => new Float32Array(n));
+  const best = new Float64Array(k);
+  // Where each target's class score sits from an anchor's first number.
+  const classAt = Int32Array.from(targets, (t) => (first + t.classIndex) * step);
+  const A = l.anchors;
+  const channels = out.dims[l.channelsFirst ? 1 : 2];
+  const conv = options.boxes ?? { format: 'cxcywh', normalized: false };
   for (let b = 0; b < n; b++) {
-    let best = 0;
-    forEachAnchorBox(out, l, options, b, (_a, box, base) => {
-      const overlap = iou(target.box, box);
-      if (!(overlap > 0)) return;
+    best.fill(0);
+    for (let a = 0; a < A; a++) {
+      const base = b * A * channels + (l.channelsFirst ? a : a * channels);
       let squares = 0;
       let top = 0;
-      for (let k = 0; k < l.classes; k++) {
-        const v = out.data[base + (first + k) * step];
+      for (let c = 0, j = base + first * step; c < C; c++, j += step) {
+        const v = data[j];
         squares += v * v;
         top = Math.max(top, v);
       }
-      if (!(squares > 0)) return;
-      const cosine = out.data[base + (first + c) * step] / Math.sqrt(squares);
-      const objectness = l.objectness ? out.data[base + 4 * step] : top;
-      const s = overlap * cosine * objectness;
-      if (s > best) best = s;
-    });
-    if (!Number.isFinite(best))
-      throw new SightlineError(
-        'MODEL_OUTPUT',
-        `The detector's outputs for masked image ${b} are not finite.`,
-      );
-    result[b] = best;
+      if (!(squares > 0)) continue;
+      const norm = Math.sqrt(squares);
+      const objectness = objectnessAt >= 0 ? data[base + objectnessAt] : top;
+      let box: Box | undefined;
+      for (let t = 0; t < k; t++) {
+        const cosine = data[base + classAt[t]] / norm;
+        // IoU ≤ 1, so an anchor whose class evidence cannot beat the best so far needs no box: on a small
+        // detector decoding every anchor's box cost a tenth of its pass.
+        if (!(cosine * objectness > best[t])) continue;
+        box ??= toXyxy(data, base, step, conv, options.inputWidth, options.inputHeight);
+        const overlap = iou(targets[t].box, box);
+        if (!(overlap > 0)) continue;
+        const s = overlap * cosine * objectness;
+        if (s > best[t]) best[t] = s;
+      }
+    }
+    for (let t = 0; t < targets.length; t++) {
+      if (!Number.isFinite(best[t]))
+        throw new SightlineError(
+          'MODEL_OUTPUT',
+          `The detector's outputs for masked image ${b} are not finite.`,
+        );
+      results[t][b] = best[t];
+    }
   }
-  return result;
+  return results;
 }
 
 /** Calls `visit` with each anchor of image b, its decoded box and the offset of its first number. */
@@ -208,6 +240,65 @@ export function boxHeadTarget(
 export const DEFAULT_LAYER_TRIES = 8;
 
 /**
+ * D-RISE's similarity of each masked image of a batch to each of `targets`, [n, targets]: one run of the
+ * detector for all of them. Layouts without a batch axis run image by image.
+ */
+function similarities(
+  model: Model,
+  layout: DetectLayout,
+  targets: readonly DetectionVector[],
+  oneByOne: boolean,
+): (batch: Tensor, run?: RunOptions) => Promise<Tensor> {
+  const options = { ...decodeOptions(model.spec), format: layout.format };
+  const k = targets.length;
+  const fill = async (batch: Tensor, run: RunOptions, data: Float32Array, first: number) => {
+    const outputs = await detectorOutputs(model, batch, run);
+    driseSimilarities(outputs, layout, options, targets).forEach((s, t) => {
+      for (let i = 0; i < s.length; i++) data[(first + i) * k + t] = s[i];
+    });
+  };
+  return async (batch, run = {}) => {
+    const n = batch.dims[0];
+    const data = new Float32Array(n * k);
+    if (!oneByOne) await fill(batch, run, data, 0);
+    else {
+      const size = batch.data.length / n;
+      for (let i = 0; i < n; i++) {
+        const one = {
+          data: batch.data.subarray(i * size, (i + 1) * size),
+          dims: [1, ...batch.dims.slice(1)],
+        };
+        await fill(one, run, data, i);
+      }
+    }
+    return { data, dims: [n, k] };
+  };
+}
+
+/**
+ * The model D-RISE explains every detection of one photo with at once: output t is the similarity to
+ * detections[t] (task 'score', one label each), so one masked pass serves them all. Predict only.
+ */
+export function detectionsModel(
+  model: Model,
+  photo: readonly ModelOutput[],
+  layout: DetectLayout,
+  detections: readonly Detection[],
+  labels: readonly string[],
+): Model {
+  const targets = detections.map((d) => ({ box: d.box, classIndex: d.classIndex }));
+  const oneByOne = !batched(layout, photo);
+  return {
+    spec: { ...targetSpec(model.spec, labels[0] ?? ''), labels: [...labels], outputShape: [targets.length] },
+    capabilities: new Set<Capability>(['predict']),
+    notes: model.notes,
+    maxBatch: oneByOne ? 1 : model.maxBatch,
+    predict: similarities(model, layout, targets, oneByOne),
+    async dispose() {},
+  };
+}
+
+/**
  * The model a method explains for one detection: predict is D-RISE's similarity; where the detector can append
  * a head and its layout is raw, input gradients and layers come from the box-target head (made on first use).
  * `photo` are the unmodified photo's outputs (batch of 1). The caller disposes it; `model` stays the caller's.
@@ -247,29 +338,12 @@ export function detectionModel(
   const capabilities = new Set<Capability>(['predict']);
   if (gradients)
     for (const c of ['inputGradients', 'layers'] as const) if (model.capabilities.has(c)) capabilities.add(c);
-  const similarity = async (batch: Tensor, run: RunOptions) => {
-    const outputs = await detectorOutputs(model, batch, run);
-    return driseSimilarity(outputs, layout, { ...options, format: layout.format }, target);
-  };
   return {
     spec,
     capabilities,
     notes: model.notes,
     maxBatch: oneByOne ? 1 : model.maxBatch,
-    async predict(batch, run = {}) {
-      const n = batch.dims[0];
-      if (!oneByOne) return { data: await similarity(batch, run), dims: [n, 1] };
-      const data = new Float32Array(n);
-      const size = batch.data.length / n;
-      for (let i = 0; i < n; i++) {
-        const one = {
-          data: batch.data.subarray(i * size, (i + 1) * size),
-          dims: [1, ...batch.dims.slice(1)],
-        };
-        data[i] = (await similarity(one, run))[0];
-      }
-      return { data, dims: [n, 1] };
-    },
+    predict: similarities(model, layout, [target], oneByOne),
     ...(capabilities.has('inputGradients')
       ? {
           inputGradients: async (batch, seed, run) => (await headModel()).inputGradients!(batch, seed, run),

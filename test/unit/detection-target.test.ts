@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { ModelOutput } from '../../src/core/model.js';
+import { createRng } from '../../src/core/random.js';
 import { evaluateTarget } from '../../src/core/targets.js';
 import { decodeModel, encodeModel } from '../../src/engines/onnx/proto.js';
 import { readNpy } from '../../src/io/npy-file.js';
@@ -16,6 +17,7 @@ import {
   boxHeadTarget,
   decodeOptions,
   detectorOutputs,
+  driseSimilarities,
   driseSimilarity,
 } from '../../src/models/detect-target.js';
 import { openOnnxModel } from '../../src/models/open.js';
@@ -66,6 +68,62 @@ describe('D-RISE similarity', () => {
       { box: [0, 0, 20, 20], classIndex: 0 },
     );
     expect(s[0]).toBeCloseTo(Math.SQRT1_2 * 0.01, 6);
+  });
+
+  it('equals the brute-force best over every anchor on random outputs of both raw layouts', () => {
+    // The similarity skips an anchor's box when its class evidence cannot beat the best so far (per target);
+    // the brute force here decodes every box. Boxes overlap the target often (IoU 0 to 1), scores in [0, 1].
+    const rng = createRng(5);
+    const A = 60;
+    const C = 4;
+    for (const format of ['yolov5', 'yolov8'] as const) {
+      const objectness = format === 'yolov5';
+      const channels = 4 + (objectness ? 1 : 0) + C;
+      const n = 5;
+      const data = new Float32Array(n * A * channels);
+      // yolov5 [N, A, ch] anchor-major; yolov8 [N, ch, A] channel-major.
+      const at = (b: number, a: number, ch: number) =>
+        objectness ? (b * A + a) * channels + ch : b * A * channels + ch * A + a;
+      for (let b = 0; b < n; b++)
+        for (let a = 0; a < A; a++) {
+          const box = [10 + rng.next() * 30, 10 + rng.next() * 30, 4 + rng.next() * 30, 4 + rng.next() * 30];
+          box.forEach((v, k) => {
+            data[at(b, a, k)] = v;
+          });
+          for (let ch = 4; ch < channels; ch++) data[at(b, a, ch)] = rng.next() ** 2;
+        }
+      const out: ModelOutput[] = [
+        { name: 'o', dims: objectness ? [n, A, channels] : [n, channels, A], data },
+      ];
+      const layout = recognizeDetectFormat(out, format);
+      const targets = Array.from({ length: C }, (_, c) => ({
+        box: [12, 18, 40, 44] as const,
+        classIndex: c,
+      }));
+      // All classes at once (one read of the outputs, as D-RISE does for a photo's detections) equal each alone.
+      const together = driseSimilarities(out, layout, { ...OPTIONS, format }, targets);
+      for (let c = 0; c < C; c++) {
+        const s = driseSimilarity(out, layout, { ...OPTIONS, format }, targets[c]);
+        expect(together[c]).toEqual(s);
+        for (let b = 0; b < n; b++) {
+          let best = 0;
+          for (let a = 0; a < A; a++) {
+            const [cx, cy, w, h] = [0, 1, 2, 3].map((k) => data[at(b, a, k)]);
+            const box = [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2];
+            const iw = Math.max(0, Math.min(box[2], 40) - Math.max(box[0], 12));
+            const ih = Math.max(0, Math.min(box[3], 44) - Math.max(box[1], 18));
+            const inter = iw * ih;
+            const overlap = inter / (w * h + 28 * 26 - inter);
+            const first = objectness ? 5 : 4;
+            const scores = Array.from({ length: C }, (_, k) => data[at(b, a, first + k)]);
+            const cosine = scores[c] / Math.hypot(...scores);
+            const o = objectness ? data[at(b, a, 4)] : Math.max(...scores);
+            best = Math.max(best, overlap * cosine * o);
+          }
+          expect(s[b]).toBeCloseTo(best, 6);
+        }
+      }
+    }
   });
 
   it('is IoU × score of the best same-class row after NMS', () => {
