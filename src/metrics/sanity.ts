@@ -304,13 +304,20 @@ function groupLayers(
   return [...groups].map(([key, weights]) => ({ key, weights }));
 }
 
-/** Gaussian noise with the values' own mean and (population) standard deviation. */
+/**
+ * Gaussian noise with the values' own mean and (population) standard deviation. Indexed loops, not
+ * Float32Array.from with a callback or for…of: the same numbers about 4× faster (6M weights, InceptionV3's
+ * Mixed_7c: 1.7 → 0.45 CPU s), the largest cost of a step once the graphs are reused.
+ */
 function gaussianLike(values: Float32Array, rng: Rng): Float32Array {
+  const n = values.length;
   let mean = 0;
-  for (const v of values) mean += v;
-  mean /= values.length;
+  for (let i = 0; i < n; i++) mean += values[i];
+  mean /= n;
   let variance = 0;
-  for (const v of values) variance += (v - mean) ** 2;
-  const std = Math.sqrt(variance / values.length);
-  return Float32Array.from(values, () => mean + std * gaussian(rng));
+  for (let i = 0; i < n; i++) variance += (values[i] - mean) ** 2;
+  const std = Math.sqrt(variance / n);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = mean + std * gaussian(rng);
+  return out;
 }
