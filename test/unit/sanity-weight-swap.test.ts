@@ -19,7 +19,7 @@ import type { Tensor } from '../../src/core/tensor.js';
 import { addGradients } from '../../src/engines/onnx/autodiff/index.js';
 import { decodeModel, tensorFloats } from '../../src/engines/onnx/proto.js';
 import type { GradientGraphCache, OnnxModel } from '../../src/engines/onnx/session.js';
-import { concatBytes, withInitializers } from '../../src/engines/onnx/weights.js';
+import { withInitializers } from '../../src/engines/onnx/weights.js';
 import { openOnnxModel } from '../../src/models/open.js';
 
 const GOLDEN = fileURLToPath(new URL('../fixtures/golden/', import.meta.url));
@@ -91,9 +91,7 @@ describe('swapped weights in a made gradient graph equal a fresh transform of th
     const tail = graph.tail();
     // Both ways the stored graphs come: the model's bytes plus the additions, or (opset raised) the whole graph.
     paths.add(tail ? 'appended' : 'whole');
-    const swapped = tail
-      ? concatBytes([withInitializers(bytes, values), tail])
-      : withInitializers(graph.encode(), values);
+    const swapped = tail ? withInitializers(bytes, values, tail) : withInitializers(graph.encode(), values);
     const randomized = withInitializers(bytes, values);
     const fresh = await addGradients(decodeModel(randomized), io);
 

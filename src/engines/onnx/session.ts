@@ -37,9 +37,9 @@ import {
 } from './graph-store.js';
 import { type LayerPlan, planLayers, toNchw } from './layers.js';
 import { namedOutputs } from './outputs.js';
-import { appendToSource, decodeModel, encodeModel, type ModelProto } from './proto.js';
+import { decodeModel, encodeModel, type ModelProto, sourceBytesOf } from './proto.js';
 import { appendTargetHead } from './target-head.js';
-import { concatBytes, replaceWeights, weightLayersOf, weightValuesOf, withInitializers } from './weights.js';
+import { replaceWeights, weightLayersOf, weightValuesOf, withInitializers } from './weights.js';
 
 export interface OnnxModelOptions {
   /** Largest batch per call; larger batches amortise overhead but cost memory. */
@@ -76,12 +76,8 @@ export class OnnxModel implements Model {
   private readonly gradientSessions = new Map<string, Promise<GradientSession>>();
   private layerList?: Promise<LayerPlan>;
   private probed?: Promise<Probe>;
-  /** For a model withWeights made: the model whose graphs it runs, its own bytes, and its swapped weights. */
-  private reweighted?: {
-    readonly base: OnnxModel;
-    readonly bytes: Uint8Array;
-    readonly values: ReadonlyMap<string, Float32Array>;
-  };
+  /** For a model withWeights made: the model whose graphs it runs, and the weights swapped in them. */
+  private reweighted?: { readonly base: OnnxModel; readonly values: ReadonlyMap<string, Float32Array> };
   private readonly sharedGraphs = new Map<string, Promise<GradientGraphEntry>>();
 
   private constructor(
@@ -305,27 +301,31 @@ export class OnnxModel implements Model {
   async withWeights(replace: WeightReplacer): Promise<OnnxModel> {
     const { proto, values } = replaceWeights(this.proto, replace, this.reweighted?.values);
     const base = this.reweighted?.base ?? this;
-    const bytes = withInitializers(
-      appendToSource(base.proto, new Uint8Array(0)) ?? encodeModel(base.proto),
-      values,
-    );
+    const bytes = withInitializers(base.ownBytes(), values);
     const { gradientCache: _, ...options } = this.options;
     const session = await ort.InferenceSession.create(bytes, sessionOptions(options));
     const model = new OnnxModel(session, this.spec, proto, this.gradientBlocker, options);
     model.layerList = this.layerList; // shapes only, so the weights do not change it
-    model.reweighted = { base, bytes, values };
+    model.reweighted = { base, values };
     return model;
   }
 
   /** The gradient graph exposing `layers`: this model's own, or for withWeights' models the base's with their weights. */
   private async gradientGraph(layers: string[]): Promise<{ bytes: Uint8Array; meta: GraphMeta }> {
     if (!this.reweighted) return storedGradientGraph(this.graphSource(), layers, () => this.probe());
-    const { base, bytes, values } = this.reweighted;
+    const { base, values } = this.reweighted;
     const entry = await base.sharedGradientGraph(layers);
     return {
-      bytes: entry.appended ? concatBytes([bytes, entry.model]) : withInitializers(entry.model, values),
+      bytes: entry.appended
+        ? withInitializers(base.ownBytes(), values, entry.model)
+        : withInitializers(entry.model, values),
       meta: entry.meta,
     };
+  }
+
+  /** This model's ONNX bytes: those it was read from, not a copy. */
+  private ownBytes(): Uint8Array {
+    return sourceBytesOf(this.proto) ?? encodeModel(this.proto);
   }
 
   /** A gradient graph as stored, kept for the models withWeights makes from this one (one transform for all). */

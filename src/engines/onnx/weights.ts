@@ -89,10 +89,15 @@ const LENGTH_DELIMITED = 2;
  * graphs, whose additions read weights only through nodes, see autodiff/rules) without decoding and
  * re-encoding a model of millions of weights. Each initializer named in `values` keeps its name, dims and
  * type and gets the new values as raw_data; every occurrence of the graph field is rewritten, so a source
- * followed by appended additions (proto.ts appendToSource) is served too. The caller checks that each new
- * array has the tensor's length. Fails (INVALID_ARGUMENT) when a named initializer is not found.
+ * followed by appended additions (proto.ts appendToSource) is served too, and `tail` (such additions) is
+ * appended in the same copy. The caller checks that each new array has the tensor's length. Fails
+ * (INVALID_ARGUMENT) when a named initializer is not found.
  */
-export function withInitializers(bytes: Uint8Array, values: ReadonlyMap<string, Float32Array>): Uint8Array {
+export function withInitializers(
+  bytes: Uint8Array,
+  values: ReadonlyMap<string, Float32Array>,
+  tail: Uint8Array = new Uint8Array(0),
+): Uint8Array {
   const found = new Set<string>();
   const chunks = rewriteFields(bytes, MODEL_GRAPH, (graph) =>
     rewriteFields(graph, GRAPH_INITIALIZER, (tensor) => {
@@ -109,7 +114,7 @@ export function withInitializers(bytes: Uint8Array, values: ReadonlyMap<string, 
     if (!found.has(name))
       throw invalidArgument('name', "the name of one of the model's float32 weight tensors", name);
   }
-  return concatBytes(chunks);
+  return concatBytes([...chunks, tail]);
 }
 
 /** The message's fields as byte ranges, those numbered `field` (length-delimited) replaced by `edit`'s chunks. */
@@ -180,7 +185,7 @@ function lengthDelimited(field: number, length: number): Uint8Array {
     .finish();
 }
 
-export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let at = 0;
   for (const chunk of chunks) {
