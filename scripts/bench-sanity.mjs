@@ -3,7 +3,8 @@
 // method's own map on a warm model) ÷ seconds of one input-gradient pass (batch 1). A step swaps one
 // block's weights (cascading, from the top, grouped by blocks) and recomputes the vanilla gradient, whose
 // map is one gradient pass, so the figure is what the swap itself costs: weight noise, the new graphs'
-// bytes, and ONNX Runtime loading them. The issue's goal is ≤ 2 (issue 15, item 4).
+// bytes, ONNX Runtime loading them, and comparing the maps. The issue's goal is ≤ 2 (issue 15, item 4).
+// Also reported: the weight swap alone (withWeights and the new model's first gradient, less one pass).
 // The model: `model` (an ONNX file), else $SIGHTLINE_ZOO_DIR/mobilenet_v2.onnx (npm run test:zoo exports
 // it), else the default model (InceptionV3, 299 × 299). Times are medians; the machine's load goes with them.
 //   node scripts/bench-sanity.mjs [model.onnx]   (after npm run build)
@@ -90,6 +91,14 @@ export async function benchSanity(options = {}) {
       },
     });
     const step = { wall: median(perStep.map((t) => t.wall)), cpu: median(perStep.map((t) => t.cpu)) };
+    // The swap alone: a model with the top layer's weights negated, its first gradient (graph bytes and
+    // session loads included), disposed; less one gradient pass.
+    const top = model.weightLayers()[0].weights;
+    const swap = await timed(Math.min(reps, 3), async () => {
+      const randomized = await model.withWeights((n, v) => (top.includes(n) ? v.map((x) => -x) : undefined));
+      await randomized.inputGradients(input, seed);
+      await randomized.dispose();
+    });
     const overhead = (k) => (step[k] - mapTime[k]) / gradientPass[k];
     return {
       model: name,
@@ -100,6 +109,8 @@ export async function benchSanity(options = {}) {
       forwardPass,
       stepOverheadGradientPasses: overhead('cpu'),
       stepOverheadGradientPassesWall: overhead('wall'),
+      swap,
+      swapOverheadGradientPasses: (swap.cpu - gradientPass.cpu) / gradientPass.cpu,
       load: Math.round(loadavg()[0] * 10) / 10,
     };
   } finally {
@@ -114,6 +125,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     `sanity step on ${r.model}, 1 thread, load ${r.load}: step ${f(r.step)} (median of ${r.steps}), ` +
       `its map ${f(r.map)}, gradient pass ${f(r.gradientPass)}, forward ${f(r.forwardPass)} → ` +
       `overhead ${r.stepOverheadGradientPasses.toFixed(2)} gradient passes per step in CPU time ` +
-      `(${r.stepOverheadGradientPassesWall.toFixed(2)} in wall time)`,
+      `(${r.stepOverheadGradientPassesWall.toFixed(2)} in wall time); the weight swap alone ${f(r.swap)}, ` +
+      `${r.swapOverheadGradientPasses.toFixed(2)} gradient passes beyond its gradient`,
   );
 }

@@ -356,6 +356,7 @@ export class OnnxModel implements Model {
     for (const pending of this.gradientSessions.values())
       await (await pending.catch(() => undefined))?.session.release();
     this.gradientSessions.clear();
+    this.sharedGraphs.clear();
   }
 
   private requireGradients(what: string): void {
