@@ -129,3 +129,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       `${r.swapOverheadGradientPasses.toFixed(2)} gradient passes beyond its gradient`,
   );
 }
+
+export default benchSanity;

@@ -47,8 +47,8 @@ export const pow: GradientRule = (node, [dy], ctx) => {
   const [a, p] = node.input!;
   if (ctx.isActive(p)) throw unsupported(node, 'only a constant exponent is supported');
   // In the graph rather than baked, so a swapped exponent (session.ts withWeights) is read; folded at load.
-  const factor =
-    ctx.elementType(p) === DataType.FLOAT ? p : ctx.emit('Cast', [p], [attr('to', DataType.FLOAT)]);
+  // Cast whatever the exponent's type (an integer exponent is allowed), as the baked float32 values were.
+  const factor = ctx.emit('Cast', [p], [attr('to', DataType.FLOAT)]);
   const minusOne = ctx.emit('Sub', [factor, ctx.scalar(1)]);
   const local = ctx.mul(factor, ctx.emit('Pow', [a, minusOne]));
   return [ctx.unbroadcast(ctx.mul(dy!, local), a, node.output![0])];
