@@ -1,4 +1,4 @@
-// The 'weights' capability of an ONNX model: which nodes read weights, and their values.
+// The 'weights' capability of an ONNX model: which nodes read weights, their values, and the model's bytes with some replaced.
 import protobuf from 'protobufjs';
 import { invalidArgument, SightlineError } from '../../core/errors.js';
 import type { WeightLayer, WeightReplacer } from '../../core/model.js';
