@@ -159,6 +159,10 @@ describe('OnnxModel.withWeights runs the base model’s graphs with the new weig
           expect(Array.from(a.gradients.data)).toEqual(Array.from(b.gradients.data));
           expect(Array.from(a.scores.data)).toEqual(Array.from(b.scores.data));
           expect(a.gradients.data.some((v, i) => v !== before.gradients.data[i])).toBe(true);
+          // Plain scores load the forward graph on first use (lazy-session.ts), with the new weights too.
+          expect(Array.from((await child.predict(input)).data)).toEqual(
+            Array.from((await fresh.predict(input)).data),
+          );
           const la = await child.layer(defaultLayer, input, seed);
           const lb = await fresh.layer(defaultLayer, input, seed);
           expect(Array.from(la.gradients!.data)).toEqual(Array.from(lb.gradients!.data));

@@ -36,6 +36,7 @@ import {
   withFixedInput,
 } from './graph-store.js';
 import { type LayerPlan, planLayers, toNchw } from './layers.js';
+import { LazySession } from './lazy-session.js';
 import { namedOutputs } from './outputs.js';
 import { decodeModel, encodeModel, type ModelProto, sourceBytesOf } from './proto.js';
 import { appendTargetHead } from './target-head.js';
@@ -301,9 +302,11 @@ export class OnnxModel implements Model {
   async withWeights(replace: WeightReplacer): Promise<OnnxModel> {
     const { proto, values } = replaceWeights(this.proto, replace, this.reweighted?.values);
     const base = this.reweighted?.base ?? this;
-    const bytes = withInitializers(base.ownBytes(), values);
     const { gradientCache: _, ...options } = this.options;
-    const session = await ort.InferenceSession.create(bytes, sessionOptions(options));
+    const session = new LazySession(
+      () => ort.InferenceSession.create(withInitializers(base.ownBytes(), values), sessionOptions(options)),
+      this.session,
+    );
     const model = new OnnxModel(session, this.spec, proto, this.gradientBlocker, options);
     model.layerList = this.layerList; // shapes only, so the weights do not change it
     model.reweighted = { base, values };
