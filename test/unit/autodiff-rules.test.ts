@@ -4,7 +4,7 @@
  * and the comparison is relative to the largest gradient element.
  */
 import { describe, expect, test } from 'vitest';
-import { attr, floatTensor, type ModelProto } from '../../src/engines/onnx/proto.js';
+import { attr, floatTensor, int64Tensor, type ModelProto } from '../../src/engines/onnx/proto.js';
 import { compareGradient, distinctTensor, randomTensor } from '../helpers/autodiff-check.js';
 import { graph, ints, node, weights } from '../helpers/autodiff-graphs.js';
 
@@ -282,6 +282,12 @@ const ACTIVATIONS: Case[] = [
   {
     name: 'Pow (exponent 3)',
     model: binary('Pow', 'x', 'p', [floatTensor('p', [], new Float32Array([3]))], [3, 4]),
+    input: [3, 4],
+  },
+  {
+    // An integer exponent: the rule casts it to float32 in the graph.
+    name: 'Pow (int64 exponent 2)',
+    model: binary('Pow', 'x', 'p', [int64Tensor('p', [], [2])], [3, 4]),
     input: [3, 4],
   },
   {

@@ -6,7 +6,7 @@ import type { Model } from '../../src/core/model.js';
 import { createRng } from '../../src/core/random.js';
 import type { Tensor } from '../../src/core/tensor.js';
 import type { OnnxModel } from '../../src/engines/onnx/session.js';
-import { getMethod } from '../../src/methods/registry.js';
+import { getMethod, resolveOptions } from '../../src/methods/registry.js';
 import {
   byBlocks,
   byNamePrefix,
@@ -17,6 +17,7 @@ import {
   type WeightLayer,
   weightLayers,
 } from '../../src/metrics/sanity.js';
+import { spearman, ssim } from '../../src/metrics/similarity.js';
 import { openOnnxModel } from '../../src/models/open.js';
 
 const GOLDEN = fileURLToPath(new URL('../fixtures/golden/', import.meta.url));
@@ -132,6 +133,28 @@ describe('sanity checks on net_tiny_cnn', () => {
     expect(await labelRandomization({ model, input, method: 'gradient', target: 1, seed: 4 })).toEqual(
       result,
     );
+  });
+
+  it('compares maps exactly as similarity.ts does, for signed and non-negative maps', async () => {
+    // The check ranks the original once and reuses |ranks| as signed ranks for non-negative maps.
+    for (const method of ['gradient', 'gradient-x-input']) {
+      const result = await labelRandomization({ model, input, method, target: 1, seed: 4 });
+      const map = (t: number) =>
+        getMethod(method).attribute(
+          { model, input, target: t, classes: 5 },
+          resolveOptions(getMethod(method), {}),
+        );
+      const [a, b] = [await map(1), await map(result.randomTarget)];
+      const abs = (v: Float32Array) => Float32Array.from(v, Math.abs);
+      expect(a.data.some((v) => v < 0)).toBe(method === 'gradient-x-input');
+      expect(result).toEqual({
+        target: 1,
+        randomTarget: result.randomTarget,
+        spearmanAbs: spearman(abs(a.data), abs(b.data)),
+        spearman: spearman(a.data, b.data),
+        ssim: ssim(a.data, b.data, a.width, a.height),
+      });
+    }
   });
 
   it('several methods on the same randomized models give what each gives alone', async () => {

@@ -56,6 +56,33 @@ export async function storedGradientGraph(
   layers: string[],
   probe: () => Promise<Probe>,
 ): Promise<{ bytes: Uint8Array; meta: GraphMeta }> {
+  const stored = await gradientGraphEntry(source, layers, probe);
+  const bytes = stored.appended ? appendToSource(source.proto, stored.model) : stored.model;
+  if (!bytes)
+    throw new SightlineError(
+      'MODEL_LOAD',
+      'A cached gradient graph holds only additions to a model this process did not read from a file; clear the cache folder ($SIGHTLINE_CACHE_DIR) and run again.',
+    );
+  return { bytes, meta: stored.meta };
+}
+
+/**
+ * A gradient graph as kept in the cache: the whole graph, or (`appended`) only the additions that follow the
+ * model's own bytes. The additions read weights only through nodes (autodiff/rules), so they serve the
+ * same model with other weights too (session.ts withWeights).
+ */
+export interface GradientGraphEntry {
+  readonly model: Uint8Array;
+  readonly meta: GraphMeta;
+  readonly appended: boolean;
+}
+
+/** The gradient graph exposing `layers`, as stored: from the cache or made. */
+export async function gradientGraphEntry(
+  source: GraphSource,
+  layers: string[],
+  probe: () => Promise<Probe>,
+): Promise<GradientGraphEntry> {
   const { proto, spec, outputName, cache } = source;
   const make = async () => {
     const fixed = withFixedInput(proto, spec);
@@ -86,13 +113,7 @@ export async function storedGradientGraph(
   });
   const stored = cache ? await cache.load(key, make) : await make();
   const { appended, ...meta } = JSON.parse(stored.meta) as GraphMeta & { appended?: boolean };
-  const bytes = appended ? appendToSource(proto, stored.model) : stored.model;
-  if (!bytes)
-    throw new SightlineError(
-      'MODEL_LOAD',
-      'A cached gradient graph holds only additions to a model this process did not read from a file; clear the cache folder ($SIGHTLINE_CACHE_DIR) and run again.',
-    );
-  return { bytes, meta };
+  return { model: stored.model, meta, appended: appended === true };
 }
 
 /** Gradient graphs need static sizes after the batch: take them from the spec where the file leaves them open. */

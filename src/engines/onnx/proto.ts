@@ -247,6 +247,11 @@ export function hasSourceBytes(model: ModelProto): boolean {
   return sourceBytes.has(model);
 }
 
+/** The bytes `model` was decoded from (not a copy: do not write to them), or undefined for another object. */
+export function sourceBytesOf(model: ModelProto): Uint8Array | undefined {
+  return sourceBytes.get(model);
+}
+
 /**
  * `base` with nodes, initializers, inputs and outputs appended to its graph, as ONNX bytes. Protobuf parsers
  * merge a singular message field that appears twice and concatenate repeated fields, so the bytes `base` was

@@ -27,25 +27,20 @@ import type { Tensor } from '../../core/tensor.js';
 import { attentionBlocks, hasAttention, toHeads } from './attention.js';
 import { differentiablePath, type Probe } from './autodiff/index.js';
 import {
+  type GradientGraphEntry,
   type GraphMeta,
   type GraphSource,
+  gradientGraphEntry,
   storedGradientGraph,
   storedProbe,
   withFixedInput,
 } from './graph-store.js';
 import { type LayerPlan, planLayers, toNchw } from './layers.js';
+import { LazySession } from './lazy-session.js';
 import { namedOutputs } from './outputs.js';
-import {
-  DataType,
-  decodeModel,
-  encodeModel,
-  floatTensor,
-  type ModelProto,
-  type TensorProto,
-  tensorFloats,
-} from './proto.js';
+import { decodeModel, encodeModel, type ModelProto, sourceBytesOf } from './proto.js';
 import { appendTargetHead } from './target-head.js';
-import { weightLayersOf, weightValuesOf } from './weights.js';
+import { replaceWeights, weightLayersOf, weightValuesOf, withInitializers } from './weights.js';
 
 export interface OnnxModelOptions {
   /** Largest batch per call; larger batches amortise overhead but cost memory. */
@@ -82,6 +77,9 @@ export class OnnxModel implements Model {
   private readonly gradientSessions = new Map<string, Promise<GradientSession>>();
   private layerList?: Promise<LayerPlan>;
   private probed?: Promise<Probe>;
+  /** For a model withWeights made: the model whose graphs it runs, and the weights swapped in them. */
+  private reweighted?: { readonly base: OnnxModel; readonly values: ReadonlyMap<string, Float32Array> };
+  private readonly sharedGraphs = new Map<string, Promise<GradientGraphEntry>>();
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -209,6 +207,7 @@ export class OnnxModel implements Model {
    * gradient graphs, so a later process lists layers and builds graphs without running the model.
    */
   private probe(): Promise<Probe> {
+    if (this.reweighted) return this.reweighted.base.probe();
     if (!this.probed) {
       const probed = storedProbe(this.graphSource());
       // A failed probe is tried again on the next call rather than remembered.
@@ -293,35 +292,55 @@ export class OnnxModel implements Model {
    * initializer's name, values and dims, and returns new values of the same length, or undefined to keep it.
    * Used by the model-randomization sanity check (metrics/sanity.ts). The caller disposes the new model.
    *
-   * Gradient graphs are made afresh by the autodiff transform, on first use, not patched from this model's:
-   * the transform bakes some constants computed from weights into the backward pass (a BatchNormalization's
-   * scale/√(var + ε), a constant MatMul operand's transpose, a kernel the forward graph computes; a stored
-   * stride-1 Conv kernel is flipped by graph nodes over the weight itself; see autodiff/rules), so swapping the original initializers by name in a built graph would
-   * leave the backward pass on the old weights. For the same reason the new model has no gradientCache: its
-   * graphs are stored under keys that name the options, not the weights.
+   * The new model runs the graphs already made for this one (or for the model this one was made from) with
+   * the weights swapped in their bytes (weights.ts withInitializers): no autodiff transform and no shape
+   * probe. That is exact because the backward nodes read weights only through nodes over the initializers
+   * (a BatchNormalization's scale/√(var + ε), a MatMul weight's transpose, a flipped conv kernel; see
+   * autodiff/rules), which ONNX Runtime folds anew as each session loads. The new model has no
+   * gradientCache of its own: graphs are stored under keys that name the options, not the weights.
    */
   async withWeights(replace: WeightReplacer): Promise<OnnxModel> {
-    const initializers = (this.proto.graph?.initializer ?? []).map((t): TensorProto => {
-      if (t.dataType !== DataType.FLOAT || !t.name) return t;
-      const dims = (t.dims ?? []).map(Number);
-      const old = tensorFloats(t);
-      const values = replace(t.name, old, dims);
-      if (!values) return t;
-      if (values.length !== old.length) {
-        throw new SightlineError(
-          'INVALID_ARGUMENT',
-          `withWeights: the new values of '${t.name}' [${dims.join(', ')}] must be ${old.length} numbers; got ${values.length}.`,
-          { initializer: t.name },
-        );
-      }
-      return floatTensor(t.name, dims, values);
-    });
-    const proto: ModelProto = { ...this.proto, graph: { ...this.proto.graph, initializer: initializers } };
+    const { proto, values } = replaceWeights(this.proto, replace, this.reweighted?.values);
+    const base = this.reweighted?.base ?? this;
     const { gradientCache: _, ...options } = this.options;
-    const session = await ort.InferenceSession.create(encodeModel(proto), sessionOptions(options));
+    const session = new LazySession(
+      () => ort.InferenceSession.create(withInitializers(base.ownBytes(), values), sessionOptions(options)),
+      this.session,
+    );
     const model = new OnnxModel(session, this.spec, proto, this.gradientBlocker, options);
     model.layerList = this.layerList; // shapes only, so the weights do not change it
+    model.reweighted = { base, values };
     return model;
+  }
+
+  /** The gradient graph exposing `layers`: this model's own, or for withWeights' models the base's with their weights. */
+  private async gradientGraph(layers: string[]): Promise<{ bytes: Uint8Array; meta: GraphMeta }> {
+    if (!this.reweighted) return storedGradientGraph(this.graphSource(), layers, () => this.probe());
+    const { base, values } = this.reweighted;
+    const entry = await base.sharedGradientGraph(layers);
+    return {
+      bytes: entry.appended
+        ? withInitializers(base.ownBytes(), values, entry.model)
+        : withInitializers(entry.model, values),
+      meta: entry.meta,
+    };
+  }
+
+  /** This model's ONNX bytes: those it was read from, not a copy. */
+  private ownBytes(): Uint8Array {
+    return sourceBytesOf(this.proto) ?? encodeModel(this.proto);
+  }
+
+  /** A gradient graph as stored, kept for the models withWeights makes from this one (one transform for all). */
+  private sharedGradientGraph(layers: string[]): Promise<GradientGraphEntry> {
+    const key = layers.join('\n');
+    let pending = this.sharedGraphs.get(key);
+    if (!pending) {
+      pending = gradientGraphEntry(this.graphSource(), layers, () => this.probe());
+      this.sharedGraphs.set(key, pending);
+      pending.catch(() => this.sharedGraphs.delete(key));
+    }
+    return pending;
   }
 
   /**
@@ -340,6 +359,7 @@ export class OnnxModel implements Model {
     for (const pending of this.gradientSessions.values())
       await (await pending.catch(() => undefined))?.session.release();
     this.gradientSessions.clear();
+    this.sharedGraphs.clear();
   }
 
   private requireGradients(what: string): void {
@@ -355,7 +375,7 @@ export class OnnxModel implements Model {
     let pending = this.gradientSessions.get(layer);
     if (!pending) {
       pending = (async () => {
-        const { bytes, meta } = await storedGradientGraph(this.graphSource(), layers, () => this.probe());
+        const { bytes, meta } = await this.gradientGraph(layers);
         const session = await ort.InferenceSession.create(bytes, sessionOptions(this.options));
         return { session, ...meta };
       })();

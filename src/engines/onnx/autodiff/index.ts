@@ -10,4 +10,4 @@ export type { GradientRule } from './rule.js';
 export { type Probe, probeFromJson, probeToJson } from './shapes.js';
 
 /** Bumped whenever the transform's output changes, so stored gradient graphs are rebuilt. */
-export const AUTODIFF_VERSION = 3;
+export const AUTODIFF_VERSION = 4;

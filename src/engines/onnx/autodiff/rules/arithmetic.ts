@@ -1,4 +1,5 @@
 /** Elementwise arithmetic with multidirectional broadcasting; each operand's gradient is summed back to its shape. */
+import { attr, DataType } from '../../proto.js';
 import { unsupported } from '../context.js';
 import type { GradientRule } from '../rule.js';
 
@@ -45,12 +46,10 @@ export const div: GradientRule = (node, [dy], ctx) => {
 export const pow: GradientRule = (node, [dy], ctx) => {
   const [a, p] = node.input!;
   if (ctx.isActive(p)) throw unsupported(node, 'only a constant exponent is supported');
-  const exponent = ctx.requireConstant(node, 1, 'exponent');
-  const minusOne = ctx.floats(
-    exponent.data.map((v) => v - 1),
-    exponent.dims,
-  );
-  const factor = ctx.floats(exponent.data, exponent.dims);
+  // In the graph rather than baked, so a swapped exponent (session.ts withWeights) is read; folded at load.
+  // Cast whatever the exponent's type (an integer exponent is allowed), as the baked float32 values were.
+  const factor = ctx.emit('Cast', [p], [attr('to', DataType.FLOAT)]);
+  const minusOne = ctx.emit('Sub', [factor, ctx.scalar(1)]);
   const local = ctx.mul(factor, ctx.emit('Pow', [a, minusOne]));
   return [ctx.unbroadcast(ctx.mul(dy!, local), a, node.output![0])];
 };

@@ -29,11 +29,13 @@ export interface ConvGeometry {
 
 /**
  * The forward weights [C_out, C_in/group, k…] and group count, and the name of the tensor that holds them
- * when an initializer or Constant node does (ConstantValue.stored). A named kernel whose phase takes every
- * tap (stride 1) is flipped and channel-transposed by nodes over it, which ONNX Runtime's constant folding
- * computes once as the session loads: natively, and without a second copy of every kernel in the graph
- * (for InceptionV3, 85 MB that took seconds to compute in JS, encode and store). `data` is then never
- * read, so it may be a getter that reads the tensor on demand.
+ * (a Conv's kernel; pools have none). A named kernel whose phase takes every tap (stride 1) is flipped and
+ * channel-transposed by nodes over it, which ONNX Runtime's constant folding computes once as the session
+ * loads when an initializer or Constant node holds the kernel (a kernel the graph computes, e.g. through a
+ * DequantizeLinear ORT leaves unfolded, is flipped on each run): natively, without a second copy of every
+ * kernel in the graph (for InceptionV3, 85 MB that took seconds to compute in JS, encode and store), and
+ * with the graph's weights swapped (session.ts withWeights) the flip reads the new ones. `data` is then
+ * never read, so it may be a getter that reads the tensor on demand.
  */
 export interface ConvWeights {
   readonly data: Float32Array;

@@ -46,7 +46,7 @@ export const conv: GradientRule = (node, [dy], ctx) => {
   const group = attrInt(node, 'group', 1);
   if (strides.every((v) => v === 1)) {
     const kernelValues = {
-      name: weights.stored ? w : undefined,
+      name: w,
       dims: weights.dims,
       group,
       get data() {

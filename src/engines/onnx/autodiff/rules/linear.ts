@@ -53,7 +53,9 @@ export const matMul: GradientRule = (node, [dy], ctx) => {
       // Y[…, m] = Σ_k A[…, m, k]·b[k], so dA[…, m, k] = dY[…, m]·b[k].
       da = ctx.mul(ctx.unsqueeze(dy!, [rankA - 1]), b);
     } else {
-      const bt = transposedConstant(b) ?? ctx.emit('Transpose', [b], [attr('perm', swapLast(rankB))]);
+      // Over a weight, ONNX Runtime folds the Transpose once as the session loads (and a swapped weight,
+      // session.ts withWeights, is transposed anew).
+      const bt = ctx.emit('Transpose', [b], [attr('perm', swapLast(rankB))]);
       da = ctx.unbroadcast(ctx.emit('MatMul', [dy!, bt]), a, y, 2);
     }
   }
@@ -66,17 +68,6 @@ export const matMul: GradientRule = (node, [dy], ctx) => {
       )
     : undefined;
   return [da, db];
-
-  /** A constant 2-D B transposed once here (weights never change), so the backward MatMul reads it directly. */
-  function transposedConstant(name: string): string | undefined {
-    const value = ctx.constant(name);
-    if (value?.dims.length !== 2) return undefined;
-    const [k, n] = value.dims;
-    const data = value.floats;
-    const out = new Float32Array(k * n);
-    for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) out[j * k + i] = data[i * n + j];
-    return ctx.floats(out, [n, k]);
-  }
 };
 
 function swapLast(rank: number): number[] {

@@ -3,18 +3,22 @@ import { attrFloat, attrInt } from '../attributes.js';
 import { unsupported } from '../context.js';
 import type { GradientRule } from '../rule.js';
 
-/** Inference BN is a per-channel affine map: dx = dy · scale / √(var + ε), folded into one constant. */
+/**
+ * Inference BN is a per-channel affine map: dx = dy · scale / √(var + ε). The factor is computed by nodes over
+ * the parameters, which ONNX Runtime folds into one constant as the session loads, so a graph whose weights
+ * are swapped (the sanity check's randomized models, session.ts withWeights) differentiates the new ones.
+ */
 export const batchNormalization: GradientRule = (node, [dy], ctx) => {
   if (attrInt(node, 'training_mode', 0) === 1) throw unsupported(node, 'training mode is not supported');
   if ([1, 2, 3, 4].some((i) => ctx.isActive(node.input![i]))) {
     throw unsupported(node, 'parameters computed from the input are not supported');
   }
-  const scale = ctx.requireConstant(node, 1, 'scale').data;
-  const variance = ctx.requireConstant(node, 4, 'variance').data;
-  const epsilon = attrFloat(node, 'epsilon', 1e-5);
-  const factor = scale.map((s, c) => s / Math.sqrt(variance[c] + epsilon));
+  const epsilon = ctx.scalar(attrFloat(node, 'epsilon', 1e-5));
+  const std = ctx.emit('Sqrt', [ctx.emit('Add', [node.input![4], epsilon])]);
+  const factor = ctx.emit('Div', [node.input![1], std]);
   const trailing = new Array<number>(ctx.rank(node.input![0]) - 2).fill(1);
-  return [ctx.mul(dy!, ctx.floats(factor, [factor.length, ...trailing]))];
+  const shaped = trailing.length > 0 ? ctx.emit('Reshape', [factor, ctx.ints([-1, ...trailing])]) : factor;
+  return [ctx.mul(dy!, shaped)];
 };
 
 /**
