@@ -34,6 +34,7 @@ import {
   withFixedInput,
 } from './graph-store.js';
 import { type LayerPlan, planLayers, toNchw } from './layers.js';
+import { type OrtSession, openInThisThread, type SessionOpener } from './open-session.js';
 import { namedOutputs } from './outputs.js';
 import {
   DataType,
@@ -56,6 +57,8 @@ export interface OnnxModelOptions {
   readonly executionProviders?: readonly string[];
   /** Where gradient graphs are kept between processes; without it they are rebuilt on first use. */
   readonly gradientCache?: GradientGraphCache;
+  /** Opens ONNX Runtime sessions (default: in this thread; Node's loaders pass session-thread.ts's). */
+  readonly openSession?: SessionOpener;
 }
 
 /** Stores the (costly) gradient-augmented graphs; `key` names the graph's options and the transform's version. */
@@ -72,7 +75,7 @@ export interface OnnxIo {
 }
 
 interface GradientSession extends GraphMeta {
-  readonly session: ort.InferenceSession;
+  readonly session: OrtSession;
 }
 
 export class OnnxModel implements Model {
@@ -84,7 +87,7 @@ export class OnnxModel implements Model {
   private probed?: Promise<Probe>;
 
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: OrtSession,
     /** The spec; its outputShape is filled from the first prediction when the file leaves dims open. */
     private specValue: ModelSpec,
     /** The decoded ONNX model (read-only). */
@@ -110,10 +113,10 @@ export class OnnxModel implements Model {
     options: OnnxModelOptions = {},
   ): Promise<OnnxModel> {
     let proto: ModelProto;
-    let session: ort.InferenceSession;
+    let session: OrtSession;
     try {
       proto = decodeModel(bytes);
-      session = await ort.InferenceSession.create(bytes, sessionOptions(options));
+      session = await openSession(bytes, options);
     } catch (cause) {
       throw new SightlineError(
         'MODEL_LOAD',
@@ -318,7 +321,7 @@ export class OnnxModel implements Model {
     });
     const proto: ModelProto = { ...this.proto, graph: { ...this.proto.graph, initializer: initializers } };
     const { gradientCache: _, ...options } = this.options;
-    const session = await ort.InferenceSession.create(encodeModel(proto), sessionOptions(options));
+    const session = await openSession(encodeModel(proto), options);
     const model = new OnnxModel(session, this.spec, proto, this.gradientBlocker, options);
     model.layerList = this.layerList; // shapes only, so the weights do not change it
     return model;
@@ -356,7 +359,7 @@ export class OnnxModel implements Model {
     if (!pending) {
       pending = (async () => {
         const { bytes, meta } = await storedGradientGraph(this.graphSource(), layers, () => this.probe());
-        const session = await ort.InferenceSession.create(bytes, sessionOptions(this.options));
+        const session = await openSession(bytes, this.options);
         return { session, ...meta };
       })();
       this.gradientSessions.set(layer, pending);
@@ -366,7 +369,7 @@ export class OnnxModel implements Model {
   }
 
   private async run(
-    session: ort.InferenceSession,
+    session: OrtSession,
     batch: Tensor,
     extra: Record<string, Tensor>,
     fetches: string[],
@@ -437,12 +440,12 @@ export class OnnxModel implements Model {
   }
 }
 
-function sessionOptions(options: OnnxModelOptions): ort.InferenceSession.SessionOptions {
-  return {
+function openSession(bytes: Uint8Array, options: OnnxModelOptions): Promise<OrtSession> {
+  return (options.openSession ?? openInThisThread)(bytes, {
     graphOptimizationLevel: 'all',
     ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
     ...(options.executionProviders ? { executionProviders: [...options.executionProviders] } : {}),
-  };
+  });
 }
 
 function toTensor(t: ort.Tensor): Tensor {
@@ -461,7 +464,7 @@ function gradientBlocker(proto: ModelProto, input: string, output: string): stri
   return undefined;
 }
 
-function describeIo(session: ort.InferenceSession): OnnxIo {
+function describeIo(session: OrtSession): OnnxIo {
   const meta = (names: readonly string[], metadata: readonly ort.InferenceSession.ValueMetadata[]) =>
     names.map((name, i) => {
       const m = metadata[i];
