@@ -121,13 +121,14 @@ export async function auditImages(items: readonly AuditItem[], request: AuditReq
  * `concurrency` (default 2) items hold a lane at once. An item that calls `modelDone` (its model passes are over;
  * what is left is rendering and writing) gives its lane to the next item and finishes beside it, up to
  * `concurrency` items finishing so: while the model's thread (engines/onnx/session-thread.ts) runs one image, the
- * next is decoded and preprocessed and the last one's pictures are drawn. A failure or cancelling stops new items;
- * those in flight end before it is thrown, so nothing is written after the caller moves on.
+ * next is decoded and preprocessed and the last one's pictures are drawn. `modelDone` resolves once the items
+ * before have ended, so rows that wait on it are written in the items' order. A failure or cancelling stops new
+ * items; those in flight end before it is thrown, so nothing is written after the caller moves on.
  */
 export async function inLanes<T>(
   items: readonly T[],
   request: { concurrency?: number; signal?: AbortSignal; onProgress?: ProgressCallback },
-  each: (item: T, modelDone: () => void) => Promise<void>,
+  each: (item: T, modelDone: () => Promise<void>) => Promise<void>,
 ): Promise<void> {
   const total = items.length;
   const lanes = Math.max(1, Math.min(request.concurrency ?? 2, total));
@@ -135,6 +136,7 @@ export async function inLanes<T>(
   let modelBusy = 0;
   let failure: { error: unknown } | undefined;
   const inFlight = new Set<Promise<void>>();
+  let previous = Promise.resolve();
   let wake = () => {};
   request.onProgress?.({ done: 0, total, unit: 'images' });
   for (const item of items) {
@@ -155,7 +157,11 @@ export async function inLanes<T>(
       modelBusy--;
       wake();
     };
-    const run: Promise<void> = each(item, release)
+    const before = previous;
+    const run: Promise<void> = each(item, () => {
+      release();
+      return before;
+    })
       .then(
         () => {
           finished++;
@@ -171,12 +177,17 @@ export async function inLanes<T>(
         wake();
       });
     inFlight.add(run);
+    previous = run;
   }
   await Promise.all(inFlight);
   if (failure) throw failure.error;
 }
 
-async function auditOne(item: AuditItem, request: AuditRequest, modelDone: () => void): Promise<void> {
+async function auditOne(
+  item: AuditItem,
+  request: AuditRequest,
+  modelDone: () => Promise<void>,
+): Promise<void> {
   const { model } = request;
   const started = performance.now();
   const seconds = () => Math.round(performance.now() - started) / 1000;
@@ -248,7 +259,7 @@ async function auditOne(item: AuditItem, request: AuditRequest, modelDone: () =>
         ...(mask ? { regionGiven: true } : {}),
         seconds: seconds(),
       };
-      modelDone();
+      await modelDone();
       await request.onRow(row, { image, map });
       return;
     }
@@ -288,10 +299,11 @@ async function auditOne(item: AuditItem, request: AuditRequest, modelDone: () =>
       summary: summaryGrid(map, map.signed).map((v) => Number(v.toPrecision(4))),
       seconds: seconds(),
     };
-    modelDone();
+    await modelDone();
     await request.onRow(row, { image, map });
   } catch (error) {
     if (request.signal?.aborted) throw error;
+    await modelDone();
     await request.onRow(errorRow(item.file, error, partial, seconds()));
   } finally {
     if (prepared) await disposePrepared(prepared);

@@ -1,7 +1,7 @@
 /**
  * The audit's runner (audit.ts inLanes): `concurrency` images in their model passes at once; an image whose
- * passes are over (modelDone) gives its lane to the next while its pictures are written; a failure or a cancel
- * starts nothing more and waits for the images in flight.
+ * passes are over (modelDone) gives its lane to the next while its pictures are written, rows in the items'
+ * order; a failure or a cancel starts nothing more and waits for the images in flight.
  */
 import { describe, expect, it } from 'vitest';
 import { inLanes } from '../../src/audit/audit.js';
@@ -18,31 +18,44 @@ const turns = async (n = 5) => {
 };
 
 describe('inLanes', () => {
-  it('starts the next image once the last one is done with the model, while its row is still written', async () => {
+  it('starts the next image once the last one is done with the model, and writes rows in order', async () => {
     const log: string[] = [];
     const writing = [gate(), gate(), gate()];
     const done = inLanes([0, 1, 2], { concurrency: 1 }, async (i, modelDone) => {
       log.push(`model ${i}`);
       await turns();
-      modelDone();
+      const turn = modelDone();
+      log.push(`released ${i}`);
+      await turn;
       log.push(`write ${i}`);
       await writing[i].wait;
       log.push(`written ${i}`);
     });
     await turns(20);
-    // One lane: image 1 runs its model while 0's row waits to be written; 2 waits for a finishing place.
-    expect(log).toEqual(['model 0', 'write 0', 'model 1', 'write 1']);
+    // One lane: image 1 runs its model while 0's row is written, then waits for its turn to write; image 2
+    // waits for a place (one image in the model, one finishing).
+    expect([...log].sort()).toEqual(['model 0', 'model 1', 'released 0', 'released 1', 'write 0']);
     writing[1].open();
     await turns(20);
-    expect(log.slice(4)).toEqual(['written 1', 'model 2', 'write 2']);
+    expect(log.length).toBe(5);
     writing[0].open();
-    writing[2].open();
-    await done;
-    expect(log.filter((l) => l.startsWith('written')).sort()).toEqual([
+    await turns(20);
+    const at = (entry: string) => log.indexOf(entry);
+    expect([...log.slice(5)].sort()).toEqual([
+      'model 2',
+      'released 2',
+      'write 1',
+      'write 2',
       'written 0',
       'written 1',
-      'written 2',
     ]);
+    expect(at('written 0')).toBeLessThan(at('write 1'));
+    expect(at('written 1')).toBeLessThan(at('write 2'));
+    // Image 2 waited for image 0 to end (two in flight at most with one lane).
+    expect(at('written 0')).toBeLessThan(at('model 2'));
+    writing[2].open();
+    await done;
+    expect(log.at(-1)).toBe('written 2');
   });
 
   it('keeps at most `concurrency` images in their model passes', async () => {

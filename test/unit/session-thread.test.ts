@@ -103,10 +103,13 @@ describe('sessions on the session thread', () => {
   });
 });
 
-/** A model slow enough to watch (a chain of 256 × 256 products on a 256-row batch, ~0.3 GFLOP a run). */
+/**
+ * A model slow enough to watch on a busy machine (a chain of 12 products by a 512 × 512 identity, 3 GFLOP a
+ * run, tens of milliseconds on one thread), so the calling thread gets many turns even when it is preempted.
+ */
 function slowModel(): Uint8Array {
-  const n = 256;
-  const links = 8;
+  const n = 512;
+  const links = 12;
   const w = new Float32Array(n * n);
   for (let i = 0; i < n; i++) w[i * n + i] = 1;
   return encodeModel(
@@ -127,10 +130,10 @@ function slowModel(): Uint8Array {
 async function turnsDuringRun(open: SessionOpener): Promise<number> {
   const session = await open(slowModel(), { intraOpNumThreads: 1 });
   try {
-    const x = new ort.Tensor('float32', new Float32Array(256 * 256).fill(0.5), [256, 256]);
-    await session.run({ x }, ['y8']);
+    const x = new ort.Tensor('float32', new Float32Array(512 * 512).fill(0.5), [512, 512]);
+    await session.run({ x }, ['y12']);
     let done = false;
-    const run = session.run({ x }, ['y8']).then((out) => {
+    const run = session.run({ x }, ['y12']).then((out) => {
       done = true;
       return out;
     });
@@ -140,7 +143,7 @@ async function turnsDuringRun(open: SessionOpener): Promise<number> {
       turns++;
     }
     // The identity chain gives the input back.
-    expect((await run).y8.data[0]).toBe(0.5);
+    expect((await run).y12.data[0]).toBe(0.5);
     return turns;
   } finally {
     await session.release();

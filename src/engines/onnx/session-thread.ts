@@ -50,14 +50,14 @@ class SessionThread {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
 
-  request(message: SessionCall): Promise<unknown> {
+  request(message: SessionCall, transfer: ArrayBuffer[] = []): Promise<unknown> {
     const worker = this.start();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       // Held only while it owes an answer: idle sessions must not keep a finished process alive.
       if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ ...message, id } as SessionRequest);
+      worker.postMessage({ ...message, id } as SessionRequest, transfer);
     });
   }
 
@@ -98,11 +98,11 @@ const thread = new SessionThread();
 
 /** Opens sessions on the session thread; each run copies its feeds there and its outputs back (small next to a pass). */
 export const openOnSessionThread: SessionOpener = async (bytes, options) => {
-  const created = (await thread.request({
-    op: 'create',
-    bytes,
-    options: withoutSpinning(options),
-  })) as Created;
+  const model = tight(bytes);
+  const created = (await thread.request(
+    { op: 'create', bytes: model.data, options: withoutSpinning(options) },
+    model.transfer,
+  )) as Created;
   const { handle } = created;
   const session: OrtSession = {
     inputNames: created.inputNames,
@@ -111,11 +111,14 @@ export const openOnSessionThread: SessionOpener = async (bytes, options) => {
     outputMetadata: created.outputMetadata,
     async run(feeds, fetches) {
       const wire: Record<string, WireTensor> = {};
+      const transfer: ArrayBuffer[] = [];
       for (const [name, t] of Object.entries(feeds)) {
         const tensor = t as ort.Tensor;
-        wire[name] = { type: tensor.type, dims: tensor.dims, data: tensor.data };
+        const data = tight(tensor.data);
+        wire[name] = { type: tensor.type, dims: tensor.dims, data: data.data };
+        transfer.push(...data.transfer);
       }
-      const out = (await thread.request({ op: 'run', handle, feeds: wire, fetches })) as Record<
+      const out = (await thread.request({ op: 'run', handle, feeds: wire, fetches }, transfer)) as Record<
         string,
         WireTensor
       >;
@@ -145,4 +148,15 @@ function withoutSpinning(options: ort.InferenceSession.SessionOptions): ort.Infe
       session: { ...extra.session, intra_op: { allow_spinning: '0', ...extra.session?.intra_op } },
     },
   };
+}
+
+/**
+ * Posting a typed array copies its whole buffer: a batch that is a slice of a larger one (runBatched's) would
+ * carry all of it on every run. A part of a buffer is copied out and its copy moved, not copied again.
+ */
+function tight<T extends ort.Tensor['data'] | Uint8Array>(data: T): { data: T; transfer: ArrayBuffer[] } {
+  if (!ArrayBuffer.isView(data) || !(data.buffer instanceof ArrayBuffer)) return { data, transfer: [] };
+  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) return { data, transfer: [] };
+  const copy = (data as Uint8Array).slice() as T;
+  return { data: copy, transfer: [(copy as Uint8Array).buffer as ArrayBuffer] };
 }

@@ -15,7 +15,15 @@ parentPort?.on('message', async (request: SessionRequest) => {
   } catch (error) {
     reply = { id: request.id, error: (error as Error)?.message ?? String(error) };
   }
-  parentPort?.postMessage(reply);
+  // The outputs are this thread's own, so they move rather than copy where their buffers can.
+  const outputs =
+    'ok' in reply && request.op === 'run' ? Object.values(reply.ok as Record<string, WireTensor>) : [];
+  const buffers = outputs.flatMap((t) => (ArrayBuffer.isView(t.data) ? [t.data.buffer as ArrayBuffer] : []));
+  try {
+    parentPort?.postMessage(reply, [...new Set(buffers)]);
+  } catch {
+    parentPort?.postMessage(reply);
+  }
 });
 
 async function serve(request: SessionRequest): Promise<unknown> {
