@@ -113,35 +113,81 @@ export async function auditImages(items: readonly AuditItem[], request: AuditReq
       'INVALID_ARGUMENT',
       'An embedding model is audited against a reference: --reference other.jpg (a photo, embedded by the same model) or --reference vector.npy; each map then explains the cosine similarity of an image to it.',
     );
-  await inLanes(items, request, (item) => auditOne(item, request));
+  await inLanes(items, request, (item, modelDone) => auditOne(item, request, modelDone));
 }
 
 /**
- * Runs `each` over `items` in order, up to `concurrency` (default 2) at once, reporting images done; the
- * classifier and detector audits share it.
+ * Runs `each` over `items` in order, reporting images done; the classifier and detector audits share it. Up to
+ * `concurrency` (default 2) items hold a lane at once. An item that calls `modelDone` (its model passes are over;
+ * what is left is rendering and writing) gives its lane to the next item and finishes beside it, up to
+ * `concurrency` items finishing so: while the model's thread (engines/onnx/session-thread.ts) runs one image, the
+ * next is decoded and preprocessed and the last one's pictures are drawn. `modelDone` resolves once the items
+ * before have ended, so rows that wait on it are written in the items' order. A failure or cancelling stops new
+ * items; those in flight end before it is thrown, so nothing is written after the caller moves on.
  */
 export async function inLanes<T>(
   items: readonly T[],
   request: { concurrency?: number; signal?: AbortSignal; onProgress?: ProgressCallback },
-  each: (item: T) => Promise<void>,
+  each: (item: T, modelDone: () => Promise<void>) => Promise<void>,
 ): Promise<void> {
   const total = items.length;
-  let next = 0;
+  const lanes = Math.max(1, Math.min(request.concurrency ?? 2, total));
   let finished = 0;
+  let modelBusy = 0;
+  let failure: { error: unknown } | undefined;
+  const inFlight = new Set<Promise<void>>();
+  let previous = Promise.resolve();
+  let wake = () => {};
   request.onProgress?.({ done: 0, total, unit: 'images' });
-  const worker = async () => {
-    while (next < items.length) {
+  for (const item of items) {
+    while (!failure && (modelBusy >= lanes || inFlight.size >= 2 * lanes))
+      await new Promise<void>((resolve) => (wake = resolve));
+    if (failure) break;
+    try {
       throwIfAborted(request.signal);
-      await each(items[next++]);
-      finished++;
-      request.onProgress?.({ done: finished, total, unit: 'images' });
+    } catch (error) {
+      failure = { error };
+      break;
     }
-  };
-  const lanes = Math.max(1, Math.min(request.concurrency ?? 2, items.length));
-  await Promise.all(Array.from({ length: lanes }, worker));
+    modelBusy++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      modelBusy--;
+      wake();
+    };
+    const before = previous;
+    const run: Promise<void> = each(item, () => {
+      release();
+      return before;
+    })
+      .then(
+        () => {
+          finished++;
+          request.onProgress?.({ done: finished, total, unit: 'images' });
+        },
+        (error: unknown) => {
+          failure ??= { error };
+        },
+      )
+      .finally(() => {
+        release();
+        inFlight.delete(run);
+        wake();
+      });
+    inFlight.add(run);
+    previous = run;
+  }
+  await Promise.all(inFlight);
+  if (failure) throw failure.error;
 }
 
-async function auditOne(item: AuditItem, request: AuditRequest): Promise<void> {
+async function auditOne(
+  item: AuditItem,
+  request: AuditRequest,
+  modelDone: () => Promise<void>,
+): Promise<void> {
   const { model } = request;
   const started = performance.now();
   const seconds = () => Math.round(performance.now() - started) / 1000;
@@ -213,6 +259,7 @@ async function auditOne(item: AuditItem, request: AuditRequest): Promise<void> {
         ...(mask ? { regionGiven: true } : {}),
         seconds: seconds(),
       };
+      await modelDone();
       await request.onRow(row, { image, map });
       return;
     }
@@ -252,9 +299,11 @@ async function auditOne(item: AuditItem, request: AuditRequest): Promise<void> {
       summary: summaryGrid(map, map.signed).map((v) => Number(v.toPrecision(4))),
       seconds: seconds(),
     };
+    await modelDone();
     await request.onRow(row, { image, map });
   } catch (error) {
     if (request.signal?.aborted) throw error;
+    await modelDone();
     await request.onRow(errorRow(item.file, error, partial, seconds()));
   } finally {
     if (prepared) await disposePrepared(prepared);

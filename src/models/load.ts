@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { Model } from '../core/model.js';
+import { openOnSessionThread } from '../engines/onnx/session-thread.js';
 import { MIB, readRegularFile } from '../io/read-file.js';
 import { gradientGraphCache, sha256 } from './cache.js';
 import { loadDefaultModel } from './default-model.js';
@@ -58,6 +59,7 @@ export async function loadModel(ref: string, hints: ModelHints = {}): Promise<Mo
   return openOnnxModel(bytes, await withLabels(merged), {
     name: ref,
     gradientCache: gradientGraphCache(() => sha256(bytes).slice(0, 24)),
+    openSession: openOnSessionThread,
   });
 }
 
@@ -94,6 +96,7 @@ export async function loadTfliteModel(tflite: Uint8Array, hints: ModelHints, nam
   return openConvertedTflite(converted, await withLabels(hints), {
     name,
     gradientCache: gradientGraphCache(() => converted.cacheKey),
+    openSession: openOnSessionThread,
   });
 }
 

@@ -6,8 +6,9 @@
  * metadata are those of a loaded session of a graph with the same inputs and outputs.
  */
 import type * as ort from '#ort';
+import type { OrtSession } from './open-session.js';
 
-type Session = ort.InferenceSession;
+type Session = OrtSession;
 
 export class LazySession implements Session {
   private loading?: Promise<Session>;
@@ -33,23 +34,11 @@ export class LazySession implements Session {
     return this.like.outputMetadata;
   }
 
-  run(
-    feeds: ort.InferenceSession.FeedsType,
-    options?: ort.InferenceSession.RunOptions,
-  ): Promise<ort.InferenceSession.ReturnType>;
-  run(
-    feeds: ort.InferenceSession.FeedsType,
-    fetches: ort.InferenceSession.FetchesType,
-    options?: ort.InferenceSession.RunOptions,
-  ): Promise<ort.InferenceSession.ReturnType>;
   async run(
     feeds: ort.InferenceSession.FeedsType,
-    second?: ort.InferenceSession.FetchesType | ort.InferenceSession.RunOptions,
-    options?: ort.InferenceSession.RunOptions,
+    fetches: readonly string[],
   ): Promise<ort.InferenceSession.ReturnType> {
-    const session = await this.session();
-    // ONNX Runtime tells fetches from options by their contents, as the overloads above are told apart.
-    return session.run(feeds, second as ort.InferenceSession.FetchesType, options);
+    return (await this.session()).run(feeds, fetches);
   }
 
   async release(): Promise<void> {
@@ -57,11 +46,6 @@ export class LazySession implements Session {
     this.loading = undefined;
     await (await loading?.catch(() => undefined))?.release();
   }
-
-  // Profiling is not offered before the graph is loaded; nothing in Sightline asks for it.
-  startProfiling(): void {}
-
-  endProfiling(): void {}
 
   private session(): Promise<Session> {
     if (!this.loading) {

@@ -37,6 +37,7 @@ import {
 } from './graph-store.js';
 import { type LayerPlan, planLayers, toNchw } from './layers.js';
 import { LazySession } from './lazy-session.js';
+import { type OrtSession, openInThisThread, type SessionOpener } from './open-session.js';
 import { namedOutputs } from './outputs.js';
 import { decodeModel, encodeModel, type ModelProto, sourceBytesOf } from './proto.js';
 import { appendTargetHead } from './target-head.js';
@@ -51,6 +52,8 @@ export interface OnnxModelOptions {
   readonly executionProviders?: readonly string[];
   /** Where gradient graphs are kept between processes; without it they are rebuilt on first use. */
   readonly gradientCache?: GradientGraphCache;
+  /** Opens ONNX Runtime sessions (default: in this thread; Node's loaders pass session-thread.ts's). */
+  readonly openSession?: SessionOpener;
 }
 
 /** Stores the (costly) gradient-augmented graphs; `key` names the graph's options and the transform's version. */
@@ -67,7 +70,7 @@ export interface OnnxIo {
 }
 
 interface GradientSession extends GraphMeta {
-  readonly session: ort.InferenceSession;
+  readonly session: OrtSession;
 }
 
 export class OnnxModel implements Model {
@@ -82,7 +85,7 @@ export class OnnxModel implements Model {
   private readonly sharedGraphs = new Map<string, Promise<GradientGraphEntry>>();
 
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: OrtSession,
     /** The spec; its outputShape is filled from the first prediction when the file leaves dims open. */
     private specValue: ModelSpec,
     /** The decoded ONNX model (read-only). */
@@ -108,10 +111,10 @@ export class OnnxModel implements Model {
     options: OnnxModelOptions = {},
   ): Promise<OnnxModel> {
     let proto: ModelProto;
-    let session: ort.InferenceSession;
+    let session: OrtSession;
     try {
       proto = decodeModel(bytes);
-      session = await ort.InferenceSession.create(bytes, sessionOptions(options));
+      session = await openSession(bytes, options);
     } catch (cause) {
       throw new SightlineError(
         'MODEL_LOAD',
@@ -304,7 +307,7 @@ export class OnnxModel implements Model {
     const base = this.reweighted?.base ?? this;
     const { gradientCache: _, ...options } = this.options;
     const session = new LazySession(
-      () => ort.InferenceSession.create(withInitializers(base.ownBytes(), values), sessionOptions(options)),
+      () => openSession(withInitializers(base.ownBytes(), values), options),
       this.session,
     );
     const model = new OnnxModel(session, this.spec, proto, this.gradientBlocker, options);
@@ -376,7 +379,7 @@ export class OnnxModel implements Model {
     if (!pending) {
       pending = (async () => {
         const { bytes, meta } = await this.gradientGraph(layers);
-        const session = await ort.InferenceSession.create(bytes, sessionOptions(this.options));
+        const session = await openSession(bytes, this.options);
         return { session, ...meta };
       })();
       this.gradientSessions.set(layer, pending);
@@ -386,7 +389,7 @@ export class OnnxModel implements Model {
   }
 
   private async run(
-    session: ort.InferenceSession,
+    session: OrtSession,
     batch: Tensor,
     extra: Record<string, Tensor>,
     fetches: string[],
@@ -457,12 +460,12 @@ export class OnnxModel implements Model {
   }
 }
 
-function sessionOptions(options: OnnxModelOptions): ort.InferenceSession.SessionOptions {
-  return {
+function openSession(bytes: Uint8Array, options: OnnxModelOptions): Promise<OrtSession> {
+  return (options.openSession ?? openInThisThread)(bytes, {
     graphOptimizationLevel: 'all',
     ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
     ...(options.executionProviders ? { executionProviders: [...options.executionProviders] } : {}),
-  };
+  });
 }
 
 function toTensor(t: ort.Tensor): Tensor {
@@ -481,7 +484,7 @@ function gradientBlocker(proto: ModelProto, input: string, output: string): stri
   return undefined;
 }
 
-function describeIo(session: ort.InferenceSession): OnnxIo {
+function describeIo(session: OrtSession): OnnxIo {
   const meta = (names: readonly string[], metadata: readonly ort.InferenceSession.ValueMetadata[]) =>
     names.map((name, i) => {
       const m = metadata[i];
