@@ -14,10 +14,11 @@ import { openOnnxModel } from '../dist/models/open.js';
 
 const GOAL = 1.1;
 
-export async function benchDrise() {
+/** { masks, reps, batch, driseSeconds, rawSeconds, ratio } per detection; quick: 64 masks, one rep. */
+export async function benchDrise({ quick = false } = {}) {
   const dir = new URL('../test/fixtures/detectors/', import.meta.url).pathname;
-  const masks = Number(process.env.BENCH_DRISE_MASKS ?? 1000);
-  const reps = Number(process.env.BENCH_DRISE_REPS ?? 3);
+  const masks = Number(process.env.BENCH_DRISE_MASKS ?? (quick ? 64 : 1000));
+  const reps = Number(process.env.BENCH_DRISE_REPS ?? (quick ? 1 : 3));
   const model = await openOnnxModel(readFileSync(`${dir}yolov8.onnx`), { iouThreshold: 0.45 });
   try {
     const x = await readNpy(`${dir}input.npy`);
@@ -66,6 +67,7 @@ export async function benchDrise() {
       },
     ]);
     console.log(`D-RISE overhead ratio = D-RISE time ÷ time of the same raw detector passes; goal ≤ ${GOAL}`);
+    return { masks, reps, batch, driseSeconds: drise, rawSeconds: raw, ratio: drise / raw };
   } finally {
     await model.dispose();
   }
