@@ -186,6 +186,8 @@ export function figures(sections) {
       sanity?.stepOverheadGradientPasses === undefined ? why(sanity) : undefined,
     ),
   );
+  const notRun =
+    'not measured (run npx vitest run test/e2e/web-app.test.ts first: it writes tmp/web-timing.json)';
   out.push(
     figure(
       'web.firstGradCam',
@@ -193,7 +195,17 @@ export function figures(sections) {
       web?.dropToFirstMapSeconds ?? null,
       's',
       null,
-      web ? undefined : 'not measured (run test/e2e/web-app.test.ts first)',
+      web ? `from the web e2e run of ${web.date}` : notRun,
+    ),
+  );
+  out.push(
+    figure(
+      'web.graphBuildLongestTask',
+      'web app: longest main-thread task while the worker built the graph (first map)',
+      web ? web.firstMapWithGraphBuild.longestTaskMs / 1000 : null,
+      's',
+      null,
+      web ? `first map ${web.firstMapWithGraphBuild.seconds.toFixed(2)} s in all` : notRun,
     ),
   );
   return out;
