@@ -41,7 +41,9 @@ const SECTIONS = [
 ];
 // The default model's occlusion/RISE overhead and the 48 MP photos take minutes: full runs only.
 const QUICK_SKIPS = ['perturbation', 'outside'];
-const only = option('--only')?.split(',');
+// --outside and --drise: the older spellings of --only outside and --only drise.
+const legacy = ['outside', 'drise'].filter((name) => argv.includes(`--${name}`));
+const only = option('--only')?.split(',') ?? (legacy.length > 0 ? legacy : undefined);
 const wanted = (name) => (only ? only.includes(name) : !(quick && QUICK_SKIPS.includes(name)));
 const load = () => os.loadavg().map((l) => Number(l.toFixed(2)));
 
