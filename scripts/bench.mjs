@@ -118,7 +118,12 @@ for (const name of SECTIONS) {
 }
 report.machine.loadAfter = load();
 report.seconds.total = Number(((performance.now() - started) / 1000).toFixed(1));
-report.figures = figures(report.sections);
+// With --only, the figures of the sections that ran (the others would all read "not measured").
+const SECTION_OF = { torch: 'methods', batch: 'methods', overhead: 'perturbation' };
+report.figures = figures(report.sections).filter((f) => {
+  const prefix = f.id.split('.')[0];
+  return wanted(SECTION_OF[prefix] ?? prefix);
+});
 
 console.log(
   `\nissue 15 figures (${quick ? 'quick smoke run, not the issue’s sizes' : 'full run'}; load ${report.machine.loadBefore.join(', ')} → ${report.machine.loadAfter.join(', ')} on ${report.machine.cores} cores):`,
