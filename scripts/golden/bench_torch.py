@@ -18,7 +18,7 @@ and rise run on the first --pooled images, their samples streamed through full b
 Modes: "default" keeps torch's default requires_grad=True on the parameters (the issue's baseline);
 "frozen" sets requires_grad=False (autograd records only what the input or layer gradient needs). Gradients
 are taken with torch.autograd.grad(..., inputs) as Captum does, so parameter .grad is never filled in.
-Timed runs: the fastest of --repeats. Methods are implemented here in plain torch (no captum).
+Timed runs: the fastest of --repeats (--cheap-repeats for forward, vanilla and Grad-CAM). Methods are implemented here in plain torch (no captum).
 
   /usr/bin/python3 scripts/golden/bench_torch.py [--models mobilenet_v2 resnet50] [--batches 1 16]
       [--modes default frozen] [--methods ...] [--images 16] [--pooled 1] [--export DIR] [--export-only]
@@ -50,6 +50,8 @@ from common import calibrate_batchnorm, export_onnx, save_npy, seed_everything, 
 CAM_LAYERS = {"mobilenet_v2": "features.18", "resnet50": "layer4"}
 GRADIENT_METHODS = ("vanilla", "ig", "smoothgrad", "gradcam")
 ALL_METHODS = (*GRADIENT_METHODS, "occlusion", "rise")
+# Seconds each: timed --cheap-repeats times (other jobs only ever add time), the rest --repeats times.
+CHEAP = ("vanilla", "gradcam")
 
 
 def build(name: str, size: int, width_mult: float = 1.0, classes: int = 1000) -> torch.nn.Module:
@@ -216,7 +218,7 @@ def bench_model(name: str, args) -> dict:
         result[str(b)] = per_batch = {}
         with torch.no_grad():
             model(x[:b])  # warm-up
-            per_batch["forward"] = timed(lambda: [model(xb) for xb in chunks(x, b)], args.repeats) / x.shape[0]
+            per_batch["forward"] = timed(lambda: [model(xb) for xb in chunks(x, b)], args.cheap_repeats) / x.shape[0]
         for mode in args.modes:
             for p in model.parameters():
                 p.requires_grad_(mode == "default")
@@ -227,7 +229,8 @@ def bench_model(name: str, args) -> dict:
                 if method not in GRADIENT_METHODS and mode != args.modes[0]:
                     continue
                 run, images = methods[method]
-                per_batch[mode][method] = timed(lambda: run(model, b), args.repeats) / images
+                repeats = args.cheap_repeats if method in CHEAP else args.repeats
+                per_batch[mode][method] = timed(lambda: run(model, b), repeats) / images
                 print(f"bench: {name} batch {b} {mode} {method} {per_batch[mode][method]:.3f} s/image", file=sys.stderr)
     return result
 
@@ -250,6 +253,7 @@ def main() -> int:
     parser.add_argument("--window", type=int, default=0, help="occlusion window (0: 1/8 of the side)")
     parser.add_argument("--stride", type=int, default=0, help="occlusion stride (0: half the window)")
     parser.add_argument("--repeats", type=int, default=1, help="timed runs per method; the fastest counts")
+    parser.add_argument("--cheap-repeats", type=int, default=3, help="timed runs of forward, vanilla, Grad-CAM")
     parser.add_argument("--export", type=Path, help="folder for <model>.onnx/.input.npy/.json")
     parser.add_argument("--export-only", action="store_true", help="write the --export files and time nothing")
     args = parser.parse_args()
