@@ -18,7 +18,8 @@ import { OnnxModel } from '../dist/engines/onnx/session.js';
 import { readNpy } from '../dist/io/npy-file.js';
 import { getMethod, resolveOptions } from '../dist/methods/registry.js';
 
-const PYTHON = '/usr/bin/python3';
+// Debian's interpreter (the one with torch); BENCH_PYTHON=/nonexistent shows what a machine without torch prints.
+const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
 const root = new URL('..', import.meta.url).pathname;
 
 /** Full: the figures (a few minutes). Quick: MobileNetV2 at 64×64 with a few samples (seconds). */
