@@ -7,6 +7,7 @@
 // Ratios, not absolute times, are the result. scripts/bench-conv-forms.ts compares the candidate forms.
 //   npx tsx scripts/bench-autodiff.ts                  batch 1 and 16, 2 threads
 //   BENCH_THREADS=1 BENCH_BATCHES=16 BENCH_REPS=9 BENCH_JSON=autodiff.json npx tsx scripts/bench-autodiff.ts
+//   BENCH_LAYERS='576 14²|256 28²'     only the layers whose names contain one of these ('|'-separated)
 import { writeFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { addGradients } from '../src/engines/onnx/autodiff/index.js';
@@ -27,6 +28,7 @@ import {
 const batches = (process.env.BENCH_BATCHES ?? '1,16').split(',').map(Number);
 const threads = Number(process.env.BENCH_THREADS ?? 2);
 const reps = Number(process.env.BENCH_REPS ?? 7);
+const only = process.env.BENCH_LAYERS?.split('|').filter(Boolean);
 
 /** The input gradient alone as one ConvTranspose (the form the transform uses for strided layers). */
 function transposeModel(layer: Layer): ModelProto {
@@ -96,6 +98,7 @@ export async function benchAutodiff(): Promise<AutodiffRow[]> {
   const rows: AutodiffRow[] = [];
   for (const batch of batches) {
     for (const layer of LAYERS) {
+      if (only && !only.some((part) => layer.name.includes(part))) continue;
       const model = forwardModel(layer);
       const gradient = await addGradients(model);
       const x = filled([batch, layer.cin, layer.size, layer.size]);

@@ -95,6 +95,7 @@ async function timeOnce(jpeg, spec) {
   return { stages, bytes: png.length, cpu: (cpu.user + cpu.system) / 1e6 };
 }
 
+/** Per photo size: the fastest run's stages, first/fastest/median totals and CPU seconds (seconds). */
 export async function benchOutsideTheModel() {
   const model = await loadDefaultModel();
   const spec = model.spec;
@@ -109,6 +110,7 @@ export async function benchOutsideTheModel() {
     `outside the model: decode → preprocess → map back (${spec.width}×${spec.height} map) → overlay, outline, legend → PNG`,
   );
   const rows = [];
+  const results = [];
   let verdict = '';
   for (const [width, height] of sizes) {
     const jpeg = await syntheticJpeg(width, height, width * 7 + height);
@@ -121,6 +123,15 @@ export async function benchOutsideTheModel() {
     const fastest = sorted[0];
     const median = total(sorted[Math.floor((sorted.length - 1) / 2)]);
     const megapixels = (width * height) / 1e6;
+    results.push({
+      width,
+      height,
+      stages: fastest.stages,
+      first: total(cold),
+      fastest: total(fastest),
+      median,
+      cpu: fastest.cpu,
+    });
     rows.push({
       photo: `${width}×${height} (${megapixels.toFixed(1)} MP, JPEG ${(jpeg.length / 1e6).toFixed(1)} MB)`,
       ...Object.fromEntries(Object.entries(fastest.stages).map(([k, v]) => [k, v.toFixed(3)])),
@@ -140,6 +151,7 @@ export async function benchOutsideTheModel() {
   }
   console.table(rows);
   process.stdout.write(verdict);
+  return results;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await benchOutsideTheModel();

@@ -39,12 +39,10 @@ function saliencyMap(_image: Float32Array, grad: Float32Array, input: MethodInpu
 }
 
 function productMap(image: Float32Array, grad: Float32Array, input: MethodInput): AttributionMap {
-  return channelMap(
-    input,
-    Float32Array.from(grad, (g, i) => g * image[i]),
-    'sum',
-    true,
-  );
+  // A loop, not Float32Array.from with a callback: this runs once per noisy sample inside SmoothGrad.
+  const product = new Float32Array(grad.length);
+  for (let i = 0; i < grad.length; i++) product[i] = grad[i] * image[i];
+  return channelMap(input, product, 'sum', true);
 }
 
 /**
