@@ -1,0 +1,72 @@
+// Item 6 of issue 15: the default InceptionV3 (uint8 TFLite) run quantized against its dequantized float
+// conversion, in the same process. Both graphs come from src/engines/tflite (convertTflite with and without
+// { quantized: true }); the quantized one runs as ORT's QLinearConv/QLinearConcat/QLinearAveragePool. Each pass
+// is timed in CPU seconds of this process (1 intra-op thread by default, so other jobs on the machine do not
+// count), alternating float and quantized, and the median per pass of each is kept.
+//   node scripts/bench-quant.mjs          after `npm run build` (imports dist/); prints the result as JSON
+//   BENCH_QUANT_BATCH=8                   images per pass (default 1); seconds are per image
+//   BENCH_QUANT_REPS=7                    alternating repetitions (default 7)
+//   BENCH_QUANT_THREADS=1                 ORT intra-op threads (default 1)
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { encodeModel } from '../dist/engines/onnx/proto.js';
+import { convertTflite } from '../dist/engines/tflite/index.js';
+import { defaultModelFiles } from '../dist/models/default-model.js';
+
+/** @returns {Promise<{quantizedSecondsPerPass: number, floatSecondsPerPass: number, ratio: number, quantizedWallSecondsPerPass: number, floatWallSecondsPerPass: number, batch: number, threads: number, reps: number}>} */
+export async function benchQuant() {
+  const batch = Number(process.env.BENCH_QUANT_BATCH ?? 1);
+  const reps = Number(process.env.BENCH_QUANT_REPS ?? 7);
+  const threads = Number(process.env.BENCH_QUANT_THREADS ?? 1);
+  const tflite = new Uint8Array(readFileSync(defaultModelFiles().model));
+  const options = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+  const sides = [];
+  for (const quantized of [false, true]) {
+    const c = convertTflite(tflite, { quantized });
+    const session = await ort.InferenceSession.create(encodeModel(c.model), options);
+    sides.push({ quantized, session, input: c.inputName, shape: c.inputShape.slice(1), cpu: [], wall: [] });
+  }
+  const [, h, w, ch] = [0, ...sides[0].shape];
+  // Real values the uint8 input can hold ((q − 128) / 128), pseudo-random but the same for both graphs.
+  const x = Float32Array.from(
+    { length: batch * h * w * ch },
+    (_, i) => (((i * 2654435761) >>> 24) - 128) / 128,
+  );
+  const run = (s) => s.session.run({ [s.input]: new ort.Tensor('float32', x, [batch, h, w, ch]) });
+  for (const s of sides) await run(s); // first runs allocate and are not timed
+  for (let r = 0; r < reps; r++) {
+    for (const s of sides) {
+      const cpu = process.cpuUsage();
+      const t0 = performance.now();
+      await run(s);
+      const used = process.cpuUsage(cpu);
+      s.wall.push((performance.now() - t0) / 1000 / batch);
+      s.cpu.push((used.user + used.system) / 1e6 / batch);
+    }
+  }
+  for (const s of sides) await s.session.release();
+  const median = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
+  const [float, quant] = sides;
+  const result = {
+    quantizedSecondsPerPass: median(quant.cpu),
+    floatSecondsPerPass: median(float.cpu),
+    ratio: median(float.cpu) / median(quant.cpu),
+    quantizedWallSecondsPerPass: median(quant.wall),
+    floatWallSecondsPerPass: median(float.wall),
+    batch,
+    threads,
+    reps,
+  };
+  console.log(
+    `quantized ÷ float (default InceptionV3, batch ${batch}, ${threads} thread(s), CPU s per image, median of ${reps}): ` +
+      `float ${result.floatSecondsPerPass.toFixed(3)} s, quantized ${result.quantizedSecondsPerPass.toFixed(3)} s, ` +
+      `float ÷ quantized ${result.ratio.toFixed(2)}× (≥ 1.5× and equal top-5 needed to use it; top-5 differ on photos, see test/unit/tflite-quantized.test.ts)`,
+  );
+  return result;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  console.log(JSON.stringify(await benchQuant()));
+}
