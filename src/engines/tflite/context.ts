@@ -142,7 +142,7 @@ export class ConversionContext extends GraphWriter {
     );
     return this.node(
       'DequantizeLinear',
-      [q, this.scalar(params.scale), this.zeroPoint(params)],
+      [q, this.scalar(params.scale), this.zeroPoint(params, false)],
       [],
       `${sanitize(t.name)}/dq`,
     );
@@ -167,9 +167,14 @@ export class ConversionContext extends GraphWriter {
     return name;
   }
 
-  private zeroPoint(params: QdqParams): string {
+  /**
+   * A zero point, shared by activations with the same one; weights get their own (`shared` false), because
+   * ORT's x64quantprecision rewrite converts a weight's zero point in place once per weight and refuses a
+   * shared one ("Attempt to replace the existing tensor").
+   */
+  private zeroPoint(params: QdqParams, shared = true): string {
     const key = `${params.type}:${params.zeroPoint}`;
-    let name = this.zeroPoints.get(key);
+    let name = shared ? this.zeroPoints.get(key) : undefined;
     if (!name) {
       name = this.unique(`const/zp${params.type === DataType.UINT8 ? 'u8' : 's8'}_${params.zeroPoint}`);
       const bytes =
@@ -177,7 +182,7 @@ export class ConversionContext extends GraphWriter {
           ? Uint8Array.of(params.zeroPoint)
           : new Uint8Array(Int8Array.of(params.zeroPoint).buffer);
       this.initializers.push(rawTensor(name, [], { type: params.type, bytes }));
-      this.zeroPoints.set(key, name);
+      if (shared) this.zeroPoints.set(key, name);
     }
     return name;
   }
