@@ -6,9 +6,9 @@
 // Measured 2026-12-03 at load 8–15 on 2 cores (CPU s per image, 1 thread, batch 1 and 8): float 0.130–0.136;
 // quantized 0.086–0.092 (1.48–1.58×); with x64quantprecision 0.105–0.109 (1.24–1.26×); with the weights left
 // uint8 (u8u8 kernels) 0.109–0.111 (1.22×). On 8 photos the top-1 class always agrees with the float graph, but
-// the fifth class differs on eagle.jpg and kite.jpg (also in the QDQ graph run unfused, so it is uint8 rounding,
-// not the kernels), so the quantized graph is not used for explanations (issue 15 item 6 asks ≥ 1.5× and equal
-// top-5).
+// the fifth class differs on eagle.jpg (also with the QDQ graph run unfused: uint8 rounding itself) and kite.jpg
+// (fused only, with or without x64quantprecision: the integer kernels' own rounding), so the quantized graph is
+// not used for explanations (issue 15 item 6 asks ≥ 1.5× and equal top-5).
 //   node scripts/bench-quant.mjs          after `npm run build` (imports dist/); prints the result as JSON
 //   BENCH_QUANT_BATCH=8                   images per pass (default 1); seconds are per image
 //   BENCH_QUANT_REPS=7                    alternating repetitions (default 7)
