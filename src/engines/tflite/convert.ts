@@ -21,6 +21,11 @@ export interface TfliteConvertOptions {
    * `none` keeps only the fused activations.
    */
   readonly quantizedClips?: QuantizedClips;
+  /**
+   * Write the quantized (QDQ) form instead (see qdq.ts): every per-tensor quantized activation but the scores is
+   * rounded to its integer grid, and ONNX Runtime runs the layers between in uint8. Forward passes only.
+   */
+  readonly quantized?: boolean;
 }
 
 /** real = scale × (q − zeroPoint). */
@@ -62,7 +67,7 @@ export function convertTflite(bytes: Uint8Array, options: TfliteConvertOptions =
   const opCounts = countOps(graph);
   const [input, output] = singleInputOutput(graph);
 
-  const ctx = new ConversionContext(graph, clips);
+  const ctx = new ConversionContext(graph, clips, options.quantized === true);
   const inputName = ctx.defineInput(input.index);
   for (const op of graph.operators) {
     ctx.beginOperator();

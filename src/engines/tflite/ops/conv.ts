@@ -61,14 +61,9 @@ function convolution(
     dilations: [o.dilationH, o.dilationW],
     padding: o.padding,
   });
-  const inputs = [
-    ctx.input(inputIndex, 'NCHW', op),
-    ctx.initializer(sanitize(ctx.tensor(weightIndex).name), dims, weights),
-  ];
+  const inputs = [ctx.input(inputIndex, 'NCHW', op), ctx.weights(weightIndex, dims, weights)];
   if (biasIndex !== undefined && biasIndex >= 0) {
-    inputs.push(
-      ctx.initializer(sanitize(ctx.tensor(biasIndex).name), [dims[0]], ctx.constant(biasIndex, op, 'bias')),
-    );
+    inputs.push(ctx.bias(biasIndex, [dims[0]], ctx.constant(biasIndex, op, 'bias')));
   }
   const out = ctx.node(
     'Conv',
