@@ -1,22 +1,27 @@
-import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import sharp from 'sharp';
 import { type AuditItem, auditImages, POINTING_TOLERANCE } from '../audit/audit.js';
 import { auditDetections } from '../audit/detect.js';
 import { detectSummaryWords } from '../audit/detect-summary.js';
 import { type DetectTruth, readDetectTruth } from '../audit/detect-truth.js';
 import { AuditJournal } from '../audit/journal.js';
 import { labelsFromFolders, readLabelCsv } from '../audit/labels.js';
-import { outputFolder, writeAtomically } from '../audit/output.js';
+import { outputFolder } from '../audit/output.js';
 import { rowPicturesProblem } from '../audit/pictures.js';
 import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions/index.js';
 import { lowConfidenceText, predictionWords } from '../audit/report/row-view.js';
+import {
+  fileStem,
+  OVERLAY_SIDE,
+  type RenderedPictures,
+  renderRowPictures,
+  THUMBNAIL_SIDE,
+  writeRowPictures,
+} from '../audit/row-pictures.js';
 import type { AuditConfig, AuditRow, AuditSummary } from '../audit/types.js';
 import { VERDICT_WORDS } from '../audit/types.js';
 import { writeReports } from '../audit/write.js';
-import { lowConfidenceCaption } from '../core/confidence.js';
 import { SightlineError } from '../core/errors.js';
 import type { Model, ModelTask } from '../core/model.js';
 import { shapesMask } from '../core/regions/mask.js';
@@ -25,8 +30,8 @@ import { refuseUnusedTargetParts } from '../explain.js';
 import { decodeImage } from '../io/decode.js';
 import { listImageEntries, noImages } from '../io/list-images.js';
 import { getMethod, METHODS } from '../methods/registry.js';
-import { renderOverlayPng } from '../render/png.js';
 import { detectMapsProblem, writeDetectPictures } from './audit-detect.js';
+import { addQueueOptions, auditOnQueue } from './audit-queue.js';
 import { interruptible } from './interrupt.js';
 import {
   addModelOptions,
@@ -48,9 +53,6 @@ import { REFERENCE_HELP, readReference } from './target-flags.js';
 
 /** Exit code when --fail-under's gate fails (the audit itself succeeded). */
 export const GATE_FAILED_EXIT = 6;
-/** Longer side of the overlays kept for the report (they are inlined, so they stay modest). */
-const OVERLAY_SIDE = 640;
-const THUMBNAIL_SIDE = 120;
 
 interface AuditFlags extends ModelFlags {
   model: string;
@@ -69,6 +71,10 @@ interface AuditFlags extends ModelFlags {
   methodGiven?: boolean;
   /** The detector-only flags the user typed, refused once the model's task is known. */
   detectorFlags?: string[];
+  /** Run on a BullMQ queue at this Redis URL instead of here (cli/audit-queue.ts). */
+  queue?: string;
+  inFlight: number;
+  attempts: number;
 }
 
 export function auditCommand(): Command {
@@ -108,6 +114,7 @@ export function auditCommand(): Command {
       parsePositiveInt,
       5,
     );
+  addQueueOptions(cmd);
   addModelOptions(cmd, '--class-names <file>');
   for (const flag of methodOptionFlags()) cmd.addOption(flag);
   return cmd.action(async (folder: string, flags: AuditFlags, command: Command) => {
@@ -195,6 +202,17 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
   const bar = progressBar('Audit');
   const quiet = process.stderr.isTTY;
   let count = already;
+  // Messages name the image by its full path; the reports name it from the audited folder. Pictures are
+  // written first, then the journal line: a row in the journal always has its files.
+  const keepRow = async (row: AuditRow, pictures?: RenderedPictures) => {
+    let stored: AuditRow = row.error
+      ? { ...row, error: { ...row.error, message: row.error.message.replaceAll(`${root}${sep}`, '') } }
+      : row;
+    if (pictures) stored = await writeRowPictures(out, stored, pictures);
+    await journal.append(stored);
+    count++;
+    if (!quiet) printError(`[${count}/${files.length}] ${describeRow(stored)}\n`);
+  };
   try {
     refuseOtherTask(out, journal.done, model.spec.task);
     refuseUnusedTargetParts(model.spec.task, false, reference !== undefined);
@@ -263,60 +281,36 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
             : undefined,
         };
       });
-      await auditImages(items, {
-        model,
-        method,
-        options,
-        topK: flags.top,
-        tolerance: flags.pointingTolerance,
-        concurrency: flags.concurrency,
-        faithfulness: flags.faithfulness,
-        reference,
-        signal: interrupt.signal,
-        onProgress: bar.update,
-        async onRow(row, result) {
-          // Messages name the image by its full path; the reports name it from the audited folder.
-          let stored: AuditRow = row.error
-            ? { ...row, error: { ...row.error, message: row.error.message.replaceAll(`${root}${sep}`, '') } }
-            : row;
-          if (result) {
-            const name = fileStem(row.file);
-            const overlay = `overlays/${name}.png`;
-            const thumbnail = `thumbnails/${name}.png`;
-            const mode = result.map.signed ? 'positive' : 'absolute';
-            const png = await renderOverlayPng(result.image, result.map.data, {
-              mode,
-              legend: {
-                method: method.title,
-                target: row.target?.label ?? '',
-                ...(row.lowConfidence ? { note: lowConfidenceCaption(row.lowConfidence) } : {}),
-              },
-              maxSide: OVERLAY_SIDE,
-            });
-            await writeAtomically(
-              join(out, overlay),
-              await sharp(png)
-                .resize(OVERLAY_SIDE, OVERLAY_SIDE, { fit: 'inside', withoutEnlargement: true })
-                .png()
-                .toBuffer(),
-            );
-            await writeAtomically(
-              join(out, thumbnail),
-              await sharp(Buffer.from(result.image.data), {
-                raw: { width: result.image.width, height: result.image.height, channels: 3 },
-              })
-                .resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE, { fit: 'inside' })
-                .png()
-                .toBuffer(),
-            );
-            stored = { ...stored, overlay, thumbnail };
-          }
-          // Files first, then the journal line: a row in the journal always has its files.
-          await journal.append(stored);
-          count++;
-          if (!quiet) printError(`[${count}/${files.length}] ${describeRow(stored)}\n`);
-        },
-      });
+      if (flags.queue)
+        await auditOnQueue(flags.queue, flags, {
+          files: todo,
+          root,
+          passedOver,
+          method,
+          options,
+          task: model.spec.task ?? 'classify',
+          label: (file) => (labels ? labelFor(labels, file) : undefined),
+          regions: (file) => (regions ? regionsFor(regions, file, files) : undefined),
+          signal: interrupt.signal,
+          keepRow,
+        });
+      else
+        await auditImages(items, {
+          model,
+          method,
+          options,
+          topK: flags.top,
+          tolerance: flags.pointingTolerance,
+          concurrency: flags.concurrency,
+          faithfulness: flags.faithfulness,
+          reference,
+          signal: interrupt.signal,
+          onProgress: bar.update,
+          async onRow(row, result) {
+            const pictures = result ? await renderRowPictures(result, row, method.title) : undefined;
+            await keepRow(row, pictures);
+          },
+        });
     }
   } finally {
     bar.stop();
@@ -434,12 +428,6 @@ async function rowsToRedo(
     );
   }
   return redo;
-}
-
-/** A file name safe on every file system and unique per row: the readable part plus a hash of the full path. */
-function fileStem(file: string): string {
-  const hash = createHash('sha256').update(file).digest('hex').slice(0, 8);
-  return `${file.replace(/[^A-Za-z0-9._-]+/g, '_').slice(-80)}-${hash}`;
 }
 
 function parsePositiveInt(value: string): number {

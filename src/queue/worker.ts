@@ -1,0 +1,274 @@
+// A queue worker: takes audit jobs from Redis, runs each image through the local audit's own code (auditImages,
+// renderRowPictures) and hands the row and pictures to the audit's results queue. Models are loaded once per
+// reference and kept. BullMQ redoes a job whose worker died (its lock expires: "stalled"); a job that has
+// stalled `attempts` times is not tried again but becomes an error row, so one poison image cannot stop a fleet.
+import { hostname } from 'node:os';
+import { type Job, Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { type AuditItem, auditImages, errorRow } from '../audit/audit.js';
+import { checkShapes, readMask } from '../audit/regions/index.js';
+import { type RenderedPictures, renderRowPictures } from '../audit/row-pictures.js';
+import type { AuditRow } from '../audit/types.js';
+import type { Model } from '../core/model.js';
+import { shapesMask } from '../core/regions/mask.js';
+import { decodeImage } from '../io/decode.js';
+import { noiseTunnel } from '../methods/gradient/noise-tunnel.js';
+import { type AnyMethod, getMethod } from '../methods/registry.js';
+import type { ModelHints } from '../models/spec.js';
+import { checkReachable, type RedisTarget } from './connection.js';
+import { fetchImage } from './fetch-image.js';
+import {
+  type AuditJob,
+  type AuditResult,
+  checkAuditJob,
+  confine,
+  fileOfJob,
+  JOBS_QUEUE,
+  type JobSettings,
+} from './job.js';
+
+export interface WorkerOptions {
+  readonly target: RedisTarget;
+  /** Jobs run at once (default 1): one model call at a time already uses the threads ONNX Runtime is given. */
+  readonly concurrency?: number;
+  /** Real paths of the folders jobs may name files in (images, masks, models, labels). */
+  readonly roots: readonly string[];
+  /** Seconds a job's lock lasts without renewal; a dead worker's job is redone after about this long. */
+  readonly lockSeconds?: number;
+  /** Opens a model (the CLI's loader, which prints its notes); kept and reused for every job that names it. */
+  loadModel(ref: string, hints: ModelHints): Promise<Model>;
+  /** One line for the log, already redacted. */
+  log(line: string): void;
+}
+
+export interface RunningWorker {
+  /** Stops taking jobs, finishes the ones running, hands back nothing unfinished, and closes everything. */
+  close(): Promise<void>;
+}
+
+/** Models kept loaded at once; a worker seldom sees more than one audit's model. */
+const MODELS_KEPT = 2;
+
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const { target } = options;
+  await checkReachable(target);
+  const connection = target.connect();
+  connection.on('error', rateLimitedLog(options, 'Redis'));
+  const models = new ModelCache(options.loadModel);
+  const results = new Map<string, Queue>();
+  const resultsQueue = (name: string) => {
+    let queue = results.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: connection as Redis });
+      queue.on('error', rateLimitedLog(options, 'results queue'));
+      results.set(name, queue);
+    }
+    return queue;
+  };
+  const lockDuration = (options.lockSeconds ?? 30) * 1000;
+  const worker = new Worker(
+    JOBS_QUEUE,
+    async (job: Job) => {
+      const result = await runJob(job, options, models);
+      if (!result) return;
+      const { results: name, payload } = result;
+      // The same id as the job: a job redone after its result was sent adds nothing, and the coordinator
+      // writes each file once however often a result arrives.
+      await resultsQueue(name).add('row', payload, {
+        jobId: job.id,
+        removeOnComplete: true,
+        removeOnFail: true,
+        attempts: 5,
+      });
+    },
+    {
+      connection: connection as Redis,
+      concurrency: options.concurrency ?? 1,
+      lockDuration,
+      stalledInterval: lockDuration,
+      // Attempts are counted by the job itself (AuditJob.attempts), which turns the last one into an error row;
+      // BullMQ's own limit, which would only fail the job silently, is set out of the way.
+      maxStalledCount: 1000,
+      name: `sightline ${hostname()} ${process.pid}`,
+    },
+  );
+  worker.on('error', rateLimitedLog(options, 'worker'));
+  worker.on('failed', (job, error) => {
+    if (job)
+      options.log(
+        target.redact(`job for '${fileOfJob(job.data) ?? job.id}' failed, will retry: ${error.message}`),
+      );
+  });
+  return {
+    async close() {
+      await worker.close();
+      for (const queue of results.values()) await queue.close();
+      await models.dispose();
+      connection.disconnect();
+    },
+  };
+}
+
+/** One job's row and pictures, ready for its results queue; undefined for a job with nowhere to send a row. */
+async function runJob(
+  job: Job,
+  options: WorkerOptions,
+  models: ModelCache,
+): Promise<{ results: string; payload: AuditResult } | undefined> {
+  const started = performance.now();
+  const seconds = () => Math.round(performance.now() - started) / 1000;
+  let data: AuditJob;
+  try {
+    data = checkAuditJob(job.data);
+  } catch (error) {
+    const file = fileOfJob(job.data);
+    const results = (job.data as { results?: unknown })?.results;
+    options.log(
+      options.target.redact(
+        `job ${job.id}${file ? ` for '${file}'` : ''} refused: ${(error as Error).message}`,
+      ),
+    );
+    // A row for the image it names, when it names one and a results queue of the right form.
+    if (!file || typeof results !== 'string' || !/^sightline-results-[0-9a-f]{16}$/.test(results)) return;
+    return { results, payload: { file, row: errorRow(file, error, {}, seconds()) } };
+  }
+  const { file } = data.image;
+  const reply = (row: AuditRow, pictures?: RenderedPictures) => ({
+    results: data.results,
+    payload: {
+      file,
+      row,
+      ...(pictures
+        ? {
+            overlay: Buffer.from(pictures.overlay).toString('base64'),
+            thumbnail: Buffer.from(pictures.thumbnail).toString('base64'),
+          }
+        : {}),
+    },
+  });
+  // Each stall is a worker that died holding this image (killed, out of memory, crashed in native code).
+  if (job.stalledCounter >= data.attempts) {
+    return reply({
+      file,
+      status: 'error',
+      error: {
+        code: 'WORKER_LOST',
+        message: `The worker auditing this image stopped ${job.stalledCounter} times (killed, out of memory or crashed) without finishing it; it is not tried again.`,
+      },
+      seconds: 0,
+    });
+  }
+  try {
+    const { row, pictures } = await auditOne(data, options, models);
+    return reply(row, pictures);
+  } catch (error) {
+    // Errors here are this worker's (a model it cannot load, say), not the image's: another try may work,
+    // until the last, which records why.
+    if (job.attemptsMade + 1 < data.attempts) throw error;
+    return reply(errorRow(file, error, {}, seconds()));
+  }
+}
+
+/** The local audit of one image: the same auditImages and picture rendering as `sightline audit`. */
+async function auditOne(
+  data: AuditJob,
+  options: WorkerOptions,
+  models: ModelCache,
+): Promise<{ row: AuditRow; pictures?: RenderedPictures }> {
+  const { settings, image } = data;
+  const model = await models.get(
+    await modelRef(settings, options.roots),
+    await hintsFor(settings, options.roots),
+  );
+  const method = methodOf(settings);
+  const item: AuditItem = {
+    file: image.file,
+    load: async () =>
+      /^https?:\/\//i.test(image.source)
+        ? decodeImage(await fetchImage(image.source), { name: image.file })
+        : decodeImage(await confine(image.source, options.roots, 'image')),
+    label: image.label,
+    regionMask: image.regions
+      ? async (width, height) => {
+          const regions = image.regions as NonNullable<typeof image.regions>;
+          if (regions.maskPath)
+            return readMask(await confine(regions.maskPath, options.roots, 'region mask'), width, height);
+          checkShapes(regions, width, height, image.file);
+          return shapesMask(regions.shapes, width, height);
+        }
+      : undefined,
+  };
+  let out: { row: AuditRow; pictures?: RenderedPictures } | undefined;
+  await auditImages([item], {
+    model,
+    method,
+    options: settings.options,
+    topK: settings.topK,
+    tolerance: settings.tolerance,
+    faithfulness: settings.faithfulness,
+    concurrency: 1,
+    async onRow(row, result) {
+      out = { row, pictures: result ? await renderRowPictures(result, row, method.title) : undefined };
+    },
+  });
+  // auditImages calls onRow once per item, error or not.
+  return out as { row: AuditRow; pictures?: RenderedPictures };
+}
+
+function methodOf(settings: JobSettings): AnyMethod {
+  const base = getMethod(settings.method);
+  return settings.noiseTunnel ? noiseTunnel(base, settings.noiseTunnel) : base;
+}
+
+async function modelRef(settings: JobSettings, roots: readonly string[]): Promise<string> {
+  if (settings.model === 'default' || /^https?:\/\//i.test(settings.model)) return settings.model;
+  return confine(settings.model, roots, 'model');
+}
+
+async function hintsFor(settings: JobSettings, roots: readonly string[]): Promise<ModelHints> {
+  const { labelsPath } = settings.hints;
+  if (labelsPath === undefined) return settings.hints;
+  return { ...settings.hints, labelsPath: await confine(labelsPath, roots, 'labels file') };
+}
+
+/** Loaded models by reference and hints, the least recently used disposed beyond MODELS_KEPT. */
+class ModelCache {
+  private readonly models = new Map<string, Promise<Model>>();
+  constructor(private readonly load: WorkerOptions['loadModel']) {}
+
+  get(ref: string, hints: ModelHints): Promise<Model> {
+    const key = JSON.stringify([ref, hints]);
+    let model = this.models.get(key);
+    if (model) this.models.delete(key);
+    else {
+      model = this.load(ref, hints);
+      // A model that failed to load is tried afresh by the next job (a file that was still being copied).
+      model.catch(() => this.models.delete(key));
+    }
+    this.models.set(key, model);
+    while (this.models.size > MODELS_KEPT) {
+      const [oldest, loaded] = this.models.entries().next().value as [string, Promise<Model>];
+      this.models.delete(oldest);
+      // Jobs still running on it finish first: disposal waits for nothing, so only models idle long enough
+      // to fall out of the cache are disposed; a rare overlap costs a reload, not a wrong row.
+      void loaded.then((m) => m.dispose()).catch(() => {});
+    }
+    return model;
+  }
+
+  async dispose(): Promise<void> {
+    for (const model of this.models.values()) await model.then((m) => m.dispose()).catch(() => {});
+    this.models.clear();
+  }
+}
+
+/** Logs connection errors at most once per 5 s each: a Redis restart must not flood the log. */
+function rateLimitedLog(options: WorkerOptions, what: string): (error: Error) => void {
+  let last = 0;
+  return (error) => {
+    const now = Date.now();
+    if (now - last < 5000) return;
+    last = now;
+    options.log(options.target.redact(`${what}: ${error.message}`));
+  };
+}

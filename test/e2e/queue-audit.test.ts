@@ -1,0 +1,87 @@
+// `sightline audit --queue` with real `sightline worker` processes on a private redis-server: the same rows
+// as a local audit, nothing left in Redis once written, and resumable.
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditRow } from '../../src/audit/types.js';
+import { runCli } from '../helpers/cli.js';
+import {
+  journalRows,
+  startWorker,
+  stopWorker,
+  type WorkerProcess,
+  watermarkAudit,
+} from '../helpers/queue.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+
+const COUNT = 8;
+let dir: string;
+let redis: TestRedis;
+let data: Awaited<ReturnType<typeof watermarkAudit>>;
+const workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sightline-queue-'));
+  redis = await startRedis();
+  data = await watermarkAudit(dir, COUNT);
+}, 30_000);
+
+afterAll(async () => {
+  await Promise.all(workers.map(stopWorker));
+  await redis?.stop();
+  await rm(dir, { recursive: true, force: true });
+}, 30_000);
+
+const withoutTime = ({ seconds: _, ...row }: AuditRow) => row;
+
+async function resultsOf(out: string): Promise<AuditRow[]> {
+  const text = await readFile(join(out, 'results.jsonl'), 'utf8');
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as AuditRow);
+}
+
+describe('sightline audit --queue', () => {
+  it('gives the rows, pictures and summary of a local audit, and leaves no job or result in Redis', async () => {
+    const args = [data.folder, ...data.modelArgs, '--method', 'gradient', '--regions', data.regions];
+    const localOut = join(dir, 'local');
+    const local = await runCli(['audit', ...args, '--out', localOut]);
+    expect(local.code, local.stderr).toBe(0);
+
+    workers.push(startWorker(redis.url, ['--root', dir]), startWorker(redis.url, ['--root', dir]));
+    const queuedOut = join(dir, 'queued');
+    const queued = await runCli(['audit', ...args, '--out', queuedOut, '--queue', redis.url]);
+    expect(queued.code, queued.stderr).toBe(0);
+    expect(queued.stdout, queued.stderr).toBe(local.stdout.replaceAll(localOut, queuedOut));
+    expect(queued.stderr).toMatch(/Queue: 8 of 8 written, \d workers? live/);
+
+    const localRows = await resultsOf(localOut);
+    const queuedRows = await resultsOf(queuedOut);
+    expect(localRows).toHaveLength(COUNT);
+    expect(queuedRows.map(withoutTime)).toEqual(localRows.map(withoutTime));
+    for (const row of queuedRows) {
+      expect(row.status).toBe('ok');
+      for (const picture of [row.overlay, row.thumbnail] as string[])
+        expect(await readFile(join(queuedOut, picture))).toEqual(await readFile(join(localOut, picture)));
+    }
+    const summary = async (out: string) =>
+      JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')).summary;
+    expect(await summary(queuedOut)).toEqual(await summary(localOut));
+    expect((await readdir(queuedOut)).sort()).toEqual((await readdir(localOut)).sort());
+
+    // Every job and result is gone once written: only BullMQ's bookkeeping keys remain, none holding a job.
+    const client = redis.client();
+    const keys = await client.keys('bull:*');
+    client.disconnect();
+    const jobKeys = keys.filter((k) => /:a[0-9a-f]{32}(:|$)/.test(k));
+    expect(jobKeys).toEqual([]);
+
+    // A rerun finds every image done and enqueues nothing.
+    const rerun = await runCli(['audit', ...args, '--out', queuedOut, '--queue', redis.url]);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.stderr).toContain(`resuming: ${COUNT} already done, 0 to go`);
+    expect(await journalRows(queuedOut)).toHaveLength(COUNT);
+  }, 180_000);
+});
