@@ -1,0 +1,184 @@
+// Faults of a queued audit, each made for real: a worker SIGKILLed holding a job, an image that kills every
+// worker that takes it, the coordinator SIGKILLed and rerun, and Redis restarted (AOF) mid-run. Every image
+// must end with exactly one row, and nothing that was written is redone.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditRow } from '../../src/audit/types.js';
+import { runCli } from '../helpers/cli.js';
+import {
+  journalRows,
+  startCoordinator,
+  startWorker,
+  stopWorker,
+  until,
+  type WorkerProcess,
+  watermarkAudit,
+} from '../helpers/queue.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+
+const COUNT = 12;
+const ACTIVE = 'bull:sightline-audit:active';
+let dir: string;
+let redis: TestRedis;
+let data: Awaited<ReturnType<typeof watermarkAudit>>;
+let workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sightline-queue-faults-'));
+  redis = await startRedis({ appendonly: true });
+  data = await watermarkAudit(dir, COUNT);
+}, 30_000);
+
+afterEach(async () => {
+  await Promise.all(workers.map(stopWorker));
+  workers = [];
+}, 30_000);
+
+afterAll(async () => {
+  await redis?.stop();
+  await rm(dir, { recursive: true, force: true });
+}, 30_000);
+
+/** RISE with many masks: about half a second an image here, so a kill lands mid-run. */
+function auditArgs(out: string, extra: string[] = []): string[] {
+  return [
+    data.folder,
+    ...data.modelArgs,
+    '--method',
+    'rise',
+    '--masks',
+    '1000',
+    '--seed',
+    '1',
+    '--out',
+    out,
+    '--queue',
+    redis.url,
+    ...extra,
+  ];
+}
+
+function worker(): WorkerProcess {
+  const w = startWorker(redis.url, ['--root', dir, '--lock-seconds', '2']);
+  workers.push(w);
+  return w;
+}
+
+async function activeFiles(): Promise<string[]> {
+  const client = redis.client();
+  try {
+    const ids = await client.lrange(ACTIVE, 0, -1);
+    const files: string[] = [];
+    for (const id of ids) {
+      const raw = await client.hget(`bull:sightline-audit:${id}`, 'data');
+      if (raw) files.push(JSON.parse(raw).image.file);
+    }
+    return files;
+  } finally {
+    client.disconnect();
+  }
+}
+
+function expectOncePerImage(rows: AuditRow[]): void {
+  const files = rows.map((r) => r.file).sort();
+  expect(files).toEqual(Array.from({ length: COUNT }, (_, i) => `img${String(i).padStart(2, '0')}.png`));
+}
+
+describe('a queued audit under faults', () => {
+  it('redoes the job of a worker SIGKILLed mid-job on another worker, losing nothing', async () => {
+    const out = join(dir, 'killed-worker');
+    const first = worker();
+    const coordinator = startCoordinator(auditArgs(out));
+    let held: string[] = [];
+    const holding = async () => {
+      held = await activeFiles();
+      return held.length > 0;
+    };
+    await until(holding, 60_000, 'a job in hand');
+    first.child.kill('SIGKILL');
+    worker();
+    const done = await coordinator.exit;
+    expect(done.code, done.stderr).toBe(0);
+    const rows = await journalRows(out);
+    expectOncePerImage(rows);
+    expect(rows.every((r) => r.status === 'ok')).toBe(true);
+    // The job the killed worker held was redone (it has its row, an ok one).
+    expect(rows.find((r) => r.file === held[0])?.status).toBe('ok');
+  }, 180_000);
+
+  it('turns an image that kills every worker taking it into one error row after --attempts', async () => {
+    const out = join(dir, 'poison');
+    const coordinator = startCoordinator(auditArgs(out, ['--attempts', '2']));
+    let exited = false;
+    void coordinator.exit.then(() => (exited = true));
+    let kills = 0;
+    let poison: string | undefined;
+    while (!exited && kills < 5) {
+      const w = worker();
+      // The first image any worker takes is the poison: every worker holding it dies.
+      const holding = async () => {
+        const files = await activeFiles();
+        poison ??= files[0];
+        return exited || (poison !== undefined && files.includes(poison));
+      };
+      await until(holding, 60_000, 'the poison image in hand');
+      if (exited) break;
+      w.child.kill('SIGKILL');
+      kills++;
+      // Let the others go on without it: the poison image is the only one a worker dies on.
+      await w.exit;
+      const steady = worker();
+      await until(
+        async () => exited || !(await activeFiles()).includes(poison as string),
+        60_000,
+        'the next try',
+      );
+      if (exited) break;
+      await stopWorker(steady);
+    }
+    const done = await coordinator.exit;
+    expect(done.code, done.stderr).toBe(0);
+    expect(kills).toBe(2);
+    const rows = await journalRows(out);
+    expectOncePerImage(rows);
+    const row = rows.find((r) => r.file === poison);
+    expect(row?.status).toBe('error');
+    expect(row?.error?.code).toBe('WORKER_LOST');
+    expect(row?.error?.message).toContain('stopped 2 times');
+    expect(rows.filter((r) => r.status === 'error')).toHaveLength(1);
+  }, 300_000);
+
+  it('loses and redoes nothing when the coordinator is SIGKILLed and rerun', async () => {
+    const out = join(dir, 'killed-coordinator');
+    worker();
+    worker();
+    const coordinator = startCoordinator(auditArgs(out));
+    await until(async () => (await journalRows(out)).length >= 3, 120_000, 'three rows written');
+    coordinator.child.kill('SIGKILL');
+    await coordinator.exit;
+    const before = await journalRows(out);
+    const rerun = await runCli(['audit', ...auditArgs(out)]);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.stderr).toContain(`resuming: ${before.length} already done`);
+    const rows = await journalRows(out);
+    expectOncePerImage(rows);
+    // The rows written before the kill are the same lines, not redone ones (their timings would differ).
+    expect(rows.slice(0, before.length)).toEqual(before);
+  }, 180_000);
+
+  it('loses no row when Redis restarts mid-run (AOF on)', async () => {
+    const out = join(dir, 'redis-restart');
+    worker();
+    worker();
+    const coordinator = startCoordinator(auditArgs(out));
+    await until(async () => (await journalRows(out)).length >= 3, 120_000, 'three rows written');
+    await redis.restart();
+    const done = await coordinator.exit;
+    expect(done.code, done.stderr).toBe(0);
+    const rows = await journalRows(out);
+    expectOncePerImage(rows);
+    expect(rows.every((r) => r.status === 'ok')).toBe(true);
+  }, 180_000);
+});
