@@ -27,7 +27,7 @@ export function workerCommand(): Command {
     .option('--concurrency <n>', 'images audited at once', positiveInt, 1)
     .option(
       '--root <dir>',
-      'a folder jobs may name images, masks, models and labels in (repeatable; default: the current folder)',
+      'a folder (or file) jobs may name images, masks, models and labels in (repeatable; default: the current folder)',
       (value: string, previous: string[] = []) => [...previous, value],
     )
     .option(

@@ -67,18 +67,18 @@ export interface WorkerProcess {
   readonly exit: Promise<CliResult>;
 }
 
-/** A `sightline worker` process; its model pinned to one thread, as on a machine shared by several. */
-export function startWorker(url: string, args: string[] = []): WorkerProcess {
+/** A `sightline worker` process. */
+export function startWorker(url: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): WorkerProcess {
   const child = spawn(process.execPath, [CLI, 'worker', '--queue', url, ...args], {
-    env: { ...process.env, OMP_NUM_THREADS: '1' },
+    env: { ...process.env, ...env },
   });
   const watched = watch(child);
   return { child, ...watched };
 }
 
 /** Spawns the coordinator (sightline audit --queue …) without waiting for it. */
-export function startCoordinator(args: string[]): WorkerProcess {
-  const child = spawn(process.execPath, [CLI, 'audit', ...args]);
+export function startCoordinator(args: string[], env: NodeJS.ProcessEnv = {}): WorkerProcess {
+  const child = spawn(process.execPath, [CLI, 'audit', ...args], { env: { ...process.env, ...env } });
   return { child, ...watch(child) };
 }
 

@@ -1,7 +1,7 @@
 // A private Debian redis-server for one test file: its own loopback port and temp folder, started and stopped by
 // the test (never a shared server). Starting fails within seconds, with redis's own words, rather than hanging.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,14 +32,22 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(
-  options: { password?: string; appendonly?: boolean } = {},
-): Promise<TestRedis> {
+export interface RedisOptions {
+  password?: string;
+  appendonly?: boolean;
+  /** Serve TLS only (rediss://), with this certificate and key (PEM files); clients trust `cert` as their CA. */
+  tls?: { cert: string; key: string };
+}
+
+export async function startRedis(options: RedisOptions = {}): Promise<TestRedis> {
   const dir = await mkdtemp(join(tmpdir(), 'sightline-redis-'));
   const port = await freePort();
+  const tls = options.tls;
   const args = [
-    '--port',
-    String(port),
+    ...(tls
+      ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.cert, '--tls-key-file', tls.key]
+      : ['--port', String(port)]),
+    ...(tls ? ['--tls-ca-cert-file', tls.cert, '--tls-auth-clients', 'no'] : []),
     '--bind',
     '127.0.0.1',
     '--dir',
@@ -54,8 +62,10 @@ export async function startRedis(
   ];
   let child: ChildProcess | undefined;
   const auth = options.password ? `:${encodeURIComponent(options.password)}@` : '';
-  const url = `redis://${auth}127.0.0.1:${port}/0`;
-  const client = () => new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: false });
+  const url = `${tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}/0`;
+  const ca = tls ? await readFile(tls.cert) : undefined;
+  const tlsOptions = ca ? { tls: { ca } } : {};
+  const client = () => new Redis(url, { maxRetriesPerRequest: 1, ...tlsOptions });
 
   const launch = async () => {
     const proc = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -74,7 +84,12 @@ export async function startRedis(
     exited.catch(() => {});
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const probe = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+      const probe = new Redis(url, {
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        lazyConnect: true,
+        ...tlsOptions,
+      });
       probe.on('error', () => {});
       const ok = await Promise.race([
         probe
@@ -116,4 +131,24 @@ export async function startRedis(
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A self-signed certificate for 127.0.0.1 (openssl), for a TLS redis and the clients that trust it. */
+export async function selfSignedCert(dir: string): Promise<{ cert: string; key: string }> {
+  const cert = join(dir, 'redis.crt');
+  const key = join(dir, 'redis.key');
+  const args = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1'];
+  const openssl = spawn(
+    'openssl',
+    [...args, '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const code = await new Promise<number | null>((resolve, reject) => {
+    openssl.on('error', reject);
+    openssl.on('exit', resolve);
+  });
+  if (code !== 0) throw new Error(`openssl exited with ${code}`);
+  return { cert, key };
 }
