@@ -20,13 +20,13 @@ export function addQueueOptions(cmd: Command): Command {
   return cmd
     .option(
       '--queue <redis-url>',
-      'run on workers (sightline worker) through a BullMQ queue on this Redis: redis://[:password@]host:port/db, or rediss:// for TLS (never printed)',
+      'run on workers (sightline worker) through a BullMQ queue on this Redis: redis://[:password@]host:port/db, rediss:// for TLS, or env:VAR for a URL in that variable (passwords are never printed)',
     )
     .option(
       '--in-flight <n>',
       'queue: images enqueued and not yet written, at most (bounds Redis memory)',
       positiveInt,
-      1000,
+      200,
     )
     .option(
       '--attempts <n>',

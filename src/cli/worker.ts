@@ -22,7 +22,7 @@ export function workerCommand(): Command {
     .description('Audit images for a coordinator (sightline audit --queue) through a BullMQ queue on Redis.')
     .requiredOption(
       '--queue <redis-url>',
-      'the Redis of the queue: redis://[:password@]host:port/db, or rediss:// for TLS (never printed)',
+      'the Redis of the queue: redis://[:password@]host:port/db, rediss:// for TLS, or env:VAR for a URL in that variable (passwords are never printed)',
     )
     .option('--concurrency <n>', 'images audited at once', positiveInt, 1)
     .option(

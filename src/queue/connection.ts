@@ -16,13 +16,25 @@ export interface RedisTarget {
   connect(): Redis;
 }
 
-/** Reads a --queue URL; a malformed one is refused with a message that does not quote its password. */
-export function redisTarget(url: string): RedisTarget {
+/**
+ * Reads a --queue URL, or `env:NAME` for the URL in that environment variable (so a password stays out of the
+ * command line, which `ps` shows to every user); a malformed one is refused without quoting its password.
+ */
+export function redisTarget(given: string): RedisTarget {
+  const variable = /^env:([A-Za-z_][A-Za-z0-9_]*)$/.exec(given)?.[1];
+  const url = variable === undefined ? given : process.env[variable];
+  if (url === undefined || url === '')
+    throw new SightlineError(
+      'INVALID_ARGUMENT',
+      `--queue ${given}: the environment variable ${variable} is not set; expected it to hold redis://… or rediss://….`,
+      { queue: given },
+    );
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw badUrl(url.replace(/\/\/[^@/]*@/, '//***@'));
+    // Not quoted at all: what a URL's password is cannot be told from text that is not a URL.
+    throw badUrl(undefined);
   }
   // A URL with a user but no password (redis://secret@host) sends the user part as the password.
   const secret = parsed.password || parsed.username;
@@ -55,10 +67,10 @@ function safeDecode(text: string): string {
   }
 }
 
-function badUrl(shown: string): SightlineError {
+function badUrl(shown: string | undefined): SightlineError {
   return new SightlineError(
     'INVALID_ARGUMENT',
-    `--queue '${capText(shown, 200)}' is not a Redis URL; expected redis://[:password@]host[:port][/db] or rediss://… for TLS (db a number).`,
+    `--queue ${shown === undefined ? '(not quoted: it may hold a password)' : `'${capText(shown, 200)}'`} is not a Redis URL; expected redis://[:password@]host[:port][/db] or rediss://… for TLS (db a number).`,
     { queue: shown },
   );
 }

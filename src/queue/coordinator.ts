@@ -31,7 +31,7 @@ export interface QueueAuditRequest {
   readonly out: string;
   /** Times an image may stop a worker (or fail on one) before it becomes an error row. Default 3. */
   readonly attempts?: number;
-  /** Images enqueued and not yet written, at most (bounds Redis memory). Default 1000. */
+  /** Images enqueued and not yet written, at most (bounds Redis memory). Default 200. */
   readonly inFlight?: number;
   /** Seconds a result's lock lasts here; a killed coordinator's result is taken again after this. Default 10. */
   readonly lockSeconds?: number;
@@ -62,7 +62,7 @@ export async function auditOnQueue(request: QueueAuditRequest): Promise<void> {
   });
   const results = resultsQueueName(settings, request.out, hostname());
   const attempts = request.attempts ?? 3;
-  const inFlight = request.inFlight ?? 1000;
+  const inFlight = request.inFlight ?? 200;
   const pending = new Map(request.images.map((image) => [image.file, image]));
   const total = pending.size;
   const jobs = new Queue(JOBS_QUEUE, { connection: connection as Redis });
