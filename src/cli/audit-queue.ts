@@ -117,6 +117,11 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
     inFlight: flags.inFlight,
     signal: context.signal,
     keep: context.keepRow,
+    onLost(count) {
+      printError(
+        `Queue: Redis lost the job or result of ${count} image${count === 1 ? '' : 's'} (a restart without AOF?); enqueued again.\n`,
+      );
+    },
     onStatus(status) {
       // A line every 10 s at most: a log of a day-long run stays readable.
       if (Date.now() - lastLine < 10_000 && status.done < status.total) return;

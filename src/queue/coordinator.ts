@@ -40,6 +40,10 @@ export interface QueueAuditRequest {
   onStatus?(status: QueueStatus): void;
   /** Writes one row (and its pictures), once per image, in the order results arrive. */
   keep(row: AuditRow, pictures?: RenderedPictures): Promise<void>;
+  /** Told when images whose job and result Redis lost are enqueued again (how many). */
+  onLost?(count: number): void;
+  /** Milliseconds between sweeps for lost jobs (default SWEEP_EVERY_MS). */
+  readonly sweepMs?: number;
 }
 
 export interface QueueStatus {
@@ -51,6 +55,8 @@ export interface QueueStatus {
 }
 
 const STATUS_EVERY_MS = 2000;
+/** How often the images enqueued and not yet written are checked for a job or result that Redis lost. */
+export const SWEEP_EVERY_MS = 30_000;
 
 export async function auditOnQueue(request: QueueAuditRequest): Promise<void> {
   const { target, settings } = request;
@@ -67,6 +73,10 @@ export async function auditOnQueue(request: QueueAuditRequest): Promise<void> {
   const total = pending.size;
   const jobs = new Queue(JOBS_QUEUE, { connection: connection as Redis });
   jobs.on('error', () => {});
+  const rows = new Queue(results, { connection: connection as Redis });
+  rows.on('error', () => {});
+  /** Images enqueued and not yet written, with their jobs' data and options, for the sweep. */
+  const enqueued = new Map<string, Parameters<Queue['addBulk']>[0][number]>();
   let finished = 0;
   let wake: () => void = () => {};
   const times: number[] = [];
@@ -89,6 +99,7 @@ export async function auditOnQueue(request: QueueAuditRequest): Promise<void> {
       const { row, pictures } = readResult(file, result);
       await request.keep(row, pictures);
       pending.delete(file);
+      enqueued.delete(file);
       finished++;
       times.push(Date.now());
       room?.();
@@ -117,6 +128,30 @@ export async function auditOnQueue(request: QueueAuditRequest): Promise<void> {
     });
   };
   const timer = setInterval(() => void status(), STATUS_EVERY_MS);
+  // A Redis that lost data (a restart without AOF, a crash inside appendfsync's second) can lose a job or a
+  // result: the image would never get a row. An image with neither its job nor its result in Redis, and still
+  // unwritten (checked last: a result is removed only after its row is written), is enqueued again.
+  let sweeping = false;
+  const sweeper = setInterval(async () => {
+    if (sweeping) return;
+    sweeping = true;
+    try {
+      const lost = [];
+      for (const [file, job] of enqueued) {
+        const id = job.opts?.jobId as string;
+        const held = (await jobs.getJobState(id)) !== 'unknown' || (await rows.getJobState(id)) !== 'unknown';
+        if (!held && pending.has(file)) lost.push(job);
+      }
+      if (lost.length > 0) {
+        request.onLost?.(lost.length);
+        await jobs.addBulk(lost);
+      }
+    } catch {
+      // Redis away: the next sweep tries again.
+    } finally {
+      sweeping = false;
+    }
+  }, request.sweepMs ?? SWEEP_EVERY_MS);
   const aborted = new Promise<never>((_, reject) => {
     const stop = () => reject(abortedError());
     if (request.signal?.aborted) stop();
@@ -131,22 +166,23 @@ export async function auditOnQueue(request: QueueAuditRequest): Promise<void> {
         // Enqueued and not yet written stays under inFlight, so Redis holds a window, not the dataset.
         while (sent - finished >= inFlight) await new Promise<void>((resolve) => (room = resolve));
         const chunk = images.slice(sent, sent + Math.min(100, inFlight - (sent - finished)));
-        await jobs.addBulk(
-          chunk.map((image) => {
-            const data: AuditJob = { v: JOB_VERSION, results, attempts, settings, image };
-            return {
-              name: 'audit',
-              data,
-              opts: {
-                jobId: jobId(results, image),
-                attempts,
-                backoff: { type: 'exponential', delay: 1000 },
-                removeOnComplete: true,
-                removeOnFail: { count: 1000 },
-              },
-            };
-          }),
-        );
+        const batch = chunk.map((image) => {
+          const data: AuditJob = { v: JOB_VERSION, results, attempts, settings, image };
+          const job = {
+            name: 'audit',
+            data,
+            opts: {
+              jobId: jobId(results, image),
+              attempts,
+              backoff: { type: 'exponential' as const, delay: 1000 },
+              removeOnComplete: true,
+              removeOnFail: { count: 1000 },
+            },
+          };
+          if (pending.has(image.file)) enqueued.set(image.file, job);
+          return job;
+        });
+        await jobs.addBulk(batch);
         sent += chunk.length;
       }
     };
@@ -154,8 +190,10 @@ export async function auditOnQueue(request: QueueAuditRequest): Promise<void> {
     await status();
   } finally {
     clearInterval(timer);
+    clearInterval(sweeper);
     await collector.close();
     await jobs.close();
+    await rows.close();
     connection.disconnect();
   }
 }
