@@ -1,7 +1,7 @@
 // `sightline audit … --queue redis://…`: the coordinator's side in the CLI. Turns the audit's flags into the
 // settings every job carries and its images into jobs, then lets src/queue/coordinator.ts run them; the rows
 // come back to the same keepRow a local audit writes with, so journal and reports are the same.
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { errorRow } from '../audit/audit.js';
 import type { RenderedPictures } from '../audit/row-pictures.js';
@@ -50,7 +50,8 @@ interface QueueFlags extends ModelFlags {
 
 export interface QueueContext {
   readonly files: readonly string[];
-  readonly root: string;
+  /** Where an image is read: an absolute path or an http(s) URL. */
+  source(file: string): string;
   readonly passedOver: ReadonlyMap<string, string>;
   readonly method: AnyMethod;
   readonly options: Record<string, OptionValue>;
@@ -91,7 +92,7 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
     const regions = context.regions(file);
     images.push({
       file,
-      source: join(context.root, file),
+      source: context.source(file),
       ...(label !== undefined ? { label } : {}),
       ...(regions
         ? {

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { type AuditItem, auditImages, POINTING_TOLERANCE } from '../audit/audit.js';
 import { auditDetections } from '../audit/detect.js';
@@ -7,6 +7,7 @@ import { detectSummaryWords } from '../audit/detect-summary.js';
 import { type DetectTruth, readDetectTruth } from '../audit/detect-truth.js';
 import { AuditJournal } from '../audit/journal.js';
 import { labelsFromFolders, readLabelCsv } from '../audit/labels.js';
+import { isManifestFile, manifestLabels, readManifest } from '../audit/manifest.js';
 import { outputFolder } from '../audit/output.js';
 import { rowPicturesProblem } from '../audit/pictures.js';
 import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions/index.js';
@@ -27,7 +28,7 @@ import type { Model, ModelTask } from '../core/model.js';
 import { shapesMask } from '../core/regions/mask.js';
 import { formatCount, listSome } from '../core/text.js';
 import { refuseUnusedTargetParts } from '../explain.js';
-import { decodeImage } from '../io/decode.js';
+import { decodeSource } from '../io/fetch-image.js';
 import { listImageEntries, noImages } from '../io/list-images.js';
 import { getMethod, METHODS } from '../methods/registry.js';
 import { detectMapsProblem, writeDetectPictures } from './audit-detect.js';
@@ -80,7 +81,10 @@ interface AuditFlags extends ModelFlags {
 export function auditCommand(): Command {
   const cmd = new Command('audit')
     .description('Explain every image of a folder, check where the model looked, and write a report.')
-    .argument('<folder>', 'folder of images (searched recursively)')
+    .argument(
+      '<folder|manifest>',
+      'folder of images (searched recursively), or a manifest: a .csv (a file, path or url column; optionally label) or .jsonl ({"file": …, "label": …}) of paths or http(s) URLs',
+    )
     .option('-m, --model <ref>', MODEL_REF_HELP, 'default')
     .option('--method <id>', `attribution method (${METHODS.map((m) => m.id).join(', ')})`, 'grad-cam')
     .option(
@@ -136,7 +140,9 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
 }
 
 async function auditWith(folder: string, flags: AuditFlags, model: Model): Promise<number> {
-  const root = resolve(folder);
+  // A manifest lists the images (paths from its folder, or URLs); its folder then plays the audited folder.
+  const manifest = (await isManifestFile(folder)) ? await readManifest(resolve(folder)) : undefined;
+  const root = manifest ? dirname(resolve(folder)) : resolve(folder);
   const out = resolve(flags.out);
   const method =
     !flags.methodGiven && model.spec.task === 'detect' ? getMethod('d-rise') : chosenMethod(flags);
@@ -150,7 +156,11 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
       { failUnder: flags.failUnder },
     );
   }
-  const listing = await listImageEntries(root, out);
+  const listing = manifest
+    ? { files: manifest.map((e) => e.file), passedOver: [] }
+    : await listImageEntries(root, out);
+  const sources = new Map(manifest?.map((e) => [e.file, e.source]));
+  const sourceOf = (file: string) => sources.get(file) ?? join(root, file);
   // An entry with an image's name that is not a regular file inside the folder still gets a row (an error that
   // says what it is), so nothing the user put in the folder is left out of the results unsaid.
   const passedOver = new Map(listing.passedOver.map((p) => [p.file, p.reason]));
@@ -158,7 +168,7 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
   if (files.length === 0) throw noImages(folder);
   const labels =
     flags.labels === undefined
-      ? undefined
+      ? manifestLabels(manifest)
       : flags.labels === 'folders'
         ? labelsFromFolders(files)
         : await readLabelCsv(flags.labels);
@@ -228,7 +238,7 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
           file,
           load: async () => {
             const reason = passedOver.get(file);
-            if (reason === undefined) return decodeImage(join(root, file));
+            if (reason === undefined) return decodeSource(sourceOf(file), file);
             throw new SightlineError('IO', `'${file}' ${reason}; expected a regular image file.`, { file });
           },
           objects: truth
@@ -268,7 +278,7 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
           file,
           load: async () => {
             const reason = passedOver.get(file);
-            if (reason === undefined) return decodeImage(join(root, file));
+            if (reason === undefined) return decodeSource(sourceOf(file), file);
             throw new SightlineError('IO', `'${file}' ${reason}; expected a regular image file.`, { file });
           },
           label: labels ? labelFor(labels, file) : undefined,
@@ -284,7 +294,7 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
       if (flags.queue)
         await auditOnQueue(flags.queue, flags, {
           files: todo,
-          root,
+          source: sourceOf,
           passedOver,
           method,
           options,

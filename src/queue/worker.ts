@@ -11,12 +11,11 @@ import { type RenderedPictures, renderRowPictures } from '../audit/row-pictures.
 import type { AuditRow } from '../audit/types.js';
 import type { Model } from '../core/model.js';
 import { shapesMask } from '../core/regions/mask.js';
-import { decodeImage } from '../io/decode.js';
+import { decodeSource } from '../io/fetch-image.js';
 import { noiseTunnel } from '../methods/gradient/noise-tunnel.js';
 import { type AnyMethod, getMethod } from '../methods/registry.js';
 import type { ModelHints } from '../models/spec.js';
 import { checkReachable, type RedisTarget } from './connection.js';
-import { fetchImage } from './fetch-image.js';
 import {
   type AuditJob,
   type AuditResult,
@@ -184,9 +183,12 @@ async function auditOne(
   const item: AuditItem = {
     file: image.file,
     load: async () =>
-      /^https?:\/\//i.test(image.source)
-        ? decodeImage(await fetchImage(image.source), { name: image.file })
-        : decodeImage(await confine(image.source, options.roots, 'image')),
+      decodeSource(
+        /^https?:\/\//i.test(image.source)
+          ? image.source
+          : await confine(image.source, options.roots, 'image'),
+        image.file,
+      ),
     label: image.label,
     regionMask: image.regions
       ? async (width, height) => {

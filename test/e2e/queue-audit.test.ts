@@ -1,6 +1,9 @@
 // `sightline audit --queue` with real `sightline worker` processes on a private redis-server: the same rows
 // as a local audit, nothing left in Redis once written, and resumable.
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +28,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sightline-queue-'));
   redis = await startRedis();
   data = await watermarkAudit(dir, COUNT);
+  workers.push(startWorker(redis.url, ['--root', dir]), startWorker(redis.url, ['--root', dir]));
 }, 30_000);
 
 afterAll(async () => {
@@ -50,7 +54,6 @@ describe('sightline audit --queue', () => {
     const local = await runCli(['audit', ...args, '--out', localOut]);
     expect(local.code, local.stderr).toBe(0);
 
-    workers.push(startWorker(redis.url, ['--root', dir]), startWorker(redis.url, ['--root', dir]));
     const queuedOut = join(dir, 'queued');
     const queued = await runCli(['audit', ...args, '--out', queuedOut, '--queue', redis.url]);
     expect(queued.code, queued.stderr).toBe(0);
@@ -83,5 +86,70 @@ describe('sightline audit --queue', () => {
     expect(rerun.code, rerun.stderr).toBe(0);
     expect(rerun.stderr).toContain(`resuming: ${COUNT} already done, 0 to go`);
     expect(await journalRows(queuedOut)).toHaveLength(COUNT);
+  }, 180_000);
+
+  it('audits a manifest of paths and http(s) URLs, locally and on the queue, to the same rows', async () => {
+    // One image over HTTP from a real server on loopback, the others by relative and absolute path.
+    const server = createServer(async (request, response) => {
+      const name = new URL(request.url ?? '/', 'http://x').pathname.slice(1);
+      if (!/^img\d\d\.png$/.test(name)) return response.writeHead(404).end();
+      response.writeHead(200, { 'content-type': 'image/png' }).end(await readFile(join(data.folder, name)));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const csv = join(dir, 'manifest.csv');
+      await writeFile(
+        csv,
+        [
+          'path,label',
+          'photos/img00.png,watermarked',
+          `${join(data.folder, 'img01.png')},clean`,
+          `http://127.0.0.1:${port}/img02.png?token=s3cret,watermarked`,
+        ].join('\n'),
+      );
+      const jsonl = join(dir, 'manifest.jsonl');
+      await writeFile(
+        jsonl,
+        [
+          { file: 'photos/img00.png', label: 'watermarked' },
+          { path: join(data.folder, 'img01.png'), label: 'clean' },
+          { url: `http://127.0.0.1:${port}/img02.png?token=s3cret`, label: 'watermarked' },
+        ]
+          .map((o) => JSON.stringify(o))
+          .join('\n'),
+      );
+      const args = (manifest: string, out: string) => [
+        manifest,
+        ...data.modelArgs,
+        '--method',
+        'gradient',
+        '--out',
+        out,
+      ];
+      const local = await runCli(['audit', ...args(csv, join(dir, 'm-local'))]);
+      expect(local.code, local.stderr).toBe(0);
+      expect(local.stdout, local.stderr).toContain('Audited 3 images (0 errors). Accuracy 66.7%.');
+      const localRows = await resultsOf(join(dir, 'm-local'));
+      const labelled = localRows.map((r) => [r.file, r.label?.text]).sort();
+      // The URL's query values are hidden in the row's name: a signed URL's token stays out of the reports.
+      expect(labelled).toEqual([
+        [join(data.folder, 'img01.png'), 'clean'],
+        [`http://127.0.0.1:${port}/img02.png?token=…`, 'watermarked'],
+        ['photos/img00.png', 'watermarked'],
+      ]);
+      const queued = await runCli(['audit', ...args(jsonl, join(dir, 'm-queued')), '--queue', redis.url]);
+      expect(queued.code, queued.stderr).toBe(0);
+      expect((await resultsOf(join(dir, 'm-queued'))).map(withoutTime)).toEqual(localRows.map(withoutTime));
+      for (const out of ['m-local', 'm-queued'])
+        expect(await readFile(join(dir, out, 'report.html'), 'utf8')).not.toContain('s3cret');
+
+      await writeFile(join(dir, 'twice.csv'), 'file\nphotos/img00.png\nphotos/img00.png\n');
+      const twice = await runCli(['audit', ...args(join(dir, 'twice.csv'), join(dir, 'm-twice'))]);
+      expect(twice.code).toBe(3);
+      expect(twice.stderr).toContain("line 3 names 'photos/img00.png' again (line 2)");
+    } finally {
+      server.close();
+    }
   }, 180_000);
 });

@@ -1,16 +1,21 @@
-// An image named by an http(s) URL in a queue job (an object store behind HTTP): fetched with a time limit and
-// a size limit, so a slow or endless answer costs a bounded wait and bounded memory.
+// An image named by an http(s) URL (a manifest's entry, a queue job: an object store behind HTTP): fetched
+// with a time limit and a size limit, so a slow or endless answer costs a bounded wait and bounded memory.
 import { SightlineError } from '../core/errors.js';
+import type { RgbImage } from '../core/image.js';
 import { capText } from '../core/text.js';
-import { displayUrl } from '../engines/http/client.js';
-import { DEFAULT_MAX_IMAGE_BYTES } from '../io/decode.js';
-import { formatBytes } from '../io/read-file.js';
+import { DEFAULT_MAX_IMAGE_BYTES, decodeImage } from './decode.js';
+import { formatBytes } from './read-file.js';
 
 /** The longest wait for one image, headers and body together. */
 export const FETCH_TIMEOUT_MS = 60_000;
 
-export async function fetchImage(url: string, maxBytes = DEFAULT_MAX_IMAGE_BYTES): Promise<Uint8Array> {
-  const shown = capText(displayUrl(url), 300);
+/** `name` is how messages show the URL: without its credentials or query values (a signed URL's token). */
+export async function fetchImage(
+  url: string,
+  name: string,
+  maxBytes = DEFAULT_MAX_IMAGE_BYTES,
+): Promise<Uint8Array> {
+  const shown = capText(name, 300);
   const fail = (reason: string) =>
     new SightlineError(
       'IO',
@@ -46,4 +51,11 @@ export async function fetchImage(url: string, maxBytes = DEFAULT_MAX_IMAGE_BYTES
     throw fail(signal.aborted ? `no answer within ${FETCH_TIMEOUT_MS / 1000} s` : (cause as Error).message);
   }
   return Buffer.concat(chunks);
+}
+
+/** Decodes the image at a path or an http(s) URL; `name` names a URL in messages (see fetchImage). */
+export async function decodeSource(source: string, name: string): Promise<RgbImage> {
+  return /^https?:\/\//i.test(source)
+    ? decodeImage(await fetchImage(source, name), { name })
+    : decodeImage(source);
 }
