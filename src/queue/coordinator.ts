@@ -110,7 +110,7 @@ export async function auditOnQueue(request: QueueAuditRequest): Promise<void> {
       concurrency: 1,
       lockDuration: lock,
       stalledInterval: lock,
-      name: `sightline coordinator ${hostname()} ${process.pid}`,
+      name: `sightline-coordinator-${hostname().replace(/[^A-Za-z0-9._-]/g, '_')}-${process.pid}`,
     },
   );
   collector.on('error', () => {});

@@ -88,7 +88,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       // Attempts are counted by the job itself (AuditJob.attempts), which turns the last one into an error row;
       // BullMQ's own limit, which would only fail the job silently, is set out of the way.
       maxStalledCount: 1000,
-      name: `sightline ${hostname()} ${process.pid}`,
+      // Redis client names take no spaces (CLIENT SETNAME); they are how getWorkers counts live workers.
+      name: `sightline-${hostname().replace(/[^A-Za-z0-9._-]/g, '_')}-${process.pid}`,
     },
   );
   worker.on('error', rateLimitedLog(options, 'worker'));

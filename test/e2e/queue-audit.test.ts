@@ -1,14 +1,14 @@
 // `sightline audit --queue` with real `sightline worker` processes on a private redis-server: the same rows
 // as a local audit, nothing left in Redis once written, and resumable.
 
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRow } from '../../src/audit/types.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, SHARED_IMAGES } from '../helpers/cli.js';
 import {
   journalRows,
   startWorker,
@@ -18,7 +18,8 @@ import {
 } from '../helpers/queue.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 
-const COUNT = 8;
+/** Generated photos; the 10 sample photos join them (60 in all), as in the issue's acceptance run. */
+const COUNT = 50;
 let dir: string;
 let redis: TestRedis;
 let data: Awaited<ReturnType<typeof watermarkAudit>>;
@@ -28,7 +29,9 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sightline-queue-'));
   redis = await startRedis();
   data = await watermarkAudit(dir, COUNT);
-  workers.push(startWorker(redis.url, ['--root', dir]), startWorker(redis.url, ['--root', dir]));
+  for (const name of await readdir(SHARED_IMAGES))
+    if (/\.(png|jpe?g)$/i.test(name)) await copyFile(join(SHARED_IMAGES, name), join(data.folder, name));
+  for (let i = 0; i < 3; i++) workers.push(startWorker(redis.url, ['--root', dir]));
 }, 30_000);
 
 afterAll(async () => {
@@ -58,11 +61,11 @@ describe('sightline audit --queue', () => {
     const queued = await runCli(['audit', ...args, '--out', queuedOut, '--queue', redis.url]);
     expect(queued.code, queued.stderr).toBe(0);
     expect(queued.stdout, queued.stderr).toBe(local.stdout.replaceAll(localOut, queuedOut));
-    expect(queued.stderr).toMatch(/Queue: 8 of 8 written, \d workers? live/);
+    expect(queued.stderr).toMatch(/Queue: 60 of 60 written, 3 workers live/);
 
     const localRows = await resultsOf(localOut);
     const queuedRows = await resultsOf(queuedOut);
-    expect(localRows).toHaveLength(COUNT);
+    expect(localRows).toHaveLength(60);
     expect(queuedRows.map(withoutTime)).toEqual(localRows.map(withoutTime));
     for (const row of queuedRows) {
       expect(row.status).toBe('ok');
@@ -84,8 +87,8 @@ describe('sightline audit --queue', () => {
     // A rerun finds every image done and enqueues nothing.
     const rerun = await runCli(['audit', ...args, '--out', queuedOut, '--queue', redis.url]);
     expect(rerun.code, rerun.stderr).toBe(0);
-    expect(rerun.stderr).toContain(`resuming: ${COUNT} already done, 0 to go`);
-    expect(await journalRows(queuedOut)).toHaveLength(COUNT);
+    expect(rerun.stderr).toContain('resuming: 60 already done, 0 to go');
+    expect(await journalRows(queuedOut)).toHaveLength(60);
   }, 180_000);
 
   it('audits a manifest of paths and http(s) URLs, locally and on the queue, to the same rows', async () => {

@@ -238,4 +238,24 @@ describe('a queued audit under faults', () => {
     expect(done.code, done.stderr).toBe(0);
     expectOncePerImage(await journalRows(out));
   }, 180_000);
+
+  it('gives every image exactly one row through two worker kills and a Redis restart in one run', async () => {
+    const out = join(dir, 'all-faults');
+    const [a, b] = [worker(), worker(), worker()];
+    const coordinator = startCoordinator(auditArgs(out));
+    const rowsAtLeast = (n: number) =>
+      until(async () => (await journalRows(out)).length >= n, 120_000, `${n} rows`);
+    await rowsAtLeast(2);
+    a.child.kill('SIGKILL');
+    await rowsAtLeast(5);
+    await redis.restart();
+    await rowsAtLeast(8);
+    b.child.kill('SIGKILL');
+    worker();
+    const done = await coordinator.exit;
+    expect(done.code, done.stderr).toBe(0);
+    const rows = await journalRows(out);
+    expectOncePerImage(rows);
+    expect(rows.every((r) => r.status === 'ok')).toBe(true);
+  }, 240_000);
 });
