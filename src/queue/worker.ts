@@ -47,6 +47,8 @@ export interface RunningWorker {
 
 /** Models kept loaded at once; a worker seldom sees more than one audit's model. */
 const MODELS_KEPT = 2;
+/** Results queues kept open at once (one per audit this worker has served). */
+const RESULT_QUEUES_KEPT = 16;
 
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const { target } = options;
@@ -58,6 +60,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const resultsQueue = (name: string) => {
     let queue = results.get(name);
     if (!queue) {
+      // A long-lived worker serves audit after audit: only the most recent results queues stay open.
+      if (results.size >= RESULT_QUEUES_KEPT) {
+        const [oldest, open] = results.entries().next().value as [string, Queue];
+        results.delete(oldest);
+        void open.close().catch(() => {});
+      }
       queue = new Queue(name, { connection: connection as Redis });
       queue.on('error', rateLimitedLog(options, 'results queue'));
       results.set(name, queue);
