@@ -258,4 +258,28 @@ describe('a queued audit under faults', () => {
     expectOncePerImage(rows);
     expect(rows.every((r) => r.status === 'ok')).toBe(true);
   }, 240_000);
+
+  it('keeps at most --in-flight images in Redis, however many are to do', async () => {
+    const out = join(dir, 'in-flight');
+    const coordinator = startCoordinator(auditArgs(out, ['--in-flight', '4']));
+    const client = redis.client();
+    const held = async () =>
+      (await client.llen('bull:sightline-audit:wait')) + (await client.llen('bull:sightline-audit:active'));
+    await until(async () => (await held()) === 4, 60_000, 'four jobs enqueued');
+    // No worker yet: the coordinator waits for rows before it enqueues more.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await held()).toBe(4);
+    worker();
+    let most = 0;
+    let exited = false;
+    void coordinator.exit.then(() => (exited = true));
+    while (!exited) {
+      most = Math.max(most, await held());
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    client.disconnect();
+    expect(most).toBeLessThanOrEqual(4);
+    expect((await coordinator.exit).code).toBe(0);
+    expectOncePerImage(await journalRows(out));
+  }, 180_000);
 });
