@@ -22,14 +22,14 @@ import {
   resultsQueueName,
 } from './job.js';
 
-export interface QueueAuditRequest {
+/** What every queued run (audit or evaluate) shares: where, which images, how many at once, what to tell. */
+export interface QueueRunBase {
   readonly target: RedisTarget;
-  readonly settings: JobSettings;
-  /** The images still without a row, in order. */
+  /** The images still without a result, in order. */
   readonly images: readonly JobImage[];
-  /** The output folder's absolute path: with the settings it names the audit's results queue. */
+  /** The output folder's absolute path: with the settings it names the run's results queue. */
   readonly out: string;
-  /** Times an image may stop a worker (or fail on one) before it becomes an error row. Default 3. */
+  /** Times an image may stop a worker (or fail on one) before it becomes an error. Default 3. */
   readonly attempts?: number;
   /** Images enqueued and not yet written, at most (bounds Redis memory). Default 200. */
   readonly inFlight?: number;
@@ -38,12 +38,24 @@ export interface QueueAuditRequest {
   readonly signal?: AbortSignal;
   /** Every few seconds: images written, live workers, images per second over the last minute. */
   onStatus?(status: QueueStatus): void;
-  /** Writes one row (and its pictures), once per image, in the order results arrive. */
-  keep(row: AuditRow, pictures?: RenderedPictures): Promise<void>;
   /** Told when images whose job and result Redis lost are enqueued again (how many). */
   onLost?(count: number): void;
   /** Milliseconds between sweeps for lost jobs (default SWEEP_EVERY_MS). */
   readonly sweepMs?: number;
+}
+
+export interface QueueAuditRequest extends QueueRunBase {
+  readonly settings: JobSettings;
+  /** Writes one row (and its pictures), once per image, in the order results arrive. */
+  keep(row: AuditRow, pictures?: RenderedPictures): Promise<void>;
+}
+
+/** A run of any kind: the settings that name it, a job's data per image, and what to do with each result. */
+export interface QueueRun extends QueueRunBase {
+  readonly settings: unknown;
+  jobData(image: JobImage, results: string, attempts: number): unknown;
+  /** Handles one image's result (untrusted: check it), once per image. */
+  accept(file: string, result: Record<string, unknown>): Promise<void>;
 }
 
 export interface QueueStatus {
@@ -58,7 +70,25 @@ const STATUS_EVERY_MS = 2000;
 /** How often the images enqueued and not yet written are checked for a job or result that Redis lost. */
 export const SWEEP_EVERY_MS = 30_000;
 
-export async function auditOnQueue(request: QueueAuditRequest): Promise<void> {
+/** An audit on the queue: rows checked as journal lines are, then kept (pictures first, then the row). */
+export function auditOnQueue(request: QueueAuditRequest): Promise<void> {
+  return runOnQueue({
+    ...request,
+    jobData: (image, results, attempts): AuditJob => ({
+      v: JOB_VERSION,
+      results,
+      attempts,
+      settings: request.settings,
+      image,
+    }),
+    async accept(file, result) {
+      const { row, pictures } = readResult(file, result as unknown as AuditResult);
+      await request.keep(row, pictures);
+    },
+  });
+}
+
+export async function runOnQueue(request: QueueRun): Promise<void> {
   const { target, settings } = request;
   await checkReachable(target);
   const connection = target.connect();
@@ -92,12 +122,11 @@ export async function auditOnQueue(request: QueueAuditRequest): Promise<void> {
   const collector = new Worker(
     results,
     async (job: Job) => {
-      const result = job.data as AuditResult;
+      const result = job.data as Record<string, unknown> | null;
       const file = typeof result?.file === 'string' ? result.file : undefined;
       // A result for an image already written (a job redone after its result was sent) or not of this run.
-      if (file === undefined || !pending.has(file)) return;
-      const { row, pictures } = readResult(file, result);
-      await request.keep(row, pictures);
+      if (!result || file === undefined || !pending.has(file)) return;
+      await request.accept(file, result);
       pending.delete(file);
       enqueued.delete(file);
       finished++;
@@ -167,10 +196,9 @@ export async function auditOnQueue(request: QueueAuditRequest): Promise<void> {
         while (sent - finished >= inFlight) await new Promise<void>((resolve) => (room = resolve));
         const chunk = images.slice(sent, sent + Math.min(100, inFlight - (sent - finished)));
         const batch = chunk.map((image) => {
-          const data: AuditJob = { v: JOB_VERSION, results, attempts, settings, image };
           const job = {
-            name: 'audit',
-            data,
+            name: 'image',
+            data: request.jobData(image, results, attempts),
             opts: {
               jobId: jobId(results, image),
               attempts,

@@ -70,7 +70,7 @@ const hash = (parts: readonly unknown[], length: number) =>
   createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, length);
 
 /** The results queue of an audit: the same settings into the same folder (on this host) resume it. */
-export function resultsQueueName(settings: JobSettings, out: string, host: string): string {
+export function resultsQueueName(settings: unknown, out: string, host: string): string {
   return `sightline-results-${hash([settings, out, host], 16)}`;
 }
 
@@ -293,5 +293,10 @@ function shown(value: unknown): string {
 }
 
 function bad(problem: string): never {
-  throw new SightlineError('INVALID_ARGUMENT', `A malformed queue job: ${problem}.`, {});
+  throw malformedJob(problem);
+}
+
+/** The error of a job that fails its checks; `problem` names the field and what is wrong with it. */
+export function malformedJob(problem: string): SightlineError {
+  return new SightlineError('INVALID_ARGUMENT', `A malformed queue job: ${problem}.`, {});
 }

@@ -6,21 +6,26 @@ import { hostname } from 'node:os';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type AuditItem, auditImages, errorRow } from '../audit/audit.js';
-import { checkShapes, readMask } from '../audit/regions/index.js';
 import { type RenderedPictures, renderRowPictures } from '../audit/row-pictures.js';
 import type { AuditRow } from '../audit/types.js';
+import { SightlineError } from '../core/errors.js';
 import type { Model } from '../core/model.js';
-import { shapesMask } from '../core/regions/mask.js';
-import { decodeSource } from '../io/fetch-image.js';
 import { noiseTunnel } from '../methods/gradient/noise-tunnel.js';
 import { type AnyMethod, getMethod } from '../methods/registry.js';
 import type { ModelHints } from '../models/spec.js';
 import { checkReachable, type RedisTarget } from './connection.js';
 import {
+  checkEvaluateJob,
+  type EvaluateJob,
+  type EvaluateResult,
+  evaluateJob,
+  isEvaluateJob,
+} from './evaluate-job.js';
+import { jobRegionMask, loadJobImage, ModelCache, openModel } from './inputs.js';
+import {
   type AuditJob,
   type AuditResult,
   checkAuditJob,
-  confine,
   fileOfJob,
   JOBS_QUEUE,
   type JobSettings,
@@ -45,8 +50,6 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
-/** Models kept loaded at once; a worker seldom sees more than one audit's model. */
-const MODELS_KEPT = 2;
 /** Results queues kept open at once (one per audit this worker has served). */
 const RESULT_QUEUES_KEPT = 16;
 
@@ -117,18 +120,45 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   };
 }
 
+/** An evaluation job's result: the image measured, or why it was skipped (as the local evaluation says). */
+async function runEvaluateJob(
+  job: Job,
+  options: WorkerOptions,
+  models: ModelCache,
+  data: EvaluateJob,
+): Promise<{ results: string; payload: EvaluateResult }> {
+  const { file } = data.image;
+  if (job.stalledCounter >= data.attempts)
+    return {
+      results: data.results,
+      payload: {
+        file,
+        skipped: `the worker measuring this image stopped ${job.stalledCounter} times (killed, out of memory or crashed) without finishing it; it is not tried again`,
+      },
+    };
+  try {
+    return { results: data.results, payload: await evaluateJob(data, options.roots, models) };
+  } catch (error) {
+    if (job.attemptsMade + 1 < data.attempts) throw error;
+    return { results: data.results, payload: { file, skipped: (error as Error).message } };
+  }
+}
+
 /** One job's row and pictures, ready for its results queue; undefined for a job with nowhere to send a row. */
 async function runJob(
   job: Job,
   options: WorkerOptions,
   models: ModelCache,
-): Promise<{ results: string; payload: AuditResult } | undefined> {
+): Promise<{ results: string; payload: AuditResult | EvaluateResult } | undefined> {
   const started = performance.now();
   const seconds = () => Math.round(performance.now() - started) / 1000;
   let data: AuditJob;
+  const evaluating = isEvaluateJob(job.data);
   try {
+    if (evaluating) return await runEvaluateJob(job, options, models, checkEvaluateJob(job.data));
     data = checkAuditJob(job.data);
   } catch (error) {
+    if (!(error instanceof SightlineError) || !/^A malformed queue job/.test(error.message)) throw error;
     const file = fileOfJob(job.data);
     const results = (job.data as { results?: unknown })?.results;
     options.log(
@@ -138,7 +168,10 @@ async function runJob(
     );
     // A row for the image it names, when it names one and a results queue of the right form.
     if (!file || typeof results !== 'string' || !/^sightline-results-[0-9a-f]{16}$/.test(results)) return;
-    return { results, payload: { file, row: errorRow(file, error, {}, seconds()) } };
+    const payload = evaluating
+      ? { file, skipped: error.message }
+      : { file, row: errorRow(file, error, {}, seconds()) };
+    return { results, payload };
   }
   const { file } = data.image;
   const reply = (row: AuditRow, pictures?: RenderedPictures) => ({
@@ -184,29 +217,14 @@ async function auditOne(
   models: ModelCache,
 ): Promise<{ row: AuditRow; pictures?: RenderedPictures }> {
   const { settings, image } = data;
-  const model = await models.get(
-    await modelRef(settings, options.roots),
-    await hintsFor(settings, options.roots),
-  );
+  const model = await openModel(settings, options.roots, models);
   const method = methodOf(settings);
   const item: AuditItem = {
     file: image.file,
-    load: async () =>
-      decodeSource(
-        /^https?:\/\//i.test(image.source)
-          ? image.source
-          : await confine(image.source, options.roots, 'image'),
-        image.file,
-      ),
+    load: () => loadJobImage(image, options.roots),
     label: image.label,
     regionMask: image.regions
-      ? async (width, height) => {
-          const regions = image.regions as NonNullable<typeof image.regions>;
-          if (regions.maskPath)
-            return readMask(await confine(regions.maskPath, options.roots, 'region mask'), width, height);
-          checkShapes(regions, width, height, image.file);
-          return shapesMask(regions.shapes, width, height);
-        }
+      ? (width, height) => jobRegionMask(image, options.roots, width, height)
       : undefined,
   };
   let out: { row: AuditRow; pictures?: RenderedPictures } | undefined;
@@ -229,48 +247,6 @@ async function auditOne(
 function methodOf(settings: JobSettings): AnyMethod {
   const base = getMethod(settings.method);
   return settings.noiseTunnel ? noiseTunnel(base, settings.noiseTunnel) : base;
-}
-
-async function modelRef(settings: JobSettings, roots: readonly string[]): Promise<string> {
-  if (settings.model === 'default' || /^https?:\/\//i.test(settings.model)) return settings.model;
-  return confine(settings.model, roots, 'model');
-}
-
-async function hintsFor(settings: JobSettings, roots: readonly string[]): Promise<ModelHints> {
-  const { labelsPath } = settings.hints;
-  if (labelsPath === undefined) return settings.hints;
-  return { ...settings.hints, labelsPath: await confine(labelsPath, roots, 'labels file') };
-}
-
-/** Loaded models by reference and hints, the least recently used disposed beyond MODELS_KEPT. */
-class ModelCache {
-  private readonly models = new Map<string, Promise<Model>>();
-  constructor(private readonly load: WorkerOptions['loadModel']) {}
-
-  get(ref: string, hints: ModelHints): Promise<Model> {
-    const key = JSON.stringify([ref, hints]);
-    let model = this.models.get(key);
-    if (model) this.models.delete(key);
-    else {
-      model = this.load(ref, hints);
-      // A model that failed to load is tried afresh by the next job (a file that was still being copied).
-      model.catch(() => this.models.delete(key));
-    }
-    this.models.set(key, model);
-    while (this.models.size > MODELS_KEPT) {
-      const [oldest, loaded] = this.models.entries().next().value as [string, Promise<Model>];
-      this.models.delete(oldest);
-      // Jobs still running on it finish first: disposal waits for nothing, so only models idle long enough
-      // to fall out of the cache are disposed; a rare overlap costs a reload, not a wrong row.
-      void loaded.then((m) => m.dispose()).catch(() => {});
-    }
-    return model;
-  }
-
-  async dispose(): Promise<void> {
-    for (const model of this.models.values()) await model.then((m) => m.dispose()).catch(() => {});
-    this.models.clear();
-  }
 }
 
 /** Logs connection errors at most once per 5 s each: a Redis restart must not flood the log. */

@@ -86,7 +86,7 @@ export function layerOf(path: string): string | undefined {
  * Folders of one layer are independent of each other unless listed here: the model loaders open the engines
  * and read files through io's bounded reader, the sanity and stability metrics run methods, and `sightline
  * serve` starts the server. The entry points build on one another. A queue worker runs the audit's own
- * per-image code (src/queue builds on src/audit).
+ * per-image code, and an evaluation's (src/queue builds on src/audit and src/evaluate).
  */
 export const SIBLINGS: ReadonlySet<string> = new Set([
   'models → engines',
@@ -96,6 +96,7 @@ export const SIBLINGS: ReadonlySet<string> = new Set([
   'browser → portable',
   'cli → server',
   'queue → audit',
+  'queue → evaluate',
 ]);
 
 /**
