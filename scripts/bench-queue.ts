@@ -32,10 +32,9 @@ try {
   ];
   const client = redis.client();
   const liveWorkers = async () =>
-    (await client.client('LIST'))
-      .toString()
+    String(await client.client('LIST'))
       .split('\n')
-      .filter((l) => /name=bull:[^ ]*:w:sightline-/.test(l)).length;
+      .filter((line: string) => /name=bull:[^ ]*:w:sightline-/.test(line)).length;
   const timed = async (extra: string[], label: string) => {
     const started = performance.now();
     const result = await runCli([...args(join(dir, label)), ...extra]);
