@@ -14,7 +14,7 @@ import { redisTarget } from '../queue/connection.js';
 import { auditOnQueue as runOnQueue } from '../queue/coordinator.js';
 import type { JobImage, JobSettings } from '../queue/job.js';
 import { type ModelFlags, modelHints } from './options.js';
-import { printError } from './print.js';
+import { printError, safeName } from './print.js';
 
 export function addQueueOptions(cmd: Command): Command {
   return cmd
@@ -118,6 +118,7 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
     inFlight: flags.inFlight,
     signal: context.signal,
     keep: context.keepRow,
+    onProblem: (message) => printError(`sightline: warning: ${safeName(message)}\n`),
     onLost(count) {
       printError(
         `Queue: Redis lost the job or result of ${count} image${count === 1 ? '' : 's'} (a restart without AOF?); enqueued again.\n`,

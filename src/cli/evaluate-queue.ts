@@ -127,6 +127,7 @@ export async function evaluateOnQueue(url: string, context: EvaluateQueueContext
       await context.skipped(file, reason);
       printError(`${prefix}${safeName(file)}: skipped: ${safeName(reason)}\n`);
     },
+    onProblem: (message) => printError(`sightline: warning: ${safeName(message)}\n`),
     onLost(count) {
       printError(
         `Queue: Redis lost the job or result of ${count} image${count === 1 ? '' : 's'}; enqueued again.\n`,

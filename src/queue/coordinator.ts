@@ -40,6 +40,8 @@ export interface QueueRunBase {
   onStatus?(status: QueueStatus): void;
   /** Told when images whose job and result Redis lost are enqueued again (how many). */
   onLost?(count: number): void;
+  /** Told of a connection problem (redacted), at most every 10 s while it lasts. */
+  onProblem?(message: string): void;
   /** Milliseconds between sweeps for lost jobs (default SWEEP_EVERY_MS). */
   readonly sweepMs?: number;
 }
@@ -92,9 +94,12 @@ export async function runOnQueue(request: QueueRun): Promise<void> {
   const { target, settings } = request;
   await checkReachable(target);
   const connection = target.connect();
-  const errors: string[] = [];
+  // Redis away (a restart, the network): ioredis reconnects on its own; the user hears of it every 10 s.
+  let lastProblem = 0;
   connection.on('error', (error: Error) => {
-    errors.push(target.redact(error.message));
+    if (Date.now() - lastProblem < 10_000) return;
+    lastProblem = Date.now();
+    request.onProblem?.(`Redis at ${target.shown}: ${target.redact(error.message)}; reconnecting`);
   });
   const results = resultsQueueName(settings, request.out, hostname());
   const attempts = request.attempts ?? 3;
