@@ -151,7 +151,9 @@ export async function runOnQueue(request: QueueRun): Promise<void> {
 
   const started = Date.now();
   const status = async () => {
-    const recent = times.filter((t) => t > Date.now() - 60_000);
+    // Only the last minute is kept: a day-long run does not hold a time per image.
+    while (times.length > 0 && times[0] <= Date.now() - 60_000) times.shift();
+    const recent = times;
     const window = Math.min(60, (Date.now() - started) / 1000);
     const workers = await jobs.getWorkersCount().catch(() => undefined);
     request.onStatus?.({

@@ -1,7 +1,8 @@
-// A queue worker: takes audit jobs from Redis, runs each image through the local audit's own code (auditImages,
-// renderRowPictures) and hands the row and pictures to the audit's results queue. Models are loaded once per
-// reference and kept. BullMQ redoes a job whose worker died (its lock expires: "stalled"); a job that has
-// stalled `attempts` times is not tried again but becomes an error row, so one poison image cannot stop a fleet.
+// A queue worker: takes audit jobs (and evaluate jobs, queue/evaluate-job.ts) from Redis, runs each image
+// through the local code (auditImages and renderRowPictures; evaluateImage) and hands the result to the run's
+// results queue. Models are loaded once per reference and kept. BullMQ redoes a job whose worker died (its lock
+// expires: "stalled"); a job that has stalled `attempts` times is not tried again but becomes an error row (a
+// skipped image), so one poison image cannot stop a fleet.
 import { hostname } from 'node:os';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
