@@ -2,6 +2,7 @@
 // data (each field of its type; no secrets or unknown settings carried).
 import { describe, expect, it } from 'vitest';
 import { redisTarget } from '../../src/queue/connection.js';
+import { checkEvaluateJob, isEvaluateJob } from '../../src/queue/evaluate-job.js';
 import { checkAuditJob, jobId, resultsQueueName } from '../../src/queue/job.js';
 
 const settings = {
@@ -110,6 +111,49 @@ describe('redisTarget from the environment', () => {
     }
     expect(() => redisTarget('env:SIGHTLINE_TEST_QUEUE')).toThrow(
       '--queue env:SIGHTLINE_TEST_QUEUE: the environment variable SIGHTLINE_TEST_QUEUE is not set',
+    );
+  });
+});
+
+describe('checkEvaluateJob', () => {
+  const evaluate = {
+    v: 1,
+    kind: 'evaluate',
+    results,
+    attempts: 2,
+    settings: {
+      model: '/models/m.onnx',
+      hints: { mean: [0] },
+      methods: ['gradient', 'rise'],
+      metrics: ['deletion', 'insertion'],
+      options: { rise: { masks: 100 } },
+      curveSteps: null,
+      sanityBlocks: 3,
+    },
+    image: { file: 'a.png', source: '/data/a.png' },
+  };
+
+  it('accepts an evaluation job as the coordinator writes it, each method with its options', () => {
+    expect(isEvaluateJob(evaluate)).toBe(true);
+    expect(isEvaluateJob(job)).toBe(false);
+    expect(checkEvaluateJob(evaluate).settings).toEqual({
+      ...evaluate.settings,
+      options: { gradient: {}, rise: { masks: 100 } },
+    });
+  });
+
+  it.each([
+    [{ methods: [] }, "'settings.methods' is not a list of 1 to 32 method ids"],
+    [{ metrics: ['deletion', 'rm -rf'] }, "'settings.metrics' is not a list of deletion"],
+    [{ sanityBlocks: 0 }, "'settings.sanityBlocks' is not a whole number from 1 to 1000"],
+    [
+      { options: { rise: { masks: 'x'.repeat(5000) } } },
+      "'settings.options.masks' is not a text of 1 to 4096",
+    ],
+    [{ model: 'relative.onnx' }, "'settings.model' is not 'default'"],
+  ])('refuses a malformed evaluation job (%#)', (change, words) => {
+    expect(() => checkEvaluateJob({ ...evaluate, settings: { ...evaluate.settings, ...change } })).toThrow(
+      words,
     );
   });
 });
