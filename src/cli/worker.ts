@@ -19,7 +19,9 @@ interface WorkerFlags {
 
 export function workerCommand(): Command {
   return new Command('worker')
-    .description('Audit images for a coordinator (sightline audit --queue) through a BullMQ queue on Redis.')
+    .description(
+      'Audit or evaluate images for a coordinator (sightline audit --queue, sightline evaluate --queue) through a BullMQ queue on Redis.',
+    )
     .requiredOption(
       '--queue <redis-url>',
       'the Redis of the queue: redis://[:password@]host:port/db, rediss:// for TLS, or env:VAR for a URL in that variable (passwords are never printed)',
