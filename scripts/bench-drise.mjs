@@ -12,11 +12,11 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { preprocess } from '../dist/core/preprocess.js';
-import { explain } from '../dist/explain.js';
 import { dRiseDetections } from '../dist/explain/drise-detections.js';
+import { explain } from '../dist/explain.js';
+import { readNpy } from '../dist/io/npy-file.js';
 import { decodeDetections } from '../dist/models/detect-decode.js';
 import { decodeOptions, detectorOutputs } from '../dist/models/detect-target.js';
-import { readNpy } from '../dist/io/npy-file.js';
 import { openOnnxModel } from '../dist/models/open.js';
 
 const GOAL = 1.1;

@@ -1,32 +1,38 @@
-import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import sharp from 'sharp';
 import { type AuditItem, auditImages, POINTING_TOLERANCE } from '../audit/audit.js';
 import { auditDetections } from '../audit/detect.js';
 import { detectGate, detectSummaryWords } from '../audit/detect-summary.js';
 import { type DetectTruth, readDetectTruth } from '../audit/detect-truth.js';
 import { AuditJournal } from '../audit/journal.js';
 import { labelsFromFolders, readLabelCsv } from '../audit/labels.js';
-import { outputFolder, writeAtomically } from '../audit/output.js';
+import { isManifestFile, manifestLabels, readManifest } from '../audit/manifest.js';
+import { outputFolder } from '../audit/output.js';
 import { rowPicturesProblem } from '../audit/pictures.js';
 import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions/index.js';
 import { lowConfidenceText, predictionWords } from '../audit/report/row-view.js';
+import {
+  fileStem,
+  OVERLAY_SIDE,
+  type RenderedPictures,
+  renderRowPictures,
+  THUMBNAIL_SIDE,
+  writeRowPictures,
+} from '../audit/row-pictures.js';
 import type { AuditConfig, AuditRow, AuditSummary } from '../audit/types.js';
 import { VERDICT_WORDS } from '../audit/types.js';
 import { writeReports } from '../audit/write.js';
-import { lowConfidenceCaption } from '../core/confidence.js';
 import { SightlineError } from '../core/errors.js';
 import type { Model, ModelTask } from '../core/model.js';
 import { shapesMask } from '../core/regions/mask.js';
 import { formatCount, listSome } from '../core/text.js';
 import { refuseUnusedTargetParts } from '../explain.js';
-import { decodeImage } from '../io/decode.js';
+import { decodeSource } from '../io/fetch-image.js';
 import { listImageEntries, noImages } from '../io/list-images.js';
 import { getMethod, METHODS } from '../methods/registry.js';
-import { renderOverlayPng } from '../render/png.js';
 import { detectMapsProblem, writeDetectPictures } from './audit-detect.js';
+import { addQueueOptions, auditOnQueue } from './audit-queue.js';
 import { interruptible } from './interrupt.js';
 import {
   addModelOptions,
@@ -50,9 +56,6 @@ import { REFERENCE_HELP, readReference } from './target-flags.js';
 
 /** Exit code when --fail-under's gate fails (the audit itself succeeded). */
 export const GATE_FAILED_EXIT = 6;
-/** Longer side of the overlays kept for the report (they are inlined, so they stay modest). */
-const OVERLAY_SIDE = 640;
-const THUMBNAIL_SIDE = 120;
 
 interface AuditFlags extends ModelFlags {
   model: string;
@@ -70,12 +73,19 @@ interface AuditFlags extends ModelFlags {
   detections: number;
   /** The detector-only flags the user typed, refused once the model's task is known. */
   detectorFlags?: string[];
+  /** Run on a BullMQ queue at this Redis URL instead of here (cli/audit-queue.ts). */
+  queue?: string;
+  inFlight: number;
+  attempts: number;
 }
 
 export function auditCommand(): Command {
   const cmd = new Command('audit')
     .description('Explain every image of a folder, check where the model looked, and write a report.')
-    .argument('<folder>', 'folder of images (searched recursively)')
+    .argument(
+      '<folder|manifest>',
+      'folder of images (searched recursively), or a manifest: a .csv (a file, path or url column; optionally label) or .jsonl ({"file": …, "label": …}) of paths or http(s) URLs',
+    )
     .option('-m, --model <ref>', MODEL_REF_HELP, 'default')
     .option(
       '--method <id>',
@@ -112,6 +122,7 @@ export function auditCommand(): Command {
       parsePositiveInt,
       5,
     );
+  addQueueOptions(cmd);
   addModelOptions(cmd, '--class-names <file>');
   for (const flag of methodOptionFlags()) cmd.addOption(flag);
   return cmd.action(async (folder: string, flags: AuditFlags, command: Command) => {
@@ -133,7 +144,9 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
 }
 
 async function auditWith(folder: string, flags: AuditFlags, model: Model): Promise<number> {
-  const root = resolve(folder);
+  // A manifest lists the images (paths from its folder, or URLs); its folder then plays the audited folder.
+  const manifest = (await isManifestFile(folder)) ? await readManifest(resolve(folder)) : undefined;
+  const root = manifest ? dirname(resolve(folder)) : resolve(folder);
   const out = resolve(flags.out);
   // Without --method, explain's rule: D-RISE for a detector, else Grad-CAM where it can run, else RISE.
   const defaulted = flags.method
@@ -146,7 +159,11 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
       ? getMethod('d-rise')
       : chosenMethod({ ...flags, method: flags.method ?? defaulted });
   const options = methodOptions(method, flags);
-  const listing = await listImageEntries(root, out);
+  const listing = manifest
+    ? { files: manifest.map((e) => e.file), passedOver: [] }
+    : await listImageEntries(root, out);
+  const sources = new Map(manifest?.map((e) => [e.file, e.source]));
+  const sourceOf = (file: string) => sources.get(file) ?? join(root, file);
   // An entry with an image's name that is not a regular file inside the folder still gets a row (an error that
   // says what it is), so nothing the user put in the folder is left out of the results unsaid.
   const passedOver = new Map(listing.passedOver.map((p) => [p.file, p.reason]));
@@ -154,7 +171,7 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
   if (files.length === 0) throw noImages(folder);
   const labels =
     flags.labels === undefined
-      ? undefined
+      ? manifestLabels(manifest)
       : flags.labels === 'folders'
         ? labelsFromFolders(files)
         : await readLabelCsv(flags.labels);
@@ -200,6 +217,17 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
   const bar = progressBar('Audit');
   const quiet = process.stderr.isTTY;
   let count = already;
+  // Messages name the image by its full path; the reports name it from the audited folder. Pictures are
+  // written first, then the journal line: a row in the journal always has its files.
+  const keepRow = async (row: AuditRow, pictures?: RenderedPictures) => {
+    let stored: AuditRow = row.error
+      ? { ...row, error: { ...row.error, message: row.error.message.replaceAll(`${root}${sep}`, '') } }
+      : row;
+    if (pictures) stored = await writeRowPictures(out, stored, pictures);
+    await journal.append(stored);
+    count++;
+    if (!quiet) printError(`[${count}/${files.length}] ${describeRow(stored)}\n`);
+  };
   try {
     refuseOtherTask(out, journal.done, model.spec.task);
     refuseUnusedTargetParts(model.spec.task, false, reference !== undefined);
@@ -215,7 +243,7 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
           file,
           load: async () => {
             const reason = passedOver.get(file);
-            if (reason === undefined) return decodeImage(join(root, file));
+            if (reason === undefined) return decodeSource(sourceOf(file), file);
             throw new SightlineError('IO', `'${file}' ${reason}; expected a regular image file.`, { file });
           },
           objects: truth
@@ -255,7 +283,7 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
           file,
           load: async () => {
             const reason = passedOver.get(file);
-            if (reason === undefined) return decodeImage(join(root, file));
+            if (reason === undefined) return decodeSource(sourceOf(file), file);
             throw new SightlineError('IO', `'${file}' ${reason}; expected a regular image file.`, { file });
           },
           label: labels ? labelFor(labels, file) : undefined,
@@ -268,60 +296,36 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
             : undefined,
         };
       });
-      await auditImages(items, {
-        model,
-        method,
-        options,
-        topK: flags.top,
-        tolerance: flags.pointingTolerance,
-        concurrency: flags.concurrency,
-        faithfulness: flags.faithfulness,
-        reference,
-        signal: interrupt.signal,
-        onProgress: bar.update,
-        async onRow(row, result) {
-          // Messages name the image by its full path; the reports name it from the audited folder.
-          let stored: AuditRow = row.error
-            ? { ...row, error: { ...row.error, message: row.error.message.replaceAll(`${root}${sep}`, '') } }
-            : row;
-          if (result) {
-            const name = fileStem(row.file);
-            const overlay = `overlays/${name}.png`;
-            const thumbnail = `thumbnails/${name}.png`;
-            const mode = result.map.signed ? 'positive' : 'absolute';
-            const png = await renderOverlayPng(result.image, result.map.data, {
-              mode,
-              legend: {
-                method: method.title,
-                target: row.target?.label ?? '',
-                ...(row.lowConfidence ? { note: lowConfidenceCaption(row.lowConfidence) } : {}),
-              },
-              maxSide: OVERLAY_SIDE,
-            });
-            await writeAtomically(
-              join(out, overlay),
-              await sharp(png)
-                .resize(OVERLAY_SIDE, OVERLAY_SIDE, { fit: 'inside', withoutEnlargement: true })
-                .png()
-                .toBuffer(),
-            );
-            await writeAtomically(
-              join(out, thumbnail),
-              await sharp(Buffer.from(result.image.data), {
-                raw: { width: result.image.width, height: result.image.height, channels: 3 },
-              })
-                .resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE, { fit: 'inside' })
-                .png()
-                .toBuffer(),
-            );
-            stored = { ...stored, overlay, thumbnail };
-          }
-          // Files first, then the journal line: a row in the journal always has its files.
-          await journal.append(stored);
-          count++;
-          if (!quiet) printError(`[${count}/${files.length}] ${describeRow(stored)}\n`);
-        },
-      });
+      if (flags.queue)
+        await auditOnQueue(flags.queue, flags, {
+          files: todo,
+          source: sourceOf,
+          passedOver,
+          method,
+          options,
+          task: model.spec.task ?? 'classify',
+          label: (file) => (labels ? labelFor(labels, file) : undefined),
+          regions: (file) => (regions ? regionsFor(regions, file, files) : undefined),
+          signal: interrupt.signal,
+          keepRow,
+        });
+      else
+        await auditImages(items, {
+          model,
+          method,
+          options,
+          topK: flags.top,
+          tolerance: flags.pointingTolerance,
+          concurrency: flags.concurrency,
+          faithfulness: flags.faithfulness,
+          reference,
+          signal: interrupt.signal,
+          onProgress: bar.update,
+          async onRow(row, result) {
+            const pictures = result ? await renderRowPictures(result, row, method.title) : undefined;
+            await keepRow(row, pictures);
+          },
+        });
     }
   } finally {
     bar.stop();
@@ -440,12 +444,6 @@ async function rowsToRedo(
     );
   }
   return redo;
-}
-
-/** A file name safe on every file system and unique per row: the readable part plus a hash of the full path. */
-function fileStem(file: string): string {
-  const hash = createHash('sha256').update(file).digest('hex').slice(0, 8);
-  return `${file.replace(/[^A-Za-z0-9._-]+/g, '_').slice(-80)}-${hash}`;
 }
 
 function parsePositiveInt(value: string): number {

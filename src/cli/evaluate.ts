@@ -22,6 +22,8 @@ import { decodeImage } from '../io/decode.js';
 import { listImageEntries, noImages, type PassedOver } from '../io/list-images.js';
 import { getMethod } from '../methods/registry.js';
 import type { ModelHints } from '../models/spec.js';
+import { addQueueOptions } from './audit-queue.js';
+import { evaluateOnQueue } from './evaluate-queue.js';
 import { interruptible } from './interrupt.js';
 import {
   addModelOptions,
@@ -53,6 +55,10 @@ interface EvaluateFlags extends ModelFlags {
   restart?: boolean;
   target?: string;
   reference?: string;
+  /** Measure on workers through a BullMQ queue at this Redis URL (cli/evaluate-queue.ts). */
+  queue?: string;
+  inFlight: number;
+  attempts: number;
 }
 
 export function evaluateCommand(): Command {
@@ -101,6 +107,7 @@ export function evaluateCommand(): Command {
     .option('--restart', 'discard earlier results in --out instead of resuming');
   addModelOptions(cmd, '--class-names <file>');
   for (const option of methodOptionFlags()) cmd.addOption(option);
+  addQueueOptions(cmd);
   return cmd.action(async (path: string, flags: EvaluateFlags, command: Command) => {
     await runEvaluate(path, flags, detectorFlagsGiven(command));
   });
@@ -176,7 +183,35 @@ async function runEvaluate(path: string, flags: EvaluateFlags, detectorFlags: st
       '.\n',
   );
   try {
-    for (const [i, file] of files.entries()) {
+    if (flags.queue)
+      await evaluateOnQueue(flags.queue, {
+        model: flags.model,
+        hints: modelHints(flags, flags.classNames ? resolve(flags.classNames) : undefined),
+        task: model.spec.task ?? 'classify',
+        methods,
+        metrics: flags.metrics,
+        options,
+        curveSteps: flags.curveSteps,
+        sanityBlocks: flags.sanityBlocks,
+        target: flags.target,
+        reference: flags.reference,
+        images: files.map((path, i) => ({ file: relFiles[i], path })).filter((f) => !done.has(f.file)),
+        regions: (file) => (regions ? regionsFor(regions, file, relFiles) : undefined),
+        out,
+        inFlight: flags.inFlight,
+        attempts: flags.attempts,
+        signal: interrupt.signal,
+        async measured(evaluation) {
+          results.push(evaluation);
+          await save();
+        },
+        async skipped(file, reason) {
+          skipped.push({ file, reason });
+          await save();
+        },
+      });
+    // On the queue, the workers measured every image: nothing is left for this loop.
+    for (const [i, file] of (flags.queue ? [] : files).entries()) {
       const rel = relFiles[i];
       if (done.has(rel)) continue;
       let image: Awaited<ReturnType<typeof decodeImage>>;

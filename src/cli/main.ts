@@ -8,6 +8,7 @@ import { evaluateCommand } from './evaluate.js';
 import { explainCommand } from './explain.js';
 import { gradientCommand } from './gradient.js';
 import { serveCommand } from './serve.js';
+import { workerCommand } from './worker.js';
 
 // dist/cli/main.js and src/cli/main.ts both sit two folders below the package.json they ship with.
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -23,7 +24,8 @@ const program = new Command('sightline')
   .addCommand(evaluateCommand())
   .addCommand(autodiffCommand())
   .addCommand(gradientCommand())
-  .addCommand(serveCommand());
+  .addCommand(serveCommand())
+  .addCommand(workerCommand());
 
 // Commander's own usage errors (an unknown option, a choice not allowed, a missing value) exit 2 like every
 // other bad argument (src/cli/errors.ts); help and --version still exit 0. Commander has printed the message.

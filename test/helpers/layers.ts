@@ -85,7 +85,8 @@ export function layerOf(path: string): string | undefined {
 /**
  * Folders of one layer are independent of each other unless listed here: the model loaders open the engines
  * and read files through io's bounded reader, the sanity and stability metrics run methods, and `sightline
- * serve` starts the server. The entry points build on one another.
+ * serve` starts the server. The entry points build on one another. A queue worker runs the audit's own
+ * per-image code, and an evaluation's (src/queue builds on src/audit and src/evaluate).
  */
 export const SIBLINGS: ReadonlySet<string> = new Set([
   'models → engines',
@@ -94,6 +95,8 @@ export const SIBLINGS: ReadonlySet<string> = new Set([
   'index → portable',
   'browser → portable',
   'cli → server',
+  'queue → audit',
+  'queue → evaluate',
 ]);
 
 /**

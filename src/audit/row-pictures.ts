@@ -1,0 +1,71 @@
+// One audited image's pictures for the report: the overlay and the thumbnail, rendered from its map and
+// written beside the journal. Split out of the CLI so a queue worker renders exactly what a local audit does
+// and the coordinator writes them under the same names.
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { AttributionMap } from '../core/attribution.js';
+import { lowConfidenceCaption } from '../core/confidence.js';
+import type { RgbImage } from '../core/image.js';
+import { renderOverlayPng } from '../render/png.js';
+import { writeAtomically } from './output.js';
+import type { AuditRow } from './types.js';
+
+/** Longer side of the overlays kept for the report (they are inlined, so they stay modest). */
+export const OVERLAY_SIDE = 640;
+export const THUMBNAIL_SIDE = 120;
+
+/** A row's two pictures, encoded. */
+export interface RenderedPictures {
+  readonly overlay: Uint8Array;
+  readonly thumbnail: Uint8Array;
+}
+
+/** The overlay (the map over the image, with its legend) and the thumbnail of one audited image. */
+export async function renderRowPictures(
+  result: { image: RgbImage; map: AttributionMap },
+  row: AuditRow,
+  methodTitle: string,
+): Promise<RenderedPictures> {
+  const mode = result.map.signed ? 'positive' : 'absolute';
+  const png = await renderOverlayPng(result.image, result.map.data, {
+    mode,
+    legend: {
+      method: methodTitle,
+      target: row.target?.label ?? '',
+      ...(row.lowConfidence ? { note: lowConfidenceCaption(row.lowConfidence) } : {}),
+    },
+    maxSide: OVERLAY_SIDE,
+  });
+  const overlay = await sharp(png)
+    .resize(OVERLAY_SIDE, OVERLAY_SIDE, { fit: 'inside', withoutEnlargement: true })
+    .png()
+    .toBuffer();
+  const thumbnail = await sharp(Buffer.from(result.image.data), {
+    raw: { width: result.image.width, height: result.image.height, channels: 3 },
+  })
+    .resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE, { fit: 'inside' })
+    .png()
+    .toBuffer();
+  return { overlay, thumbnail };
+}
+
+/** Writes a row's pictures into `out` and returns the row naming them (files first, then the journal line). */
+export async function writeRowPictures(
+  out: string,
+  row: AuditRow,
+  pictures: RenderedPictures,
+): Promise<AuditRow> {
+  const name = fileStem(row.file);
+  const overlay = `overlays/${name}.png`;
+  const thumbnail = `thumbnails/${name}.png`;
+  await writeAtomically(join(out, overlay), pictures.overlay);
+  await writeAtomically(join(out, thumbnail), pictures.thumbnail);
+  return { ...row, overlay, thumbnail };
+}
+
+/** A file name safe on every file system and unique per row: the readable part plus a hash of the full path. */
+export function fileStem(file: string): string {
+  const hash = createHash('sha256').update(file).digest('hex').slice(0, 8);
+  return `${file.replace(/[^A-Za-z0-9._-]+/g, '_').slice(-80)}-${hash}`;
+}

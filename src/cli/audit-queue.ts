@@ -1,0 +1,162 @@
+// `sightline audit … --queue redis://…`: the coordinator's side in the CLI. Turns the audit's flags into the
+// settings every job carries and its images into jobs, then lets src/queue/coordinator.ts run them; the rows
+// come back to the same keepRow a local audit writes with, so journal and reports are the same.
+import { resolve } from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
+import { errorRow } from '../audit/audit.js';
+import type { RenderedPictures } from '../audit/row-pictures.js';
+import type { AuditRow, ImageRegions } from '../audit/types.js';
+import { SightlineError } from '../core/errors.js';
+import type { OptionValue } from '../core/method.js';
+import type { ModelTask } from '../core/model.js';
+import type { AnyMethod } from '../methods/registry.js';
+import { redisTarget } from '../queue/connection.js';
+import { auditOnQueue as runOnQueue } from '../queue/coordinator.js';
+import type { JobImage, JobSettings } from '../queue/job.js';
+import { type ModelFlags, modelHints } from './options.js';
+import { printError, safeName } from './print.js';
+
+export function addQueueOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--queue <redis-url>',
+      'run on workers (sightline worker) through a BullMQ queue on this Redis: redis://[:password@]host:port/db, rediss:// for TLS, or env:VAR for a URL in that variable (passwords are never printed)',
+    )
+    .option(
+      '--in-flight <n>',
+      'queue: images enqueued and not yet written, at most (bounds Redis memory)',
+      positiveInt,
+      200,
+    )
+    .option(
+      '--attempts <n>',
+      'queue: times an image may stop a worker (or fail on one) before it becomes an error row',
+      positiveInt,
+      3,
+    );
+}
+
+interface QueueFlags extends ModelFlags {
+  model: string;
+  classNames?: string;
+  top: number;
+  pointingTolerance: number;
+  faithfulness?: boolean;
+  reference?: string;
+  inFlight: number;
+  attempts: number;
+  out: string;
+}
+
+export interface QueueContext {
+  readonly files: readonly string[];
+  /** Where an image is read: an absolute path or an http(s) URL. */
+  source(file: string): string;
+  readonly passedOver: ReadonlyMap<string, string>;
+  readonly method: AnyMethod;
+  readonly options: Record<string, OptionValue>;
+  readonly task: ModelTask;
+  label(file: string): string | undefined;
+  regions(file: string): ImageRegions | undefined;
+  readonly signal: AbortSignal;
+  keepRow(row: AuditRow, pictures?: RenderedPictures): Promise<void>;
+}
+
+export async function auditOnQueue(url: string, flags: QueueFlags, context: QueueContext): Promise<void> {
+  const target = redisTarget(url);
+  refuseLocalOnly(flags, context.task);
+  const settings: JobSettings = {
+    model:
+      flags.model === 'default' || /^https?:\/\//i.test(flags.model) ? flags.model : resolve(flags.model),
+    hints: JSON.parse(
+      JSON.stringify(modelHints(flags, flags.classNames ? resolve(flags.classNames) : undefined)),
+    ),
+    // A noise tunnel's id is 'smoothgrad:<inner>'; the job names the inner method and the tunnel apart.
+    method: flags.noiseTunnel ? context.method.id.slice(flags.noiseTunnel.length + 1) : context.method.id,
+    ...(flags.noiseTunnel ? { noiseTunnel: flags.noiseTunnel } : {}),
+    options: context.options,
+    topK: flags.top,
+    tolerance: flags.pointingTolerance,
+    faithfulness: flags.faithfulness === true,
+  };
+  const images: JobImage[] = [];
+  for (const file of context.files) {
+    const reason = context.passedOver.get(file);
+    if (reason !== undefined) {
+      // Not an image a worker could read: its row is written here, as a local audit writes it.
+      const error = new SightlineError('IO', `'${file}' ${reason}; expected a regular image file.`, { file });
+      await context.keepRow(errorRow(file, error, {}, 0));
+      continue;
+    }
+    const label = context.label(file);
+    const regions = context.regions(file);
+    images.push({
+      file,
+      source: context.source(file),
+      ...(label !== undefined ? { label } : {}),
+      ...(regions
+        ? {
+            regions: {
+              shapes: regions.shapes,
+              ...(regions.maskPath ? { maskPath: resolve(regions.maskPath) } : {}),
+              source: regions.source,
+            },
+          }
+        : {}),
+    });
+  }
+  printError(
+    `Queue: ${images.length} image${images.length === 1 ? '' : 's'} for the workers on ${target.shown}.\n`,
+  );
+  let lastLine = 0;
+  await runOnQueue({
+    target,
+    settings,
+    images,
+    out: resolve(flags.out),
+    attempts: flags.attempts,
+    inFlight: flags.inFlight,
+    signal: context.signal,
+    keep: context.keepRow,
+    onProblem: (message) => printError(`sightline: warning: ${safeName(message)}\n`),
+    onLost(count) {
+      printError(
+        `Queue: Redis lost the job or result of ${count} image${count === 1 ? '' : 's'} (a restart without AOF?); enqueued again.\n`,
+      );
+    },
+    onStatus(status) {
+      // A line every 10 s at most: a log of a day-long run stays readable.
+      if (Date.now() - lastLine < 10_000 && status.done < status.total) return;
+      lastLine = Date.now();
+      const workers =
+        status.workers === undefined
+          ? 'workers unknown'
+          : `${status.workers} worker${status.workers === 1 ? '' : 's'} live`;
+      printError(
+        `Queue: ${status.done} of ${status.total} written, ${workers}, ${status.perSecond.toFixed(2)} images/s.\n`,
+      );
+    },
+  });
+}
+
+/** What a queued audit cannot carry yet, refused before anything is enqueued. */
+function refuseLocalOnly(flags: QueueFlags, task: ModelTask): void {
+  const refuse = (what: string) => {
+    throw new SightlineError(
+      'INVALID_ARGUMENT',
+      `--queue does not carry ${what} yet; run this audit without --queue.`,
+      {},
+    );
+  };
+  if (task === 'detect') refuse("a detector's audit");
+  if (flags.reference !== undefined) refuse("--reference (an embedding model's reference)");
+  if (flags.header?.length || flags.apiKeyEnv || flags.apiKeyHeader)
+    refuse('HTTP headers or API keys (they would be stored in Redis)');
+}
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`expected a whole number ≥ 1, got '${value}'`);
+  return n;
+}

@@ -1,0 +1,137 @@
+// `sightline evaluate … --queue redis://…`: the images measured by workers (src/queue/evaluate-job.ts) instead
+// of here; each result comes back to the same list and the same evaluation.json as a local run, written after
+// every image, so a stopped run resumes alike.
+import { resolve } from 'node:path';
+import type { ImageRegions } from '../audit/types.js';
+import { SightlineError } from '../core/errors.js';
+import type { MethodOptions } from '../core/method.js';
+import type { ModelTask } from '../core/model.js';
+import type { ImageEvaluation, MetricName } from '../evaluate/evaluate.js';
+import type { ModelHints } from '../models/spec.js';
+import { redisTarget } from '../queue/connection.js';
+import { runOnQueue } from '../queue/coordinator.js';
+import type { EvaluateJob, EvaluateSettings } from '../queue/evaluate-job.js';
+import { JOB_VERSION, type JobImage } from '../queue/job.js';
+import { printError, safeName } from './print.js';
+
+export interface EvaluateQueueContext {
+  readonly model: string;
+  readonly hints: ModelHints;
+  readonly task: ModelTask;
+  readonly methods: readonly string[];
+  readonly metrics: readonly MetricName[];
+  readonly options: Readonly<Record<string, MethodOptions>>;
+  readonly curveSteps?: number;
+  readonly sanityBlocks?: number;
+  readonly target?: string;
+  readonly reference?: string;
+  /** The images to measure: their name in the results and their absolute path. */
+  readonly images: readonly { file: string; path: string }[];
+  regions(file: string): ImageRegions | undefined;
+  readonly out: string;
+  readonly inFlight: number;
+  readonly attempts: number;
+  readonly signal: AbortSignal;
+  measured(evaluation: ImageEvaluation): Promise<void>;
+  skipped(file: string, reason: string): Promise<void>;
+}
+
+export async function evaluateOnQueue(url: string, context: EvaluateQueueContext): Promise<void> {
+  const target = redisTarget(url);
+  const refuse = (what: string) => {
+    throw new SightlineError(
+      'INVALID_ARGUMENT',
+      `--queue does not carry ${what} yet; run without --queue.`,
+      {},
+    );
+  };
+  if (context.task === 'detect') refuse("a detector's evaluation");
+  if (context.reference !== undefined) refuse("--reference (an embedding model's reference)");
+  if (
+    context.hints.http?.headers?.length ||
+    context.hints.http?.apiKeyEnv ||
+    context.hints.http?.apiKeyHeader
+  )
+    refuse('HTTP headers or API keys (they would be stored in Redis)');
+  const settings: EvaluateSettings = JSON.parse(
+    JSON.stringify({
+      model:
+        context.model === 'default' || /^https?:\/\//i.test(context.model)
+          ? context.model
+          : resolve(context.model),
+      hints: context.hints,
+      methods: context.methods,
+      metrics: context.metrics,
+      options: context.options,
+      curveSteps: context.curveSteps ?? null,
+      sanityBlocks: context.sanityBlocks ?? null,
+      ...(context.target !== undefined ? { target: context.target } : {}),
+    }),
+  );
+  const images: JobImage[] = context.images.map(({ file, path }) => {
+    const regions = context.regions(file);
+    return {
+      file,
+      source: path,
+      ...(regions
+        ? {
+            regions: {
+              shapes: regions.shapes,
+              ...(regions.maskPath ? { maskPath: resolve(regions.maskPath) } : {}),
+              source: regions.source,
+            },
+          }
+        : {}),
+    };
+  });
+  printError(
+    `Queue: ${images.length} image${images.length === 1 ? '' : 's'} for the workers on ${target.shown}.\n`,
+  );
+  let done = 0;
+  await runOnQueue({
+    target,
+    settings: { evaluate: settings },
+    images,
+    out: context.out,
+    attempts: context.attempts,
+    inFlight: context.inFlight,
+    signal: context.signal,
+    jobData: (image, results, attempts): EvaluateJob => ({
+      v: JOB_VERSION,
+      kind: 'evaluate',
+      results,
+      attempts,
+      settings,
+      image,
+    }),
+    async accept(file, result) {
+      done++;
+      const prefix = `[${done}/${images.length}] `;
+      const evaluation = result.evaluation as ImageEvaluation | undefined;
+      // A result is untrusted: one that is not an evaluation of this image is recorded as a skip, saying so.
+      if (
+        evaluation &&
+        typeof evaluation === 'object' &&
+        evaluation.file === file &&
+        Array.isArray(evaluation.methods) &&
+        typeof evaluation.target === 'object'
+      ) {
+        await context.measured(evaluation);
+        printError(`${prefix}${safeName(file)}: measured\n`);
+        return;
+      }
+      const reason =
+        typeof result.skipped === 'string'
+          ? result.skipped
+          : 'a worker sent a malformed result for this image';
+      await context.skipped(file, reason);
+      printError(`${prefix}${safeName(file)}: skipped: ${safeName(reason)}\n`);
+    },
+    onProblem: (message) => printError(`sightline: warning: ${safeName(message)}\n`),
+    onLost(count) {
+      printError(
+        `Queue: Redis lost the job or result of ${count} image${count === 1 ? '' : 's'}; enqueued again.\n`,
+      );
+    },
+  });
+}

@@ -1,0 +1,86 @@
+// `sightline worker --queue redis://…`: one worker of a queued audit (src/queue/worker.ts), on any machine that
+// reads the images and the model at the paths the coordinator gives. SIGTERM (or Ctrl-C) finishes the jobs in
+// hand and exits; a second one exits at once, and those jobs are redone elsewhere once their lock expires.
+import { realpath } from 'node:fs/promises';
+import { Command } from 'commander';
+import { fileErrorReason, SightlineError } from '../core/errors.js';
+import { redisTarget } from '../queue/connection.js';
+import { startWorker } from '../queue/worker.js';
+import { positiveInt } from './audit-queue.js';
+import { loadModelForCli } from './options.js';
+import { printError, safeName } from './print.js';
+
+interface WorkerFlags {
+  queue: string;
+  concurrency: number;
+  root: string[];
+  lockSeconds: number;
+}
+
+export function workerCommand(): Command {
+  return new Command('worker')
+    .description(
+      'Audit or evaluate images for a coordinator (sightline audit --queue, sightline evaluate --queue) through a BullMQ queue on Redis.',
+    )
+    .requiredOption(
+      '--queue <redis-url>',
+      'the Redis of the queue: redis://[:password@]host:port/db, rediss:// for TLS, or env:VAR for a URL in that variable (passwords are never printed)',
+    )
+    .option('--concurrency <n>', 'images audited at once', positiveInt, 1)
+    .option(
+      '--root <dir>',
+      'a folder (or file) jobs may name images, masks, models and labels in (repeatable; default: the current folder)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option(
+      '--lock-seconds <s>',
+      "how long a job stays with this worker without a sign of life; a killed worker's job is redone after about this long",
+      positiveInt,
+      30,
+    )
+    .action(async (flags: WorkerFlags) => {
+      process.exitCode = await runWorker(flags);
+    });
+}
+
+async function runWorker(flags: WorkerFlags): Promise<number> {
+  const target = redisTarget(flags.queue);
+  const roots: string[] = [];
+  for (const root of flags.root ?? ['.']) {
+    try {
+      roots.push(await realpath(root));
+    } catch (cause) {
+      throw new SightlineError(
+        'IO',
+        `--root '${safeName(root)}' cannot be read: ${fileErrorReason(cause)}; expected a folder.`,
+        {
+          root,
+        },
+      );
+    }
+  }
+  const log = (line: string) => printError(`sightline worker: ${safeName(line)}\n`);
+  const worker = await startWorker({
+    target,
+    concurrency: flags.concurrency,
+    roots,
+    lockSeconds: flags.lockSeconds,
+    loadModel: loadModelForCli,
+    log,
+  });
+  log(`taking jobs from ${target.shown} (concurrency ${flags.concurrency}).`);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = () => {
+      if (stopping) process.exit(143);
+      stopping = true;
+      log('stopping after the jobs in hand.');
+      resolve();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  await worker.close();
+  log('stopped.');
+  return 0;
+}

@@ -1,0 +1,302 @@
+// What travels through Redis: one job per image (the settings, the image and where its row goes) and one
+// result per job. Both are untrusted on arrival: anyone who can write to the Redis can write a job, so a worker
+// checks every field before use, and the coordinator checks every result (audit/row-check.ts) before the journal.
+import { createHash } from 'node:crypto';
+import { realpath } from 'node:fs/promises';
+import { isAbsolute, relative, sep } from 'node:path';
+import { fileErrorReason, SightlineError } from '../core/errors.js';
+import type { OptionValue } from '../core/method.js';
+import { MODEL_TASKS } from '../core/model.js';
+import { type RegionShape, validateBox, validatePolygon } from '../core/regions/shapes.js';
+import { capText } from '../core/text.js';
+import type { ModelHints } from '../models/spec.js';
+
+/** The BullMQ queue every worker takes audit jobs from. */
+export const JOBS_QUEUE = 'sightline-audit';
+/** An audit's results queue: one per audit (settings and output folder), so two audits never mix rows. */
+const RESULTS_NAME = /^sightline-results-[0-9a-f]{16}$/;
+export const JOB_VERSION = 1;
+
+const MAX_TEXT = 4096;
+const MAX_SHAPES = 10_000;
+const MAX_POINTS = 100_000;
+const MAX_OPTIONS = 64;
+
+/** The settings every image of an audit shares: what a local audit takes from its flags. */
+export interface JobSettings {
+  /** 'default', an http(s) URL, or an absolute path every worker can read (a shared file system). */
+  readonly model: string;
+  readonly hints: ModelHints;
+  readonly method: string;
+  readonly noiseTunnel?: 'smoothgrad' | 'vargrad';
+  readonly options: Readonly<Record<string, OptionValue>>;
+  readonly topK: number;
+  readonly tolerance: number;
+  readonly faithfulness: boolean;
+}
+
+export interface JobImage {
+  /** The row's identity, as a local audit names it (the path relative to the audited folder). */
+  readonly file: string;
+  /** Where a worker reads it: an absolute path or an http(s) URL. */
+  readonly source: string;
+  readonly label?: string;
+  readonly regions?: {
+    readonly shapes: readonly RegionShape[];
+    readonly maskPath?: string;
+    readonly source: string;
+  };
+}
+
+export interface AuditJob {
+  readonly v: typeof JOB_VERSION;
+  /** The results queue the row goes to. */
+  readonly results: string;
+  /** Times a worker may die on this image (or fail to load the model) before it becomes an error row. */
+  readonly attempts: number;
+  readonly settings: JobSettings;
+  readonly image: JobImage;
+}
+
+/** A finished image: its row (checked again by the coordinator) and pictures, base64 PNG. */
+export interface AuditResult {
+  readonly file: string;
+  readonly row: unknown;
+  readonly overlay?: string;
+  readonly thumbnail?: string;
+}
+
+const hash = (parts: readonly unknown[], length: number) =>
+  createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, length);
+
+/** The results queue of an audit: the same settings into the same folder (on this host) resume it. */
+export function resultsQueueName(settings: unknown, out: string, host: string): string {
+  return `sightline-results-${hash([settings, out, host], 16)}`;
+}
+
+/** A job's id: the same image of the same audit is one job, however often it is enqueued. */
+export function jobId(results: string, image: JobImage): string {
+  return `a${hash([results, image.file, image.source], 32)}`;
+}
+
+/** A job's data as a worker may use it, or a SightlineError naming the first thing wrong. */
+export function checkAuditJob(value: unknown): AuditJob {
+  const o = record(value, 'the job');
+  if (o.v !== JOB_VERSION)
+    bad(`'v' is ${shown(o.v)}, expected ${JOB_VERSION} (a worker of another version?)`);
+  const results = text(o.results, 'results');
+  if (!RESULTS_NAME.test(results)) bad("'results' is not a Sightline results queue name");
+  const attempts = integer(o.attempts, 'attempts', 1, 100);
+  return {
+    v: JOB_VERSION,
+    results,
+    attempts,
+    settings: checkSettings(o.settings),
+    image: checkImage(o.image),
+  };
+}
+
+/** The file a malformed job names, when it names one, for its error row. */
+export function fileOfJob(value: unknown): string | undefined {
+  const image = (value as { image?: { file?: unknown } } | undefined)?.image;
+  return typeof image?.file === 'string' && image.file.length <= MAX_TEXT ? image.file : undefined;
+}
+
+function checkSettings(value: unknown): JobSettings {
+  const o = record(value, 'settings');
+  const model = text(o.model, 'settings.model');
+  if (model !== 'default' && !/^https?:\/\//i.test(model) && !isAbsolute(model))
+    bad("'settings.model' is not 'default', an http(s) URL or an absolute path");
+  const options: Record<string, OptionValue> = {};
+  const given = record(o.options, 'settings.options');
+  if (Object.keys(given).length > MAX_OPTIONS) bad("'settings.options' has too many entries");
+  for (const [key, v] of Object.entries(given)) {
+    if (!/^[A-Za-z][A-Za-z0-9]{0,63}$/.test(key)) bad(`'settings.options' has an odd name ${shown(key)}`);
+    if (typeof v === 'number' ? !Number.isFinite(v) : typeof v !== 'string' && typeof v !== 'boolean')
+      bad(`'settings.options.${key}' is not a number, text or true/false`);
+    options[key] = typeof v === 'string' ? text(v, `settings.options.${key}`) : (v as OptionValue);
+  }
+  const noiseTunnel = o.noiseTunnel;
+  if (noiseTunnel !== undefined && noiseTunnel !== 'smoothgrad' && noiseTunnel !== 'vargrad')
+    bad("'settings.noiseTunnel' is not 'smoothgrad' or 'vargrad'");
+  if (typeof o.faithfulness !== 'boolean') bad("'settings.faithfulness' is not true or false");
+  const tolerance = o.tolerance;
+  if (typeof tolerance !== 'number' || !(tolerance >= 0 && tolerance <= 1e6))
+    bad("'settings.tolerance' is not a number from 0 to 1,000,000");
+  return {
+    model,
+    hints: checkHints(o.hints),
+    method: text(o.method, 'settings.method'),
+    ...(noiseTunnel ? { noiseTunnel } : {}),
+    options,
+    topK: integer(o.topK, 'settings.topK', 1, 1000),
+    tolerance: tolerance as number,
+    faithfulness: o.faithfulness as boolean,
+  };
+}
+
+/** The model hints a job may carry, each of its type; secrets (headers, API key variables) never travel. */
+function checkHints(value: unknown): ModelHints {
+  const o = record(value, 'settings.hints');
+  const hints: Record<string, unknown> = {};
+  const numbers = ['width', 'height', 'scoreThreshold', 'iouThreshold', 'maxBatch', 'cropFraction'];
+  const texts = ['labelsPath', 'detectFormat', 'boxFormat', 'variant'];
+  const choices: Record<string, readonly string[]> = {
+    layout: ['NCHW', 'NHWC'],
+    channelOrder: ['RGB', 'BGR'],
+    resize: ['squash', 'center-crop', 'letterbox'],
+    outputs: ['probabilities', 'logits'],
+    task: MODEL_TASKS,
+  };
+  for (const [key, v] of Object.entries(o)) {
+    if (v === undefined || v === null) continue;
+    const name = `settings.hints.${key}`;
+    if (numbers.includes(key)) {
+      if (typeof v !== 'number' || !Number.isFinite(v)) bad(`'${name}' is not a number`);
+      hints[key] = v;
+    } else if (texts.includes(key)) hints[key] = text(v, name);
+    else if (key in choices) {
+      if (!choices[key].includes(v as string)) bad(`'${name}' is not one of ${choices[key].join(', ')}`);
+      hints[key] = v;
+    } else if (key === 'mean' || key === 'std') {
+      // One number or one per channel; the model's loader checks which its input takes.
+      if (
+        !Array.isArray(v) ||
+        v.length < 1 ||
+        v.length > 4 ||
+        v.some((x) => typeof x !== 'number' || !Number.isFinite(x))
+      )
+        bad(`'${name}' is not one to four numbers`);
+      hints[key] = v;
+    } else if (key === 'http') {
+      const h = record(v, name);
+      const http: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(h)) {
+        if (x === undefined || x === null) continue;
+        if (k === 'input' && (x === 'png' || x === 'float32')) http[k] = x;
+        else if (
+          ['requestBatch', 'concurrency', 'timeoutMs', 'retries', 'budget'].includes(k) &&
+          typeof x === 'number' &&
+          Number.isFinite(x)
+        )
+          http[k] = x;
+        else bad(`'${name}.${k}' is not a setting a job may carry (headers and keys stay on each worker)`);
+      }
+      hints.http = http;
+    } else bad(`'${name}' is not a model setting a job may carry`);
+  }
+  if (typeof hints.labelsPath === 'string' && !isAbsolute(hints.labelsPath))
+    bad("'settings.hints.labelsPath' is not an absolute path");
+  return hints as ModelHints;
+}
+
+function checkImage(value: unknown): JobImage {
+  const o = record(value, 'image');
+  const file = text(o.file, 'image.file');
+  const source = text(o.source, 'image.source');
+  if (!/^https?:\/\//i.test(source) && !isAbsolute(source))
+    bad("'image.source' is not an absolute path or an http(s) URL");
+  const label = o.label === undefined ? undefined : text(o.label, 'image.label');
+  let regions: JobImage['regions'];
+  if (o.regions !== undefined) {
+    const r = record(o.regions, 'image.regions');
+    if (!Array.isArray(r.shapes) || r.shapes.length > MAX_SHAPES)
+      bad(`'image.regions.shapes' is not a list of at most ${MAX_SHAPES} shapes`);
+    let points = 0;
+    const shapes = (r.shapes as unknown[]).map((s, i): RegionShape => {
+      const shape = record(s, `image.regions.shapes[${i}]`);
+      try {
+        if (shape.type === 'box') {
+          const box = { x: shape.x, y: shape.y, width: shape.width, height: shape.height } as {
+            x: number;
+            y: number;
+            width: number;
+            height: number;
+          };
+          validateBox(box, `image.regions.shapes[${i}]`);
+          return { type: 'box', ...box };
+        }
+        if (shape.type === 'polygon') {
+          validatePolygon(shape.points as number[], `image.regions.shapes[${i}].points`);
+          points += (shape.points as number[]).length;
+          if (points > MAX_POINTS) bad(`'image.regions' has over ${MAX_POINTS} polygon points`);
+          return { type: 'polygon', points: [...(shape.points as number[])] };
+        }
+      } catch (error) {
+        if (error instanceof SightlineError) bad(error.message);
+        throw error;
+      }
+      return bad(`'image.regions.shapes[${i}].type' is not 'box' or 'polygon'`);
+    });
+    const maskPath = r.maskPath === undefined ? undefined : text(r.maskPath, 'image.regions.maskPath');
+    if (maskPath !== undefined && !isAbsolute(maskPath))
+      bad("'image.regions.maskPath' is not an absolute path");
+    regions = {
+      shapes,
+      ...(maskPath !== undefined ? { maskPath } : {}),
+      source: text(r.source, 'image.regions.source'),
+    };
+  }
+  return { file, source, ...(label !== undefined ? { label } : {}), ...(regions ? { regions } : {}) };
+}
+
+/**
+ * The real path of `path` when it lies inside one of `roots` (each a real path), as a local audit reads only
+ * what is inside its folder; otherwise an IO error naming the path and the roots. Links are followed first,
+ * so a link inside a root that points outside is refused too.
+ */
+export async function confine(path: string, roots: readonly string[], what: string): Promise<string> {
+  let real: string;
+  try {
+    real = await realpath(path);
+  } catch (cause) {
+    throw new SightlineError(
+      'IO',
+      `Cannot read the ${what} '${capText(path, 300)}': ${fileErrorReason(cause)}.`,
+      {
+        path,
+      },
+    );
+  }
+  const inside = roots.some((root) => {
+    const r = relative(root, real);
+    return r === '' || (!r.startsWith(`..${sep}`) && r !== '..' && !isAbsolute(r));
+  });
+  if (!inside)
+    throw new SightlineError(
+      'IO',
+      `The ${what} '${capText(path, 300)}' is outside the folders this worker may read (${capText(roots.join(', '), 300)}); expected a path under one of them (sightline worker --root).`,
+      { path },
+    );
+  return real;
+}
+
+function record(value: unknown, name: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) bad(`'${name}' is not an object`);
+  return value as Record<string, unknown>;
+}
+
+function text(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_TEXT)
+    bad(`'${name}' is not a text of 1 to ${MAX_TEXT} characters`);
+  return value as string;
+}
+
+function integer(value: unknown, name: string, min: number, max: number): number {
+  if (!Number.isInteger(value) || (value as number) < min || (value as number) > max)
+    bad(`'${name}' is not a whole number from ${min} to ${max}`);
+  return value as number;
+}
+
+function shown(value: unknown): string {
+  return capText(JSON.stringify(value) ?? String(value), 80);
+}
+
+function bad(problem: string): never {
+  throw malformedJob(problem);
+}
+
+/** The error of a job that fails its checks; `problem` names the field and what is wrong with it. */
+export function malformedJob(problem: string): SightlineError {
+  return new SightlineError('INVALID_ARGUMENT', `A malformed queue job: ${problem}.`, {});
+}

@@ -1,0 +1,262 @@
+// A queue worker: takes audit jobs (and evaluate jobs, queue/evaluate-job.ts) from Redis, runs each image
+// through the local code (auditImages and renderRowPictures; evaluateImage) and hands the result to the run's
+// results queue. Models are loaded once per reference and kept. BullMQ redoes a job whose worker died (its lock
+// expires: "stalled"); a job that has stalled `attempts` times is not tried again but becomes an error row (a
+// skipped image), so one poison image cannot stop a fleet.
+import { hostname } from 'node:os';
+import { type Job, Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { type AuditItem, auditImages, errorRow } from '../audit/audit.js';
+import { type RenderedPictures, renderRowPictures } from '../audit/row-pictures.js';
+import type { AuditRow } from '../audit/types.js';
+import { SightlineError } from '../core/errors.js';
+import type { Model } from '../core/model.js';
+import { noiseTunnel } from '../methods/gradient/noise-tunnel.js';
+import { type AnyMethod, getMethod } from '../methods/registry.js';
+import type { ModelHints } from '../models/spec.js';
+import { checkReachable, type RedisTarget } from './connection.js';
+import {
+  checkEvaluateJob,
+  type EvaluateJob,
+  type EvaluateResult,
+  evaluateJob,
+  isEvaluateJob,
+} from './evaluate-job.js';
+import { jobRegionMask, loadJobImage, ModelCache, openModel } from './inputs.js';
+import {
+  type AuditJob,
+  type AuditResult,
+  checkAuditJob,
+  fileOfJob,
+  JOBS_QUEUE,
+  type JobSettings,
+} from './job.js';
+
+export interface WorkerOptions {
+  readonly target: RedisTarget;
+  /** Jobs run at once (default 1): one model call at a time already uses the threads ONNX Runtime is given. */
+  readonly concurrency?: number;
+  /** Real paths of the folders jobs may name files in (images, masks, models, labels). */
+  readonly roots: readonly string[];
+  /** Seconds a job's lock lasts without renewal; a dead worker's job is redone after about this long. */
+  readonly lockSeconds?: number;
+  /** Opens a model (the CLI's loader, which prints its notes); kept and reused for every job that names it. */
+  loadModel(ref: string, hints: ModelHints): Promise<Model>;
+  /** One line for the log, already redacted. */
+  log(line: string): void;
+}
+
+export interface RunningWorker {
+  /** Stops taking jobs, finishes the ones running, hands back nothing unfinished, and closes everything. */
+  close(): Promise<void>;
+}
+
+/** Results queues kept open at once (one per audit this worker has served). */
+const RESULT_QUEUES_KEPT = 16;
+
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const { target } = options;
+  await checkReachable(target);
+  const connection = target.connect();
+  connection.on('error', rateLimitedLog(options, 'Redis'));
+  const models = new ModelCache(options.loadModel);
+  const results = new Map<string, Queue>();
+  const resultsQueue = (name: string) => {
+    let queue = results.get(name);
+    if (!queue) {
+      // A long-lived worker serves audit after audit: only the most recent results queues stay open.
+      if (results.size >= RESULT_QUEUES_KEPT) {
+        const [oldest, open] = results.entries().next().value as [string, Queue];
+        results.delete(oldest);
+        void open.close().catch(() => {});
+      }
+      queue = new Queue(name, { connection: connection as Redis });
+      queue.on('error', rateLimitedLog(options, 'results queue'));
+      results.set(name, queue);
+    }
+    return queue;
+  };
+  const lockDuration = (options.lockSeconds ?? 30) * 1000;
+  const worker = new Worker(
+    JOBS_QUEUE,
+    async (job: Job) => {
+      const result = await runJob(job, options, models);
+      if (!result) return;
+      const { results: name, payload } = result;
+      // The same id as the job: a job redone after its result was sent adds nothing, and the coordinator
+      // writes each file once however often a result arrives.
+      await resultsQueue(name).add('row', payload, {
+        jobId: job.id,
+        removeOnComplete: true,
+        removeOnFail: true,
+        attempts: 5,
+      });
+    },
+    {
+      connection: connection as Redis,
+      concurrency: options.concurrency ?? 1,
+      lockDuration,
+      stalledInterval: lockDuration,
+      // Attempts are counted by the job itself (AuditJob.attempts), which turns the last one into an error row;
+      // BullMQ's own limit, which would only fail the job silently, is set out of the way.
+      maxStalledCount: 1000,
+      // Redis client names take no spaces (CLIENT SETNAME); they are how getWorkers counts live workers.
+      name: `sightline-${hostname().replace(/[^A-Za-z0-9._-]/g, '_')}-${process.pid}`,
+    },
+  );
+  worker.on('error', rateLimitedLog(options, 'worker'));
+  worker.on('failed', (job, error) => {
+    if (job)
+      options.log(
+        target.redact(`job for '${fileOfJob(job.data) ?? job.id}' failed, will retry: ${error.message}`),
+      );
+  });
+  return {
+    async close() {
+      await worker.close();
+      for (const queue of results.values()) await queue.close();
+      await models.dispose();
+      connection.disconnect();
+    },
+  };
+}
+
+/** An evaluation job's result: the image measured, or why it was skipped (as the local evaluation says). */
+async function runEvaluateJob(
+  job: Job,
+  options: WorkerOptions,
+  models: ModelCache,
+  data: EvaluateJob,
+): Promise<{ results: string; payload: EvaluateResult }> {
+  const { file } = data.image;
+  if (job.stalledCounter >= data.attempts)
+    return {
+      results: data.results,
+      payload: {
+        file,
+        skipped: `the worker measuring this image stopped ${job.stalledCounter} times (killed, out of memory or crashed) without finishing it; it is not tried again`,
+      },
+    };
+  try {
+    return { results: data.results, payload: await evaluateJob(data, options.roots, models) };
+  } catch (error) {
+    if (job.attemptsMade + 1 < data.attempts) throw error;
+    return { results: data.results, payload: { file, skipped: (error as Error).message } };
+  }
+}
+
+/** One job's row and pictures, ready for its results queue; undefined for a job with nowhere to send a row. */
+async function runJob(
+  job: Job,
+  options: WorkerOptions,
+  models: ModelCache,
+): Promise<{ results: string; payload: AuditResult | EvaluateResult } | undefined> {
+  const started = performance.now();
+  const seconds = () => Math.round(performance.now() - started) / 1000;
+  let data: AuditJob;
+  const evaluating = isEvaluateJob(job.data);
+  try {
+    if (evaluating) return await runEvaluateJob(job, options, models, checkEvaluateJob(job.data));
+    data = checkAuditJob(job.data);
+  } catch (error) {
+    if (!(error instanceof SightlineError) || !/^A malformed queue job/.test(error.message)) throw error;
+    const file = fileOfJob(job.data);
+    const results = (job.data as { results?: unknown })?.results;
+    options.log(
+      options.target.redact(
+        `job ${job.id}${file ? ` for '${file}'` : ''} refused: ${(error as Error).message}`,
+      ),
+    );
+    // A row for the image it names, when it names one and a results queue of the right form.
+    if (!file || typeof results !== 'string' || !/^sightline-results-[0-9a-f]{16}$/.test(results)) return;
+    const payload = evaluating
+      ? { file, skipped: error.message }
+      : { file, row: errorRow(file, error, {}, seconds()) };
+    return { results, payload };
+  }
+  const { file } = data.image;
+  const reply = (row: AuditRow, pictures?: RenderedPictures) => ({
+    results: data.results,
+    payload: {
+      file,
+      row,
+      ...(pictures
+        ? {
+            overlay: Buffer.from(pictures.overlay).toString('base64'),
+            thumbnail: Buffer.from(pictures.thumbnail).toString('base64'),
+          }
+        : {}),
+    },
+  });
+  // Each stall is a worker that died holding this image (killed, out of memory, crashed in native code).
+  if (job.stalledCounter >= data.attempts) {
+    return reply({
+      file,
+      status: 'error',
+      error: {
+        code: 'WORKER_LOST',
+        message: `The worker auditing this image stopped ${job.stalledCounter} times (killed, out of memory or crashed) without finishing it; it is not tried again.`,
+      },
+      seconds: 0,
+    });
+  }
+  try {
+    const { row, pictures } = await auditOne(data, options, models);
+    return reply(row, pictures);
+  } catch (error) {
+    // Errors here are this worker's (a model it cannot load, say), not the image's: another try may work,
+    // until the last, which records why.
+    if (job.attemptsMade + 1 < data.attempts) throw error;
+    return reply(errorRow(file, error, {}, seconds()));
+  }
+}
+
+/** The local audit of one image: the same auditImages and picture rendering as `sightline audit`. */
+async function auditOne(
+  data: AuditJob,
+  options: WorkerOptions,
+  models: ModelCache,
+): Promise<{ row: AuditRow; pictures?: RenderedPictures }> {
+  const { settings, image } = data;
+  const model = await openModel(settings, options.roots, models);
+  const method = methodOf(settings);
+  const item: AuditItem = {
+    file: image.file,
+    load: () => loadJobImage(image, options.roots),
+    label: image.label,
+    regionMask: image.regions
+      ? (width, height) => jobRegionMask(image, options.roots, width, height)
+      : undefined,
+  };
+  let out: { row: AuditRow; pictures?: RenderedPictures } | undefined;
+  await auditImages([item], {
+    model,
+    method,
+    options: settings.options,
+    topK: settings.topK,
+    tolerance: settings.tolerance,
+    faithfulness: settings.faithfulness,
+    concurrency: 1,
+    async onRow(row, result) {
+      out = { row, pictures: result ? await renderRowPictures(result, row, method.title) : undefined };
+    },
+  });
+  // auditImages calls onRow once per item, error or not.
+  return out as { row: AuditRow; pictures?: RenderedPictures };
+}
+
+function methodOf(settings: JobSettings): AnyMethod {
+  const base = getMethod(settings.method);
+  return settings.noiseTunnel ? noiseTunnel(base, settings.noiseTunnel) : base;
+}
+
+/** Logs connection errors at most once per 5 s each: a Redis restart must not flood the log. */
+function rateLimitedLog(options: WorkerOptions, what: string): (error: Error) => void {
+  let last = 0;
+  return (error) => {
+    const now = Date.now();
+    if (now - last < 5000) return;
+    last = now;
+    options.log(options.target.redact(`${what}: ${error.message}`));
+  };
+}

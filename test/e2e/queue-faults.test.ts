@@ -1,0 +1,285 @@
+// Faults of a queued audit, each made for real: a worker SIGKILLed holding a job, an image that kills every
+// worker that takes it, the coordinator SIGKILLed and rerun, and Redis restarted (AOF) mid-run. Every image
+// must end with exactly one row, and nothing that was written is redone.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditRow } from '../../src/audit/types.js';
+import { runCli } from '../helpers/cli.js';
+import {
+  journalRows,
+  startCoordinator,
+  startWorker,
+  stopWorker,
+  until,
+  type WorkerProcess,
+  watermarkAudit,
+} from '../helpers/queue.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+
+const COUNT = 12;
+const ACTIVE = 'bull:sightline-audit:active';
+let dir: string;
+let redis: TestRedis;
+let data: Awaited<ReturnType<typeof watermarkAudit>>;
+let workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sightline-queue-faults-'));
+  redis = await startRedis({ appendonly: true });
+  data = await watermarkAudit(dir, COUNT);
+}, 30_000);
+
+afterEach(async () => {
+  await Promise.all(workers.map(stopWorker));
+  workers = [];
+}, 30_000);
+
+afterAll(async () => {
+  await redis?.stop();
+  await rm(dir, { recursive: true, force: true });
+}, 30_000);
+
+/** RISE with many masks: about half a second an image here, so a kill lands mid-run. */
+function auditArgs(out: string, extra: string[] = []): string[] {
+  return [
+    data.folder,
+    ...data.modelArgs,
+    '--method',
+    'rise',
+    '--masks',
+    '1000',
+    '--seed',
+    '1',
+    '--out',
+    out,
+    '--queue',
+    redis.url,
+    ...extra,
+  ];
+}
+
+function worker(): WorkerProcess {
+  const w = startWorker(redis.url, ['--root', dir, '--lock-seconds', '2']);
+  workers.push(w);
+  return w;
+}
+
+async function activeFiles(): Promise<string[]> {
+  const client = redis.client();
+  try {
+    const ids = await client.lrange(ACTIVE, 0, -1);
+    const files: string[] = [];
+    for (const id of ids) {
+      const raw = await client.hget(`bull:sightline-audit:${id}`, 'data');
+      if (raw) files.push(JSON.parse(raw).image.file);
+    }
+    return files;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** How often BullMQ has found the job of `file` stalled (its hash's 'stc' field). */
+async function stalls(file: string): Promise<number> {
+  const client = redis.client();
+  try {
+    for (const id of await client.lrange(ACTIVE, 0, -1)) {
+      const [raw, stc] = await client.hmget(`bull:sightline-audit:${id}`, 'data', 'stc');
+      if (raw && JSON.parse(raw).image.file === file) return Number(stc ?? 0);
+    }
+    return -1;
+  } finally {
+    client.disconnect();
+  }
+}
+
+function expectOncePerImage(rows: AuditRow[]): void {
+  const files = rows.map((r) => r.file).sort();
+  expect(files).toEqual(Array.from({ length: COUNT }, (_, i) => `img${String(i).padStart(2, '0')}.png`));
+}
+
+describe('a queued audit under faults', () => {
+  it('redoes the job of a worker SIGKILLed mid-job on another worker, losing nothing', async () => {
+    const out = join(dir, 'killed-worker');
+    const first = worker();
+    const coordinator = startCoordinator(auditArgs(out));
+    let held: string[] = [];
+    const holding = async () => {
+      held = await activeFiles();
+      return held.length > 0;
+    };
+    await until(holding, 60_000, 'a job in hand');
+    first.child.kill('SIGKILL');
+    worker();
+    const done = await coordinator.exit;
+    expect(done.code, done.stderr).toBe(0);
+    const rows = await journalRows(out);
+    expectOncePerImage(rows);
+    expect(rows.every((r) => r.status === 'ok')).toBe(true);
+    // The job the killed worker held was redone (it has its row, an ok one).
+    expect(rows.find((r) => r.file === held[0])?.status).toBe('ok');
+  }, 180_000);
+
+  it('turns an image that kills every worker taking it into one error row after --attempts', async () => {
+    const out = join(dir, 'poison');
+    const coordinator = startCoordinator(auditArgs(out, ['--attempts', '2']));
+    let exited = false;
+    void coordinator.exit.then(() => (exited = true));
+    let kills = 0;
+    let poison: string | undefined;
+    while (!exited && kills < 2) {
+      const w = worker();
+      // The first image any worker takes is the poison: every worker holding it dies. The dead worker's entry
+      // stays in the active list until its lock lapses; the image is held anew once it has stalled once per kill.
+      const holding = async () => {
+        const files = await activeFiles();
+        poison ??= files[0];
+        if (exited) return true;
+        if (poison === undefined || !files.includes(poison)) return false;
+        return (await stalls(poison)) === kills;
+      };
+      await until(holding, 60_000, 'the poison image in hand');
+      if (exited) break;
+      w.child.kill('SIGKILL');
+      kills++;
+      // One worker at a time: the next one finds the job stalled, does the other images, and dies on it too.
+      await w.exit;
+    }
+    // The worker after the second death writes the error row instead of trying again.
+    worker();
+    const done = await coordinator.exit;
+    expect(done.code, done.stderr).toBe(0);
+    expect(kills).toBe(2);
+    const rows = await journalRows(out);
+    expectOncePerImage(rows);
+    const row = rows.find((r) => r.file === poison);
+    expect(row?.status).toBe('error');
+    expect(row?.error?.code).toBe('WORKER_LOST');
+    expect(row?.error?.message).toContain('stopped 2 times');
+    expect(rows.filter((r) => r.status === 'error')).toHaveLength(1);
+  }, 300_000);
+
+  it('loses and redoes nothing when the coordinator is SIGKILLed and rerun', async () => {
+    const out = join(dir, 'killed-coordinator');
+    worker();
+    worker();
+    const coordinator = startCoordinator(auditArgs(out));
+    await until(async () => (await journalRows(out)).length >= 3, 120_000, 'three rows written');
+    coordinator.child.kill('SIGKILL');
+    await coordinator.exit;
+    const before = await journalRows(out);
+    const rerun = await runCli(['audit', ...auditArgs(out)]);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.stderr).toContain(`resuming: ${before.length} already done`);
+    const rows = await journalRows(out);
+    expectOncePerImage(rows);
+    // The rows written before the kill are the same lines, not redone ones (their timings would differ).
+    expect(rows.slice(0, before.length)).toEqual(before);
+  }, 180_000);
+
+  it('loses no row when Redis restarts mid-run (AOF on)', async () => {
+    const out = join(dir, 'redis-restart');
+    worker();
+    worker();
+    const coordinator = startCoordinator(auditArgs(out));
+    await until(async () => (await journalRows(out)).length >= 3, 120_000, 'three rows written');
+    await redis.restart();
+    const done = await coordinator.exit;
+    expect(done.code, done.stderr).toBe(0);
+    const rows = await journalRows(out);
+    expectOncePerImage(rows);
+    expect(rows.every((r) => r.status === 'ok')).toBe(true);
+  }, 180_000);
+
+  it('enqueues again, within a sweep, images whose jobs Redis lost', async () => {
+    const out = join(dir, 'lost-jobs');
+    const coordinator = startCoordinator(auditArgs(out));
+    const client = redis.client();
+    const waiting = async () => client.lrange('bull:sightline-audit:wait', 0, -1);
+    await until(async () => (await waiting()).length === COUNT, 60_000, 'every job enqueued');
+    // As a Redis without AOF would after a crash: two jobs gone, hash and list entry.
+    const jobs = new Queue('sightline-audit', { connection: client });
+    const gone = (await waiting()).slice(0, 2);
+    for (const id of gone) await jobs.remove(id);
+    await jobs.close();
+    client.disconnect();
+    worker();
+    const done = await coordinator.exit;
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stderr).toContain(
+      'Redis lost the job or result of 2 images (a restart without AOF?); enqueued again.',
+    );
+    const rows = await journalRows(out);
+    expectOncePerImage(rows);
+    expect(rows.every((r) => r.status === 'ok')).toBe(true);
+  }, 180_000);
+
+  it('finishes the job in hand on SIGTERM, then exits 0', async () => {
+    const out = join(dir, 'sigterm');
+    const first = worker();
+    const coordinator = startCoordinator(auditArgs(out));
+    let held: string[] = [];
+    const holding = async () => {
+      held = await activeFiles();
+      return held.length > 0;
+    };
+    await until(holding, 60_000, 'a job in hand');
+    first.child.kill('SIGTERM');
+    const stopped = await first.exit;
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(stopped.stderr).toContain('stopping after the jobs in hand.');
+    // Its row arrives with no other worker running: the job was finished, not handed back.
+    await until(async () => (await journalRows(out)).some((r) => r.file === held[0]), 30_000, 'its row');
+    worker();
+    const done = await coordinator.exit;
+    expect(done.code, done.stderr).toBe(0);
+    expectOncePerImage(await journalRows(out));
+  }, 180_000);
+
+  it('gives every image exactly one row through two worker kills and a Redis restart in one run', async () => {
+    const out = join(dir, 'all-faults');
+    const [a, b] = [worker(), worker(), worker()];
+    const coordinator = startCoordinator(auditArgs(out));
+    const rowsAtLeast = (n: number) =>
+      until(async () => (await journalRows(out)).length >= n, 120_000, `${n} rows`);
+    await rowsAtLeast(2);
+    a.child.kill('SIGKILL');
+    await rowsAtLeast(5);
+    await redis.restart();
+    await rowsAtLeast(8);
+    b.child.kill('SIGKILL');
+    worker();
+    const done = await coordinator.exit;
+    expect(done.code, done.stderr).toBe(0);
+    const rows = await journalRows(out);
+    expectOncePerImage(rows);
+    expect(rows.every((r) => r.status === 'ok')).toBe(true);
+  }, 240_000);
+
+  it('keeps at most --in-flight images in Redis, however many are to do', async () => {
+    const out = join(dir, 'in-flight');
+    const coordinator = startCoordinator(auditArgs(out, ['--in-flight', '4']));
+    const client = redis.client();
+    const held = async () =>
+      (await client.llen('bull:sightline-audit:wait')) + (await client.llen('bull:sightline-audit:active'));
+    await until(async () => (await held()) === 4, 60_000, 'four jobs enqueued');
+    // No worker yet: the coordinator waits for rows before it enqueues more.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await held()).toBe(4);
+    worker();
+    let most = 0;
+    let exited = false;
+    void coordinator.exit.then(() => (exited = true));
+    while (!exited) {
+      most = Math.max(most, await held());
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    client.disconnect();
+    expect(most).toBeLessThanOrEqual(4);
+    expect((await coordinator.exit).code).toBe(0);
+    expectOncePerImage(await journalRows(out));
+  }, 180_000);
+});

@@ -1,0 +1,112 @@
+// What the queue tests share: a small watermark dataset (as in audit.test.ts), worker processes of the built
+// CLI, and reading an audit's journal.
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { AuditRow } from '../../src/audit/types.js';
+import { encodeModel } from '../../src/engines/onnx/proto.js';
+import { patchModelProto } from './analytic.js';
+import { CLI, type CliResult, watch } from './cli.js';
+
+export const SIZE = 64;
+const WATERMARK = { x0: 0, y0: 0, x1: 8, y1: 8 };
+export const OBJECT = { x: 24, y: 24, width: 16, height: 16 };
+
+/** A watermark model, its class names, and `count` photos with a COCO regions file, under `dir`. */
+export async function watermarkAudit(
+  dir: string,
+  count: number,
+): Promise<{ folder: string; regions: string; modelArgs: string[] }> {
+  const model = join(dir, 'watermark.onnx');
+  await writeFile(model, encodeModel(patchModelProto(WATERMARK, { dims: ['N', 3, SIZE, SIZE] })));
+  const classNames = join(dir, 'classes.txt');
+  await writeFile(classNames, 'watermarked\nclean\n');
+  const folder = join(dir, 'photos');
+  await mkdir(folder, { recursive: true });
+  const files: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const data = Buffer.alloc(SIZE * SIZE * 3, 90);
+    for (let y = 0; y < SIZE; y++)
+      for (let x = 0; x < SIZE; x++) {
+        const p = (y * SIZE + x) * 3;
+        if (x >= OBJECT.x && x < OBJECT.x + OBJECT.width && y >= OBJECT.y && y < OBJECT.y + OBJECT.height)
+          data.fill(230 - i, p, p + 3);
+        if (x < WATERMARK.x1 && y < WATERMARK.y1) data.fill((20 + 10 * i) % 256, p, p + 3);
+      }
+    const file = `img${String(i).padStart(2, '0')}.png`;
+    files.push(file);
+    await sharp(data, { raw: { width: SIZE, height: SIZE, channels: 3 } })
+      .png()
+      .toFile(join(folder, file));
+  }
+  const regions = join(dir, 'regions.json');
+  await writeFile(
+    regions,
+    JSON.stringify({
+      images: files.map((file, id) => ({ id, file_name: file, width: SIZE, height: SIZE })),
+      annotations: files.map((_, id) => ({
+        id,
+        image_id: id,
+        category_id: 1,
+        bbox: [OBJECT.x, OBJECT.y, OBJECT.width, OBJECT.height],
+      })),
+      categories: [{ id: 1, name: 'object' }],
+    }),
+  );
+  return {
+    folder,
+    regions,
+    modelArgs: ['--model', model, '--mean', '0', '--std', '1', '--class-names', classNames],
+  };
+}
+
+export interface WorkerProcess {
+  readonly child: ChildProcessWithoutNullStreams;
+  output(): { stdout: string; stderr: string };
+  readonly exit: Promise<CliResult>;
+}
+
+/** A `sightline worker` process. */
+export function startWorker(url: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): WorkerProcess {
+  const child = spawn(process.execPath, [CLI, 'worker', '--queue', url, ...args], {
+    env: { ...process.env, ...env },
+  });
+  const watched = watch(child);
+  return { child, ...watched };
+}
+
+/** Spawns the coordinator (sightline audit --queue …) without waiting for it. */
+export function startCoordinator(args: string[], env: NodeJS.ProcessEnv = {}): WorkerProcess {
+  const child = spawn(process.execPath, [CLI, 'audit', ...args], { env: { ...process.env, ...env } });
+  return { child, ...watch(child) };
+}
+
+/** The journal's rows (its header line left out), in the order they were written. */
+export async function journalRows(out: string): Promise<AuditRow[]> {
+  const text = await readFile(join(out, 'journal.jsonl'), 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .slice(1)
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as AuditRow);
+}
+
+/** Waits until `check` holds (polling), failing after `ms`. */
+export async function until(
+  check: () => Promise<boolean> | boolean,
+  ms: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Stops a worker as a service manager would (SIGTERM) and waits for it. */
+export async function stopWorker(worker: WorkerProcess): Promise<CliResult> {
+  if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGTERM');
+  return worker.exit;
+}
