@@ -35,17 +35,23 @@ try {
     String(await client.client('LIST'))
       .split('\n')
       .filter((line: string) => /name=bull:[^ ]*:w:sightline-/.test(line)).length;
-  const timed = async (extra: string[], label: string) => {
+  const timed = async (extra: string[], label: string, env: NodeJS.ProcessEnv = {}) => {
     const started = performance.now();
-    const result = await runCli([...args(join(dir, label)), ...extra]);
+    const result = await runCli([...args(join(dir, label)), ...extra], { env });
     if (result.code !== 0) throw new Error(`${label} failed: ${result.stderr.slice(-500)}`);
     return (performance.now() - started) / 1000;
   };
   const best: Record<string, number> = { local: Infinity, '1 worker': Infinity, '2 workers': Infinity };
   for (let round = 0; round < rounds; round++) {
-    best.local = Math.min(best.local, await timed(['--concurrency', '1'], 'local'));
+    // The issue's setting: the model pinned to one thread per worker, and the local run with the same count.
+    best.local = Math.min(
+      best.local,
+      await timed(['--concurrency', '1'], 'local', { SIGHTLINE_THREADS: '1' }),
+    );
     for (const n of [1, 2]) {
-      const workers = Array.from({ length: n }, () => startWorker(redis.url, ['--root', dir]));
+      const workers = Array.from({ length: n }, () =>
+        startWorker(redis.url, ['--root', dir, '--threads', '1']),
+      );
       await until(async () => (await liveWorkers()) >= n, 30_000, `${n} live workers`);
       const key = n === 1 ? '1 worker' : '2 workers';
       best[key] = Math.min(best[key], await timed(['--queue', redis.url], key.replace(' ', '-')));

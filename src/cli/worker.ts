@@ -15,6 +15,7 @@ interface WorkerFlags {
   concurrency: number;
   root: string[];
   lockSeconds: number;
+  threads?: number;
 }
 
 export function workerCommand(): Command {
@@ -27,6 +28,11 @@ export function workerCommand(): Command {
       'the Redis of the queue: redis://[:password@]host:port/db, rediss:// for TLS, or env:VAR for a URL in that variable (passwords are never printed)',
     )
     .option('--concurrency <n>', 'images audited at once', positiveInt, 1)
+    .option(
+      '--threads <n>',
+      "ONNX Runtime threads per model (default: ONNX Runtime's choice); with several workers on one machine, cores ÷ workers",
+      positiveInt,
+    )
     .option(
       '--root <dir>',
       'a folder (or file) jobs may name images, masks, models and labels in (repeatable; default: the current folder)',
@@ -45,6 +51,8 @@ export function workerCommand(): Command {
 
 async function runWorker(flags: WorkerFlags): Promise<number> {
   const target = redisTarget(flags.queue);
+  // Read where the models are loaded (models/load.ts sessionThreads), as it is for any other command.
+  if (flags.threads !== undefined) process.env.SIGHTLINE_THREADS = String(flags.threads);
   const roots: string[] = [];
   for (const root of flags.root ?? ['.']) {
     try {

@@ -60,6 +60,7 @@ export async function loadModel(ref: string, hints: ModelHints = {}): Promise<Mo
     name: ref,
     gradientCache: gradientGraphCache(() => sha256(bytes).slice(0, 24)),
     openSession: openOnSessionThread,
+    intraOpThreads: sessionThreads(),
   });
 }
 
@@ -97,7 +98,22 @@ export async function loadTfliteModel(tflite: Uint8Array, hints: ModelHints, nam
     name,
     gradientCache: gradientGraphCache(() => converted.cacheKey),
     openSession: openOnSessionThread,
+    intraOpThreads: sessionThreads(),
   });
+}
+
+/**
+ * ONNX Runtime's threads per session: SIGHTLINE_THREADS when set, else ONNX Runtime's own choice. Several
+ * processes sharing one machine (queue workers, `sightline worker --threads` sets it) each pin their sessions
+ * to a share of the cores, or their thread pools fight over them.
+ */
+export function sessionThreads(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const value = env.SIGHTLINE_THREADS;
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1024)
+    throw invalidArgument('SIGHTLINE_THREADS', 'a whole number of threads from 1 to 1024', value);
+  return n;
 }
 
 async function withLabels(hints: ModelHints): Promise<ModelHints> {
