@@ -91,7 +91,10 @@ describe('installing Sightline', () => {
       JSON.stringify({ name: 'app', version: '1.0.0', private: true }),
     );
     // The README's line, as written there.
-    const allow = await npm(['pkg', 'set', 'allowScripts.onnxruntime-node=false', '--json'], app);
+    const allow = await npm(
+      ['pkg', 'set', 'allowScripts.onnxruntime-node=false', 'allowScripts.msgpackr-extract=false', '--json'],
+      app,
+    );
     expect(allow.code, allow.stderr).toBe(0);
     const install = await npm(['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], app);
     const output = `${install.stdout}${install.stderr}`;
