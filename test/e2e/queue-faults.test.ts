@@ -125,7 +125,9 @@ describe('a queued audit under faults', () => {
 
   it('turns an image that kills every worker taking it into one error row after --attempts', async () => {
     const out = join(dir, 'poison');
-    const coordinator = startCoordinator(auditArgs(out, ['--attempts', '2']));
+    // Four times the masks (about 2 s an image): the test kills a worker once it sees the poison in hand, and a
+    // job shorter than the time to see it could finish first, leaving nothing to kill (seen once in CI).
+    const coordinator = startCoordinator(auditArgs(out, ['--attempts', '2', '--masks', '4000']));
     let exited = false;
     void coordinator.exit.then(() => (exited = true));
     let kills = 0;
