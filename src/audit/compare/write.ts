@@ -15,18 +15,18 @@ import { type AuditRead, readAudit } from './read.js';
  * them (never outside that folder); an image whose thumbnail cannot be read is shown without it.
  */
 export async function compareFolders(a: string, b: string, out: string): Promise<Comparison> {
-  const [readA, readB] = [await readAudit(a), await readAudit(b)];
-  const comparison = compareAudits(readA, readB);
   await mkdir(out, { recursive: true });
-  // report.html would replace the audit's own report in its folder.
+  // report.html would replace the audit's own report in its folder; refused before anything is read.
   const outReal = await realpath(out);
   for (const folder of [a, b]) {
-    if ((await realpath(folder)) === outReal)
+    if ((await realpath(folder).catch(() => undefined)) === outReal)
       throw new SightlineError(
         'INVALID_ARGUMENT',
         `The output folder '${out}' is the audit folder '${folder}'; its report.html would be replaced. Pass another --out.`,
       );
   }
+  const [readA, readB] = [await readAudit(a), await readAudit(b)];
+  const comparison = compareAudits(readA, readB);
   const html = await renderComparison(comparison, await thumbnails(comparison, readA, readB));
   await writeAtomically(join(out, 'report.html'), html);
   await writeAtomically(join(out, 'compare.csv'), comparisonToCsv(comparison));
