@@ -39,7 +39,10 @@ function summaryText(c: Comparison, out: string): string {
   const worse = c.images
     .filter((i) => i.change === 'worse' || i.change === 'mixed')
     .slice(0, SHOWN)
-    .map((i) => `  ${safeName(i.file)}: ${safeName(listSome(i.worse, 5, '; '))}\n`)
+    .map(
+      (i) =>
+        `  ${safeName(i.file)}: ${safeName(listSome(i.worse, 5, '; '))}${i.better.length > 0 ? ` (better: ${safeName(listSome(i.better, 5, '; '))})` : ''}\n`,
+    )
     .join('');
   return (
     `${n.both} images in both audits: ${n.changes.worse} worse, ${n.changes.mixed} worse and better, ${n.changes.same} unchanged, ${n.changes.better} better.` +

@@ -16,7 +16,7 @@ import {
   type SideNumbers,
 } from './compare.js';
 
-/** Each image's two thumbnails (the audits' overlays, small), where the audits wrote them. */
+/** Each image's two maps (the audits' overlays, shrunk to thumbnails), where the audits wrote them. */
 export type CompareThumbnails = ReadonlyMap<string, { readonly a?: Uint8Array; readonly b?: Uint8Array }>;
 
 const CHANGE_WORDS: Readonly<Record<ChangeKind, string>> = {
@@ -207,7 +207,7 @@ function yes(v: boolean | undefined): string {
 
 function imageRow(c: ImageChange, thumbs: { a?: Uint8Array; b?: Uint8Array } | undefined): string {
   const pic = (png: Uint8Array | undefined, side: string) =>
-    png ? `<img class="thumb" src="${pngUri(png)}" alt="${side}">` : '';
+    png ? `<img class="thumb" src="${pngUri(png)}" alt="Map of audit ${side}" title="${side}">` : '';
   const prediction = (v: ImageChange['a']) =>
     v.status === 'error' ? `error ${v.error ?? ''}` : v.prediction ? `${v.prediction} ${score(v.score)}` : '';
   const flags = [...c.flagsGained.map((f) => `+ ${f}`), ...c.flagsLost.map((f) => `− ${f}`)];

@@ -1,9 +1,12 @@
 // Writing a comparison's reports (Node): report.html, compare.csv and compare.json into the --out folder.
 import { mkdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { SightlineError } from '../../core/errors.js';
 import { writeAtomically } from '../output.js';
 import { readRowPictures } from '../pictures.js';
+import { THUMBNAIL_SIDE } from '../row-pictures.js';
+import type { AuditRow } from '../types.js';
 import { type Comparison, compareAudits } from './compare.js';
 import { comparisonToCsv } from './csv.js';
 import { type CompareThumbnails, renderComparison } from './html.js';
@@ -11,7 +14,7 @@ import { type AuditRead, readAudit } from './read.js';
 
 /**
  * Reads the audits in folders `a` and `b`, compares them and writes `out`/report.html, compare.csv and
- * compare.json (the Comparison). The thumbnails come from each audit's own folder, read as its report reads
+ * compare.json (the Comparison). The thumbnails are each audit's overlays, from its own folder, read as its report reads
  * them (never outside that folder); an image whose thumbnail cannot be read is shown without it.
  */
 export async function compareFolders(a: string, b: string, out: string): Promise<Comparison> {
@@ -39,14 +42,32 @@ async function thumbnails(comparison: Comparison, a: AuditRead, b: AuditRead): P
   const rowsB = new Map(b.rows.map((row) => [row.file, row]));
   const found = new Map<string, { a?: Uint8Array; b?: Uint8Array }>();
   for (const { file } of comparison.images) {
-    const [pa, pb] = [
-      await readRowPictures(a.folder, rowsA.get(file)!),
-      await readRowPictures(b.folder, rowsB.get(file)!),
-    ];
     found.set(file, {
-      ...('pictures' in pa ? { a: pa.pictures.thumbnail } : {}),
-      ...('pictures' in pb ? { b: pb.pictures.thumbnail } : {}),
+      ...(await small(a.folder, rowsA.get(file)!, 'a')),
+      ...(await small(b.folder, rowsB.get(file)!, 'b')),
     });
   }
   return found;
+}
+
+/**
+ * The row's overlay (its map over the photo: the audit's thumbnail is the bare photo) shrunk to a thumbnail, so
+ * the two maps show side by side; nothing when it cannot be read or decoded.
+ */
+async function small(
+  folder: string,
+  row: AuditRow,
+  side: 'a' | 'b',
+): Promise<{ a?: Uint8Array; b?: Uint8Array }> {
+  const read = await readRowPictures(folder, row);
+  if (!('pictures' in read)) return {};
+  try {
+    const png = await sharp(read.pictures.overlay, { limitInputPixels: 4096 * 4096 })
+      .resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE, { fit: 'inside' })
+      .png()
+      .toBuffer();
+    return { [side]: new Uint8Array(png) };
+  } catch {
+    return {};
+  }
 }
