@@ -233,6 +233,27 @@ describe('compare on rows it can read', () => {
     ]);
   });
 
+  it('warns when the options, the task or the regions differ', async () => {
+    const a = await audit([row('a.png', 'dog', 'dog', 0.9), row('b.png', 'dog', 'dog', 0.9)], {
+      ...CONFIG,
+      options: { steps: 8 },
+    });
+    const wider = row('b.png', 'dog', 'dog', 0.9);
+    const b = await audit(
+      [
+        { ...row('a.png', 'dog', 'dog', 0.9), task: 'multilabel' },
+        { ...wider, region: { ...wider.region, areaShare: 0.25 } },
+      ],
+      { ...CONFIG, options: { steps: 16 } },
+    );
+    const c = compareAudits(await readAudit(a), await readAudit(b));
+    expect(c.warnings).toEqual([
+      "The audits ran 'gradient' with different options (A: steps=8; B: steps=16): maps and shares may differ for that reason alone.",
+      'The models do different tasks (A: classify; B: classify, multilabel): their predictions and scores do not read the same way.',
+      "1 of 2 images have different regions (or a region in one audit only; regions files A 'r.json', B 'r.json'): their shares inside are measured against different areas.",
+    ]);
+  });
+
   it('escapes file names in the report and guards the CSV against formulas', async () => {
     const name = '<img src=x onerror=alert(1)>=1+1.png';
     const a = await audit([row(name, 'dog', 'dog', 0.9), row('=cmd|calc.png', 'dog', 'dog', 0.9)]);

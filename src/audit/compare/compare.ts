@@ -2,9 +2,10 @@
 // inside the region, shortcut flags) and whether that is worse or better, and the dataset-level numbers of
 // each over the images both audited. Plain data: the reports (html.ts, csv.ts) only show it.
 import { SightlineError } from '../../core/errors.js';
+import type { ModelTask } from '../../core/model.js';
 import { capText } from '../../core/text.js';
 import { compareText } from '../aggregate.js';
-import { kindOf, percent, type RowKind } from '../report/row-view.js';
+import { kindOf, percent, type RowKind, taskOf } from '../report/row-view.js';
 import { type AuditConfig, type AuditRow, SUMMARY_GRID } from '../types.js';
 import type { AuditRead } from './read.js';
 import { settingsWarnings } from './settings.js';
@@ -23,6 +24,8 @@ export interface SideView {
   readonly status: 'ok' | 'error';
   /** The error's code, for an error row. */
   readonly error?: string;
+  /** How `score` reads (row-view.ts taskOf). */
+  readonly task: ModelTask;
   /** The top prediction's label and score (a probability, or the raw score of a score model). */
   readonly prediction?: string;
   readonly score?: number;
@@ -177,7 +180,7 @@ export function compareAudits(a: AuditRead, b: AuditRead): Comparison {
 
 function view(row: AuditRow, flags: readonly string[] | undefined): SideView {
   const top = row.predictions?.[0];
-  const out: Record<string, unknown> = { status: row.status, kind: kindOf(row) };
+  const out: Record<string, unknown> = { status: row.status, task: taskOf(row), kind: kindOf(row) };
   if (row.error) out.error = row.error.code;
   if (top) {
     out.prediction = top.label;

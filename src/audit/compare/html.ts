@@ -209,7 +209,11 @@ function imageRow(c: ImageChange, thumbs: { a?: Uint8Array; b?: Uint8Array } | u
   const pic = (png: Uint8Array | undefined, side: string) =>
     png ? `<img class="thumb" src="${pngUri(png)}" alt="Map of audit ${side}" title="${side}">` : '';
   const prediction = (v: ImageChange['a']) =>
-    v.status === 'error' ? `error ${v.error ?? ''}` : v.prediction ? `${v.prediction} ${score(v.score)}` : '';
+    v.status === 'error'
+      ? `error ${v.error ?? ''}`
+      : v.prediction
+        ? `${v.prediction} ${score(v.score, v.task)}`
+        : '';
   const flags = [...c.flagsGained.map((f) => `+ ${f}`), ...c.flagsLost.map((f) => `− ${f}`)];
   const cells = [
     `<td><div class="pair">${pic(thumbs?.a, 'A')}${pic(thumbs?.b, 'B')}</div></td>`,
