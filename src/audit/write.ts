@@ -39,6 +39,11 @@ export interface WriteReportsOptions {
   readonly rowsPerPage?: number;
 }
 
+/** Whether a report of `rows` images in `layout` loads its rows in pages. */
+export function reportIsPaged(layout: ReportLayout, rows: number): boolean {
+  return layout === 'pages' || (layout === 'auto' && rows > REPORT_INLINE_MAX_ROWS);
+}
+
 /**
  * Writes the reports into `out`. A row whose pictures cannot be read (deleted since, not regular files, not a
  * PNG, JPEG or WebP picture, or named outside `out` by an edited journal) is shown without them, its image cell
@@ -53,8 +58,7 @@ export async function writeReports(
 ): Promise<AuditSummary> {
   const detect = summarizeDetections(rows);
   const summary = { ...summarize(rows), ...(detect ? { detect } : {}) };
-  const layout = options.layout ?? 'auto';
-  const paged = layout === 'pages' || (layout === 'auto' && rows.length > REPORT_INLINE_MAX_ROWS);
+  const paged = reportIsPaged(options.layout ?? 'auto', rows.length);
   const missing = new Map<string, string>();
   // Page files of an earlier run, paged or not, would be stale beside this report.
   await rm(join(out, PAGES_FOLDER), { recursive: true, force: true });

@@ -14,6 +14,8 @@ import { summaryGrid } from '../../src/audit/aggregate.js';
 import { fileStem } from '../../src/audit/row-pictures.js';
 import type { AuditRow } from '../../src/audit/types.js';
 import { REPORT_INLINE_MAX_ROWS, writeReports } from '../../src/audit/write.js';
+import { runCli } from '../helpers/cli.js';
+import { watermarkAudit } from '../helpers/queue.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const COUNT = 130;
@@ -250,4 +252,29 @@ describe('the report layout', () => {
     const page = await readFile(join(out, 'report-rows', 'page-0001.js'), 'utf8');
     expect(page).toContain('"missing":true');
   });
+});
+
+describe('sightline audit --report-layout', () => {
+  it('writes a paged report of a small audit when asked, with WebP pictures, and refuses an unknown layout', async () => {
+    await mkdir(join(dir, 'cli'));
+    const data = await watermarkAudit(join(dir, 'cli'), 3);
+    const out = join(dir, 'cli-out');
+    const args = ['audit', data.folder, ...data.modelArgs, '--method', 'gradient', '--regions', data.regions];
+    const result = await runCli([...args, '--out', out, '--report-layout', 'pages']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(
+      `Report: ${join(out, 'report.html')} (its rows in report-rows/ beside it;`,
+    );
+    expect(await readdir(join(out, 'report-rows'))).toEqual(['page-0001.js']);
+    const overlays = await readdir(join(out, 'overlays'));
+    expect(overlays).toHaveLength(3);
+    for (const name of overlays) {
+      expect(name.endsWith('.webp')).toBe(true);
+      expect((await sharp(join(out, 'overlays', name)).metadata()).format).toBe('webp');
+    }
+    const bad = await runCli([...args, '--out', out, '--report-layout', 'huge']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("'huge'");
+    expect(bad.stderr).toContain('single');
+  }, 60_000);
 });
