@@ -1,7 +1,8 @@
 // report.html: one self-contained file (pictures as data: URIs, CSS and script inline, a Content-Security-Policy
-// that forbids any fetch), so it opens from a USB stick or an e-mail attachment and makes no network request.
-// The markup is written here and in sections.ts; the script and style sheet are real files in web/src/report/,
-// bundled at build time and inlined (assets.ts).
+// that forbids any fetch), so it opens from a USB stick or an e-mail attachment and makes no network request;
+// or, for a large audit, the same page whose images table reads its rows from script files beside it and its
+// pictures from the audit's picture files (renderPagedReport). The markup is written here and in sections.ts;
+// the script and style sheet are real files in web/src/report/, bundled at build time and inlined (assets.ts).
 import { createHash } from 'node:crypto';
 import { invalidArgument } from '../../core/errors.js';
 import { escapeHtml } from '../../core/html.js';
