@@ -66,11 +66,18 @@ export async function writeReports(
   if (paged) {
     // The pictures stay in their files, named by relative URL; they are checked, not read.
     const pictures = new Map<string, { overlay: string; thumbnail: string }>();
-    for (const row of rows) {
-      const problem = await rowPicturesProblem(out, row);
-      if (problem !== undefined) missing.set(row.file, problem);
-      else if (row.overlay !== undefined && row.thumbnail !== undefined)
-        pictures.set(row.file, { overlay: relativeUrl(row.overlay), thumbnail: relativeUrl(row.thumbnail) });
+    // A few dozen checks at once: one after another, 10,000 rows' file checks took 10 s on a busy machine.
+    for (let start = 0; start < rows.length; start += CHECKS_AT_ONCE) {
+      const part = rows.slice(start, start + CHECKS_AT_ONCE);
+      const problems = await Promise.all(part.map((row) => rowPicturesProblem(out, row)));
+      part.forEach((row, i) => {
+        if (problems[i] !== undefined) missing.set(row.file, problems[i]);
+        else if (row.overlay !== undefined && row.thumbnail !== undefined)
+          pictures.set(row.file, {
+            overlay: relativeUrl(row.overlay),
+            thumbnail: relativeUrl(row.thumbnail),
+          });
+      });
     }
     const report = await renderPagedReport({
       rows,
@@ -109,6 +116,8 @@ export async function writeReports(
   await writeAtomically(join(out, 'summary.json'), `${JSON.stringify({ config, summary }, null, 2)}\n`);
   return summary;
 }
+
+const CHECKS_AT_ONCE = 64;
 
 /** A path inside the output folder (checked) as a URL relative to report.html there. */
 function relativeUrl(path: string): string {
