@@ -4,6 +4,7 @@ import type { Model } from '../core/model.js';
 import { scoreCam } from './cam/score-cam.js';
 import { CAM_METHODS } from './cam/variants.js';
 import { expectedGradients } from './gradient/expected-gradients.js';
+import { fullGrad } from './gradient/fullgrad.js';
 import { deconvnet, guidedBackprop, guidedGradCam } from './gradient/guided.js';
 import { integratedGradients } from './gradient/integrated-gradients.js';
 import { noiseTunnel } from './gradient/noise-tunnel.js';
@@ -32,6 +33,7 @@ export const METHODS: readonly AnyMethod[] = [
   expectedGradients,
   guidedBackprop,
   deconvnet,
+  fullGrad,
   ...CAM_METHODS,
   guidedGradCam,
   scoreCam,
@@ -127,6 +129,8 @@ export function resolveOptions<O extends MethodOptions>(
 const CAPABILITY_WORDS: Partial<Record<string, string>> = {
   backwardRules:
     'its backward pass rewritten (an ONNX model whose gradients Sightline computes itself, not a TF.js, HTTP or detector-wrapped one)',
+  biasGradients:
+    'the gradients of its layers’ biases (an ONNX model whose gradients Sightline computes itself)',
   attention:
     'attention over all tokens with a class token (a ViT or DeiT exported to ONNX; Swin attends in local windows without a class token, and a CNN has no attention)',
 };
