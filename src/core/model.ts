@@ -131,11 +131,13 @@ export interface RunOptions {
 /**
  * Which backward pass an input gradient comes from (capability 'backwardRules'): 'exact', the true gradient;
  * 'guided-backprop' and 'deconvnet', the ReLU-family rules of Springenberg et al. 2015 and Zeiler & Fergus 2014
- * (engines/onnx/autodiff/rules/modified-relu.ts says which ops each replaces).
+ * (engines/onnx/autodiff/rules/modified-relu.ts says which ops each replaces); 'deeplift', DeepLIFT's Rescale
+ * rule (Shrikumar et al. 2017; rules/rescale.ts), for which a batch of 2n holds n inputs and then their n
+ * references, and the gradient of the first half is the multipliers m, so (x − x₀) ⊙ m sums to f(x) − f(x₀).
  */
-export type BackwardRules = 'exact' | 'guided-backprop' | 'deconvnet';
+export type BackwardRules = 'exact' | 'guided-backprop' | 'deconvnet' | 'deeplift';
 
-export const BACKWARD_RULES: readonly BackwardRules[] = ['exact', 'guided-backprop', 'deconvnet'];
+export const BACKWARD_RULES: readonly BackwardRules[] = ['exact', 'guided-backprop', 'deconvnet', 'deeplift'];
 
 export interface GradientOptions extends RunOptions {
   /** Default 'exact'; others need capability 'backwardRules' and are refused on a model without the ops they change. */

@@ -3,6 +3,7 @@ import type { AttributionMethod, MethodOptions, OptionSpec } from '../core/metho
 import type { Model } from '../core/model.js';
 import { scoreCam } from './cam/score-cam.js';
 import { CAM_METHODS } from './cam/variants.js';
+import { deepLift, deepLiftShap } from './gradient/deeplift.js';
 import { expectedGradients } from './gradient/expected-gradients.js';
 import { fullGrad } from './gradient/fullgrad.js';
 import { deconvnet, guidedBackprop, guidedGradCam } from './gradient/guided.js';
@@ -34,6 +35,8 @@ export const METHODS: readonly AnyMethod[] = [
   guidedBackprop,
   deconvnet,
   fullGrad,
+  deepLift,
+  deepLiftShap,
   ...CAM_METHODS,
   guidedGradCam,
   scoreCam,

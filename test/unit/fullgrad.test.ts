@@ -12,6 +12,7 @@ import { getMethod } from '../../src/methods/registry.js';
 import { analyticSpec } from '../helpers/analytic.js';
 import { randomTensor } from '../helpers/autodiff-check.js';
 import { graph, node, weights } from '../helpers/autodiff-graphs.js';
+import { convBnStem } from '../helpers/bias-nets.js';
 
 const DIR = new URL('../fixtures/backward-rules/', import.meta.url);
 
@@ -53,12 +54,12 @@ describe('fullgrad', () => {
   });
 
   it('finds an unfolded BatchNormalization’s, a Sub’s and an Add’s biases, so the parts sum to the score', async () => {
+    const stem = convBnStem();
     const proto = graph({
       input: [3, 8, 8],
       opset: 13,
       nodes: [
-        node('Conv', ['x', 'w1', 'b1'], [attr('pads', [1, 1, 1, 1])], ['c1']),
-        node('BatchNormalization', ['c1', 'gamma', 'beta', 'mean', 'var'], [], ['bn']),
+        ...stem.nodes,
         node('Relu', ['bn'], [], ['r1']),
         node('Sub', ['r1', 'shift'], [], ['s1']),
         node('MaxPool', ['s1'], [attr('kernel_shape', [2, 2]), attr('strides', [2, 2])], ['p1']),
@@ -69,12 +70,7 @@ describe('fullgrad', () => {
         node('Add', ['head', 'm'], [], ['scores']),
       ],
       initializers: [
-        weights('w1', [4, 3, 3, 3], 1),
-        weights('b1', [4], 2),
-        weights('gamma', [4], 3, 0.5, 1.5),
-        weights('beta', [4], 4),
-        weights('mean', [4], 5),
-        weights('var', [4], 6, 0.5, 2),
+        ...stem.initializers,
         weights('shift', [4, 1, 1], 7, -0.5, 0.5),
         weights('w2', [4, 3], 8),
         weights('head', [3], 9),

@@ -27,5 +27,7 @@ export interface RuleOverrides {
   readonly name: string;
   /** What the set changes, in words, for the refusal when a model has none of its ops. */
   readonly changes: string;
+  /** Whether a model with none of its ops is served (the result is then the exact gradient) rather than refused. */
+  readonly optional?: boolean;
   readonly rules: Readonly<Record<string, ModifiedRule>>;
 }
