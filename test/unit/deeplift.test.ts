@@ -3,6 +3,7 @@
  * fallback to the gradient where x ≈ x₀), and summation-to-delta for deeplift and deeplift-shap on a small
  * ReLU CNN with batch norm and a sigmoid head (no max pooling: its exact gradient is no Rescale multiplier).
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { attr, encodeModel, floatTensor } from '../../src/engines/onnx/proto.js';
 import { OnnxModel } from '../../src/engines/onnx/session.js';
@@ -54,6 +55,61 @@ describe('deeplift', () => {
       // Only the second input moves: z = 1.5 vs 1 (ReLU: 1), u = 0.5 vs 0 (σ: (σ(0.5) − ½) / 0.5).
       const half = await run([2, 1]);
       expect(half[0]).toBeCloseTo((sigma(0.5) - 0.5) / 0.5, 6);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('follows Captum’s max-pool rule: each image’s winner carries its share of y − y₀', async () => {
+    const proto = graph({
+      input: [1, 1, 2],
+      opset: 13,
+      nodes: [
+        node('MaxPool', ['x'], [attr('kernel_shape', [1, 2])], ['p']),
+        node('Flatten', ['p'], [], ['y']),
+      ],
+    });
+    const model = await OnnxModel.create(encodeModel(proto), analyticSpec(1));
+    try {
+      const run = async (x: number[], x0: number[]) => {
+        const batch = { data: Float32Array.from([...x, ...x0]), dims: [2, 1, 1, 2] };
+        const seed = { data: Float32Array.of(1, 1), dims: [2, 1] };
+        const { gradients } = await model.inputGradients!(batch, seed, { rules: 'deeplift' });
+        return Array.from(gradients.data.subarray(0, 2));
+      };
+      // y = 3, y₀ = 2, m = 3: x's winner (0) carries 3 − 2 over Δx = 3; x₀'s winner (1) carries 3 − 3 = 0.
+      const a = await run([3, 1], [0, 2]);
+      expect(a[0]).toBeCloseTo(1 / 3, 6);
+      expect(a[1]).toBeCloseTo(0, 6);
+      // y = 1, y₀ = 4, m = 4: x's winner carries 0; x₀'s winner (1) carries 1 − 4 over Δx = −4.
+      const b = await run([1, 0], [0, 4]);
+      expect(b[0]).toBeCloseTo(0, 6);
+      expect(b[1]).toBeCloseTo(0.75, 6);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('sums to the score change on the folded-BN ReLU CNN with max pooling (fixture)', async () => {
+    const bytes = new Uint8Array(
+      readFileSync(new URL('../fixtures/backward-rules/fullgrad.onnx', import.meta.url)),
+    );
+    const model = await OnnxModel.create(bytes, { ...analyticSpec(12), inputName: 'input', labels: [] });
+    try {
+      const input = { data: randomTensor(3 * 144, 12, -2, 2), dims: [1, 3, 12, 12] };
+      for (const [id, options] of [
+        ['deeplift', { baselineType: 'black' }],
+        ['deeplift', { baselineType: 'noise' }],
+        ['deeplift-shap', { samples: 4 }],
+      ] as const) {
+        const method = getMethod(id);
+        const map = await method.attribute(
+          { model, input, target: 1, classes: 4 },
+          resolveOptions(method, options),
+        );
+        expect(Math.abs(map.details!.scoreChange), id).toBeGreaterThan(1e-3);
+        expect(map.details!.relativeDelta, `${id} ${JSON.stringify(options)}`).toBeLessThan(1e-3);
+      }
     } finally {
       await model.dispose();
     }
