@@ -59,7 +59,7 @@ for (const name of MODELS) {
     const ok = d.relativeDelta < 1e-3;
     failed ||= !ok;
     console.log(
-      `${name.padEnd(14)} ${`${id} ${JSON.stringify(options)}`.padEnd(40)} S(x)−S(x₀) ${d.scoreChange.toFixed(4).padStart(9)}  relative delta ${d.relativeDelta.toExponential(2)}  ${ok ? 'pass' : 'FAIL'}  ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      `${name.padEnd(14)} ${`${id} ${JSON.stringify(options)}`.padEnd(40)} S(x)−S(x₀) ${(d.scoreAtInput - d.scoreAtBaseline).toFixed(4).padStart(9)}  relative delta ${d.relativeDelta.toExponential(2)}  ${ok ? 'pass' : 'FAIL'}  ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
   }
   await model.dispose();

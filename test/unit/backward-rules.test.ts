@@ -112,7 +112,7 @@ describe('backward rule sets', () => {
         expect(error, id).toBeInstanceOf(SightlineError);
         expect((error as SightlineError).code).toBe('MISSING_CAPABILITY');
         expect((error as SightlineError).message).toMatch(
-          /backward pass changes the backward pass of ReLU-like ops \(Relu, Clip with a lower bound of 0 \(ReLU6\), LeakyRelu and PRelu\), and the model has none .* would be the plain gradient's/,
+          /'(guided-backprop|deconvnet)' rules change the backward pass of ReLU-like ops \(Relu, Clip with a lower bound of 0 \(ReLU6\), LeakyRelu and PRelu\), and the model has none .* would be the plain gradient's/,
         );
       }
       // The exact gradient still serves the same model.

@@ -107,7 +107,7 @@ describe('deeplift', () => {
           { model, input, target: 1, classes: 4 },
           resolveOptions(method, options),
         );
-        expect(Math.abs(map.details!.scoreChange), id).toBeGreaterThan(1e-3);
+        expect(Math.abs(map.details!.scoreAtInput - map.details!.scoreAtBaseline), id).toBeGreaterThan(1e-3);
         expect(map.details!.relativeDelta, `${id} ${JSON.stringify(options)}`).toBeLessThan(1e-3);
       }
     } finally {
@@ -153,10 +153,10 @@ describe('deeplift', () => {
             resolveOptions(method, options),
           );
           const d = map.details!;
-          expect(Math.abs(d.scoreChange), id).toBeGreaterThan(1e-3);
+          expect(Math.abs(d.scoreAtInput - d.scoreAtBaseline), id).toBeGreaterThan(1e-3);
           expect(d.relativeDelta, `${id} ${JSON.stringify(options)} ${target}`).toBeLessThan(1e-3);
           const sum = map.data.reduce((a, b) => a + b, 0);
-          expect(sum).toBeCloseTo(d.scoreChange, 4);
+          expect(sum).toBeCloseTo(d.scoreAtInput - d.scoreAtBaseline, 4);
           expect(map.signed).toBe(true);
         }
       }

@@ -37,7 +37,7 @@ describe('fullgrad', () => {
       const d = map.details!;
       const biasSum = ref.biasParts.reduce((a, b) => a + b, 0);
       expect(d.biasLayers).toBe(3); // two folded convolutions and the linear layer
-      expect(d.score).toBeCloseTo(ref.score, 5);
+      expect(d.scoreAtInput).toBeCloseTo(ref.score, 5);
       expect(d.inputPart).toBeCloseTo(ref.inputPart, 5);
       expect(d.biasPart).toBeCloseTo(biasSum, 5);
       // Float32 rounding alone: the reference's own delta is 0 to 1e-15.
@@ -84,7 +84,7 @@ describe('fullgrad', () => {
         const d = map.details!;
         expect(d.biasLayers).toBe(4); // Conv, BatchNormalization, Sub, Add
         expect(Math.abs(d.biasPart)).toBeGreaterThan(1e-3);
-        expect(Math.abs(d.completenessDelta)).toBeLessThan(1e-5 * Math.max(1, Math.abs(d.score)));
+        expect(Math.abs(d.completenessDelta)).toBeLessThan(1e-5 * Math.max(1, Math.abs(d.scoreAtInput)));
       }
     } finally {
       await model.dispose();

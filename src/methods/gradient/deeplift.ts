@@ -5,7 +5,8 @@
  * gradient stays). Summation-to-delta: Σ A = S(x) − S(x₀) for networks of linear layers and those
  * nonlinearities; `details.completenessDelta` reports Σ A − (S(x) − S(x₀)) and `details.relativeDelta` that
  * as a fraction of |S(x) − S(x₀)| (not 0 where max pooling, a softmax or a product of activations lies
- * between the input and the score). DeepLiftShap (Lundberg & Lee 2017, as Captum's) averages DeepLIFT over
+ * between the input and the score); `details.scoreAtInput` and `details.scoreAtBaseline` (the references' mean)
+ * are the scores, as integrated gradients reports them. DeepLiftShap (Lundberg & Lee 2017, as Captum's) averages DeepLIFT over
  * several references. Output: H × W (channels summed), signed.
  */
 import type { AttributionMap } from '../../core/attribution.js';
@@ -35,7 +36,8 @@ async function rescaleAttributions(
   const x = input.input.data;
   const size = x.length;
   const total = new Float64Array(size);
-  let change = 0;
+  let atInput = 0;
+  let atReference = 0;
   await runGradientBatches(
     model,
     {
@@ -58,7 +60,8 @@ async function rescaleAttributions(
           const reference = references[start + j];
           const m = result.gradients.data.subarray(j * size, (j + 1) * size);
           for (let i = 0; i < size; i++) total[i] += (x[i] - reference[i]) * m[i];
-          change += result.scores.data[j * k + input.target] - result.scores.data[(n + j) * k + input.target];
+          atInput += result.scores.data[j * k + input.target];
+          atReference += result.scores.data[(n + j) * k + input.target];
         }
       },
       signal: input.signal,
@@ -73,15 +76,16 @@ async function rescaleAttributions(
     attributions[i] = total[i] / references.length;
     sum += attributions[i];
   }
-  change /= references.length;
-  const map = channelMap(input, attributions, 'sum', true);
-  const delta = sum - change;
+  const scoreAtInput = atInput / references.length;
+  const scoreAtBaseline = atReference / references.length;
+  const delta = sum - (scoreAtInput - scoreAtBaseline);
   return {
-    ...map,
+    ...channelMap(input, attributions, 'sum', true),
     details: {
       completenessDelta: delta,
-      relativeDelta: Math.abs(delta) / Math.max(Math.abs(change), 1e-12),
-      scoreChange: change,
+      relativeDelta: Math.abs(delta) / Math.max(Math.abs(scoreAtInput - scoreAtBaseline), 1e-12),
+      scoreAtInput,
+      scoreAtBaseline,
     },
   };
 }

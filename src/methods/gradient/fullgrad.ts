@@ -8,7 +8,7 @@
  * spatial bias (Conv, BatchNormalization) are summed. Linear layers' biases have no spatial extent: they
  * enter the completeness check only, as in the paper's code.
  *
- * `details`: score, inputPart, biasPart and completenessDelta = inputPart + biasPart − score (0 up to
+ * `details`: scoreAtInput (the score), inputPart, biasPart and completenessDelta = inputPart + biasPart − score (0 up to
  * float32 rounding for a ReLU network with folded batch norm; far from 0 where the network has other
  * nonlinearities, e.g. SiLU or a softmax in the graph), relativeDelta and biasLayers (how many biases).
  * Output: H × W, non-negative. Cost: one gradient pass.
@@ -73,7 +73,7 @@ async function fullGradMap(input: MethodInput): Promise<AttributionMap> {
     data: map,
     signed: false,
     details: {
-      score,
+      scoreAtInput: score,
       inputPart,
       biasPart,
       completenessDelta: delta,

@@ -180,7 +180,7 @@ export async function addGradients(
   if (options.rules && !options.rules.optional && modified === 0) {
     throw new SightlineError(
       'MISSING_CAPABILITY',
-      `The '${options.rules.name}' backward pass changes ${options.rules.changes}, and the model has none on the path from '${input}' to '${output}': its map would be the plain gradient's, so it is refused rather than drawn under another name.`,
+      `The '${options.rules.name}' rules change ${options.rules.changes}, and the model has none on the path from '${input}' to '${output}': its map would be the plain gradient's, so it is refused rather than drawn under another name.`,
       { rules: options.rules.name, input, output },
     );
   }
