@@ -20,6 +20,7 @@ import {
   THUMBNAIL_SIDE,
   writeRowPictures,
 } from '../audit/row-pictures.js';
+import { ShortcutTester } from '../audit/shortcuts.js';
 import type { AuditConfig, AuditRow, AuditSummary } from '../audit/types.js';
 import { VERDICT_WORDS } from '../audit/types.js';
 import { writeReports } from '../audit/write.js';
@@ -33,6 +34,7 @@ import { listImageEntries, noImages } from '../io/list-images.js';
 import { getMethod, METHODS } from '../methods/registry.js';
 import { detectMapsProblem, writeDetectPictures } from './audit-detect.js';
 import { addQueueOptions, auditOnQueue } from './audit-queue.js';
+import { addShortcutOptions, type ShortcutFlags, shortcutConfig, shortcutLine } from './audit-shortcuts.js';
 import { interruptible } from './interrupt.js';
 import {
   addModelOptions,
@@ -57,7 +59,7 @@ import { REFERENCE_HELP, readReference } from './target-flags.js';
 /** Exit code when --fail-under's gate fails (the audit itself succeeded). */
 export const GATE_FAILED_EXIT = 6;
 
-interface AuditFlags extends ModelFlags {
+interface AuditFlags extends ModelFlags, ShortcutFlags {
   model: string;
   labels?: string;
   classNames?: string;
@@ -123,6 +125,7 @@ export function auditCommand(): Command {
       5,
     );
   addQueueOptions(cmd);
+  addShortcutOptions(cmd);
   addModelOptions(cmd, '--class-names <file>');
   for (const flag of methodOptionFlags()) cmd.addOption(flag);
   return cmd.action(async (folder: string, flags: AuditFlags, command: Command) => {
@@ -133,6 +136,7 @@ export function auditCommand(): Command {
 
 async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
   if (flags.method) chosenMethod(flags); // an unknown method fails before the model loads
+  shortcutConfig(flags); // as does --shortcuts without --regions
   // Loaded first: the default method depends on the model (as in explain), and the journal records the method.
   const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
   try {
@@ -176,6 +180,37 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
         ? labelsFromFolders(files)
         : await readLabelCsv(flags.labels);
   const regions = flags.regions ? await readRegions(flags.regions) : undefined;
+  const itemOf = (file: string): AuditItem => {
+    const imageRegions = regions ? regionsFor(regions, file, files) : undefined;
+    return {
+      file,
+      load: async () => {
+        const reason = passedOver.get(file);
+        if (reason === undefined) return decodeSource(sourceOf(file), file);
+        throw new SightlineError('IO', `'${file}' ${reason}; expected a regular image file.`, { file });
+      },
+      label: labels ? labelFor(labels, file) : undefined,
+      regionMask: imageRegions
+        ? async (width, height) => {
+            if (imageRegions.maskPath) return readMask(imageRegions.maskPath, width, height);
+            checkShapes(imageRegions, width, height, file);
+            return shapesMask(imageRegions.shapes, width, height);
+          }
+        : undefined,
+    };
+  };
+  // Every image with regions can lend its background to another's swap, done earlier or not.
+  const shortcuts = shortcutConfig(flags);
+  const tester = shortcuts
+    ? new ShortcutTester(
+        model,
+        files.flatMap((file) => {
+          const item = itemOf(file);
+          return item.regionMask ? [{ ...item, regionMask: item.regionMask }] : [];
+        }),
+        shortcuts,
+      )
+    : undefined;
 
   // Paths relative to the audited folder: the reports travel with it and should not show this machine's
   // layout, and the journal's settings then still match when the folder and its files move together.
@@ -191,6 +226,7 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
     ...(flags.regions ? { regions: shown(resolve(flags.regions)) } : {}),
     ...(flags.faithfulness ? { faithfulness: true } : {}),
     ...(flags.reference ? { reference: shown(resolve(flags.reference)) } : {}),
+    ...(shortcuts ? { shortcuts } : {}),
   };
   // Read before the journal opens, so a reference that cannot be read costs nothing.
   const reference = flags.reference === undefined ? undefined : await readReference(flags.reference);
@@ -277,25 +313,7 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
         },
       );
     } else {
-      const items: AuditItem[] = todo.map((file) => {
-        const imageRegions = regions ? regionsFor(regions, file, files) : undefined;
-        return {
-          file,
-          load: async () => {
-            const reason = passedOver.get(file);
-            if (reason === undefined) return decodeSource(sourceOf(file), file);
-            throw new SightlineError('IO', `'${file}' ${reason}; expected a regular image file.`, { file });
-          },
-          label: labels ? labelFor(labels, file) : undefined,
-          regionMask: imageRegions
-            ? async (width, height) => {
-                if (imageRegions.maskPath) return readMask(imageRegions.maskPath, width, height);
-                checkShapes(imageRegions, width, height, file);
-                return shapesMask(imageRegions.shapes, width, height);
-              }
-            : undefined,
-        };
-      });
+      const items = todo.map(itemOf);
       if (flags.queue)
         await auditOnQueue(flags.queue, flags, {
           files: todo,
@@ -319,6 +337,7 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
           concurrency: flags.concurrency,
           faithfulness: flags.faithfulness,
           reference,
+          ...(tester ? { shortcuts: (input) => tester.test(input) } : {}),
           signal: interrupt.signal,
           onProgress: bar.update,
           async onRow(row, result) {
@@ -353,6 +372,7 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
         : '') +
       noEvidence +
       (summary.detect ? ` ${detectSummaryWords(summary.detect)}` : '') +
+      shortcutLine(summary) +
       `\nReport: ${join(out, 'report.html')} (also results.jsonl, results.csv)\n`,
   );
   if (flags.failUnder !== undefined) {

@@ -20,6 +20,7 @@ import {
   runSection,
   tableSection,
 } from './sections.js';
+import { shortcutSection } from './shortcut-section.js';
 
 export { scriptJson } from './escape.js';
 export { worstFirst } from './row-view.js';
@@ -82,6 +83,7 @@ export async function renderReport(input: ReportInput): Promise<string> {
     '<main>',
     runSection(config, rows),
     datasetSection(rows, summary, meanMap, clusterMaps, aroundMaps),
+    shortcutSection(rows, summary.shortcuts),
     tableSection(ordered, images, missing),
     '</main>',
     dialogMarkup(),
