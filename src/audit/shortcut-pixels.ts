@@ -57,6 +57,13 @@ export function inputPlanes(tensor: Tensor, spec: ModelSpec): Float32Array {
 }
 
 /**
+ * The blur is computed on the input reduced to about this many pixels along its longer side (box sums of
+ * whole cells), then spread back bilinearly: the fill is smooth at the blur's scale anyway, and a full-size
+ * blur of σ = a tenth of a 299-pixel side costs a second per image where this costs milliseconds.
+ */
+export const BLUR_GRID = 64;
+
+/**
  * The background alone, blurred (normalised convolution: the blur of the photo with the region's pixels left
  * out, divided by the blur of the weights), defined everywhere: inside the region it is the surroundings blurred
  * in. Where no background pixel lies within reach (a region covering nearly all of the input), the background's
@@ -65,25 +72,72 @@ export function inputPlanes(tensor: Tensor, spec: ModelSpec): Float32Array {
 export function blurredBackground(scene: InputScene): Float32Array {
   const { width, height, planes, mask } = scene;
   const plane = width * height;
-  const weighted = new Float32Array(4 * plane);
+  const k = Math.max(1, Math.floor(Math.max(width, height) / BLUR_GRID));
+  const sw = Math.ceil(width / k);
+  const sh = Math.ceil(height / k);
+  const small = sw * sh;
+  // Channels 0–2: the background's colour sums per cell; channel 3: its pixel count.
+  const sums = new Float32Array(4 * small);
   const mean = [0, 0, 0];
   let outside = 0;
-  for (let i = 0; i < plane; i++) {
-    if (mask[i]) continue;
-    outside++;
-    weighted[3 * plane + i] = 1;
-    for (let c = 0; c < 3; c++) {
-      weighted[c * plane + i] = planes[c * plane + i];
-      mean[c] += planes[c * plane + i];
+  for (let y = 0; y < height; y++) {
+    const row = Math.floor(y / k) * sw;
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      if (mask[i]) continue;
+      const cell = row + Math.floor(x / k);
+      outside++;
+      sums[3 * small + cell]++;
+      for (let c = 0; c < 3; c++) {
+        sums[c * small + cell] += planes[c * plane + i];
+        mean[c] += planes[c * plane + i];
+      }
     }
   }
-  const sigma = Math.max(1, BLUR_SIGMA_SHARE * Math.max(width, height));
-  const blurred = gaussianBlur(weighted, 4, width, height, sigma);
-  const out = new Float32Array(3 * plane);
-  for (let i = 0; i < plane; i++) {
-    const w = blurred[3 * plane + i];
+  const sigma = Math.max(1, BLUR_SIGMA_SHARE * Math.max(sw, sh));
+  const blurred = gaussianBlur(sums, 4, sw, sh, sigma);
+  const fill = new Float32Array(3 * small);
+  for (let i = 0; i < small; i++) {
+    const w = blurred[3 * small + i];
     for (let c = 0; c < 3; c++)
-      out[c * plane + i] = w > 1e-4 ? blurred[c * plane + i] / w : outside > 0 ? mean[c] / outside : 0;
+      fill[c * small + i] =
+        w > 1e-4 * k * k ? blurred[c * small + i] / w : outside > 0 ? mean[c] / outside : 0;
+  }
+  return upsample(fill, sw, sh, width, height, k);
+}
+
+/** Planes of sw × sh cells of k × k pixels, bilinearly to width × height (cell centres as sample points). */
+function upsample(
+  cells: Float32Array,
+  sw: number,
+  sh: number,
+  width: number,
+  height: number,
+  k: number,
+): Float32Array {
+  if (k === 1) return cells;
+  const plane = width * height;
+  const small = sw * sh;
+  const out = new Float32Array(3 * plane);
+  const along = (n: number, cellsAlong: number) =>
+    Array.from({ length: n }, (_, p) => {
+      const u = Math.min(cellsAlong - 1, Math.max(0, (p + 0.5) / k - 0.5));
+      const a = Math.floor(u);
+      return { a, b: Math.min(cellsAlong - 1, a + 1), t: u - a };
+    });
+  const xs = along(width, sw);
+  const ys = along(height, sh);
+  for (let c = 0; c < 3; c++) {
+    const base = c * small;
+    for (let y = 0; y < height; y++) {
+      const { a: ya, b: yb, t: ty } = ys[y];
+      for (let x = 0; x < width; x++) {
+        const { a: xa, b: xb, t: tx } = xs[x];
+        const top = cells[base + ya * sw + xa] * (1 - tx) + cells[base + ya * sw + xb] * tx;
+        const bottom = cells[base + yb * sw + xa] * (1 - tx) + cells[base + yb * sw + xb] * tx;
+        out[c * plane + y * width + x] = top * (1 - ty) + bottom * ty;
+      }
+    }
   }
   return out;
 }

@@ -126,7 +126,7 @@ describe('sightline audit --shortcuts', () => {
     expect(html).toContain('still predicts &#39;watermarked&#39; with the object removed');
   });
 
-  it('flags no photo of a model that reads only the object', async () => {
+  it('flags no photo of a model that reads only the object, and keeps its tests when resumed', async () => {
     const { rows, summary } = await audit('object', data.objectArgs, ['--shortcut-background', 'mean']);
     for (const row of rows) {
       const s = row.shortcuts!;
@@ -142,6 +142,11 @@ describe('sightline audit --shortcuts', () => {
     expect(s.fragile).toBe(0);
     expect(s.accuracy).toEqual({ original: 1, objectOnly: 1, objectRemoved: 0, swapRandom: 1, swapSame: 1 });
     expect(s.backgroundGap).toBe(0);
+    // A second run finds every image done: the rows come back from the journal through its checks, whole.
+    const again = await audit('object', data.objectArgs, ['--shortcut-background', 'mean']);
+    expect(again.result.stderr).toContain(`resuming: ${N} already done, 0 to go`);
+    expect(again.rows.map((row) => row.shortcuts)).toEqual(rows.map((row) => row.shortcuts));
+    expect(again.summary.shortcuts).toEqual(s);
   });
 
   it('refuses --shortcuts without regions, and on a queue, with exit code 2', async () => {

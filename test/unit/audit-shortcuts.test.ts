@@ -1,0 +1,163 @@
+// The shortcut tests' parts that the end-to-end test does not pin down: the blurred fill carries no trace of the
+// object, the mask follows the model's resize, the partners are deterministic and fair, the flags' rules, and
+// the journal's check of the row part.
+import { describe, expect, it } from 'vitest';
+import { checkShortcutPart } from '../../src/audit/shortcut-check.js';
+import { blurredBackground, paste, sceneAtInput } from '../../src/audit/shortcut-pixels.js';
+import type { ShortcutOutcome } from '../../src/audit/shortcut-types.js';
+import { flagged, shortcutPartners } from '../../src/audit/shortcuts.js';
+import { analyticSpec } from '../helpers/analytic.js';
+
+/** A width × height scene of grey `bg` with a red box (x0, y0, x1, y1) as its region. */
+function scene(width: number, height: number, box: readonly number[], bg = 90) {
+  const plane = width * height;
+  const planes = new Float32Array(3 * plane).fill(bg);
+  const mask = new Uint8Array(plane);
+  for (let y = box[1]; y < box[3]; y++)
+    for (let x = box[0]; x < box[2]; x++) {
+      const i = y * width + x;
+      mask[i] = 1;
+      planes[i] = 255;
+      planes[plane + i] = 0;
+      planes[2 * plane + i] = 0;
+    }
+  return { width, height, planes, mask };
+}
+
+const outcome = (index: number, label: string): ShortcutOutcome => ({
+  probability: 0.9,
+  top: { index, label, probability: 0.9 },
+});
+
+describe('blurredBackground', () => {
+  for (const [width, height] of [
+    [64, 48],
+    [300, 200],
+  ]) {
+    it(`fills the region of a ${width} × ${height} input with the background's grey, none of the object's red`, () => {
+      const s = scene(width, height, [width / 4, height / 4, (3 * width) / 4, (3 * height) / 4]);
+      const fill = blurredBackground(s);
+      const removed = paste(s.mask, fill, s.planes);
+      // A uniform background blurred is the same grey everywhere, whatever the cells' sizes.
+      expect(removed.reduce((worst, v) => Math.max(worst, Math.abs(v - 90)), 0)).toBeLessThan(1e-3);
+    });
+  }
+
+  it("takes the background's mean colour where no background lies within reach, black with no background", () => {
+    const s = scene(100, 100, [0, 0, 100, 100]);
+    expect([...new Set(blurredBackground(s))]).toEqual([0]);
+    // Background only in the top-left 2 × 2 (grey 90); the far corner is beyond 3σ of it.
+    const t = scene(100, 100, [2, 0, 100, 100]);
+    for (let y = 2; y < 100; y++) t.mask.fill(1, y * 100, y * 100 + 2);
+    const fill = blurredBackground(t);
+    expect(fill[99 * 100 + 99]).toBeCloseTo(90, 5);
+  });
+});
+
+describe('sceneAtInput', () => {
+  it("puts the region where the model's resize puts the photo's pixels", () => {
+    // 100 × 50 squashed to 32 × 32: the right half of the photo is the right half of the input.
+    const image = { width: 100, height: 50, data: new Uint8Array(100 * 50 * 3).fill(200) };
+    const mask = new Uint8Array(100 * 50);
+    for (let y = 0; y < 50; y++) mask.fill(1, y * 100 + 50, y * 100 + 100);
+    const s = sceneAtInput(image, mask, analyticSpec(32));
+    expect(s.width).toBe(32);
+    const expected = Uint8Array.from({ length: 32 * 32 }, (_, i) => (i % 32 >= 16 ? 1 : 0));
+    expect([...s.mask]).toEqual([...expected]);
+    expect(s.planes.reduce((worst, v) => Math.max(worst, Math.abs(v - 200)), 0)).toBeLessThan(1e-3);
+  });
+});
+
+describe('shortcutPartners', () => {
+  const files = Array.from({ length: 9 }, (_, i) => ({ file: `f${i}.png`, label: i < 5 ? 'a' : 'b' }));
+
+  it('draws the same partners for the same files, labels and seed, in any order', () => {
+    const p = shortcutPartners(files, 7);
+    expect(shortcutPartners([...files].reverse(), 7)).toEqual(p);
+    expect(shortcutPartners(files, 8)).not.toEqual(p);
+    for (const f of files) {
+      const { random, same } = p.get(f.file)!;
+      expect(random).not.toBe(f.file);
+      expect(same).not.toBe(f.file);
+      expect(files.find((g) => g.file === same)?.label).toBe(f.label);
+    }
+  });
+
+  it('draws every other file as the random partner about equally often', () => {
+    const counts = new Map<string, number>();
+    for (let seed = 0; seed < 2000; seed++) {
+      const random = shortcutPartners(files, seed).get('f4.png')!.random!;
+      counts.set(random, (counts.get(random) ?? 0) + 1);
+    }
+    expect(counts.has('f4.png')).toBe(false);
+    expect(counts.size).toBe(8);
+    // 250 expected each; a binomial(2000, 1/8) lies within ±60 of it with probability > 99.9%.
+    for (const n of counts.values()) expect(Math.abs(n - 250)).toBeLessThan(60);
+  });
+
+  it('gives no same-class partner to a file alone in its class or without a label, and none at all to one file', () => {
+    const p = shortcutPartners([{ file: 'a', label: 'x' }, { file: 'b', label: 'y' }, { file: 'c' }], 0);
+    expect(p.get('a')).toEqual({ random: expect.any(String) });
+    expect(p.get('c')?.same).toBeUndefined();
+    expect(shortcutPartners([{ file: 'a', label: 'x' }], 0).get('a')).toEqual({});
+  });
+});
+
+describe('flagged', () => {
+  const target = { index: 0, label: 'dog' };
+
+  it('says a model relies on context only when it was right on the original and stays so without the object', () => {
+    const kept = flagged(target, { original: outcome(0, 'dog'), objectRemoved: outcome(0, 'dog') }, {});
+    expect(kept.reliesOnContext).toBe(true);
+    expect(kept.flags).toEqual(["still predicts 'dog' with the object removed"]);
+    const wrongBefore = flagged(
+      target,
+      { original: outcome(1, 'cat'), objectRemoved: outcome(0, 'dog') },
+      {},
+    );
+    expect(wrongBefore.reliesOnContext).toBe(false);
+    const dropped = flagged(target, { original: outcome(0, 'dog'), objectRemoved: outcome(1, 'cat') }, {});
+    expect(dropped.flags).toEqual([]);
+  });
+
+  it('says a model is fragile when a swapped background changes its top class', () => {
+    const part = flagged(
+      target,
+      {
+        original: outcome(0, 'dog'),
+        objectRemoved: outcome(1, 'cat'),
+        swapRandom: outcome(2, 'sofa'),
+        swapSame: outcome(0, 'dog'),
+      },
+      { random: 'r.png', same: 's.png' },
+    );
+    expect(part.fragile).toBe(true);
+    expect(part.flags).toEqual(["changes its answer when only the background changes (to 'sofa')"]);
+  });
+});
+
+describe('checkShortcutPart', () => {
+  const part = flagged(
+    { index: 0, label: 'dog' },
+    { original: { ...outcome(0, 'dog'), correct: true }, objectRemoved: outcome(0, 'dog') },
+    { random: 'r.png' },
+  );
+
+  it('rebuilds a part as the tester writes it', () => {
+    expect(checkShortcutPart(JSON.parse(JSON.stringify(part)))).toEqual({ part });
+  });
+
+  it('refuses a part with a field out of range or of the wrong type, naming the field', () => {
+    const edited = JSON.parse(JSON.stringify(part));
+    edited.variants.objectRemoved.probability = 2;
+    expect(checkShortcutPart(edited)).toEqual({
+      problem: "'shortcuts.variants.objectRemoved.probability' is not a number in [0, 1]",
+    });
+    expect(checkShortcutPart({ ...part, flags: 'x' })).toEqual({
+      problem: "'shortcuts.flags' is not a list of up to 10 texts",
+    });
+    expect(checkShortcutPart({ ...part, fragile: 1 })).toEqual({
+      problem: "'shortcuts.fragile' is not true or false",
+    });
+  });
+});
