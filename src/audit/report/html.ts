@@ -83,7 +83,7 @@ export async function renderReport(input: ReportInput): Promise<string> {
     '<main>',
     runSection(config, rows),
     datasetSection(rows, summary, meanMap, clusterMaps, aroundMaps),
-    shortcutSection(rows, summary.shortcuts),
+    shortcutSection(rows, summary.shortcuts, config.shortcuts),
     tableSection(ordered, images, missing),
     '</main>',
     dialogMarkup(),

@@ -5,17 +5,32 @@ import { gapWords, shortcutPercent, shortcutSummaryWords } from '../shortcut-sum
 import {
   SHORTCUT_VARIANT_WORDS,
   SHORTCUT_VARIANTS,
+  type ShortcutConfig,
   type ShortcutGroup,
   type ShortcutSummary,
 } from '../shortcut-types.js';
 import type { AuditRow } from '../types.js';
 
+const BACKGROUND_WORDS = {
+  black: 'black',
+  blur: 'its own background blurred',
+  mean: "the audit's mean colour",
+} as const;
+const REMOVAL_WORDS = { blur: 'its surroundings blurred in', black: 'black' } as const;
+
 /** Flagged images listed in the section; the CSV and results.jsonl have them all. */
 const MAX_LISTED = 200;
 
 /** The section, or '' for an audit without shortcut tests. */
-export function shortcutSection(rows: readonly AuditRow[], summary: ShortcutSummary | undefined): string {
+export function shortcutSection(
+  rows: readonly AuditRow[],
+  summary: ShortcutSummary | undefined,
+  config: ShortcutConfig | undefined,
+): string {
   if (!summary) return '';
+  const how = config
+    ? ` Here the object alone is shown on ${BACKGROUND_WORDS[config.background]}, a removed object's region is filled with ${REMOVAL_WORDS[config.removal]}, and the backgrounds were drawn with seed ${config.seed}.`
+    : '';
   const headings = [
     'Images',
     ...SHORTCUT_VARIANTS.map((v) => `Accuracy: ${SHORTCUT_VARIANT_WORDS[v]}`),
@@ -31,7 +46,7 @@ export function shortcutSection(rows: readonly AuditRow[], summary: ShortcutSumm
     `<table class="small">
 <caption>${caption}</caption>
 <thead><tr><th scope="col">${first}</th>${headings}</tr></thead>
-<tbody>${groups.map(([name, g]) => `<tr><th scope="row">${escapeHtml(name)}</th><td>${g.images}</td>${cells(g)}</tr>`).join('\n')}</tbody>
+<tbody>${groups.map(([name, g]) => `<tr><th scope="row">${escapeHtml(name)}</th><td class="num">${g.images}</td>${cells(g)}</tr>`).join('\n')}</tbody>
 </table>`;
   const all = table('Accuracy on each variant', 'Dataset', [['all images', summary]]);
   const byClass =
@@ -65,7 +80,7 @@ export function shortcutSection(rows: readonly AuditRow[], summary: ShortcutSumm
           )}</ul>${flagged.length > MAX_LISTED ? `<p class="note">${flagged.length - MAX_LISTED} more in results.csv.</p>` : ''}`;
   return `<section aria-labelledby="shortcuts-title">
 <h2 id="shortcuts-title">Shortcut tests</h2>
-<p class="note">Each image was scored again with its object alone on a plain background, with the object removed, and with the object pasted onto the background of a random other image and of another image of the same class (after the ImageNet-9 backgrounds challenge, Xiao et al. 2021). The background gap is the accuracy on same-class backgrounds minus that on random ones: a large gap means the answer follows the background.</p>
+<p class="note">Each image was scored again with its object alone on a plain background, with the object removed, and with the object pasted onto the background of a random other image and of another image of the same class (after the ImageNet-9 backgrounds challenge, Xiao et al. 2021). The background gap is the accuracy on same-class backgrounds minus that on random ones: a large gap means the answer follows the background.${how}</p>
 <p>${escapeHtml(shortcutSummaryWords(summary))}</p>
 ${all}
 ${byClass}
