@@ -103,6 +103,14 @@ export class ShortcutTester {
     const { spec } = this.model;
     const { signal } = input;
     const scene = sceneAtInput(input.image, input.mask, spec);
+    if (!scene.mask.includes(1)) {
+      // Nothing of the object reaches the model (a centre crop cut it off): there is nothing to remove or
+      // move, and 'still predicts it without the object' would be true of every such photo.
+      const [original] = await this.score([scene.planes], input);
+      return flagged({ index: input.target, label: labelOf(this.model, input.target) }, { original }, {}, [
+        'the region lies outside the part of the photo the model sees (its crop), so there is no object to test',
+      ]);
+    }
     const own = blurredBackground(scene);
     const removedFill =
       this.config.removal === 'black' ? solidPlanes(scene.width, scene.height, [0, 0, 0]) : own;

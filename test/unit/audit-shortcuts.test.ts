@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { checkShortcutPart } from '../../src/audit/shortcut-check.js';
 import { blurredBackground, paste, sceneAtInput } from '../../src/audit/shortcut-pixels.js';
 import type { ShortcutOutcome } from '../../src/audit/shortcut-types.js';
-import { flagged, shortcutPartners } from '../../src/audit/shortcuts.js';
-import { analyticSpec } from '../helpers/analytic.js';
+import { flagged, ShortcutTester, shortcutPartners } from '../../src/audit/shortcuts.js';
+import type { Model, ModelSpec } from '../../src/core/model.js';
+import { analyticSpec, patchModel } from '../helpers/analytic.js';
 
 /** A width × height scene of grey `bg` with a red box (x0, y0, x1, y1) as its region. */
 function scene(width: number, height: number, box: readonly number[], bg = 90) {
@@ -159,5 +160,41 @@ describe('checkShortcutPart', () => {
     expect(checkShortcutPart({ ...part, fragile: 1 })).toEqual({
       problem: "'shortcuts.fragile' is not true or false",
     });
+  });
+});
+
+describe('ShortcutTester', () => {
+  it('refuses a model that is not a classifier, and tests nothing of a region the crop cuts off', async () => {
+    const model = await patchModel(16, { x0: 0, y0: 0, x1: 4, y1: 4 });
+    try {
+      // The same ONNX session read under another spec (a class instance's methods do not spread).
+      const under = (spec: Partial<ModelSpec>): Model => ({
+        spec: { ...model.spec, ...spec },
+        capabilities: model.capabilities,
+        maxBatch: model.maxBatch,
+        predict: (batch, options) => model.predict(batch, options),
+        dispose: async () => {},
+      });
+      const score = under({ task: 'score' });
+      expect(() => new ShortcutTester(score, [], { background: 'black', removal: 'blur', seed: 0 })).toThrow(
+        /--shortcuts tests a classifier's answer on variants of each photo; this model is read as score/,
+      );
+      // A 16 × 32 photo centre-cropped to its middle 16 × 16: a region in the top rows lies outside the input.
+      const cropped = under({ resize: 'center-crop' });
+      const tester = new ShortcutTester(cropped, [], { background: 'black', removal: 'blur', seed: 0 });
+      const mask = new Uint8Array(16 * 32);
+      mask.fill(1, 0, 16 * 4);
+      const part = await tester.test({
+        file: 'a.png',
+        image: { width: 16, height: 32, data: new Uint8Array(16 * 32 * 3).fill(100) },
+        mask,
+        target: 0,
+      });
+      expect(Object.keys(part.variants)).toEqual(['original']);
+      expect(part.flags).toEqual([]);
+      expect(part.problems?.[0]).toContain('the region lies outside the part of the photo the model sees');
+    } finally {
+      await model.dispose();
+    }
   });
 });
