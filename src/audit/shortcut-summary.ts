@@ -1,6 +1,5 @@
 // The shortcut tests over the dataset: accuracy on each variant and the background gap (Xiao et al. 2021's
 // BG-Gap: same-class swap minus random swap), overall, per class and per cluster of maps.
-import { compareText } from './aggregate.js';
 import {
   SHORTCUT_VARIANT_WORDS,
   SHORTCUT_VARIANTS,
@@ -17,7 +16,9 @@ export function summarizeShortcuts(
 ): ShortcutSummary | undefined {
   const tested = rows.filter((row) => row.status === 'ok' && row.shortcuts);
   if (tested.length === 0) return undefined;
-  const labels = [...new Set(tested.flatMap((row) => (row.label ? [row.label.text] : [])))].sort(compareText);
+  const labels = [...new Set(tested.flatMap((row) => (row.label ? [row.label.text] : [])))].sort((a, b) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  );
   const byFile = new Map(tested.map((row) => [row.file, row]));
   return {
     ...group(tested),

@@ -7,7 +7,6 @@ import { summarizeDetections } from './detect-summary.js';
 import { writeAtomically } from './output.js';
 import { readRowPictures } from './pictures.js';
 import { type ReportImages, renderReport, rowsToCsv, rowsToJsonl } from './report/index.js';
-import { summarizeShortcuts } from './shortcut-summary.js';
 import type { AuditConfig, AuditRow, AuditSummary } from './types.js';
 
 /**
@@ -22,9 +21,7 @@ export async function writeReports(
   onWarning: (message: string) => void = () => {},
 ): Promise<AuditSummary> {
   const detect = summarizeDetections(rows);
-  const base = summarize(rows);
-  const shortcuts = summarizeShortcuts(rows, base.clusters);
-  const summary = { ...base, ...(detect ? { detect } : {}), ...(shortcuts ? { shortcuts } : {}) };
+  const summary = { ...summarize(rows), ...(detect ? { detect } : {}) };
   const images = new Map<string, ReportImages>();
   const missing = new Map<string, string>();
   for (const row of rows) {

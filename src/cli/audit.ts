@@ -371,8 +371,8 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
         ? ` ${onObject} of ${withRegion.length} with regions look at the object, ${summary.verdicts.partly} partly outside, ${summary.verdicts.background} at the background.`
         : '') +
       noEvidence +
-      (summary.detect ? ` ${detectSummaryWords(summary.detect)}` : '') +
       shortcutLine(summary) +
+      (summary.detect ? ` ${detectSummaryWords(summary.detect)}` : '') +
       `\nReport: ${join(out, 'report.html')} (also results.jsonl, results.csv)\n`,
   );
   if (flags.failUnder !== undefined) {
