@@ -1,7 +1,7 @@
 // `sightline audit --shortcuts` as a user runs it: the watermark model (its answer is the corner's) keeps its
 // answer with the object removed on every photo and loses it on other classes' backgrounds, with the background
 // gap the rows' own partners give; a model that reads only the object is flagged nowhere.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -150,29 +150,26 @@ describe('sightline audit --shortcuts', () => {
   });
 
   it('refuses --shortcuts without regions, and on a queue, with exit code 2', async () => {
-    const noRegions = await runCli([
-      'audit',
-      data.folder,
-      ...data.watermarkArgs,
-      '--shortcuts',
-      '--out',
-      join(dir, 'refused'),
+    const [noRegions, queue] = await Promise.all([
+      runCli(['audit', data.folder, ...data.watermarkArgs, '--shortcuts', '--out', join(dir, 'refused-a')]),
+      runCli([
+        'audit',
+        data.folder,
+        ...data.watermarkArgs,
+        '--regions',
+        data.regions,
+        '--shortcuts',
+        '--queue',
+        'redis://127.0.0.1:1',
+        '--out',
+        join(dir, 'refused-b'),
+      ]),
     ]);
     expect(noRegions.code).toBe(2);
     expect(noRegions.stderr).toContain('--shortcuts needs --regions');
-    const queue = await runCli([
-      'audit',
-      data.folder,
-      ...data.watermarkArgs,
-      '--regions',
-      data.regions,
-      '--shortcuts',
-      '--queue',
-      'redis://127.0.0.1:1',
-      '--out',
-      join(dir, 'refused'),
-    ]);
     expect(queue.code).toBe(2);
     expect(queue.stderr).toContain('--shortcuts cannot run on a queue yet');
+    // Refused before the model loads: neither run made its output folder.
+    for (const out of ['refused-a', 'refused-b']) await expect(stat(join(dir, out))).rejects.toThrow();
   });
 });
