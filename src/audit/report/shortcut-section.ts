@@ -33,7 +33,7 @@ export function shortcutSection(
     : '';
   const headings = [
     'Images',
-    ...SHORTCUT_VARIANTS.map((v) => `Accuracy: ${SHORTCUT_VARIANT_WORDS[v]}`),
+    ...SHORTCUT_VARIANTS.map((v) => SHORTCUT_VARIANT_WORDS[v]),
     'Background gap',
     'Same answer without the object',
     'Answer changes with the background',
@@ -48,11 +48,13 @@ export function shortcutSection(
 <thead><tr><th scope="col">${first}</th>${headings}</tr></thead>
 <tbody>${groups.map(([name, g]) => `<tr><th scope="row">${escapeHtml(name)}</th><td class="num">${g.images}</td>${cells(g)}</tr>`).join('\n')}</tbody>
 </table>`;
-  const all = table('Accuracy on each variant', 'Dataset', [['all images', summary]]);
+  const all = table('Accuracy on each variant, the background gap and the flags', 'Dataset', [
+    ['all images', summary],
+  ]);
   const byClass =
     summary.byClass.length > 0
       ? table(
-          'Per class (by label)',
+          'The same per class (by label)',
           'Class',
           summary.byClass.map((c) => [c.label, c]),
         )
@@ -60,7 +62,7 @@ export function shortcutSection(
   const byCluster =
     summary.byCluster.length > 0
       ? table(
-          'Per group of similar maps',
+          'The same per group of similar maps',
           'Group',
           summary.byCluster.map((c) => [`group ${c.cluster}`, c]),
         )
