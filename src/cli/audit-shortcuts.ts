@@ -8,8 +8,9 @@ import {
   type ObjectFill,
   type ShortcutConfig,
 } from '../audit/shortcut-types.js';
-import type { AuditSummary } from '../audit/types.js';
+import type { AuditRow, AuditSummary } from '../audit/types.js';
 import { SightlineError } from '../core/errors.js';
+import { safeName } from './print.js';
 
 export interface ShortcutFlags {
   shortcuts?: boolean;
@@ -65,6 +66,12 @@ export function shortcutConfig(flags: ShortcutFlags): ShortcutConfig | undefined
 /** The summary's shortcut line for the terminal ('' without shortcut tests). */
 export function shortcutLine(summary: AuditSummary): string {
   return summary.shortcuts ? `\nShortcut tests: ${shortcutSummaryWords(summary.shortcuts)}` : '';
+}
+
+/** A row's shortcut flags for its progress line ('' when it has none); label texts made safe for a terminal. */
+export function shortcutRowWords(row: AuditRow): string {
+  const flags = row.shortcuts?.flags ?? [];
+  return flags.length > 0 ? `; shortcut: ${safeName(flags.join('; '))}` : '';
 }
 
 function parseSeed(value: string): number {

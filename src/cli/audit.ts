@@ -34,7 +34,13 @@ import { listImageEntries, noImages } from '../io/list-images.js';
 import { getMethod, METHODS } from '../methods/registry.js';
 import { detectMapsProblem, writeDetectPictures } from './audit-detect.js';
 import { addQueueOptions, auditOnQueue } from './audit-queue.js';
-import { addShortcutOptions, type ShortcutFlags, shortcutConfig, shortcutLine } from './audit-shortcuts.js';
+import {
+  addShortcutOptions,
+  type ShortcutFlags,
+  shortcutConfig,
+  shortcutLine,
+  shortcutRowWords,
+} from './audit-shortcuts.js';
 import { interruptible } from './interrupt.js';
 import {
   addModelOptions,
@@ -431,7 +437,7 @@ function describeRow(row: AuditRow): string {
       ? `, ${VERDICT_WORDS[row.region.verdict]} (${Math.round(row.region.share * 100)}% inside)`
       : '';
   const low = row.lowConfidence ? `; note: ${safeName(lowConfidenceText(row))}` : '';
-  return `${file}: ${safeName(predictionWords(row))}${verdict}${low}`;
+  return `${file}: ${safeName(predictionWords(row))}${verdict}${low}${shortcutRowWords(row)}`;
 }
 
 /**

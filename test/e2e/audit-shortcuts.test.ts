@@ -116,6 +116,9 @@ describe('sightline audit --shortcuts', () => {
     expect(result.stdout).toContain(
       `Shortcut tests: ${N} of ${N} images still predict the class with the object removed; ${N - sameLabelPartners} change the answer when only the background changes.`,
     );
+    expect(result.stderr).toContain(
+      "clean/img0.png: clean 69.9%, looks at the background (0% inside); shortcut: still predicts 'clean' with the object removed",
+    );
     const csv = (await readFile(join(out, 'results.csv'), 'utf8')).trim().split('\r\n');
     const header = csv[0].split(',');
     const column = header.indexOf('relies_on_context');
