@@ -1,5 +1,14 @@
 // The public entry for Node: the portable library plus files, sharp and the user cache.
 
+export {
+  type Comparison,
+  compareAudits,
+  compareFolders,
+  comparisonToCsv,
+  type ImageChange,
+  readAudit,
+  renderComparison,
+} from './audit/compare/index.js';
 export { AuditJournal } from './audit/journal.js';
 export { labelsFromFolders, readLabelCsv } from './audit/labels.js';
 export { checkShapes, readMask, readRegions, regionsFor } from './audit/regions/index.js';

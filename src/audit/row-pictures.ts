@@ -7,15 +7,23 @@ import sharp from 'sharp';
 import type { AttributionMap } from '../core/attribution.js';
 import { lowConfidenceCaption } from '../core/confidence.js';
 import type { RgbImage } from '../core/image.js';
-import { renderOverlayPng } from '../render/png.js';
+import { encodeRgbWebp, renderOverlayWithLegend } from '../render/png.js';
 import { writeAtomically } from './output.js';
 import type { AuditRow } from './types.js';
 
-/** Longer side of the overlays kept for the report (they are inlined, so they stay modest). */
+/** Longer side of the overlays kept for the report: the detail dialog's width (they are inlined, so they stay modest). */
 export const OVERLAY_SIDE = 640;
+/** Twice the table's 64 CSS pixels, sharp on a high-density screen. */
 export const THUMBNAIL_SIDE = 120;
 
-/** A row's two pictures, encoded. */
+/**
+ * The pictures' file type. WebP at quality 75: on the ten sample photos a 640-pixel overlay is 32 KiB and a
+ * thumbnail 2 KiB, against 634 and 27 KiB as PNG (JPEG at 75: 47 KiB), and every current browser shows it.
+ */
+export const PICTURE_EXTENSION = 'webp';
+const WEBP_QUALITY = 75;
+
+/** A row's two pictures, encoded (WebP). */
 export interface RenderedPictures {
   readonly overlay: Uint8Array;
   readonly thumbnail: Uint8Array;
@@ -28,26 +36,27 @@ export async function renderRowPictures(
   methodTitle: string,
 ): Promise<RenderedPictures> {
   const mode = result.map.signed ? 'positive' : 'absolute';
-  const png = await renderOverlayPng(result.image, result.map.data, {
-    mode,
-    legend: {
-      method: methodTitle,
-      target: row.target?.label ?? '',
-      ...(row.lowConfidence ? { note: lowConfidenceCaption(row.lowConfidence) } : {}),
-    },
-    maxSide: OVERLAY_SIDE,
-  });
-  const overlay = await sharp(png)
-    .resize(OVERLAY_SIDE, OVERLAY_SIDE, { fit: 'inside', withoutEnlargement: true })
-    .png()
-    .toBuffer();
-  const thumbnail = await sharp(Buffer.from(result.image.data), {
-    raw: { width: result.image.width, height: result.image.height, channels: 3 },
+  // Drawn at OVERLAY_SIDE and encoded once: no full-size picture is made and then shrunk.
+  const overlay = await encodeRgbWebp(
+    await renderOverlayWithLegend(result.image, result.map.data, {
+      mode,
+      legend: {
+        method: methodTitle,
+        target: row.target?.label ?? '',
+        ...(row.lowConfidence ? { note: lowConfidenceCaption(row.lowConfidence) } : {}),
+      },
+      maxSide: OVERLAY_SIDE,
+    }),
+    WEBP_QUALITY,
+  );
+  const { image } = result;
+  const thumbnail = await sharp(image.data, {
+    raw: { width: image.width, height: image.height, channels: 3 },
   })
     .resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE, { fit: 'inside' })
-    .png()
+    .webp({ quality: WEBP_QUALITY })
     .toBuffer();
-  return { overlay, thumbnail };
+  return { overlay, thumbnail: new Uint8Array(thumbnail.buffer, thumbnail.byteOffset, thumbnail.byteLength) };
 }
 
 /** Writes a row's pictures into `out` and returns the row naming them (files first, then the journal line). */
@@ -57,8 +66,8 @@ export async function writeRowPictures(
   pictures: RenderedPictures,
 ): Promise<AuditRow> {
   const name = fileStem(row.file);
-  const overlay = `overlays/${name}.png`;
-  const thumbnail = `thumbnails/${name}.png`;
+  const overlay = `overlays/${name}.${PICTURE_EXTENSION}`;
+  const thumbnail = `thumbnails/${name}.${PICTURE_EXTENSION}`;
   await writeAtomically(join(out, overlay), pictures.overlay);
   await writeAtomically(join(out, thumbnail), pictures.thumbnail);
   return { ...row, overlay, thumbnail };

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { type AuditItem, auditImages, POINTING_TOLERANCE } from '../audit/audit.js';
 import { auditDetections } from '../audit/detect.js';
 import { detectGate, detectSummaryWords } from '../audit/detect-summary.js';
@@ -23,7 +23,13 @@ import {
 import { ShortcutTester } from '../audit/shortcuts.js';
 import type { AuditConfig, AuditRow, AuditSummary } from '../audit/types.js';
 import { VERDICT_WORDS } from '../audit/types.js';
-import { writeReports } from '../audit/write.js';
+import {
+  REPORT_INLINE_MAX_ROWS,
+  REPORT_LAYOUTS,
+  type ReportLayout,
+  reportIsPaged,
+  writeReports,
+} from '../audit/write.js';
 import { SightlineError } from '../core/errors.js';
 import type { Model, ModelTask } from '../core/model.js';
 import { shapesMask } from '../core/regions/mask.js';
@@ -85,6 +91,7 @@ interface AuditFlags extends ModelFlags, ShortcutFlags {
   queue?: string;
   inFlight: number;
   attempts: number;
+  reportLayout: ReportLayout;
 }
 
 export function auditCommand(): Command {
@@ -129,6 +136,14 @@ export function auditCommand(): Command {
       'detectors: detections explained per image, highest score first',
       parsePositiveInt,
       5,
+    )
+    .addOption(
+      new Option(
+        '--report-layout <layout>',
+        `report.html as one file with every picture inside (single), or with its rows and pictures loaded from report-rows/, overlays/ and thumbnails/ beside it (pages); auto: single up to ${REPORT_INLINE_MAX_ROWS} images`,
+      )
+        .choices(REPORT_LAYOUTS)
+        .default('auto'),
     );
   addQueueOptions(cmd);
   addShortcutOptions(cmd);
@@ -359,8 +374,12 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
   }
 
   const rows = files.map((f) => journal.done.get(f)).filter((r): r is AuditRow => r !== undefined);
-  const summary = await writeReports(out, rows, config, (warning) =>
-    printError(`sightline: warning: ${warning}\n`),
+  const summary = await writeReports(
+    out,
+    rows,
+    config,
+    (warning) => printError(`sightline: warning: ${warning}\n`),
+    { layout: flags.reportLayout },
   );
   // An image with regions whose map found no evidence for the class does not look at the object either.
   const withRegion = rows.filter((r) => r.region || (r.noEvidence && r.regionGiven));
@@ -379,7 +398,7 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
       noEvidence +
       shortcutLine(summary) +
       (summary.detect ? ` ${detectSummaryWords(summary.detect)}` : '') +
-      `\nReport: ${join(out, 'report.html')} (also results.jsonl, results.csv)\n`,
+      `\nReport: ${join(out, 'report.html')} ${reportIsPaged(flags.reportLayout, rows.length) ? '(its rows in report-rows/ beside it; also' : '(also'} results.jsonl, results.csv)\n`,
   );
   if (flags.failUnder !== undefined) {
     // A detector's gate counts its detections that found an object (detect-summary.ts detectGate).

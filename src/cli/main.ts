@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, type CommanderError } from 'commander';
 import { auditCommand } from './audit.js';
 import { autodiffCommand } from './autodiff.js';
+import { compareCommand } from './compare.js';
 import { reportError } from './errors.js';
 import { evaluateCommand } from './evaluate.js';
 import { explainCommand } from './explain.js';
@@ -22,6 +23,7 @@ const program = new Command('sightline')
   .addCommand(explainCommand())
   .addCommand(auditCommand())
   .addCommand(evaluateCommand())
+  .addCommand(compareCommand())
   .addCommand(autodiffCommand())
   .addCommand(gradientCommand())
   .addCommand(serveCommand())

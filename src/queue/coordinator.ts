@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { MAX_PICTURE_BYTES } from '../audit/pictures.js';
+import { MAX_PICTURE_BYTES, pictureType } from '../audit/pictures.js';
 import { checkRow } from '../audit/row-check.js';
 import type { RenderedPictures } from '../audit/row-pictures.js';
 import type { AuditRow } from '../audit/types.js';
@@ -250,14 +250,13 @@ function readResult(file: string, result: AuditResult): { row: AuditRow; picture
   if (row.status !== 'ok' || (result.overlay === undefined && result.thumbnail === undefined)) return { row };
   const overlay = picture(result.overlay);
   const thumbnail = picture(result.thumbnail);
-  if (!overlay || !thumbnail) return refuse('its pictures are not PNG files of a sensible size');
+  if (!overlay || !thumbnail) return refuse('its pictures are not WebP files of a sensible size');
   return { row, pictures: { overlay, thumbnail } };
 }
-
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 function picture(base64: unknown): Uint8Array | undefined {
   if (typeof base64 !== 'string' || base64.length > (MAX_PICTURE_BYTES * 4) / 3 + 4) return undefined;
   const bytes = Buffer.from(base64, 'base64');
-  return bytes.subarray(0, 8).equals(PNG_SIGNATURE) ? bytes : undefined;
+  // WebP only, as renderRowPictures encodes them: writeRowPictures names the files .webp.
+  return pictureType(bytes) === 'image/webp' ? bytes : undefined;
 }

@@ -58,7 +58,7 @@ export interface AuditJob {
   readonly image: JobImage;
 }
 
-/** A finished image: its row (checked again by the coordinator) and pictures, base64 PNG. */
+/** A finished image: its row (checked again by the coordinator) and pictures, base64 WebP. */
 export interface AuditResult {
   readonly file: string;
   readonly row: unknown;

@@ -107,6 +107,24 @@ export async function encodeRgbPng(image: RgbImage): Promise<Uint8Array> {
   return toPng(sharp(data, { raw: { width, height, channels: 3 } }), data, width, height, 3);
 }
 
+/**
+ * RGB pixels as lossy WebP at `quality` (1–100): for pictures shown at their own size in a page, where a
+ * photograph's PNG costs twenty times the bytes for no visible gain.
+ */
+export async function encodeRgbWebp(image: RgbImage, quality: number): Promise<Uint8Array> {
+  const { width, height, data } = image;
+  if (!(width > 0 && height > 0 && data.length === width * height * 3)) {
+    throw invalidArgument('image', `a non-empty image with ${width}×${height}×3 bytes`, data);
+  }
+  if (!(Number.isInteger(quality) && quality >= 1 && quality <= 100)) {
+    throw invalidArgument('quality', 'a whole number from 1 to 100', quality);
+  }
+  const webp = await sharp(data, { raw: { width, height, channels: 3 } })
+    .webp({ quality })
+    .toBuffer();
+  return new Uint8Array(webp.buffer, webp.byteOffset, webp.byteLength);
+}
+
 async function toPng(
   image: Sharp,
   pixels: Uint8Array | Uint8ClampedArray,

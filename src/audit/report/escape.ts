@@ -10,7 +10,19 @@ export function scriptJson(value: unknown): string {
     .replaceAll('\u2029', '\\u2029');
 }
 
+import { pictureType } from '../pictures.js';
+
 /** PNG bytes as a data: URI, the only kind of picture the report's policy allows. */
 export function pngUri(png: Uint8Array): string {
   return `data:image/png;base64,${Buffer.from(png.buffer, png.byteOffset, png.byteLength).toString('base64')}`;
+}
+
+/**
+ * A picture's bytes (PNG, JPEG or WebP, told by its first bytes) as a data: URI; a file of any other kind is
+ * refused before this (write.ts reports it missing), so it never reaches the page.
+ */
+export function pictureUri(bytes: Uint8Array): string {
+  const type = pictureType(bytes);
+  if (type === undefined) throw new TypeError('pictureUri: not a PNG, JPEG or WebP picture');
+  return `data:${type};base64,${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')}`;
 }

@@ -265,3 +265,39 @@ export function searchText(row: AuditRow): string {
     .join('\n')
     .toLowerCase();
 }
+
+/**
+ * The text of a row's table cells after its picture and file name, in column order: written as escaped markup
+ * into a single-file report, and set with textContent by the script of a report whose rows load in pages.
+ */
+export interface RowCells {
+  readonly prediction: string;
+  /** The low-probability note under the prediction, or ''. */
+  readonly low: string;
+  readonly score: string;
+  readonly label: string;
+  readonly correct: string;
+  readonly share: string;
+  readonly peak: string;
+  readonly kind: RowKind;
+  readonly verdict: string;
+  readonly border: string;
+  readonly error: string;
+}
+
+export function rowCells(row: AuditRow): RowCells {
+  const kind = kindOf(row);
+  return {
+    prediction: predictionWords(row),
+    low: row.lowConfidence ? lowConfidenceText(row) : '',
+    score: score(row.predictions?.[0]?.score, taskOf(row)),
+    label: row.label?.text ?? '',
+    correct: yesNo(row.correct),
+    share: percent(shareOf(row)),
+    peak: yesNo(row.region?.peakInside),
+    kind,
+    verdict: kindWords(kind),
+    border: percent(row.borderShare),
+    error: row.error?.message ?? '',
+  };
+}

@@ -18,25 +18,11 @@ import {
   SUMMARY_GRID,
   VERDICT_WORDS,
 } from '../types.js';
-import { pngUri } from './escape.js';
+import { pictureUri, pngUri } from './escape.js';
 import { INITIAL_SORT, PAGE_IDS } from './page-data.js';
-import {
-  DETECT_KINDS,
-  filterWords,
-  KINDS,
-  kindOf,
-  kindWords,
-  lowConfidenceText,
-  percent,
-  plural,
-  predictionWords,
-  score,
-  shareOf,
-  taskOf,
-  yesNo,
-} from './row-view.js';
+import { DETECT_KINDS, filterWords, KINDS, kindWords, percent, plural, rowCells } from './row-view.js';
 
-/** One image's pictures, as PNG files' bytes. */
+/** One image's pictures, as picture files' bytes (WebP; PNG or JPEG also shown). */
 export interface ReportImages {
   readonly thumbnail: Uint8Array;
   readonly overlay: Uint8Array;
@@ -300,6 +286,11 @@ const COLUMNS: readonly Column[] = [
   { key: null, title: 'Error' },
 ];
 
+/** How the images table gets its rows: written into the page, or loaded by the script from files beside it. */
+export type TableRows =
+  | { readonly inline: string }
+  | { readonly paged: { readonly files: number; readonly folder: string } };
+
 /**
  * The images table, rows in `ordered` order. A row with pictures shows its thumbnail; one whose pictures are in
  * `missing` (file → why) says "picture missing" in their place.
@@ -309,6 +300,39 @@ export function tableSection(
   images: ReadonlyMap<string, ReportImages>,
   missing: ReadonlyMap<string, string>,
 ): string {
+  const body = ordered
+    .map((row, index) => {
+      const picture = images.get(row.file);
+      const thumb = picture
+        ? `<img class="thumb" src="${pictureUri(picture.thumbnail)}" alt="">`
+        : missing.has(row.file)
+          ? '<span class="missing">picture missing</span>'
+          : '';
+      const c = rowCells(row);
+      const cells = [
+        `<td>${thumb}</td>`,
+        `<th scope="row"><button type="button" class="open" aria-haspopup="dialog">${escapeHtml(row.file)}</button></th>`,
+        `<td>${escapeHtml(c.prediction)}${c.low ? `<br><span class="note low">${escapeHtml(c.low)}</span>` : ''}</td>`,
+        `<td class="num">${escapeHtml(c.score)}</td>`,
+        `<td>${escapeHtml(c.label)}</td>`,
+        `<td>${escapeHtml(c.correct)}</td>`,
+        `<td class="num">${escapeHtml(c.share)}</td>`,
+        `<td>${escapeHtml(c.peak)}</td>`,
+        `<td><span class="badge ${escapeHtml(c.kind)}">${escapeHtml(c.verdict)}</span></td>`,
+        `<td class="num">${escapeHtml(c.border)}</td>`,
+        `<td class="error">${escapeHtml(c.error)}</td>`,
+      ];
+      return `<tr data-index="${index}">${cells.join('')}</tr>`;
+    })
+    .join('\n');
+  return imagesSection(ordered, { inline: body });
+}
+
+/**
+ * The "Every image" section: its controls and table, with `rows` written in or (a large audit) an empty body
+ * and a pager, the script filling in one view of rows at a time from the page files.
+ */
+export function imagesSection(ordered: readonly AuditRow[], rows: TableRows): string {
   const head = COLUMNS.map((c) =>
     c.key === null
       ? `<th scope="col">${c.title}</th>`
@@ -316,32 +340,13 @@ export function tableSection(
   ).join('');
   const kinds = ordered.some((row) => row.detect) ? [...KINDS, ...DETECT_KINDS] : KINDS;
   const options = kinds.map((kind) => `<option value="${kind}">${filterWords(kind)}</option>`).join('');
-  const body = ordered
-    .map((row, index) => {
-      const picture = images.get(row.file);
-      const thumb = picture
-        ? `<img class="thumb" src="${pngUri(picture.thumbnail)}" alt="">`
-        : missing.has(row.file)
-          ? '<span class="missing">picture missing</span>'
-          : '';
-      const top = row.predictions?.[0];
-      const kind = kindOf(row);
-      const cells = [
-        `<td>${thumb}</td>`,
-        `<th scope="row"><button type="button" class="open" aria-haspopup="dialog">${escapeHtml(row.file)}</button></th>`,
-        `<td>${escapeHtml(predictionWords(row))}${row.lowConfidence ? `<br><span class="note low">${escapeHtml(lowConfidenceText(row))}</span>` : ''}</td>`,
-        `<td class="num">${score(top?.score, taskOf(row))}</td>`,
-        `<td>${escapeHtml(row.label?.text ?? '')}</td>`,
-        `<td>${yesNo(row.correct)}</td>`,
-        `<td class="num">${percent(shareOf(row))}</td>`,
-        `<td>${yesNo(row.region?.peakInside)}</td>`,
-        `<td><span class="badge ${escapeHtml(kind)}">${escapeHtml(kindWords(kind))}</span></td>`,
-        `<td class="num">${percent(row.borderShare)}</td>`,
-        `<td class="error">${escapeHtml(row.error?.message ?? '')}</td>`,
-      ];
-      return `<tr data-index="${index}">${cells.join('')}</tr>`;
-    })
-    .join('\n');
+  const paged = 'paged' in rows ? rows.paged : undefined;
+  const pager = paged
+    ? `<div class="pager"><button type="button" id="${PAGE_IDS.pagerPrevious}" disabled>Previous</button><span id="${PAGE_IDS.pagerStatus}" aria-live="polite"></span><button type="button" id="${PAGE_IDS.pagerNext}" disabled>Next</button></div>`
+    : '';
+  const body = paged
+    ? `<tr><td colspan="${COLUMNS.length}" class="note">The rows are read from the ${paged.files} file${paged.files === 1 ? '' : 's'} in the folder ${escapeHtml(paged.folder)}/ beside this page (keep it with the page); they need the page's script.</td></tr>`
+    : (rows as { inline: string }).inline;
   return `<section aria-labelledby="images-title">
 <h2 id="images-title">Every image</h2>
 <p class="note">Worst first: errors, then images where the model looks at the background, partly outside, at the object; within each, the lowest share inside first. Click a column header to sort, and an image's row to see its heat map.</p>
@@ -352,7 +357,7 @@ export function tableSection(
 <select id="${PAGE_IDS.filterVerdict}"><option value="all">all</option>${options}</select>
 <span id="${PAGE_IDS.shown}" aria-live="polite">Showing ${ordered.length} of ${ordered.length} images</span>
 </div>
-<div class="table-wrap">
+${pager}<div class="table-wrap">
 <table id="${PAGE_IDS.table}">
 <caption class="visually-hidden">Every image with its prediction and where the model looked</caption>
 <thead><tr>${head}</tr></thead>
