@@ -1,5 +1,6 @@
 // audit --shortcuts on the command line: its flags, what it refuses up front, and its line in the summary.
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { AuditItem } from '../audit/audit.js';
 import { shortcutSummaryWords } from '../audit/shortcut-summary.js';
 import {
   BACKGROUND_FILLS,
@@ -8,8 +9,10 @@ import {
   type ObjectFill,
   type ShortcutConfig,
 } from '../audit/shortcut-types.js';
+import { ShortcutTester } from '../audit/shortcuts.js';
 import type { AuditRow, AuditSummary } from '../audit/types.js';
 import { SightlineError } from '../core/errors.js';
+import type { Model } from '../core/model.js';
 import { safeName } from './print.js';
 
 export interface ShortcutFlags {
@@ -61,6 +64,24 @@ export function shortcutConfig(flags: ShortcutFlags): ShortcutConfig | undefined
       '--shortcuts cannot run on a queue yet (--queue): the swaps need the backgrounds of other images, which the workers do not share. Run the audit here, without --queue.',
     );
   return { background: flags.shortcutBackground, removal: flags.shortcutRemoval, seed: flags.shortcutSeed };
+}
+
+/**
+ * The settings and the tester for --shortcuts (undefined without it). Every image with regions can lend its
+ * background to another's swap, done earlier or not; a model that is not a classifier is refused here, before
+ * the journal opens.
+ */
+export function shortcutTester(
+  flags: ShortcutFlags,
+  model: Model,
+  items: readonly AuditItem[],
+): { config: ShortcutConfig; tester: ShortcutTester } | undefined {
+  const config = shortcutConfig(flags);
+  if (!config) return undefined;
+  const sources = items.flatMap((item) =>
+    item.regionMask ? [{ ...item, regionMask: item.regionMask }] : [],
+  );
+  return { config, tester: new ShortcutTester(model, sources, config) };
 }
 
 /** The summary's shortcut line for the terminal ('' without shortcut tests). */

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { type AuditItem, auditImages, POINTING_TOLERANCE } from '../audit/audit.js';
+import { auditImages, POINTING_TOLERANCE } from '../audit/audit.js';
 import { auditDetections } from '../audit/detect.js';
 import { detectGate, detectSummaryWords } from '../audit/detect-summary.js';
 import { type DetectTruth, readDetectTruth } from '../audit/detect-truth.js';
@@ -10,7 +10,7 @@ import { labelsFromFolders, readLabelCsv } from '../audit/labels.js';
 import { isManifestFile, manifestLabels, readManifest } from '../audit/manifest.js';
 import { outputFolder } from '../audit/output.js';
 import { rowPicturesProblem } from '../audit/pictures.js';
-import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions/index.js';
+import { readRegions, regionsFor } from '../audit/regions/index.js';
 import { lowConfidenceText, predictionWords } from '../audit/report/row-view.js';
 import {
   fileStem,
@@ -20,7 +20,6 @@ import {
   THUMBNAIL_SIDE,
   writeRowPictures,
 } from '../audit/row-pictures.js';
-import { ShortcutTester } from '../audit/shortcuts.js';
 import type { AuditConfig, AuditRow, AuditSummary } from '../audit/types.js';
 import { VERDICT_WORDS } from '../audit/types.js';
 import {
@@ -32,13 +31,13 @@ import {
 } from '../audit/write.js';
 import { SightlineError } from '../core/errors.js';
 import type { Model, ModelTask } from '../core/model.js';
-import { shapesMask } from '../core/regions/mask.js';
 import { formatCount, listSome } from '../core/text.js';
 import { refuseUnusedTargetParts } from '../explain.js';
 import { decodeSource } from '../io/fetch-image.js';
 import { listImageEntries, noImages } from '../io/list-images.js';
 import { getMethod, METHODS } from '../methods/registry.js';
 import { detectMapsProblem, writeDetectPictures } from './audit-detect.js';
+import { auditItems, labelFor } from './audit-items.js';
 import { addQueueOptions, auditOnQueue } from './audit-queue.js';
 import {
   addShortcutOptions,
@@ -46,6 +45,7 @@ import {
   shortcutConfig,
   shortcutLine,
   shortcutRowWords,
+  shortcutTester,
 } from './audit-shortcuts.js';
 import { interruptible } from './interrupt.js';
 import {
@@ -201,37 +201,9 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
         ? labelsFromFolders(files)
         : await readLabelCsv(flags.labels);
   const regions = flags.regions ? await readRegions(flags.regions) : undefined;
-  const itemOf = (file: string): AuditItem => {
-    const imageRegions = regions ? regionsFor(regions, file, files) : undefined;
-    return {
-      file,
-      load: async () => {
-        const reason = passedOver.get(file);
-        if (reason === undefined) return decodeSource(sourceOf(file), file);
-        throw new SightlineError('IO', `'${file}' ${reason}; expected a regular image file.`, { file });
-      },
-      label: labels ? labelFor(labels, file) : undefined,
-      regionMask: imageRegions
-        ? async (width, height) => {
-            if (imageRegions.maskPath) return readMask(imageRegions.maskPath, width, height);
-            checkShapes(imageRegions, width, height, file);
-            return shapesMask(imageRegions.shapes, width, height);
-          }
-        : undefined,
-    };
-  };
+  const itemOf = auditItems({ files, passedOver, sourceOf, labels, regions });
   // Every image with regions can lend its background to another's swap, done earlier or not.
-  const shortcuts = shortcutConfig(flags);
-  const tester = shortcuts
-    ? new ShortcutTester(
-        model,
-        files.flatMap((file) => {
-          const item = itemOf(file);
-          return item.regionMask ? [{ ...item, regionMask: item.regionMask }] : [];
-        }),
-        shortcuts,
-      )
-    : undefined;
+  const shortcuts = shortcutTester(flags, model, files.map(itemOf));
 
   // Paths relative to the audited folder: the reports travel with it and should not show this machine's
   // layout, and the journal's settings then still match when the folder and its files move together.
@@ -247,7 +219,7 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
     ...(flags.regions ? { regions: shown(resolve(flags.regions)) } : {}),
     ...(flags.faithfulness ? { faithfulness: true } : {}),
     ...(flags.reference ? { reference: shown(resolve(flags.reference)) } : {}),
-    ...(shortcuts ? { shortcuts } : {}),
+    ...(shortcuts ? { shortcuts: shortcuts.config } : {}),
   };
   // Read before the journal opens, so a reference that cannot be read costs nothing.
   const reference = flags.reference === undefined ? undefined : await readReference(flags.reference);
@@ -358,7 +330,7 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
           concurrency: flags.concurrency,
           faithfulness: flags.faithfulness,
           reference,
-          ...(tester ? { shortcuts: (input) => tester.test(input) } : {}),
+          ...(shortcuts ? { shortcuts: (input) => shortcuts.tester.test(input) } : {}),
           signal: interrupt.signal,
           onProgress: bar.update,
           async onRow(row, result) {
@@ -436,14 +408,6 @@ function accuracyWords(summary: AuditSummary): string {
   if (summary.task !== 'multilabel') return ` Accuracy ${share(summary.accuracy)}.`;
   const tags = summary.tags.map((t) => `${safeName(t.label)} ${t.present} of ${t.images}`).join(', ');
   return ` Every labelled tag present in ${share(summary.accuracy)} of labelled images; per tag: ${tags}.`;
-}
-
-/** A label CSV may name images by their path in the folder or, when that is unambiguous, by base name. */
-function labelFor(labels: ReadonlyMap<string, string>, file: string): string | undefined {
-  const exact = labels.get(file);
-  if (exact !== undefined) return exact;
-  const base = file.slice(file.lastIndexOf('/') + 1);
-  return labels.get(base);
 }
 
 function describeRow(row: AuditRow): string {
