@@ -81,8 +81,12 @@ function index(v: unknown, what: string): number {
   return v as number;
 }
 
+/**
+ * A probability as the model gave it: finite, not held to [0, 1], since a model that outputs probabilities
+ * itself may give 1.0000001, and a row refused for that would be redone on every resume.
+ */
 function share(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) bad(`'${what}' is not a number in [0, 1]`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) bad(`'${what}' is not a finite number`);
   return v;
 }
 

@@ -148,11 +148,11 @@ describe('checkShortcutPart', () => {
     expect(checkShortcutPart(JSON.parse(JSON.stringify(part)))).toEqual({ part });
   });
 
-  it('refuses a part with a field out of range or of the wrong type, naming the field', () => {
+  it('refuses a part with a field of the wrong type, naming the field', () => {
     const edited = JSON.parse(JSON.stringify(part));
-    edited.variants.objectRemoved.probability = 2;
+    edited.variants.objectRemoved.probability = '0.5';
     expect(checkShortcutPart(edited)).toEqual({
-      problem: "'shortcuts.variants.objectRemoved.probability' is not a number in [0, 1]",
+      problem: "'shortcuts.variants.objectRemoved.probability' is not a finite number",
     });
     expect(checkShortcutPart({ ...part, flags: 'x' })).toEqual({
       problem: "'shortcuts.flags' is not a list of up to 10 texts",
