@@ -198,3 +198,46 @@ describe('ShortcutTester', () => {
     }
   });
 });
+
+describe('ShortcutTester fills and partners', () => {
+  it("shows the object on its own background blurred or the audit's mean colour, and notes a partner it cannot read", async () => {
+    // Class 0 scores the top-left 4 × 4 corner's mean (pixel / 255); the object is the middle 8 × 8.
+    const model = await patchModel(16, { x0: 0, y0: 0, x1: 4, y1: 4 });
+    try {
+      const data = new Uint8Array(16 * 16 * 3).fill(100);
+      const mask = new Uint8Array(16 * 16);
+      for (let y = 4; y < 12; y++)
+        for (let x = 4; x < 12; x++) {
+          mask[y * 16 + x] = 1;
+          data.fill(200, (y * 16 + x) * 3, (y * 16 + x) * 3 + 3);
+        }
+      const image = { width: 16, height: 16, data };
+      const sources = [
+        { file: 'a.png', load: async () => image, regionMask: async () => mask },
+        {
+          file: 'b.png',
+          load: async () => image,
+          regionMask: async (): Promise<Uint8Array> => {
+            throw new Error('its region lies outside the image');
+          },
+        },
+      ];
+      const input = { file: 'a.png', image, mask, target: 0 };
+      const test = (background: 'blur' | 'mean') =>
+        new ShortcutTester(model, sources, { background, removal: 'blur', seed: 0 }).test(input);
+      // The background is an even 100 grey, so blurred it is 100 everywhere, the corner too.
+      const blurred = await test('blur');
+      expect(blurred.variants.objectOnly?.probability).toBeCloseTo(100 / 255, 5);
+      // The mean of the readable images (b.png's region fails): (192 · 100 + 64 · 200) / 256 = 125.
+      const mean = await test('mean');
+      expect(mean.variants.objectOnly?.probability).toBeCloseTo(125 / 255, 5);
+      expect(mean.variants.swapRandom).toBeUndefined();
+      expect(mean.partners).toEqual({});
+      expect(mean.problems).toEqual([
+        "the background of 'b.png' could not be read: its region lies outside the image",
+      ]);
+    } finally {
+      await model.dispose();
+    }
+  });
+});
