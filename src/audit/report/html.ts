@@ -28,6 +28,7 @@ import {
   runSection,
   tableSection,
 } from './sections.js';
+import { shortcutSection } from './shortcut-section.js';
 
 export { scriptJson } from './escape.js';
 export { worstFirst } from './row-view.js';
@@ -170,6 +171,7 @@ async function page(
   const sections = [
     runSection(config, rows),
     datasetSection(rows, summary, meanMap, clusterMaps, aroundMaps),
+    shortcutSection(rows, summary.shortcuts, config.shortcuts),
     table,
   ];
   const body = [
