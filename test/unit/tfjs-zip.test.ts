@@ -125,6 +125,8 @@ describe('a Teachable Machine export zip', () => {
         });
         expect(model.spec.mean).toEqual(folderModel.spec.mean);
         expect([...model.capabilities].sort()).toEqual([
+          'backwardRules',
+          'biasGradients',
           'inputGradients',
           'layers',
           'outputs',
