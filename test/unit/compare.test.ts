@@ -1,11 +1,12 @@
 // compare's library on audit folders written by the test: hostile and broken files refused with the file, the
-// line and what was wrong, within bounded time; shortcut flags read whatever their shape; settings warned about.
+// line and what was wrong, within bounded time; shortcut flags from the rows; settings warned about.
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareAudits, compareFolders, readAudit, shortcutFlags } from '../../src/audit/compare/index.js';
+import type { ShortcutRowPart } from '../../src/audit/shortcut-types.js';
 import { SightlineError } from '../../src/core/errors.js';
 
 let dir: string;
@@ -162,38 +163,43 @@ describe('compare refuses broken audit folders', () => {
 });
 
 describe('compare on rows it can read', () => {
-  it('reads shortcut flags whatever their shape, and counts a new flag as worse', async () => {
+  it('reads shortcut flags from the rows, and counts a new flag as worse', async () => {
+    const words = "still predicts 'dog' with the object removed";
+    /** A row's shortcut tests as `audit --shortcuts` writes them, flagged or not. */
+    const tests = (flags: string[]) => ({
+      target: { index: 0, label: 'dog' },
+      variants: {},
+      partners: {},
+      reliesOnContext: flags.length > 0,
+      fragile: false,
+      flags,
+    });
     expect(shortcutFlags(undefined)).toBeUndefined();
-    expect(shortcutFlags({ variants: {} })).toBeUndefined();
-    expect(shortcutFlags(['fragile', 'context', 'context', 5])).toEqual(['context', 'fragile']);
-    expect(
-      shortcutFlags({
-        flags: [{ kind: 'context', words: "still says 'dog' with the dog removed" }, { code: 'x' }],
-      }),
-    ).toEqual(["still says 'dog' with the dog removed", 'x']);
-    const context = { flags: [{ kind: 'context', words: "still says 'dog' with the dog removed" }] };
+    expect(shortcutFlags(tests([]) as ShortcutRowPart)).toEqual([]);
+    expect(shortcutFlags(tests(['z', words, 'z']) as ShortcutRowPart)).toEqual([words, 'z']);
+    const context = tests([words]);
     const a = await audit([
-      row('a.png', 'dog', 'dog', 0.9, { shortcuts: { flags: [] } }),
+      row('a.png', 'dog', 'dog', 0.9, { shortcuts: tests([]) }),
       row('b.png', 'dog', 'dog', 0.9, { shortcuts: context }),
       row('c.png', 'dog', 'dog', 0.9),
     ]);
     const b = await audit([
       row('a.png', 'dog', 'dog', 0.9, { shortcuts: context }),
-      row('b.png', 'dog', 'dog', 0.9, { shortcuts: { flags: [] } }),
+      row('b.png', 'dog', 'dog', 0.9, { shortcuts: tests([]) }),
       row('c.png', 'dog', 'dog', 0.9, { shortcuts: context }),
     ]);
     const out = join(dir, 'flags-out');
     const c = await compareFolders(a, b, out);
     expect(c.images.map((i) => [i.file, i.change, i.worse, i.better])).toEqual([
-      ['a.png', 'worse', ["new flag: still says 'dog' with the dog removed"], []],
+      ['a.png', 'worse', [`new flag: ${words}`], []],
       // An audit without --shortcuts says nothing about flags: no change.
       ['c.png', 'same', [], []],
-      ['b.png', 'better', [], ["flag gone: still says 'dog' with the dog removed"]],
+      ['b.png', 'better', [], [`flag gone: ${words}`]],
     ]);
     expect([c.numbers.a.flagged, c.numbers.b.flagged]).toEqual([1, 2]);
     const csv = await readFile(join(out, 'compare.csv'), 'utf8');
-    expect(csv).toContain("a.png,worse,new flag: still says 'dog' with the dog removed,,");
-    expect(csv).toContain(",still says 'dog' with the dog removed,,,\r\n");
+    expect(csv).toContain(`a.png,worse,new flag: ${words},,`);
+    expect(csv).toContain(`,${words},,,\r\n`);
   });
 
   it('orders worse first by weight, and warns in words when the settings differ', async () => {

@@ -9,6 +9,7 @@ import { capText, formatCount } from '../../core/text.js';
 import { readRegularFile } from '../../io/read-file.js';
 import { JOURNAL_FILE, MAX_JOURNAL_BYTES, MAX_LINE } from '../journal.js';
 import { checkRow } from '../row-check.js';
+import type { ShortcutRowPart } from '../shortcut-types.js';
 import type { AuditConfig, AuditRow } from '../types.js';
 
 export const RESULTS_FILE = 'results.jsonl';
@@ -30,8 +31,7 @@ export interface AuditRead {
   /** The rows in file order, each checked; files are unique. */
   readonly rows: readonly AuditRow[];
   /**
-   * Each row's shortcut flags (an audit run with --shortcuts), by file; absent for rows without them. Read
-   * generically (shortcutFlags), so rows of audits older or newer than this code still compare.
+   * Each row's shortcut flags (an audit run with --shortcuts), by file; absent for rows without them.
    */
   readonly flags: ReadonlyMap<string, readonly string[]>;
 }
@@ -177,34 +177,22 @@ async function readRows(
     if (seen.has(row.file)) throw bad(path, `the image '${capText(row.file, 300)}' has a second row`, n);
     seen.add(row.file);
     rows.push(row);
-    const f = shortcutFlags((value as Record<string, unknown>).shortcuts);
+    const f = shortcutFlags(row.shortcuts);
     if (f) flags.set(row.file, f);
   }
   return { rows, flags };
 }
 
 /**
- * A row's shortcut flags as words, read without knowing their exact shape: `shortcuts` may be a list of flags
- * or an object holding one under `flags`; a flag may be its words, or an object whose `words`, `text`,
- * `message`, `kind`, `code` or `id` is (the first that is a text). Undefined when there is no list of flags.
+ * A row's shortcut flags (audit --shortcuts; the row check has read their shape), unique and sorted, each capped;
+ * undefined for a row without shortcut tests.
  */
-export function shortcutFlags(value: unknown): string[] | undefined {
-  const list = Array.isArray(value)
-    ? value
-    : typeof value === 'object' && value !== null && Array.isArray((value as { flags?: unknown }).flags)
-      ? (value as { flags: unknown[] }).flags
-      : undefined;
-  if (!list) return undefined;
+export function shortcutFlags(part: ShortcutRowPart | undefined): string[] | undefined {
+  if (!part) return undefined;
   const words: string[] = [];
-  for (const flag of list.slice(0, MAX_FLAGS)) {
-    let w: unknown = flag;
-    if (typeof flag === 'object' && flag !== null) {
-      const f = flag as Record<string, unknown>;
-      w = ['words', 'text', 'message', 'kind', 'code', 'id']
-        .map((k) => f[k])
-        .find((v) => typeof v === 'string');
-    }
-    if (typeof w === 'string' && w !== '' && !words.includes(w)) words.push(capText(w, MAX_FLAG));
+  for (const flag of part.flags.slice(0, MAX_FLAGS)) {
+    const w = capText(flag, MAX_FLAG);
+    if (w !== '' && !words.includes(w)) words.push(w);
   }
   return words.sort();
 }
