@@ -19,6 +19,8 @@ describe('gradient methods on the embedded InceptionV3 through ONNX autodiff', (
 
   it('offers input gradients and finds the last spatial feature map as the default layer', async () => {
     expect([...model.capabilities].sort()).toEqual([
+      'backwardRules',
+      'biasGradients',
       'inputGradients',
       'layers',
       'outputs',

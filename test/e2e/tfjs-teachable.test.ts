@@ -86,6 +86,8 @@ describe('a Teachable Machine image model', () => {
     expect(Array.from(preprocess(gray(127), spec).tensor.data)).toEqual(new Array(12).fill(0));
     for (const v of preprocess(gray(254), spec).tensor.data) expect(v).toBeCloseTo(1, 6);
     expect([...model.capabilities].sort()).toEqual([
+      'backwardRules',
+      'biasGradients',
       'inputGradients',
       'layers',
       'outputs',
