@@ -207,6 +207,8 @@ async function auditOne(
       target: label?.index ?? 'top',
       reference: request.reference,
       topK: request.topK ?? 5,
+      // Grad-CAM's own pass gives the scores: one model pass per image, not a forward pass before it.
+      forMethod: { method: request.method },
       signal: request.signal,
     }).catch((error: unknown) => {
       // A segmenter that gives the labelled class no pixels got the label wrong: the row is an error (no

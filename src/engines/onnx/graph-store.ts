@@ -19,6 +19,8 @@ import type { GradientGraphCache } from './session.js';
 /** What a stored gradient graph's user needs besides the ONNX bytes. */
 export interface GraphMeta {
   seedName: string;
+  /** Graphs seeded with the top class (autodiff topSeed): the output holding each image's seeded index. */
+  topIndexName?: string;
   inputGradientName?: string;
   layers: { activation: string; gradient: string }[];
 }
@@ -50,13 +52,17 @@ export async function storedProbe(source: GraphSource): Promise<Probe> {
   return probeFromJson(stored.meta) ?? make();
 }
 
-/** The gradient graph exposing `layers` (none: the input gradient) as ONNX bytes, from the cache or made. */
+/**
+ * The gradient graph exposing `layers` (none: the input gradient) as ONNX bytes, from the cache or made;
+ * `topSeed`: seeded inside the graph with each image's top class (autodiff/gradient-graph.ts).
+ */
 export async function storedGradientGraph(
   source: GraphSource,
   layers: string[],
   probe: () => Promise<Probe>,
+  topSeed = false,
 ): Promise<{ bytes: Uint8Array; meta: GraphMeta }> {
-  const stored = await gradientGraphEntry(source, layers, probe);
+  const stored = await gradientGraphEntry(source, layers, probe, topSeed);
   const bytes = stored.appended ? appendToSource(source.proto, stored.model) : stored.model;
   if (!bytes)
     throw new SightlineError(
@@ -82,6 +88,7 @@ export async function gradientGraphEntry(
   source: GraphSource,
   layers: string[],
   probe: () => Promise<Probe>,
+  topSeed = false,
 ): Promise<GradientGraphEntry> {
   const { proto, spec, outputName, cache } = source;
   const make = async () => {
@@ -92,9 +99,11 @@ export async function gradientGraphEntry(
       layers,
       inputGradient: layers.length === 0,
       probe: await probe(),
+      topSeed,
     });
     const meta: GraphMeta = {
       seedName: graph.seedName,
+      ...(graph.topIndexName ? { topIndexName: graph.topIndexName } : {}),
       inputGradientName: graph.inputGradientName,
       layers: graph.layers.map(({ activation, gradient }) => ({ activation, gradient })),
     };
@@ -110,6 +119,8 @@ export async function gradientGraphEntry(
     size: [spec.width, spec.height],
     // Stored metas before 'layers' held one 'layer': a new key keeps old cache entries from being read.
     layers: layers.join('\n'),
+    // Absent for seed-input graphs, so their keys (and stored graphs) stay as they were.
+    ...(topSeed ? { seed: 'top' } : {}),
   });
   const stored = cache ? await cache.load(key, make) : await make();
   const { appended, ...meta } = JSON.parse(stored.meta) as GraphMeta & { appended?: boolean };

@@ -15,6 +15,7 @@ import type {
   GradientResult,
   LayerInfo,
   LayerResult,
+  LayerSeed,
   Model,
   ModelOutput,
   ModelSpec,
@@ -222,12 +223,7 @@ export class OnnxModel implements Model {
     return this.probed;
   }
 
-  async layer(
-    name: string,
-    batch: Tensor,
-    seed: Tensor | null,
-    options: RunOptions = {},
-  ): Promise<LayerResult> {
+  async layer(name: string, batch: Tensor, seed: LayerSeed, options: RunOptions = {}): Promise<LayerResult> {
     const { layers } = await this.layerPlan();
     const info = layers.find((l) => l.name === name);
     if (!info) {
@@ -238,6 +234,7 @@ export class OnnxModel implements Model {
         { layer: name },
       );
     }
+    if (seed === 'top') return this.topLayer(info, batch, options);
     const g = await this.gradientSession([name]);
     const { activation, gradient } = g.layers[0];
     // Activations alone still run the backward graph; a zero seed makes its gradients zero.
@@ -254,6 +251,38 @@ export class OnnxModel implements Model {
       scores: this.scores(result[this.outputName], batch.dims[0]),
       activations: toNchw(info, toTensor(result[activation])),
       gradients: seed ? toNchw(info, toTensor(result[gradient])) : undefined,
+    };
+  }
+
+  /**
+   * A layer with the gradients of each image's top class, from one run of a graph that picks the class
+   * itself (autodiff topSeed). An output that is not [N, K] has no such graph: the model runs twice there,
+   * once to pick the class, as a caller would.
+   */
+  private async topLayer(info: LayerInfo, batch: Tensor, options: RunOptions): Promise<LayerResult> {
+    if (this.io.outputs[0]?.dims.length !== 2) {
+      const scores = await this.predict(batch, options);
+      const seeded = topIndices(scores);
+      const [n, k] = scores.dims;
+      const seed = new Float32Array(n * k);
+      for (const [i, c] of seeded.entries()) seed[i * k + c] = 1;
+      return { ...(await this.layer(info.name, batch, { data: seed, dims: [n, k] }, options)), seeded };
+    }
+    const g = await this.gradientSession([info.name], true);
+    const { activation, gradient } = g.layers[0];
+    const index = g.topIndexName!;
+    const result = await this.run(
+      g.session,
+      batch,
+      {},
+      [this.outputName, activation, gradient, index],
+      options,
+    );
+    return {
+      scores: this.scores(result[this.outputName], batch.dims[0]),
+      activations: toNchw(info, toTensor(result[activation])),
+      gradients: toNchw(info, toTensor(result[gradient])),
+      seeded: Array.from(result[index].data as BigInt64Array, Number),
     };
   }
 
@@ -317,10 +346,13 @@ export class OnnxModel implements Model {
   }
 
   /** The gradient graph exposing `layers`: this model's own, or for withWeights' models the base's with their weights. */
-  private async gradientGraph(layers: string[]): Promise<{ bytes: Uint8Array; meta: GraphMeta }> {
-    if (!this.reweighted) return storedGradientGraph(this.graphSource(), layers, () => this.probe());
+  private async gradientGraph(
+    layers: string[],
+    topSeed: boolean,
+  ): Promise<{ bytes: Uint8Array; meta: GraphMeta }> {
+    if (!this.reweighted) return storedGradientGraph(this.graphSource(), layers, () => this.probe(), topSeed);
     const { base, values } = this.reweighted;
-    const entry = await base.sharedGradientGraph(layers);
+    const entry = await base.sharedGradientGraph(layers, topSeed);
     return {
       bytes: entry.appended
         ? withInitializers(base.ownBytes(), values, entry.model)
@@ -335,11 +367,11 @@ export class OnnxModel implements Model {
   }
 
   /** A gradient graph as stored, kept for the models withWeights makes from this one (one transform for all). */
-  private sharedGradientGraph(layers: string[]): Promise<GradientGraphEntry> {
-    const key = layers.join('\n');
+  private sharedGradientGraph(layers: string[], topSeed: boolean): Promise<GradientGraphEntry> {
+    const key = `${layers.join('\n')}${topSeed ? '\ntop' : ''}`;
     let pending = this.sharedGraphs.get(key);
     if (!pending) {
-      pending = gradientGraphEntry(this.graphSource(), layers, () => this.probe());
+      pending = gradientGraphEntry(this.graphSource(), layers, () => this.probe(), topSeed);
       this.sharedGraphs.set(key, pending);
       pending.catch(() => this.sharedGraphs.delete(key));
     }
@@ -372,13 +404,13 @@ export class OnnxModel implements Model {
       });
   }
 
-  private gradientSession(layers: string[]): Promise<GradientSession> {
+  private gradientSession(layers: string[], topSeed = false): Promise<GradientSession> {
     this.requireGradients(layers.length > 0 ? 'layers' : 'inputGradients');
-    const layer = layers.join('\n');
+    const layer = `${layers.join('\n')}${topSeed ? '\ntop' : ''}`;
     let pending = this.gradientSessions.get(layer);
     if (!pending) {
       pending = (async () => {
-        const { bytes, meta } = await this.gradientGraph(layers);
+        const { bytes, meta } = await this.gradientGraph(layers, topSeed);
         const session = await openSession(bytes, this.options);
         return { session, ...meta };
       })();
@@ -494,4 +526,15 @@ function describeIo(session: OrtSession): OnnxIo {
     inputs: meta(session.inputNames, session.inputMetadata),
     outputs: meta(session.outputNames, session.outputMetadata),
   };
+}
+
+/** Each image's first highest score's index, as the top-seeded graph's ArgMax picks it. */
+function topIndices(scores: Tensor): number[] {
+  const [n, k] = scores.dims;
+  return Array.from({ length: n }, (_, i) => {
+    const row = scores.data.subarray(i * k, (i + 1) * k);
+    let best = 0;
+    for (let c = 1; c < k; c++) if (row[c] > row[best]) best = c;
+    return best;
+  });
 }
