@@ -36,7 +36,7 @@ import {
   storedProbe,
   withFixedInput,
 } from './graph-store.js';
-import { type LayerPlan, planLayers, toNchw } from './layers.js';
+import { type LayerPlan, planLayers, toNchw, topSeed } from './layers.js';
 import { LazySession } from './lazy-session.js';
 import { type OrtSession, openInThisThread, type SessionOpener } from './open-session.js';
 import { namedOutputs } from './outputs.js';
@@ -234,55 +234,28 @@ export class OnnxModel implements Model {
         { layer: name },
       );
     }
-    if (seed === 'top') return this.topLayer(info, batch, options);
-    const g = await this.gradientSession([name]);
+    const top = seed === 'top';
+    if (top && this.io.outputs[0]?.dims.length !== 2) {
+      // Only an [N, K] output has a graph that seeds its top class (autodiff topSeed): a forward pass picks it.
+      const picked = topSeed(await this.predict(batch, options));
+      return { ...(await this.layer(name, batch, picked.seed, options)), seeded: picked.seeded };
+    }
+    const g = await this.gradientSession([name], top);
     const { activation, gradient } = g.layers[0];
-    // Activations alone still run the backward graph; a zero seed makes its gradients zero.
-    const k = seed?.dims[1] ?? (await this.predict(batch, options)).dims[1];
-    const zeros = { data: new Float32Array(batch.dims[0] * k), dims: [batch.dims[0], k] };
-    const result = await this.run(
-      g.session,
-      batch,
-      { [g.seedName]: this.outputSeed(seed ?? zeros) },
-      [this.outputName, activation, gradient],
-      options,
-    );
+    const feeds: Record<string, Tensor> = {};
+    if (!top) {
+      // Activations alone still run the backward graph; a zero seed makes its gradients zero.
+      const k = seed?.dims[1] ?? (await this.predict(batch, options)).dims[1];
+      const zeros = { data: new Float32Array(batch.dims[0] * k), dims: [batch.dims[0], k] };
+      feeds[g.seedName] = this.outputSeed(seed ?? zeros);
+    }
+    const fetches = [this.outputName, activation, gradient, ...(top ? [g.topIndexName!] : [])];
+    const result = await this.run(g.session, batch, feeds, fetches, options);
     return {
       scores: this.scores(result[this.outputName], batch.dims[0]),
       activations: toNchw(info, toTensor(result[activation])),
       gradients: seed ? toNchw(info, toTensor(result[gradient])) : undefined,
-    };
-  }
-
-  /**
-   * A layer with the gradients of each image's top class, from one run of a graph that picks the class
-   * itself (autodiff topSeed). An output that is not [N, K] has no such graph: the model runs twice there,
-   * once to pick the class, as a caller would.
-   */
-  private async topLayer(info: LayerInfo, batch: Tensor, options: RunOptions): Promise<LayerResult> {
-    if (this.io.outputs[0]?.dims.length !== 2) {
-      const scores = await this.predict(batch, options);
-      const seeded = topIndices(scores);
-      const [n, k] = scores.dims;
-      const seed = new Float32Array(n * k);
-      for (const [i, c] of seeded.entries()) seed[i * k + c] = 1;
-      return { ...(await this.layer(info.name, batch, { data: seed, dims: [n, k] }, options)), seeded };
-    }
-    const g = await this.gradientSession([info.name], true);
-    const { activation, gradient } = g.layers[0];
-    const index = g.topIndexName!;
-    const result = await this.run(
-      g.session,
-      batch,
-      {},
-      [this.outputName, activation, gradient, index],
-      options,
-    );
-    return {
-      scores: this.scores(result[this.outputName], batch.dims[0]),
-      activations: toNchw(info, toTensor(result[activation])),
-      gradients: toNchw(info, toTensor(result[gradient])),
-      seeded: Array.from(result[index].data as BigInt64Array, Number),
+      ...(top ? { seeded: Array.from(result[g.topIndexName!].data as BigInt64Array, Number) } : {}),
     };
   }
 
@@ -346,13 +319,10 @@ export class OnnxModel implements Model {
   }
 
   /** The gradient graph exposing `layers`: this model's own, or for withWeights' models the base's with their weights. */
-  private async gradientGraph(
-    layers: string[],
-    topSeed: boolean,
-  ): Promise<{ bytes: Uint8Array; meta: GraphMeta }> {
-    if (!this.reweighted) return storedGradientGraph(this.graphSource(), layers, () => this.probe(), topSeed);
+  private async gradientGraph(layers: string[], top: boolean): ReturnType<typeof storedGradientGraph> {
+    if (!this.reweighted) return storedGradientGraph(this.graphSource(), layers, () => this.probe(), top);
     const { base, values } = this.reweighted;
-    const entry = await base.sharedGradientGraph(layers, topSeed);
+    const entry = await base.sharedGradientGraph(layers, top);
     return {
       bytes: entry.appended
         ? withInitializers(base.ownBytes(), values, entry.model)
@@ -367,11 +337,11 @@ export class OnnxModel implements Model {
   }
 
   /** A gradient graph as stored, kept for the models withWeights makes from this one (one transform for all). */
-  private sharedGradientGraph(layers: string[], topSeed: boolean): Promise<GradientGraphEntry> {
-    const key = `${layers.join('\n')}${topSeed ? '\ntop' : ''}`;
+  private sharedGradientGraph(layers: string[], top: boolean): Promise<GradientGraphEntry> {
+    const key = `${layers.join('\n')}${top ? '\ntop' : ''}`;
     let pending = this.sharedGraphs.get(key);
     if (!pending) {
-      pending = gradientGraphEntry(this.graphSource(), layers, () => this.probe(), topSeed);
+      pending = gradientGraphEntry(this.graphSource(), layers, () => this.probe(), top);
       this.sharedGraphs.set(key, pending);
       pending.catch(() => this.sharedGraphs.delete(key));
     }
@@ -404,13 +374,13 @@ export class OnnxModel implements Model {
       });
   }
 
-  private gradientSession(layers: string[], topSeed = false): Promise<GradientSession> {
+  private gradientSession(layers: string[], top = false): Promise<GradientSession> {
     this.requireGradients(layers.length > 0 ? 'layers' : 'inputGradients');
-    const layer = `${layers.join('\n')}${topSeed ? '\ntop' : ''}`;
+    const layer = `${layers.join('\n')}${top ? '\ntop' : ''}`;
     let pending = this.gradientSessions.get(layer);
     if (!pending) {
       pending = (async () => {
-        const { bytes, meta } = await this.gradientGraph(layers, topSeed);
+        const { bytes, meta } = await this.gradientGraph(layers, top);
         const session = await openSession(bytes, this.options);
         return { session, ...meta };
       })();
@@ -526,15 +496,4 @@ function describeIo(session: OrtSession): OnnxIo {
     inputs: meta(session.inputNames, session.inputMetadata),
     outputs: meta(session.outputNames, session.outputMetadata),
   };
-}
-
-/** Each image's first highest score's index, as the top-seeded graph's ArgMax picks it. */
-function topIndices(scores: Tensor): number[] {
-  const [n, k] = scores.dims;
-  return Array.from({ length: n }, (_, i) => {
-    const row = scores.data.subarray(i * k, (i + 1) * k);
-    let best = 0;
-    for (let c = 1; c < k; c++) if (row[c] > row[best]) best = c;
-    return best;
-  });
 }
