@@ -58,7 +58,10 @@ export interface AuditRequest {
    * map explains the cosine similarity to it (explain.ts PrepareRequest.reference).
    */
   readonly reference?: PrepareRequest['reference'];
-  /** Images in flight at once (default 2): decoding and writing overlap the model's work. */
+  /**
+   * Images being read and run through the model at once (default 2); as many more are drawn and written beside
+   * them (inLanes), so that reading and drawing overlap the model's work.
+   */
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressCallback;
