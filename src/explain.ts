@@ -1,11 +1,10 @@
 import type { AttributionMap, Target } from './core/attribution.js';
-import { invalidArgument, SightlineError } from './core/errors.js';
+import { SightlineError } from './core/errors.js';
 import type { RgbImage } from './core/image.js';
 import type { MethodOptions } from './core/method.js';
 import type { Model } from './core/model.js';
 import { type Geometry, mapToImage, preprocess } from './core/preprocess.js';
 import type { ProgressCallback } from './core/progress.js';
-import { outputValues } from './core/scores.js';
 import {
   boxRegion,
   classShares,

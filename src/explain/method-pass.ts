@@ -32,8 +32,8 @@ const handed = new WeakSet<LayerPass>();
 /**
  * `model`, except that the first call of `layer` asking for exactly `pass` (same layer, the same input
  * tensor, a one-hot seed of the same class) is answered with its result instead of a run; every other call,
- * and that one a second time (from any model withPass made), goes to the model. The methods need no change and cannot get another pass's
- * numbers: anything that does not match runs as before.
+ * and that one a second time (from any model withPass made), goes to the model. The methods need no change
+ * and cannot get another pass's numbers: anything that does not match runs as before.
  */
 export function withPass(model: Model, pass: LayerPass | undefined): Model {
   if (!pass || !model.layer) return model;
@@ -82,9 +82,18 @@ export async function scoresFromMethodPass(
   // A class named before the pass needs the number of scores to be read; unknown before the first pass.
   if (wanted !== 'top' && k === undefined) return undefined;
   const index = wanted === 'top' ? undefined : pickIndex(model, k!, wanted);
-  const layer = forMethod?.layer ?? (await model.layers()).defaultLayer;
   const seed = index === undefined ? 'top' : oneHotSeed(k!, index);
-  const result = await model.layer(layer, input, seed, { signal: request.signal });
+  let layer: string;
+  let result: LayerResult;
+  try {
+    layer = forMethod?.layer ?? (await model.layers()).defaultLayer;
+    result = await model.layer(layer, input, seed, { signal: request.signal });
+  } catch (error) {
+    // The method's own failure stays the method's (evaluate runs the other methods, the audit reports the
+    // method's error with the predictions known): prepare takes the forward pass it always took.
+    if (request.signal?.aborted) throw error;
+    return undefined;
+  }
   const { scores } = result;
   checkTaskWidth(model.spec, scores.dims[1]);
   const target = resolveTarget(model, scores, index ?? 'top');

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditImages } from '../../src/audit/audit.js';
 import type { AuditRow } from '../../src/audit/types.js';
+import { SightlineError } from '../../src/core/errors.js';
 import type { RgbImage } from '../../src/core/image.js';
 import type { ModelSpec } from '../../src/core/model.js';
 import { openInThisThread, type SessionOpener } from '../../src/engines/onnx/open-session.js';
@@ -12,6 +13,7 @@ import { attr, buildModel, encodeModel, floatTensor, valueInfo } from '../../src
 import { OnnxModel } from '../../src/engines/onnx/session.js';
 import { explain, explainPrepared, prepare } from '../../src/explain.js';
 import { oneHot } from '../../src/methods/gradient/common.js';
+import { analyticSpec } from '../helpers/analytic.js';
 
 const SIZE = 8;
 const CLASSES = 3;
@@ -44,20 +46,7 @@ function tinyCnn(tie: boolean): Uint8Array {
   );
 }
 
-const spec: ModelSpec = {
-  inputName: 'x',
-  layout: 'NCHW',
-  width: SIZE,
-  height: SIZE,
-  channelOrder: 'RGB',
-  mean: [0, 0, 0],
-  std: [1, 1, 1],
-  resize: 'squash',
-  cropFraction: 1,
-  labels: ['a', 'b', 'c'],
-  outputs: 'logits',
-  task: 'classify',
-};
+const spec: ModelSpec = { ...analyticSpec(SIZE), labels: ['a', 'b', 'c'], outputs: 'logits' };
 
 /** Opens sessions that count their runs: every model pass, whichever code path asked for it. */
 function countingOpener(): { open: SessionOpener; runs: () => number } {
@@ -171,6 +160,22 @@ describe('Grad-CAM without a forward pass before it', () => {
     await explain({ model, image: photo(4), method: 'eigen-cam' });
     // eigen-cam reads activations only: a forward pass for the scores, then its own layer pass.
     expect(counter.runs() - before).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a method pass that fails leaves prepare its forward pass, and the method its own error', async () => {
+    const broken = new Proxy(model, {
+      get(target, key) {
+        if (key === 'layer') return () => Promise.reject(new SightlineError('MODEL_SHAPE', 'no layer today'));
+        const value = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const before = counter.runs();
+    const prepared = await prepare({ model: broken, image: photo(0), forMethod: { method: 'grad-cam' } });
+    expect(counter.runs() - before).toBe(1);
+    expect(prepared.pass).toBeUndefined();
+    expect(prepared.target).toEqual((await prepare({ model, image: photo(0) })).target);
+    await expect(explainPrepared(broken, prepared, { method: 'grad-cam' })).rejects.toThrow('no layer today');
   });
 
   it('the audit runs the model once per image', async () => {
