@@ -1,11 +1,10 @@
 import type { AttributionMap, Target } from './core/attribution.js';
-import { invalidArgument, SightlineError } from './core/errors.js';
+import { SightlineError } from './core/errors.js';
 import type { RgbImage } from './core/image.js';
 import type { MethodOptions } from './core/method.js';
 import type { Model } from './core/model.js';
 import { type Geometry, mapToImage, preprocess } from './core/preprocess.js';
 import type { ProgressCallback } from './core/progress.js';
-import { outputValues } from './core/scores.js';
 import {
   boxRegion,
   classShares,
@@ -22,10 +21,13 @@ import {
 } from './core/targets.js';
 import type { Tensor } from './core/tensor.js';
 import { type DetectionDescription, prepareDetection } from './explain/detect.js';
+import { type LayerPass, scoresFromMethodPass, withPass } from './explain/method-pass.js';
+import { labelOf, pickIndex, rankPredictions, resolveTarget } from './explain/predictions.js';
 import { type AnyMethod, checkCapabilities, getMethod, resolveOptions } from './methods/registry.js';
 import type { PhotoMask } from './models/detect-mask.js';
-import { resolveLabel } from './models/label-match.js';
 import { checkTaskWidth } from './models/spec.js';
+
+export { labelOf, rankPredictions, resolveTarget } from './explain/predictions.js';
 
 export interface Prediction {
   /** The class (or tag, score) index; for a detector, the detection's rank in the photo. */
@@ -57,6 +59,12 @@ export interface PrepareRequest {
    * model) or a vector of the embedding's length (e.g. a CLIP text embedding).
    */
   readonly reference?: RgbImage | ArrayLike<number>;
+  /**
+   * The method the photo is prepared for. Where that method's one pass also gives the scores (a gradient
+   * CAM on a classifier's layer), prepare runs that pass instead of a forward pass of its own and the method
+   * is handed its result (explainPrepared): the same scores, target and map for half the model's work.
+   */
+  readonly forMethod?: Pick<MethodRequest, 'method' | 'layer'>;
   readonly signal?: AbortSignal;
 }
 
@@ -111,6 +119,8 @@ export interface PreparedImage {
    * caller of prepare disposes it (disposePrepared); explain does so itself.
    */
   readonly model?: Model;
+  /** The method's pass that prepare ran to get the scores (see PrepareRequest.forMethod), handed to it once. */
+  readonly pass?: LayerPass;
 }
 
 /** Releases what prepare made besides the request's model (a segment or similarity target's model). */
@@ -128,6 +138,8 @@ export async function prepare(request: PrepareRequest): Promise<PreparedImage> {
   refuseUnusedTargetParts(model.spec.task, request.region !== undefined, request.reference !== undefined);
   if (model.spec.task === 'detect') return prepareDetect(request);
   const { tensor: input, geometry } = preprocess(image, model.spec);
+  const passed = await scoresFromMethodPass(request, input);
+  if (passed) return { ...passed, geometry };
   const scores = await model.predict(input, { signal: request.signal });
   // A width the file did not fix is known now (models/spec.ts checked the fixed ones at load).
   checkTaskWidth(model.spec, scores.dims[1]);
@@ -202,7 +214,7 @@ export interface Explanation {
 export async function explain(request: ExplainRequest): Promise<Explanation> {
   // The method and its options are checked before the model runs, so a typo costs no prediction.
   const { method } = checkMethod(request.model, request);
-  const prepared = await prepare(request);
+  const prepared = await prepare({ ...request, forMethod: { method, layer: request.layer } });
   try {
     return await explainPrepared(request.model, prepared, { ...request, method });
   } finally {
@@ -219,7 +231,7 @@ export async function explainPrepared(
   prepared: PreparedImage,
   request: MethodRequest,
 ): Promise<Explanation> {
-  const explained = prepared.model ?? model;
+  const explained = withPass(prepared.model ?? model, prepared.pass);
   const { method, options } = checkMethod(explained, request);
   const { input, geometry, target, classes } = prepared;
   const inputMap = await method.attribute(
@@ -262,11 +274,6 @@ function checkMethod(model: Model, request: MethodRequest): { method: AnyMethod;
   const options = resolveOptions(method, request.options);
   checkCapabilities(method, model);
   return { method, options };
-}
-
-export function labelOf(model: Model, index: number): string {
-  const noun = model.spec.task === 'multilabel' ? 'tag' : model.spec.task === 'score' ? 'score' : 'class';
-  return model.spec.labels[index] ?? `${noun} ${index}`;
 }
 
 /**
@@ -450,46 +457,4 @@ async function segmentLayer(
   const { layers, defaultLayer } = await model.layers();
   const before = layers.filter((l) => l.dims[1] !== classes);
   return before.length > 0 ? before[before.length - 1].name : defaultLayer;
-}
-
-/**
- * The first k predictions in the task's words (core/scores.ts outputValues): classes by softmax probability
- * and tags by their own sigmoid probability, highest first; a score model's raw outputs in their own order, as
- * ranking regression outputs against each other means nothing.
- */
-export function rankPredictions(model: Model, scores: Tensor, k: number): Prediction[] {
-  const row = scores.data.subarray(0, scores.dims[1]);
-  const predictions = Array.from(outputValues(row, model.spec), (score, index) => ({
-    index,
-    label: labelOf(model, index),
-    score,
-  }));
-  if (model.spec.task !== 'score') predictions.sort((a, b) => b.score - a.score);
-  return predictions.slice(0, Math.max(1, k));
-}
-
-/**
- * 'top' (the highest score), a class index below the number of scores, or a label as resolveLabel reads it
- * (exact, a class index, case-insensitive, underscores and hyphens as spaces, a unique part).
- */
-export function resolveTarget(model: Model, scores: Tensor, target: 'top' | number | string): Target {
-  const k = scores.dims[1];
-  if (target === 'top') {
-    let best = 0;
-    for (let i = 1; i < k; i++) if (scores.data[i] > scores.data[best]) best = i;
-    return { index: best, label: labelOf(model, best) };
-  }
-  const index = pickIndex(model, k, target);
-  return { index, label: labelOf(model, index) };
-}
-
-/** A class index below k, or a label as resolveLabel reads it. */
-function pickIndex(model: Model, k: number, target: number | string): number {
-  if (typeof target === 'number') {
-    if (!Number.isInteger(target) || target < 0 || target >= k) {
-      throw invalidArgument('target', `a class index from 0 to ${k - 1}`, target);
-    }
-    return target;
-  }
-  return resolveLabel(target, model.spec.labels, { classes: k, noun: 'Target' }).index;
 }

@@ -60,7 +60,10 @@ export interface AuditRequest {
    * map explains the cosine similarity to it (explain.ts PrepareRequest.reference).
    */
   readonly reference?: PrepareRequest['reference'];
-  /** Images in flight at once (default 2): decoding and writing overlap the model's work. */
+  /**
+   * Images being read and run through the model at once (default 2); as many more are drawn and written beside
+   * them (inLanes), so that reading and drawing overlap the model's work.
+   */
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressCallback;
@@ -214,6 +217,8 @@ async function auditOne(
       target: label?.index ?? 'top',
       reference: request.reference,
       topK: request.topK ?? 5,
+      // Grad-CAM's own pass gives the scores: one model pass per image, not a forward pass before it.
+      forMethod: { method: request.method },
       signal: request.signal,
     }).catch((error: unknown) => {
       // A segmenter that gives the labelled class no pixels got the label wrong: the row is an error (no

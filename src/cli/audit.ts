@@ -115,7 +115,12 @@ export function auditCommand(): Command {
       'where the model should look: COCO JSON, Pascal VOC XML (file or folder), CSV of boxes, or a folder of mask PNGs',
     )
     .option('-o, --out <dir>', 'output folder for report.html, results.jsonl, results.csv', 'sightline-audit')
-    .option('--concurrency <n>', 'images in flight at once', parsePositiveInt, 2)
+    .option(
+      '--concurrency <n>',
+      'images being read and run through the model at once; as many more are drawn and written beside them',
+      parsePositiveInt,
+      2,
+    )
     .option(
       '--fail-under <share>',
       `exit with code ${GATE_FAILED_EXIT} when the share of images with regions that look at the object is below this (0–1); for a detector, of explained detections that found an object`,

@@ -171,7 +171,16 @@ export interface LayerResult {
   readonly activations: Tensor;
   /** ∂ Σ(seed ⊙ scores) / ∂ activations; absent when no seed was given (activations only). */
   readonly gradients?: Tensor;
+  /** With seed 'top': the class each image's gradients are for, the first of its highest scores. */
+  readonly seeded?: readonly number[];
 }
+
+/**
+ * What Model.layer's gradients are of: Σ(seed ⊙ scores) for a seed [N, K]; 'top', each image's highest score
+ * (the first of equal ones), chosen within the same pass, so no earlier pass is needed to choose it; null,
+ * none (activations only).
+ */
+export type LayerSeed = Tensor | null | 'top';
 
 /** A tensor inside the model that the CAM family can look at. */
 export interface LayerInfo {
@@ -250,7 +259,7 @@ export interface Model {
    */
   layers?(): Promise<{ readonly layers: readonly LayerInfo[]; readonly defaultLayer: string }>;
   /** Capability 'layers': a layer's activations, and with a seed its gradients, as [N, C, h, w]. */
-  layer?(name: string, batch: Tensor, seed: Tensor | null, options?: RunOptions): Promise<LayerResult>;
+  layer?(name: string, batch: Tensor, seed: LayerSeed, options?: RunOptions): Promise<LayerResult>;
   /**
    * Capability 'attention': every block's attention probabilities over the whole token sequence, with their
    * gradients when a seed is given. Refused (MODEL_SHAPE) for attention in local windows or without a class token.

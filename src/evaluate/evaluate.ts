@@ -167,6 +167,7 @@ async function evaluatePrepared(
             target: request.target,
             region: request.region,
             reference: request.reference,
+            forMethod: { method },
             signal: request.signal,
           });
         } catch (error) {

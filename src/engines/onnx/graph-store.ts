@@ -21,6 +21,8 @@ import type { GradientGraphCache } from './session.js';
 /** What a stored gradient graph's user needs besides the ONNX bytes. */
 export interface GraphMeta {
   seedName: string;
+  /** Graphs seeded with the top class (autodiff topSeed): the output holding each image's seeded index. */
+  topIndexName?: string;
   inputGradientName?: string;
   layers: { activation: string; gradient: string }[];
 }
@@ -55,18 +57,20 @@ export async function storedProbe(source: GraphSource): Promise<Probe> {
 /**
  * Which gradient graph: the layers it exposes (none: the input gradient alone), whether it also computes the
  * input gradient when it exposes layers (default not: the CAM family's graphs stop at the earliest layer),
- * and the backward rules (default 'exact').
+ * the backward rules (default 'exact'), and
+ * `topSeed`: seeded inside the graph with each image's top class (autodiff/gradient-graph.ts) instead of taking a seed input.
  */
 export interface GraphRequest {
   readonly layers: readonly string[];
   readonly withInput?: boolean;
   readonly rules?: BackwardRules;
+  readonly topSeed?: boolean;
 }
 
 /** A request's identity within one process (sessions and shared graphs are kept under it). */
 export function requestKey(request: GraphRequest): string {
   const withInput = request.layers.length === 0 || request.withInput === true;
-  return JSON.stringify([request.layers, withInput, request.rules ?? 'exact']);
+  return JSON.stringify([request.layers, withInput, request.rules ?? 'exact', request.topSeed === true]);
 }
 
 /** The gradient graph a request names as ONNX bytes, from the cache or made. */
@@ -115,9 +119,11 @@ export async function gradientGraphEntry(
       inputGradient: withInput,
       probe: await probe(),
       rules: rules && RULE_SETS[rules],
+      topSeed: request.topSeed === true,
     });
     const meta: GraphMeta = {
       seedName: graph.seedName,
+      ...(graph.topIndexName ? { topIndexName: graph.topIndexName } : {}),
       inputGradientName: graph.inputGradientName,
       layers: graph.layers.map(({ activation, gradient }) => ({ activation, gradient })),
     };
@@ -136,6 +142,8 @@ export async function gradientGraphEntry(
     // Only where they differ from the defaults, so the keys of existing exact graphs stay as they were.
     ...(layers.length > 0 && withInput ? { withInput } : {}),
     ...(rules ? { rules } : {}),
+    // Absent for seed-input graphs, so their keys (and stored graphs) stay as they were.
+    ...(request.topSeed ? { seed: 'top' } : {}),
   });
   const stored = cache ? await cache.load(key, make) : await make();
   const { appended, ...meta } = JSON.parse(stored.meta) as GraphMeta & { appended?: boolean };

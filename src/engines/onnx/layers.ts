@@ -344,3 +344,19 @@ export function toNchw(info: LayerInfo, t: Tensor): Tensor {
   }
   return { data: out, dims: [n, c, h, w] };
 }
+
+/**
+ * Each image's top class (the first of its highest scores, as the top-seeded graph's ArgMax picks it) and the
+ * one-hot seed [N, K] of those classes.
+ */
+export function topSeed(scores: Tensor): { seed: Tensor; seeded: number[] } {
+  const [n, k] = scores.dims;
+  const seed = new Float32Array(n * k);
+  const seeded = Array.from({ length: n }, (_, i) => {
+    let best = 0;
+    for (let c = 1; c < k; c++) if (scores.data[i * k + c] > scores.data[i * k + best]) best = c;
+    seed[i * k + best] = 1;
+    return best;
+  });
+  return { seed: { data: seed, dims: [n, k] }, seeded };
+}

@@ -17,6 +17,7 @@ import type {
   GradientResult,
   LayerInfo,
   LayerResult,
+  LayerSeed,
   Model,
   ModelOutput,
   ModelSpec,
@@ -41,7 +42,7 @@ import {
   whyNoGradients,
   withFixedInput,
 } from './graph-store.js';
-import { type LayerPlan, planLayers, toNchw } from './layers.js';
+import { type LayerPlan, planLayers, toNchw, topSeed } from './layers.js';
 import { LazySession } from './lazy-session.js';
 import { type OrtSession, openInThisThread, type SessionOpener } from './open-session.js';
 import { namedOutputs } from './outputs.js';
@@ -223,12 +224,7 @@ export class OnnxModel implements Model {
     return this.probed;
   }
 
-  async layer(
-    name: string,
-    batch: Tensor,
-    seed: Tensor | null,
-    options: RunOptions = {},
-  ): Promise<LayerResult> {
+  async layer(name: string, batch: Tensor, seed: LayerSeed, options: RunOptions = {}): Promise<LayerResult> {
     const { layers } = await this.layerPlan();
     const info = layers.find((l) => l.name === name);
     if (!info) {
@@ -239,22 +235,28 @@ export class OnnxModel implements Model {
         { layer: name },
       );
     }
-    const g = await this.gradientSession({ layers: [name] });
+    const top = seed === 'top';
+    if (top && this.io.outputs[0]?.dims.length !== 2) {
+      // Only an [N, K] output has a graph that seeds its top class (autodiff topSeed): a forward pass picks it.
+      const picked = topSeed(await this.predict(batch, options));
+      return { ...(await this.layer(name, batch, picked.seed, options)), seeded: picked.seeded };
+    }
+    const g = await this.gradientSession({ layers: [name], topSeed: top });
     const { activation, gradient } = g.layers[0];
-    // Activations alone still run the backward graph; a zero seed makes its gradients zero.
-    const k = seed?.dims[1] ?? (await this.predict(batch, options)).dims[1];
-    const zeros = { data: new Float32Array(batch.dims[0] * k), dims: [batch.dims[0], k] };
-    const result = await this.run(
-      g.session,
-      batch,
-      { [g.seedName]: this.outputSeed(seed ?? zeros) },
-      [this.outputName, activation, gradient],
-      options,
-    );
+    const feeds: Record<string, Tensor> = {};
+    if (!top) {
+      // Activations alone still run the backward graph; a zero seed makes its gradients zero.
+      const k = seed?.dims[1] ?? (await this.predict(batch, options)).dims[1];
+      const zeros = { data: new Float32Array(batch.dims[0] * k), dims: [batch.dims[0], k] };
+      feeds[g.seedName] = this.outputSeed(seed ?? zeros);
+    }
+    const fetches = [this.outputName, activation, gradient, ...(top ? [g.topIndexName!] : [])];
+    const result = await this.run(g.session, batch, feeds, fetches, options);
     return {
       scores: this.scores(result[this.outputName], batch.dims[0]),
       activations: toNchw(info, toTensor(result[activation])),
       gradients: seed ? toNchw(info, toTensor(result[gradient])) : undefined,
+      ...(top ? { seeded: Array.from(result[g.topIndexName!].data as BigInt64Array, Number) } : {}),
     };
   }
 

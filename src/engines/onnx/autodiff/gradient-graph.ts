@@ -9,11 +9,16 @@
  */
 import { invalidArgument, SightlineError } from '../../../core/errors.js';
 import {
+  attr,
+  DataType,
   encodeExtended,
   encodeModel,
+  floatTensor,
   hasSourceBytes,
+  int64Tensor,
   type ModelProto,
   type NodeProto,
+  type TensorProto,
   type ValueInfoProto,
   valueInfo,
 } from '../proto.js';
@@ -45,6 +50,13 @@ export interface GradientGraphOptions {
    * gradient. Refused when no node on the path is one they change: the result would be the plain gradient.
    */
   rules?: RuleOverrides;
+  /**
+   * Seed the graph itself with the one-hot of each image's highest score (the first of equal ones, as
+   * ArgMax and explain.ts resolveTarget pick it) instead of taking a seed input: one run then gives the
+   * scores and the top class's gradients, where a caller would otherwise run the model once to choose the
+   * class. Needs an [N, K] output; the chosen index is the output TOP_INDEX.
+   */
+  topSeed?: boolean;
 }
 
 export interface GradientGraph {
@@ -57,8 +69,10 @@ export interface GradientGraph {
    * the source's bytes followed by it make `model` (proto.ts appendToSource). Else undefined.
    */
   tail(): Uint8Array | undefined;
-  /** 'sightline_seed': float32, shaped like the output, e.g. [N, K]. */
+  /** 'sightline_seed': float32, shaped like the output, e.g. [N, K] (with topSeed, made inside the graph). */
   seedName: string;
+  /** With topSeed: the int64 [N] output holding the index each image was seeded with. */
+  topIndexName?: string;
   /** The gradient of Σ seed ⊙ output with respect to the input, shaped like the input (absent with inputGradient: false). */
   inputGradientName?: string;
   /** activation: the layer tensor exposed as a graph output; gradient: its gradient output. */
@@ -66,6 +80,7 @@ export interface GradientGraph {
 }
 
 const SEED = 'sightline_seed';
+const TOP_INDEX = 'sightline_seed/top_index';
 const INPUT_GRADIENT = 'sightline_input_gradient';
 /** Opset 16 brings ScatterElements' reduction='add' (overlapping max pools); 13–15 models move up safely. */
 const SCATTER_ADD_OPSET = 16;
@@ -217,15 +232,18 @@ export async function addGradients(
   const appendedOnly = () =>
     opset === sourceOpset && nodeShapes(graph.node!.slice(0, forwardCount)) === forwardBefore;
   const seedInfo = graph.output!.find((v) => v.name === output)!;
+  const top = options.topSeed ? topSeedNodes(output, probe.shapes.get(output)!, batchName) : undefined;
   const additions = {
-    node: [...ctx.nodes, ...exposed],
-    initializer: ctx.initializers,
-    input: [
-      seedInfo.type?.tensorType?.shape
-        ? { ...structuredClone(seedInfo), name: SEED }
-        : declared(SEED, probe.shapes.get(output)!),
-    ],
-    output: outputs,
+    node: [...(top?.nodes ?? []), ...ctx.nodes, ...exposed],
+    initializer: [...(top?.initializers ?? []), ...ctx.initializers],
+    input: top
+      ? []
+      : [
+          seedInfo.type?.tensorType?.shape
+            ? { ...structuredClone(seedInfo), name: SEED }
+            : declared(SEED, probe.shapes.get(output)!),
+        ],
+    output: [...(top ? [top.output] : []), ...outputs],
   };
   graph.input = [...graph.input!, ...additions.input];
   graph.node = [...(graph.node ?? []), ...additions.node];
@@ -236,8 +254,42 @@ export async function addGradients(
     encode: () => (appendedOnly() ? encodeExtended(source, additions) : encodeModel(model)),
     tail: () => (appendedOnly() && hasSourceBytes(source) ? encodeModel({ graph: additions }) : undefined),
     seedName: SEED,
+    topIndexName: top ? TOP_INDEX : undefined,
     inputGradientName: withInput ? INPUT_GRADIENT : undefined,
     layers: layerOutputs,
+  };
+}
+
+/**
+ * The seed as the one-hot of each image's highest score: ArgMax (first of equal maxima) then OneHot, both
+ * integer/constant work on the scores, outside the differentiated path.
+ */
+function topSeedNodes(
+  output: string,
+  shape: TensorShape,
+  batchName: string,
+): { nodes: NodeProto[]; initializers: TensorProto[]; output: ValueInfoProto } {
+  if (shape.dims.length !== 2)
+    throw new SightlineError(
+      'MODEL_SHAPE',
+      `A graph seeded with the top class needs an [N, K] output; '${output}' is [${shape.dims.join(', ')}].`,
+      { output },
+    );
+  const depth = `${SEED}/depth`;
+  const values = `${SEED}/values`;
+  return {
+    nodes: [
+      {
+        opType: 'ArgMax',
+        name: TOP_INDEX,
+        input: [output],
+        output: [TOP_INDEX],
+        attribute: [attr('axis', 1), attr('keepdims', 0)],
+      },
+      { opType: 'OneHot', name: SEED, input: [TOP_INDEX, depth, values], output: [SEED] },
+    ],
+    initializers: [int64Tensor(depth, [], [shape.dims[1]]), floatTensor(values, [2], Float32Array.of(0, 1))],
+    output: valueInfo(TOP_INDEX, [batchName], DataType.INT64),
   };
 }
 
