@@ -131,9 +131,11 @@ export async function modelRandomization(request: ModelRandomizationRequest): Pr
 export type MethodUnderTest = Pick<SanityRequest, 'method' | 'options' | 'original'>;
 
 /**
- * modelRandomization for several methods at once: each step's randomized model is built once (a fresh session
- * and gradient graphs, the slow part on a large model) and every method's map is recomputed on it. Results are
- * in the order of `methods`; they equal what modelRandomization gives for each method alone.
+ * modelRandomization for several methods at once: each step's randomized model is built once and every
+ * method's map is recomputed on it. Results are in the order of `methods`; they equal what
+ * modelRandomization gives for each method alone. Every step's model is asked for with the same `variable`
+ * weights (all the steps'), which the ONNX engine feeds at run time: one session load serves all the steps
+ * (and the next check on the same model), not one per step (engines/onnx/weight-feeds.ts).
  */
 export async function modelRandomizations(
   request: Omit<ModelRandomizationRequest, keyof MethodUnderTest> & { methods: readonly MethodUnderTest[] },
@@ -159,13 +161,15 @@ export async function modelRandomizations(
   for (const m of request.methods) prepared.push(await prepareCheck({ ...request, ...m }));
   const seed = request.seed ?? 0;
   const noise = new Map<string, Float32Array>();
+  // Named up front, so an engine can feed them to one prepared model rather than load one per step.
+  const variable = groups.slice(0, count).flatMap((g) => g.weights);
   const steps: RandomizationStep[][] = prepared.map(() => []);
   for (let k = 0; k < count; k++) {
     throwIfAborted(request.signal);
-    const rng = createRng((seed + Math.imul(k + 1, 0x9e3779b9)) >>> 0);
     if (mode === 'independent') noise.clear();
-    for (const name of groups[k].weights) noise.set(name, gaussianLike(model.weightValues(name), rng));
-    const randomized = await model.withWeights((name) => noise.get(name));
+    const drawn = groupNoise(model, seed, k, groups[k].weights);
+    for (const [i, name] of groups[k].weights.entries()) noise.set(name, drawn[i]);
+    const randomized = await model.withWeights((name) => noise.get(name), { variable });
     try {
       for (const [i, p] of prepared.entries()) {
         const map = await p.attribute(randomized);
@@ -325,6 +329,38 @@ function groupLayers(
     groups.set(key, weights);
   }
   return [...groups].map(([key, weights]) => ({ key, weights }));
+}
+
+/** Noise drawn for a model's groups, by seed, step and weight names, and the weights it covers. */
+const noiseCache = new WeakMap<Model, { entries: Map<string, Float32Array[]>; names: Set<string> }>();
+
+/**
+ * Group k's noise (see modelRandomization), one array per weight in order. Kept with the model, since it
+ * depends only on the model's weights, the seed and the group: evaluate checks every photo on the same
+ * blocks, and the noise cost more than the step's map (6M weights of InceptionV3's Mixed_7c: ≈ 0.5 CPU s,
+ * a gradient pass 0.4 s). Each weight has at most one noise kept (a weight drawn again under another seed or
+ * grouping clears the cache), so it holds at most as many values as the model has weights.
+ */
+function groupNoise(
+  model: WeightAccess,
+  seed: number,
+  k: number,
+  weights: readonly string[],
+): Float32Array[] {
+  const cache = noiseCache.get(model) ?? { entries: new Map(), names: new Set<string>() };
+  noiseCache.set(model, cache);
+  const key = JSON.stringify([seed, k, weights]);
+  const kept = cache.entries.get(key);
+  if (kept) return kept;
+  const rng = createRng((seed + Math.imul(k + 1, 0x9e3779b9)) >>> 0);
+  const drawn = weights.map((name) => gaussianLike(model.weightValues(name), rng));
+  if (weights.some((name) => cache.names.has(name))) {
+    cache.entries.clear();
+    cache.names.clear();
+  }
+  cache.entries.set(key, drawn);
+  for (const name of weights) cache.names.add(name);
+  return drawn;
 }
 
 /**
