@@ -12,9 +12,8 @@ import { invalidArgument, SightlineError, throwIfAborted } from '../core/errors.
 import type { MethodOptions } from '../core/method.js';
 import type { Model, WeightLayer } from '../core/model.js';
 import type { ProgressCallback } from '../core/progress.js';
-import { createRng, type Rng } from '../core/random.js';
+import { createRng } from '../core/random.js';
 import type { Tensor } from '../core/tensor.js';
-import { gaussian } from '../methods/gradient/common.js';
 import { type AnyMethod, checkCapabilities, getMethod, resolveOptions } from '../methods/registry.js';
 import { averageRanks, pearson } from './agreement.js';
 import { ssim } from './similarity.js';
@@ -352,8 +351,8 @@ function groupNoise(
   const key = JSON.stringify([seed, k, weights]);
   const kept = cache.entries.get(key);
   if (kept) return kept;
-  const rng = createRng((seed + Math.imul(k + 1, 0x9e3779b9)) >>> 0);
-  const drawn = weights.map((name) => gaussianLike(model.weightValues(name), rng));
+  const stream = { state: (seed + Math.imul(k + 1, 0x9e3779b9)) >>> 0 };
+  const drawn = weights.map((name) => gaussianLike(model.weightValues(name), stream));
   if (weights.some((name) => cache.names.has(name))) {
     cache.entries.clear();
     cache.names.clear();
@@ -364,11 +363,15 @@ function groupNoise(
 }
 
 /**
- * Gaussian noise with the values' own mean and (population) standard deviation. Indexed loops, not
- * Float32Array.from with a callback or for…of: the same numbers about 4× faster (6M weights, InceptionV3's
- * Mixed_7c: 1.7 → 0.45 CPU s), the largest cost of a step once the graphs are reused.
+ * Gaussian noise with the values' own mean and (population) standard deviation, drawn as
+ * mean + std · gaussian(createRng(seed)) would draw it, the generator's state carried in `stream` from one
+ * tensor of a group to the next. mulberry32 (core/random.ts) and Box–Muller (methods/gradient/common.ts
+ * gaussian) are written out here, the same operations in the same order so the same numbers: a call per
+ * number through the Rng closure cost a third more (6M weights, InceptionV3's Mixed_7c: 0.53 → 0.36 CPU s),
+ * and the noise is the largest cost of a check's first pass over its steps (scripts/bench-sanity.mjs).
+ * test/unit/sanity-weight-feeds.test.ts compares it with the functions it copies.
  */
-function gaussianLike(values: Float32Array, rng: Rng): Float32Array {
+export function gaussianLike(values: Float32Array, stream: { state: number }): Float32Array {
   const n = values.length;
   let mean = 0;
   for (let i = 0; i < n; i++) mean += values[i];
@@ -377,6 +380,18 @@ function gaussianLike(values: Float32Array, rng: Rng): Float32Array {
   for (let i = 0; i < n; i++) variance += (values[i] - mean) ** 2;
   const std = Math.sqrt(variance / n);
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = mean + std * gaussian(rng);
+  let state = stream.state | 0;
+  for (let i = 0; i < n; i++) {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), state | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const u = Math.max(((t ^ (t >>> 14)) >>> 0) / 4294967296, 1e-12);
+    state = (state + 0x6d2b79f5) | 0;
+    t = Math.imul(state ^ (state >>> 15), state | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const v = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    out[i] = mean + std * (Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v));
+  }
+  stream.state = state >>> 0;
   return out;
 }

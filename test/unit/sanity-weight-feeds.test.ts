@@ -25,7 +25,8 @@ import {
   type SessionOpener,
 } from '../../src/engines/onnx/open-session.js';
 import type { OnnxModel } from '../../src/engines/onnx/session.js';
-import { modelRandomizations } from '../../src/metrics/sanity.js';
+import { gaussian } from '../../src/methods/gradient/common.js';
+import { gaussianLike, modelRandomizations } from '../../src/metrics/sanity.js';
 import { openOnnxModel } from '../../src/models/open.js';
 
 const GOLDEN = fileURLToPath(new URL('../fixtures/golden/', import.meta.url));
@@ -211,6 +212,24 @@ describe('withWeights with variable weights fed at run time', () => {
       }
     } finally {
       await model.dispose();
+    }
+  });
+});
+
+describe('gaussianLike', () => {
+  it('draws what mean + std · gaussian(createRng(seed)) draws, bit for bit, carrying the state across tensors', () => {
+    const rng = createRng(9);
+    const tensors = [2000, 3, 1001].map((n) => Float32Array.from({ length: n }, () => rng.next() * 4 - 1));
+    for (const seed of [0, 1, 0x9e3779b9, 0xffffffff]) {
+      const stream = { state: seed };
+      const reference = createRng(seed);
+      for (const values of tensors) {
+        const n = values.length;
+        const mean = values.reduce((a, v) => a + v, 0) / n;
+        const std = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / n);
+        const expected = Float32Array.from({ length: n }, () => mean + std * gaussian(reference));
+        expect(Array.from(gaussianLike(values, stream))).toEqual(Array.from(expected));
+      }
     }
   });
 });
