@@ -332,7 +332,7 @@ export class OnnxModel implements Model {
   /** This base model's feeds of `variable` with the other `values` baked, kept while they serve (weight-feeds.ts). */
   private feedsFor(values: ReadonlyMap<string, Float32Array>, variable: readonly string[]): WeightFeeds {
     if (this.feeds?.serves(values, variable)) return this.feeds;
-    void this.feeds?.retire();
+    void this.feeds?.retire().catch(() => undefined); // a failed release leaves nothing to undo
     const { gradientCache: _, ...options } = this.options;
     const source = {
       proto: this.proto,
