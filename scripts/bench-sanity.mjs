@@ -54,7 +54,8 @@ async function openModel(path, options) {
 /**
  * Returns { stepOverheadGradientPasses, ... }: the overhead from CPU seconds (one ONNX Runtime thread, so
  * other jobs on the machine barely change it), and the wall-clock figures beside it. Options: model (an
- * ONNX path), steps (randomization steps timed, default 3), reps (timings of each pass, default 5).
+ * ONNX path), steps (randomization steps timed, default 3), reps (timings of each pass, default 5; 3 and
+ * one baked swap with quick, as npm run bench --quick passes it).
  */
 export async function benchSanity(options = {}) {
   const zoo = process.env.SIGHTLINE_ZOO_DIR && join(process.env.SIGHTLINE_ZOO_DIR, 'mobilenet_v2.onnx');
@@ -70,7 +71,7 @@ export async function benchSanity(options = {}) {
   };
   const { model, name } = await openModel(path, { intraOpThreads: 1, gradientCache });
   const steps = options.steps ?? 3;
-  const reps = options.reps ?? 5;
+  const reps = options.reps ?? (options.quick ? 3 : 5);
   try {
     const { width, height, layout } = model.spec;
     const dims = layout === 'NCHW' ? [1, 3, height, width] : [1, height, width, 3];
@@ -120,7 +121,7 @@ export async function benchSanity(options = {}) {
     // The swap alone: a model with the top layer's weights negated, its first gradient (graph bytes and
     // session loads included), disposed; less one gradient pass.
     const top = model.weightLayers()[0].weights;
-    const swap = await timed(Math.min(reps, 3), async () => {
+    const swap = await timed(Math.min(reps, options.quick ? 1 : 3), async () => {
       const randomized = await model.withWeights((n, v) => (top.includes(n) ? v.map((x) => -x) : undefined));
       await randomized.inputGradients(input, seed);
       await randomized.dispose();
