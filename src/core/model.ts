@@ -274,8 +274,10 @@ export interface Model {
   /**
    * Capability 'weights': the same model with some weight tensors replaced; `replace` sees each one's name,
    * values and dims and returns values of the same length, or undefined to keep them. The caller disposes it.
+   * `variable`: the tensors that this call and later ones (with the same list) replace, the others' new values
+   * staying the same arrays; an engine may then read them at run time, so the calls share one prepared model.
    */
-  withWeights?(replace: WeightReplacer): Promise<Model>;
+  withWeights?(replace: WeightReplacer, options?: { readonly variable?: readonly string[] }): Promise<Model>;
   /**
    * A model whose one output is `target`'s scalar [N, 1], computed inside the engine's graph so its gradients
    * and layers pass through it (the ONNX engine appends a head); `spec` is the new model's. Callers use

@@ -12,9 +12,8 @@ import { invalidArgument, SightlineError, throwIfAborted } from '../core/errors.
 import type { MethodOptions } from '../core/method.js';
 import type { Model, WeightLayer } from '../core/model.js';
 import type { ProgressCallback } from '../core/progress.js';
-import { createRng, type Rng } from '../core/random.js';
+import { createRng } from '../core/random.js';
 import type { Tensor } from '../core/tensor.js';
-import { gaussian } from '../methods/gradient/common.js';
 import { type AnyMethod, checkCapabilities, getMethod, resolveOptions } from '../methods/registry.js';
 import { averageRanks, pearson } from './agreement.js';
 import { ssim } from './similarity.js';
@@ -131,9 +130,11 @@ export async function modelRandomization(request: ModelRandomizationRequest): Pr
 export type MethodUnderTest = Pick<SanityRequest, 'method' | 'options' | 'original'>;
 
 /**
- * modelRandomization for several methods at once: each step's randomized model is built once (a fresh session
- * and gradient graphs, the slow part on a large model) and every method's map is recomputed on it. Results are
- * in the order of `methods`; they equal what modelRandomization gives for each method alone.
+ * modelRandomization for several methods at once: each step's randomized model is built once and every
+ * method's map is recomputed on it. Results are in the order of `methods`; they equal what
+ * modelRandomization gives for each method alone. Every step's model is asked for with the same `variable`
+ * weights (all the steps'), which the ONNX engine feeds at run time: one session load serves all the steps
+ * (and the next check on the same model), not one per step (engines/onnx/weight-feeds.ts).
  */
 export async function modelRandomizations(
   request: Omit<ModelRandomizationRequest, keyof MethodUnderTest> & { methods: readonly MethodUnderTest[] },
@@ -159,13 +160,15 @@ export async function modelRandomizations(
   for (const m of request.methods) prepared.push(await prepareCheck({ ...request, ...m }));
   const seed = request.seed ?? 0;
   const noise = new Map<string, Float32Array>();
+  // Named up front, so an engine can feed them to one prepared model rather than load one per step.
+  const variable = groups.slice(0, count).flatMap((g) => g.weights);
   const steps: RandomizationStep[][] = prepared.map(() => []);
   for (let k = 0; k < count; k++) {
     throwIfAborted(request.signal);
-    const rng = createRng((seed + Math.imul(k + 1, 0x9e3779b9)) >>> 0);
     if (mode === 'independent') noise.clear();
-    for (const name of groups[k].weights) noise.set(name, gaussianLike(model.weightValues(name), rng));
-    const randomized = await model.withWeights((name) => noise.get(name));
+    const drawn = groupNoise(model, seed, k, groups[k].weights);
+    for (const [i, name] of groups[k].weights.entries()) noise.set(name, drawn[i]);
+    const randomized = await model.withWeights((name) => noise.get(name), { variable });
     try {
       for (const [i, p] of prepared.entries()) {
         const map = await p.attribute(randomized);
@@ -327,12 +330,48 @@ function groupLayers(
   return [...groups].map(([key, weights]) => ({ key, weights }));
 }
 
+/** Noise drawn for a model's groups, by seed, step and weight names, and the weights it covers. */
+const noiseCache = new WeakMap<Model, { entries: Map<string, Float32Array[]>; names: Set<string> }>();
+
 /**
- * Gaussian noise with the values' own mean and (population) standard deviation. Indexed loops, not
- * Float32Array.from with a callback or for…of: the same numbers about 4× faster (6M weights, InceptionV3's
- * Mixed_7c: 1.7 → 0.45 CPU s), the largest cost of a step once the graphs are reused.
+ * Group k's noise (see modelRandomization), one array per weight in order. Kept with the model, since it
+ * depends only on the model's weights, the seed and the group: evaluate checks every photo on the same
+ * blocks, and the noise cost more than the step's map (6M weights of InceptionV3's Mixed_7c: ≈ 0.5 CPU s,
+ * a gradient pass 0.4 s). Each weight has at most one noise kept (a weight drawn again under another seed or
+ * grouping clears the cache), so it holds at most as many values as the model has weights.
  */
-function gaussianLike(values: Float32Array, rng: Rng): Float32Array {
+function groupNoise(
+  model: WeightAccess,
+  seed: number,
+  k: number,
+  weights: readonly string[],
+): Float32Array[] {
+  const cache = noiseCache.get(model) ?? { entries: new Map(), names: new Set<string>() };
+  noiseCache.set(model, cache);
+  const key = JSON.stringify([seed, k, weights]);
+  const kept = cache.entries.get(key);
+  if (kept) return kept;
+  const stream = { state: (seed + Math.imul(k + 1, 0x9e3779b9)) >>> 0 };
+  const drawn = weights.map((name) => gaussianLike(model.weightValues(name), stream));
+  if (weights.some((name) => cache.names.has(name))) {
+    cache.entries.clear();
+    cache.names.clear();
+  }
+  cache.entries.set(key, drawn);
+  for (const name of weights) cache.names.add(name);
+  return drawn;
+}
+
+/**
+ * Gaussian noise with the values' own mean and (population) standard deviation, drawn as
+ * mean + std · gaussian(createRng(seed)) would draw it, the generator's state carried in `stream` from one
+ * tensor of a group to the next. mulberry32 (core/random.ts) and Box–Muller (methods/gradient/common.ts
+ * gaussian) are written out here, the same operations in the same order so the same numbers: a call per
+ * number through the Rng closure cost a third more (6M weights, InceptionV3's Mixed_7c: 0.53 → 0.36 CPU s),
+ * and the noise is the largest cost of a check's first pass over its steps (scripts/bench-sanity.mjs).
+ * test/unit/sanity-weight-feeds.test.ts compares it with the functions it copies.
+ */
+export function gaussianLike(values: Float32Array, stream: { state: number }): Float32Array {
   const n = values.length;
   let mean = 0;
   for (let i = 0; i < n; i++) mean += values[i];
@@ -341,6 +380,18 @@ function gaussianLike(values: Float32Array, rng: Rng): Float32Array {
   for (let i = 0; i < n; i++) variance += (values[i] - mean) ** 2;
   const std = Math.sqrt(variance / n);
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = mean + std * gaussian(rng);
+  let state = stream.state | 0;
+  for (let i = 0; i < n; i++) {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), state | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const u = Math.max(((t ^ (t >>> 14)) >>> 0) / 4294967296, 1e-12);
+    state = (state + 0x6d2b79f5) | 0;
+    t = Math.imul(state ^ (state >>> 15), state | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const v = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    out[i] = mean + std * (Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v));
+  }
+  stream.state = state >>> 0;
   return out;
 }

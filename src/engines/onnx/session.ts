@@ -45,10 +45,17 @@ import {
 import { type LayerPlan, planLayers, toNchw, topSeed } from './layers.js';
 import { LazySession } from './lazy-session.js';
 import { type OrtSession, openInThisThread, type SessionOpener } from './open-session.js';
-import { namedOutputs } from './outputs.js';
+import { namedOutputs, scoresOf, seedShapedAs } from './outputs.js';
 import { decodeModel, encodeModel, type ModelProto, sourceBytesOf } from './proto.js';
 import { appendTargetHead } from './target-head.js';
-import { replaceWeights, weightLayersOf, weightValuesOf, withInitializers } from './weights.js';
+import { WeightFeeds } from './weight-feeds.js';
+import {
+  gradientGraphWith,
+  replaceWeights,
+  weightLayersOf,
+  weightValuesOf,
+  withInitializers,
+} from './weights.js';
 
 export interface OnnxModelOptions {
   /** Largest batch per call; larger batches amortise overhead but cost memory. */
@@ -89,6 +96,9 @@ export class OnnxModel implements Model {
   private probed?: Promise<Probe>;
   /** For a model withWeights made: the model whose graphs it runs, and the weights swapped in them. */
   private reweighted?: { readonly base: OnnxModel; readonly values: ReadonlyMap<string, Float32Array> };
+  /** A withWeights model's weights fed at run time, and (on a base) the feeds its latest such model uses. */
+  private fed?: { readonly feeds: WeightFeeds; readonly tensors: Record<string, Tensor> };
+  private feeds?: WeightFeeds;
   private readonly sharedGraphs = new Map<string, Promise<GradientGraphEntry>>();
 
   private constructor(
@@ -309,25 +319,44 @@ export class OnnxModel implements Model {
    * initializer's name, values and dims, and returns new values of the same length, or undefined to keep it.
    * Used by the model-randomization sanity check (metrics/sanity.ts). The caller disposes the new model.
    *
-   * The new model runs the graphs already made for this one (or for the model this one was made from) with
-   * the weights swapped in their bytes (weights.ts withInitializers): no autodiff transform and no shape
-   * probe. That is exact because the backward nodes read weights only through nodes over the initializers
-   * (a BatchNormalization's scale/√(var + ε), a MatMul weight's transpose, a flipped conv kernel; see
-   * autodiff/rules), which ONNX Runtime folds anew as each session loads. The new model has no
-   * gradientCache of its own: graphs are stored under keys that name the options, not the weights.
+   * It runs the graphs already made for the base model with the weights swapped in their bytes (weights.ts
+   * withInitializers): no transform and no shape probe, exact because the backward nodes read weights only
+   * through nodes over the initializers (autodiff/rules), which ONNX Runtime folds anew at each load. With
+   * `variable`, those weights are fed at run time instead, so the models share the base's one set of
+   * sessions for them (weight-feeds.ts). No gradientCache: stored graphs are keyed by options, not weights.
    */
-  async withWeights(replace: WeightReplacer): Promise<OnnxModel> {
+  async withWeights(
+    replace: WeightReplacer,
+    { variable }: { readonly variable?: readonly string[] } = {},
+  ): Promise<OnnxModel> {
     const { proto, values } = replaceWeights(this.proto, replace, this.reweighted?.values);
     const base = this.reweighted?.base ?? this;
     const { gradientCache: _, ...options } = this.options;
-    const session = new LazySession(
-      () => openSession(withInitializers(base.ownBytes(), values), options),
-      this.session,
-    );
+    const feeds = variable && base.feedsFor(values, variable);
+    const session =
+      feeds?.forward() ??
+      new LazySession(() => openSession(withInitializers(base.ownBytes(), values), options), this.session);
     const model = new OnnxModel(session, this.spec, proto, this.gradientBlocker, options);
     model.layerList = this.layerList; // shapes only, so the weights do not change it
     model.reweighted = { base, values };
+    if (feeds) model.fed = { feeds: feeds.retain(), tensors: feeds.tensors(values) };
     return model;
+  }
+
+  /** This base model's feeds of `variable` with the other `values` baked, kept while they serve (weight-feeds.ts). */
+  private feedsFor(values: ReadonlyMap<string, Float32Array>, variable: readonly string[]): WeightFeeds {
+    if (this.feeds?.serves(values, variable)) return this.feeds;
+    void this.feeds?.retire().catch(() => undefined); // a failed release leaves nothing to undo
+    const { gradientCache: _, ...options } = this.options;
+    const source = {
+      proto: this.proto,
+      like: this.session,
+      modelBytes: () => this.ownBytes(),
+      entry: (request: GraphRequest) => this.sharedGradientGraph(request),
+      open: (graph: Uint8Array) => openSession(graph, options, { logSeverityLevel: 3 }),
+    };
+    this.feeds = new WeightFeeds(source, variable, values);
+    return this.feeds;
   }
 
   /** The gradient graph a request names: this model's own, or for withWeights' models the base's with their weights. */
@@ -335,12 +364,7 @@ export class OnnxModel implements Model {
     if (!this.reweighted) return storedGradientGraph(this.graphSource(), request, () => this.probe());
     const { base, values } = this.reweighted;
     const entry = await base.sharedGradientGraph(request);
-    return {
-      bytes: entry.appended
-        ? withInitializers(base.ownBytes(), values, entry.model)
-        : withInitializers(entry.model, values),
-      meta: entry.meta,
-    };
+    return { bytes: gradientGraphWith(base.ownBytes(), entry, values), meta: entry.meta };
   }
 
   /** This model's ONNX bytes: those it was read from, not a copy. */
@@ -373,6 +397,8 @@ export class OnnxModel implements Model {
 
   async dispose(): Promise<void> {
     await this.session.release();
+    await this.fed?.feeds.drop();
+    await this.feeds?.release();
     for (const pending of this.gradientSessions.values())
       await (await pending.catch(() => undefined))?.session.release();
     this.gradientSessions.clear();
@@ -392,6 +418,7 @@ export class OnnxModel implements Model {
     let pending = this.gradientSessions.get(layer);
     if (!pending) {
       pending = (async () => {
+        if (this.fed) return this.fed.feeds.gradient(request);
         const { bytes, meta } = await this.gradientGraph(request);
         const session = await openSession(bytes, this.options);
         return { session, ...meta };
@@ -420,7 +447,7 @@ export class OnnxModel implements Model {
     const feeds: Record<string, ort.Tensor> = {
       [this.spec.inputName]: new ort.Tensor('float32', batch.data, batch.dims as number[]),
     };
-    for (const [name, t] of Object.entries(extra))
+    for (const [name, t] of Object.entries({ ...this.fed?.tensors, ...extra }))
       feeds[name] = new ort.Tensor('float32', t.data, t.dims as number[]);
     try {
       return await session.run(feeds, fetches);
@@ -434,48 +461,24 @@ export class OnnxModel implements Model {
     }
   }
 
-  /**
-   * A seed [N, K] shaped as the output it weights, as the gradient graph's seed input is: [N] for a rank-1
-   * output, [N, C, h, w] for a segmenter's, so callers seed every model as [N, K] (the scores' shape).
-   */
   private outputSeed(seed: Tensor): Tensor {
-    const [n, k] = seed.dims;
-    const dims = this.io.outputs[0]?.dims ?? [];
-    if (seed.dims.length !== 2) return seed;
-    if (dims.length === 1 && k === 1) return { data: seed.data, dims: [n] };
-    const shape = this.spec.outputShape;
-    if (dims.length > 2 && shape?.length === dims.length - 1 && shape.reduce((a, b) => a * b, 1) === k)
-      return { data: seed.data, dims: [n, ...shape] };
-    return seed;
+    return seedShapedAs(seed, this.io.outputs[0]?.dims ?? [], this.spec.outputShape);
   }
 
   private scores(out: ort.Tensor, n: number): Tensor {
-    // A rank-1 output is one number per image ([N]) when its length is the batch, else one image's K scores.
-    const dims = out.dims.length === 1 ? (out.dims[0] === n ? [n, 1] : [1, out.dims[0]]) : [...out.dims];
-    const k = dims.slice(1).reduce((a, b) => a * b, 1);
-    if (dims[0] !== n || out.type !== 'float32') {
-      throw new SightlineError(
-        'MODEL_OUTPUT',
-        `Expected the model's output '${this.outputName}' to be float32 [${n}, K]; got ${out.type} [${out.dims.join(', ')}].`,
-      );
-    }
-    const data = out.data as Float32Array;
-    for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i])) {
-        throw new SightlineError(
-          'MODEL_OUTPUT',
-          `The model's output '${this.outputName}' contains ${data[i]} at position ${i}; scores must be finite.`,
-        );
-      }
-    }
-    if (!this.specValue.outputShape && dims.length > 1)
-      this.specValue = { ...this.specValue, outputShape: dims.slice(1) };
-    return { data, dims: [n, k] };
+    const { scores, outputShape } = scoresOf(this.outputName, out, n);
+    if (!this.specValue.outputShape && outputShape) this.specValue = { ...this.specValue, outputShape };
+    return scores;
   }
 }
 
-function openSession(bytes: Uint8Array, options: OnnxModelOptions): Promise<OrtSession> {
+function openSession(
+  bytes: Uint8Array,
+  options: OnnxModelOptions,
+  more: ort.InferenceSession.SessionOptions = {},
+): Promise<OrtSession> {
   return (options.openSession ?? openInThisThread)(bytes, {
+    ...more,
     graphOptimizationLevel: 'all',
     ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
     ...(options.executionProviders ? { executionProviders: [...options.executionProviders] } : {}),

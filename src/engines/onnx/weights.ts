@@ -89,19 +89,37 @@ const LENGTH_DELIMITED = 2;
  * graphs, whose additions read weights only through nodes, see autodiff/rules) without decoding and
  * re-encoding a model of millions of weights. Each initializer named in `values` keeps its name, dims and
  * type and gets the new values as raw_data; every occurrence of the graph field is rewritten, so a source
- * followed by appended additions (proto.ts appendToSource) is served too, and `tail` (such additions) is
- * appended in the same copy. The caller checks that each new array has the tensor's length. Fails
- * (INVALID_ARGUMENT) when a named initializer is not found.
+ * followed by appended additions (proto.ts appendToSource) is served too, and `tail` (such additions, maybe
+ * in parts) is appended in the same copy. The caller checks that each new array has the tensor's length.
+ * Fails (INVALID_ARGUMENT) when a named initializer is not found.
  */
 export function withInitializers(
   bytes: Uint8Array,
   values: ReadonlyMap<string, Float32Array>,
-  tail: Uint8Array = new Uint8Array(0),
+  ...tail: Uint8Array[]
+): Uint8Array {
+  return withInputs(bytes, values, new Set(), ...tail);
+}
+
+/**
+ * withInitializers, and the initializers named in `inputs` left out, for graphs that take those weights as
+ * inputs (weight-feeds.ts; `tail` declares them). Left out, not kept as defaults of overridable inputs:
+ * onnxruntime-node feeds only the inputs a session lists, and it does not list those.
+ */
+export function withInputs(
+  bytes: Uint8Array,
+  values: ReadonlyMap<string, Float32Array>,
+  inputs: ReadonlySet<string>,
+  ...tail: Uint8Array[]
 ): Uint8Array {
   const found = new Set<string>();
   const chunks = rewriteFields(bytes, MODEL_GRAPH, (graph) =>
     rewriteFields(graph, GRAPH_INITIALIZER, (tensor) => {
       const name = stringField(tensor, TENSOR_NAME);
+      if (name !== undefined && inputs.has(name)) {
+        found.add(name);
+        return [];
+      }
       const data = name === undefined ? undefined : values.get(name);
       if (!data) return [tensor];
       found.add(name!);
@@ -110,11 +128,27 @@ export function withInitializers(
       return [...kept, lengthDelimited(9, raw.length), raw];
     }),
   );
-  for (const name of values.keys()) {
+  for (const name of [...values.keys(), ...inputs]) {
     if (!found.has(name))
       throw invalidArgument('name', "the name of one of the model's float32 weight tensors", name);
   }
-  return concatBytes([...chunks, tail]);
+  return concatBytes([...chunks, ...tail]);
+}
+
+/**
+ * A stored gradient graph (graph-store.ts: whole, or additions to the model's own `modelBytes`) with `values`
+ * written in, the initializers named in `inputs` left out (withInputs) and `tail` appended.
+ */
+export function gradientGraphWith(
+  modelBytes: Uint8Array,
+  entry: { readonly model: Uint8Array; readonly appended: boolean },
+  values: ReadonlyMap<string, Float32Array>,
+  inputs: ReadonlySet<string> = new Set(),
+  ...tail: Uint8Array[]
+): Uint8Array {
+  return entry.appended
+    ? withInputs(modelBytes, values, inputs, entry.model, ...tail)
+    : withInputs(entry.model, values, inputs, ...tail);
 }
 
 /** The message's fields as byte ranges, those numbered `field` (length-delimited) replaced by `edit`'s chunks. */
@@ -139,13 +173,15 @@ function rewriteFields(
     const edited = edit(body);
     if (edited.length === 1 && edited[0] === body) continue;
     out.push(bytes.subarray(copied, start));
-    out.push(
-      lengthDelimited(
-        field,
-        edited.reduce((n, c) => n + c.length, 0),
-      ),
-      ...edited,
-    );
+    // No chunks: the field is left out.
+    if (edited.length > 0)
+      out.push(
+        lengthDelimited(
+          field,
+          edited.reduce((n, c) => n + c.length, 0),
+        ),
+        ...edited,
+      );
     copied = reader.pos;
   }
   out.push(bytes.subarray(copied));
