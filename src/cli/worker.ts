@@ -27,7 +27,12 @@ export function workerCommand(): Command {
       '--queue <redis-url>',
       'the Redis of the queue: redis://[:password@]host:port/db, rediss:// for TLS, or env:VAR for a URL in that variable (passwords are never printed)',
     )
-    .option('--concurrency <n>', 'images audited at once', positiveInt, 1)
+    .option(
+      '--concurrency <n>',
+      "images in their model passes at once, as audit's --concurrency (twice as many jobs are held, so one image's pictures and upload overlap the next one's model passes)",
+      positiveInt,
+      1,
+    )
     .option(
       '--threads <n>',
       "ONNX Runtime threads per model (default: ONNX Runtime's choice); with several workers on one machine, cores ÷ workers",

@@ -82,15 +82,20 @@ async function activeFiles(): Promise<string[]> {
   }
 }
 
-/** How often BullMQ has found the job of `file` stalled (its hash's 'stc' field). */
-async function stalls(file: string): Promise<number> {
+/**
+ * The images in hand whose work has begun, with the times it began (the progress a worker records before a
+ * job's model passes, src/queue/lanes.ts); a worker also holds jobs waiting for its model.
+ */
+async function atWork(): Promise<Map<string, number>> {
   const client = redis.client();
   try {
+    const begun = new Map<string, number>();
     for (const id of await client.lrange(ACTIVE, 0, -1)) {
-      const [raw, stc] = await client.hmget(`bull:sightline-audit:${id}`, 'data', 'stc');
-      if (raw && JSON.parse(raw).image.file === file) return Number(stc ?? 0);
+      const [raw, progress] = await client.hmget(`bull:sightline-audit:${id}`, 'data', 'progress');
+      const n = progress ? Number(JSON.parse(progress)?.begun ?? 0) : 0;
+      if (raw && n > 0) begun.set(JSON.parse(raw).image.file, n);
     }
-    return -1;
+    return begun;
   } finally {
     client.disconnect();
   }
@@ -134,16 +139,16 @@ describe('a queued audit under faults', () => {
     let poison: string | undefined;
     while (!exited && kills < 2) {
       const w = worker();
-      // The first image any worker takes is the poison: every worker holding it dies. The dead worker's entry
-      // stays in the active list until its lock lapses; the image is held anew once it has stalled once per kill.
+      // The first image any worker begins is the poison: every worker at work on it dies. It is held anew (and
+      // begun: the worker records that before its model passes) once per kill; a worker also holds an image
+      // waiting beside it, whose work has not begun, and whose deaths do not count against it.
       const holding = async () => {
-        const files = await activeFiles();
-        poison ??= files[0];
+        const begun = await atWork();
+        poison ??= begun.keys().next().value;
         if (exited) return true;
-        if (poison === undefined || !files.includes(poison)) return false;
-        return (await stalls(poison)) === kills;
+        return poison !== undefined && begun.get(poison) === kills + 1;
       };
-      await until(holding, 60_000, 'the poison image in hand');
+      await until(holding, 60_000, 'the poison image at work');
       if (exited) break;
       w.child.kill('SIGKILL');
       kills++;
@@ -265,8 +270,15 @@ describe('a queued audit under faults', () => {
     const out = join(dir, 'in-flight');
     const coordinator = startCoordinator(auditArgs(out, ['--in-flight', '4']));
     const client = redis.client();
-    const held = async () =>
-      (await client.llen('bull:sightline-audit:wait')) + (await client.llen('bull:sightline-audit:active'));
+    // Both lengths in one transaction: read apart, a job moving from waiting to active between them counts twice.
+    const held = async () => {
+      const lengths = await client
+        .multi()
+        .llen('bull:sightline-audit:wait')
+        .llen('bull:sightline-audit:active')
+        .exec();
+      return (lengths ?? []).reduce((sum, [, n]) => sum + Number(n), 0);
+    };
     await until(async () => (await held()) === 4, 60_000, 'four jobs enqueued');
     // No worker yet: the coordinator waits for rows before it enqueues more.
     await new Promise((r) => setTimeout(r, 1500));
