@@ -1,8 +1,6 @@
 // Faults of a queued audit, each made for real: a worker SIGKILLed holding a job, an image that kills every
 // worker that takes it, the coordinator SIGKILLed and rerun, and Redis restarted (AOF) mid-run. Every image
 // must end with exactly one row, and nothing that was written is redone.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -10,61 +8,41 @@ import type { AuditRow } from '../../src/audit/types.js';
 import { runCli } from '../helpers/cli.js';
 import {
   journalRows,
+  type QueueFixture,
+  queueFixture,
+  riseAuditArgs,
   startCoordinator,
-  startWorker,
   stopWorker,
   until,
   type WorkerProcess,
-  watermarkAudit,
 } from '../helpers/queue.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import type { TestRedis } from '../helpers/redis.js';
 
 const COUNT = 12;
 const ACTIVE = 'bull:sightline-audit:active';
+let q: QueueFixture;
 let dir: string;
 let redis: TestRedis;
-let data: Awaited<ReturnType<typeof watermarkAudit>>;
-let workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sightline-queue-faults-'));
-  redis = await startRedis({ appendonly: true });
-  data = await watermarkAudit(dir, COUNT);
+  q = await queueFixture('queue-faults', COUNT, async () => ({ appendonly: true }));
+  ({ dir, redis } = q);
 }, 30_000);
 
 afterEach(async () => {
-  await Promise.all(workers.map(stopWorker));
-  workers = [];
+  await Promise.all(q.workers.splice(0).map(stopWorker));
 }, 30_000);
 
 afterAll(async () => {
-  await redis?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await q?.stop();
 }, 30_000);
 
-/** RISE with many masks: about half a second an image here, so a kill lands mid-run. */
 function auditArgs(out: string, extra: string[] = []): string[] {
-  return [
-    data.folder,
-    ...data.modelArgs,
-    '--method',
-    'rise',
-    '--masks',
-    '1000',
-    '--seed',
-    '1',
-    '--out',
-    out,
-    '--queue',
-    redis.url,
-    ...extra,
-  ];
+  return [...riseAuditArgs(q.data, out), '--queue', redis.url, ...extra];
 }
 
 function worker(): WorkerProcess {
-  const w = startWorker(redis.url, ['--root', dir, '--lock-seconds', '2']);
-  workers.push(w);
-  return w;
+  return q.worker(['--lock-seconds', '2']);
 }
 
 async function activeFiles(): Promise<string[]> {

@@ -2,37 +2,43 @@
 // appears in no output or file, a wrong password or a dead port that fails in bounded time, and jobs written
 // into Redis by someone else (malformed, or naming files outside the worker's --root) that become error rows
 // without stopping the worker.
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRow } from '../../src/audit/types.js';
 import { runCli } from '../helpers/cli.js';
-import { startWorker, stopWorker, until, type WorkerProcess, watermarkAudit } from '../helpers/queue.js';
-import { selfSignedCert, startRedis, type TestRedis } from '../helpers/redis.js';
+import {
+  type QueueFixture,
+  queueFixture,
+  startWorker,
+  stopWorker,
+  until,
+  type WorkerProcess,
+} from '../helpers/queue.js';
+import { selfSignedCert, type TestRedis } from '../helpers/redis.js';
 
 // Characters a URL must encode, so both the raw and the encoded password are checked for.
 const PASSWORD = 'Hunter2+s3cr/et:Zq9';
+let q: QueueFixture;
 let dir: string;
 let redis: TestRedis;
 let ca: string;
-let data: Awaited<ReturnType<typeof watermarkAudit>>;
-const workers: WorkerProcess[] = [];
+let data: QueueFixture['data'];
+let workers: WorkerProcess[];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sightline-queue-security-'));
-  const tls = await selfSignedCert(dir);
-  ca = tls.cert;
-  redis = await startRedis({ password: PASSWORD, tls });
-  data = await watermarkAudit(dir, 4);
+  q = await queueFixture('queue-security', 4, async (folder) => {
+    const tls = await selfSignedCert(folder);
+    ca = tls.cert;
+    return { password: PASSWORD, tls };
+  });
+  ({ dir, redis, data, workers } = q);
 }, 30_000);
 
 afterAll(async () => {
-  await Promise.all(workers.map(stopWorker));
-  await redis?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await q?.stop();
 }, 30_000);
 
 async function allFiles(folder: string): Promise<string[]> {
