@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRow } from '../../src/audit/types.js';
 import { runCli } from '../helpers/cli.js';
+import { startModelServer } from '../helpers/http-model-server.js';
 import {
   type QueueFixture,
   queueFixture,
@@ -65,6 +66,60 @@ describe('a queued audit on a password-protected Redis over TLS', () => {
     for (const file of await allFiles(out)) outputs.push((await readFile(file)).toString('latin1'));
     expect(outputs.length).toBeGreaterThan(6);
     for (const text of outputs) for (const secret of secrets) expect(text).not.toContain(secret);
+  }, 120_000);
+
+  it("sends an HTTP model's headers and key given to the worker, and refuses them on the coordinator", async () => {
+    const server = await startModelServer();
+    const TOKEN = 'X-token-value-4417';
+    const KEY = 'api-key-value-8830';
+    const env = { NODE_EXTRA_CA_CERTS: ca };
+    try {
+      const args = (out: string) => [
+        'audit',
+        data.folder,
+        '--model',
+        server.url,
+        '--input-size',
+        '16',
+        '--method',
+        'occlusion',
+        '--out',
+        join(dir, out),
+        '--queue',
+        redis.url,
+      ];
+      const refused = await runCli([...args('http-refused'), '--header', `X-Token: ${TOKEN}`], { env });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(
+        "--queue does not carry HTTP headers or API keys: they would be stored in Redis, where every client of it could read them. Give them to each worker instead (sightline worker --header 'Name: value', --api-key-env VAR, --api-key-header NAME)",
+      );
+      expect(refused.stderr).not.toContain(TOKEN);
+
+      const before = server.requests.length;
+      const worker = startWorker(
+        redis.url,
+        ['--root', dir, '--header', `X-Token: ${TOKEN}`, '--api-key-env', 'QUEUE_TEST_KEY'],
+        { ...env, QUEUE_TEST_KEY: KEY },
+      );
+      workers.push(worker);
+      const result = await runCli(args('http'), { env });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain('Audited 4 images (0 errors).');
+      await stopWorker(worker);
+      // The coordinator reads the model's metadata itself, with neither; the worker's requests carry both.
+      const seen = server.requests
+        .slice(before)
+        .map((r) => `${r.method} ${r.headers['x-token'] ?? '-'} ${r.headers.authorization ?? '-'}`);
+      const both = `${TOKEN} Bearer ${KEY}`;
+      expect(seen.filter((line) => line.startsWith('POST')).length).toBeGreaterThan(4);
+      expect(seen.filter((line) => !line.endsWith(both))).toEqual(['GET - -']);
+      const outputs = [result.stdout, result.stderr, worker.output().stdout, worker.output().stderr];
+      for (const file of await allFiles(join(dir, 'http')))
+        outputs.push((await readFile(file)).toString('latin1'));
+      for (const text of outputs) for (const secret of [TOKEN, KEY]) expect(text).not.toContain(secret);
+    } finally {
+      await server.close();
+    }
   }, 120_000);
 
   it('refuses a wrong password within seconds, quoting neither password', async () => {
