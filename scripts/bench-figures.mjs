@@ -28,7 +28,8 @@ const TORCH_TARGETS = { vanilla: 0.6, ig: 0.6, smoothgrad: 0.6, gradcam: 0.3 };
 
 export function figures(sections) {
   const out = [];
-  const { perOp, methods, coldStart, drise, perturbation, outside, audit, quant, sanity, web } = sections;
+  const { perOp, methods, coldStart, drise, perturbation, outside, audit, quant, sanity, queue, web } =
+    sections;
 
   if (perOp?.rows?.length) {
     const kinds = [...new Set(perOp.rows.map((r) => r.kind))];
@@ -184,6 +185,25 @@ export function figures(sections) {
       'passes',
       atMost(2),
       sanity?.stepOverheadGradientPasses === undefined ? why(sanity) : undefined,
+    ),
+  );
+  // Issue 16: one machine's workers as the issue measures them (one ONNX Runtime thread each).
+  out.push(
+    figure(
+      'queue.scaling',
+      'queue: 2 workers ÷ 1 worker throughput (1 thread each)',
+      queue?.scaling ?? null,
+      '×',
+      atLeast(1.6),
+      queue?.scaling === undefined ? why(queue) : undefined,
+    ),
+    figure(
+      'queue.overhead',
+      'queue: 1 worker’s time over a local audit’s (1 thread each)',
+      queue?.overhead === undefined ? null : queue.overhead * 100,
+      '%',
+      atMost(5),
+      queue?.overhead === undefined ? why(queue) : undefined,
     ),
   );
   const notRun =

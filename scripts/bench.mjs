@@ -5,12 +5,14 @@
 // "not measured"); cold start from an empty cache (bench-cold.mjs); D-RISE overhead (bench-drise.mjs); occlusion
 // and RISE overhead on the default model (bench-perturbation.mjs); everything outside the model on photos up to
 // 48 MP (bench-outside.mjs); audit throughput, quantized execution and sanity-check steps from
-// bench-audit.mjs, bench-quant.mjs and bench-sanity.mjs when present; the web app's drop → first Grad-CAM time
-// from the last web e2e run (tmp/web-timing.json, written by test/e2e/web-app.test.ts).
+// bench-audit.mjs, bench-quant.mjs and bench-sanity.mjs when present; the queue's 2 workers ÷ 1 worker and its
+// overhead against a local audit (issue 16, bench-queue.ts; skipped, saying so, without redis-server); the web
+// app's drop → first Grad-CAM time from the last web e2e run (tmp/web-timing.json, written by
+// test/e2e/web-app.test.ts).
 //   npm run bench                         all of it (about 10 minutes on 2 quiet cores), writes bench.json
 //   node scripts/bench.mjs --quick        a smoke run on a tiny MobileNetV2 (seconds; after npm run build)
 //   node scripts/bench.mjs --only methods,cold [--no-torch] [--json out.json]
-// Sections: perOp, methods, cold, drise, perturbation, outside, audit, quant, sanity, web.
+// Sections: perOp, methods, cold, drise, perturbation, outside, audit, quant, sanity, queue, web.
 // A hook (bench-audit/quant/sanity.mjs) exports a function (default export, or its first exported function)
 // called with { quick } that returns its figures: audit { imagesPerSecond, modelRate, ratio }, quant
 // { quantizedSecondsPerPass, floatSecondsPerPass, ratio }, sanity { stepOverheadGradientPasses }.
@@ -37,10 +39,12 @@ const SECTIONS = [
   'audit',
   'quant',
   'sanity',
+  'queue',
   'web',
 ];
-// The default model's occlusion/RISE overhead and the 48 MP photos take minutes: full runs only.
-const QUICK_SKIPS = ['perturbation', 'outside'];
+// The default model's occlusion/RISE overhead, the 48 MP photos and the queue's three audits (CI runs --quick)
+// take minutes: full runs only (or --only queue --quick: 16 images, a smoke run of the queue section).
+const QUICK_SKIPS = ['perturbation', 'outside', 'queue'];
 // --outside and --drise: the older spellings of --only outside and --only drise.
 const legacy = ['outside', 'drise'].filter((name) => argv.includes(`--${name}`));
 const only = option('--only')?.split(',') ?? (legacy.length > 0 ? legacy : undefined);
@@ -61,6 +65,23 @@ function perOp() {
       env,
     });
     return { rows: JSON.parse(readFileSync(file, 'utf8')) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The queue's throughput (bench-queue.ts through tsx: it starts its own redis-server and workers). */
+function queue() {
+  const dir = mkdtempSync(join(os.tmpdir(), 'sightline-bench-'));
+  try {
+    const file = join(dir, 'queue.json');
+    // 150 images (best of 2) keep the fixed costs of a run (process start, model load) under the 5% it measures.
+    const size = quick ? ['16', '1'] : ['150', '2'];
+    execFileSync('npx', ['tsx', 'scripts/bench-queue.ts', ...size, '--json', file], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      cwd: root,
+    });
+    return JSON.parse(readFileSync(file, 'utf8'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -92,6 +113,7 @@ const runners = {
   audit: () => hook('bench-audit.mjs'),
   quant: () => hook('bench-quant.mjs'),
   sanity: () => hook('bench-sanity.mjs'),
+  queue: async () => queue(),
   web: async () => web(),
 };
 

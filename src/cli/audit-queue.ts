@@ -10,9 +10,10 @@ import { SightlineError } from '../core/errors.js';
 import type { OptionValue } from '../core/method.js';
 import type { ModelTask } from '../core/model.js';
 import type { AnyMethod } from '../methods/registry.js';
+import type { ModelHints } from '../models/spec.js';
 import { redisTarget } from '../queue/connection.js';
 import { auditOnQueue as runOnQueue } from '../queue/coordinator.js';
-import type { JobImage, JobSettings } from '../queue/job.js';
+import { type JobImage, type JobSettings, jobRegions } from '../queue/job.js';
 import { type ModelFlags, modelHints } from './options.js';
 import { printError, safeName } from './print.js';
 
@@ -64,7 +65,7 @@ export interface QueueContext {
 
 export async function auditOnQueue(url: string, flags: QueueFlags, context: QueueContext): Promise<void> {
   const target = redisTarget(url);
-  refuseLocalOnly(flags, context.task);
+  refuseLocalOnly('audit', { task: context.task, reference: flags.reference, http: modelHints(flags).http });
   const settings: JobSettings = {
     model:
       flags.model === 'default' || /^https?:\/\//i.test(flags.model) ? flags.model : resolve(flags.model),
@@ -89,20 +90,11 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
       continue;
     }
     const label = context.label(file);
-    const regions = context.regions(file);
     images.push({
       file,
       source: context.source(file),
       ...(label !== undefined ? { label } : {}),
-      ...(regions
-        ? {
-            regions: {
-              shapes: regions.shapes,
-              ...(regions.maskPath ? { maskPath: resolve(regions.maskPath) } : {}),
-              source: regions.source,
-            },
-          }
-        : {}),
+      ...jobRegions(context.regions(file)),
     });
   }
   printError(
@@ -139,19 +131,30 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
   });
 }
 
-/** What a queued audit cannot carry yet, refused before anything is enqueued. */
-function refuseLocalOnly(flags: QueueFlags, task: ModelTask): void {
-  const refuse = (what: string) => {
-    throw new SightlineError(
-      'INVALID_ARGUMENT',
-      `--queue does not carry ${what} yet; run this audit without --queue.`,
-      {},
-    );
+/**
+ * What a queued run cannot carry, refused before anything is enqueued, each refusal saying what to do instead.
+ * Shared by `audit --queue` and `evaluate --queue`.
+ */
+export function refuseLocalOnly(
+  run: 'audit' | 'evaluation',
+  given: { task?: ModelTask; reference?: string; http?: ModelHints['http'] },
+): void {
+  const refuse = (message: string): never => {
+    throw new SightlineError('INVALID_ARGUMENT', message, {});
   };
-  if (task === 'detect') refuse("a detector's audit");
-  if (flags.reference !== undefined) refuse("--reference (an embedding model's reference)");
-  if (flags.header?.length || flags.apiKeyEnv || flags.apiKeyHeader)
-    refuse('HTTP headers or API keys (they would be stored in Redis)');
+  if (given.task === 'detect')
+    refuse(
+      `--queue does not run a detector's ${run} yet; run it without --queue (on several machines: give each a part of the images and its own --out).`,
+    );
+  if (given.reference !== undefined)
+    refuse(
+      `--queue does not carry --reference (an embedding model's reference) yet; run this ${run} without --queue.`,
+    );
+  const http = given.http;
+  if (http?.headers?.length || http?.apiKeyEnv || http?.apiKeyHeader)
+    refuse(
+      "--queue does not carry HTTP headers or API keys: they would be stored in Redis, where every client of it could read them. Give them to each worker instead (sightline worker --header 'Name: value', --api-key-env VAR, --api-key-header NAME) and leave them off here.",
+    );
 }
 
 export function positiveInt(value: string): number {

@@ -3,7 +3,6 @@
 // every image, so a stopped run resumes alike.
 import { resolve } from 'node:path';
 import type { ImageRegions } from '../audit/types.js';
-import { SightlineError } from '../core/errors.js';
 import type { MethodOptions } from '../core/method.js';
 import type { ModelTask } from '../core/model.js';
 import type { ImageEvaluation, MetricName } from '../evaluate/evaluate.js';
@@ -11,7 +10,8 @@ import type { ModelHints } from '../models/spec.js';
 import { redisTarget } from '../queue/connection.js';
 import { runOnQueue } from '../queue/coordinator.js';
 import type { EvaluateJob, EvaluateSettings } from '../queue/evaluate-job.js';
-import { JOB_VERSION, type JobImage } from '../queue/job.js';
+import { JOB_VERSION, type JobImage, jobRegions } from '../queue/job.js';
+import { refuseLocalOnly } from './audit-queue.js';
 import { printError, safeName } from './print.js';
 
 export interface EvaluateQueueContext {
@@ -38,21 +38,7 @@ export interface EvaluateQueueContext {
 
 export async function evaluateOnQueue(url: string, context: EvaluateQueueContext): Promise<void> {
   const target = redisTarget(url);
-  const refuse = (what: string) => {
-    throw new SightlineError(
-      'INVALID_ARGUMENT',
-      `--queue does not carry ${what} yet; run without --queue.`,
-      {},
-    );
-  };
-  if (context.task === 'detect') refuse("a detector's evaluation");
-  if (context.reference !== undefined) refuse("--reference (an embedding model's reference)");
-  if (
-    context.hints.http?.headers?.length ||
-    context.hints.http?.apiKeyEnv ||
-    context.hints.http?.apiKeyHeader
-  )
-    refuse('HTTP headers or API keys (they would be stored in Redis)');
+  refuseLocalOnly('evaluation', context);
   const settings: EvaluateSettings = JSON.parse(
     JSON.stringify({
       model:
@@ -68,22 +54,11 @@ export async function evaluateOnQueue(url: string, context: EvaluateQueueContext
       ...(context.target !== undefined ? { target: context.target } : {}),
     }),
   );
-  const images: JobImage[] = context.images.map(({ file, path }) => {
-    const regions = context.regions(file);
-    return {
-      file,
-      source: path,
-      ...(regions
-        ? {
-            regions: {
-              shapes: regions.shapes,
-              ...(regions.maskPath ? { maskPath: resolve(regions.maskPath) } : {}),
-              source: regions.source,
-            },
-          }
-        : {}),
-    };
-  });
+  const images: JobImage[] = context.images.map(({ file, path }) => ({
+    file,
+    source: path,
+    ...jobRegions(context.regions(file)),
+  }));
   printError(
     `Queue: ${images.length} image${images.length === 1 ? '' : 's'} for the workers on ${target.shown}.\n`,
   );

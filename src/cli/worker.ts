@@ -4,6 +4,7 @@
 import { realpath } from 'node:fs/promises';
 import { Command } from 'commander';
 import { fileErrorReason, SightlineError } from '../core/errors.js';
+import type { ModelHints } from '../models/spec.js';
 import { redisTarget } from '../queue/connection.js';
 import { startWorker } from '../queue/worker.js';
 import { positiveInt } from './audit-queue.js';
@@ -12,6 +13,9 @@ import { printError, safeName } from './print.js';
 
 interface WorkerFlags {
   queue: string;
+  header?: string[];
+  apiKeyEnv?: string;
+  apiKeyHeader?: string;
   concurrency: number;
   root: string[];
   lockSeconds: number;
@@ -27,7 +31,12 @@ export function workerCommand(): Command {
       '--queue <redis-url>',
       'the Redis of the queue: redis://[:password@]host:port/db, rediss:// for TLS, or env:VAR for a URL in that variable (passwords are never printed)',
     )
-    .option('--concurrency <n>', 'images audited at once', positiveInt, 1)
+    .option(
+      '--concurrency <n>',
+      "images in their model passes at once, as audit's --concurrency (twice as many jobs are held, so one image's pictures and upload overlap the next one's model passes)",
+      positiveInt,
+      1,
+    )
     .option(
       '--threads <n>',
       "ONNX Runtime threads per model (default: ONNX Runtime's choice); with several workers on one machine, cores ÷ workers",
@@ -38,6 +47,16 @@ export function workerCommand(): Command {
       'a folder (or file) jobs may name images, masks, models and labels in (repeatable; default: the current folder)',
       (value: string, previous: string[] = []) => [...previous, value],
     )
+    .option(
+      '--header <"Name: value">',
+      "HTTP models: a header for every request of this worker's jobs (repeatable; values are never printed nor put in Redis)",
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option(
+      '--api-key-env <VAR>',
+      "HTTP models: send this variable's value as 'Authorization: Bearer <key>' (it stays on this machine)",
+    )
+    .option('--api-key-header <name>', 'HTTP models: send the key raw in this header instead')
     .option(
       '--lock-seconds <s>',
       "how long a job stays with this worker without a sign of life; a killed worker's job is redone after about this long",
@@ -73,7 +92,7 @@ async function runWorker(flags: WorkerFlags): Promise<number> {
     concurrency: flags.concurrency,
     roots,
     lockSeconds: flags.lockSeconds,
-    loadModel: loadModelForCli,
+    loadModel: (ref, hints) => loadModelForCli(ref, withSecrets(ref, hints, flags)),
     log,
   });
   log(`taking jobs from ${target.shown} (concurrency ${flags.concurrency}).`);
@@ -91,4 +110,18 @@ async function runWorker(flags: WorkerFlags): Promise<number> {
   await worker.close();
   log('stopped.');
   return 0;
+}
+
+/**
+ * A job's model hints with this worker's HTTP headers and key added, for an HTTP model: secrets never travel in
+ * a job (job.ts refuses them), so each worker is given its own, and Redis never holds one.
+ */
+function withSecrets(ref: string, hints: ModelHints, flags: WorkerFlags): ModelHints {
+  if (!/^https?:\/\//i.test(ref)) return hints;
+  const secrets = {
+    ...(flags.header?.length ? { headers: flags.header } : {}),
+    ...(flags.apiKeyEnv ? { apiKeyEnv: flags.apiKeyEnv } : {}),
+    ...(flags.apiKeyHeader ? { apiKeyHeader: flags.apiKeyHeader } : {}),
+  };
+  return Object.keys(secrets).length > 0 ? { ...hints, http: { ...hints.http, ...secrets } } : hints;
 }

@@ -3,7 +3,8 @@
 // checks every field before use, and the coordinator checks every result (audit/row-check.ts) before the journal.
 import { createHash } from 'node:crypto';
 import { realpath } from 'node:fs/promises';
-import { isAbsolute, relative, sep } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import type { ImageRegions } from '../audit/types.js';
 import { fileErrorReason, SightlineError } from '../core/errors.js';
 import type { OptionValue } from '../core/method.js';
 import { MODEL_TASKS } from '../core/model.js';
@@ -77,6 +78,21 @@ export function resultsQueueName(settings: unknown, out: string, host: string): 
 /** A job's id: the same image of the same audit is one job, however often it is enqueued. */
 export function jobId(results: string, image: JobImage): string {
   return `a${hash([results, image.file, image.source], 32)}`;
+}
+
+/**
+ * An image's regions as a job carries them (nothing when it has none): the mask file by its absolute path, as
+ * every worker reads it, not relative to where the coordinator runs.
+ */
+export function jobRegions(regions: ImageRegions | undefined): Pick<JobImage, 'regions'> {
+  if (!regions) return {};
+  return {
+    regions: {
+      shapes: regions.shapes,
+      ...(regions.maskPath ? { maskPath: resolve(regions.maskPath) } : {}),
+      source: regions.source,
+    },
+  };
 }
 
 /** A job's data as a worker may use it, or a SightlineError naming the first thing wrong. */

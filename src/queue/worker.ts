@@ -1,8 +1,8 @@
 // A queue worker: takes audit jobs (and evaluate jobs, queue/evaluate-job.ts) from Redis, runs each image
 // through the local code (auditImages and renderRowPictures; evaluateImage) and hands the result to the run's
 // results queue. Models are loaded once per reference and kept. BullMQ redoes a job whose worker died (its lock
-// expires: "stalled"); a job that has stalled `attempts` times is not tried again but becomes an error row (a
-// skipped image), so one poison image cannot stop a fleet.
+// expires: "stalled"); a job whose worker died at work on it `attempts` times (queue/lanes.ts) is not tried
+// again but becomes an error row (a skipped image), so one poison image cannot stop a fleet.
 import { hostname } from 'node:os';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -31,10 +31,15 @@ import {
   JOBS_QUEUE,
   type JobSettings,
 } from './job.js';
+import { beginWork, deathsAtWork, Lanes } from './lanes.js';
 
 export interface WorkerOptions {
   readonly target: RedisTarget;
-  /** Jobs run at once (default 1): one model call at a time already uses the threads ONNX Runtime is given. */
+  /**
+   * Images in their model passes at once (default 1; one model call already uses the threads ONNX Runtime is
+   * given), as `sightline audit --concurrency`. Twice as many jobs are held: while one image is in the model,
+   * the next is fetched and decoded and the last one's pictures are drawn and sent (JOBS_PER_LANE).
+   */
   readonly concurrency?: number;
   /** Real paths of the folders jobs may name files in (images, masks, models, labels). */
   readonly roots: readonly string[];
@@ -51,6 +56,13 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
+/**
+ * Jobs held per model lane. With one, the model would idle while a job's pictures are drawn and its result
+ * sent to Redis (a third of the time of a small model's job); with two, that work overlaps the next job's
+ * model passes, as the local audit's lanes (audit/audit.ts inLanes) overlap them.
+ */
+const JOBS_PER_LANE = 2;
+
 /** Results queues kept open at once (one per audit this worker has served). */
 const RESULT_QUEUES_KEPT = 16;
 
@@ -60,6 +72,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const connection = target.connect();
   connection.on('error', rateLimitedLog(options, 'Redis'));
   const models = new ModelCache(options.loadModel);
+  const lanes = new Lanes(options.concurrency ?? 1);
   const results = new Map<string, Queue>();
   const resultsQueue = (name: string) => {
     let queue = results.get(name);
@@ -80,7 +93,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const worker = new Worker(
     JOBS_QUEUE,
     async (job: Job) => {
-      const result = await runJob(job, options, models);
+      const result = await runJob(job, options, models, lanes);
       if (!result) return;
       const { results: name, payload } = result;
       // The same id as the job: a job redone after its result was sent adds nothing, and the coordinator
@@ -94,7 +107,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     },
     {
       connection: connection as Redis,
-      concurrency: options.concurrency ?? 1,
+      concurrency: JOBS_PER_LANE * (options.concurrency ?? 1),
       lockDuration,
       stalledInterval: lockDuration,
       // Attempts are counted by the job itself (AuditJob.attempts), which turns the last one into an error row;
@@ -126,19 +139,27 @@ async function runEvaluateJob(
   job: Job,
   options: WorkerOptions,
   models: ModelCache,
+  lanes: Lanes,
   data: EvaluateJob,
 ): Promise<{ results: string; payload: EvaluateResult }> {
   const { file } = data.image;
-  if (job.stalledCounter >= data.attempts)
+  const deaths = deathsAtWork(job);
+  if (deaths >= data.attempts)
     return {
       results: data.results,
       payload: {
         file,
-        skipped: `the worker measuring this image stopped ${job.stalledCounter} times (killed, out of memory or crashed) without finishing it; it is not tried again`,
+        skipped: `the worker measuring this image stopped ${deaths} times (killed, out of memory or crashed) without finishing it; it is not tried again`,
       },
     };
   try {
-    return { results: data.results, payload: await evaluateJob(data, options.roots, models) };
+    // An evaluation is model passes through and through: the lane is held for all of it.
+    const release = await beginWork(job, lanes);
+    try {
+      return { results: data.results, payload: await evaluateJob(data, options.roots, models) };
+    } finally {
+      release();
+    }
   } catch (error) {
     if (job.attemptsMade + 1 < data.attempts) throw error;
     return { results: data.results, payload: { file, skipped: (error as Error).message } };
@@ -150,13 +171,14 @@ async function runJob(
   job: Job,
   options: WorkerOptions,
   models: ModelCache,
+  lanes: Lanes,
 ): Promise<{ results: string; payload: AuditResult | EvaluateResult } | undefined> {
   const started = performance.now();
   const seconds = () => Math.round(performance.now() - started) / 1000;
   let data: AuditJob;
   const evaluating = isEvaluateJob(job.data);
   try {
-    if (evaluating) return await runEvaluateJob(job, options, models, checkEvaluateJob(job.data));
+    if (evaluating) return await runEvaluateJob(job, options, models, lanes, checkEvaluateJob(job.data));
     data = checkAuditJob(job.data);
   } catch (error) {
     if (!(error instanceof SightlineError) || !/^A malformed queue job/.test(error.message)) throw error;
@@ -188,20 +210,21 @@ async function runJob(
         : {}),
     },
   });
-  // Each stall is a worker that died holding this image (killed, out of memory, crashed in native code).
-  if (job.stalledCounter >= data.attempts) {
+  // A worker that died at work on this image (killed, out of memory, crashed in native code).
+  const deaths = deathsAtWork(job);
+  if (deaths >= data.attempts) {
     return reply({
       file,
       status: 'error',
       error: {
         code: 'WORKER_LOST',
-        message: `The worker auditing this image stopped ${job.stalledCounter} times (killed, out of memory or crashed) without finishing it; it is not tried again.`,
+        message: `The worker auditing this image stopped ${deaths} times (killed, out of memory or crashed) without finishing it; it is not tried again.`,
       },
       seconds: 0,
     });
   }
   try {
-    const { row, pictures } = await auditOne(data, options, models);
+    const { row, pictures } = await auditOne(job, data, options, models, lanes);
     return reply(row, pictures);
   } catch (error) {
     // Errors here are this worker's (a model it cannot load, say), not the image's: another try may work,
@@ -211,36 +234,49 @@ async function runJob(
   }
 }
 
-/** The local audit of one image: the same auditImages and picture rendering as `sightline audit`. */
+/**
+ * The local audit of one image: the same auditImages and picture rendering as `sightline audit`. The image
+ * holds a model lane from its model's loading to its row, as in a local audit's lanes; its pictures are drawn
+ * after, beside the next image's model passes.
+ */
 async function auditOne(
+  job: Job,
   data: AuditJob,
   options: WorkerOptions,
   models: ModelCache,
+  lanes: Lanes,
 ): Promise<{ row: AuditRow; pictures?: RenderedPictures }> {
   const { settings, image } = data;
-  const model = await openModel(settings, options.roots, models);
-  const method = methodOf(settings);
-  const item: AuditItem = {
-    file: image.file,
-    load: () => loadJobImage(image, options.roots),
-    label: image.label,
-    regionMask: image.regions
-      ? (width, height) => jobRegionMask(image, options.roots, width, height)
-      : undefined,
-  };
+  const release = await beginWork(job, lanes);
   let out: { row: AuditRow; pictures?: RenderedPictures } | undefined;
-  await auditImages([item], {
-    model,
-    method,
-    options: settings.options,
-    topK: settings.topK,
-    tolerance: settings.tolerance,
-    faithfulness: settings.faithfulness,
-    concurrency: 1,
-    async onRow(row, result) {
-      out = { row, pictures: result ? await renderRowPictures(result, row, method.title) : undefined };
-    },
-  });
+  try {
+    // Inside the work: a model whose loading kills the worker counts against the image like any other death.
+    const model = await openModel(settings, options.roots, models);
+    const method = methodOf(settings);
+    const item: AuditItem = {
+      file: image.file,
+      load: () => loadJobImage(image, options.roots),
+      label: image.label,
+      regionMask: image.regions
+        ? (width, height) => jobRegionMask(image, options.roots, width, height)
+        : undefined,
+    };
+    await auditImages([item], {
+      model,
+      method,
+      options: settings.options,
+      topK: settings.topK,
+      tolerance: settings.tolerance,
+      faithfulness: settings.faithfulness,
+      concurrency: 1,
+      async onRow(row, result) {
+        release();
+        out = { row, pictures: result ? await renderRowPictures(result, row, method.title) : undefined };
+      },
+    });
+  } finally {
+    release();
+  }
   // auditImages calls onRow once per item, error or not.
   return out as { row: AuditRow; pictures?: RenderedPictures };
 }

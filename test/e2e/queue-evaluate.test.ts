@@ -1,31 +1,27 @@
 // `sightline evaluate --queue` with a real worker process on a private redis-server: the same evaluation.json
 // as a local run (timings aside), and a skipped image skipped alike.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { startWorker, stopWorker, type WorkerProcess, watermarkAudit } from '../helpers/queue.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { type QueueFixture, queueFixture } from '../helpers/queue.js';
+import type { TestRedis } from '../helpers/redis.js';
 
+let q: QueueFixture;
 let dir: string;
 let redis: TestRedis;
-let data: Awaited<ReturnType<typeof watermarkAudit>>;
-let worker: WorkerProcess;
+let data: QueueFixture['data'];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sightline-queue-evaluate-'));
-  redis = await startRedis();
-  data = await watermarkAudit(dir, 4);
+  q = await queueFixture('queue-evaluate', 4);
+  ({ dir, redis, data } = q);
   // Not an image: both runs must skip it with the same reason.
   await writeFile(join(data.folder, 'broken.png'), 'not a png');
-  worker = startWorker(redis.url, ['--root', dir]);
+  q.worker();
 }, 30_000);
 
 afterAll(async () => {
-  if (worker) await stopWorker(worker);
-  await redis?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await q?.stop();
 }, 30_000);
 
 /** evaluation.json without the timings, which differ from run to run. */

@@ -1,8 +1,6 @@
 // Faults of a queued audit, each made for real: a worker SIGKILLed holding a job, an image that kills every
 // worker that takes it, the coordinator SIGKILLed and rerun, and Redis restarted (AOF) mid-run. Every image
 // must end with exactly one row, and nothing that was written is redone.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -10,61 +8,41 @@ import type { AuditRow } from '../../src/audit/types.js';
 import { runCli } from '../helpers/cli.js';
 import {
   journalRows,
+  type QueueFixture,
+  queueFixture,
+  riseAuditArgs,
   startCoordinator,
-  startWorker,
   stopWorker,
   until,
   type WorkerProcess,
-  watermarkAudit,
 } from '../helpers/queue.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import type { TestRedis } from '../helpers/redis.js';
 
 const COUNT = 12;
 const ACTIVE = 'bull:sightline-audit:active';
+let q: QueueFixture;
 let dir: string;
 let redis: TestRedis;
-let data: Awaited<ReturnType<typeof watermarkAudit>>;
-let workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sightline-queue-faults-'));
-  redis = await startRedis({ appendonly: true });
-  data = await watermarkAudit(dir, COUNT);
+  q = await queueFixture('queue-faults', COUNT, async () => ({ appendonly: true }));
+  ({ dir, redis } = q);
 }, 30_000);
 
 afterEach(async () => {
-  await Promise.all(workers.map(stopWorker));
-  workers = [];
+  await Promise.all(q.workers.splice(0).map(stopWorker));
 }, 30_000);
 
 afterAll(async () => {
-  await redis?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await q?.stop();
 }, 30_000);
 
-/** RISE with many masks: about half a second an image here, so a kill lands mid-run. */
 function auditArgs(out: string, extra: string[] = []): string[] {
-  return [
-    data.folder,
-    ...data.modelArgs,
-    '--method',
-    'rise',
-    '--masks',
-    '1000',
-    '--seed',
-    '1',
-    '--out',
-    out,
-    '--queue',
-    redis.url,
-    ...extra,
-  ];
+  return [...riseAuditArgs(q.data, out), '--queue', redis.url, ...extra];
 }
 
 function worker(): WorkerProcess {
-  const w = startWorker(redis.url, ['--root', dir, '--lock-seconds', '2']);
-  workers.push(w);
-  return w;
+  return q.worker(['--lock-seconds', '2']);
 }
 
 async function activeFiles(): Promise<string[]> {
@@ -82,15 +60,20 @@ async function activeFiles(): Promise<string[]> {
   }
 }
 
-/** How often BullMQ has found the job of `file` stalled (its hash's 'stc' field). */
-async function stalls(file: string): Promise<number> {
+/**
+ * The images in hand whose work has begun, with the times it began (the progress a worker records before a
+ * job's model passes, src/queue/lanes.ts); a worker also holds jobs waiting for its model.
+ */
+async function atWork(): Promise<Map<string, number>> {
   const client = redis.client();
   try {
+    const begun = new Map<string, number>();
     for (const id of await client.lrange(ACTIVE, 0, -1)) {
-      const [raw, stc] = await client.hmget(`bull:sightline-audit:${id}`, 'data', 'stc');
-      if (raw && JSON.parse(raw).image.file === file) return Number(stc ?? 0);
+      const [raw, progress] = await client.hmget(`bull:sightline-audit:${id}`, 'data', 'progress');
+      const n = progress ? Number(JSON.parse(progress)?.begun ?? 0) : 0;
+      if (raw && n > 0) begun.set(JSON.parse(raw).image.file, n);
     }
-    return -1;
+    return begun;
   } finally {
     client.disconnect();
   }
@@ -134,16 +117,16 @@ describe('a queued audit under faults', () => {
     let poison: string | undefined;
     while (!exited && kills < 2) {
       const w = worker();
-      // The first image any worker takes is the poison: every worker holding it dies. The dead worker's entry
-      // stays in the active list until its lock lapses; the image is held anew once it has stalled once per kill.
+      // The first image any worker begins is the poison: every worker at work on it dies. It is held anew (and
+      // begun: the worker records that before its model passes) once per kill; a worker also holds an image
+      // waiting beside it, whose work has not begun, and whose deaths do not count against it.
       const holding = async () => {
-        const files = await activeFiles();
-        poison ??= files[0];
+        const begun = await atWork();
+        poison ??= begun.keys().next().value;
         if (exited) return true;
-        if (poison === undefined || !files.includes(poison)) return false;
-        return (await stalls(poison)) === kills;
+        return poison !== undefined && begun.get(poison) === kills + 1;
       };
-      await until(holding, 60_000, 'the poison image in hand');
+      await until(holding, 60_000, 'the poison image at work');
       if (exited) break;
       w.child.kill('SIGKILL');
       kills++;
@@ -265,8 +248,15 @@ describe('a queued audit under faults', () => {
     const out = join(dir, 'in-flight');
     const coordinator = startCoordinator(auditArgs(out, ['--in-flight', '4']));
     const client = redis.client();
-    const held = async () =>
-      (await client.llen('bull:sightline-audit:wait')) + (await client.llen('bull:sightline-audit:active'));
+    // Both lengths in one transaction: read apart, a job moving from waiting to active between them counts twice.
+    const held = async () => {
+      const lengths = await client
+        .multi()
+        .llen('bull:sightline-audit:wait')
+        .llen('bull:sightline-audit:active')
+        .exec();
+      return (lengths ?? []).reduce((sum, [, n]) => sum + Number(n), 0);
+    };
     await until(async () => (await held()) === 4, 60_000, 'four jobs enqueued');
     // No worker yet: the coordinator waits for rows before it enqueues more.
     await new Promise((r) => setTimeout(r, 1500));

@@ -2,37 +2,44 @@
 // appears in no output or file, a wrong password or a dead port that fails in bounded time, and jobs written
 // into Redis by someone else (malformed, or naming files outside the worker's --root) that become error rows
 // without stopping the worker.
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRow } from '../../src/audit/types.js';
 import { runCli } from '../helpers/cli.js';
-import { startWorker, stopWorker, until, type WorkerProcess, watermarkAudit } from '../helpers/queue.js';
-import { selfSignedCert, startRedis, type TestRedis } from '../helpers/redis.js';
+import { startModelServer } from '../helpers/http-model-server.js';
+import {
+  type QueueFixture,
+  queueFixture,
+  startWorker,
+  stopWorker,
+  until,
+  type WorkerProcess,
+} from '../helpers/queue.js';
+import { selfSignedCert, type TestRedis } from '../helpers/redis.js';
 
 // Characters a URL must encode, so both the raw and the encoded password are checked for.
 const PASSWORD = 'Hunter2+s3cr/et:Zq9';
+let q: QueueFixture;
 let dir: string;
 let redis: TestRedis;
 let ca: string;
-let data: Awaited<ReturnType<typeof watermarkAudit>>;
-const workers: WorkerProcess[] = [];
+let data: QueueFixture['data'];
+let workers: WorkerProcess[];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sightline-queue-security-'));
-  const tls = await selfSignedCert(dir);
-  ca = tls.cert;
-  redis = await startRedis({ password: PASSWORD, tls });
-  data = await watermarkAudit(dir, 4);
+  q = await queueFixture('queue-security', 4, async (folder) => {
+    const tls = await selfSignedCert(folder);
+    ca = tls.cert;
+    return { password: PASSWORD, tls };
+  });
+  ({ dir, redis, data, workers } = q);
 }, 30_000);
 
 afterAll(async () => {
-  await Promise.all(workers.map(stopWorker));
-  await redis?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await q?.stop();
 }, 30_000);
 
 async function allFiles(folder: string): Promise<string[]> {
@@ -59,6 +66,60 @@ describe('a queued audit on a password-protected Redis over TLS', () => {
     for (const file of await allFiles(out)) outputs.push((await readFile(file)).toString('latin1'));
     expect(outputs.length).toBeGreaterThan(6);
     for (const text of outputs) for (const secret of secrets) expect(text).not.toContain(secret);
+  }, 120_000);
+
+  it("sends an HTTP model's headers and key given to the worker, and refuses them on the coordinator", async () => {
+    const server = await startModelServer();
+    const TOKEN = 'X-token-value-4417';
+    const KEY = 'api-key-value-8830';
+    const env = { NODE_EXTRA_CA_CERTS: ca };
+    try {
+      const args = (out: string) => [
+        'audit',
+        data.folder,
+        '--model',
+        server.url,
+        '--input-size',
+        '16',
+        '--method',
+        'occlusion',
+        '--out',
+        join(dir, out),
+        '--queue',
+        redis.url,
+      ];
+      const refused = await runCli([...args('http-refused'), '--header', `X-Token: ${TOKEN}`], { env });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(
+        "--queue does not carry HTTP headers or API keys: they would be stored in Redis, where every client of it could read them. Give them to each worker instead (sightline worker --header 'Name: value', --api-key-env VAR, --api-key-header NAME)",
+      );
+      expect(refused.stderr).not.toContain(TOKEN);
+
+      const before = server.requests.length;
+      const worker = startWorker(
+        redis.url,
+        ['--root', dir, '--header', `X-Token: ${TOKEN}`, '--api-key-env', 'QUEUE_TEST_KEY'],
+        { ...env, QUEUE_TEST_KEY: KEY },
+      );
+      workers.push(worker);
+      const result = await runCli(args('http'), { env });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain('Audited 4 images (0 errors).');
+      await stopWorker(worker);
+      // The coordinator reads the model's metadata itself, with neither; the worker's requests carry both.
+      const seen = server.requests
+        .slice(before)
+        .map((r) => `${r.method} ${r.headers['x-token'] ?? '-'} ${r.headers.authorization ?? '-'}`);
+      const both = `${TOKEN} Bearer ${KEY}`;
+      expect(seen.filter((line) => line.startsWith('POST')).length).toBeGreaterThan(4);
+      expect(seen.filter((line) => !line.endsWith(both))).toEqual(['GET - -']);
+      const outputs = [result.stdout, result.stderr, worker.output().stdout, worker.output().stderr];
+      for (const file of await allFiles(join(dir, 'http')))
+        outputs.push((await readFile(file)).toString('latin1'));
+      for (const text of outputs) for (const secret of [TOKEN, KEY]) expect(text).not.toContain(secret);
+    } finally {
+      await server.close();
+    }
   }, 120_000);
 
   it('refuses a wrong password within seconds, quoting neither password', async () => {

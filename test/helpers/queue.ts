@@ -1,13 +1,15 @@
-// What the queue tests share: a small watermark dataset (as in audit.test.ts), worker processes of the built
-// CLI, and reading an audit's journal.
+// What the queue tests share: a private redis-server with a small watermark dataset (as in audit.test.ts),
+// worker processes of the built CLI, and reading an audit's journal.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { AuditRow } from '../../src/audit/types.js';
 import { encodeModel } from '../../src/engines/onnx/proto.js';
 import { patchModelProto } from './analytic.js';
 import { CLI, type CliResult, watch } from './cli.js';
+import { type RedisOptions, startRedis, type TestRedis } from './redis.js';
 
 export const SIZE = 64;
 const WATERMARK = { x0: 0, y0: 0, x1: 8, y1: 8 };
@@ -109,4 +111,61 @@ export async function until(
 export async function stopWorker(worker: WorkerProcess): Promise<CliResult> {
   if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGTERM');
   return worker.exit;
+}
+
+export interface QueueFixture {
+  /** A temp folder: the watermark model and photos, and room for the test's outputs. */
+  readonly dir: string;
+  readonly redis: TestRedis;
+  readonly data: Awaited<ReturnType<typeof watermarkAudit>>;
+  /** Worker processes started through `worker`; `stop` stops them. */
+  readonly workers: WorkerProcess[];
+  /** Starts a worker on this Redis that may read everything under `dir`. */
+  worker(args?: string[]): WorkerProcess;
+  /** Stops the workers (SIGTERM), then Redis, and removes the folder. */
+  stop(): Promise<void>;
+}
+
+/** What every queue test and the queue bench start with: a private redis-server and `count` watermark photos. */
+export async function queueFixture(
+  name: string,
+  count: number,
+  redisOptions: (dir: string) => Promise<RedisOptions> = async () => ({}),
+): Promise<QueueFixture> {
+  const dir = await mkdtemp(join(tmpdir(), `sightline-${name}-`));
+  const redis = await startRedis(await redisOptions(dir));
+  const data = await watermarkAudit(dir, count);
+  const workers: WorkerProcess[] = [];
+  return {
+    dir,
+    redis,
+    data,
+    workers,
+    worker(args = []) {
+      const w = startWorker(redis.url, ['--root', dir, ...args]);
+      workers.push(w);
+      return w;
+    },
+    async stop() {
+      await Promise.all(workers.splice(0).map(stopWorker));
+      await redis.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The queue tests' slow audit: RISE with `masks` masks (1000: about half a second an image here). */
+export function riseAuditArgs(data: QueueFixture['data'], out: string, masks = 1000): string[] {
+  return [
+    data.folder,
+    ...data.modelArgs,
+    '--method',
+    'rise',
+    '--masks',
+    String(masks),
+    '--seed',
+    '1',
+    '--out',
+    out,
+  ];
 }
