@@ -1,7 +1,8 @@
 // report.html's behaviour (src/audit/report/html.ts writes the markup and inlines this, bundled by
 // scripts/build-web.mjs): sorting (header buttons; a second click reverses; absent values last), filtering
-// (every word of the text box must occur; the verdict menu), and the detail dialog. A single-file report has
-// every table row in its markup; a paged one's rows come from files beside it (paged.ts).
+// (every word of the text box must occur; the verdict menu, which also offers the findings, picked by a
+// finding's link), and the detail dialog. A single-file report has every table row in its markup; a paged
+// one's rows come from files beside it (paged.ts).
 import { INITIAL_SORT, PAGE_IDS, type ReportPageData } from '../../../src/audit/report/page-data.js';
 import { detailDialog, openOnClick } from './dialog.js';
 import { pagedTable } from './paged.js';
@@ -13,6 +14,23 @@ const open = detailDialog();
 
 if (data.pages) pagedTable(data.pages, c, open);
 else inlineTable();
+findingLinks();
+
+/**
+ * A finding's link filters the table to its images: it picks the finding in the verdict menu (both tables
+ * refilter on its change) and clears the text filter; the link's own target then scrolls to the table.
+ */
+function findingLinks(): void {
+  for (const link of Array.from(document.querySelectorAll<HTMLAnchorElement>('a[data-finding]'))) {
+    link.addEventListener('click', () => {
+      const kind = link.dataset.finding ?? 'all';
+      if (!Array.from(c.filterVerdict.options).some((o) => o.value === kind)) return;
+      c.filterText.value = '';
+      c.filterVerdict.value = kind;
+      c.filterVerdict.dispatchEvent(new Event('change'));
+    });
+  }
+}
 
 /** The table whose rows are all in the markup: sorting moves them, filtering hides them. */
 function inlineTable(): void {
