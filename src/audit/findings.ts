@@ -138,7 +138,7 @@ const backgroundFinder: Finder = (rows, summary) => {
   const labelled = background.filter((r) => typeof r.correct === 'boolean');
   const right = labelled.filter((r) => r.correct).length;
   if (labelled.length > 0) {
-    text += `; its answer is right on ${right} of the ${labelled.length} labelled ones`;
+    text += `; its answer is right on ${right} of the ${labelled.length} labelled ${labelled.length === 1 ? 'one' : 'ones'}`;
   }
   const group = mainGroup(summary.clusters, files);
   let advice =
