@@ -50,57 +50,69 @@ export const PLACE_MIN_FRACTION = 0.1;
 export function placeOf(map: readonly number[]): MapPlace | null {
   const grid = SUMMARY_GRID;
   if (map.length !== grid * grid) return null;
-  const total = map.reduce((s, v) => s + Math.max(0, v), 0);
-  if (!(total > 0)) return null;
-  // A cell belongs to a part when its centre does, so every cell is in exactly one third of each axis.
-  const third = (c: number) => {
+  // A cell belongs to a part when its centre does, so every cell is in exactly one third (quarter) of each axis.
+  const thirds = Int8Array.from({ length: grid }, (_, c) => {
     const t = (c + 0.5) / grid;
     return t < 1 / 3 ? 0 : t > 2 / 3 ? 2 : 1;
-  };
+  });
   const quarter = (c: number) => {
     const t = (c + 0.5) / grid;
-    return t < 0.25 ? 0 : t > 0.75 ? 2 : 1;
+    return t < 0.25 ? 0 : t > 0.75 ? 1 : -1;
   };
-  const part = (inside: (x: number, y: number) => boolean) => {
-    let mass = 0;
-    let cells = 0;
-    for (let y = 0; y < grid; y++)
-      for (let x = 0; x < grid; x++)
-        if (inside(x, y)) {
-          mass += Math.max(0, map[y * grid + x]);
-          cells++;
-        }
-    return { share: mass / total, area: cells / (grid * grid) };
-  };
-  const best = (
-    kind: MapPlace['kind'],
-    parts: readonly (readonly [string, (x: number, y: number) => boolean])[],
-  ): MapPlace | null => {
+  // The band a row (column) of cells is in: top 0, bottom 1 (left 2, right 3); -1 for none.
+  const rowBand = Int8Array.from({ length: grid }, (_, c) => quarter(c));
+  const columnBand = Int8Array.from({ length: grid }, (_, c) => (quarter(c) < 0 ? -1 : 2 + quarter(c)));
+  // One pass: the mass and cells of each ninth (row-major by thirds) and of the four border bands.
+  const ninth = new Float64Array(9);
+  const ninthCells = new Float64Array(9);
+  const band = new Float64Array(4); // top, bottom, left, right
+  const bandCells = new Float64Array(4);
+  let total = 0;
+  for (let y = 0; y < grid; y++) {
+    for (let x = 0; x < grid; x++) {
+      const v = Math.max(0, map[y * grid + x]);
+      total += v;
+      const n = thirds[y] * 3 + thirds[x];
+      ninth[n] += v;
+      ninthCells[n]++;
+      if (rowBand[y] >= 0) {
+        band[rowBand[y]] += v;
+        bandCells[rowBand[y]]++;
+      }
+      if (columnBand[x] >= 0) {
+        band[columnBand[x]] += v;
+        bandCells[columnBand[x]]++;
+      }
+    }
+  }
+  if (!(total > 0)) return null;
+  const best = (kind: MapPlace['kind'], parts: readonly (readonly [string, number, number])[]) => {
     let found: MapPlace | null = null;
-    for (const [where, inside] of parts) {
-      const p = part(inside);
-      if (p.share >= PLACE_SHARE && (found === null || p.share > found.share)) found = { kind, where, ...p };
+    for (const [where, mass, cells] of parts) {
+      const share = mass / total;
+      if (share >= PLACE_SHARE && (found === null || share > found.share)) {
+        found = { kind, where, share, area: cells / (grid * grid) };
+      }
     }
     return found;
   };
-  const sides = ['top', 'bottom'] as const;
-  const ends = ['left', 'right'] as const;
-  const corners = sides.flatMap((v, vi) =>
-    ends.map(
-      (h, hi) =>
-        [`${v}-${h} corner`, (x: number, y: number) => third(y) === vi * 2 && third(x) === hi * 2] as const,
-    ),
-  );
-  const borders = [
-    ['top border', (_x: number, y: number) => quarter(y) === 0],
-    ['bottom border', (_x: number, y: number) => quarter(y) === 2],
-    ['left border', (x: number) => quarter(x) === 0],
-    ['right border', (x: number) => quarter(x) === 2],
+  const corners = [
+    ['top-left corner', 0],
+    ['top-right corner', 2],
+    ['bottom-left corner', 6],
+    ['bottom-right corner', 8],
   ] as const;
+  const borders = ['top border', 'bottom border', 'left border', 'right border'];
   return (
-    best('corner', corners) ??
-    best('border', borders) ??
-    best('centre', [['centre', (x, y) => third(x) === 1 && third(y) === 1]])
+    best(
+      'corner',
+      corners.map(([where, n]) => [where, ninth[n], ninthCells[n]] as const),
+    ) ??
+    best(
+      'border',
+      borders.map((where, b) => [where, band[b], bandCells[b]] as const),
+    ) ??
+    best('centre', [['centre', ninth[4], ninthCells[4]]])
   );
 }
 
@@ -161,13 +173,14 @@ const backgroundFinder: Finder = (rows, summary) => {
  */
 const placeFinder: Finder = (rows) => {
   const mapped = rows.filter((r) => r.status === 'ok' && r.summary !== undefined);
-  const byPlace = new Map<string, { place: MapPlace; rows: AuditRow[] }>();
+  const byPlace = new Map<string, { place: MapPlace; rows: AuditRow[]; shares: number[] }>();
   for (const row of mapped) {
     if (row.region?.verdict === 'object') continue;
     const place = placeOf(row.summary!);
     if (!place || place.kind === 'centre') continue;
-    const entry = byPlace.get(place.where) ?? { place, rows: [] };
+    const entry = byPlace.get(place.where) ?? { place, rows: [], shares: [] };
     entry.rows.push(row);
+    entry.shares.push(place.share);
     byPlace.set(place.where, entry);
   }
   const least = Math.max(PLACE_MIN_IMAGES, Math.ceil(PLACE_MIN_FRACTION * mapped.length));
@@ -175,8 +188,7 @@ const placeFinder: Finder = (rows) => {
   return [...byPlace.values()]
     .filter((e) => e.rows.length >= least)
     .sort((a, b) => b.rows.length - a.rows.length || compareText(a.place.where, b.place.where))
-    .map(({ place, rows: found }) => {
-      const shares = found.map((r) => placeOf(r.summary!)!.share);
+    .map(({ place, rows: found, shares }) => {
       return finding(
         `place-${place.where.replace(' ', '-')}`,
         `${found.length} of ${images(mapped.length)} with a map: at least ${pct(PLACE_SHARE)} of the attention ` +
