@@ -162,7 +162,9 @@ const backgroundFinder: Finder = (rows, summary) => {
     advice =
       place?.kind === 'corner'
         ? `Look at the ${place.where} of group ${group.number}'s images: crop out or cover what sits there (a watermark, logo or date stamp?), or add images without it, then audit again.`
-        : `Vary the backgrounds, starting with images like group ${group.number}'s: add images of these classes on other backgrounds, then audit again.`;
+        : place?.kind === 'border'
+          ? `Look at the ${place.where} of group ${group.number}'s images (a frame, a caption, a floor or sky that one class shares?): crop it out or vary it, then audit again.`
+          : `Vary the backgrounds, starting with images like group ${group.number}'s: add images of these classes on other backgrounds, then audit again.`;
   }
   return [finding('background', `${text}.`, advice, files)];
 };

@@ -91,6 +91,25 @@ describe('auditFindings', () => {
     );
   });
 
+  it("names the border of the group most background images are in, from the group's mean map", () => {
+    const rows: AuditRow[] = [
+      ...['a', 'b', 'c'].map((n, i) =>
+        row(`${n}.png`, { summary: spot(16, 31), region: region('background'), correct: i > 0 }),
+      ),
+      ...['d', 'e', 'f'].map((n) =>
+        row(`${n}.png`, { summary: spot(16, 16), region: region('object', 0.9) }),
+      ),
+    ];
+    const summary = summarize(rows, { clusters: 2 });
+    const group = summary.clusters.findIndex((c) => c.members.includes('a.png')) + 1;
+    const [background] = auditFindings(rows, summary);
+    expect(background).toMatchObject({ id: 'background', count: 3, files: ['a.png', 'b.png', 'c.png'] });
+    expect(background.text).toBe(
+      `3 of 6 images with a marked object: the model looks mostly at the background (less than half of its attention on the object); its answer is right on 2 of the 3 labelled ones; 3 of them are in group ${group} (mean map: 100% of the attention in the bottom border (the outer quarter of the picture)).`,
+    );
+    expect(background.advice).toContain(`Look at the bottom border of group ${group}'s images`);
+  });
+
   it('wrong where it looked at the object, no evidence, errors: counts equal the rows', () => {
     const rows: AuditRow[] = [
       row('a.png', { region: region('object', 0.9), correct: false, summary: spot(16, 16) }),
