@@ -182,10 +182,10 @@ describe('findings of an audit report', () => {
     for (const f of findings) expect(f.count).toBe(f.files.length);
 
     expectAttention(csv, findings);
-    // The findings come first, each linking to the table through the verdict menu, which offers them.
+    // The findings come first, each with a button filtering the table through the verdict menu, which offers them.
     expect(html.indexOf('id="findings-title"')).toBeLessThan(html.indexOf('id="run-title"'));
     expect(html).toContain(
-      '<a href="#images" data-finding="finding-background">Show these 8 images in the table</a>',
+      '<button type="button" class="finding-link" data-finding="finding-background">Show these 8 images in the table</button>',
     );
     expect(html).toContain('<option value="finding-place-top-left-corner">finding 2 (8 images)</option>');
     const data = JSON.parse(html.match(/id="report-data">(.*?)<\/script>/s)![1]) as {
@@ -218,7 +218,7 @@ describe('findings of an audit report', () => {
     ]);
     expectAttention(csv, findings);
     expect(stdout).toContain('  1. Wrong on 3 of the 8 labelled images where the model looked at the object');
-    // The paged table's rows carry the finding as a kind, so the link filters them there too.
+    // The paged table's rows carry the finding as a kind, so the button filters them there too.
     expect(html).toContain('data-finding="finding-wrong-on-object"');
     expect(html).toContain('<option value="finding-wrong-on-object">');
     const pages = await readdir(join(out, 'report-rows'));

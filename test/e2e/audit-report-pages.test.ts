@@ -181,8 +181,8 @@ describe('a paged report in Chromium', () => {
     await page.locator('thead button[data-sort="verdict"]').click();
   });
 
-  it("a finding's link filters the rows of every page file to the images it names", async () => {
-    await page.locator('a[data-finding="finding-errors"]').click();
+  it("a finding's button filters the rows of every page file to the images it names", async () => {
+    await page.locator('button[data-finding="finding-errors"]').click();
     expect(await page.inputValue('#filter-verdict')).toBe('finding-errors');
     expect(await files(page)).toEqual(['set/photo-039.jpg', 'set/photo-079.jpg', 'set/photo-119.jpg']);
     expect(await page.locator('#shown-count').textContent()).toBe(`Showing 3 of ${COUNT} images`);

@@ -247,7 +247,7 @@ describe('the findings written out', () => {
     expect(needsAttentionCsv([])).toBe('file,findings,finding_ids,what_to_do\r\n');
   });
 
-  it('the section escapes every text, lists the first files and links to the table', () => {
+  it('the section escapes every text, lists the first files and a button to show them in the table', () => {
     const many: Finding = {
       id: 'background',
       text: 'x',
@@ -259,11 +259,11 @@ describe('the findings written out', () => {
     expect(html).not.toContain('<img');
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(html).toContain(
-      '<a href="#images" data-finding="finding-context-1">Show these 2 images in the table</a>',
+      '<button type="button" class="finding-link" data-finding="finding-context-1">Show these 2 images in the table</button>',
     );
     expect(html).toContain(`<li>f${FINDING_FILES_SHOWN - 1}.png</li>`);
     expect(html).not.toContain(`<li>f${FINDING_FILES_SHOWN}.png</li>`);
-    expect(html).toContain('and 3 more (the link above shows them all)');
+    expect(html).toContain('and 3 more (the button above shows them all)');
     expect(findingsSection([], 7)).toContain('none of the 7 images looks mostly at the background');
   });
 

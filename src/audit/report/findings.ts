@@ -1,23 +1,23 @@
 // The report's findings section (the first under the title) and needs-attention.csv: the findings of
-// audit/findings.ts in markup, each with a link that filters the images table to its files (through the verdict
-// menu, which both the single-file and the paged table obey), and the files they name as CSV.
+// audit/findings.ts in markup, each with a button that filters the images table to its files (through the
+// verdict menu, which both the single-file and the paged table obey) and scrolls to it, and the files they name
+// as CSV. A button, not a link: the page refers to no URL at all, not even its own fragments.
 import { escapeHtml } from '../../core/html.js';
 import { type Finding, filesNeedingAttention } from '../findings.js';
 import { csvField } from './csv.js';
-import { PAGE_IDS } from './page-data.js';
 
 /** The verdict menu's value (and a row's filter kind) for a finding. */
 export function findingKind(finding: Finding): string {
   return `finding-${finding.id}`;
 }
 
-/** Files listed under a finding in the page; the rest are a click on its link away (and in the CSV). */
+/** Files listed under a finding in the page; the rest are a click on its button away (and in the CSV). */
 export const FINDING_FILES_SHOWN = 50;
 
 /** The file written beside the report listing the files the findings name. */
 export const NEEDS_ATTENTION_FILE = 'needs-attention.csv';
 
-/** The findings section: each finding's sentence, what to do, a link to its images, and their names. */
+/** The findings section: each finding's sentence, what to do, a button showing its images, and their names. */
 export function findingsSection(findings: readonly Finding[], images: number): string {
   if (findings.length === 0) {
     return `<section aria-labelledby="findings-title">
@@ -29,12 +29,12 @@ export function findingsSection(findings: readonly Finding[], images: number): s
     const shown = f.files.slice(0, FINDING_FILES_SHOWN);
     const more =
       f.files.length > shown.length
-        ? `<li class="note">and ${f.files.length - shown.length} more (the link above shows them all)</li>`
+        ? `<li class="note">and ${f.files.length - shown.length} more (the button above shows them all)</li>`
         : '';
     return `<li data-finding-id="${escapeHtml(f.id)}">
 <p class="finding-text">${escapeHtml(f.text)}</p>
 <p class="finding-advice"><strong>What to do:</strong> ${escapeHtml(f.advice)}</p>
-<p><a href="#${PAGE_IDS.table}" data-finding="${escapeHtml(findingKind(f))}">Show ${f.count === 1 ? 'this image' : `these ${f.count} images`} in the table</a></p>
+<p><button type="button" class="finding-link" data-finding="${escapeHtml(findingKind(f))}">Show ${f.count === 1 ? 'this image' : `these ${f.count} images`} in the table</button></p>
 <details><summary>Files (${f.count})</summary><ul>${shown.map((file) => `<li>${escapeHtml(file)}</li>`).join('')}${more}</ul></details>
 </li>`;
   });
