@@ -191,10 +191,13 @@ const placeFinder: Finder = (rows) => {
     .filter((e) => e.rows.length >= least)
     .sort((a, b) => b.rows.length - a.rows.length || compareText(a.place.where, b.place.where))
     .map(({ place, rows: found, shares }) => {
+      // A loop, not Math.min(...shares): tens of thousands of arguments overflow the stack.
+      const [low, high] = shares.reduce(([l, h], v) => [Math.min(l, v), Math.max(h, v)], [1, 0]);
+      const range = pct(low) === pct(high) ? `${pct(low)} on each` : `${pct(low)} to ${pct(high)}`;
       return finding(
         `place-${place.where.replace(' ', '-')}`,
         `${found.length} of ${images(mapped.length)} with a map: at least ${pct(PLACE_SHARE)} of the attention ` +
-          `(${pct(Math.min(...shares))} to ${pct(Math.max(...shares))}) is in the ${place.where} (${areaWords(place)})${away}.`,
+          `(${range}) is in the ${place.where} (${areaWords(place)})${away}.`,
         place.kind === 'corner'
           ? `Look at the ${place.where} of these images: crop out or cover what sits there (a watermark, logo, ` +
               'date stamp or frame), or add images without it, then audit again.'

@@ -175,7 +175,7 @@ describe('findings of an audit report', () => {
     expect(corner.files).toEqual(inCorner);
     expect(corner.count).toBe(8);
     expect(corner.text).toBe(
-      '8 of 8 images with a map: at least 50% of the attention (100% to 100%) is in the top-left corner (a ninth of the picture), not on the marked object.',
+      '8 of 8 images with a map: at least 50% of the attention (100% on each) is in the top-left corner (a ninth of the picture), not on the marked object.',
     );
     // The model looked at the object nowhere: no wrong-where-it-looked finding; nothing else either.
     expect(findings.map((f) => f.id)).toEqual(['background', 'place-top-left-corner']);
@@ -198,7 +198,7 @@ describe('findings of an audit report', () => {
       'Findings (their files in needs-attention.csv):\n  1. 8 of 8 images with a marked object',
     );
     expect(stdout).toContain(
-      '  2. 8 of 8 images with a map: at least 50% of the attention (100% to 100%) is in the top-left corner',
+      '  2. 8 of 8 images with a map: at least 50% of the attention (100% on each) is in the top-left corner',
     );
   }, 60_000);
 
