@@ -2,6 +2,14 @@
 
 export { borderAreaShare, borderShare, summarize, summaryGrid } from './audit/aggregate.js';
 export { type AuditItem, type AuditRequest, auditImages, POINTING_TOLERANCE } from './audit/audit.js';
+export { summarizeShortcuts } from './audit/shortcut-summary.js';
+export * from './audit/shortcut-types.js';
+export {
+  type ShortcutInput,
+  type ShortcutSource,
+  ShortcutTester,
+  shortcutPartners,
+} from './audit/shortcuts.js';
 export * from './audit/types.js';
 export type { AttributionMap, Target } from './core/attribution.js';
 export { type LowConfidence, lowConfidence, lowConfidenceWords } from './core/confidence.js';

@@ -3,6 +3,7 @@
 import { invalidArgument } from '../core/errors.js';
 import { createRng } from '../core/random.js';
 import { attentionMass, validateMap } from '../metrics/region.js';
+import { summarizeShortcuts } from './shortcut-summary.js';
 import {
   type AuditCluster,
   type AuditRow,
@@ -126,7 +127,9 @@ export function borderAreaShare(width: number, height: number): number {
  *   one) draws from mulberry32 seeded with options.seed (default 0); then Lloyd iterations until no assignment
  *   changes or KMEANS_MAX_ROUNDS rounds (ties to the lower centre; an empty cluster keeps its centre). Empty
  *   clusters are dropped; clusters come largest first (ties by first member), members in file-name order, each
- *   with its members' mean map. The same rows and seed give the same clusters.
+ *   with its members' mean map. The same rows and seed give the same clusters;
+ * - `shortcuts`: the rows' shortcut tests over the dataset, per class and per cluster (shortcut-summary.ts),
+ *   when any row has them.
  *
  * Throws INVALID_ARGUMENT for a summary of the wrong length or with non-finite values, a border share outside
  * [0, 1] or without the image's size, and invalid options.
@@ -192,6 +195,7 @@ export function summarize(rows: readonly AuditRow[], options: SummarizeOptions =
     }),
   );
 
+  const shortcuts = summarizeShortcuts(rows, clusters);
   return {
     images: rows.length,
     errors: rows.filter((row) => row.status === 'error').length,
@@ -205,6 +209,7 @@ export function summarize(rows: readonly AuditRow[], options: SummarizeOptions =
     accuracy: accuracyOf(labelled),
     accuracyByVerdict,
     clusters,
+    ...(shortcuts ? { shortcuts } : {}),
   };
 }
 

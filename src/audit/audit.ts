@@ -23,6 +23,8 @@ import { maskAttention } from '../metrics/region.js';
 import { regionVerdict } from '../metrics/verdict.js';
 import { resolveLabel } from '../models/label-match.js';
 import { borderShare, summaryGrid } from './aggregate.js';
+import type { ShortcutRowPart } from './shortcut-types.js';
+import type { ShortcutInput } from './shortcuts.js';
 import type { AuditRow, AuditVerdict } from './types.js';
 
 /** The pointing game's tolerance (Zhang et al. 2016): a peak this close to the region counts as a hit. */
@@ -62,6 +64,11 @@ export interface AuditRequest {
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressCallback;
+  /**
+   * audit --shortcuts (shortcuts.ts ShortcutTester.test): run on every image with regions, its result kept as
+   * the row's `shortcuts`.
+   */
+  readonly shortcuts?: (input: ShortcutInput) => Promise<ShortcutRowPart>;
   /** Receives each finished row (and, for rows with a map, the image and map) as soon as it is done. */
   onRow(row: AuditRow, result?: { image: RgbImage; map: AttributionMap }): Promise<void>;
 }
@@ -248,6 +255,18 @@ async function auditOne(
     };
     // Read even when there is nothing to measure: a region that does not fit the image is still reported.
     const mask = item.regionMask ? await item.regionMask(image.width, image.height) : undefined;
+    const shortcuts =
+      mask && request.shortcuts
+        ? await request.shortcuts({
+            file: item.file,
+            image,
+            mask,
+            target: result.target.index,
+            expected: label?.index,
+            signal: request.signal,
+          })
+        : undefined;
+    if (shortcuts) partial = { ...partial, shortcuts };
     if (attentionIn(map) === 'none') {
       // An answer, not a failure: nothing in the image raised the score (a Grad-CAM with no positive
       // evidence, a model whose score does not move), so there is no share, peak or spread to measure.

@@ -242,27 +242,20 @@ const noEvidenceFinder: Finder = (rows) => {
 };
 
 /**
- * audit --shortcuts' flags (row field `shortcuts`, added by the shortcut tests): images where the model keeps its
- * answer with the object removed, per class, and images whose answer changes with the background alone. Read
- * structurally, so this file does not depend on the shortcut tests' types.
+ * audit --shortcuts' flags (row field `shortcuts`): images where the model keeps its answer with the object
+ * removed, per class, and images whose answer changes with the background alone.
  */
-interface ShortcutFlags {
-  readonly shortcuts?: {
-    readonly target?: { readonly label?: string };
-    readonly reliesOnContext?: boolean;
-    readonly fragile?: boolean;
-  };
-}
-
 const shortcutFinder: Finder = (rows) => {
-  const tested = rows.filter((r) => (r as ShortcutFlags).shortcuts !== undefined);
+  const tested = rows.filter((r) => r.status === 'ok' && r.shortcuts !== undefined);
   if (tested.length === 0) return [];
-  const flags = (r: AuditRow) => (r as ShortcutFlags).shortcuts!;
+  const flags = (r: AuditRow) => r.shortcuts!;
   const byLabel = new Map<string, AuditRow[]>();
   for (const row of tested) {
     if (flags(row).reliesOnContext !== true) continue;
-    const label = flags(row).target?.label ?? '';
-    byLabel.set(label, [...(byLabel.get(label) ?? []), row]);
+    const label = flags(row).target.label;
+    const same = byLabel.get(label);
+    if (same) same.push(row);
+    else byLabel.set(label, [row]);
   }
   const found = [...byLabel]
     .sort(([a, x], [b, y]) => y.length - x.length || compareText(a, b))
@@ -363,7 +356,13 @@ export function filesNeedingAttention(
   findings: readonly Finding[],
 ): { readonly file: string; readonly findings: readonly Finding[] }[] {
   const byFile = new Map<string, Finding[]>();
-  for (const f of findings) for (const file of f.files) byFile.set(file, [...(byFile.get(file) ?? []), f]);
+  for (const f of findings) {
+    for (const file of f.files) {
+      const named = byFile.get(file);
+      if (named) named.push(f);
+      else byFile.set(file, [f]);
+    }
+  }
   return [...byFile]
     .sort(([a], [b]) => compareText(a, b))
     .map(([file, named]) => ({ file, findings: named }));

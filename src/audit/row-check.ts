@@ -3,6 +3,7 @@
 // report has the types, ranges and sizes the code that writes rows gives them.
 import { MODEL_TASKS, type ModelTask } from '../core/model.js';
 import { checkDetectPart } from './detect-row-check.js';
+import { checkShortcutPart } from './shortcut-check.js';
 import { type AuditRow, type AuditVerdict, SUMMARY_GRID } from './types.js';
 
 /** Longest file path, picture path, label or class name accepted (characters). */
@@ -133,6 +134,10 @@ function rebuild(value: unknown): AuditRow {
   });
   optional(o, row, 'detect', (v) => {
     const checked = checkDetectPart(v);
+    return 'part' in checked ? checked.part : bad(checked.problem);
+  });
+  optional(o, row, 'shortcuts', (v) => {
+    const checked = checkShortcutPart(v);
     return 'part' in checked ? checked.part : bad(checked.problem);
   });
   optional(o, row, 'overlay', (v) => name(v, 'overlay'));

@@ -4,6 +4,7 @@ import type { LowConfidence } from '../core/confidence.js';
 import type { ModelTask } from '../core/model.js';
 import type { RegionShape } from '../core/regions/shapes.js';
 import type { Prediction, TargetDescription } from '../explain.js';
+import type { ShortcutConfig, ShortcutRowPart, ShortcutSummary } from './shortcut-types.js';
 
 /** One image's regions from a regions file (shapes), or the path of its mask PNG (non-zero = region). */
 export interface ImageRegions {
@@ -104,6 +105,8 @@ export interface AuditRow {
   readonly summary?: readonly number[];
   /** A detector's row (task 'detect'): its detections matched to the ground truth, and the missed objects. */
   readonly detect?: DetectRowPart;
+  /** audit --shortcuts: the model's answers on the image's counterfactual variants (shortcut-types.ts). */
+  readonly shortcuts?: ShortcutRowPart;
   /** Files written beside the report for this image, relative to the output folder. */
   readonly overlay?: string;
   readonly thumbnail?: string;
@@ -251,6 +254,8 @@ export interface AuditConfig {
   readonly faithfulness?: boolean;
   /** An embedding audit's reference (photo or .npy), as given. */
   readonly reference?: string;
+  /** audit --shortcuts: how the variants were made. */
+  readonly shortcuts?: ShortcutConfig;
 }
 
 export interface AuditCluster {
@@ -284,4 +289,6 @@ export interface AuditSummary {
   readonly clusters: readonly AuditCluster[];
   /** A detector's audit: detections found, false positives and misses, per class. */
   readonly detect?: DetectSummary;
+  /** audit --shortcuts: accuracy on each variant and the background gap (shortcut-summary.ts). */
+  readonly shortcuts?: ShortcutSummary;
 }

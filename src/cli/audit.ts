@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { type AuditItem, auditImages, POINTING_TOLERANCE } from '../audit/audit.js';
+import { auditImages, POINTING_TOLERANCE } from '../audit/audit.js';
 import { auditDetections } from '../audit/detect.js';
 import { detectGate, detectSummaryWords } from '../audit/detect-summary.js';
 import { type DetectTruth, readDetectTruth } from '../audit/detect-truth.js';
@@ -10,7 +10,7 @@ import { labelsFromFolders, readLabelCsv } from '../audit/labels.js';
 import { isManifestFile, manifestLabels, readManifest } from '../audit/manifest.js';
 import { outputFolder } from '../audit/output.js';
 import { rowPicturesProblem } from '../audit/pictures.js';
-import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions/index.js';
+import { readRegions, regionsFor } from '../audit/regions/index.js';
 import { lowConfidenceText, predictionWords } from '../audit/report/row-view.js';
 import {
   fileStem,
@@ -31,7 +31,6 @@ import {
 } from '../audit/write.js';
 import { SightlineError } from '../core/errors.js';
 import type { Model, ModelTask } from '../core/model.js';
-import { shapesMask } from '../core/regions/mask.js';
 import { formatCount, listSome } from '../core/text.js';
 import { refuseUnusedTargetParts } from '../explain.js';
 import { decodeSource } from '../io/fetch-image.js';
@@ -39,7 +38,16 @@ import { listImageEntries, noImages } from '../io/list-images.js';
 import { getMethod, METHODS } from '../methods/registry.js';
 import { detectMapsProblem, writeDetectPictures } from './audit-detect.js';
 import { findingsLines } from './audit-findings.js';
+import { auditItems, labelFor } from './audit-items.js';
 import { addQueueOptions, auditOnQueue } from './audit-queue.js';
+import {
+  addShortcutOptions,
+  type ShortcutFlags,
+  shortcutConfig,
+  shortcutLine,
+  shortcutRowWords,
+  shortcutTester,
+} from './audit-shortcuts.js';
 import { interruptible } from './interrupt.js';
 import {
   addModelOptions,
@@ -64,7 +72,7 @@ import { REFERENCE_HELP, readReference } from './target-flags.js';
 /** Exit code when --fail-under's gate fails (the audit itself succeeded). */
 export const GATE_FAILED_EXIT = 6;
 
-interface AuditFlags extends ModelFlags {
+interface AuditFlags extends ModelFlags, ShortcutFlags {
   model: string;
   labels?: string;
   classNames?: string;
@@ -139,6 +147,7 @@ export function auditCommand(): Command {
         .default('auto'),
     );
   addQueueOptions(cmd);
+  addShortcutOptions(cmd);
   addModelOptions(cmd, '--class-names <file>');
   for (const flag of methodOptionFlags()) cmd.addOption(flag);
   return cmd.action(async (folder: string, flags: AuditFlags, command: Command) => {
@@ -149,6 +158,7 @@ export function auditCommand(): Command {
 
 async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
   if (flags.method) chosenMethod(flags); // an unknown method fails before the model loads
+  shortcutConfig(flags); // as does --shortcuts without --regions
   // Loaded first: the default method depends on the model (as in explain), and the journal records the method.
   const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
   try {
@@ -192,6 +202,9 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
         ? labelsFromFolders(files)
         : await readLabelCsv(flags.labels);
   const regions = flags.regions ? await readRegions(flags.regions) : undefined;
+  const itemOf = auditItems({ files, passedOver, sourceOf, labels, regions });
+  // Every image with regions can lend its background to another's swap, done earlier or not.
+  const shortcuts = shortcutTester(flags, model, files.map(itemOf));
 
   // Paths relative to the audited folder: the reports travel with it and should not show this machine's
   // layout, and the journal's settings then still match when the folder and its files move together.
@@ -207,6 +220,7 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
     ...(flags.regions ? { regions: shown(resolve(flags.regions)) } : {}),
     ...(flags.faithfulness ? { faithfulness: true } : {}),
     ...(flags.reference ? { reference: shown(resolve(flags.reference)) } : {}),
+    ...(shortcuts ? { shortcuts: shortcuts.config } : {}),
   };
   // Read before the journal opens, so a reference that cannot be read costs nothing.
   const reference = flags.reference === undefined ? undefined : await readReference(flags.reference);
@@ -293,25 +307,7 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
         },
       );
     } else {
-      const items: AuditItem[] = todo.map((file) => {
-        const imageRegions = regions ? regionsFor(regions, file, files) : undefined;
-        return {
-          file,
-          load: async () => {
-            const reason = passedOver.get(file);
-            if (reason === undefined) return decodeSource(sourceOf(file), file);
-            throw new SightlineError('IO', `'${file}' ${reason}; expected a regular image file.`, { file });
-          },
-          label: labels ? labelFor(labels, file) : undefined,
-          regionMask: imageRegions
-            ? async (width, height) => {
-                if (imageRegions.maskPath) return readMask(imageRegions.maskPath, width, height);
-                checkShapes(imageRegions, width, height, file);
-                return shapesMask(imageRegions.shapes, width, height);
-              }
-            : undefined,
-        };
-      });
+      const items = todo.map(itemOf);
       if (flags.queue)
         await auditOnQueue(flags.queue, flags, {
           files: todo,
@@ -335,6 +331,7 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
           concurrency: flags.concurrency,
           faithfulness: flags.faithfulness,
           reference,
+          ...(shortcuts ? { shortcuts: (input) => shortcuts.tester.test(input) } : {}),
           signal: interrupt.signal,
           onProgress: bar.update,
           async onRow(row, result) {
@@ -372,6 +369,7 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
         ? ` ${onObject} of ${withRegion.length} with regions look at the object, ${summary.verdicts.partly} partly outside, ${summary.verdicts.background} at the background.`
         : '') +
       noEvidence +
+      shortcutLine(summary) +
       (summary.detect ? ` ${detectSummaryWords(summary.detect)}` : '') +
       `\nReport: ${join(out, 'report.html')} ${reportIsPaged(flags.reportLayout, rows.length) ? '(its rows in report-rows/ beside it; also' : '(also'} results.jsonl, results.csv)\n`,
   );
@@ -414,14 +412,6 @@ function accuracyWords(summary: AuditSummary): string {
   return ` Every labelled tag present in ${share(summary.accuracy)} of labelled images; per tag: ${tags}.`;
 }
 
-/** A label CSV may name images by their path in the folder or, when that is unambiguous, by base name. */
-function labelFor(labels: ReadonlyMap<string, string>, file: string): string | undefined {
-  const exact = labels.get(file);
-  if (exact !== undefined) return exact;
-  const base = file.slice(file.lastIndexOf('/') + 1);
-  return labels.get(base);
-}
-
 function describeRow(row: AuditRow): string {
   const file = safeName(row.file);
   // The message quotes the file's path, which may hold a line feed too.
@@ -432,7 +422,7 @@ function describeRow(row: AuditRow): string {
       ? `, ${VERDICT_WORDS[row.region.verdict]} (${Math.round(row.region.share * 100)}% inside)`
       : '';
   const low = row.lowConfidence ? `; note: ${safeName(lowConfidenceText(row))}` : '';
-  return `${file}: ${safeName(predictionWords(row))}${verdict}${low}`;
+  return `${file}: ${safeName(predictionWords(row))}${verdict}${low}${shortcutRowWords(row)}`;
 }
 
 /**

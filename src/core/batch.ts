@@ -1,5 +1,5 @@
 import { SightlineError, throwIfAborted } from './errors.js';
-import type { GradientResult, Model } from './model.js';
+import type { BackwardRules, GradientResult, Model } from './model.js';
 import type { ProgressCallback } from './progress.js';
 import type { Tensor } from './tensor.js';
 
@@ -44,12 +44,13 @@ export function runBatched(model: Model, job: BatchJob<Tensor>): Promise<void> {
 
 /**
  * Input gradients for batches of inputs; `seed(n)` gives the [n, K] output weighting for a batch of n
- * (one-hot on the target for the gradient methods).
+ * (one-hot on the target for the gradient methods); `rules` picks the backward pass (default exact).
  */
 export function runGradientBatches(
   model: Model,
   job: BatchJob<GradientResult>,
   seed: (n: number) => Tensor,
+  rules?: BackwardRules,
 ): Promise<void> {
   const inputGradients = model.inputGradients?.bind(model);
   if (!inputGradients) {
@@ -60,7 +61,8 @@ export function runGradientBatches(
   return forEachBatch(
     model,
     job,
-    (batch) => inputGradients(batch, seed(batch.dims[0]), { signal: job.signal }),
+    (batch) =>
+      inputGradients(batch, seed(batch.dims[0]), { signal: job.signal, ...(rules ? { rules } : {}) }),
     'gradient passes',
   );
 }

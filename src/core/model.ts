@@ -114,10 +114,48 @@ export interface ModelSpec {
  * probabilities can be read, with their gradients (attention rollout). 'outputs': every output of the model
  * by name in one run (a detector's boxes, scores and classes).
  */
-export type Capability = 'predict' | 'inputGradients' | 'layers' | 'weights' | 'attention' | 'outputs';
+export type Capability =
+  | 'predict'
+  | 'inputGradients'
+  | 'layers'
+  | 'weights'
+  | 'attention'
+  | 'outputs'
+  | 'backwardRules'
+  | 'biasGradients';
 
 export interface RunOptions {
   readonly signal?: AbortSignal;
+}
+
+/**
+ * Which backward pass an input gradient comes from (capability 'backwardRules'): 'exact', the true gradient;
+ * 'guided-backprop' and 'deconvnet', the ReLU-family rules of Springenberg et al. 2015 and Zeiler & Fergus 2014
+ * (engines/onnx/autodiff/rules/modified-relu.ts says which ops each replaces); 'deeplift', DeepLIFT's Rescale
+ * rule (Shrikumar et al. 2017; rules/rescale.ts), for which a batch of 2n holds n inputs and then their n
+ * references, and the gradient of the first half is the multipliers m, so (x − x₀) ⊙ m sums to f(x) − f(x₀).
+ */
+export type BackwardRules = 'exact' | 'guided-backprop' | 'deconvnet' | 'deeplift';
+
+export const BACKWARD_RULES: readonly BackwardRules[] = ['exact', 'guided-backprop', 'deconvnet', 'deeplift'];
+
+export interface GradientOptions extends RunOptions {
+  /** Default 'exact'; others need capability 'backwardRules' and are refused on a model without the ops they change. */
+  readonly rules?: BackwardRules;
+}
+
+/** One layer's bias term for FullGrad (capability 'biasGradients'). */
+export interface BiasGradient {
+  /** The tensor the bias is added into (a Conv's, Gemm's or BatchNormalization's output, or an Add's). */
+  readonly layer: string;
+  readonly op: string;
+  /** ∂ Σ(seed ⊙ scores) / ∂ layer ⊙ bias, shaped as the layer's output, e.g. [N, C, h, w] or [N, K]. */
+  readonly gradients: Tensor;
+}
+
+export interface BiasGradientResult extends GradientResult {
+  /** Every bias on the path from the input to the scores, input side first. */
+  readonly biases: readonly BiasGradient[];
 }
 
 export interface GradientResult {
@@ -199,7 +237,13 @@ export interface Model {
    * Capability 'inputGradients'. `seed` [N, K] weights the outputs, chosen at run time (one-hot for a class,
    * or any mix), so one prepared graph serves every target.
    */
-  inputGradients?(batch: Tensor, seed: Tensor, options?: RunOptions): Promise<GradientResult>;
+  inputGradients?(batch: Tensor, seed: Tensor, options?: GradientOptions): Promise<GradientResult>;
+  /**
+   * Capability 'biasGradients': the input gradient with every bias's gradient contribution (FullGrad's
+   * bias-gradients, Srinivas & Fleuret 2019): for a piecewise-linear network, Σ gradients ⊙ input + Σ over
+   * the biases of their sums is the seeded score exactly.
+   */
+  biasGradients?(batch: Tensor, seed: Tensor, options?: RunOptions): Promise<BiasGradientResult>;
   /**
    * Capability 'layers': feature maps, token sequences and channels-last maps in graph order (LayerInfo.kind),
    * and the default one (a CNN's last map before pooling, a ViT's last block's normalised input).

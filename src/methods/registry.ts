@@ -3,7 +3,10 @@ import type { AttributionMethod, MethodOptions, OptionSpec } from '../core/metho
 import type { Model } from '../core/model.js';
 import { scoreCam } from './cam/score-cam.js';
 import { CAM_METHODS } from './cam/variants.js';
+import { deepLift, deepLiftShap } from './gradient/deeplift.js';
 import { expectedGradients } from './gradient/expected-gradients.js';
+import { fullGrad } from './gradient/fullgrad.js';
+import { deconvnet, guidedBackprop, guidedGradCam } from './gradient/guided.js';
 import { integratedGradients } from './gradient/integrated-gradients.js';
 import { noiseTunnel } from './gradient/noise-tunnel.js';
 import { gradient, gradientTimesInput } from './gradient/vanilla.js';
@@ -29,7 +32,13 @@ export const METHODS: readonly AnyMethod[] = [
   noiseTunnel(gradient, 'vargrad', 'vargrad'),
   integratedGradients,
   expectedGradients,
+  guidedBackprop,
+  deconvnet,
+  fullGrad,
+  deepLift,
+  deepLiftShap,
   ...CAM_METHODS,
+  guidedGradCam,
   scoreCam,
   attentionRollout,
   gradRollout,
@@ -121,6 +130,10 @@ export function resolveOptions<O extends MethodOptions>(
 /** A method asks for what it needs before its first model call. */
 /** Capabilities whose name alone would not tell a user what the model lacks. */
 const CAPABILITY_WORDS: Partial<Record<string, string>> = {
+  backwardRules:
+    'its backward pass rewritten (an ONNX model whose gradients Sightline computes itself, not a TF.js, HTTP or detector-wrapped one)',
+  biasGradients:
+    'the gradients of its layers’ biases (an ONNX model whose gradients Sightline computes itself)',
   attention:
     'attention over all tokens with a class token (a ViT or DeiT exported to ONNX; Swin attends in local windows without a class token, and a CNN has no attention)',
 };

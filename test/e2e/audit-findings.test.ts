@@ -1,5 +1,6 @@
 // The findings at the top of an audit's report, checked against the rows: on a model that judges by a watermark
-// in the top-left corner they name the corner and the count; on a model that reads only the object they say
+// in the top-left corner they name the corner and the count (and, with --shortcuts, the images it still
+// labels so with the object removed); on a model that reads only the object they say
 // nothing about the background, only that it is wrong where it looked at the object (the 'clean' folder's
 // images, whose label the model never gives). Every count is recounted here from results.jsonl.
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -147,8 +148,8 @@ afterAll(async () => {
 });
 
 describe('findings of an audit report', () => {
-  it('on the watermark model: the background and the top-left corner, counted from the rows', async () => {
-    const { rows, findings, csv, html, stdout } = await audit('watermark');
+  it('on the watermark model: the background, the top-left corner and the shortcut test, counted from the rows', async () => {
+    const { rows, findings, csv, html, stdout } = await audit('watermark', ['--shortcuts']);
     expect(rows).toHaveLength(8);
 
     const background = findings.find((f) => f.id === 'background')!;
@@ -177,8 +178,18 @@ describe('findings of an audit report', () => {
     expect(corner.text).toBe(
       '8 of 8 images with a map: at least 50% of the attention (100% on each) is in the top-left corner (a ninth of the picture), not on the marked object.',
     );
-    // The model looked at the object nowhere: no wrong-where-it-looked finding; nothing else either.
-    expect(findings.map((f) => f.id)).toEqual(['background', 'place-top-left-corner']);
+    // With the object removed the watermark is still there: every image whose answer was its label keeps it.
+    const context = findings.find((f) => f.id === 'context-1')!;
+    const kept = filesWhere(rows, (r) => r.shortcuts?.reliesOnContext === true);
+    expect(kept).toEqual(FILES.watermarked.map((n) => `watermarked/${n}`));
+    expect(context.files).toEqual(kept);
+    expect(context.text).toBe(
+      "With the object removed, the model still says 'watermarked' on 5 of 8 images tested.",
+    );
+    // The model looked at the object nowhere: no wrong-where-it-looked finding; and no answer changed with
+    // the background alone (the watermark stays in the photo).
+    expect(filesWhere(rows, (r) => r.shortcuts?.fragile === true)).toEqual([]);
+    expect(findings.map((f) => f.id)).toEqual(['background', 'place-top-left-corner', 'context-1']);
     for (const f of findings) expect(f.count).toBe(f.files.length);
 
     expectAttention(csv, findings);
@@ -192,7 +203,12 @@ describe('findings of an audit report', () => {
       rows: { file: string; kinds: string[] }[];
     };
     for (const row of data.rows) {
-      expect(row.kinds).toEqual(['background', 'finding-background', 'finding-place-top-left-corner']);
+      expect(row.kinds).toEqual([
+        'background',
+        'finding-background',
+        'finding-place-top-left-corner',
+        ...(row.file.startsWith('watermarked/') ? ['finding-context-1'] : []),
+      ]);
     }
     expect(stdout).toContain(
       'Findings (their files in needs-attention.csv):\n  1. 8 of 8 images with a marked object',

@@ -1,6 +1,7 @@
 // The audit's rows for machines and spreadsheets: results.csv (one row per image) and results.jsonl.
 import type { AuditRow } from '../types.js';
 import { kindOf, predictionWords, shareOf, taskOf } from './row-view.js';
+import { SHORTCUT_CSV_COLUMNS, shortcutCsvValues } from './shortcut-csv.js';
 
 /** results.csv's columns, in order. */
 export const CSV_COLUMNS = [
@@ -48,10 +49,16 @@ type CsvValue = string | number | boolean | undefined;
  * of running it as a formula (CSV injection, OWASP); a plain number such as -0.5 is left as it is.
  */
 export function rowsToCsv(rows: readonly AuditRow[]): string {
-  const lines = [CSV_COLUMNS.join(',')];
+  // audit --shortcuts adds its columns after these (report/shortcut-csv.ts).
+  const shortcuts = rows.some((row) => row.shortcuts);
+  const columns: readonly string[] = shortcuts ? [...CSV_COLUMNS, ...SHORTCUT_CSV_COLUMNS] : CSV_COLUMNS;
+  const lines = [columns.join(',')];
   for (const row of rows) {
-    const values = csvValues(row);
-    lines.push(CSV_COLUMNS.map((column) => csvField(values[column])).join(','));
+    const values: Record<string, CsvValue> = {
+      ...csvValues(row),
+      ...(shortcuts ? shortcutCsvValues(row) : {}),
+    };
+    lines.push(columns.map((column) => csvField(values[column])).join(','));
   }
   return `${lines.join('\r\n')}\r\n`;
 }

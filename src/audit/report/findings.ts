@@ -85,7 +85,11 @@ export function needsAttentionCsv(findings: readonly Finding[]): string {
 export function findingKindsByFile(findings: readonly Finding[]): Map<string, string[]> {
   const kinds = new Map<string, string[]>();
   for (const f of findings) {
-    for (const file of f.files) kinds.set(file, [...(kinds.get(file) ?? []), findingKind(f)]);
+    for (const file of f.files) {
+      const named = kinds.get(file);
+      if (named) named.push(findingKind(f));
+      else kinds.set(file, [findingKind(f)]);
+    }
   }
   return kinds;
 }

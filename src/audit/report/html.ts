@@ -30,6 +30,7 @@ import {
   runSection,
   tableSection,
 } from './sections.js';
+import { shortcutSection } from './shortcut-section.js';
 
 export { scriptJson } from './escape.js';
 export { worstFirst } from './row-view.js';
@@ -184,6 +185,7 @@ async function page(
     findingsSection(findings, rows.length),
     runSection(config, rows),
     datasetSection(rows, summary, meanMap, clusterMaps, aroundMaps),
+    shortcutSection(rows, summary.shortcuts, config.shortcuts),
     table,
   ];
   const body = [

@@ -4,14 +4,16 @@
  * additions alone and joined to the model's own bytes when read (proto.ts appendToSource).
  */
 import { SightlineError } from '../../core/errors.js';
-import type { ModelSpec } from '../../core/model.js';
+import type { BackwardRules, ModelSpec } from '../../core/model.js';
 import {
   AUTODIFF_VERSION,
   addGradients,
+  differentiablePath,
   type Probe,
   probeForGradients,
   probeFromJson,
   probeToJson,
+  RULE_SETS,
 } from './autodiff/index.js';
 import { appendToSource, type ModelProto } from './proto.js';
 import type { GradientGraphCache } from './session.js';
@@ -50,13 +52,30 @@ export async function storedProbe(source: GraphSource): Promise<Probe> {
   return probeFromJson(stored.meta) ?? make();
 }
 
-/** The gradient graph exposing `layers` (none: the input gradient) as ONNX bytes, from the cache or made. */
+/**
+ * Which gradient graph: the layers it exposes (none: the input gradient alone), whether it also computes the
+ * input gradient when it exposes layers (default not: the CAM family's graphs stop at the earliest layer),
+ * and the backward rules (default 'exact').
+ */
+export interface GraphRequest {
+  readonly layers: readonly string[];
+  readonly withInput?: boolean;
+  readonly rules?: BackwardRules;
+}
+
+/** A request's identity within one process (sessions and shared graphs are kept under it). */
+export function requestKey(request: GraphRequest): string {
+  const withInput = request.layers.length === 0 || request.withInput === true;
+  return JSON.stringify([request.layers, withInput, request.rules ?? 'exact']);
+}
+
+/** The gradient graph a request names as ONNX bytes, from the cache or made. */
 export async function storedGradientGraph(
   source: GraphSource,
-  layers: string[],
+  request: GraphRequest,
   probe: () => Promise<Probe>,
 ): Promise<{ bytes: Uint8Array; meta: GraphMeta }> {
-  const stored = await gradientGraphEntry(source, layers, probe);
+  const stored = await gradientGraphEntry(source, request, probe);
   const bytes = stored.appended ? appendToSource(source.proto, stored.model) : stored.model;
   if (!bytes)
     throw new SightlineError(
@@ -77,21 +96,25 @@ export interface GradientGraphEntry {
   readonly appended: boolean;
 }
 
-/** The gradient graph exposing `layers`, as stored: from the cache or made. */
+/** The gradient graph a request names, as stored: from the cache or made. */
 export async function gradientGraphEntry(
   source: GraphSource,
-  layers: string[],
+  request: GraphRequest,
   probe: () => Promise<Probe>,
 ): Promise<GradientGraphEntry> {
   const { proto, spec, outputName, cache } = source;
+  const layers = [...request.layers];
+  const withInput = layers.length === 0 || request.withInput === true;
+  const rules = request.rules && request.rules !== 'exact' ? request.rules : undefined;
   const make = async () => {
     const fixed = withFixedInput(proto, spec);
     const graph = await addGradients(fixed, {
       input: spec.inputName,
       output: outputName,
       layers,
-      inputGradient: layers.length === 0,
+      inputGradient: withInput,
       probe: await probe(),
+      rules: rules && RULE_SETS[rules],
     });
     const meta: GraphMeta = {
       seedName: graph.seedName,
@@ -110,6 +133,9 @@ export async function gradientGraphEntry(
     size: [spec.width, spec.height],
     // Stored metas before 'layers' held one 'layer': a new key keeps old cache entries from being read.
     layers: layers.join('\n'),
+    // Only where they differ from the defaults, so the keys of existing exact graphs stay as they were.
+    ...(layers.length > 0 && withInput ? { withInput } : {}),
+    ...(rules ? { rules } : {}),
   });
   const stored = cache ? await cache.load(key, make) : await make();
   const { appended, ...meta } = JSON.parse(stored.meta) as GraphMeta & { appended?: boolean };
@@ -136,4 +162,16 @@ export function withFixedInput(proto: ModelProto, spec: ModelSpec): ModelProto {
     ...proto,
     graph: { ...proto.graph, input: proto.graph!.input!.map((v) => (v === input ? patched : v)) },
   };
+}
+
+/** Why the autodiff transform cannot serve this model, or undefined when it can. */
+export function whyNoGradients(proto: ModelProto, input: string, output: string): string | undefined {
+  const path = differentiablePath(proto, input, [output]);
+  if (path.unsupported.length > 0) {
+    const ops = [...new Set(path.unsupported.map((n) => n.opType))];
+    return `no gradient rule for op${ops.length > 1 ? 's' : ''} ${ops.map((o) => `'${o}'`).join(', ')} on the path from the input to the scores.`;
+  }
+  if (!path.needed.has(output))
+    return `the output '${output}' does not depend differentiably on the input '${input}'.`;
+  return undefined;
 }

@@ -11,7 +11,9 @@ import * as ort from '#ort';
 import { SightlineError, throwIfAborted } from '../../core/errors.js';
 import type {
   AttentionResult,
+  BiasGradientResult,
   Capability,
+  GradientOptions,
   GradientResult,
   LayerInfo,
   LayerResult,
@@ -26,13 +28,17 @@ import type { OutputTarget } from '../../core/targets.js';
 import type { Tensor } from '../../core/tensor.js';
 import { attentionBlocks, hasAttention, toHeads } from './attention.js';
 import { differentiablePath, type Probe } from './autodiff/index.js';
+import { biasGradientsOf, biasTerms } from './biases.js';
 import {
   type GradientGraphEntry,
   type GraphMeta,
+  type GraphRequest,
   type GraphSource,
   gradientGraphEntry,
+  requestKey,
   storedGradientGraph,
   storedProbe,
+  whyNoGradients,
   withFixedInput,
 } from './graph-store.js';
 import { type LayerPlan, planLayers, toNchw } from './layers.js';
@@ -96,7 +102,7 @@ export class OnnxModel implements Model {
   ) {
     this.maxBatch = options.maxBatch ?? 16;
     this.outputName = session.outputNames[0];
-    const gradients: Capability[] = ['inputGradients', 'layers'];
+    const gradients: Capability[] = ['inputGradients', 'layers', 'backwardRules', 'biasGradients'];
     // Only transformers get 'attention', so menus and checks offer rollout where it can run (attention.ts).
     if (!gradientBlocker && hasAttention(proto, specValue.inputName, this.outputName))
       gradients.push('attention');
@@ -142,13 +148,8 @@ export class OnnxModel implements Model {
       await session.release();
       throw error;
     }
-    return new OnnxModel(
-      session,
-      spec,
-      proto,
-      gradientBlocker(proto, spec.inputName, session.outputNames[0]),
-      options,
-    );
+    const blocker = whyNoGradients(proto, spec.inputName, session.outputNames[0]);
+    return new OnnxModel(session, spec, proto, blocker, options);
   }
 
   get spec(): ModelSpec {
@@ -170,8 +171,8 @@ export class OnnxModel implements Model {
     return namedOutputs(names, await this.run(this.session, batch, {}, names, options));
   }
 
-  async inputGradients(batch: Tensor, seed: Tensor, options: RunOptions = {}): Promise<GradientResult> {
-    const g = await this.gradientSession([]);
+  async inputGradients(batch: Tensor, seed: Tensor, options: GradientOptions = {}): Promise<GradientResult> {
+    const g = await this.gradientSession({ layers: [], rules: options.rules });
     const name = g.inputGradientName!;
     const result = await this.run(
       g.session,
@@ -238,7 +239,7 @@ export class OnnxModel implements Model {
         { layer: name },
       );
     }
-    const g = await this.gradientSession([name]);
+    const g = await this.gradientSession({ layers: [name] });
     const { activation, gradient } = g.layers[0];
     // Activations alone still run the backward graph; a zero seed makes its gradients zero.
     const k = seed?.dims[1] ?? (await this.predict(batch, options)).dims[1];
@@ -260,7 +261,7 @@ export class OnnxModel implements Model {
   /** Capability 'attention': every block's attention probabilities [N, heads, T, T] (attention.ts). */
   async attention(batch: Tensor, seed: Tensor | null, options: RunOptions = {}): Promise<AttentionResult> {
     const { blocks, grid, extraTokens } = attentionBlocks(await this.layerPlan());
-    const g = await this.gradientSession(blocks.map((b) => b.name));
+    const g = await this.gradientSession({ layers: blocks.map((b) => b.name) });
     const k = seed?.dims[1] ?? (await this.predict(batch, options)).dims[1];
     const zeros = { data: new Float32Array(batch.dims[0] * k), dims: [batch.dims[0], k] };
     const fetches = g.layers.flatMap((l) => (seed ? [l.activation, l.gradient] : [l.activation]));
@@ -278,6 +279,17 @@ export class OnnxModel implements Model {
       grid,
       extraTokens,
     };
+  }
+
+  /** Capability 'biasGradients': the input gradient and every bias's gradient ⊙ bias in one run (biases.ts). */
+  async biasGradients(batch: Tensor, seed: Tensor, options: RunOptions = {}): Promise<BiasGradientResult> {
+    const terms = biasTerms(this.proto, this.spec.inputName, this.outputName);
+    const g = await this.gradientSession({ layers: terms.map((t) => t.layer), withInput: true });
+    const fetches = [this.outputName, g.inputGradientName!, ...g.layers.map((l) => l.gradient)];
+    const r = await this.run(g.session, batch, { [g.seedName]: this.outputSeed(seed) }, fetches, options);
+    const [gradients, ...layers] = fetches.slice(1).map((name) => toTensor(r[name]));
+    const scores = this.scores(r[this.outputName], batch.dims[0]);
+    return { scores, gradients, biases: biasGradientsOf(terms, layers) };
   }
 
   /** Capability 'weights': the nodes that read float32 weights, output first (weights.ts). */
@@ -316,11 +328,11 @@ export class OnnxModel implements Model {
     return model;
   }
 
-  /** The gradient graph exposing `layers`: this model's own, or for withWeights' models the base's with their weights. */
-  private async gradientGraph(layers: string[]): Promise<{ bytes: Uint8Array; meta: GraphMeta }> {
-    if (!this.reweighted) return storedGradientGraph(this.graphSource(), layers, () => this.probe());
+  /** The gradient graph a request names: this model's own, or for withWeights' models the base's with their weights. */
+  private async gradientGraph(request: GraphRequest): Promise<{ bytes: Uint8Array; meta: GraphMeta }> {
+    if (!this.reweighted) return storedGradientGraph(this.graphSource(), request, () => this.probe());
     const { base, values } = this.reweighted;
-    const entry = await base.sharedGradientGraph(layers);
+    const entry = await base.sharedGradientGraph(request);
     return {
       bytes: entry.appended
         ? withInitializers(base.ownBytes(), values, entry.model)
@@ -335,11 +347,11 @@ export class OnnxModel implements Model {
   }
 
   /** A gradient graph as stored, kept for the models withWeights makes from this one (one transform for all). */
-  private sharedGradientGraph(layers: string[]): Promise<GradientGraphEntry> {
-    const key = layers.join('\n');
+  private sharedGradientGraph(request: GraphRequest): Promise<GradientGraphEntry> {
+    const key = requestKey(request);
     let pending = this.sharedGraphs.get(key);
     if (!pending) {
-      pending = gradientGraphEntry(this.graphSource(), layers, () => this.probe());
+      pending = gradientGraphEntry(this.graphSource(), request, () => this.probe());
       this.sharedGraphs.set(key, pending);
       pending.catch(() => this.sharedGraphs.delete(key));
     }
@@ -372,13 +384,13 @@ export class OnnxModel implements Model {
       });
   }
 
-  private gradientSession(layers: string[]): Promise<GradientSession> {
-    this.requireGradients(layers.length > 0 ? 'layers' : 'inputGradients');
-    const layer = layers.join('\n');
+  private gradientSession(request: GraphRequest): Promise<GradientSession> {
+    this.requireGradients(request.layers.length > 0 ? 'layers' : 'inputGradients');
+    const layer = requestKey(request);
     let pending = this.gradientSessions.get(layer);
     if (!pending) {
       pending = (async () => {
-        const { bytes, meta } = await this.gradientGraph(layers);
+        const { bytes, meta } = await this.gradientGraph(request);
         const session = await openSession(bytes, this.options);
         return { session, ...meta };
       })();
@@ -470,18 +482,6 @@ function openSession(bytes: Uint8Array, options: OnnxModelOptions): Promise<OrtS
 
 function toTensor(t: ort.Tensor): Tensor {
   return { data: t.data as Float32Array, dims: [...t.dims] };
-}
-
-/** Why the autodiff transform cannot serve this model, or undefined when it can. */
-function gradientBlocker(proto: ModelProto, input: string, output: string): string | undefined {
-  const path = differentiablePath(proto, input, [output]);
-  if (path.unsupported.length > 0) {
-    const ops = [...new Set(path.unsupported.map((n) => n.opType))];
-    return `no gradient rule for op${ops.length > 1 ? 's' : ''} ${ops.map((o) => `'${o}'`).join(', ')} on the path from the input to the scores.`;
-  }
-  if (!path.needed.has(output))
-    return `the output '${output}' does not depend differentiably on the input '${input}'.`;
-  return undefined;
 }
 
 function describeIo(session: OrtSession): OnnxIo {

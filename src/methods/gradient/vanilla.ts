@@ -2,10 +2,11 @@ import type { AttributionMap } from '../../core/attribution.js';
 import { runGradientBatches } from '../../core/batch.js';
 import { inputView, reduceChannels } from '../../core/image-tensor.js';
 import type { AttributionMethod, MethodInput, MethodOptions } from '../../core/method.js';
+import type { BackwardRules } from '../../core/model.js';
 import { oneHot } from './common.js';
 
-/** The input gradient of the target's raw score for one image (one gradient pass). */
-export async function gradientOf(input: MethodInput): Promise<Float32Array> {
+/** The input gradient of the target's raw score for one image (one gradient pass), by `rules` (default exact). */
+export async function gradientOf(input: MethodInput, rules?: BackwardRules): Promise<Float32Array> {
   let grad = new Float32Array(0);
   await runGradientBatches(
     input.model,
@@ -19,6 +20,7 @@ export async function gradientOf(input: MethodInput): Promise<Float32Array> {
       onProgress: input.onProgress,
     },
     (n) => oneHot(n, input.classes, input.target),
+    rules,
   );
   return grad;
 }

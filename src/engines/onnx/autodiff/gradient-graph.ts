@@ -20,6 +20,7 @@ import {
 import { GradientContext, unsupported } from './context.js';
 import { type DifferentiablePath, differentiablePath } from './path.js';
 import { GRADIENT_RULES } from './registry.js';
+import type { GradientRule, RuleOverrides } from './rule.js';
 import { type Probe, probeModel, type TensorShape } from './shapes.js';
 
 export interface GradientGraphOptions {
@@ -39,6 +40,11 @@ export interface GradientGraphOptions {
    * so later graphs skip running the model); a probe that lacks a constant this graph needs is not used.
    */
   probe?: Probe;
+  /**
+   * Rules that replace the exact ones for some ops (Guided Backprop's ReLU rule, …); default none, the exact
+   * gradient. Refused when no node on the path is one they change: the result would be the plain gradient.
+   */
+  rules?: RuleOverrides;
 }
 
 export interface GradientGraph {
@@ -151,9 +157,16 @@ export async function addGradients(
     totals.set(name, total);
     return total;
   };
+  let modified = 0;
+  const ruleFor = (node: NodeProto): GradientRule => {
+    const override = options.rules?.rules[node.opType];
+    if (!override || (override.applies && !override.applies(node, ctx))) return GRADIENT_RULES[node.opType];
+    modified++;
+    return override.rule;
+  };
   for (const node of [...path.nodes].reverse()) {
     const dy = (node.output ?? []).map((name) => (path.needed.has(name) ? gradientOf(name) : undefined));
-    const dx = GRADIENT_RULES[node.opType](node, dy, ctx);
+    const dx = ruleFor(node)(node, dy, ctx);
     (node.input ?? []).forEach((name, i) => {
       if (!path.needed.has(name)) return;
       const gradient = dx[i];
@@ -162,6 +175,14 @@ export async function addGradients(
       parts.push(gradient);
       contributions.set(name, parts);
     });
+  }
+
+  if (options.rules && !options.rules.optional && modified === 0) {
+    throw new SightlineError(
+      'MISSING_CAPABILITY',
+      `The '${options.rules.name}' rules change ${options.rules.changes}, and the model has none on the path from '${input}' to '${output}': its map would be the plain gradient's, so it is refused rather than drawn under another name.`,
+      { rules: options.rules.name, input, output },
+    );
   }
 
   const batchName = symbolicBatch(graph.input!.find((v) => v.name === input)!) ?? 'N';
