@@ -2,6 +2,15 @@
 
 export { borderAreaShare, borderShare, summarize, summaryGrid } from './audit/aggregate.js';
 export { type AuditItem, type AuditRequest, auditImages, POINTING_TOLERANCE } from './audit/audit.js';
+export {
+  auditFindings,
+  FINDERS,
+  type Finder,
+  type Finding,
+  filesNeedingAttention,
+  type MapPlace,
+  placeOf,
+} from './audit/findings.js';
 export { summarizeShortcuts } from './audit/shortcut-summary.js';
 export * from './audit/shortcut-types.js';
 export {

@@ -6,8 +6,10 @@ import { join } from 'node:path';
 import { formatCount, listSome, terminalSafe } from '../core/text.js';
 import { summarize } from './aggregate.js';
 import { summarizeDetections } from './detect-summary.js';
+import { auditFindings, type Finding } from './findings.js';
 import { outputFolder, writeAtomically } from './output.js';
 import { pictureType, readRowPictures, rowPicturesProblem } from './pictures.js';
+import { NEEDS_ATTENTION_FILE, needsAttentionCsv } from './report/findings.js';
 import {
   PAGES_FOLDER,
   type ReportImages,
@@ -45,9 +47,11 @@ export function reportIsPaged(layout: ReportLayout, rows: number): boolean {
 }
 
 /**
- * Writes the reports into `out`. A row whose pictures cannot be read (deleted since, not regular files, not a
- * PNG, JPEG or WebP picture, or named outside `out` by an edited journal) is shown without them, its image cell
- * saying why, and one warning lists such rows; nothing outside `out` is ever read or linked.
+ * Writes the reports into `out`, the findings (findings.ts) at the top of report.html, in summary.json and, with
+ * the files they name, in needs-attention.csv; returns the summary with the findings. A row whose pictures
+ * cannot be read (deleted since, not regular files, not a PNG, JPEG or WebP picture, or named outside `out` by
+ * an edited journal) is shown without them, its image cell saying why, and one warning lists such rows; nothing
+ * outside `out` is ever read or linked.
  */
 export async function writeReports(
   out: string,
@@ -55,9 +59,10 @@ export async function writeReports(
   config: AuditConfig,
   onWarning: (message: string) => void = () => {},
   options: WriteReportsOptions = {},
-): Promise<AuditSummary> {
+): Promise<AuditSummary & { readonly findings: readonly Finding[] }> {
   const detect = summarizeDetections(rows);
   const summary = { ...summarize(rows), ...(detect ? { detect } : {}) };
+  const findings = auditFindings(rows, summary);
   const paged = reportIsPaged(options.layout ?? 'auto', rows.length);
   const missing = new Map<string, string>();
   // Page files of an earlier run, paged or not, would be stale beside this report.
@@ -86,6 +91,7 @@ export async function writeReports(
       pictures,
       missingPictures: missing,
       rowsPerPage: options.rowsPerPage,
+      findings,
     });
     await outputFolder(out, PAGES_FOLDER);
     for (const page of report.pages) await writeAtomically(join(out, page.name), page.text);
@@ -100,7 +106,7 @@ export async function writeReports(
         else missing.set(row.file, 'not a PNG, JPEG or WebP picture');
       } else if (read.problem !== undefined) missing.set(row.file, read.problem);
     }
-    html = await renderReport({ rows, summary, config, images, missingPictures: missing });
+    html = await renderReport({ rows, summary, config, images, missingPictures: missing, findings });
   }
   if (missing.size > 0) {
     // A file name inside a line: a line feed in it must not start a line of its own.
@@ -113,8 +119,12 @@ export async function writeReports(
   await writeAtomically(join(out, 'report.html'), html);
   await writeAtomically(join(out, 'results.jsonl'), rowsToJsonl(rows));
   await writeAtomically(join(out, 'results.csv'), rowsToCsv(rows));
-  await writeAtomically(join(out, 'summary.json'), `${JSON.stringify({ config, summary }, null, 2)}\n`);
-  return summary;
+  await writeAtomically(join(out, NEEDS_ATTENTION_FILE), needsAttentionCsv(findings));
+  await writeAtomically(
+    join(out, 'summary.json'),
+    `${JSON.stringify({ config, summary, findings }, null, 2)}\n`,
+  );
+  return { ...summary, findings };
 }
 
 const CHECKS_AT_ONCE = 64;

@@ -37,6 +37,7 @@ import { decodeSource } from '../io/fetch-image.js';
 import { listImageEntries, noImages } from '../io/list-images.js';
 import { getMethod, METHODS } from '../methods/registry.js';
 import { detectMapsProblem, writeDetectPictures } from './audit-detect.js';
+import { findingsLines } from './audit-findings.js';
 import { auditItems, labelFor } from './audit-items.js';
 import { addQueueOptions, auditOnQueue } from './audit-queue.js';
 import {
@@ -377,6 +378,7 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
       (summary.detect ? ` ${detectSummaryWords(summary.detect)}` : '') +
       `\nReport: ${join(out, 'report.html')} ${reportIsPaged(flags.reportLayout, rows.length) ? '(its rows in report-rows/ beside it; also' : '(also'} results.jsonl, results.csv)\n`,
   );
+  print(findingsLines(summary.findings));
   if (flags.failUnder !== undefined) {
     // A detector's gate counts its detections that found an object (detect-summary.ts detectGate).
     const gate = summary.detect ? detectGate(summary.detect) : undefined;

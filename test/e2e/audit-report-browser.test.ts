@@ -205,6 +205,19 @@ describe('report.html in Chromium', () => {
     expect(await fileOrder()).toHaveLength(6);
   });
 
+  it("a finding's button filters the table to the images it names", async () => {
+    await page.fill('#filter-text', 'cats/');
+    await page.locator('button[data-finding="finding-background"]').click();
+    expect(await page.inputValue('#filter-text')).toBe('');
+    expect(await page.inputValue('#filter-verdict')).toBe('finding-background');
+    expect(await fileOrder()).toEqual([HOSTILE]);
+    expect(await page.locator('#shown-count').textContent()).toBe('Showing 1 of 6 images');
+    await page.locator('button[data-finding="finding-errors"]').click();
+    expect(await fileOrder()).toEqual(['broken.jpg']);
+    await page.selectOption('#filter-verdict', 'all');
+    expect(await fileOrder()).toHaveLength(6);
+  });
+
   it('opens a row’s overlay and details in a dialog, by click and by keyboard', async () => {
     await page.locator('#images tbody tr', { hasText: 'cats/partly.jpg' }).locator('td').nth(8).click();
     const dialog = page.locator('#detail');

@@ -181,6 +181,14 @@ describe('a paged report in Chromium', () => {
     await page.locator('thead button[data-sort="verdict"]').click();
   });
 
+  it("a finding's button filters the rows of every page file to the images it names", async () => {
+    await page.locator('button[data-finding="finding-errors"]').click();
+    expect(await page.inputValue('#filter-verdict')).toBe('finding-errors');
+    expect(await files(page)).toEqual(['set/photo-039.jpg', 'set/photo-079.jpg', 'set/photo-119.jpg']);
+    expect(await page.locator('#shown-count').textContent()).toBe(`Showing 3 of ${COUNT} images`);
+    await page.selectOption('#filter-verdict', 'all');
+  });
+
   it('opens the overlay file in the dialog, and shows the thumbnails from their files', async () => {
     await page.locator('#images tbody tr', { hasText: 'set/photo-060.jpg' }).locator('button.open').click();
     const dialog = page.locator('#detail');

@@ -8,9 +8,11 @@ import { invalidArgument } from '../../core/errors.js';
 import { escapeHtml } from '../../core/html.js';
 import { colormap } from '../../render/colormaps.js';
 import { WINDOW_BOX_CELLS } from '../detect-window.js';
+import { auditFindings, type Finding } from '../findings.js';
 import type { AuditConfig, AuditRow, AuditSummary } from '../types.js';
 import { reportAssets } from './assets.js';
 import { pictureUri, scriptJson } from './escape.js';
+import { findingKindsByFile, findingsSection } from './findings.js';
 import {
   PAGE_CALLBACK,
   PAGE_IDS,
@@ -45,6 +47,8 @@ export interface ReportInput {
   readonly images?: ReadonlyMap<string, ReportImages>;
   /** Rows whose pictures could not be read, by file, with why: their image cell says the picture is missing. */
   readonly missingPictures?: ReadonlyMap<string, string>;
+  /** The findings shown first (auditFindings(rows, summary) when absent). */
+  readonly findings?: readonly Finding[];
 }
 
 /**
@@ -65,14 +69,16 @@ export async function renderReport(input: ReportInput): Promise<string> {
   if (!Array.isArray(rows as unknown)) throw invalidArgument('rows', 'a list of audit rows', rows);
   const images = input.images ?? new Map<string, ReportImages>();
   const missing = input.missingPictures ?? new Map<string, string>();
+  const findings = input.findings ?? auditFindings(rows, input.summary);
+  const found = findingKindsByFile(findings);
   const ordered = worstFirst(rows);
   const data: ReportPageData = {
     rows: ordered.map((row) => ({
-      ...pageRow(row, missing),
+      ...pageRow(row, missing, found),
       overlay: images.has(row.file) ? pictureUri(images.get(row.file)!.overlay) : null,
     })),
   };
-  return page(input, tableSection(ordered, images, missing), data, false);
+  return page(input, findings, tableSection(ordered, images, missing, findings), data, false);
 }
 
 export interface PagedReportInput extends Omit<ReportInput, 'images'> {
@@ -111,6 +117,8 @@ export async function renderPagedReport(input: PagedReportInput): Promise<PagedR
   const folder = input.folder ?? PAGES_FOLDER;
   const pictures = input.pictures ?? new Map<string, { overlay: string; thumbnail: string }>();
   const missing = input.missingPictures ?? new Map<string, string>();
+  const findings = input.findings ?? auditFindings(rows, input.summary);
+  const found = findingKindsByFile(findings);
   const ordered = worstFirst(rows);
   const pages: { name: string; text: string }[] = [];
   for (let start = 0; start < ordered.length; start += perPage) {
@@ -118,7 +126,7 @@ export async function renderPagedReport(input: PagedReportInput): Promise<PagedR
     const part: PagedRow[] = ordered.slice(start, start + perPage).map((row) => {
       const picture = pictures.get(row.file);
       return {
-        ...pageRow(row, missing),
+        ...pageRow(row, missing, found),
         overlay: picture?.overlay ?? null,
         thumbnail: picture?.thumbnail ?? null,
         missing: missing.has(row.file),
@@ -137,24 +145,29 @@ export async function renderPagedReport(input: PagedReportInput): Promise<PagedR
       total: ordered.length,
     },
   };
-  const table = imagesSection(ordered, { paged: { files: pages.length, folder } });
-  return { html: await page(input, table, data, true), pages };
+  const table = imagesSection(ordered, { paged: { files: pages.length, folder } }, findings);
+  return { html: await page(input, findings, table, data, true), pages };
 }
 
-/** What the script needs of a row, but its pictures. */
-function pageRow(row: AuditRow, missing: ReadonlyMap<string, string>): Omit<ReportPageRow, 'overlay'> {
+/** What the script needs of a row, but its pictures; its kinds include the findings naming it (`found`). */
+function pageRow(
+  row: AuditRow,
+  missing: ReadonlyMap<string, string>,
+  found: ReadonlyMap<string, readonly string[]>,
+): Omit<ReportPageRow, 'overlay'> {
   return {
     file: row.file,
-    kinds: kindsOf(row),
+    kinds: [...kindsOf(row), ...(found.get(row.file) ?? [])],
     keys: sortKeys(row),
     text: searchText(row),
     detail: details(row, missing.get(row.file)),
   };
 }
 
-/** The whole page around the images table: head, policy, the run and dataset sections, dialog and script. */
+/** The whole page around the images table: head, policy, findings, the run and dataset sections, dialog, script. */
 async function page(
   input: ReportInput | PagedReportInput,
+  findings: readonly Finding[],
   table: string,
   data: ReportPageData,
   paged: boolean,
@@ -169,6 +182,7 @@ async function page(
   );
   // Sections in reading order; a new section of the dataset-level picture goes before the table.
   const sections = [
+    findingsSection(findings, rows.length),
     runSection(config, rows),
     datasetSection(rows, summary, meanMap, clusterMaps, aroundMaps),
     shortcutSection(rows, summary.shortcuts, config.shortcuts),

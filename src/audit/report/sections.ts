@@ -9,6 +9,7 @@ import { drawBox } from '../../render/boxes.js';
 import { colormap } from '../../render/colormaps.js';
 import { aroundWords, detectSummaryWords } from '../detect-summary.js';
 import { WINDOW_MARGIN } from '../detect-window.js';
+import type { Finding } from '../findings.js';
 import {
   type AuditConfig,
   type AuditRow,
@@ -19,6 +20,7 @@ import {
   VERDICT_WORDS,
 } from '../types.js';
 import { pictureUri, pngUri } from './escape.js';
+import { findingOptions } from './findings.js';
 import { INITIAL_SORT, PAGE_IDS } from './page-data.js';
 import { DETECT_KINDS, filterWords, KINDS, kindWords, percent, plural, rowCells } from './row-view.js';
 
@@ -299,6 +301,7 @@ export function tableSection(
   ordered: readonly AuditRow[],
   images: ReadonlyMap<string, ReportImages>,
   missing: ReadonlyMap<string, string>,
+  findings: readonly Finding[] = [],
 ): string {
   const body = ordered
     .map((row, index) => {
@@ -325,21 +328,28 @@ export function tableSection(
       return `<tr data-index="${index}">${cells.join('')}</tr>`;
     })
     .join('\n');
-  return imagesSection(ordered, { inline: body });
+  return imagesSection(ordered, { inline: body }, findings);
 }
 
 /**
  * The "Every image" section: its controls and table, with `rows` written in or (a large audit) an empty body
- * and a pager, the script filling in one view of rows at a time from the page files.
+ * and a pager, the script filling in one view of rows at a time from the page files. The verdict menu also
+ * offers each of `findings`, so a finding's link can filter the table to its images.
  */
-export function imagesSection(ordered: readonly AuditRow[], rows: TableRows): string {
+export function imagesSection(
+  ordered: readonly AuditRow[],
+  rows: TableRows,
+  findings: readonly Finding[] = [],
+): string {
   const head = COLUMNS.map((c) =>
     c.key === null
       ? `<th scope="col">${c.title}</th>`
       : `<th scope="col"${c.numeric ? ' class="num"' : ''} data-sort="${c.key}" aria-sort="${c.key === INITIAL_SORT ? 'ascending' : 'none'}"><button type="button" data-sort="${c.key}">${c.title}</button></th>`,
   ).join('');
   const kinds = ordered.some((row) => row.detect) ? [...KINDS, ...DETECT_KINDS] : KINDS;
-  const options = kinds.map((kind) => `<option value="${kind}">${filterWords(kind)}</option>`).join('');
+  const options =
+    kinds.map((kind) => `<option value="${kind}">${filterWords(kind)}</option>`).join('') +
+    findingOptions(findings);
   const paged = 'paged' in rows ? rows.paged : undefined;
   const pager = paged
     ? `<div class="pager"><button type="button" id="${PAGE_IDS.pagerPrevious}" disabled>Previous</button><span id="${PAGE_IDS.pagerStatus}" aria-live="polite"></span><button type="button" id="${PAGE_IDS.pagerNext}" disabled>Next</button></div>`

@@ -1,7 +1,8 @@
 // report.html's behaviour (src/audit/report/html.ts writes the markup and inlines this, bundled by
 // scripts/build-web.mjs): sorting (header buttons; a second click reverses; absent values last), filtering
-// (every word of the text box must occur; the verdict menu), and the detail dialog. A single-file report has
-// every table row in its markup; a paged one's rows come from files beside it (paged.ts).
+// (every word of the text box must occur; the verdict menu, which also offers the findings, picked by a
+// finding's button), and the detail dialog. A single-file report has every table row in its markup; a paged
+// one's rows come from files beside it (paged.ts).
 import { INITIAL_SORT, PAGE_IDS, type ReportPageData } from '../../../src/audit/report/page-data.js';
 import { detailDialog, openOnClick } from './dialog.js';
 import { pagedTable } from './paged.js';
@@ -13,6 +14,24 @@ const open = detailDialog();
 
 if (data.pages) pagedTable(data.pages, c, open);
 else inlineTable();
+findingButtons();
+
+/**
+ * A finding's button filters the table to its images: it picks the finding in the verdict menu (both tables
+ * refilter on its change), clears the text filter, and scrolls to the table.
+ */
+function findingButtons(): void {
+  for (const button of Array.from(document.querySelectorAll<HTMLButtonElement>('button[data-finding]'))) {
+    button.addEventListener('click', () => {
+      const kind = button.dataset.finding ?? 'all';
+      if (!Array.from(c.filterVerdict.options).some((o) => o.value === kind)) return;
+      c.filterText.value = '';
+      c.filterVerdict.value = kind;
+      c.filterVerdict.dispatchEvent(new Event('change'));
+      c.table.scrollIntoView({ block: 'start' });
+    });
+  }
+}
 
 /** The table whose rows are all in the markup: sorting moves them, filtering hides them. */
 function inlineTable(): void {
