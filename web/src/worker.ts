@@ -458,7 +458,7 @@ async function fetchText(path: string): Promise<string> {
 function fetchError(path: string, response: Response): SightlineError {
   return new SightlineError(
     'MODEL_LOAD',
-    `The built-in model file '${path}' could not be loaded (HTTP ${response.status}); start the app with \`sightline serve\`.`,
+    `The built-in model file '${path}' could not be loaded (HTTP ${response.status}); start the app with \`sightline serve\`, or on a static host, serve the whole folder \`npm run build:site\` writes (it holds the model under models/default/).`,
   );
 }
 
