@@ -22,6 +22,7 @@ import {
   readTfjsDropped,
   SightlineError,
 } from '../../src/browser.js';
+import { runAudit } from './audit-run.js';
 import { detectView, looksLikeDetector } from './detect-view.js';
 import { type FolderVariant, readFolder, refuseLabelCount, refuseUnsupported } from './folder.js';
 import { browserGraphCache } from './graph-cache.js';
@@ -194,6 +195,9 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
       self.postMessage(reply, [result.map.data.buffer as ArrayBuffer]);
       return;
     }
+    case 'audit':
+      await runAudit(request, requireModel(), signal, post);
+      return;
   }
 }
 
