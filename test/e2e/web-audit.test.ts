@@ -234,4 +234,18 @@ describe('the audit in the web app', () => {
     },
     3 * MINUTE,
   );
+
+  it('says what is wrong with a regions file that is not COCO, and audits nothing', async () => {
+    const bad = join(scratch, 'bad.json');
+    await writeFile(bad, JSON.stringify({ images: 'none' }));
+    await page.setInputFiles('#audit-regions', bad);
+    await page.click('#audit-start');
+    await page.waitForFunction(() =>
+      document.getElementById('audit-status')?.textContent?.startsWith('The audit stopped'),
+    );
+    expect(await page.textContent('#audit-status')).toBe(
+      "The audit stopped: 'bad.json' is JSON but not COCO; expected an object with the lists 'images' and 'annotations'.",
+    );
+    expect(await page.isEnabled('#audit-start')).toBe(true);
+  });
 });

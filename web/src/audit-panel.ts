@@ -71,7 +71,16 @@ function describeChoice(): void {
   el.start.disabled = n === 0 || running !== undefined;
 }
 
+/** As the CLI reads regions files (audit/regions/files.ts): about the longest string the engine holds. */
+const MAX_REGIONS_BYTES = 512 * 1024 * 1024;
+
 async function start(): Promise<void> {
+  const huge = regions.find((f) => f.size > MAX_REGIONS_BYTES);
+  if (huge) {
+    el.work.hidden = false;
+    el.status.textContent = `The regions file '${huge.name}' is ${(huge.size / 2 ** 20).toFixed(0)} MiB, over the limit of 512 MiB; expected a COCO, CSV or VOC file of regions.`;
+    return;
+  }
   await state.modelReady;
   const method = ui.method.value || 'grad-cam';
   const texts: AuditRegionsFile[] = await Promise.all(
