@@ -26,6 +26,8 @@ await build({
   platform: 'browser',
   target: ['chrome110', 'firefox115', 'safari16.4'],
   conditions: ['onnxruntime-web-use-extern-wasm'],
+  // csv-parse's Node build (the regions CSV parser) reads Buffer as it loads; its browser build brings its own.
+  alias: { 'csv-parse/sync': 'csv-parse/browser/esm/sync' },
   minify: true,
   sourcemap: true,
   legalComments: 'linked',

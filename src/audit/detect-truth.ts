@@ -4,7 +4,8 @@
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
-import { isRecord, listOf, readText, regionsError, unreadable } from './regions/common.js';
+import { isRecord, listOf, regionsError } from './regions/common.js';
+import { readText, unreadable } from './regions/files.js';
 import { readCsvTable, readRegions } from './regions/index.js';
 import { normalizeFileName } from './regions/match.js';
 import type { DetectObject, ImageRegions } from './types.js';

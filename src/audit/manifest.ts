@@ -8,7 +8,7 @@ import { dirname, extname, isAbsolute, join } from 'node:path';
 import { SightlineError } from '../core/errors.js';
 import { capText } from '../core/text.js';
 import { displayUrl } from '../engines/http/client.js';
-import { readText } from './regions/common.js';
+import { readText } from './regions/files.js';
 import { readCsvTable } from './regions/index.js';
 
 /** Manifest file names end so; anything else given to `audit` is a folder. */

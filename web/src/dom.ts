@@ -5,6 +5,7 @@
 const ELEMENTS = {
   modelLine: ['model-line', HTMLElement],
   backend: ['backend', HTMLElement],
+  threadsNote: ['threads-note', HTMLElement],
   drop: ['drop', HTMLLabelElement],
   photoInput: ['photo-input', HTMLInputElement],
   message: ['message', HTMLElement],

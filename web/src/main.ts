@@ -1,6 +1,7 @@
 // The page: photo in, predictions, the heat map, the user's boxes and the verdict, comparison and downloads.
 // The model runs in worker.ts; each panel is its own module, their shared state is state.ts, and dom.ts finds
 // their elements. This file only starts them.
+import { setUpAudit } from './audit-panel.js';
 import { setUpCompare } from './compare.js';
 import { setUpExport } from './export.js';
 import { setUpMethodMenu } from './method-menu.js';
@@ -22,5 +23,6 @@ setUpCompare();
 setUpExport();
 setUpOwnModel();
 setUpModel();
+setUpAudit();
 
 loadDefaultModel();

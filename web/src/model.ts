@@ -50,6 +50,13 @@ function outputs(model: ModelInfo): string {
 }
 
 export function setUpModel(): void {
+  // SharedArrayBuffer, and with it onnxruntime-web's WebAssembly threads, exists only on a cross-origin
+  // isolated page; a plain static host (the site `npm run build:site` writes) sends no COOP/COEP headers.
+  if (!crossOriginIsolated) {
+    ui.threadsNote.textContent =
+      'This page is not cross-origin isolated (its web server sends no Cross-Origin-Opener-Policy and Cross-Origin-Embedder-Policy headers), so the model runs as single-threaded WebAssembly: maps take longer. `sightline serve`, or a host that sends those two headers, runs it on several threads.';
+    ui.threadsNote.hidden = false;
+  }
   ui.defaultModel.addEventListener('click', () => {
     loadDefaultModel();
     void state.modelReady.then(() => predictAndExplain());

@@ -8,6 +8,7 @@ import type {
   Prediction,
   RgbImage,
 } from '../../src/browser.js';
+import type { AuditReply, AuditRequest } from './audit-protocol.js';
 
 /** What the page knows of a method, from the registry (so menus come from one source of truth). */
 export interface MethodInfo {
@@ -109,7 +110,8 @@ export type Request =
       readonly options?: MethodOptions;
       readonly reference?: RgbImage;
     }
-  | { readonly type: 'cancel'; readonly id: number };
+  | { readonly type: 'cancel'; readonly id: number }
+  | AuditRequest;
 
 export type Reply =
   | { readonly type: 'status'; readonly id: number; readonly message: string }
@@ -139,5 +141,6 @@ export type Reply =
       /** Said beside the map when the explained class or tag is unlikely (core/confidence.ts). */
       readonly note?: string;
     }
+  | AuditReply
   | { readonly type: 'cancelled'; readonly id: number }
   | { readonly type: 'error'; readonly id: number; readonly code: string; readonly message: string };

@@ -22,6 +22,7 @@ import {
   readTfjsDropped,
   SightlineError,
 } from '../../src/browser.js';
+import { runAudit } from './audit-run.js';
 import { detectView, looksLikeDetector } from './detect-view.js';
 import { type FolderVariant, readFolder, refuseLabelCount, refuseUnsupported } from './folder.js';
 import { browserGraphCache } from './graph-cache.js';
@@ -194,6 +195,9 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
       self.postMessage(reply, [result.map.data.buffer as ArrayBuffer]);
       return;
     }
+    case 'audit':
+      await runAudit(request, requireModel(), signal, post);
+      return;
   }
 }
 
@@ -458,7 +462,7 @@ async function fetchText(path: string): Promise<string> {
 function fetchError(path: string, response: Response): SightlineError {
   return new SightlineError(
     'MODEL_LOAD',
-    `The built-in model file '${path}' could not be loaded (HTTP ${response.status}); start the app with \`sightline serve\`.`,
+    `The built-in model file '${path}' could not be loaded (HTTP ${response.status}); start the app with \`sightline serve\`, or on a static host, serve the whole folder \`npm run build:site\` writes (it holds the model under models/default/).`,
   );
 }
 

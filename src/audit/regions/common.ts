@@ -1,29 +1,6 @@
-// What every regions reader shares: reading a text file, the two kinds of error, and quoting a file's values
-// in messages.
-import { fileErrorReason, SightlineError } from '../../core/errors.js';
-import { MIB, readRegularFile } from '../../io/read-file.js';
-
-/**
- * A regions or labels file as text. Read as untrusted: a regular file only (a FIFO would hang the audit,
- * /dev/zero exhaust memory), of at most 512 MiB, about the longest string V8 holds.
- */
-export async function readText(path: string, what: string): Promise<string> {
-  const bytes = await readRegularFile(path, {
-    maxBytes: 512 * MIB,
-    expected: 'a regular text file',
-    noun: `the ${what}`,
-  });
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-}
-
-export function unreadable(path: string, what: string, cause: unknown): SightlineError {
-  return new SightlineError(
-    'IO',
-    `Cannot read the ${what} '${path}': ${fileErrorReason(cause)}.`,
-    { path, errno: (cause as NodeJS.ErrnoException).code },
-    { cause },
-  );
-}
+// What every regions reader shares: the regions error and quoting a file's values in messages. Portable (the
+// web app parses regions files too); reading files from disk is files.ts.
+import { SightlineError } from '../../core/errors.js';
 
 export function regionsError(
   message: string,

@@ -1,11 +1,11 @@
-// Boxes from a CSV file (file,x,y,width,height or file,xmin,ymin,xmax,ymax), and the CSV table reader the
-// labels file shares.
+// Boxes from a CSV file (file,x,y,width,height or file,xmin,ymin,xmax,ymax), and the CSV table parser the
+// labels file shares. Portable: the text comes from files.ts (Node) or the web app.
 import { parse as parseCsv } from 'csv-parse/sync';
 import { describe, type ErrorCode, messageOf, SightlineError } from '../../core/errors.js';
 import type { RegionShape } from '../../core/regions/shapes.js';
 import { listSome } from '../../core/text.js';
 import type { ImageRegions } from '../types.js';
-import { readText, regionsError } from './common.js';
+import { regionsError } from './common.js';
 import { normalizeFileName } from './match.js';
 
 /**
@@ -13,15 +13,7 @@ import { normalizeFileName } from './match.js';
  * (trimmed, lower case). A byte-order mark, blank lines and spaces around fields are ignored. Malformed CSV
  * (an unclosed quote, a row with more or fewer fields than the header) is a SightlineError `code`.
  */
-export async function readCsvTable(
-  path: string,
-  what: string,
-  code: ErrorCode,
-): Promise<{ header: string[]; rows: { fields: string[]; line: number }[] }> {
-  return parseCsvTable(path, await readText(path, what), what, code);
-}
-
-function parseCsvTable(
+export function parseCsvTable(
   path: string,
   text: string,
   what: string,

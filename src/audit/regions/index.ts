@@ -6,12 +6,13 @@ import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { ImageRegions } from '../types.js';
 import { readCoco } from './coco.js';
-import { readText, regionsError, unreadable } from './common.js';
+import { regionsError } from './common.js';
 import { readBoxCsv } from './csv.js';
+import { readText, unreadable } from './files.js';
 import { collectVoc, readVoc } from './voc.js';
 
 export { checkShapes } from './check.js';
-export { readCsvTable } from './csv.js';
+export { readCsvTable } from './files.js';
 export { readMask } from './masks.js';
 export { normalizeFileName, regionsFor } from './match.js';
 

@@ -1,0 +1,40 @@
+// The audit's messages between the page and the engine worker (joined into protocol.ts's Request and Reply).
+// Photos cross as File objects: the worker reads each when its turn comes, so a folder of thousands of photos
+// is never held in memory at once.
+import type { AuditRow, AuditSummary } from '../../src/browser.js';
+
+export interface AuditPhoto {
+  /** Its identity in the results: the path inside the dropped folder, '/'-separated. */
+  readonly file: string;
+  readonly blob: Blob;
+}
+
+export interface AuditRegionsFile {
+  readonly name: string;
+  readonly text: string;
+}
+
+export interface AuditRequest {
+  readonly type: 'audit';
+  readonly id: number;
+  readonly photos: readonly AuditPhoto[];
+  /** A COCO .json, a boxes .csv, or one or more Pascal VOC .xml files. */
+  readonly regions?: readonly AuditRegionsFile[];
+  readonly method: string;
+}
+
+export type AuditReply =
+  | {
+      /** One finished photo, as soon as it is done (progress comes as 'progress' replies). */
+      readonly type: 'audit-row';
+      readonly id: number;
+      readonly row: AuditRow;
+    }
+  | {
+      readonly type: 'audit';
+      readonly id: number;
+      /** Every finished row, sorted by file; fewer than the photos when cancelled. */
+      readonly rows: readonly AuditRow[];
+      readonly summary: AuditSummary;
+      readonly cancelled: boolean;
+    };
