@@ -1,6 +1,7 @@
 import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { AttributionMethod, MethodOptions, OptionSpec } from '../core/method.js';
 import type { Model } from '../core/model.js';
+import { ablationCam } from './cam/ablation-cam.js';
 import { scoreCam } from './cam/score-cam.js';
 import { CAM_METHODS } from './cam/variants.js';
 import { expectedGradients } from './gradient/expected-gradients.js';
@@ -31,6 +32,7 @@ export const METHODS: readonly AnyMethod[] = [
   expectedGradients,
   ...CAM_METHODS,
   scoreCam,
+  ablationCam,
   attentionRollout,
   gradRollout,
   occlusion,

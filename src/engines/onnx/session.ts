@@ -24,6 +24,7 @@ import type {
 } from '../../core/model.js';
 import type { OutputTarget } from '../../core/targets.js';
 import type { Tensor } from '../../core/tensor.js';
+import { ABLATION_SCALE, ChannelAblation, channelScaleFeed } from './ablation.js';
 import { attentionBlocks, hasAttention, toHeads } from './attention.js';
 import { differentiablePath, type Probe } from './autodiff/index.js';
 import {
@@ -35,13 +36,21 @@ import {
   storedProbe,
   withFixedInput,
 } from './graph-store.js';
-import { type LayerPlan, planLayers, toNchw } from './layers.js';
+import { findLayer, type LayerPlan, planLayers, toNchw } from './layers.js';
 import { LazySession } from './lazy-session.js';
-import { type OrtSession, openInThisThread, type SessionOpener } from './open-session.js';
+import {
+  describeIo,
+  type OnnxIo,
+  type OrtSession,
+  openInThisThread,
+  type SessionOpener,
+} from './open-session.js';
 import { namedOutputs } from './outputs.js';
 import { decodeModel, encodeModel, type ModelProto, sourceBytesOf } from './proto.js';
 import { appendTargetHead } from './target-head.js';
 import { replaceWeights, weightLayersOf, weightValuesOf, withInitializers } from './weights.js';
+
+export type { OnnxIo };
 
 export interface OnnxModelOptions {
   /** Largest batch per call; larger batches amortise overhead but cost memory. */
@@ -64,11 +73,6 @@ export interface GradientGraphCache {
   ): Promise<{ model: Uint8Array; meta: string }>;
 }
 
-export interface OnnxIo {
-  readonly inputs: readonly { name: string; dims: readonly (number | string)[] }[];
-  readonly outputs: readonly { name: string; dims: readonly (number | string)[] }[];
-}
-
 interface GradientSession extends GraphMeta {
   readonly session: OrtSession;
 }
@@ -83,6 +87,7 @@ export class OnnxModel implements Model {
   /** For a model withWeights made: the model whose graphs it runs, and the weights swapped in them. */
   private reweighted?: { readonly base: OnnxModel; readonly values: ReadonlyMap<string, Float32Array> };
   private readonly sharedGraphs = new Map<string, Promise<GradientGraphEntry>>();
+  private readonly ablation = new ChannelAblation((bytes) => openSession(bytes, this.options));
 
   private constructor(
     private readonly session: OrtSession,
@@ -228,16 +233,7 @@ export class OnnxModel implements Model {
     seed: Tensor | null,
     options: RunOptions = {},
   ): Promise<LayerResult> {
-    const { layers } = await this.layerPlan();
-    const info = layers.find((l) => l.name === name);
-    if (!info) {
-      const shown = layers.slice(-8).map((l) => `'${l.name}' [${l.dims.join(', ')}]`);
-      throw new SightlineError(
-        'INVALID_ARGUMENT',
-        `Layer '${name}' is not a layer CAM methods can read in this model; the last ones are ${shown.join(', ')}.`,
-        { layer: name },
-      );
-    }
+    const info = await this.layerInfo(name);
     const g = await this.gradientSession([name]);
     const { activation, gradient } = g.layers[0];
     // Activations alone still run the backward graph; a zero seed makes its gradients zero.
@@ -255,6 +251,19 @@ export class OnnxModel implements Model {
       activations: toNchw(info, toTensor(result[activation])),
       gradients: seed ? toNchw(info, toTensor(result[gradient])) : undefined,
     };
+  }
+
+  /** Capability 'layers': the scores with `name`'s channels scaled by `scale` [N, C] (ablation.ts). */
+  async ablate(name: string, batch: Tensor, scale: Tensor, options: RunOptions = {}): Promise<Tensor> {
+    const info = await this.layerInfo(name);
+    const session = await this.ablation.session(this.proto, info);
+    const feed = { [ABLATION_SCALE]: channelScaleFeed(info, scale) };
+    const result = await this.run(session, batch, feed, [this.outputName], options);
+    return this.scores(result[this.outputName], batch.dims[0]);
+  }
+
+  private async layerInfo(name: string): Promise<LayerInfo> {
+    return findLayer((await this.layerPlan()).layers, name);
   }
 
   /** Capability 'attention': every block's attention probabilities [N, heads, T, T] (attention.ts). */
@@ -362,6 +371,7 @@ export class OnnxModel implements Model {
     for (const pending of this.gradientSessions.values())
       await (await pending.catch(() => undefined))?.session.release();
     this.gradientSessions.clear();
+    await this.ablation.release();
     this.sharedGraphs.clear();
   }
 
@@ -482,16 +492,4 @@ function gradientBlocker(proto: ModelProto, input: string, output: string): stri
   if (!path.needed.has(output))
     return `the output '${output}' does not depend differentiably on the input '${input}'.`;
   return undefined;
-}
-
-function describeIo(session: OrtSession): OnnxIo {
-  const meta = (names: readonly string[], metadata: readonly ort.InferenceSession.ValueMetadata[]) =>
-    names.map((name, i) => {
-      const m = metadata[i];
-      return { name, dims: m?.isTensor ? [...m.shape] : [] };
-    });
-  return {
-    inputs: meta(session.inputNames, session.inputMetadata),
-    outputs: meta(session.outputNames, session.outputMetadata),
-  };
 }
