@@ -2,6 +2,7 @@ import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { AttributionMethod, MethodOptions, OptionSpec } from '../core/method.js';
 import type { Model } from '../core/model.js';
 import { ablationCam } from './cam/ablation-cam.js';
+import { eigenGradCam } from './cam/eigen-grad-cam.js';
 import { scoreCam } from './cam/score-cam.js';
 import { CAM_METHODS } from './cam/variants.js';
 import { expectedGradients } from './gradient/expected-gradients.js';
@@ -33,6 +34,7 @@ export const METHODS: readonly AnyMethod[] = [
   ...CAM_METHODS,
   scoreCam,
   ablationCam,
+  eigenGradCam,
   attentionRollout,
   gradRollout,
   occlusion,
