@@ -3,6 +3,7 @@ import type { AttributionMethod, MethodOptions, OptionSpec } from '../core/metho
 import type { Model } from '../core/model.js';
 import { ablationCam } from './cam/ablation-cam.js';
 import { eigenGradCam } from './cam/eigen-grad-cam.js';
+import { finerCam } from './cam/finer-cam.js';
 import { scoreCam } from './cam/score-cam.js';
 import { CAM_METHODS } from './cam/variants.js';
 import { expectedGradients } from './gradient/expected-gradients.js';
@@ -35,6 +36,7 @@ export const METHODS: readonly AnyMethod[] = [
   scoreCam,
   ablationCam,
   eigenGradCam,
+  finerCam,
   attentionRollout,
   gradRollout,
   occlusion,
