@@ -7,6 +7,7 @@ import { finerCam } from './cam/finer-cam.js';
 import { scoreCam } from './cam/score-cam.js';
 import { CAM_METHODS } from './cam/variants.js';
 import { expectedGradients } from './gradient/expected-gradients.js';
+import { guidedIg } from './gradient/guided-ig.js';
 import { integratedGradients } from './gradient/integrated-gradients.js';
 import { noiseTunnel } from './gradient/noise-tunnel.js';
 import { gradient, gradientTimesInput } from './gradient/vanilla.js';
@@ -32,6 +33,7 @@ export const METHODS: readonly AnyMethod[] = [
   noiseTunnel(gradient, 'vargrad', 'vargrad'),
   integratedGradients,
   expectedGradients,
+  guidedIg,
   ...CAM_METHODS,
   scoreCam,
   ablationCam,
