@@ -6,6 +6,7 @@ import { eigenGradCam } from './cam/eigen-grad-cam.js';
 import { finerCam } from './cam/finer-cam.js';
 import { scoreCam } from './cam/score-cam.js';
 import { CAM_METHODS } from './cam/variants.js';
+import { blurIg } from './gradient/blur-ig.js';
 import { expectedGradients } from './gradient/expected-gradients.js';
 import { guidedIg } from './gradient/guided-ig.js';
 import { integratedGradients } from './gradient/integrated-gradients.js';
@@ -34,6 +35,7 @@ export const METHODS: readonly AnyMethod[] = [
   integratedGradients,
   expectedGradients,
   guidedIg,
+  blurIg,
   ...CAM_METHODS,
   scoreCam,
   ablationCam,

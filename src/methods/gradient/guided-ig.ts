@@ -3,7 +3,7 @@ import { SightlineError, throwIfAborted } from '../../core/errors.js';
 import type { AttributionMethod, MethodInput, MethodOptions } from '../../core/method.js';
 import { createRng } from '../../core/random.js';
 import { BASELINE_TYPES, type BaselineType, baseline, oneHot } from './common.js';
-import { channelMap } from './vanilla.js';
+import { pathMap } from './path-map.js';
 
 export interface GuidedIgOptions extends MethodOptions {
   steps: number;
@@ -88,19 +88,7 @@ export const guidedIg: AttributionMethod<GuidedIgOptions> = {
     const scores = await model.predict(input.input, { signal: input.signal });
     const scoreAtInput = scores.data[input.target];
     input.onProgress?.({ done: options.steps + 1, total: options.steps + 1, unit: 'gradient passes' });
-    let sum = 0;
-    for (const v of path) sum += v;
-    const change = scoreAtInput - scoreAtBaseline;
-    return {
-      ...channelMap(input, Float32Array.from(path), 'sum', true),
-      details: {
-        completenessDelta: sum - change,
-        relativeDelta: change === 0 ? 0 : Math.abs(sum - change) / Math.abs(change),
-        scoreAtInput,
-        scoreAtBaseline,
-        steps: options.steps,
-      },
-    };
+    return pathMap(input, path, { scoreAtInput, scoreAtBaseline, steps: options.steps });
   },
 };
 
