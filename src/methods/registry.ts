@@ -15,6 +15,7 @@ import { gradient, gradientTimesInput } from './gradient/vanilla.js';
 import { dRise } from './perturbation/d-rise.js';
 import { occlusion } from './perturbation/occlusion.js';
 import { rise } from './perturbation/rise.js';
+import { sobol } from './perturbation/sobol.js';
 import { kernelShap } from './region/kernel-shap.js';
 import { lime } from './region/lime.js';
 import { xrai } from './region/xrai.js';
@@ -46,6 +47,7 @@ export const METHODS: readonly AnyMethod[] = [
   occlusion,
   rise,
   dRise,
+  sobol,
   lime,
   kernelShap,
   xrai,
