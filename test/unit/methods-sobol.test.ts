@@ -38,7 +38,7 @@ describe('Sobol attribution (Fel et al. 2021, xplique’s estimator)', () => {
     const w = [3, 0, -2, 0, 0, 0, 1, 0, 0];
     const n = 32;
     const { map, model } = await run((m) => w.reduce((s, wi, i) => s + wi * m[i], 0), {
-      grid: 3,
+      gridSize: 3,
       designs: n,
     });
     // A_j: the first 9 coordinates of point j, B_j the next 9.
@@ -57,13 +57,13 @@ describe('Sobol attribution (Fel et al. 2021, xplique’s estimator)', () => {
     );
     expect(Array.from(map.data)).toEqual(st.map((v) => expect.closeTo(v, 5)));
     expect(st[1]).toBe(0);
-    expect(map.details).toMatchObject({ variance: expect.closeTo(variance, 5), grid: 3, designs: n });
+    expect(map.details).toMatchObject({ variance: expect.closeTo(variance, 5), gridSize: 3, designs: n });
     // N · (grid² + 2) = 352 passes in batches of 64.
     expect(model.batches.reduce((a, b) => a + b, 0)).toBe(352);
   });
 
   it('on M₀ · M₈ finds each factor’s total index 4/7 (E[M²] Var M / Var(M₀M₈) = (1/36) / (7/144))', async () => {
-    const { map } = await run((m) => m[0] * m[8], { grid: 3, designs: 1024 });
+    const { map } = await run((m) => m[0] * m[8], { gridSize: 3, designs: 1024 });
     const st = Array.from(map.data);
     expect(Math.abs(st[0] - 4 / 7)).toBeLessThan(0.03);
     expect(Math.abs(st[8] - 4 / 7)).toBeLessThan(0.03);
@@ -71,7 +71,7 @@ describe('Sobol attribution (Fel et al. 2021, xplique’s estimator)', () => {
   });
 
   it('gives zeros for a constant score, and says its variance is 0', async () => {
-    const { map } = await run(() => 0.5, { grid: 3, designs: 8 });
+    const { map } = await run(() => 0.5, { gridSize: 3, designs: 8 });
     expect(map.details?.variance).toBe(0);
     expect(Array.from(map.data).every((v) => v === 0)).toBe(true);
   });
@@ -81,7 +81,7 @@ describe('Sobol attribution (Fel et al. 2021, xplique’s estimator)', () => {
     const error = await sobol
       .attribute(
         { model, input: { data: new Float32Array(12), dims: [1, 3, 2, 2] }, target: 0, classes: 1 },
-        resolveOptions(sobol, { grid: 4 }),
+        resolveOptions(sobol, { gridSize: 4 }),
       )
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SightlineError);

@@ -12,7 +12,7 @@ import { sobolPoints } from './sobol-sequence.js';
 
 export interface SobolOptions extends MethodOptions {
   /** Cells per side of the mask grid: one Sobol variable per cell. */
-  grid: number;
+  gridSize: number;
   /** Points N of each of the two quasi-Monte Carlo designs A and B. */
   designs: number;
   /** Value masked-out pixels take, in normalised input space (0 = the dataset mean). */
@@ -45,9 +45,9 @@ export const sobol: AttributionMethod<SobolOptions> = {
   description: 'Shares out the variance of the score over quasi-random masks among grid cells (black-box).',
   requires: ['predict'],
   random: false,
-  defaults: { grid: 8, designs: 32, baseline: 0 },
+  defaults: { gridSize: 8, designs: 32, baseline: 0 },
   options: {
-    grid: { type: 'int', min: 2, max: MAX_GRID, description: 'cells per side of the mask grid' },
+    gridSize: { type: 'int', min: 2, max: MAX_GRID, description: 'cells per side of the mask grid' },
     designs: {
       type: 'int',
       min: 2,
@@ -56,9 +56,9 @@ export const sobol: AttributionMethod<SobolOptions> = {
     },
     baseline: { type: 'number', description: 'fill value for masked pixels in normalised input space' },
   },
-  passes: (o) => o.designs * (o.grid * o.grid + 2),
+  passes: (o) => o.designs * (o.gridSize * o.gridSize + 2),
   async attribute(input: MethodInput, options: SobolOptions): Promise<AttributionMap> {
-    const { grid, designs: n } = options;
+    const { gridSize: grid, designs: n } = options;
     const s = imageView(input.input.dims, input.model.spec.layout);
     if (grid > s.width || grid > s.height) {
       throw new SightlineError(
@@ -110,7 +110,7 @@ export const sobol: AttributionMethod<SobolOptions> = {
       height: s.height,
       data: resamplePlanes(Float32Array.from(indices), 1, grid, grid, s.width, s.height),
       signed: false,
-      details: { variance, grid, designs: n },
+      details: { variance, gridSize: grid, designs: n },
     };
   },
 };
