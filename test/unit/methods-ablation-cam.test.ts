@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SightlineError } from '../../src/core/errors.js';
 import { ablationCam } from '../../src/methods/cam/ablation-cam.js';
 import { gradCam } from '../../src/methods/cam/variants.js';
 import { resolveOptions } from '../../src/methods/registry.js';
+import { openOnnxModel } from '../../src/models/open.js';
 import { channelModel, planesInput } from '../helpers/channel-models.js';
 import { pooledLinearModel } from '../helpers/function-model.js';
 
@@ -90,5 +92,40 @@ describe('Ablation-CAM on ONNX models with a hand-computed answer', () => {
       .catch((e: unknown) => e);
     expect((error as SightlineError).code).toBe('INVALID_ARGUMENT');
     expect((error as SightlineError).message).toMatch(/must be \[N, 2\]; got \[1, 3\]/);
+  });
+});
+
+// Channels-last maps (Swin) scale the last axis as tokens do; the Swin fixture's probe alone takes ~8 s, so it is left out.
+describe('channel ablation on map and token layers', () => {
+  const FIXTURES = new URL('../fixtures/', import.meta.url);
+  it.each([
+    ['golden/net_tiny_cnn.onnx', 'map'],
+    ['golden/net_tiny_vit.onnx', 'tokens'],
+  ])('%s: a scale of ones gives the model’s own scores, a removed channel other ones', async (file, kind) => {
+    const m = await openOnnxModel(readFileSync(new URL(file, FIXTURES)), {});
+    models.push(m as never);
+    const { layers, defaultLayer } = await m.layers();
+    const layer = layers.find((l) => l.name === defaultLayer)!;
+    expect(layer.kind ?? 'map').toBe(kind);
+    const c = layer.kind === 'map' || !layer.kind ? layer.dims[1] : layer.dims[layer.dims.length - 1];
+    const { width, height, layout } = m.spec;
+    const one = 3 * width * height;
+    const image = Float32Array.from({ length: one }, (_, i) => Math.sin(i * 0.37));
+    const batch = {
+      data: Float32Array.from({ length: 2 * one }, (_, i) => image[i % one]),
+      dims: layout === 'NCHW' ? [2, 3, height, width] : [2, height, width, 3],
+    };
+    const scale = new Float32Array(2 * c).fill(1);
+    scale[c] = 0; // row 1 loses channel 0
+    const ablated = await m.ablate(defaultLayer, batch, { data: scale, dims: [2, c] });
+    const plain = await m.predict({ data: image, dims: [1, ...batch.dims.slice(1)] });
+    const k = plain.dims[1];
+    expect(Array.from(ablated.data.subarray(0, k))).toEqual(
+      Array.from(plain.data).map((v) => expect.closeTo(v, 5)),
+    );
+    const moved = Array.from(ablated.data.subarray(k, 2 * k)).some(
+      (v, i) => Math.abs(v - plain.data[i]) > 1e-6,
+    );
+    expect(moved).toBe(true);
   });
 });
