@@ -27,6 +27,11 @@ const EPSILON = 1e-9;
  * α + maxDist on the straight line and never letting one fall behind α − maxDist. Features where x = x′
  * never move. A_i = Σ over the moves of Δx_i · ∂S/∂x_i at the step's start point, so Σ A ≈ S(x) − S(x′) as
  * for IG; `details.completenessDelta` is Σ A − (S(x) − S(x′)), `relativeDelta` that over |S(x) − S(x′)|.
+ * The sum is a left Riemann sum along a path chosen by the gradients themselves, and on a network with
+ * saturating units (ReLU6's clip) the path can slide along a saturation boundary: a feature is moved while
+ * its gradient at the step's start is 0 and crosses into where it is not, every step, so the delta need not
+ * shrink with more steps (on net_tiny_cnn it stayed at 5× a small score change from 200 to 4000 steps,
+ * where IG's straight path meets 1%). maxDist 0 is IG's path and IG's left Riemann sum exactly.
  * Defaults as PAIR's: 200 steps, fraction 0.25, maxDist 0.02; black baseline as IG's.
  * Output: H × W (channels summed), signed. Cost: steps gradient passes, one after another (each depends on
  * the last), plus one prediction at the input.
