@@ -56,8 +56,9 @@ export const ablationCam: AttributionMethod<AblationCamOptions> = {
         { capability: 'ablate' },
       );
     }
+    const maps = await readLayer({ ...input, onProgress: undefined }, false);
+    // readLayer has checked that the model lists layers.
     const layer = input.layer ?? (await model.layers!()).defaultLayer;
-    const maps = await readLayer({ ...input, layer, onProgress: undefined }, false);
     const chosen = options.channels > 0 ? maskChannels(maps, options.channels) : allChannels(maps.channels);
     const c = maps.channels;
     // Row 0 keeps every channel (y), row i + 1 removes chosen[i] (y_k): one call serves both.

@@ -32,7 +32,9 @@ export interface BlurIgOptions extends MethodOptions {
  * with zeros, so a heavy blur tends to the image's mean colour, not to a dark frame.
  * Defaults as PAIR's: maxSigma 50, 100 steps, linear spacing, gradStep 0.01.
  * Output: H × W (channels summed), signed. Cost: steps + 1 gradient passes (the last one, at maxSigma, for
- * its score), batched, and two blurs per step.
+ * its score), batched, and two blurs per step, each O(σ) per pixel (core/blur.ts convolves directly): on a
+ * 299 × 299 input a blur at σ = 50 costs several gradient passes, so with the defaults the blurs take
+ * longer than the model.
  */
 export const blurIg: AttributionMethod<BlurIgOptions> = {
   id: 'blur-ig',
