@@ -261,6 +261,12 @@ export interface Model {
   /** Capability 'layers': a layer's activations, and with a seed its gradients, as [N, C, h, w]. */
   layer?(name: string, batch: Tensor, seed: LayerSeed, options?: RunOptions): Promise<LayerResult>;
   /**
+   * Capability 'layers', where the engine can rewrite its graph: the scores [N, K] with the layer's channels
+   * multiplied by `scale` [N, C] (0 removes a channel, 1 keeps it) and the rest of the model run on the
+   * result, e.g. AblationCAM. Absent on models that can read layers but not change them.
+   */
+  ablate?(layer: string, batch: Tensor, scale: Tensor, options?: RunOptions): Promise<Tensor>;
+  /**
    * Capability 'attention': every block's attention probabilities over the whole token sequence, with their
    * gradients when a seed is given. Refused (MODEL_SHAPE) for attention in local windows or without a class token.
    */

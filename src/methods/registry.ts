@@ -1,18 +1,24 @@
 import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { AttributionMethod, MethodOptions, OptionSpec } from '../core/method.js';
 import type { Model } from '../core/model.js';
+import { ablationCam } from './cam/ablation-cam.js';
+import { eigenGradCam } from './cam/eigen-grad-cam.js';
+import { finerCam } from './cam/finer-cam.js';
 import { scoreCam } from './cam/score-cam.js';
 import { CAM_METHODS } from './cam/variants.js';
+import { blurIg } from './gradient/blur-ig.js';
 import { deepLift, deepLiftShap } from './gradient/deeplift.js';
 import { expectedGradients } from './gradient/expected-gradients.js';
 import { fullGrad } from './gradient/fullgrad.js';
 import { deconvnet, guidedBackprop, guidedGradCam } from './gradient/guided.js';
+import { guidedIg } from './gradient/guided-ig.js';
 import { integratedGradients } from './gradient/integrated-gradients.js';
 import { noiseTunnel } from './gradient/noise-tunnel.js';
 import { gradient, gradientTimesInput } from './gradient/vanilla.js';
 import { dRise } from './perturbation/d-rise.js';
 import { occlusion } from './perturbation/occlusion.js';
 import { rise } from './perturbation/rise.js';
+import { sobol } from './perturbation/sobol.js';
 import { kernelShap } from './region/kernel-shap.js';
 import { lime } from './region/lime.js';
 import { xrai } from './region/xrai.js';
@@ -37,14 +43,20 @@ export const METHODS: readonly AnyMethod[] = [
   fullGrad,
   deepLift,
   deepLiftShap,
+  guidedIg,
+  blurIg,
   ...CAM_METHODS,
   guidedGradCam,
   scoreCam,
+  ablationCam,
+  eigenGradCam,
+  finerCam,
   attentionRollout,
   gradRollout,
   occlusion,
   rise,
   dRise,
+  sobol,
   lime,
   kernelShap,
   xrai,

@@ -124,6 +124,9 @@ describe('every registered method through the CLI on a small ONNX network', () =
       'expected-gradients': ['--samples', '8'],
       smoothgrad: ['--samples', '4'],
       vargrad: ['--samples', '4'],
+      'guided-ig': ['--steps', '16'],
+      'blur-ig': ['--steps', '16'],
+      sobol: ['--designs', '8'],
     };
     const npy = join(dir, `${id}.npy`);
     const result = await runCli([
@@ -165,6 +168,8 @@ describe('every registered method through the CLI on a small ONNX network', () =
       '8',
       '--samples',
       '16',
+      '--designs',
+      '8',
       '--out',
       out,
     ]);

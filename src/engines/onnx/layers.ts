@@ -360,3 +360,15 @@ export function topSeed(scores: Tensor): { seed: Tensor; seeded: number[] } {
   });
   return { seed: { data: seed, dims: [n, k] }, seeded };
 }
+
+/** The layer named `name`, or an error that names the last layers a user can pick instead. */
+export function findLayer(layers: readonly LayerInfo[], name: string): LayerInfo {
+  const info = layers.find((l) => l.name === name);
+  if (info) return info;
+  const shown = layers.slice(-8).map((l) => `'${l.name}' [${l.dims.join(', ')}]`);
+  throw new SightlineError(
+    'INVALID_ARGUMENT',
+    `Layer '${name}' is not a layer CAM methods can read in this model; the last ones are ${shown.join(', ')}.`,
+    { layer: name },
+  );
+}

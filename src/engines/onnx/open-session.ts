@@ -21,3 +21,21 @@ export type SessionOpener = (
 
 export const openInThisThread: SessionOpener = (bytes, options) =>
   ort.InferenceSession.create(bytes, options);
+
+export interface OnnxIo {
+  readonly inputs: readonly { name: string; dims: readonly (number | string)[] }[];
+  readonly outputs: readonly { name: string; dims: readonly (number | string)[] }[];
+}
+
+/** A session's inputs and outputs with their dims (names for symbolic ones). */
+export function describeIo(session: OrtSession): OnnxIo {
+  const meta = (names: readonly string[], metadata: readonly ort.InferenceSession.ValueMetadata[]) =>
+    names.map((name, i) => {
+      const m = metadata[i];
+      return { name, dims: m?.isTensor ? [...m.shape] : [] };
+    });
+  return {
+    inputs: meta(session.inputNames, session.inputMetadata),
+    outputs: meta(session.outputNames, session.outputMetadata),
+  };
+}

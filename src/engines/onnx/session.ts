@@ -27,6 +27,7 @@ import type {
 } from '../../core/model.js';
 import type { OutputTarget } from '../../core/targets.js';
 import type { Tensor } from '../../core/tensor.js';
+import { ABLATION_SCALE, ChannelAblation, channelScaleFeed } from './ablation.js';
 import { attentionBlocks, hasAttention, toHeads } from './attention.js';
 import { differentiablePath, type Probe } from './autodiff/index.js';
 import { biasGradientsOf, biasTerms } from './biases.js';
@@ -42,9 +43,15 @@ import {
   whyNoGradients,
   withFixedInput,
 } from './graph-store.js';
-import { type LayerPlan, planLayers, toNchw, topSeed } from './layers.js';
+import { findLayer, type LayerPlan, planLayers, toNchw, topSeed } from './layers.js';
 import { LazySession } from './lazy-session.js';
-import { type OrtSession, openInThisThread, type SessionOpener } from './open-session.js';
+import {
+  describeIo,
+  type OnnxIo,
+  type OrtSession,
+  openInThisThread,
+  type SessionOpener,
+} from './open-session.js';
 import { namedOutputs, scoresOf, seedShapedAs } from './outputs.js';
 import { decodeModel, encodeModel, type ModelProto, sourceBytesOf } from './proto.js';
 import { appendTargetHead } from './target-head.js';
@@ -56,6 +63,8 @@ import {
   weightValuesOf,
   withInitializers,
 } from './weights.js';
+
+export type { OnnxIo };
 
 export interface OnnxModelOptions {
   /** Largest batch per call; larger batches amortise overhead but cost memory. */
@@ -78,11 +87,6 @@ export interface GradientGraphCache {
   ): Promise<{ model: Uint8Array; meta: string }>;
 }
 
-export interface OnnxIo {
-  readonly inputs: readonly { name: string; dims: readonly (number | string)[] }[];
-  readonly outputs: readonly { name: string; dims: readonly (number | string)[] }[];
-}
-
 interface GradientSession extends GraphMeta {
   readonly session: OrtSession;
 }
@@ -100,6 +104,7 @@ export class OnnxModel implements Model {
   private fed?: { readonly feeds: WeightFeeds; readonly tensors: Record<string, Tensor> };
   private feeds?: WeightFeeds;
   private readonly sharedGraphs = new Map<string, Promise<GradientGraphEntry>>();
+  private readonly ablation = new ChannelAblation((bytes) => openSession(bytes, this.options));
 
   private constructor(
     private readonly session: OrtSession,
@@ -235,16 +240,7 @@ export class OnnxModel implements Model {
   }
 
   async layer(name: string, batch: Tensor, seed: LayerSeed, options: RunOptions = {}): Promise<LayerResult> {
-    const { layers } = await this.layerPlan();
-    const info = layers.find((l) => l.name === name);
-    if (!info) {
-      const shown = layers.slice(-8).map((l) => `'${l.name}' [${l.dims.join(', ')}]`);
-      throw new SightlineError(
-        'INVALID_ARGUMENT',
-        `Layer '${name}' is not a layer CAM methods can read in this model; the last ones are ${shown.join(', ')}.`,
-        { layer: name },
-      );
-    }
+    const info = await this.layerInfo(name);
     const top = seed === 'top';
     if (top && this.io.outputs[0]?.dims.length !== 2) {
       // Only an [N, K] output has a graph that seeds its top class (autodiff topSeed): a forward pass picks it.
@@ -268,6 +264,19 @@ export class OnnxModel implements Model {
       gradients: seed ? toNchw(info, toTensor(result[gradient])) : undefined,
       ...(top ? { seeded: Array.from(result[g.topIndexName!].data as BigInt64Array, Number) } : {}),
     };
+  }
+
+  /** Capability 'layers': the scores with `name`'s channels scaled by `scale` [N, C] (ablation.ts). */
+  async ablate(name: string, batch: Tensor, scale: Tensor, options: RunOptions = {}): Promise<Tensor> {
+    const info = await this.layerInfo(name);
+    const session = await this.ablation.session(this.proto, info);
+    const feed = { [ABLATION_SCALE]: channelScaleFeed(info, scale) };
+    const result = await this.run(session, batch, feed, [this.outputName], options);
+    return this.scores(result[this.outputName], batch.dims[0]);
+  }
+
+  private async layerInfo(name: string): Promise<LayerInfo> {
+    return findLayer((await this.layerPlan()).layers, name);
   }
 
   /** Capability 'attention': every block's attention probabilities [N, heads, T, T] (attention.ts). */
@@ -402,6 +411,7 @@ export class OnnxModel implements Model {
     for (const pending of this.gradientSessions.values())
       await (await pending.catch(() => undefined))?.session.release();
     this.gradientSessions.clear();
+    await this.ablation.release();
     this.sharedGraphs.clear();
   }
 
@@ -487,16 +497,4 @@ function openSession(
 
 function toTensor(t: ort.Tensor): Tensor {
   return { data: t.data as Float32Array, dims: [...t.dims] };
-}
-
-function describeIo(session: OrtSession): OnnxIo {
-  const meta = (names: readonly string[], metadata: readonly ort.InferenceSession.ValueMetadata[]) =>
-    names.map((name, i) => {
-      const m = metadata[i];
-      return { name, dims: m?.isTensor ? [...m.shape] : [] };
-    });
-  return {
-    inputs: meta(session.inputNames, session.inputMetadata),
-    outputs: meta(session.outputNames, session.outputMetadata),
-  };
 }

@@ -3,6 +3,7 @@ import { SightlineError, throwIfAborted } from '../../core/errors.js';
 import { inputView } from '../../core/image-tensor.js';
 import type { AttributionMethod, MethodInput, MethodOptions } from '../../core/method.js';
 import { resamplePlanes } from '../../core/resample.js';
+import type { Tensor } from '../../core/tensor.js';
 import { oneHot } from '../gradient/common.js';
 
 /** A layer's activations A and gradients G for one image, channel-major: C planes of h × w. */
@@ -71,8 +72,11 @@ export function camToMap(
   };
 }
 
-/** The layer `input.layer` (or the model's default) for one image: activations, and gradients on request. */
-export async function readLayer(input: MethodInput, withGradients: boolean): Promise<LayerMaps> {
+/**
+ * The layer `input.layer` (or the model's default) for one image: activations, and gradients on request, of
+ * the target's score or (a seed [1, K]) of any weighted sum of the scores.
+ */
+export async function readLayer(input: MethodInput, withGradients: boolean | Tensor): Promise<LayerMaps> {
   const { model } = input;
   if (!model.layers || !model.layer) {
     throw new SightlineError(
@@ -83,7 +87,7 @@ export async function readLayer(input: MethodInput, withGradients: boolean): Pro
   throwIfAborted(input.signal);
   const name = input.layer ?? (await model.layers()).defaultLayer;
   input.onProgress?.({ done: 0, total: 1, unit: 'passes' });
-  const seed = withGradients ? oneHot(1, input.classes, input.target) : null;
+  const seed = withGradients === true ? oneHot(1, input.classes, input.target) : withGradients || null;
   const result = await model.layer(name, input.input, seed, { signal: input.signal });
   input.onProgress?.({ done: 1, total: 1, unit: 'passes' });
   const dims = result.activations.dims;

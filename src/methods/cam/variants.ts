@@ -1,4 +1,5 @@
 import { camMethod, type LayerMaps, weightedSum } from './base.js';
+import { principalProjection } from './principal.js';
 
 const plane = (m: LayerMaps) => m.width * m.height;
 
@@ -93,83 +94,15 @@ export const hiResCam = camMethod({
 
 /**
  * Eigen-CAM (Muhammad & Yeasin, IJCNN 2020): the projection of the activations (positions × channels, each
- * channel centred) on their first principal component. Class-independent and gradient-free. The principal
- * direction is found by power iteration on the small positions × positions Gram matrix; its sign is chosen
- * so the map correlates positively with the summed activations, since an eigenvector's sign is arbitrary.
+ * channel centred) on their first principal component (principal.ts). Class-independent and gradient-free;
+ * the sign is chosen so the map correlates positively with the summed activations.
  */
 export const eigenCam = camMethod({
   id: 'eigen-cam',
   title: 'Eigen-CAM',
   description: 'The main pattern in the last feature maps (no gradients, not class-specific).',
   usesGradients: false,
-  cam(m) {
-    const n = plane(m);
-    const c = m.channels;
-    const a = m.activations;
-    const centred = new Float64Array(c * n);
-    for (let k = 0; k < c; k++) {
-      let mean = 0;
-      for (let i = 0; i < n; i++) mean += a[k * n + i];
-      mean /= n;
-      for (let i = 0; i < n; i++) centred[k * n + i] = a[k * n + i] - mean;
-    }
-    // Power iteration on the positions × positions Gram matrix CᵀC, applied as two products with C so it is
-    // never formed (C is channels × positions and either side can be large).
-    // Start from the strongest channel: it lies in the row space, where a uniform start would not (centred
-    // rows are orthogonal to the constant vector).
-    let strongest = 0;
-    let strongestNorm = -1;
-    for (let k = 0; k < c; k++) {
-      let s = 0;
-      for (let i = 0; i < n; i++) s += centred[k * n + i] ** 2;
-      if (s > strongestNorm) {
-        strongestNorm = s;
-        strongest = k;
-      }
-    }
-    if (strongestNorm <= 0) return new Float32Array(n);
-    let u = Float64Array.from(
-      centred.subarray(strongest * n, (strongest + 1) * n),
-      (x) => x / Math.sqrt(strongestNorm),
-    );
-    let eigen = 0;
-    const w = new Float64Array(c);
-    for (let iter = 0; iter < 500; iter++) {
-      for (let k = 0; k < c; k++) {
-        let s = 0;
-        for (let i = 0; i < n; i++) s += centred[k * n + i] * u[i];
-        w[k] = s;
-      }
-      const next = new Float64Array(n);
-      for (let k = 0; k < c; k++) {
-        const wk = w[k];
-        if (wk === 0) continue;
-        for (let i = 0; i < n; i++) next[i] += centred[k * n + i] * wk;
-      }
-      let norm = 0;
-      for (let i = 0; i < n; i++) norm += next[i] * next[i];
-      norm = Math.sqrt(norm);
-      if (norm === 0) break;
-      let change = 0;
-      for (let i = 0; i < n; i++) {
-        next[i] /= norm;
-        change += Math.abs(next[i] - u[i]);
-      }
-      u = next;
-      eigen = norm;
-      if (change < 1e-10) break;
-    }
-    // Projection of the centred activations on the first right singular vector = σ · u, σ = √eigenvalue.
-    const sigma = Math.sqrt(eigen);
-    let corr = 0;
-    for (let i = 0; i < n; i++) {
-      let total = 0;
-      for (let k = 0; k < c; k++) total += a[k * n + i];
-      corr += u[i] * total;
-    }
-    const sign = corr < 0 ? -1 : 1;
-    return Float32Array.from(u, (v) => sign * sigma * v);
-  },
+  cam: (m) => principalProjection(m.activations, m.channels, plane(m)),
 });
 
 export const CAM_METHODS = [gradCam, gradCamPlusPlus, xGradCam, layerCam, hiResCam, eigenCam];
