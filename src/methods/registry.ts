@@ -8,6 +8,7 @@ import { expectedGradients } from './gradient/expected-gradients.js';
 import { fullGrad } from './gradient/fullgrad.js';
 import { deconvnet, guidedBackprop, guidedGradCam } from './gradient/guided.js';
 import { integratedGradients } from './gradient/integrated-gradients.js';
+import { lrp } from './gradient/lrp.js';
 import { noiseTunnel } from './gradient/noise-tunnel.js';
 import { gradient, gradientTimesInput } from './gradient/vanilla.js';
 import { dRise } from './perturbation/d-rise.js';
@@ -37,6 +38,7 @@ export const METHODS: readonly AnyMethod[] = [
   fullGrad,
   deepLift,
   deepLiftShap,
+  lrp,
   ...CAM_METHODS,
   guidedGradCam,
   scoreCam,
