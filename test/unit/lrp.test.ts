@@ -115,7 +115,7 @@ describe('lrp', () => {
     }
   });
 
-  it('LRP-ε conserves relevance on a bias-free ReLU CNN (max and average pooling) to 1e-4', async () => {
+  it('every rule, LRP-ε included, conserves relevance on a bias-free ReLU CNN (max and average pooling) to 1e-4', async () => {
     const proto = graph({
       input: [3, 8, 8],
       nodes: [
@@ -134,19 +134,28 @@ describe('lrp', () => {
         weights('w3', [4, 5], 3),
       ],
     });
-    const s = { ...analyticSpec(8), labels: ['a', 'b', 'c', 'd'] };
+    // Pixels 0 and 255 become −1 and 1, so zβ's box holds the input.
+    const s: ModelSpec = {
+      ...analyticSpec(8),
+      mean: [0.5, 0.5, 0.5],
+      std: [0.5, 0.5, 0.5],
+      labels: ['a', 'b', 'c', 'd'],
+    };
     const model = await open(proto, s);
     try {
       const input = { data: randomTensor(3 * 64, 4, -1, 1), dims: [1, 3, 8, 8] };
       const method = getMethod('lrp');
-      for (const target of [0, 1, 2, 3]) {
+      for (const [target, lrpRule] of [0, 1, 2, 3].flatMap((t) => RULES.map((r) => [t, r] as const))) {
         const map = await method.attribute(
           { model, input, target, classes: 4 },
-          resolveOptions(method, { lrpRule: 'epsilon' }),
+          resolveOptions(method, { lrpRule }),
         );
         const { relevanceSum, scoreAtInput, completenessDelta } = map.details!;
         expect(Math.abs(scoreAtInput)).toBeGreaterThan(1e-3);
-        expect(Math.abs(relevanceSum - scoreAtInput) / Math.abs(scoreAtInput)).toBeLessThan(1e-4);
+        expect(
+          Math.abs(relevanceSum - scoreAtInput) / Math.abs(scoreAtInput),
+          `${lrpRule} ${target}`,
+        ).toBeLessThan(1e-4);
         expect(completenessDelta).toBeCloseTo(relevanceSum - scoreAtInput, 9);
         expect(map.data.reduce((a, b) => a + b, 0)).toBeCloseTo(relevanceSum, 3);
       }
