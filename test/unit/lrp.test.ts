@@ -115,6 +115,37 @@ describe('lrp', () => {
     }
   });
 
+  it('treats dense layers alike: Gemm first (zβ in the composite), then MatMul with its bias added', async () => {
+    const proto = graph({
+      input: [3, 2, 2],
+      nodes: [
+        node('Flatten', ['x'], [], ['f']),
+        node('Gemm', ['f', 'w1', 'b1'], [attr('transB', 1)], ['c']),
+        node('Relu', ['c'], [], ['a']),
+        node('MatMul', ['a', 'w2t'], [], ['m']),
+        node('Add', ['m', 'b2'], [], ['y']),
+      ],
+      initializers: [
+        floatTensor('w1', [3, 12], W1),
+        floatTensor('b1', [3], B1),
+        floatTensor('w2t', [3, 2], Float32Array.from([0, 1, 2].flatMap((j) => [W2[j], W2[3 + j]]))),
+        floatTensor('b2', [2], B2),
+      ],
+    });
+    const model = await open(proto);
+    try {
+      const input = { data: X, dims: [1, 3, 2, 2] };
+      for (const rule of ['epsilon', 'composite'] as const) {
+        const expected = byHand(rule, 1);
+        const { relevance: r } = await relevance({ model, input, target: 1, classes: 2 }, rule);
+        const scale = Math.max(...expected.map(Math.abs));
+        expect(Math.max(...expected.map((e, i) => Math.abs(e - r[i]))) / scale, rule).toBeLessThan(1e-4);
+      }
+    } finally {
+      await model.dispose();
+    }
+  });
+
   it('every rule, LRP-ε included, conserves relevance on a bias-free ReLU CNN (max and average pooling) to 1e-4', async () => {
     const proto = graph({
       input: [3, 8, 8],
