@@ -250,6 +250,21 @@ describe('lrp', () => {
     }
   });
 
+  it('refuses the composite on a model that takes fewer than 3 images per call, naming the other rules', async () => {
+    const model = await OnnxModel.create(encodeModel(twoLayer()), spec, { maxBatch: 2 });
+    try {
+      const input = { data: X, dims: [1, 3, 2, 2] };
+      const error = await relevance({ model, input, target: 0, classes: 2 }, 'composite').catch((e) => e);
+      expect((error as SightlineError).code).toBe('MISSING_CAPABILITY');
+      expect((error as Error).message).toContain('--lrp-rule epsilon');
+      // The single-image rules still run there.
+      const { relevance: r } = await relevance({ model, input, target: 0, classes: 2 }, 'epsilon');
+      expect(Math.max(...byHand('epsilon', 0).map((e, i) => Math.abs(e - r[i])))).toBeLessThan(1e-4);
+    } finally {
+      await model.dispose();
+    }
+  });
+
   it('refuses ops without an LRP rule in words: a product of two activations, a softmax inside', async () => {
     const silu = graph({
       input: [3, 2, 2],
