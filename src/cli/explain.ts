@@ -391,16 +391,18 @@ function assertFiniteMap(result: Explanation, method: string): void {
 }
 
 /**
- * Attributions with a completeness property (integrated gradients, DeepLIFT, FullGrad: no baseline, the score
+ * Attributions with a completeness property (integrated gradients, DeepLIFT, FullGrad, LRP: no baseline, the score
  * itself) should add up to the score change; say so, and why it can be, when they are far off.
  */
 function warnIfIncomplete(details: Readonly<Record<string, number>> | undefined): void {
   if (!details || details.relativeDelta === undefined || details.relativeDelta <= 0.05) return;
   const change = details.scoreAtInput - (details.scoreAtBaseline ?? 0);
   const why =
-    details.steps === undefined
-      ? 'the model has operations this method is not exact for (see the methods table in the README)'
-      : 'the path integral has not converged: raise --steps, or pass --tolerance 0.01 --steps 300 to refine it adaptively';
+    details.relevanceSum !== undefined
+      ? "LRP conserves relevance only where the rules leave biases out (the layers' biases take their share; --lrp-rule zplus ignores them)"
+      : details.steps === undefined
+        ? 'the model has operations this method is not exact for (see the methods table in the README)'
+        : 'the path integral has not converged: raise --steps, or pass --tolerance 0.01 --steps 300 to refine it adaptively';
   process.stderr.write(
     `sightline: warning: the attributions sum to ${(change + details.completenessDelta).toFixed(3)} but the score changed by ${change.toFixed(3)} (${(details.relativeDelta * 100).toFixed(1)}% off); ${why}.\n`,
   );

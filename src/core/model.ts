@@ -134,10 +134,34 @@ export interface RunOptions {
  * (engines/onnx/autodiff/rules/modified-relu.ts says which ops each replaces); 'deeplift', DeepLIFT's Rescale
  * rule (Shrikumar et al. 2017; rules/rescale.ts), for which a batch of 2n holds n inputs and then their n
  * references, and the gradient of the first half is the multipliers m, so (x − x₀) ⊙ m sums to f(x) − f(x₀).
+ * 'lrp-…': layer-wise relevance propagation's rules as modified gradients (rules/lrp.ts), relevance x ⊙ g;
+ * with 'lrp-composite' a batch of 3n holds the inputs, then their lowest and their highest values (zβ's bounds),
+ * and the relevance is the sum of each third times its gradient.
  */
-export type BackwardRules = 'exact' | 'guided-backprop' | 'deconvnet' | 'deeplift';
+export type BackwardRules =
+  | 'exact'
+  | 'guided-backprop'
+  | 'deconvnet'
+  | 'deeplift'
+  | 'lrp-epsilon'
+  | 'lrp-gamma'
+  | 'lrp-zplus'
+  | 'lrp-alpha2-beta1'
+  | 'lrp-alpha1-beta0'
+  | 'lrp-composite';
 
-export const BACKWARD_RULES: readonly BackwardRules[] = ['exact', 'guided-backprop', 'deconvnet', 'deeplift'];
+export const BACKWARD_RULES: readonly BackwardRules[] = [
+  'exact',
+  'guided-backprop',
+  'deconvnet',
+  'deeplift',
+  'lrp-epsilon',
+  'lrp-gamma',
+  'lrp-zplus',
+  'lrp-alpha2-beta1',
+  'lrp-alpha1-beta0',
+  'lrp-composite',
+];
 
 export interface GradientOptions extends RunOptions {
   /** Default 'exact'; others need capability 'backwardRules' and are refused on a model without the ops they change. */

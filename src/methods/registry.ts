@@ -13,6 +13,7 @@ import { fullGrad } from './gradient/fullgrad.js';
 import { deconvnet, guidedBackprop, guidedGradCam } from './gradient/guided.js';
 import { guidedIg } from './gradient/guided-ig.js';
 import { integratedGradients } from './gradient/integrated-gradients.js';
+import { lrp } from './gradient/lrp.js';
 import { noiseTunnel } from './gradient/noise-tunnel.js';
 import { gradient, gradientTimesInput } from './gradient/vanilla.js';
 import { dRise } from './perturbation/d-rise.js';
@@ -45,6 +46,7 @@ export const METHODS: readonly AnyMethod[] = [
   deepLiftShap,
   guidedIg,
   blurIg,
+  lrp,
   ...CAM_METHODS,
   guidedGradCam,
   scoreCam,

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,7 +98,8 @@ describe('every registered method through the CLI on a small ONNX network', () =
   });
 
   // A CNN has no attention: the rollout methods are refused in words (test below), every other method runs.
-  const runs = METHODS.filter((m) => !m.requires.includes('attention')).map((m) => m.id);
+  // LRP refuses the tiny CNN's SiLU gate (a product of two activations has no LRP rule; test below).
+  const runs = METHODS.filter((m) => !m.requires.includes('attention') && m.id !== 'lrp').map((m) => m.id);
   const refused = METHODS.filter((m) => m.requires.includes('attention')).map((m) => m.id);
 
   it('the attention methods are refused on a CNN, naming what they need', async () => {
@@ -115,6 +117,25 @@ describe('every registered method through the CLI on a small ONNX network', () =
       expect(result.stderr, id).toContain(`Method '${id}' needs`);
       expect(result.stderr, id).not.toContain('    at ');
     }
+  });
+
+  it('lrp refuses the SiLU gate in words (no rule for a product of two activations), exit 4, no map', async () => {
+    const out = join(dir, 'lrp.png');
+    const result = await runCli([
+      'explain',
+      join(dir, 'photo.png'),
+      '--model',
+      join(GOLDEN, 'net_tiny_cnn.onnx'),
+      '--method',
+      'lrp',
+      '--out',
+      out,
+    ]);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain("op 'Mul'");
+    expect(result.stderr).toContain('LRP has no rule for it (a product of two activations)');
+    expect(result.stderr).not.toContain('    at ');
+    expect(existsSync(out)).toBe(false);
   });
 
   it.each(runs)('%s writes a finite map of the photo’s size', async (id) => {

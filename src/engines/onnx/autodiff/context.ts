@@ -84,7 +84,8 @@ export class GradientContext {
     private readonly active: ReadonlySet<string>,
     private readonly types: ReadonlyMap<string, number>,
     initializers: readonly TensorProto[],
-    forwardNodes: readonly NodeProto[],
+    /** The forward graph's nodes (rules that read a layer's neighbours: LRP's first layer, BN folding). */
+    readonly forwardNodes: readonly NodeProto[],
     probedValues: ReadonlyMap<string, number[]>,
     private readonly taken: Set<string>,
   ) {
@@ -127,6 +128,29 @@ export class GradientContext {
   /** A forward tensor's value when it does not depend on the input, else undefined. */
   constant(name: string | undefined): ConstantValue | undefined {
     return name ? this.constants.get(name) : undefined;
+  }
+
+  /**
+   * Names a tensor the backward nodes compute from constants (a rule's modified weights, such as LRP's w⁺)
+   * as a constant of `dims`, so the exact rules take it as a weight. Its values stay in the graph (so they
+   * follow swapped weights, session.ts withWeights): the linear rules read only a weight's name and dims.
+   */
+  derive(name: string, dims: readonly number[]): void {
+    const missing = (): never => {
+      throw new SightlineError('UNSUPPORTED_OP', `The values of '${name}' are computed in the graph.`, {
+        tensor: name,
+      });
+    };
+    this.constants.set(name, {
+      dims,
+      stored: false,
+      get data() {
+        return missing();
+      },
+      get floats() {
+        return missing();
+      },
+    });
   }
 
   /** A constant input the rule cannot do without; a clear error when the graph computes it from the input. */
