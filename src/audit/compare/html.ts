@@ -1,9 +1,9 @@
 // The comparison's report.html: one self-contained page (the audit report's style sheet inlined, pictures as
 // data: URIs, no script, a policy that forbids every fetch), so it opens from an e-mail like the audit's own.
-import { createHash } from 'node:crypto';
 import { escapeHtml } from '../../core/html.js';
 import { reportAssets } from '../report/assets.js';
 import { pngUri } from '../report/escape.js';
+import { selfContainedPage } from '../report/page.js';
 import { kindWords, percent, plural, type RowKind, score } from '../report/row-view.js';
 import { heatMapUri } from '../report/sections.js';
 import type { AuditConfig } from '../types.js';
@@ -63,31 +63,7 @@ export async function renderComparison(
     '</main>',
   ].join('\n');
   const css = `${style}\n${OWN_STYLE}`;
-  const policy = [
-    "default-src 'none'",
-    'img-src data:',
-    `style-src 'sha256-${createHash('sha256').update(css, 'utf8').digest('base64')}'`,
-    "base-uri 'none'",
-    "form-action 'none'",
-  ].join('; ');
-  return [
-    '<!doctype html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<meta http-equiv="Content-Security-Policy" content="${policy}">`,
-    '<meta name="referrer" content="no-referrer">',
-    '<title>Sightline comparison</title>',
-    '<link rel="icon" href="data:,">',
-    `<style>${css}</style>`,
-    '</head>',
-    '<body>',
-    body,
-    '</body>',
-    '</html>',
-    '',
-  ].join('\n');
+  return selfContainedPage({ title: 'Sightline comparison', style: css, body });
 }
 
 function facts(config: AuditConfig, folder: string, images: number): string {

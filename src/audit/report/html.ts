@@ -3,7 +3,6 @@
 // or, for a large audit, the same page whose images table reads its rows from script files beside it and its
 // pictures from the audit's picture files (renderPagedReport). The markup is written here and in sections.ts;
 // the script and style sheet are real files in web/src/report/, bundled at build time and inlined (assets.ts).
-import { createHash } from 'node:crypto';
 import { invalidArgument } from '../../core/errors.js';
 import { escapeHtml } from '../../core/html.js';
 import { colormap } from '../../render/colormaps.js';
@@ -13,6 +12,7 @@ import type { AuditConfig, AuditRow, AuditSummary } from '../types.js';
 import { reportAssets } from './assets.js';
 import { pictureUri, scriptJson } from './escape.js';
 import { findingKindsByFile, findingsSection } from './findings.js';
+import { selfContainedPage } from './page.js';
 import {
   PAGE_CALLBACK,
   PAGE_IDS,
@@ -199,38 +199,8 @@ async function page(
   ].join('\n');
 
   const style = `${assets.style}\n${rampStyle()}`;
-  // A paged report's rows and pictures are files beside it ('self'); a single file's are all inline.
-  const self = paged ? " 'self'" : '';
-  const policy = [
-    "default-src 'none'",
-    `img-src data:${self}`,
-    `style-src '${sha256(style)}'`,
-    `script-src '${sha256(assets.script)}'${self}`,
-    "base-uri 'none'",
-    "form-action 'none'",
-  ].join('; ');
-  return [
-    '<!doctype html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<meta http-equiv="Content-Security-Policy" content="${policy}">`,
-    '<meta name="referrer" content="no-referrer">',
-    `<title>${escapeHtml(title)}</title>`,
-    '<link rel="icon" href="data:,">',
-    `<style>${style}</style>`,
-    '</head>',
-    '<body>',
-    body,
-    '</body>',
-    '</html>',
-    '',
-  ].join('\n');
-}
-
-function sha256(text: string): string {
-  return `sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}`;
+  // A paged report's rows and pictures are files beside it; a single file's are all inline.
+  return selfContainedPage({ title, style, body, script: assets.script, filesBeside: paged });
 }
 
 /** The legend's colour ramp: turbo, the heat maps' colormap, in nine stops (the rest of .ramp is in report.css). */
