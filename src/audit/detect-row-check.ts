@@ -1,5 +1,6 @@
 // The 'detect' part of a journal row (a detector's audit), checked field by field and rebuilt from the fields
 // it should have, as row-check.ts does for the rest of the row: journals are untrusted.
+import { bad, checked, integer, list, number, record } from '../core/untrusted.js';
 import { MAX_ROW_WINDOWS, WINDOW_GRID } from './detect-window.js';
 import { type DetectRowPart, MAX_ROW_DETECTIONS } from './types.js';
 
@@ -9,22 +10,6 @@ const MAX_COORD = 1e9;
 
 const VERDICTS: readonly string[] = ['object', 'partly', 'background'];
 
-class Bad extends Error {}
-const bad = (problem: string): never => {
-  throw new Bad(problem);
-};
-const record = (v: unknown, what: string): Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v)
-    ? (v as Record<string, unknown>)
-    : bad(`'${what}' is not an object`);
-const number = (v: unknown, what: string, min = -Infinity, max = Infinity): number =>
-  typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max
-    ? v
-    : bad(`'${what}' is not a finite number${min > -Infinity ? ` in [${min}, ${max}]` : ''}`);
-const integer = (v: unknown, what: string, min: number, max: number): number =>
-  Number.isInteger(v) && (v as number) >= min && (v as number) <= max
-    ? (v as number)
-    : bad(`'${what}' is not a whole number from ${min} to ${max}`);
 const name = (v: unknown, what: string): string =>
   typeof v === 'string' && v !== '' && v.length <= MAX_NAME
     ? v
@@ -35,11 +20,6 @@ function box(v: unknown, what: string): [number, number, number, number] {
   if (b[2] < b[0] || b[3] < b[1]) bad(`'${what}' has a corner before its origin`);
   return b as [number, number, number, number];
 }
-function list(v: unknown, what: string, max: number): unknown[] {
-  if (!Array.isArray(v) || v.length > max) bad(`'${what}' is not a list of up to ${max}`);
-  return v as unknown[];
-}
-
 /** A detection's window: WINDOW_GRID² shares (or null outside the photo), as detect-window.ts writes it. */
 function boxWindowOf(v: unknown, what: string): (number | null)[] {
   const cells = WINDOW_GRID * WINDOW_GRID;
@@ -69,65 +49,65 @@ function shares(e: Record<string, unknown>, what: string, out: Record<string, un
 
 /** The rebuilt part, or why it cannot be one (a sentence fragment naming the field). */
 export function checkDetectPart(value: unknown): { part: DetectRowPart } | { problem: string } {
-  try {
-    const d = record(value, 'detect');
-    const objects = integer(d.objects, 'detect.objects', 0, MAX_INDEX);
-    const detections = list(d.detections, 'detect.detections', MAX_ROW_DETECTIONS).map((v, i) => {
-      const what = `detect.detections[${i}]`;
-      const e = record(v, what);
-      const out: Record<string, unknown> = {
-        index: integer(e.index, `${what}.index`, i, i),
-        label: name(e.label, `${what}.label`),
-        classIndex: integer(e.classIndex, `${what}.classIndex`, 0, MAX_INDEX),
-        score: number(e.score, `${what}.score`),
-        box: box(e.box, `${what}.box`),
-      };
-      if (e.object !== undefined) {
-        out.object = integer(e.object, `${what}.object`, 0, objects - 1);
-        out.iou = number(e.iou, `${what}.iou`, 0.5, 1);
-        if (e.objectShare !== undefined) out.objectShare = number(e.objectShare, `${what}.objectShare`, 0, 1);
-      } else if (e.iou !== undefined || e.objectShare !== undefined)
-        bad(`'${what}' has a match's numbers without its object`);
-      if (e.window !== undefined) {
-        if (i >= MAX_ROW_WINDOWS) bad(`'${what}.window' is past the first ${MAX_ROW_WINDOWS} detections`);
-        out.window = boxWindowOf(e.window, `${what}.window`);
-      }
-      shares(e, what, out);
-      return out;
-    });
-    const explained = integer(d.explained, 'detect.explained', 0, detections.length);
-    const found = new Set(detections.map((e) => e.object).filter((o) => o !== undefined));
-    if (found.size !== detections.filter((e) => e.object !== undefined).length)
-      bad("'detect.detections' match one object twice");
-    const misses = list(d.misses, 'detect.misses', objects).map((v, i) => {
-      const what = `detect.misses[${i}]`;
-      const e = record(v, what);
-      const object = integer(e.object, `${what}.object`, 0, objects - 1);
-      if (found.has(object)) bad(`'${what}.object' is an object a detection found`);
-      found.add(object);
-      const out: Record<string, unknown> = {
-        object,
-        label: name(e.label, `${what}.label`),
-        classIndex: integer(e.classIndex, `${what}.classIndex`, 0, MAX_INDEX),
-        box: box(e.box, `${what}.box`),
-        bestIou: number(e.bestIou, `${what}.bestIou`, 0, 1),
-      };
-      shares(e, what, out);
-      return out;
-    });
-    if (found.size !== objects) bad("'detect' neither finds nor misses every object");
-    if (d.noGroundTruth !== undefined && (d.noGroundTruth !== true || objects !== 0))
-      bad("'detect.noGroundTruth' is not true on a row without objects");
-    const part = {
-      objects,
-      ...(d.noGroundTruth ? { noGroundTruth: true } : {}),
-      explained,
-      detections,
-      misses,
+  const result = checked(value, rebuild);
+  return 'value' in result ? { part: result.value } : result;
+}
+
+function rebuild(value: unknown): DetectRowPart {
+  const d = record(value, 'detect');
+  const objects = integer(d.objects, 'detect.objects', 0, MAX_INDEX);
+  const detections = list(d.detections, 'detect.detections', MAX_ROW_DETECTIONS).map((v, i) => {
+    const what = `detect.detections[${i}]`;
+    const e = record(v, what);
+    const out: Record<string, unknown> = {
+      index: integer(e.index, `${what}.index`, i, i),
+      label: name(e.label, `${what}.label`),
+      classIndex: integer(e.classIndex, `${what}.classIndex`, 0, MAX_INDEX),
+      score: number(e.score, `${what}.score`),
+      box: box(e.box, `${what}.box`),
     };
-    return { part: part as unknown as DetectRowPart };
-  } catch (error) {
-    if (error instanceof Bad) return { problem: error.message };
-    throw error;
-  }
+    if (e.object !== undefined) {
+      out.object = integer(e.object, `${what}.object`, 0, objects - 1);
+      out.iou = number(e.iou, `${what}.iou`, 0.5, 1);
+      if (e.objectShare !== undefined) out.objectShare = number(e.objectShare, `${what}.objectShare`, 0, 1);
+    } else if (e.iou !== undefined || e.objectShare !== undefined)
+      bad(`'${what}' has a match's numbers without its object`);
+    if (e.window !== undefined) {
+      if (i >= MAX_ROW_WINDOWS) bad(`'${what}.window' is past the first ${MAX_ROW_WINDOWS} detections`);
+      out.window = boxWindowOf(e.window, `${what}.window`);
+    }
+    shares(e, what, out);
+    return out;
+  });
+  const explained = integer(d.explained, 'detect.explained', 0, detections.length);
+  const found = new Set(detections.map((e) => e.object).filter((o) => o !== undefined));
+  if (found.size !== detections.filter((e) => e.object !== undefined).length)
+    bad("'detect.detections' match one object twice");
+  const misses = list(d.misses, 'detect.misses', objects).map((v, i) => {
+    const what = `detect.misses[${i}]`;
+    const e = record(v, what);
+    const object = integer(e.object, `${what}.object`, 0, objects - 1);
+    if (found.has(object)) bad(`'${what}.object' is an object a detection found`);
+    found.add(object);
+    const out: Record<string, unknown> = {
+      object,
+      label: name(e.label, `${what}.label`),
+      classIndex: integer(e.classIndex, `${what}.classIndex`, 0, MAX_INDEX),
+      box: box(e.box, `${what}.box`),
+      bestIou: number(e.bestIou, `${what}.bestIou`, 0, 1),
+    };
+    shares(e, what, out);
+    return out;
+  });
+  if (found.size !== objects) bad("'detect' neither finds nor misses every object");
+  if (d.noGroundTruth !== undefined && (d.noGroundTruth !== true || objects !== 0))
+    bad("'detect.noGroundTruth' is not true on a row without objects");
+  const part = {
+    objects,
+    ...(d.noGroundTruth ? { noGroundTruth: true } : {}),
+    explained,
+    detections,
+    misses,
+  };
+  return part as unknown as DetectRowPart;
 }

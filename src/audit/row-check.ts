@@ -2,6 +2,7 @@
 // is checked field by field and rebuilt from the fields it should have, so what reaches the summary and the
 // report has the types, ranges and sizes the code that writes rows gives them.
 import { MODEL_TASKS, type ModelTask } from '../core/model.js';
+import { bad, bool, checked, integer, number, optional, record, text } from '../core/untrusted.js';
 import { checkDetectPart } from './detect-row-check.js';
 import { checkShortcutPart } from './shortcut-check.js';
 import { type AuditRow, type AuditVerdict, SUMMARY_GRID } from './types.js';
@@ -20,17 +21,10 @@ const VERDICTS: readonly AuditVerdict[] = ['object', 'partly', 'background'];
 const MAX_VALUES = 100_000_000;
 const SEGMENT_REGIONS: readonly string[] = ['class pixels', 'box', 'mask'];
 
-/** Thrown (and caught by checkRow) with what was wrong, for the warning. */
-class BadRow extends Error {}
-
 /** The row rebuilt from its expected fields, or why it cannot be one (a sentence fragment naming the field). */
 export function checkRow(value: unknown): { row: AuditRow } | { problem: string } {
-  try {
-    return { row: rebuild(value) };
-  } catch (error) {
-    if (error instanceof BadRow) return { problem: error.message };
-    throw error;
-  }
+  const result = checked(value, rebuild);
+  return 'value' in result ? { row: result.value } : result;
 }
 
 function rebuild(value: unknown): AuditRow {
@@ -177,51 +171,10 @@ function description(v: unknown): Record<string, unknown> {
   return out;
 }
 
-function bad(problem: string): never {
-  throw new BadRow(problem);
-}
-
-function record(v: unknown, what: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(`'${what}' is not an object`);
-  return v as Record<string, unknown>;
-}
-
-function optional(
-  from: Record<string, unknown>,
-  to: Record<string, unknown>,
-  key: string,
-  check: (v: unknown) => unknown,
-): void {
-  if (from[key] !== undefined) to[key] = check(from[key]);
-}
-
-function text(v: unknown, what: string, max: number): string {
-  if (typeof v !== 'string' || v.length > max) bad(`'${what}' is not a text of at most ${max} characters`);
-  return v;
-}
-
 function name(v: unknown, what: string): string {
   const s = text(v, what, MAX_NAME);
   if (s === '') bad(`'${what}' is empty`);
   return s;
-}
-
-function number(v: unknown, what: string, min = -Infinity, max = Infinity): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-    bad(`'${what}' is not a finite number${min > -Infinity ? ` in [${min}, ${max}]` : ''}`);
-  }
-  return v;
-}
-
-function integer(v: unknown, what: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max)
-    bad(`'${what}' is not a whole number from ${min}`);
-  return v as number;
-}
-
-function bool(v: unknown, what: string): boolean {
-  if (typeof v !== 'boolean') bad(`'${what}' is not true or false`);
-  return v;
 }
 
 /** A prediction ({index, label, score}) or a target ({index, label}). */
