@@ -3,6 +3,7 @@
 // report has the types, ranges and sizes the code that writes rows gives them.
 import { MODEL_TASKS, type ModelTask } from '../core/model.js';
 import { bad, bool, checked, integer, number, optional, record, text } from '../core/untrusted.js';
+import { checkTargetDescription } from '../explain/description-check.js';
 import { checkDetectPart } from './detect-row-check.js';
 import { checkShortcutPart } from './shortcut-check.js';
 import { type AuditRow, type AuditVerdict, SUMMARY_GRID } from './types.js';
@@ -17,9 +18,6 @@ const MAX_PREDICTIONS = 1000;
 /** Largest image side a row may claim. */
 const MAX_SIDE = 1_000_000;
 const VERDICTS: readonly AuditVerdict[] = ['object', 'partly', 'background'];
-/** Largest class index, embedding length or output grid side a row may claim. */
-const MAX_VALUES = 100_000_000;
-const SEGMENT_REGIONS: readonly string[] = ['class pixels', 'box', 'mask'];
 
 /** The row rebuilt from its expected fields, or why it cannot be one (a sentence fragment naming the field). */
 export function checkRow(value: unknown): { row: AuditRow } | { problem: string } {
@@ -72,7 +70,8 @@ function rebuild(value: unknown): AuditRow {
   optional(o, row, 'target', (v) => {
     const t = record(v, 'target');
     const target: Record<string, unknown> = indexed(t, 'target', false);
-    if (t.description !== undefined) target.description = description(t.description);
+    if (t.description !== undefined)
+      target.description = checkTargetDescription(t.description, 'target.description');
     return target;
   });
   optional(o, row, 'lowConfidence', (v) => {
@@ -138,37 +137,6 @@ function rebuild(value: unknown): AuditRow {
   optional(o, row, 'thumbnail', (v) => name(v, 'thumbnail'));
   optional(o, row, 'seconds', (v) => number(v, 'seconds', 0));
   return row as unknown as AuditRow;
-}
-
-/** A segment or similarity target's description (explain.ts TargetDescription). */
-function description(v: unknown): Record<string, unknown> {
-  const d = record(v, 'target.description');
-  const what = (field: string) => `target.description.${field}`;
-  if (d.kind === 'similarity') {
-    if (d.reference !== 'image' && d.reference !== 'vector')
-      bad(`'${what('reference')}' is not 'image' or 'vector'`);
-    return {
-      kind: 'similarity',
-      reference: d.reference,
-      dimensions: integer(d.dimensions, what('dimensions'), 1, MAX_VALUES),
-      cosine: number(d.cosine, what('cosine'), -1.0001, 1.0001),
-    };
-  }
-  if (d.kind !== 'segment') bad(`'${what('kind')}' is not 'segment' or 'similarity'`);
-  if (!SEGMENT_REGIONS.includes(d.region as string))
-    bad(`'${what('region')}' is not one of ${SEGMENT_REGIONS.join(', ')}`);
-  const gridWidth = integer(d.gridWidth, what('gridWidth'), 1, MAX_VALUES);
-  const gridHeight = integer(d.gridHeight, what('gridHeight'), 1, MAX_VALUES);
-  const out: Record<string, unknown> = {
-    kind: 'segment',
-    class: integer(d.class, what('class'), 0, MAX_VALUES),
-    region: d.region,
-    pixels: integer(d.pixels, what('pixels'), 1, gridWidth * gridHeight),
-    gridWidth,
-    gridHeight,
-  };
-  if (d.passedOver !== undefined) out.passedOver = indexed(d.passedOver, what('passedOver'), false);
-  return out;
 }
 
 function name(v: unknown, what: string): string {

@@ -201,11 +201,11 @@ describe('the row check on target descriptions', () => {
   });
 
   it.each([
-    [{ kind: 'detect' }, "'target.description.kind' is not 'segment' or 'similarity'"],
+    [{ kind: 'detect' }, "'target.description.kind' is not 'segment', 'similarity' or 'detection'"],
     [{ region: 'elsewhere' }, "'target.description.region' is not one of class pixels, box, mask"],
-    [{ pixels: 0 }, "'target.description.pixels' is not a whole number from 1"],
-    [{ pixels: 65 }, "'target.description.pixels' is not a whole number from 1"],
-    [{ class: -1 }, "'target.description.class' is not a whole number from 0"],
+    [{ pixels: 0 }, "'target.description.pixels' is not a whole number from 1 to 64"],
+    [{ pixels: 65 }, "'target.description.pixels' is not a whole number from 1 to 64"],
+    [{ class: -1 }, "'target.description.class' is not a whole number from 0 to 100000000"],
     [
       { passedOver: { index: 'x', label: 'bg' } },
       "'target.description.passedOver.index' is not a whole number from 0",
