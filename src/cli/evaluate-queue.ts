@@ -6,6 +6,7 @@ import type { ImageRegions } from '../audit/types.js';
 import type { MethodOptions } from '../core/method.js';
 import type { ModelTask } from '../core/model.js';
 import type { ImageEvaluation, MetricName } from '../evaluate/evaluate.js';
+import { checkEvaluation } from '../evaluate/evaluation-check.js';
 import type { ModelHints } from '../models/spec.js';
 import { redisTarget } from '../queue/connection.js';
 import { runOnQueue } from '../queue/coordinator.js';
@@ -82,23 +83,17 @@ export async function evaluateOnQueue(url: string, context: EvaluateQueueContext
     async accept(file, result) {
       done++;
       const prefix = `[${done}/${images.length}] `;
-      const evaluation = result.evaluation as ImageEvaluation | undefined;
       // A result is untrusted: one that is not an evaluation of this image is recorded as a skip, saying so.
-      if (
-        evaluation &&
-        typeof evaluation === 'object' &&
-        evaluation.file === file &&
-        Array.isArray(evaluation.methods) &&
-        typeof evaluation.target === 'object'
-      ) {
-        await context.measured(evaluation);
+      const checked = result.evaluation === undefined ? undefined : checkEvaluation(result.evaluation);
+      if (checked && 'evaluation' in checked && checked.evaluation.file === file) {
+        await context.measured(checked.evaluation);
         printError(`${prefix}${safeName(file)}: measured\n`);
         return;
       }
       const reason =
         typeof result.skipped === 'string'
           ? result.skipped
-          : 'a worker sent a malformed result for this image';
+          : `a worker sent a malformed result for this image (${checked && 'problem' in checked ? checked.problem : 'not an evaluation of it'})`;
       await context.skipped(file, reason);
       printError(`${prefix}${safeName(file)}: skipped: ${safeName(reason)}\n`);
     },

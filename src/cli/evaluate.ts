@@ -1,11 +1,11 @@
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type DetectTruth, readDetectTruth } from '../audit/detect-truth.js';
 import { checkShapes, readMask, readRegions, regionsFor } from '../audit/regions/index.js';
 import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { MethodOptions } from '../core/method.js';
-import type { Model, ModelTask } from '../core/model.js';
+import type { Model } from '../core/model.js';
 import { shapesMask } from '../core/regions/mask.js';
 import { matchedObjectMask } from '../evaluate/detect-region.js';
 import {
@@ -16,14 +16,14 @@ import {
   METRICS,
   type MetricName,
 } from '../evaluate/evaluate.js';
-import { curveQuantity, formatTable, renderEvaluationHtml, tabulate } from '../evaluate/summary.js';
+import { curveQuantity, formatTable } from '../evaluate/summary.js';
 import { refuseUnusedTargetParts } from '../explain.js';
 import { decodeImage } from '../io/decode.js';
 import { listImageEntries, noImages, type PassedOver } from '../io/list-images.js';
 import { getMethod } from '../methods/registry.js';
-import type { ModelHints } from '../models/spec.js';
 import { addQueueOptions } from './audit-queue.js';
 import { evaluateOnQueue } from './evaluate-queue.js';
+import { type EvaluationSettings, earlierResults, withoutSecrets, writeResults } from './evaluate-results.js';
 import { interruptible } from './interrupt.js';
 import {
   addModelOptions,
@@ -154,11 +154,12 @@ async function runEvaluate(path: string, flags: EvaluateFlags, detectorFlags: st
     ...(flags.reference !== undefined ? { reference: resolve(flags.reference) } : {}),
   };
   const relFiles = files.map((f) => relative(root, f).split(sep).join('/'));
+  const asked = new Set(relFiles);
   // Images measured by an earlier run with the same settings are kept (those still asked for); skipped ones
   // are tried again.
   const results: ImageEvaluation[] = flags.restart
     ? []
-    : (await earlierResults(out, settings)).filter((r) => relFiles.includes(r.file));
+    : (await earlierResults(out, settings)).filter((r) => asked.has(r.file));
   // Entries with an image's name that are not regular files inside the folder are listed as skipped, unread,
   // so the evaluation says what it left out.
   const skipped: { file: string; reason: string }[] = passedOver.map((p) => ({
@@ -305,92 +306,6 @@ async function defaultMethods(model: Model): Promise<string[]> {
       `sightline: note: ${left.join(' and ')} ${left.length === 1 ? 'is' : 'are'} left out of the default methods: this model offers no ${gradient ? 'feature map to read' : gradCam ? 'input gradients' : 'input gradients or feature map'}; --methods names others.\n`,
     );
   return [...(gradient ? ['gradient'] : []), ...(gradCam ? ['grad-cam'] : []), 'rise'];
-}
-
-/** What decides whether earlier results in --out can be kept: everything that changes a number. */
-interface EvaluationSettings {
-  readonly model: string;
-  readonly hints: ModelHints;
-  readonly methods: readonly string[];
-  readonly metrics: readonly MetricName[];
-  readonly options: Readonly<Record<string, MethodOptions>>;
-  readonly curveSteps: number | null;
-  readonly sanityBlocks: number | null;
-  readonly regions: string | null;
-  readonly target?: string;
-  readonly reference?: string;
-}
-
-/** Hints as written into evaluation.json: header values (API keys) are replaced by '…', names kept. */
-function withoutSecrets(hints: ModelHints): ModelHints {
-  const headers = hints.http?.headers;
-  if (!headers) return hints;
-  return { ...hints, http: { ...hints.http, headers: headers.map((h) => `${h.split(':')[0]}: …`) } };
-}
-
-/** The images an earlier run in `out` measured with the same settings; none when there was no run. */
-async function earlierResults(out: string, settings: EvaluationSettings): Promise<ImageEvaluation[]> {
-  const path = join(out, 'evaluation.json');
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return [];
-  }
-  let earlier: { settings?: unknown; images?: ImageEvaluation[] };
-  try {
-    earlier = JSON.parse(text);
-  } catch (cause) {
-    throw new SightlineError(
-      'IO',
-      `Cannot resume from '${path}': it is not valid JSON (${(cause as Error).message}); pass --restart to start over.`,
-      { path },
-    );
-  }
-  if (JSON.stringify(earlier.settings) !== JSON.stringify(settings)) {
-    throw invalidArgument(
-      'out',
-      `a folder without results, or with results of the same settings (pass --restart to replace them, or another --out); '${out}' holds an evaluation with other settings (${JSON.stringify(earlier.settings)}), this run asks for`,
-      JSON.stringify(settings),
-    );
-  }
-  return earlier.images ?? [];
-}
-
-async function writeResults(
-  out: string,
-  settings: EvaluationSettings,
-  task: ModelTask,
-  results: ImageEvaluation[],
-  skipped: readonly { file: string; reason: string }[],
-) {
-  const table = tabulate(
-    results,
-    settings.metrics.filter((m) => m !== 'agreement'),
-  );
-  // The task says how the curves and AUCs read: probabilities, or a score's raw values.
-  const json = {
-    model: settings.model,
-    task,
-    quantity: curveQuantity(task, results),
-    settings,
-    table,
-    images: results,
-    skipped,
-  };
-  // Written whole to a temporary file and renamed, so a run killed mid-write leaves the previous file intact.
-  await writeAtomically(join(out, 'evaluation.json'), `${JSON.stringify(json, null, 2)}\n`);
-  await writeAtomically(
-    join(out, 'evaluation.html'),
-    renderEvaluationHtml(table, { model: settings.model, images: results.length, skipped, task, results }),
-  );
-  return table;
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, text);
-  await rename(temporary, path);
 }
 
 /**

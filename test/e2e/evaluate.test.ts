@@ -223,6 +223,50 @@ describe('sightline evaluate', () => {
     expect(JSON.parse(await readFile(path, 'utf8')).settings.curveSteps).toBe(8);
   }, 120_000);
 
+  it('measures again an image whose earlier entry fails its check, and never overwrites results it cannot read', async () => {
+    const out = join(dir, 'out-tampered');
+    const args = [
+      ...evaluateArgs(join(dir, 'photos'), 'patch.onnx'),
+      '--methods',
+      'gradient',
+      '--metrics',
+      'deletion',
+      '--out',
+      out,
+    ];
+    const first = await runCli(args);
+    expect(first.code, first.stderr).toBe(0);
+    const path = join(out, 'evaluation.json');
+    const full = JSON.parse(await readFile(path, 'utf8'));
+    // p0's entry edited by hand: a deletion AUC that is text, which the table would otherwise add up.
+    const tampered = structuredClone(full);
+    tampered.images[0].methods[0].values.deletion = '0.1; rm -rf';
+    await writeFile(path, JSON.stringify(tampered));
+    const resumed = await runCli(args);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain(
+      "image 1 is measured again: 'methods[0].values.deletion' is not a finite number.",
+    );
+    expect(resumed.stderr).toContain('(resuming: 1 already done, 1 to go)');
+    expect(resumed.stderr).toMatch(/p0\.png: gradient/);
+    const after = JSON.parse(await readFile(path, 'utf8'));
+    expect(after.images.map((i: { file: string }) => i.file).sort()).toEqual(['p0.png', 'p1.png']);
+    const p0 = after.images.find((i: { file: string }) => i.file === 'p0.png');
+    expect(p0.methods[0].values.deletion).toBe(full.images[0].methods[0].values.deletion);
+    // 'images' that is not a list, and a folder where the file should be: refused, the folder left as it was.
+    await writeFile(path, JSON.stringify({ ...full, images: { p0: 1 } }));
+    const notList = await runCli(args);
+    expect(notList.code).toBe(3);
+    expect(notList.stderr).toContain(
+      "its 'images' is not a list; pass --restart to start over, or another --out.",
+    );
+    await rm(path);
+    await mkdir(path);
+    const folder = await runCli(args);
+    expect(folder.code).toBe(3);
+    expect(folder.stderr).toContain(`Cannot read the earlier results '${path}': it is a folder`);
+  }, 120_000);
+
   it('refuses an unknown metric and an unknown method with clear messages', async () => {
     const metric = await runCli(['evaluate', join(dir, 'photos'), '--metrics', 'deletion,wow']);
     expect(metric.code).not.toBe(0);
