@@ -2,12 +2,15 @@
 // server replies are untrusted, so they may hold escape sequences (which a terminal obeys: move the cursor,
 // retitle the window, rewrite what was printed) or lists long enough to bury the message.
 
-// C0 controls but tab and line feed, DEL, and the C1 controls (U+0080–U+009F; U+009B is a one-character CSI).
+// C0 controls but tab and line feed, DEL, the C1 controls (U+0080–U+009F; U+009B is a one-character CSI), and
+// the invisible bidirectional controls (U+061C, U+200E/F, U+202A–E, U+2066–9), which reorder what a terminal
+// shows: a file named "photo\u202Egnp.exe" would print as "photoexe.png" ("Trojan Source", CVE-2021-42574).
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the characters to escape.
-const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
-// The same, line feed and tab included: for one-line text such as a file name.
+const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// The same, line feed, tab and the Unicode line and paragraph separators included: for one-line text such as
+// a file name.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the characters to escape.
-const CONTROLS_AND_BREAKS = /[\u0000-\u001f\u007f-\u009f]/g;
+const CONTROLS_AND_BREAKS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 
 /**
  * `text` with every control character a terminal would act on written out as a visible escape (`\x1b`,
@@ -21,6 +24,7 @@ export function terminalSafe(text: string, options: { oneLine?: boolean } = {}):
     if (code === 0x09) return '\\t';
     if (code === 0x0a) return '\\n';
     if (code === 0x0d) return '\\r';
+    if (code > 0xff) return `\\u${code.toString(16).padStart(4, '0')}`;
     return `\\x${code.toString(16).padStart(2, '0')}`;
   });
 }
@@ -58,12 +62,13 @@ export function formatCount(n: number): string {
     .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
-// DEL and the C1 controls, which JSON.stringify leaves raw (it escapes only U+0000–U+001F).
-const JSON_RAW_CONTROLS = /[\u007f-\u009f]/g;
+// DEL, the C1 controls and the bidirectional controls and line separators (above), which JSON.stringify leaves
+// raw (it escapes only U+0000–U+001F).
+const JSON_RAW_CONTROLS = /[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 
 /**
- * JSON text (from JSON.stringify) with DEL and the C1 controls written as \u escapes: the same JSON value,
- * and nothing a terminal acts on. Such characters can only stand inside JSON strings, where \u00XX is valid.
+ * JSON text (from JSON.stringify) with those characters written as \u escapes: the same JSON value,
+ * and nothing a terminal acts on. Such characters can only stand inside JSON strings, where \uXXXX is valid.
  */
 export function terminalSafeJson(json: string): string {
   return json.replace(JSON_RAW_CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);

@@ -3,6 +3,18 @@ import { invalidArgument } from '../../src/core/errors.js';
 import { capText, formatCount, listSome, terminalSafe, terminalSafeJson } from '../../src/core/text.js';
 
 describe('terminalSafe', () => {
+  it('escapes the bidirectional controls that would reorder a name on screen (Trojan Source)', () => {
+    // Shown raw, RLO makes the terminal print "photoexe.png" for a name that ends in ".exe".
+    expect(terminalSafe('photo\u202egnp.exe', { oneLine: true })).toBe('photo\\u202egnp.exe');
+    expect(terminalSafe('a\u2066b\u2069c\u200fd\u061ce')).toBe('a\\u2066b\\u2069c\\u200fd\\u061ce');
+    expect(terminalSafe('one\u2028two', { oneLine: true })).toBe('one\\u2028two');
+    // Arabic and Hebrew letters themselves are text, not controls.
+    expect(terminalSafe('قطة חתול', { oneLine: true })).toBe('قطة חתול');
+    const json = terminalSafeJson(JSON.stringify({ file: 'x\u202ey' }));
+    expect(json).toBe('{"file":"x\\u202ey"}');
+    expect(JSON.parse(json)).toEqual({ file: 'x\u202ey' });
+  });
+
   it('writes out ESC, so a colour, a cursor move or a window title become visible text', () => {
     expect(terminalSafe('\u001b[31mred\u001b[0m.png')).toBe('\\x1b[31mred\\x1b[0m.png');
     expect(terminalSafe('\u001b]0;owned\u0007')).toBe('\\x1b]0;owned\\x07');
