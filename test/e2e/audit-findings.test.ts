@@ -6,19 +6,15 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/audit/findings.js';
 import type { AuditRow } from '../../src/audit/types.js';
 import { encodeModel } from '../../src/engines/onnx/proto.js';
 import { patchModelProto } from '../helpers/analytic.js';
 import { runCli } from '../helpers/cli.js';
+// The object model scores only OBJECT, the region every photo is given.
+import { OBJECT, SIZE, WATERMARK, watermarkPhoto, writeCocoBoxes } from '../helpers/watermark.js';
 
-const SIZE = 64;
-/** The watermark model scores the mean of this corner patch and nothing else (as in audit.test.ts). */
-const WATERMARK = { x0: 0, y0: 0, x1: 8, y1: 8 };
-/** The object, drawn in every photo and given as its region; the object model scores only this. */
-const OBJECT = { x: 24, y: 24, width: 16, height: 16 };
 /** Folder (label) → images: the models always answer 'watermarked' (logits [m, −m], m ≥ 0). */
 const FILES = {
   watermarked: ['a.png', 'b.png', 'c.png', 'd.png', 'e.png'],
@@ -30,20 +26,6 @@ let dir: string;
 let folder: string;
 let regions: string;
 let classNames: string;
-
-async function photo(path: string, i: number): Promise<void> {
-  const data = Buffer.alloc(SIZE * SIZE * 3, 90);
-  for (let y = 0; y < SIZE; y++)
-    for (let x = 0; x < SIZE; x++) {
-      const p = (y * SIZE + x) * 3;
-      if (x >= OBJECT.x && x < OBJECT.x + OBJECT.width && y >= OBJECT.y && y < OBJECT.y + OBJECT.height)
-        data.fill(230 - i, p, p + 3);
-      if (x < WATERMARK.x1 && y < WATERMARK.y1) data.fill(20 + 10 * i, p, p + 3);
-    }
-  await sharp(data, { raw: { width: SIZE, height: SIZE, channels: 3 } })
-    .png()
-    .toFile(path);
-}
 
 async function audit(model: 'watermark' | 'object', extra: string[] = []) {
   const patch =
@@ -123,22 +105,9 @@ beforeAll(async () => {
   let i = 0;
   for (const [sub, names] of Object.entries(FILES)) {
     await mkdir(join(folder, sub), { recursive: true });
-    for (const name of names) await photo(join(folder, sub, name), i++);
+    for (const name of names) await watermarkPhoto(join(folder, sub, name), i++);
   }
-  regions = join(dir, 'regions.json');
-  await writeFile(
-    regions,
-    JSON.stringify({
-      images: ALL.map((file, id) => ({ id, file_name: file, width: SIZE, height: SIZE })),
-      annotations: ALL.map((_, id) => ({
-        id,
-        image_id: id,
-        category_id: 1,
-        bbox: [OBJECT.x, OBJECT.y, OBJECT.width, OBJECT.height],
-      })),
-      categories: [{ id: 1, name: 'object' }],
-    }),
-  );
+  regions = await writeCocoBoxes(join(dir, 'regions.json'), ALL);
   classNames = join(dir, 'classes.txt');
   await writeFile(classNames, 'watermarked\nclean\n');
 });

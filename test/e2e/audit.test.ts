@@ -4,61 +4,27 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRow } from '../../src/audit/types.js';
 import { encodeModel } from '../../src/engines/onnx/proto.js';
 import { patchModelProto } from '../helpers/analytic.js';
 import { CLI, runCli } from '../helpers/cli.js';
-
-const SIZE = 64;
-/** The "watermark": the model scores the mean of this corner patch and nothing else. */
-const WATERMARK = { x0: 0, y0: 0, x1: 8, y1: 8 };
-/** Where the object is drawn in every synthetic photo, and the region the audit is told to expect. */
-const OBJECT = { x: 24, y: 24, width: 16, height: 16 };
+import { OBJECT, SIZE, WATERMARK, watermarkPhoto, writeCocoBoxes } from '../helpers/watermark.js';
 
 let dir: string;
 let modelPath: string;
 let classNames: string;
 
-/** A synthetic photo: grey background, a bright object in the middle, a watermark of varying strength. */
-async function photo(path: string, i: number): Promise<void> {
-  const data = Buffer.alloc(SIZE * SIZE * 3, 90);
-  for (let y = 0; y < SIZE; y++)
-    for (let x = 0; x < SIZE; x++) {
-      const p = (y * SIZE + x) * 3;
-      if (x >= OBJECT.x && x < OBJECT.x + OBJECT.width && y >= OBJECT.y && y < OBJECT.y + OBJECT.height)
-        data.fill(230 - i, p, p + 3);
-      if (x < WATERMARK.x1 && y < WATERMARK.y1) data.fill(20 + 10 * i, p, p + 3);
-    }
-  await sharp(data, { raw: { width: SIZE, height: SIZE, channels: 3 } })
-    .png()
-    .toFile(path);
-}
-
 async function dataset(name: string, count: number): Promise<string> {
   const folder = join(dir, name);
   await mkdir(folder, { recursive: true });
-  for (let i = 0; i < count; i++) await photo(join(folder, `img${String(i).padStart(2, '0')}.png`), i);
+  for (let i = 0; i < count; i++)
+    await watermarkPhoto(join(folder, `img${String(i).padStart(2, '0')}.png`), i);
   return folder;
 }
 
-async function cocoFor(folder: string, files: string[], box = OBJECT): Promise<string> {
-  const path = join(folder, '..', `${folder.split('/').pop()}-regions.json`);
-  await writeFile(
-    path,
-    JSON.stringify({
-      images: files.map((file, id) => ({ id, file_name: file, width: SIZE, height: SIZE })),
-      annotations: files.map((_, id) => ({
-        id,
-        image_id: id,
-        category_id: 1,
-        bbox: [box.x, box.y, box.width, box.height],
-      })),
-      categories: [{ id: 1, name: 'object' }],
-    }),
-  );
-  return path;
+function cocoFor(folder: string, files: string[], box = OBJECT): Promise<string> {
+  return writeCocoBoxes(join(folder, '..', `${folder.split('/').pop()}-regions.json`), files, box);
 }
 
 function readRows(text: string): AuditRow[] {
@@ -240,10 +206,10 @@ describe('sightline audit on a model that judges by a watermark', () => {
   it('records a corrupt image, an unknown label and a box outside the image as errors, and finishes the rest', async () => {
     const folder = join(dir, 'mixed');
     for (const sub of ['watermarked', 'clean', 'zebra']) await mkdir(join(folder, sub), { recursive: true });
-    await photo(join(folder, 'watermarked', 'a.png'), 5);
-    await photo(join(folder, 'watermarked', 'b.png'), 6);
-    await photo(join(folder, 'clean', 'c.png'), 0);
-    await photo(join(folder, 'zebra', 'z.png'), 1);
+    await watermarkPhoto(join(folder, 'watermarked', 'a.png'), 5);
+    await watermarkPhoto(join(folder, 'watermarked', 'b.png'), 6);
+    await watermarkPhoto(join(folder, 'clean', 'c.png'), 0);
+    await watermarkPhoto(join(folder, 'zebra', 'z.png'), 1);
     await writeFile(join(folder, 'watermarked', 'broken.png'), 'not a picture at all\n');
     const regions = join(dir, 'mixed-regions.csv');
     await writeFile(

@@ -14,6 +14,7 @@ import {
   valueInfo,
 } from '../../src/engines/onnx/proto.js';
 import { patchModelProto } from './analytic.js';
+import { writeCocoBoxes } from './watermark.js';
 
 export const SIZE = 64;
 export const CORNER = { x0: 0, y0: 0, x1: 8, y1: 8 };
@@ -62,20 +63,7 @@ export async function shortcutDataset(
     }
   }
   const files = [...labels.keys()];
-  const regions = join(dir, 'regions.json');
-  await writeFile(
-    regions,
-    JSON.stringify({
-      images: files.map((file, id) => ({ id, file_name: file, width: SIZE, height: SIZE })),
-      annotations: files.map((_, id) => ({
-        id,
-        image_id: id,
-        category_id: 1,
-        bbox: [OBJECT.x, OBJECT.y, OBJECT.width, OBJECT.height],
-      })),
-      categories: [{ id: 1, name: 'object' }],
-    }),
-  );
+  const regions = await writeCocoBoxes(join(dir, 'regions.json'), files, OBJECT);
   const watermark = join(dir, 'watermark.onnx');
   await writeFile(watermark, encodeModel(patchModelProto(CORNER, { dims: ['N', 3, SIZE, SIZE] })));
   const watermarkNames = join(dir, 'watermark-classes.txt');
