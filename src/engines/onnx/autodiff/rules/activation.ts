@@ -20,6 +20,12 @@ function positive(ctx: GradientContext, x: string): string {
  * type): ONNX Runtime's Where broadcasts the scalar zero through its general ternary path, slower than
  * Cast + Mul (MobileNetV2's gradient, batch 16: backward ÷ forward 3.9–4.2 → 2.4–3.3 with the output-read
  * masks below). Unlike Where, an infinite dy at a masked position would give NaN; seeds are finite.
+ * Exact forms measured slower or no faster (scripts/bench-backward-profile.ts, 1 thread, batch 1 and 16):
+ * Where with a [1] zero (1.15× on a [16, 96, 112²] ReLU6 mask), Sign(y) for ReLU (1.35×), Sign(y(6 − y))
+ * (1.55×) and Clip(y, lo⁺, hi⁻) = y for ReLU6 (same); masks built from ONNX Runtime's blocked-layout ops
+ * (1×1 depthwise Convs with a clipped steep slope, so no layout change sits around the mask) made
+ * MobileNetV2's gradient 1.2× slower; computing the boolean masks during the forward pass (a Shape-only
+ * dependency that moves them in ORT's execution order) changed nothing beyond noise.
  */
 function keep(ctx: GradientContext, condition: string, dy: string, like: string): string {
   return ctx.mul(dy, ctx.emit('Cast', [condition], [attr('to', ctx.elementType(like))]));
