@@ -28,13 +28,19 @@ const rounds = Number(argv[1] ?? 2);
 // has waited for (cutime + cstime: the CLI runs), and the whole machine's busy time, so each figure can say how
 // much of the 2 cores the audit used and how much others on the machine took meanwhile.
 const TICK = 0.01;
-const procStat = (pid: number | 'self') =>
+const procStat = (pid: number | 'self' | `${number}/task/${number}`) =>
   readFileSync(`/proc/${pid}/stat`, 'utf8')
     .replace(/^.*\) /, '')
     .split(' ')
     .map(Number);
 const ownCpu = (pid: number) => {
   const f = procStat(pid);
+  return (f[11] + f[12]) * TICK;
+};
+// A worker's JavaScript thread alone (its thread id is the process id): its share of the worker's CPU says how
+// many cores one worker can keep busy (the rest runs beside it: sharp's and ONNX Runtime's threads).
+const mainThreadCpu = (pid: number) => {
+  const f = procStat(`${pid}/task/${pid}`);
   return (f[11] + f[12]) * TICK;
 };
 const childrenCpu = () => {
@@ -71,7 +77,12 @@ try {
     env: NodeJS.ProcessEnv = {},
     workerPids: number[] = [],
   ) => {
-    const before = { cli: childrenCpu(), workers: workerPids.map(ownCpu), machine: machineBusy() };
+    const before = {
+      cli: childrenCpu(),
+      workers: workerPids.map(ownCpu),
+      main: workerPids.map(mainThreadCpu),
+      machine: machineBusy(),
+    };
     const started = performance.now();
     const result = await runCli(['audit', ...riseAuditArgs(data, join(dir, label)), '--restart', ...extra], {
       env,
@@ -80,8 +91,12 @@ try {
     if (result.code !== 0) throw new Error(`${label} failed: ${result.stderr.slice(-500)}`);
     const cli = childrenCpu() - before.cli;
     const workers = workerPids.map((pid, i) => ownCpu(pid) - before.workers[i]);
+    const workersMainThread = workerPids.map((pid, i) => mainThreadCpu(pid) - before.main[i]);
     const ours = cli + workers.reduce((a, b) => a + b, 0);
-    return { seconds, cpu: { cli, workers, others: machineBusy() - before.machine - ours } };
+    return {
+      seconds,
+      cpu: { cli, workers, workersMainThread, others: machineBusy() - before.machine - ours },
+    };
   };
   type Run = Awaited<ReturnType<typeof audit>>;
   const best: Record<string, number> = { local: Infinity, '1 worker': Infinity, '2 workers': Infinity };
@@ -124,7 +139,10 @@ try {
   client.disconnect();
   for (const [label, seconds] of Object.entries(best)) {
     const c = cpu[label];
-    const workersCpu = c.workers.map((w) => `${w.toFixed(1)} (${(w / seconds).toFixed(2)} cores)`);
+    const workersCpu = c.workers.map(
+      (w, i) =>
+        `${w.toFixed(1)} (${(w / seconds).toFixed(2)} cores; JS thread ${((100 * c.workersMainThread[i]) / w).toFixed(0)}%)`,
+    );
     console.log(
       `${label.padEnd(10)} ${seconds.toFixed(2)} s  (${(images / seconds).toFixed(2)} images/s); CPU s: ${label === 'local' ? 'audit' : 'coordinator'} ${c.cli.toFixed(1)}${workersCpu.length ? `, worker${workersCpu.length > 1 ? 's' : ''} ${workersCpu.join(', ')}` : ''}, others on the machine ${c.others.toFixed(1)} (${(c.others / seconds).toFixed(2)} cores)`,
     );
