@@ -6,10 +6,12 @@
 // serving audit after audit is: a worker loads a model once in its life, not once per audit, while the local
 // run and the coordinator each load it as any audit does. Use ≥ 150 images: the fixed costs (process start,
 // the coordinator's model load, the report) are the same both ways but weigh on short runs.
+// Beside each best time, the CPU seconds of the CLI run, of each worker and of everything else on the machine
+// meanwhile (from /proc): what one worker takes of the cores bounds what two can add on a 2-core machine.
 // Run after `npm run build`, on a quiet machine:
 //   npx tsx scripts/bench-queue.ts [images] [rounds] [--json out.json]
 // scripts/bench.mjs runs it as its `queue` section (with --json); without redis-server it says so and stops.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +24,33 @@ const jsonAt = argv.indexOf('--json');
 const json = jsonAt >= 0 ? argv.splice(jsonAt, 2)[1] : undefined;
 const images = Number(argv[0] ?? 150);
 const rounds = Number(argv[1] ?? 2);
+// CPU seconds from /proc (Linux's 100 ticks a second): a process's own (utime + stime), the children this one
+// has waited for (cutime + cstime: the CLI runs), and the whole machine's busy time, so each figure can say how
+// much of the 2 cores the audit used and how much others on the machine took meanwhile.
+const TICK = 0.01;
+const procStat = (pid: number | 'self' | `${number}/task/${number}`) =>
+  readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ')
+    .map(Number);
+const ownCpu = (pid: number) => {
+  const f = procStat(pid);
+  return (f[11] + f[12]) * TICK;
+};
+// A worker's JavaScript thread alone (its thread id is the process id): its share of the worker's CPU says how
+// many cores one worker can keep busy (the rest runs beside it: sharp's and ONNX Runtime's threads).
+const mainThreadCpu = (pid: number) => {
+  const f = procStat(`${pid}/task/${pid}`);
+  return (f[11] + f[12]) * TICK;
+};
+const childrenCpu = () => {
+  const f = procStat('self');
+  return (f[13] + f[14]) * TICK;
+};
+const machineBusy = () => {
+  const [, ...t] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+  return (t.reduce((a, b) => a + b, 0) - t[3] - t[4]) * TICK;
+};
 const write = (result: object) => {
   if (json) writeFileSync(json, JSON.stringify(result));
 };
@@ -42,21 +71,45 @@ try {
     String(await client.client('LIST'))
       .split('\n')
       .filter((line: string) => /name=bull:[^ ]*:w:sightline-/.test(line)).length;
-  const audit = async (label: string, extra: string[], env: NodeJS.ProcessEnv = {}) => {
+  const audit = async (
+    label: string,
+    extra: string[],
+    env: NodeJS.ProcessEnv = {},
+    workerPids: number[] = [],
+  ) => {
+    const before = {
+      cli: childrenCpu(),
+      workers: workerPids.map(ownCpu),
+      main: workerPids.map(mainThreadCpu),
+      machine: machineBusy(),
+    };
     const started = performance.now();
     const result = await runCli(['audit', ...riseAuditArgs(data, join(dir, label)), '--restart', ...extra], {
       env,
     });
+    const seconds = (performance.now() - started) / 1000;
     if (result.code !== 0) throw new Error(`${label} failed: ${result.stderr.slice(-500)}`);
-    return (performance.now() - started) / 1000;
+    const cli = childrenCpu() - before.cli;
+    const workers = workerPids.map((pid, i) => ownCpu(pid) - before.workers[i]);
+    const workersMainThread = workerPids.map((pid, i) => mainThreadCpu(pid) - before.main[i]);
+    const ours = cli + workers.reduce((a, b) => a + b, 0);
+    return {
+      seconds,
+      cpu: { cli, workers, workersMainThread, others: machineBusy() - before.machine - ours },
+    };
   };
+  type Run = Awaited<ReturnType<typeof audit>>;
   const best: Record<string, number> = { local: Infinity, '1 worker': Infinity, '2 workers': Infinity };
+  const cpu: Record<string, Run['cpu']> = {};
+  const keep = (key: string, run: Run) => {
+    if (run.seconds < best[key]) {
+      best[key] = run.seconds;
+      cpu[key] = run.cpu;
+    }
+  };
   for (let round = 0; round < rounds; round++) {
     // The issue's setting: the model pinned to one thread per worker, and the local run with the same count.
-    best.local = Math.min(
-      best.local,
-      await audit('local', ['--concurrency', '1'], { SIGHTLINE_THREADS: '1' }),
-    );
+    keep('local', await audit('local', ['--concurrency', '1'], { SIGHTLINE_THREADS: '1' }));
     for (const n of [1, 2]) {
       const workers = Array.from({ length: n }, () => q.worker(['--threads', '1']));
       await until(async () => (await liveWorkers()) >= n, 30_000, `${n} live workers`);
@@ -77,14 +130,23 @@ try {
       ]);
       if (warm.code !== 0) throw new Error(`warm-up failed: ${warm.stderr.slice(-500)}`);
       const key = n === 1 ? '1 worker' : '2 workers';
-      best[key] = Math.min(best[key], await audit(key.replace(' ', '-'), ['--queue', redis.url]));
+      const pids = workers.map((w) => w.child.pid as number);
+      keep(key, await audit(key.replace(' ', '-'), ['--queue', redis.url], {}, pids));
       await Promise.all(workers.map(stopWorker));
       q.workers.splice(0);
     }
   }
   client.disconnect();
-  for (const [label, seconds] of Object.entries(best))
-    console.log(`${label.padEnd(10)} ${seconds.toFixed(2)} s  (${(images / seconds).toFixed(2)} images/s)`);
+  for (const [label, seconds] of Object.entries(best)) {
+    const c = cpu[label];
+    const workersCpu = c.workers.map(
+      (w, i) =>
+        `${w.toFixed(1)} (${(w / seconds).toFixed(2)} cores; JS thread ${((100 * c.workersMainThread[i]) / w).toFixed(0)}%)`,
+    );
+    console.log(
+      `${label.padEnd(10)} ${seconds.toFixed(2)} s  (${(images / seconds).toFixed(2)} images/s); CPU s: ${label === 'local' ? 'audit' : 'coordinator'} ${c.cli.toFixed(1)}${workersCpu.length ? `, worker${workersCpu.length > 1 ? 's' : ''} ${workersCpu.join(', ')}` : ''}, others on the machine ${c.others.toFixed(1)} (${(c.others / seconds).toFixed(2)} cores)`,
+    );
+  }
   const scaling = best['1 worker'] / best['2 workers'];
   const overhead = best['1 worker'] / best.local - 1;
   const loadAfter = loadavg().map((l) => Number(l.toFixed(2)));
@@ -98,6 +160,7 @@ try {
     imagesPerSecond: Object.fromEntries(Object.entries(best).map(([k, s]) => [k, images / s])),
     scaling,
     overhead,
+    cpuSeconds: cpu,
     loadBefore,
     loadAfter,
   });

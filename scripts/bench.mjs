@@ -6,16 +6,18 @@
 // and RISE overhead on the default model (bench-perturbation.mjs); everything outside the model on photos up to
 // 48 MP (bench-outside.mjs); audit throughput, quantized execution and sanity-check steps from
 // bench-audit.mjs, bench-quant.mjs and bench-sanity.mjs when present; the queue's 2 workers ÷ 1 worker and its
-// overhead against a local audit (issue 16, bench-queue.ts; skipped, saying so, without redis-server); the web
+// overhead against a local audit (issue 16, bench-queue.ts; skipped, saying so, without redis-server); the
+// report's bytes per image and how soon Chromium shows a 10,000-row report's first rows (bench-report.mjs); the web
 // app's drop → first Grad-CAM time from the last web e2e run (tmp/web-timing.json, written by
 // test/e2e/web-app.test.ts).
 //   npm run bench                         all of it (about 10 minutes on 2 quiet cores), writes bench.json
 //   node scripts/bench.mjs --quick        a smoke run on a tiny MobileNetV2 (seconds; after npm run build)
 //   node scripts/bench.mjs --only methods,cold [--no-torch] [--json out.json]
-// Sections: perOp, methods, cold, drise, perturbation, outside, audit, quant, sanity, queue, web.
+// Sections: perOp, methods, cold, drise, perturbation, outside, audit, quant, sanity, queue, report, web.
 // A hook (bench-audit/quant/sanity.mjs) exports a function (default export, or its first exported function)
 // called with { quick } that returns its figures: audit { imagesPerSecond, modelRate, ratio }, quant
-// { quantizedSecondsPerPass, floatSecondsPerPass, ratio }, sanity { stepOverheadGradientPasses }.
+// { quantizedSecondsPerPass, floatSecondsPerPass, ratio }, sanity { stepOverheadGradientPasses }, report
+// { rows, pagedBytesPerImage, singleFileBytesPerImage, chromiumFirstRowsSeconds, chromiumAllRowsSeconds }.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -40,11 +42,13 @@ const SECTIONS = [
   'quant',
   'sanity',
   'queue',
+  'report',
   'web',
 ];
 // The default model's occlusion/RISE overhead, the 48 MP photos and the queue's three audits (CI runs --quick)
-// take minutes: full runs only (or --only queue --quick: 16 images, a smoke run of the queue section).
-const QUICK_SKIPS = ['perturbation', 'outside', 'queue'];
+// take minutes: full runs only (or --only queue --quick: 16 images, a smoke run of the queue section). The
+// report's Chromium runs likewise (--only report --quick: 1,000 rows, one run).
+const QUICK_SKIPS = ['perturbation', 'outside', 'queue', 'report'];
 // --outside and --drise: the older spellings of --only outside and --only drise.
 const legacy = ['outside', 'drise'].filter((name) => argv.includes(`--${name}`));
 const only = option('--only')?.split(',') ?? (legacy.length > 0 ? legacy : undefined);
@@ -114,6 +118,7 @@ const runners = {
   quant: () => hook('bench-quant.mjs'),
   sanity: () => hook('bench-sanity.mjs'),
   queue: async () => queue(),
+  report: () => hook('bench-report.mjs'),
   web: async () => web(),
 };
 
@@ -148,7 +153,7 @@ report.figures = figures(report.sections).filter((f) => {
 });
 
 console.log(
-  `\nissue 15 figures (${quick ? 'quick smoke run, not the issue’s sizes' : 'full run'}; load ${report.machine.loadBefore.join(', ')} → ${report.machine.loadAfter.join(', ')} on ${report.machine.cores} cores):`,
+  `\nissue 15 and 16 figures (${quick ? 'quick smoke run, not the issue’s sizes' : 'full run'}; load ${report.machine.loadBefore.join(', ')} → ${report.machine.loadAfter.join(', ')} on ${report.machine.cores} cores):`,
 );
 console.log('| figure | measured | target | |');
 console.log('|---|---|---|---|');

@@ -56,7 +56,7 @@ export async function rowPicturesProblem(out: string, row: AuditRow): Promise<st
 }
 
 /**
- * The picture's media type from its first bytes: PNG (the pictures of audits before WebP, and detectors'), JPEG
+ * The picture's media type from its first bytes: PNG (the pictures of audits before WebP), JPEG
  * or WebP; undefined for anything else, which the report does not show.
  */
 export function pictureType(bytes: Uint8Array): 'image/png' | 'image/jpeg' | 'image/webp' | undefined {

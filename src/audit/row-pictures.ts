@@ -37,7 +37,7 @@ export async function renderRowPictures(
 ): Promise<RenderedPictures> {
   const mode = result.map.signed ? 'positive' : 'absolute';
   // Drawn at OVERLAY_SIDE and encoded once: no full-size picture is made and then shrunk.
-  const overlay = await encodeRgbWebp(
+  const overlay = await encodePicture(
     await renderOverlayWithLegend(result.image, result.map.data, {
       mode,
       legend: {
@@ -47,16 +47,24 @@ export async function renderRowPictures(
       },
       maxSide: OVERLAY_SIDE,
     }),
-    WEBP_QUALITY,
   );
-  const { image } = result;
+  return { overlay, thumbnail: await encodeThumbnail(result.image) };
+}
+
+/** A picture already drawn at its display size, encoded as every report picture is (PICTURE_EXTENSION). */
+export function encodePicture(rgb: RgbImage): Promise<Uint8Array> {
+  return encodeRgbWebp(rgb, WEBP_QUALITY);
+}
+
+/** The photo shrunk to fit `side` (THUMBNAIL_SIDE unless told), encoded as every report picture is. */
+export async function encodeThumbnail(image: RgbImage, side = THUMBNAIL_SIDE): Promise<Uint8Array> {
   const thumbnail = await sharp(image.data, {
     raw: { width: image.width, height: image.height, channels: 3 },
   })
-    .resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE, { fit: 'inside' })
+    .resize(side, side, { fit: 'inside' })
     .webp({ quality: WEBP_QUALITY })
     .toBuffer();
-  return { overlay, thumbnail: new Uint8Array(thumbnail.buffer, thumbnail.byteOffset, thumbnail.byteLength) };
+  return new Uint8Array(thumbnail.buffer, thumbnail.byteOffset, thumbnail.byteLength);
 }
 
 /** Writes a row's pictures into `out` and returns the row naming them (files first, then the journal line). */

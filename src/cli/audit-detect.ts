@@ -5,15 +5,18 @@ import sharp from 'sharp';
 import type { DetectMap } from '../audit/detect.js';
 import { writeAtomically } from '../audit/output.js';
 import { rowPicturesProblem } from '../audit/pictures.js';
+import { encodePicture, encodeThumbnail, PICTURE_EXTENSION } from '../audit/row-pictures.js';
 import type { AuditRow, DetectRowPart } from '../audit/types.js';
 import type { RgbImage } from '../core/image.js';
 import { scaleMask } from '../models/detect-mask.js';
 import { drawBox } from '../render/boxes.js';
 import { drawMask } from '../render/masks.js';
-import { encodeRgbPng, renderOverlayWithLegend } from '../render/png.js';
+import { renderOverlayWithLegend } from '../render/png.js';
 
 const GREEN: [number, number, number] = [0, 200, 0];
 const RED: [number, number, number] = [230, 0, 0];
+/** The mask outline's least width in overlay pixels (drawMask's own default is 1 per 300 pixels, at least 1). */
+const MIN_OUTLINE = 2;
 
 /** Writes the row's pictures under `out` and returns the row naming them (map keys replaced by file paths). */
 export async function writeDetectPictures(
@@ -36,9 +39,16 @@ export async function writeDetectPictures(
     const scale = rgb.width / image.width;
     const rows = Math.round(image.height * scale);
     drawBox(rgb, 3, m.box.map((v) => v * scale) as unknown as [number, number, number, number], { rows });
-    if (m.mask) drawMask(rgb, 3, scaleMask(m.mask, scale), { rows });
-    const file = `overlays/${stem}-${m.key}.png`;
-    await writeAtomically(join(out, file), await encodeRgbPng(rgb));
+    // Two pixels at least: the pictures' WebP keeps colour at half resolution (4:2:0), so a 1-pixel cyan
+    // line next to the dark inner ring comes out grey (measured on the YOLOv8-seg fixture: median 130 from
+    // cyan), while a 2-pixel one stays cyan (90% of its pixels within 92; test/e2e/audit-detect-seg.test.ts).
+    if (m.mask)
+      drawMask(rgb, 3, scaleMask(m.mask, scale), {
+        rows,
+        thickness: Math.max(MIN_OUTLINE, Math.round(Math.min(rgb.width, rows) / 300)),
+      });
+    const file = `overlays/${stem}-${m.key}.${PICTURE_EXTENSION}`;
+    await writeAtomically(join(out, file), await encodePicture(rgb));
     files.set(m.key, file);
   }
   // The photo itself with every box: ground truth found in green, missed in red; detections white.
@@ -57,16 +67,10 @@ export async function writeDetectPictures(
     if (d.object !== undefined) drawBox(photo, 3, scaled(d.box), { color: GREEN });
   for (const m of part.misses) drawBox(photo, 3, scaled(m.box), { color: RED });
   for (const d of part.detections) drawBox(photo, 3, scaled(d.box), { thickness: 1 });
-  const overlay = `overlays/${stem}.png`;
-  await writeAtomically(join(out, overlay), await encodeRgbPng({ width, height, data: photo.data }));
-  const thumbnail = `thumbnails/${stem}.png`;
-  await writeAtomically(
-    join(out, thumbnail),
-    await sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 3 } })
-      .resize(sides.thumbnail, sides.thumbnail, { fit: 'inside' })
-      .png()
-      .toBuffer(),
-  );
+  const overlay = `overlays/${stem}.${PICTURE_EXTENSION}`;
+  await writeAtomically(join(out, overlay), await encodePicture(photo));
+  const thumbnail = `thumbnails/${stem}.${PICTURE_EXTENSION}`;
+  await writeAtomically(join(out, thumbnail), await encodeThumbnail(image, sides.thumbnail));
   const named = <T extends { map?: string }>(e: T): T =>
     e.map === undefined ? e : { ...e, map: files.get(e.map) ?? e.map };
   return {

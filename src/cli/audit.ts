@@ -39,7 +39,7 @@ import { getMethod, METHODS } from '../methods/registry.js';
 import { detectMapsProblem, writeDetectPictures } from './audit-detect.js';
 import { findingsLines } from './audit-findings.js';
 import { auditItems, labelFor } from './audit-items.js';
-import { addQueueOptions, auditOnQueue } from './audit-queue.js';
+import { addQueueOptions, auditOnQueue, refuseLocalOnly } from './audit-queue.js';
 import {
   addShortcutOptions,
   type ShortcutFlags,
@@ -168,6 +168,13 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
   const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
   try {
     refuseDetectorFlags(flags.detectorFlags ?? [], model.spec.task);
+    // Here, before any file is written: a detector's audit never reaches auditOnQueue's own check.
+    if (flags.queue)
+      refuseLocalOnly('audit', {
+        task: model.spec.task,
+        reference: flags.reference,
+        http: modelHints(flags).http,
+      });
     return await auditWith(folder, flags, model);
   } finally {
     await model.dispose();

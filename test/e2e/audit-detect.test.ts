@@ -91,6 +91,8 @@ const audit = (out: string, extra: string[] = []) =>
 interface Row {
   file: string;
   status: string;
+  overlay: string;
+  thumbnail: string;
   detect: {
     objects: number;
     detections: { label: string; box: number[]; object?: number; boxShare?: number; map?: string }[];
@@ -121,7 +123,7 @@ describe('sightline audit --model detector.onnx --regions coco.json', () => {
     const misses = rows.flatMap((x) => x.detect.misses.map((m) => ({ file: x.file, ...m })));
     expect(misses.map((m) => [m.file, m.label, m.box])).toEqual([['b.png', 'green', GREEN.box]]);
     for (const e of [...fps, ...misses]) {
-      expect(e.map).toMatch(/^overlays\/.*-(det|miss)\d\.png$/);
+      expect(e.map).toMatch(/^overlays\/.*-(det|miss)\d\.webp$/);
       expect((await sharp(join(out, e.map as string)).metadata()).width).toBe(64);
     }
     // The false positive's map is measured inside its own (blue) box.
@@ -150,6 +152,13 @@ describe('sightline audit --model detector.onnx --regions coco.json', () => {
     expect(html).toContain('blue: 0 found, 1 false positive, 0 missed');
     expect(html).toContain("false positive: why did it see a 'blue' here?");
     expect(html).toContain('Missed green (object 1) at [34, 38, 50, 54]');
+    // Each row's photo with its boxes and its thumbnail, as WebP files, inlined in the report as written.
+    for (const x of rows)
+      for (const picture of [x.overlay, x.thumbnail]) {
+        expect(picture).toMatch(/\.webp$/);
+        const bytes = await readFile(join(out, picture));
+        expect(html).toContain(`data:image/webp;base64,${bytes.toString('base64')}`);
+      }
   }, 120_000);
 
   it("averages each class's maps around its boxes: Grad-CAM's mass inside the squares is the window's middle", async () => {
