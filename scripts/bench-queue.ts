@@ -8,12 +8,17 @@
 // the coordinator's model load, the report) are the same both ways but weigh on short runs.
 // Beside each best time, the CPU seconds of the CLI run, of each worker and of everything else on the machine
 // meanwhile (from /proc): what one worker takes of the cores bounds what two can add on a 2-core machine.
+// Each round runs twice: with the processes free to use every core, and with each one pinned to a core of its
+// own (taskset: the local audit and the one worker on core 0, the two workers on cores 0 and 1; the coordinator
+// stays free, at ≈ 5 ms an image), the deployment of one worker per core, where one worker cannot borrow the
+// second core for its pictures and uploads while its model runs.
 // Run after `npm run build`, on a quiet machine:
 //   npx tsx scripts/bench-queue.ts [images] [rounds] [--json out.json]
 // scripts/bench.mjs runs it as its `queue` section (with --json); without redis-server it says so and stops.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../test/helpers/cli.js';
 import { queueFixture, riseAuditArgs, stopWorker, until } from '../test/helpers/queue.js';
@@ -51,6 +56,11 @@ const machineBusy = () => {
   const [, ...t] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
   return (t.reduce((a, b) => a + b, 0) - t[3] - t[4]) * TICK;
 };
+/** Pins every thread of `pid` to `cores` ('0', '0-1'); its later threads and children inherit it. */
+const pin = (pid: number, cores: string) =>
+  execFileSync('taskset', ['-a', '-p', '-c', cores, String(pid)], { stdio: 'ignore' });
+const ALL_CORES = `0-${availableParallelism() - 1}`;
+const canPin = availableParallelism() >= 2 && existsSync('/usr/bin/taskset');
 const write = (result: object) => {
   if (json) writeFileSync(json, JSON.stringify(result));
 };
@@ -99,43 +109,51 @@ try {
     };
   };
   type Run = Awaited<ReturnType<typeof audit>>;
-  const best: Record<string, number> = { local: Infinity, '1 worker': Infinity, '2 workers': Infinity };
+  const MODES = canPin ? (['free', 'pinned'] as const) : (['free'] as const);
+  const best: Record<string, number> = {};
   const cpu: Record<string, Run['cpu']> = {};
   const keep = (key: string, run: Run) => {
-    if (run.seconds < best[key]) {
+    if (run.seconds < (best[key] ?? Infinity)) {
       best[key] = run.seconds;
       cpu[key] = run.cpu;
     }
   };
-  for (let round = 0; round < rounds; round++) {
-    // The issue's setting: the model pinned to one thread per worker, and the local run with the same count.
-    keep('local', await audit('local', ['--concurrency', '1'], { SIGHTLINE_THREADS: '1' }));
-    for (const n of [1, 2]) {
-      const workers = Array.from({ length: n }, () => q.worker(['--threads', '1']));
-      await until(async () => (await liveWorkers()) >= n, 30_000, `${n} live workers`);
-      // The warm-up: a small audit of its own (4 images a worker: each holds two), so each loads the model.
-      const warmPhotos = join(dir, `warm-${n}`);
-      await mkdir(warmPhotos, { recursive: true });
-      for (let i = 0; i < 4 * n; i++)
-        await copyFile(
-          join(data.folder, `img${String(i).padStart(2, '0')}.png`),
-          join(warmPhotos, `${i}.png`),
-        );
-      const warm = await runCli([
-        'audit',
-        ...riseAuditArgs({ ...data, folder: warmPhotos }, join(dir, `warm-out-${n}`), 10),
-        '--queue',
-        redis.url,
-        '--restart',
-      ]);
-      if (warm.code !== 0) throw new Error(`warm-up failed: ${warm.stderr.slice(-500)}`);
-      const key = n === 1 ? '1 worker' : '2 workers';
-      const pids = workers.map((w) => w.child.pid as number);
-      keep(key, await audit(key.replace(' ', '-'), ['--queue', redis.url], {}, pids));
-      await Promise.all(workers.map(stopWorker));
-      q.workers.splice(0);
+  for (let round = 0; round < rounds; round++)
+    for (const mode of MODES) {
+      const pinned = mode === 'pinned';
+      const tag = pinned ? ', pinned' : '';
+      // The issue's setting: the model pinned to one thread per worker, and the local run with the same count.
+      // The local run inherits this process's cores.
+      if (pinned) pin(process.pid, '0');
+      keep(`local${tag}`, await audit('local', ['--concurrency', '1'], { SIGHTLINE_THREADS: '1' }));
+      if (pinned) pin(process.pid, ALL_CORES);
+      for (const n of [1, 2]) {
+        const workers = Array.from({ length: n }, () => q.worker(['--threads', '1']));
+        if (pinned) workers.forEach((w, i) => pin(w.child.pid as number, String(i)));
+        await until(async () => (await liveWorkers()) >= n, 30_000, `${n} live workers`);
+        // The warm-up: a small audit of its own (4 images a worker: each holds two), so each loads the model.
+        const warmPhotos = join(dir, `warm-${n}`);
+        await mkdir(warmPhotos, { recursive: true });
+        for (let i = 0; i < 4 * n; i++)
+          await copyFile(
+            join(data.folder, `img${String(i).padStart(2, '0')}.png`),
+            join(warmPhotos, `${i}.png`),
+          );
+        const warm = await runCli([
+          'audit',
+          ...riseAuditArgs({ ...data, folder: warmPhotos }, join(dir, `warm-out-${n}`), 10),
+          '--queue',
+          redis.url,
+          '--restart',
+        ]);
+        if (warm.code !== 0) throw new Error(`warm-up failed: ${warm.stderr.slice(-500)}`);
+        const key = n === 1 ? '1 worker' : '2 workers';
+        const pids = workers.map((w) => w.child.pid as number);
+        keep(`${key}${tag}`, await audit(key.replace(' ', '-'), ['--queue', redis.url], {}, pids));
+        await Promise.all(workers.map(stopWorker));
+        q.workers.splice(0);
+      }
     }
-  }
   client.disconnect();
   for (const [label, seconds] of Object.entries(best)) {
     const c = cpu[label];
@@ -144,14 +162,24 @@ try {
         `${w.toFixed(1)} (${(w / seconds).toFixed(2)} cores; JS thread ${((100 * c.workersMainThread[i]) / w).toFixed(0)}%)`,
     );
     console.log(
-      `${label.padEnd(10)} ${seconds.toFixed(2)} s  (${(images / seconds).toFixed(2)} images/s); CPU s: ${label === 'local' ? 'audit' : 'coordinator'} ${c.cli.toFixed(1)}${workersCpu.length ? `, worker${workersCpu.length > 1 ? 's' : ''} ${workersCpu.join(', ')}` : ''}, others on the machine ${c.others.toFixed(1)} (${(c.others / seconds).toFixed(2)} cores)`,
+      `${label.padEnd(18)} ${seconds.toFixed(2)} s  (${(images / seconds).toFixed(2)} images/s); CPU s: ${label.startsWith('local') ? 'audit' : 'coordinator'} ${c.cli.toFixed(1)}${workersCpu.length ? `, worker${workersCpu.length > 1 ? 's' : ''} ${workersCpu.join(', ')}` : ''}, others on the machine ${c.others.toFixed(1)} (${(c.others / seconds).toFixed(2)} cores)`,
     );
   }
   const scaling = best['1 worker'] / best['2 workers'];
   const overhead = best['1 worker'] / best.local - 1;
+  const pinned = canPin
+    ? {
+        scaling: best['1 worker, pinned'] / best['2 workers, pinned'],
+        overhead: best['1 worker, pinned'] / best['local, pinned'] - 1,
+      }
+    : undefined;
   const loadAfter = loadavg().map((l) => Number(l.toFixed(2)));
   console.log(`2 workers ÷ 1 worker throughput: ${scaling.toFixed(2)}× (issue: ≥ 1.6×)`);
   console.log(`queue overhead, 1 worker against local: ${(overhead * 100).toFixed(1)}% (issue: ≤ 5%)`);
+  if (pinned) {
+    console.log(`pinned, a core each: 2 workers ÷ 1 worker ${pinned.scaling.toFixed(2)}×`);
+    console.log(`pinned, a core each: queue overhead ${(pinned.overhead * 100).toFixed(1)}%`);
+  } else console.log('pinned: not measured (needs 2 cores and taskset)');
   console.log(`${images} images, best of ${rounds}; load ${loadBefore.join(', ')} → ${loadAfter.join(', ')}`);
   write({
     images,
@@ -160,6 +188,7 @@ try {
     imagesPerSecond: Object.fromEntries(Object.entries(best).map(([k, s]) => [k, images / s])),
     scaling,
     overhead,
+    ...(pinned ? { pinned } : {}),
     cpuSeconds: cpu,
     loadBefore,
     loadAfter,
