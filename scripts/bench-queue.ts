@@ -129,7 +129,7 @@ try {
       if (pinned) pin(process.pid, ALL_CORES);
       for (const n of [1, 2]) {
         const workers = Array.from({ length: n }, () => q.worker(['--threads', '1']));
-        if (pinned) workers.forEach((w, i) => pin(w.child.pid as number, String(i)));
+        if (pinned) for (const [i, w] of workers.entries()) pin(w.child.pid as number, String(i));
         await until(async () => (await liveWorkers()) >= n, 30_000, `${n} live workers`);
         // The warm-up: a small audit of its own (4 images a worker: each holds two), so each loads the model.
         const warmPhotos = join(dir, `warm-${n}`);
