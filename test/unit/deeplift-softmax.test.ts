@@ -5,8 +5,9 @@
  * with a softmax at the output, against the gap the exact softmax gradient would leave.
  */
 import { describe, expect, it } from 'vitest';
+import { AUTODIFF_VERSION } from '../../src/engines/onnx/autodiff/index.js';
 import { attr, encodeModel, floatTensor, int64Tensor } from '../../src/engines/onnx/proto.js';
-import { OnnxModel } from '../../src/engines/onnx/session.js';
+import { type GradientGraphCache, OnnxModel } from '../../src/engines/onnx/session.js';
 import { getMethod, resolveOptions } from '../../src/methods/registry.js';
 import { analyticSpec } from '../helpers/analytic.js';
 import { randomTensor } from '../helpers/autodiff-check.js';
@@ -79,7 +80,14 @@ describe('deeplift softmax rule', () => {
   });
 
   it('reproduces hand-computed multipliers per pair and per group, with the gradient where Δz ≈ 0', async () => {
-    const model = await OnnxModel.create(encodeModel(proto), analyticSpec(1), { maxBatch: 4 });
+    const keys: string[] = [];
+    const gradientCache: GradientGraphCache = {
+      async load(key, make) {
+        keys.push(key);
+        return make();
+      },
+    };
+    const model = await OnnxModel.create(encodeModel(proto), analyticSpec(1), { maxBatch: 4, gradientCache });
     try {
       const x1 = Array.from(randomTensor(6, 33, -2, 2));
       const r1 = Array.from(randomTensor(6, 34, -2, 2));
@@ -122,6 +130,10 @@ describe('deeplift softmax rule', () => {
       const whole = hand(x1, r1, true);
       expect(Math.max(...row0.map((m, a) => Math.abs(m - exact[a])))).toBeGreaterThan(0.01);
       expect(Math.max(...row0.map((m, a) => Math.abs(m - whole[a])))).toBeGreaterThan(0.01);
+      // Graphs stored before Softmax had this rule (same name, no revision) are not read back.
+      expect(keys.map((k) => JSON.parse(k)).filter((k) => k.rules)).toEqual([
+        { v: AUTODIFF_VERSION, input: 'x', size: [1, 1], layers: '', rules: 'deeplift', revision: 1 },
+      ]);
     } finally {
       await model.dispose();
     }

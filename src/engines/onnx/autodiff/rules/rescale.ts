@@ -127,6 +127,8 @@ export const DEEPLIFT_RESCALE: RuleOverrides = {
   changes: `the backward pass of elementwise nonlinearities (${Object.keys(EXACT).join(', ')}), MaxPool and Softmax`,
   // A network without nonlinearities is linear: its multipliers are its gradient, and DeepLIFT is exact.
   optional: true,
+  // 1: Softmax follows Captum's rule (it kept its gradient before).
+  revision: 1,
   rules: {
     ...Object.fromEntries(
       Object.entries(EXACT).map(([op, rule]): [string, ModifiedRule] => [op, { rule: rescaled(rule) }]),
