@@ -141,6 +141,30 @@ describe('deeplift softmax rule', () => {
     }
   });
 
+  it('takes the mean over every axis a softmax before opset 13 normalises (axis 1 on, coerced to 2-D)', async () => {
+    // The same network at opset 11, Softmax without an axis: one softmax over all six of [2, 3].
+    const old = graph({
+      input: [6],
+      opset: 11,
+      nodes: proto.graph!.node!.map((n) => (n.opType === 'Softmax' ? { ...n, attribute: [] } : n)),
+      initializers: proto.graph!.initializer!,
+    });
+    const model = await OnnxModel.create(encodeModel(old), analyticSpec(1));
+    try {
+      const x = Array.from(randomTensor(6, 36, -2, 2));
+      const r = Array.from(randomTensor(6, 37, -2, 2));
+      const c = [0.3, 1];
+      const batch = { data: Float32Array.from([...x, ...r]), dims: [2, 6] };
+      const seed = { data: Float32Array.from([...c, ...c]), dims: [2, 2] };
+      const { gradients } = await model.inputGradients!(batch, seed, { rules: 'deeplift' });
+      const dy = timesT(v, c, 6);
+      const expected = timesT(w, softmaxMultipliers(times(x, w, 6), times(r, w, 6), dy, 6), 6);
+      for (let a = 0; a < 6; a++) expect(gradients.data[a], `x${a}`).toBeCloseTo(expected[a], 5);
+    } finally {
+      await model.dispose();
+    }
+  });
+
   /**
    * scores = softmax(flatten(x) W + b) over 4 classes, reference black (0). Both rules' gaps are computed
    * by hand: Captum's rule leaves −mean(m̃)·Σ Δz (m̃ = Δy_k / Δz_k at class k, 0 elsewhere), the exact
