@@ -89,7 +89,7 @@ const rescaledMaxPool: GradientRule = (node, dy, ctx) => {
  * its reference the multipliers are the exact gradient, whose mean is already 0.
  *
  * Captum subtracts one number for the whole tensor: the mean over every element of the hook's grad_input,
- * which is the batch of 2n rows (inputs and references, the two halves equal). For one input, one reference
+ * which is the batch of 2n rows (inputs and references, alike away from the fallback when dy is). For one input, one reference
  * and a softmax over the classes of [N, C] that is the mean over the C classes, which is what we compute. We
  * take the mean over each softmax group instead (the normalised axes, per row): with n > 1 pairs in a batch
  * (DeepLiftShap's references) Captum's mean mixes the pairs, so a pair's attributions would depend on which
