@@ -89,12 +89,12 @@ const rescaledMaxPool: GradientRule = (node, dy, ctx) => {
  * its reference the multipliers are the exact gradient, whose mean is already 0.
  *
  * Captum subtracts one number for the whole tensor: the mean over every element of the hook's grad_input,
- * which is the batch of 2n rows (inputs and references, alike away from the fallback when dy is). For one input, one reference
- * and a softmax over the classes of [N, C] that is the mean over the C classes, which is what we compute. We
- * take the mean over each softmax group instead (the normalised axes, per row): with n > 1 pairs in a batch
- * (DeepLiftShap's references) Captum's mean mixes the pairs, so a pair's attributions would depend on which
- * others share its batch, and a softmax over the last axis of [N, H, T, T] (attention) has one invariance per
- * row of T, not one for the whole tensor.
+ * which is the batch of 2n rows (inputs and references, alike away from the fallback when dy is). For one
+ * input, one reference and a softmax over the classes of [N, C] that is the mean over the C classes, which is
+ * what we compute. We take the mean over each softmax group instead (the normalised axes, per row): with
+ * n > 1 pairs in a batch (DeepLiftShap's references) Captum's mean mixes the pairs, so a pair's attributions
+ * would depend on which others share its batch, and a softmax over the last axis of [N, H, T, T] (attention)
+ * has one invariance per row of T, not one for the whole tensor.
  *
  * Summation-to-delta does not follow. With m̃ the multipliers before the mean is taken off, dy the
  * multipliers from above and Δ the differences from the reference, Σᵢ mᵢΔxᵢ = Σᵢ dyᵢΔyᵢ − mean(m̃)·Σᵢ Δxᵢ
