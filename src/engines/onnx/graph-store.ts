@@ -142,6 +142,7 @@ export async function gradientGraphEntry(
     // Only where they differ from the defaults, so the keys of existing exact graphs stay as they were.
     ...(layers.length > 0 && withInput ? { withInput } : {}),
     ...(rules ? { rules } : {}),
+    ...(rules && RULE_SETS[rules].revision ? { revision: RULE_SETS[rules].revision } : {}),
     // Absent for seed-input graphs, so their keys (and stored graphs) stay as they were.
     ...(request.topSeed ? { seed: 'top' } : {}),
   });

@@ -1,11 +1,12 @@
 /**
  * DeepLIFT with the Rescale rule (Shrikumar, Greenside & Kundaje, ICML 2017, §3.3 and eq. 1): attributions
  * A = (x − x₀) ⊙ m, the multipliers m back-propagated with each nonlinearity's slope replaced by
- * (f(x) − f(x₀)) / (x − x₀) (engines/onnx/autodiff/rules/rescale.ts says which ops, and where the exact
- * gradient stays). Summation-to-delta: Σ A = S(x) − S(x₀) for networks of linear layers and those
- * nonlinearities; `details.completenessDelta` reports Σ A − (S(x) − S(x₀)) and `details.relativeDelta` that
- * as a fraction of |S(x) − S(x₀)| (not 0 where max pooling, a softmax or a product of activations lies
- * between the input and the score); `details.scoreAtInput` and `details.scoreAtBaseline` (the references' mean)
+ * (f(x) − f(x₀)) / (x − x₀), max pooling and softmax by Captum's rules (engines/onnx/autodiff/rules/rescale.ts
+ * says which ops, and where the exact gradient stays). Summation-to-delta: Σ A = S(x) − S(x₀) for networks of
+ * linear layers, max pooling and those nonlinearities; `details.completenessDelta` reports Σ A − (S(x) − S(x₀))
+ * and `details.relativeDelta` that as a fraction of |S(x) − S(x₀)| (not 0 where a softmax, a LogSoftmax or a
+ * product of activations lies between the input and the score: Captum's softmax rule is a heuristic that keeps
+ * no sum); `details.scoreAtInput` and `details.scoreAtBaseline` (the references' mean)
  * are the scores, as integrated gradients reports them. DeepLiftShap (Lundberg & Lee 2017, as Captum's) averages DeepLIFT over
  * several references. Output: H × W (channels summed), signed.
  */

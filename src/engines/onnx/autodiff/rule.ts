@@ -29,5 +29,7 @@ export interface RuleOverrides {
   readonly changes: string;
   /** Whether a model with none of its ops is served (the result is then the exact gradient) rather than refused. */
   readonly optional?: boolean;
+  /** Raised when the set's rules change, so graphs stored under its name are rebuilt (AUTODIFF_VERSION would rebuild the exact ones too). */
+  readonly revision?: number;
   readonly rules: Readonly<Record<string, ModifiedRule>>;
 }

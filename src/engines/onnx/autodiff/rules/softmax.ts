@@ -7,7 +7,7 @@ import { attrInt } from '../attributes.js';
 import type { GradientContext } from '../context.js';
 import type { GradientRule } from '../rule.js';
 
-function normalisedAxes(node: NodeProto, ctx: GradientContext): number[] {
+export function normalisedAxes(node: NodeProto, ctx: GradientContext): number[] {
   const rank = ctx.rank(node.input![0]);
   const given = attrInt(node, 'axis', ctx.opset >= 13 ? -1 : 1);
   const axis = given < 0 ? given + rank : given;
