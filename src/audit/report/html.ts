@@ -3,7 +3,6 @@
 // or, for a large audit, the same page whose images table reads its rows from script files beside it and its
 // pictures from the audit's picture files (renderPagedReport). The markup is written here and in sections.ts;
 // the script and style sheet are real files in web/src/report/, bundled at build time and inlined (assets.ts).
-import { createHash } from 'node:crypto';
 import { invalidArgument } from '../../core/errors.js';
 import { escapeHtml } from '../../core/html.js';
 import { colormap } from '../../render/colormaps.js';
@@ -11,7 +10,7 @@ import { WINDOW_BOX_CELLS } from '../detect-window.js';
 import { auditFindings, type Finding } from '../findings.js';
 import type { AuditConfig, AuditRow, AuditSummary } from '../types.js';
 import { reportAssets } from './assets.js';
-import { pictureUri, scriptJson } from './escape.js';
+import { base64, pictureUri, scriptJson } from './escape.js';
 import { findingKindsByFile, findingsSection } from './findings.js';
 import {
   PAGE_CALLBACK,
@@ -204,8 +203,8 @@ async function page(
   const policy = [
     "default-src 'none'",
     `img-src data:${self}`,
-    `style-src '${sha256(style)}'`,
-    `script-src '${sha256(assets.script)}'${self}`,
+    `style-src '${await sha256(style)}'`,
+    `script-src '${await sha256(assets.script)}'${self}`,
     "base-uri 'none'",
     "form-action 'none'",
   ].join('; ');
@@ -229,8 +228,10 @@ async function page(
   ].join('\n');
 }
 
-function sha256(text: string): string {
-  return `sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}`;
+/** A CSP hash source; Web Crypto, which Node and browsers both have (the web app renders reports too). */
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return `sha256-${base64(new Uint8Array(digest))}`;
 }
 
 /** The legend's colour ramp: turbo, the heat maps' colormap, in nine stops (the rest of .ramp is in report.css). */
