@@ -160,8 +160,10 @@ async function download(button: string): Promise<string> {
 
 describe('web app in headless Chromium', () => {
   it(
-    'starts the built-in model in the browser',
+    'starts the built-in model in the browser when asked (or when a photo first needs a model)',
     async () => {
+      expect(await page.textContent('#model-line')).toMatch(/^No model yet/);
+      await page.click('#default-model');
       await modelReady();
       expect(await page.textContent('#model-line')).toContain(
         'ImageNet InceptionV3 (built in) · 1001 classes',

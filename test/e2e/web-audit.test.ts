@@ -1,34 +1,33 @@
-// The web app's no-code audit, end to end in Debian's headless Chromium: a folder of photos and a COCO file
-// picked in the page, audited in the engine worker with a dropped ONNX model (the watermark model of
-// audit.test.ts: it scores a corner patch), gives the CLI's results.csv for the same folder, model, method
-// and regions; Cancel keeps the rows done and the CSV has exactly those.
+// The web app's no-code audit, end to end in Debian's headless Chromium with a small ONNX model dropped into the
+// page (net_tiny_cnn, 16×16 input; the built-in InceptionV3 is never loaded): the sample photos and a COCO file
+// give downloaded files (report.html, results.csv, results.jsonl in a .zip) whose rows equal `sightline audit`'s
+// for the same folder, model, method and regions, to 4 decimals; a reload in the middle of an audit resumes from
+// the rows saved in IndexedDB, redoing only the photos not done and any saved record that fails the row check;
+// a map asked for in the main panel while an audit runs is drawn (one ORT run at a time); Cancel keeps the rows
+// done.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { strFromU8, unzipSync } from 'fflate';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CSV_COLUMNS } from '../../src/audit/report/csv.js';
-import { encodeModel } from '../../src/engines/onnx/proto.js';
-import { patchModelProto } from '../helpers/analytic.js';
-import { CLI, runCli } from '../helpers/cli.js';
+import { PAGE_IDS } from '../../src/audit/report/page-data.js';
+import { CLI, runCli, SHARED_IMAGES } from '../helpers/cli.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+const MODEL = fileURLToPath(new URL('../fixtures/golden/net_tiny_cnn.onnx', import.meta.url));
+const LABELS = ['cat', 'dog', 'cup', 'rocket', 'person'];
 const MINUTE = 60_000;
 const SIZE = 64;
-const WATERMARK = { x0: 0, y0: 0, x1: 8, y1: 8 };
-/** Per photo, the box the COCO file marks: on the watermark, half over it, and away from it. */
-const BOXES = [
-  [0, 0, 8, 8],
-  [0, 0, 4, 8],
-  [24, 24, 16, 16],
-  [2, 2, 20, 12],
-];
 
 let scratch: string;
 let server: ChildProcess;
+let origin: string;
 let browser: Browser;
 let page: Page;
 
@@ -40,23 +39,48 @@ async function photo(path: string, i: number): Promise<void> {
     .toFile(path);
 }
 
-async function coco(path: string, files: string[]): Promise<void> {
+/** A COCO file with one box per photo (a different place on each), all of category 'dog'. */
+async function coco(path: string, photos: readonly { file: string; width: number; height: number }[]) {
   await writeFile(
     path,
     JSON.stringify({
-      images: files.map((file_name, id) => ({ id, file_name, width: SIZE, height: SIZE })),
-      annotations: files.map((_, id) => ({
-        id,
-        image_id: id,
-        category_id: 1,
-        bbox: BOXES[id % BOXES.length],
-      })),
-      categories: [{ id: 1, name: 'object' }],
+      images: photos.map((p, id) => ({ id, file_name: p.file, width: p.width, height: p.height })),
+      annotations: photos.map((p, id) => {
+        const [w, h] = [Math.round(p.width / 3), Math.round(p.height / 3)];
+        return { id, image_id: id, category_id: 1, bbox: [(id % 3) * w, ((id >> 1) % 3) * h, w, h] };
+      }),
+      categories: [{ id: 1, name: 'dog' }],
     }),
   );
 }
 
-/** A CSV's data lines as cells, numbers rounded to 4 decimals (onnxruntime-web and -node differ past that). */
+/** Numbers rounded to 4 decimals (onnxruntime-web and -node differ past that), all the way down. */
+function rounded(value: unknown): unknown {
+  if (typeof value === 'number') return Number(value.toFixed(4));
+  if (Array.isArray(value)) return value.map(rounded);
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, rounded(v)]));
+  return value;
+}
+
+/** Whether two values are equal but for numbers (or numeric strings) that differ by at most `tolerance`. */
+function near(a: unknown, b: unknown, tolerance: number): boolean {
+  const number = (v: unknown) => (typeof v === 'string' && /^-?\d/.test(v) ? Number(v) : v);
+  const [x, y] = [number(a), number(b)];
+  if (typeof x === 'number' && typeof y === 'number') return Math.abs(x - y) <= tolerance;
+  if (Array.isArray(x) && Array.isArray(y))
+    return x.length === y.length && x.every((v, i) => near(v, y[i], tolerance));
+  if (x && y && typeof x === 'object' && typeof y === 'object') {
+    const keys = Object.keys(x);
+    return (
+      keys.length === Object.keys(y).length &&
+      keys.every((k) => near((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k], tolerance))
+    );
+  }
+  return x === y;
+}
+
+/** A CSV's lines as cells, numbers rounded to 4 decimals. */
 function cells(csv: string): string[][] {
   return csv
     .trim()
@@ -66,16 +90,98 @@ function cells(csv: string): string[][] {
     );
 }
 
+/** results.jsonl's rows without what differs by nature: the time taken and the CLI's picture files. */
+function jsonlRows(text: string): unknown[] {
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const { seconds, overlay, thumbnail, ...row } = JSON.parse(line);
+      return rounded(row);
+    });
+}
+
+/** report.html's rows, as its script reads them, without the time taken and the pictures. */
+function reportRows(html: string): unknown[] {
+  const m = new RegExp(`<script type="application/json" id="${PAGE_IDS.data}">(.*?)</script>`, 's').exec(
+    html,
+  );
+  expect(m, 'report.html holds its rows').not.toBeNull();
+  return JSON.parse(m![1]).rows.map(({ overlay, detail, ...row }: { overlay: unknown; detail: string[][] }) =>
+    rounded({ ...row, detail: detail.filter(([name]) => name !== 'Time') }),
+  );
+}
+
+async function openPage(): Promise<void> {
+  await page.goto(`${origin}/`);
+  // The dropped model, as the CLI reads it with --mean 0 --std 1 --class-names labels.txt.
+  await page.setInputFiles('#labels-input', join(scratch, 'labels.txt'));
+  await page.setInputFiles('#model-input', MODEL);
+  await page.waitForSelector('#model-form:not([hidden])', { timeout: MINUTE });
+  await page.selectOption('#normalization', 'unit');
+  await page.click('#model-form button[type="submit"]');
+  await page.waitForFunction(
+    () => document.getElementById('model-line')?.textContent?.startsWith('Model: net_tiny_cnn.onnx'),
+    null,
+    { timeout: MINUTE },
+  );
+}
+
+async function choose(folder: string, regions: string): Promise<void> {
+  await page.setInputFiles('#audit-folder', folder);
+  await page.setInputFiles('#audit-regions', regions);
+}
+
+async function finished(): Promise<string> {
+  await page.waitForFunction(
+    () =>
+      /^(Done|Cancelled|The audit stopped)/.test(document.getElementById('audit-status')?.textContent ?? ''),
+    null,
+    { timeout: 2 * MINUTE },
+  );
+  return (await page.textContent('#audit-status')) ?? '';
+}
+
+async function downloaded(button: string): Promise<{ name: string; bytes: Buffer }> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+  return { name: download.suggestedFilename(), bytes: await readFile((await download.path())!) };
+}
+
+/** Discards the saved progress, where there is any. */
+async function discard(): Promise<void> {
+  if (!(await page.isVisible('#audit-discard'))) return;
+  await page.click('#audit-discard');
+  await page.waitForSelector('#audit-saved', { state: 'hidden' });
+}
+
+async function cliAudit(folder: string, regions: string, out: string): Promise<void> {
+  const result = await runCli([
+    'audit',
+    folder,
+    '--model',
+    MODEL,
+    '--mean',
+    '0',
+    '--std',
+    '1',
+    '--class-names',
+    join(scratch, 'labels.txt'),
+    '--method',
+    'grad-cam',
+    '--regions',
+    regions,
+    '--out',
+    out,
+  ]);
+  expect(result.code, result.stderr).toBe(0);
+}
+
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium.`);
   scratch = await mkdtemp(join(tmpdir(), 'sightline-web-audit-'));
-  await writeFile(
-    join(scratch, 'watermark.onnx'),
-    encodeModel(patchModelProto(WATERMARK, { dims: ['N', 3, SIZE, SIZE] })),
-  );
-  await writeFile(join(scratch, 'classes.txt'), 'watermarked\nclean\n');
+  await writeFile(join(scratch, 'labels.txt'), `${LABELS.join('\n')}\n`);
   server = spawn(process.execPath, [CLI, 'serve', '--port', '0']);
-  const origin = await new Promise<string>((resolve, reject) => {
+  origin = await new Promise<string>((resolve, reject) => {
     let out = '';
     server.stdout?.on('data', (d) => {
       out += d;
@@ -89,33 +195,11 @@ beforeAll(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
   });
   const context = await browser.newContext({ acceptDownloads: true });
+  // The built-in model is loaded only when a photo needs it and no model was chosen: never here.
+  await context.route('**/models/default/**', (route) => route.abort());
   page = await context.newPage();
-  await page.goto(`${origin}/`);
-  // The page starts the built-in model first; a dropped model is opened once it is up.
-  await page.waitForFunction(
-    () => document.getElementById('model-line')?.textContent?.startsWith('Model:'),
-    null,
-    {
-      timeout: 2 * MINUTE,
-    },
-  );
-  // The watermark model, as the CLI reads it with --mean 0 --std 1 --class-names classes.txt.
-  await page.setInputFiles('#labels-input', join(scratch, 'classes.txt'));
-  await page.setInputFiles('#model-input', join(scratch, 'watermark.onnx'));
-  await page.waitForSelector('#model-form:not([hidden])', { timeout: MINUTE });
-  await page.selectOption('#normalization', 'unit');
-  await page.click('#model-form button[type="submit"]');
-  await page.waitForFunction(
-    () => document.getElementById('model-line')?.textContent?.startsWith('Model: watermark.onnx'),
-    null,
-    { timeout: MINUTE },
-  );
-  await page.evaluate(() => {
-    const select = document.getElementById('method') as HTMLSelectElement;
-    select.value = 'gradient';
-    select.dispatchEvent(new Event('change'));
-  });
-}, 4 * MINUTE);
+  await openPage();
+}, 2 * MINUTE);
 
 afterAll(async () => {
   await browser?.close();
@@ -123,116 +207,199 @@ afterAll(async () => {
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
-async function audit(folder: string, regions: string, cancelAfterFirstRow = false): Promise<string> {
-  await page.setInputFiles('#audit-folder', folder);
-  await page.setInputFiles('#audit-regions', regions);
-  await page.click('#audit-start');
-  if (cancelAfterFirstRow) {
-    await page.waitForSelector('#audit-rows tr', { timeout: MINUTE });
-    await page.click('#audit-cancel');
-  }
-  await page.waitForSelector('#audit-csv:not([hidden])', { timeout: 2 * MINUTE });
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#audit-csv')]);
-  expect(download.suggestedFilename()).toBe('results.csv');
-  return readFile((await download.path())!, 'utf8');
-}
-
-async function cliCsv(folder: string, regions: string, out: string): Promise<string> {
-  const result = await runCli([
-    'audit',
-    folder,
-    '--model',
-    join(scratch, 'watermark.onnx'),
-    '--mean',
-    '0',
-    '--std',
-    '1',
-    '--class-names',
-    join(scratch, 'classes.txt'),
-    '--method',
-    'gradient',
-    '--regions',
-    regions,
-    '--out',
-    out,
-  ]);
-  expect(result.code, result.stderr).toBe(0);
-  return readFile(join(out, 'results.csv'), 'utf8');
-}
-
 describe('the audit in the web app', () => {
   it(
-    'gives the rows `sightline audit` gives for the same folder, COCO regions, model and method',
+    'downloads report.html, results.csv and results.jsonl whose rows equal `sightline audit` on the sample photos',
     async () => {
-      const folder = join(scratch, 'photos');
-      await mkdir(join(folder, 'sub'), { recursive: true });
-      const files = ['a.png', 'b.png', 'c.png', 'sub/d.png'];
-      for (const [i, file] of files.entries()) await photo(join(folder, file), i);
-      await writeFile(join(folder, 'broken.png'), 'not a picture');
-      const regions = join(scratch, 'regions.json');
-      await coco(regions, files);
-
-      const web = await audit(folder, regions);
-      const out = join(scratch, 'out');
-      const cli = await cliCsv(folder, regions, out);
-      const { summary } = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
-      expect(web.split('\r\n')[0]).toBe(CSV_COLUMNS.join(','));
-      const [webRows, cliRows] = [cells(web), cells(cli)];
-      expect(webRows.map((r) => r[0])).toEqual([
-        'file',
-        'a.png',
-        'b.png',
-        'broken.png',
-        'c.png',
-        'sub/d.png',
-      ]);
-      // The broken file is an error row in both; its message comes from another decoder (sharp, the browser's).
-      const error = CSV_COLUMNS.indexOf('error');
-      expect(webRows[3].slice(0, error)).toEqual(cliRows[3].slice(0, error));
-      expect(webRows[3][1]).toBe('error');
-      expect(webRows.filter((_, i) => i !== 3)).toEqual(cliRows.filter((_, i) => i !== 3));
-      // The numbers are the watermark's: the box on it holds all the attention, the one away from it none.
-      const share = CSV_COLUMNS.indexOf('share');
-      const verdict = CSV_COLUMNS.indexOf('verdict');
-      expect([webRows[1][share], webRows[1][verdict]]).toEqual(['1.0000', 'object']);
-      expect([webRows[4][share], webRows[4][verdict]]).toEqual(['0.0000', 'background']);
-
-      expect(await page.textContent('#audit-status')).toBe('Done: 5 photos.');
-      const count = (v: string) => cliRows.filter((r) => r[verdict] === v).length;
-      expect(await page.textContent('#audit-summary')).toBe(
-        `5 photos, 1 error. Of the 4 with regions, ${count('object')} look at the object, ${count('partly')} look partly outside, ${count('background')} look at the background. ` +
-          `On average ${(Number(summary.borderShare) * 100).toFixed(1)}% of the attention falls on the photos' border band (an even spread would put ${(Number(summary.borderAreaShare) * 100).toFixed(1)}% there). ` +
-          'The square shows where the model looks on average (red: most).',
+      const names = (await readdir(SHARED_IMAGES)).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
+      const sizes = await Promise.all(
+        names.map(async (file) => ({ file, ...(await sharp(join(SHARED_IMAGES, file)).metadata()) })),
       );
-      expect(await page.$$eval('#audit-rows tr', (trs) => trs.length)).toBe(5);
+      const regions = join(scratch, 'photos.json');
+      await coco(
+        regions,
+        sizes.map((s) => ({ file: s.file, width: s.width!, height: s.height! })),
+      );
+      await choose(SHARED_IMAGES, regions);
+      await page.click('#audit-start');
+      expect(await finished()).toBe(`Done: ${names.length} photos.`);
+
+      const report = await downloaded('#audit-report');
+      expect(report.name).toBe('report.html');
+      const zip = await downloaded('#audit-zip');
+      expect(zip.name).toBe('sightline-audit.zip');
+      const files = unzipSync(new Uint8Array(zip.bytes));
+      expect(Object.keys(files).sort()).toEqual([
+        'needs-attention.csv',
+        'report.html',
+        'results.csv',
+        'results.jsonl',
+        'summary.json',
+      ]);
+      const web = (name: string) => strFromU8(files[name]);
+      expect(web('report.html')).toBe(report.bytes.toString('utf8'));
+
+      const out = join(scratch, 'cli-photos');
+      await cliAudit(SHARED_IMAGES, regions, out);
+      const cli = (name: string) => readFile(join(out, name), 'utf8');
+      expect(web('results.csv').split('\r\n')[0]).toBe(CSV_COLUMNS.join(','));
+      // rocket.jpg carries an ICC profile: sharp (lcms2) and Chromium convert it to sRGB with different colour
+      // engines, so 5% of its pixel values differ by 1 and its numbers are compared within 1e-3; the other photos'
+      // pixels are identical and their numbers equal to 4 decimals.
+      const [webCsv, cliCsv] = [cells(web('results.csv')), cells(await cli('results.csv'))];
+      const icc = (r: readonly string[]) => r[0] === 'rocket.jpg';
+      expect(webCsv.filter((r) => !icc(r))).toEqual(cliCsv.filter((r) => !icc(r)));
+      expect(near(webCsv.find(icc), cliCsv.find(icc), 1e-3)).toBe(true);
+      const rows = jsonlRows(web('results.jsonl'));
+      const cliRows = jsonlRows(await cli('results.jsonl'));
+      expect(rows.map((r) => (r as { file: string }).file)).toEqual(names);
+      const rocket = names.indexOf('rocket.jpg');
+      expect(rows.filter((_, i) => i !== rocket)).toEqual(cliRows.filter((_, i) => i !== rocket));
+      expect(near(rows[rocket], cliRows[rocket], 1e-3)).toBe(true);
+      const fileOf = (r: unknown) => (r as { file: string }).file;
+      const [webReport, cliReport] = [reportRows(web('report.html')), reportRows(await cli('report.html'))];
+      expect(webReport.map(fileOf)).toEqual(cliReport.map(fileOf));
+      expect(webReport.filter((r) => fileOf(r) !== 'rocket.jpg')).toEqual(
+        cliReport.filter((r) => fileOf(r) !== 'rocket.jpg'),
+      );
+      expect(web('needs-attention.csv')).toBe(await cli('needs-attention.csv'));
+      const summary = (text: string) => JSON.parse(text).summary;
+      expect(near(summary(web('summary.json')), summary(await cli('summary.json')), 1e-3)).toBe(true);
+      // The report is the library's: one file with its policy, style and script inline, and the mean map.
+      const html = web('report.html');
+      expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'`);
+      expect(html).toMatch(/<img [^>]*src="data:image\/png;base64,/);
+      expect(html).not.toMatch(/(src|href)="https?:/);
     },
-    3 * MINUTE,
+    2 * MINUTE,
   );
 
   it(
-    'stops on Cancel and downloads the rows done so far, equal to the CLI’s for those photos',
+    'resumes after a reload mid-audit, redoing only the photos not done and a saved record that fails the check',
     async () => {
       const folder = join(scratch, 'many');
       await mkdir(folder);
       const files = Array.from({ length: 150 }, (_, i) => `p${String(i).padStart(3, '0')}.png`);
       await Promise.all(files.map((file, i) => photo(join(folder, file), i)));
       const regions = join(scratch, 'many.json');
-      await coco(regions, files);
-
-      const web = cells(await audit(folder, regions, true));
-      const status = (await page.textContent('#audit-status')) ?? '';
-      const done = web.length - 1;
-      expect(status).toBe(`Cancelled: ${done} of 150 photos done; the results below are for those.`);
-      expect(done).toBeGreaterThan(0);
-      expect(done).toBeLessThan(150);
-      // The CLI on just the photos the page did (the regions file names all 150; the others go unmatched).
-      const subset = join(scratch, 'done');
+      await coco(
+        regions,
+        files.map((file) => ({ file, width: SIZE, height: SIZE })),
+      );
+      // The sample photos' rows are saved too: discarded, so the only saved rows are this audit's.
+      await discard();
+      await choose(folder, regions);
+      await page.click('#audit-start');
+      await page.waitForFunction(() => document.querySelectorAll('#audit-rows tr').length >= 3, null, {
+        timeout: MINUTE,
+      });
+      // A row on screen has been saved: at least these are not done again.
+      const seen = await page.$$eval('#audit-rows tr', (trs) => trs.length);
+      await openPage();
+      await page.waitForSelector('#audit-discard', { timeout: 10_000 });
+      // One saved record edited into something that is no row: it is ignored and its photo done again.
+      const tampered = await page.evaluate(
+        () =>
+          new Promise<string>((resolve, reject) => {
+            const open = indexedDB.open('sightline-audit');
+            open.onerror = () => reject(open.error);
+            open.onsuccess = () => {
+              const store = open.result.transaction('rows', 'readwrite').objectStore('rows');
+              const cursor = store.openCursor();
+              cursor.onsuccess = () => {
+                const c = cursor.result!;
+                c.update({ ...c.value, status: 'fine', region: { share: 'all of it' } });
+                resolve(c.value.file);
+              };
+            };
+          }),
+      );
+      await choose(folder, regions);
+      await page.click('#audit-start');
+      const status = await finished();
+      const m = /^Done: 150 photos \((\d+) resumed from saved progress, (\d+) audited now\)\.$/.exec(status);
+      expect(m, status).not.toBeNull();
+      const [resumed, now] = [Number(m![1]), Number(m![2])];
+      expect(resumed + now).toBe(150);
+      expect(resumed).toBeGreaterThanOrEqual(seen - 1);
+      expect(resumed).toBeLessThan(150);
+      // Every row the page shows is one photo, once; the tampered one was audited again, not trusted.
+      const shown = await page.$$eval('#audit-rows tr td:first-child', (tds) =>
+        tds.map((t) => t.textContent),
+      );
+      expect(shown.sort()).toEqual(files);
+      const csv = cells(
+        strFromU8(unzipSync(new Uint8Array((await downloaded('#audit-zip')).bytes))['results.csv']),
+      );
+      expect(csv.slice(1).map((r) => r[0])).toEqual(files);
+      expect(csv.find((r) => r[0] === tampered)?.[1]).toBe('ok');
+      // The rows equal the CLI's for the same photos (resumed, redone and new alike).
+      const subset = join(scratch, 'some');
       await mkdir(subset);
-      for (const [file] of web.slice(1)) await copyFile(join(folder, file), join(subset, file));
-      const cli = cells(await cliCsv(subset, regions, join(scratch, 'many-out')));
-      expect(web).toEqual(cli);
+      const picked = [tampered, ...files.filter((f) => f !== tampered).filter((_, i) => i % 25 === 0)];
+      for (const file of picked) await copyFile(join(folder, file), join(subset, file));
+      await cliAudit(subset, regions, join(scratch, 'some-out'));
+      const cli = cells(await readFile(join(scratch, 'some-out', 'results.csv'), 'utf8'));
+      expect(csv.filter((r) => r[0] === 'file' || picked.includes(r[0]))).toEqual(cli);
+
+      // Discarding forgets every saved row: the next run starts from the first photo.
+      await discard();
+      expect(await page.textContent('#audit-status')).toBe(
+        'Saved progress discarded: the next audit starts from the first photo.',
+      );
+      expect(
+        await page.evaluate(
+          () =>
+            new Promise<number>((resolve) => {
+              const open = indexedDB.open('sightline-audit');
+              open.onsuccess = () => {
+                const count = open.result.transaction('rows').objectStore('rows').count();
+                count.onsuccess = () => resolve(count.result);
+              };
+            }),
+        ),
+      ).toBe(0);
     },
-    3 * MINUTE,
+    2 * MINUTE,
+  );
+
+  it(
+    'draws a map in the main panel while an audit runs, without ORT\'s "Session already started"',
+    async () => {
+      await choose(join(scratch, 'many'), join(scratch, 'many.json'));
+      await page.click('#audit-start');
+      await page.waitForSelector('#audit-rows tr', { timeout: MINUTE });
+      // The main panel's predict and Grad-CAM runs take turns with the audit's in the one ORT module.
+      await page.setInputFiles('#photo-input', join(SHARED_IMAGES, 'chelsea.png'));
+      await page.waitForFunction(
+        () => document.getElementById('legend-text')?.textContent?.startsWith('Grad-CAM map for'),
+        null,
+        { timeout: MINUTE },
+      );
+      const rowsWhenDrawn = await page.$$eval('#audit-rows tr', (trs) => trs.length);
+      expect(rowsWhenDrawn).toBeLessThan(150);
+      expect(await page.isHidden('#message')).toBe(true);
+      expect(await finished()).toBe('Done: 150 photos.');
+    },
+    2 * MINUTE,
+  );
+
+  it(
+    'stops on Cancel and downloads the rows done so far',
+    async () => {
+      await discard();
+      await page.click('#audit-start');
+      await page.waitForSelector('#audit-rows tr', { timeout: MINUTE });
+      await page.click('#audit-cancel');
+      const status = await finished();
+      const m = /^Cancelled: (\d+) of 150 photos done; the results below are for those\.$/.exec(status);
+      expect(m, status).not.toBeNull();
+      const csv = cells((await downloaded('#audit-csv')).bytes.toString('utf8'));
+      expect(csv.length - 1).toBe(Number(m![1]));
+      expect(Number(m![1])).toBeGreaterThan(0);
+      expect(Number(m![1])).toBeLessThan(150);
+    },
+    MINUTE,
   );
 
   it('says what is wrong with a regions file that is not COCO, and audits nothing', async () => {
@@ -240,10 +407,7 @@ describe('the audit in the web app', () => {
     await writeFile(bad, JSON.stringify({ images: 'none' }));
     await page.setInputFiles('#audit-regions', bad);
     await page.click('#audit-start');
-    await page.waitForFunction(() =>
-      document.getElementById('audit-status')?.textContent?.startsWith('The audit stopped'),
-    );
-    expect(await page.textContent('#audit-status')).toBe(
+    expect(await finished()).toBe(
       "The audit stopped: 'bad.json' is JSON but not COCO; expected an object with the lists 'images' and 'annotations'.",
     );
     expect(await page.isEnabled('#audit-start')).toBe(true);

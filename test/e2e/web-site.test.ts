@@ -62,12 +62,13 @@ describe('the static site on a plain file server', () => {
   it(
     'explains a photo with the default model on one thread, says so, and loads only its own files',
     async () => {
+      // Nothing is loaded until a photo needs a model: the built-in one then starts.
+      expect(await page.textContent('#model-line')).toMatch(/^No model yet/);
+      await page.setInputFiles('#photo-input', join(SHARED_IMAGES, 'dog.jpg'));
       await page.waitForFunction(
         () => document.getElementById('model-line')?.textContent?.startsWith('Model:'),
         null,
-        {
-          timeout: 2 * MINUTE,
-        },
+        { timeout: 2 * MINUTE },
       );
       expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
       expect(await page.isVisible('#threads-note')).toBe(true);
@@ -78,7 +79,6 @@ describe('the static site on a plain file server', () => {
         'Runs in this browser with ONNX Runtime (WebAssembly, 1 thread).',
       );
 
-      await page.setInputFiles('#photo-input', join(SHARED_IMAGES, 'dog.jpg'));
       await page.waitForSelector('#predictions li', { timeout: MINUTE });
       // The same first answer `sightline serve`'s page gives for this photo (test/e2e/web-app.test.ts).
       expect(await page.textContent('#predictions li:first-child button')).toMatch(/^malamute — \d+%$/);

@@ -1,7 +1,7 @@
 // The audit's messages between the page and the engine worker (joined into protocol.ts's Request and Reply).
 // Photos cross as File objects: the worker reads each when its turn comes, so a folder of thousands of photos
 // is never held in memory at once.
-import type { AuditRow, AuditSummary } from '../../src/browser.js';
+import type { AuditRow } from '../../src/browser.js';
 
 export interface AuditPhoto {
   /** Its identity in the results: the path inside the dropped folder, '/'-separated. */
@@ -31,10 +31,8 @@ export type AuditReply =
       readonly row: AuditRow;
     }
   | {
+      /** The end: every photo's row was sent, or, when cancelled, those finished. */
       readonly type: 'audit';
       readonly id: number;
-      /** Every finished row, sorted by file; fewer than the photos when cancelled. */
-      readonly rows: readonly AuditRow[];
-      readonly summary: AuditSummary;
       readonly cancelled: boolean;
     };
