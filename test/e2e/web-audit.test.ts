@@ -101,6 +101,14 @@ function jsonlRows(text: string): unknown[] {
     });
 }
 
+/** report.html's rows' overlays (data: URIs, or null for none). */
+function reportOverlays(html: string): (string | null)[] {
+  const m = new RegExp(`<script type="application/json" id="${PAGE_IDS.data}">(.*?)</script>`, 's').exec(
+    html,
+  );
+  return JSON.parse(m![1]).rows.map((row: { overlay: string | null }) => row.overlay);
+}
+
 /** report.html's rows, as its script reads them, without the time taken and the pictures. */
 function reportRows(html: string): unknown[] {
   const m = new RegExp(`<script type="application/json" id="${PAGE_IDS.data}">(.*?)</script>`, 's').exec(
@@ -145,6 +153,20 @@ async function finished(): Promise<string> {
 async function downloaded(button: string): Promise<{ name: string; bytes: Buffer }> {
   const [download] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
   return { name: download.suggestedFilename(), bytes: await readFile((await download.path())!) };
+}
+
+/** How many rows IndexedDB holds, read in the page. */
+async function idbCount(): Promise<number> {
+  return page.evaluate(
+    () =>
+      new Promise<number>((resolve) => {
+        const open = indexedDB.open('sightline-audit');
+        open.onsuccess = () => {
+          const count = open.result.transaction('rows').objectStore('rows').count();
+          count.onsuccess = () => resolve(count.result);
+        };
+      }),
+  );
 }
 
 /** Discards the saved progress, where there is any. */
@@ -265,8 +287,16 @@ describe('the audit in the web app', () => {
       expect(web('needs-attention.csv')).toBe(await cli('needs-attention.csv'));
       const summary = (text: string) => JSON.parse(text).summary;
       expect(near(summary(web('summary.json')), summary(await cli('summary.json')), 1e-3)).toBe(true);
-      // The report is the library's: one file with its policy, style and script inline, and the mean map.
+      // The report is the library's: one file with its policy, style and script inline, the mean map, and each
+      // photo's overlay (in the rows' data) and thumbnail (in the table), drawn in the page as WebP.
       const html = web('report.html');
+      const overlays = reportOverlays(html);
+      expect(overlays).toHaveLength(names.length);
+      for (const uri of overlays) expect(uri).toMatch(/^data:image\/webp;base64,/);
+      expect(html.match(/<img [^>]*src="data:image\/webp;base64,/g)).toHaveLength(names.length);
+      const overlay = Buffer.from(overlays[0]!.slice(overlays[0]!.indexOf(',') + 1), 'base64');
+      const side = await sharp(overlay).metadata();
+      expect(Math.max(side.width!, side.height!)).toBe(640);
       expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'`);
       expect(html).toMatch(/<img [^>]*src="data:image\/png;base64,/);
       expect(html).not.toMatch(/(src|href)="https?:/);
@@ -295,6 +325,7 @@ describe('the audit in the web app', () => {
       });
       // A row on screen has been saved: at least these are not done again.
       const seen = await page.$$eval('#audit-rows tr', (trs) => trs.length);
+      expect(await idbCount()).toBeGreaterThanOrEqual(seen);
       await openPage();
       await page.waitForSelector('#audit-discard', { timeout: 10_000 });
       // One saved record edited into something that is no row: it is ignored and its photo done again.
@@ -308,8 +339,9 @@ describe('the audit in the web app', () => {
               const cursor = store.openCursor();
               cursor.onsuccess = () => {
                 const c = cursor.result!;
-                c.update({ ...c.value, status: 'fine', region: { share: 'all of it' } });
-                resolve(c.value.file);
+                const { row } = c.value;
+                c.update({ ...c.value, row: { ...row, status: 'fine', region: { share: 'all of it' } } });
+                resolve(row.file);
               };
             };
           }),
@@ -333,6 +365,13 @@ describe('the audit in the web app', () => {
       );
       expect(csv.slice(1).map((r) => r[0])).toEqual(files);
       expect(csv.find((r) => r[0] === tampered)?.[1]).toBe('ok');
+      // Resumed rows come back with their pictures: every row's overlay is in the report.
+      const report = strFromU8(
+        unzipSync(new Uint8Array((await downloaded('#audit-zip')).bytes))['report.html'],
+      );
+      expect(reportOverlays(report).filter((o) => o?.startsWith('data:image/webp;base64,'))).toHaveLength(
+        150,
+      );
       // The rows equal the CLI's for the same photos (resumed, redone and new alike).
       const subset = join(scratch, 'some');
       await mkdir(subset);
@@ -347,18 +386,7 @@ describe('the audit in the web app', () => {
       expect(await page.textContent('#audit-status')).toBe(
         'Saved progress discarded: the next audit starts from the first photo.',
       );
-      expect(
-        await page.evaluate(
-          () =>
-            new Promise<number>((resolve) => {
-              const open = indexedDB.open('sightline-audit');
-              open.onsuccess = () => {
-                const count = open.result.transaction('rows').objectStore('rows').count();
-                count.onsuccess = () => resolve(count.result);
-              };
-            }),
-        ),
-      ).toBe(0);
+      expect(await idbCount()).toBe(0);
     },
     2 * MINUTE,
   );
@@ -366,6 +394,7 @@ describe('the audit in the web app', () => {
   it(
     'draws a map in the main panel while an audit runs, without ORT\'s "Session already started"',
     async () => {
+      await discard();
       await choose(join(scratch, 'many'), join(scratch, 'many.json'));
       await page.click('#audit-start');
       await page.waitForSelector('#audit-rows tr', { timeout: MINUTE });

@@ -5,6 +5,7 @@ import { zipSync } from 'fflate';
 import { NEEDS_ATTENTION_FILE, needsAttentionCsv } from '../../src/audit/report/findings.js';
 import { renderReport, rowsToCsv, rowsToJsonl } from '../../src/audit/report/index.js';
 import { type AuditConfig, type AuditRow, auditFindings, summarize } from '../../src/browser.js';
+import type { AuditPictures } from './audit-pictures.js';
 
 export interface AuditFiles {
   readonly 'report.html': string;
@@ -15,11 +16,15 @@ export interface AuditFiles {
 }
 
 /** The files of an audit of `rows` (sorted by file, as the CLI's results are) run with `config`. */
-export async function auditFiles(rows: readonly AuditRow[], config: AuditConfig): Promise<AuditFiles> {
+export async function auditFiles(
+  rows: readonly AuditRow[],
+  config: AuditConfig,
+  images: ReadonlyMap<string, AuditPictures>,
+): Promise<AuditFiles> {
   const summary = summarize(rows);
   const findings = auditFindings(rows, summary);
   return {
-    'report.html': await renderReport({ rows, summary, config, findings }),
+    'report.html': await renderReport({ rows, summary, config, findings, images }),
     'results.csv': rowsToCsv(rows),
     'results.jsonl': rowsToJsonl(rows),
     'summary.json': `${JSON.stringify({ config, summary, findings }, null, 2)}\n`,

@@ -4,6 +4,7 @@
 // the rows done (audit-download.ts).
 import { type AuditRow, summarize } from '../../src/browser.js';
 import { type AuditFiles, auditFiles, download, zipFiles } from './audit-download.js';
+import type { AuditPictures } from './audit-pictures.js';
 import type { AuditPhoto, AuditRegionsFile } from './audit-protocol.js';
 import { auditFingerprint, discardSaved, savedCount, savedRows, saveRow } from './audit-store.js';
 import { showAuditRow, showAuditSummary } from './audit-view.js';
@@ -52,6 +53,8 @@ interface Named {
 let photos: AuditPhoto[] = [];
 let regions: File[] = [];
 let rows: AuditRow[] = [];
+/** The rows' overlays and thumbnails for report.html, by file. */
+let pictures = new Map<string, AuditPictures>();
 let running: number | undefined;
 /** From Start until the audit's end: a second Start, or discarding its saved rows, waits. */
 let busy = false;
@@ -84,6 +87,12 @@ function describeChoice(): void {
   el.start.disabled = n === 0 || busy;
 }
 
+/**
+ * The most photos whose pictures report.html holds: the CLI's REPORT_INLINE_MAX_ROWS (src/audit/write.ts), about
+ * 14 MB of page. A larger audit's report here lists its rows without pictures; `sightline audit` pages them.
+ */
+const REPORT_PICTURES_MAX = 300;
+
 /** As the CLI reads regions files (audit/regions/files.ts): about the longest string the engine holds. */
 const MAX_REGIONS_BYTES = 512 * 1024 * 1024;
 
@@ -109,6 +118,10 @@ async function start(): Promise<void> {
 
 async function audit(): Promise<void> {
   el.start.disabled = true;
+  // The last audit's rows and files go at once: nothing on screen belongs to two audits.
+  el.rows.replaceChildren();
+  el.picture.hidden = true;
+  for (const button of [el.report, el.csv, el.zip]) button.hidden = true;
   el.status.textContent = state.model ? 'Starting…' : 'Starting the model…';
   await ensureModel();
   const model = state.model;
@@ -130,8 +143,12 @@ async function audit(): Promise<void> {
   });
   const saved = await savedRows(fingerprint, new Set(chosen.map((p) => p.file))).catch(() => ({
     rows: [] as AuditRow[],
+    pictures: new Map<string, AuditPictures>(),
     ignored: 0,
   }));
+  // A page holds its pictures in memory and report.html inlines them: up to the CLI's single-file limit.
+  const drawPictures = chosen.length <= REPORT_PICTURES_MAX;
+  pictures = drawPictures ? saved.pictures : new Map();
   const resumed = new Set(saved.rows.map((r) => r.file));
   const todo = chosen.filter((p) => !resumed.has(p.file));
   rows = [...saved.rows];
@@ -142,11 +159,8 @@ async function audit(): Promise<void> {
     options: {},
     ...(texts.length > 0 ? { regions: texts.map((t) => t.name).join(', ') } : {}),
   };
-  el.rows.replaceChildren();
   for (const row of sortedByFile(rows)) showAuditRow(el.rows, row);
   el.table.hidden = false;
-  el.picture.hidden = true;
-  for (const button of [el.report, el.csv, el.zip]) button.hidden = true;
   el.progress.value = chosen.length > 0 ? rows.length / chosen.length : 0;
   const label = ui.method.selectedOptions[0]?.textContent ?? method;
   const earlier =
@@ -163,19 +177,26 @@ async function audit(): Promise<void> {
   let saving: Promise<void> = Promise.resolve();
   if (todo.length > 0) {
     const call = engine.call(
-      { type: 'audit', photos: todo, regions: texts.length > 0 ? texts : undefined, method },
+      {
+        type: 'audit',
+        photos: todo,
+        regions: texts.length > 0 ? texts : undefined,
+        method,
+        pictures: drawPictures,
+      },
       'audit',
       {
         onProgress: (done, total) => {
           el.progress.value = (resumed.size + done) / chosen.length;
           el.status.textContent = `${earlier}${done} of ${total} photos done.`;
         },
-        onRow: (row) => {
+        onRow: (row, drawn) => {
           saving = saving
-            .then(() => saveRow(fingerprint, row))
+            .then(() => saveRow(fingerprint, row, drawn))
             .catch(() => undefined)
             .then(() => {
               rows.push(row);
+              if (drawn) pictures.set(row.file, drawn);
               showAuditRow(el.rows, row);
             });
         },
@@ -197,7 +218,7 @@ async function audit(): Promise<void> {
   else
     el.status.textContent = cancelled
       ? `Cancelled: ${rows.length} of ${chosen.length} photos done; the results below are for those.`
-      : `Done: ${rows.length} photos${resumed.size > 0 ? ` (${resumed.size} resumed from saved progress, ${rows.length - resumed.size} audited now)` : ''}.`;
+      : `Done: ${rows.length} photos${resumed.size > 0 ? ` (${resumed.size} resumed from saved progress, ${rows.length - resumed.size} audited now)` : ''}.${drawPictures ? '' : ` report.html lists them without pictures above ${REPORT_PICTURES_MAX} photos; \`sightline audit\` writes a report with all of them.`}`;
   if (failed === undefined || rows.length > 0) {
     showAuditSummary(el.picture, summarize(rows), rows);
     el.picture.hidden = false;
@@ -218,7 +239,7 @@ async function showSaved(): Promise<void> {
 
 async function downloadFile(name: keyof AuditFiles | 'sightline-audit.zip'): Promise<void> {
   if (!lastConfig) return;
-  files ??= auditFiles(rows, lastConfig);
+  files ??= auditFiles(rows, lastConfig, pictures);
   try {
     const made = await files;
     download(name, name === 'sightline-audit.zip' ? zipFiles(made) : made[name]);

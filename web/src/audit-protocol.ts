@@ -2,6 +2,7 @@
 // Photos cross as File objects: the worker reads each when its turn comes, so a folder of thousands of photos
 // is never held in memory at once.
 import type { AuditRow } from '../../src/browser.js';
+import type { AuditPictures } from './audit-pictures.js';
 
 export interface AuditPhoto {
   /** Its identity in the results: the path inside the dropped folder, '/'-separated. */
@@ -21,6 +22,8 @@ export interface AuditRequest {
   /** A COCO .json, a boxes .csv, or one or more Pascal VOC .xml files. */
   readonly regions?: readonly AuditRegionsFile[];
   readonly method: string;
+  /** Draw each photo's overlay and thumbnail for report.html (audit-pictures.ts). */
+  readonly pictures: boolean;
 }
 
 export type AuditReply =
@@ -29,6 +32,7 @@ export type AuditReply =
       readonly type: 'audit-row';
       readonly id: number;
       readonly row: AuditRow;
+      readonly pictures?: AuditPictures;
     }
   | {
       /** The end: every photo's row was sent, or, when cancelled, those finished. */

@@ -17,6 +17,7 @@ import {
   SightlineError,
   shapesMask,
 } from '../../src/browser.js';
+import { auditPictures } from './audit-pictures.js';
 import type { AuditRegionsFile, AuditReply, AuditRequest } from './audit-protocol.js';
 
 type Post = (reply: AuditReply | { type: 'progress'; id: number; done: number; total: number }) => void;
@@ -78,8 +79,10 @@ export async function runAudit(
       concurrency: 1,
       signal,
       onProgress: (p) => post({ type: 'progress', id, done: p.done, total: p.total }),
-      async onRow(row) {
-        post({ type: 'audit-row', id, row });
+      async onRow(row, result) {
+        const pictures =
+          request.pictures && result ? await auditPictures(result.image, result.map) : undefined;
+        post({ type: 'audit-row', id, row, ...(pictures ? { pictures } : {}) });
       },
     });
   } catch (error) {

@@ -5,8 +5,10 @@
 // (another tab, an extension or a hand edit may have written it): every saved row passes the same check as a
 // journal's rows in the CLI (checkRow) or is ignored and redone.
 
+import { pictureType } from '../../src/audit/picture-type.js';
 import { checkRow } from '../../src/audit/row-check.js';
 import type { AuditRow } from '../../src/browser.js';
+import type { AuditPictures } from './audit-pictures.js';
 import type { AuditPhoto, AuditRegionsFile } from './audit-protocol.js';
 
 const DATABASE = 'sightline-audit';
@@ -64,14 +66,24 @@ function done(transaction: IDBTransaction): Promise<void> {
   });
 }
 
+/** What is saved of one photo: its row, and its pictures for report.html when they were drawn. */
+interface Saved {
+  readonly row: AuditRow;
+  readonly pictures?: AuditPictures;
+}
+
+/** The largest picture accepted back (bytes), as the CLI reads pictures (src/audit/pictures.ts). */
+const MAX_PICTURE_BYTES = 16 * 1024 * 1024;
+
 /**
- * The rows saved for this audit whose file is one of `files`, each rebuilt by checkRow; `ignored` counts the
- * records that were not a valid row of the file their key names.
+ * The rows saved for this audit whose file is one of `files`, each rebuilt by checkRow, with their pictures
+ * where both are PNG, JPEG or WebP bytes of a sane size; `ignored` counts the records that were not a valid row
+ * of the file their key names.
  */
 export async function savedRows(
   fingerprint: string,
   files: ReadonlySet<string>,
-): Promise<{ rows: AuditRow[]; ignored: number }> {
+): Promise<{ rows: AuditRow[]; pictures: Map<string, AuditPictures>; ignored: number }> {
   const db = await database();
   const transaction = db.transaction(ROWS, 'readonly');
   const store = transaction.objectStore(ROWS);
@@ -80,22 +92,34 @@ export async function savedRows(
     request(store.getAll(audit(fingerprint))),
   ]);
   const rows: AuditRow[] = [];
+  const pictures = new Map<string, AuditPictures>();
   let ignored = 0;
   values.forEach((value, i) => {
     const key = keys[i];
-    const checked = checkRow(value);
+    const record = (value ?? {}) as Partial<Record<keyof Saved, unknown>>;
+    const checked = checkRow(record.row);
     const file = Array.isArray(key) ? key[1] : undefined;
-    if ('row' in checked && checked.row.file === file && files.has(file)) rows.push(checked.row);
-    else ignored++;
+    if (!('row' in checked && checked.row.file === file && files.has(file))) {
+      ignored++;
+      return;
+    }
+    rows.push(checked.row);
+    const { overlay, thumbnail } = (record.pictures ?? {}) as Partial<Record<keyof AuditPictures, unknown>>;
+    if (isPicture(overlay) && isPicture(thumbnail)) pictures.set(file, { overlay, thumbnail });
   });
-  return { rows, ignored };
+  return { rows, pictures, ignored };
 }
 
-/** Saves one finished row; resolves once it is on disk (the transaction completed). */
-export async function saveRow(fingerprint: string, row: AuditRow): Promise<void> {
+function isPicture(v: unknown): v is Uint8Array {
+  return v instanceof Uint8Array && v.length <= MAX_PICTURE_BYTES && pictureType(v) !== undefined;
+}
+
+/** Saves one finished row (and its pictures); resolves once it is on disk (the transaction completed). */
+export async function saveRow(fingerprint: string, row: AuditRow, pictures?: AuditPictures): Promise<void> {
   const db = await database();
   const transaction = db.transaction(ROWS, 'readwrite');
-  transaction.objectStore(ROWS).put(row, [fingerprint, row.file]);
+  const saved: Saved = pictures ? { row, pictures } : { row };
+  transaction.objectStore(ROWS).put(saved, [fingerprint, row.file]);
   await done(transaction);
 }
 
