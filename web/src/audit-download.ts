@@ -6,6 +6,7 @@ import { NEEDS_ATTENTION_FILE, needsAttentionCsv } from '../../src/audit/report/
 import { renderReport, rowsToCsv, rowsToJsonl } from '../../src/audit/report/index.js';
 import { type AuditConfig, type AuditRow, auditFindings, summarize } from '../../src/browser.js';
 import type { AuditPictures } from './audit-pictures.js';
+import { download } from './export.js';
 
 export interface AuditFiles {
   readonly 'report.html': string;
@@ -41,17 +42,9 @@ const TYPES: Record<string, string> = {
 };
 
 /** Saves `data` as the file `name` through the browser's download. */
-export function download(name: string, data: string | Uint8Array): void {
+export function downloadFile(name: string, data: string | Uint8Array): void {
   const type = TYPES[name.replace(/^.*\./, '')] ?? 'application/octet-stream';
-  const url = URL.createObjectURL(new Blob([data as BlobPart], { type }));
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = name;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  // The download has started by then; the URL would otherwise hold the file until the page closes.
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  download(new Blob([data as BlobPart], { type }), name);
 }
 
 /** All the files in one .zip, each under its own name, as the CLI's output folder holds them. */

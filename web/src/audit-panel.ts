@@ -3,7 +3,7 @@
 // saved, so a reload resumes: audit-store.ts), the dataset picture at the end, and the files the CLI writes for
 // the rows done (audit-download.ts).
 import { type AuditRow, summarize } from '../../src/browser.js';
-import { type AuditFiles, auditFiles, download, zipFiles } from './audit-download.js';
+import { type AuditFiles, auditFiles, downloadFile, zipFiles } from './audit-download.js';
 import type { AuditPictures } from './audit-pictures.js';
 import type { AuditPhoto, AuditRegionsFile } from './audit-protocol.js';
 import { auditFingerprint, discardSaved, savedCount, savedRows, saveRow } from './audit-store.js';
@@ -237,12 +237,12 @@ async function showSaved(): Promise<void> {
   el.discard.textContent = `Discard saved progress (${count} photo${count === 1 ? '' : 's'})`;
 }
 
-async function downloadFile(name: keyof AuditFiles | 'sightline-audit.zip'): Promise<void> {
+async function offer(name: keyof AuditFiles | 'sightline-audit.zip'): Promise<void> {
   if (!lastConfig) return;
   files ??= auditFiles(rows, lastConfig, pictures);
   try {
     const made = await files;
-    download(name, name === 'sightline-audit.zip' ? zipFiles(made) : made[name]);
+    downloadFile(name, name === 'sightline-audit.zip' ? zipFiles(made) : made[name]);
   } catch (error) {
     files = undefined;
     el.status.textContent = `The files could not be made: ${(error as Error).message}`;
@@ -271,9 +271,9 @@ export function setUpAudit(): void {
   el.cancel.addEventListener('click', () => {
     if (running !== undefined) engine.cancel(running);
   });
-  el.report.addEventListener('click', () => void downloadFile('report.html'));
-  el.csv.addEventListener('click', () => void downloadFile('results.csv'));
-  el.zip.addEventListener('click', () => void downloadFile('sightline-audit.zip'));
+  el.report.addEventListener('click', () => void offer('report.html'));
+  el.csv.addEventListener('click', () => void offer('results.csv'));
+  el.zip.addEventListener('click', () => void offer('sightline-audit.zip'));
   el.discard.addEventListener('click', () => {
     if (busy) return;
     void discardSaved()
