@@ -88,7 +88,18 @@ describe('the audit in the web app', () => {
       );
       expect(web('needs-attention.csv')).toBe(await cli('needs-attention.csv'));
       const summary = (text: string) => JSON.parse(text).summary;
-      expect(near(summary(web('summary.json')), summary(await cli('summary.json')), 1e-3)).toBe(true);
+      const cliSummary = summary(await cli('summary.json'));
+      expect(near(summary(web('summary.json')), cliSummary, 1e-3)).toBe(true);
+      // The page's own dataset picture says the CLI's counts.
+      const v = cliSummary.verdicts;
+      const withRegions = cliRows.filter((r) => (r as { region?: unknown }).region).length;
+      const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+      expect(await page.textContent('#audit-summary')).toBe(
+        `${names.length} photos, 0 errors. Of the ${withRegions} with regions, ${v.object} look at the object, ${v.partly} look partly outside, ${v.background} look at the background. ` +
+          `On average ${pct(cliSummary.borderShare)} of the attention falls on the photos' border band (an even spread would put ${pct(cliSummary.borderAreaShare)} there). ` +
+          (cliSummary.noEvidence > 0 ? `${cliSummary.noEvidence} found no evidence for the class. ` : '') +
+          'The square shows where the model looks on average (red: most).',
+      );
       // The report is the library's: one file with its policy, style and script inline, the mean map, and each
       // photo's overlay (in the rows' data) and thumbnail (in the table), drawn in the page as WebP.
       const html = web('report.html');
