@@ -58,20 +58,29 @@ describe('resuming the audit in the web app', () => {
       expect(await idbCount()).toBeGreaterThanOrEqual(seen);
       await openPage();
       await page.waitForSelector('#audit-discard', { timeout: 10_000 });
-      // One saved record edited into something that is no row: it is ignored and its photo done again.
-      const tampered = await page.evaluate(
+      // One saved record edited into something that is no row: it is ignored and its photo done again. Another's
+      // overlay replaced by markup: its row is kept, its pictures are not (nor put in the report).
+      const [tampered, stripped] = await page.evaluate(
         () =>
-          new Promise<string>((resolve, reject) => {
+          new Promise<string[]>((resolve, reject) => {
             const open = indexedDB.open('sightline-audit');
             open.onerror = () => reject(open.error);
             open.onsuccess = () => {
               const store = open.result.transaction('rows', 'readwrite').objectStore('rows');
               const cursor = store.openCursor();
+              const files: string[] = [];
               cursor.onsuccess = () => {
                 const c = cursor.result!;
-                const { row } = c.value;
-                c.update({ ...c.value, row: { ...row, status: 'fine', region: { share: 'all of it' } } });
-                resolve(row.file);
+                const { row, pictures } = c.value;
+                files.push(row.file);
+                if (files.length === 1) {
+                  c.update({ ...c.value, row: { ...row, status: 'fine', region: { share: 'all of it' } } });
+                  c.continue();
+                } else {
+                  const markup = new TextEncoder().encode('<svg onload="alert(1)"></svg>');
+                  c.update({ ...c.value, pictures: { ...pictures, overlay: markup } });
+                  resolve(files);
+                }
               };
             };
           }),
@@ -86,6 +95,7 @@ describe('resuming the audit in the web app', () => {
       const [resumed, now] = [Number(m![1]), Number(m![2])];
       expect(resumed + now).toBe(PHOTOS);
       expect(resumed).toBeGreaterThanOrEqual(seen - 1);
+      expect(seen).toBeGreaterThanOrEqual(3);
       expect(resumed).toBeLessThan(PHOTOS);
       // Every row the page shows is one photo, once; the tampered one was audited again, not trusted.
       const shown = await page.$$eval('#audit-rows tr td:first-child', (tds) =>
@@ -96,10 +106,13 @@ describe('resuming the audit in the web app', () => {
       const csv = cells(strFromU8(zip['results.csv']));
       expect(csv.slice(1).map((r) => r[0])).toEqual(files);
       expect(csv.find((r) => r[0] === tampered)?.[1]).toBe('ok');
-      // Resumed rows come back with their pictures: every row's overlay is in the report.
-      expect(
-        reportOverlays(strFromU8(zip['report.html'])).filter((o) => o?.startsWith('data:image/webp;base64,')),
-      ).toHaveLength(PHOTOS);
+      // Resumed rows come back with their pictures, but for the one whose saved overlay was not a picture.
+      const overlays = reportOverlays(strFromU8(zip['report.html']));
+      expect(overlays.get(stripped)).toBeNull();
+      expect([...overlays.values()].filter((o) => o?.startsWith('data:image/webp;base64,'))).toHaveLength(
+        PHOTOS - 1,
+      );
+      expect(csv.find((r) => r[0] === stripped)?.[1]).toBe('ok');
       // The rows equal the CLI's for the same photos (resumed, redone and new alike).
       const subset = join(scratch, 'some');
       await mkdir(subset);

@@ -103,7 +103,7 @@ describe('the audit in the web app', () => {
       // The report is the library's: one file with its policy, style and script inline, the mean map, and each
       // photo's overlay (in the rows' data) and thumbnail (in the table), drawn in the page as WebP.
       const html = web('report.html');
-      const overlays = reportOverlays(html);
+      const overlays = [...reportOverlays(html).values()];
       expect(overlays).toHaveLength(names.length);
       for (const uri of overlays) expect(uri).toMatch(/^data:image\/webp;base64,/);
       expect(html.match(/<img [^>]*src="data:image\/webp;base64,/g)).toHaveLength(names.length);

@@ -96,12 +96,14 @@ export function jsonlRows(text: string): unknown[] {
     });
 }
 
-/** report.html's rows' overlays (data: URIs, or null for none). */
-export function reportOverlays(html: string): (string | null)[] {
+/** report.html's rows' overlays (data: URIs, or null for none) by file. */
+export function reportOverlays(html: string): Map<string, string | null> {
   const m = new RegExp(`<script type="application/json" id="${PAGE_IDS.data}">(.*?)</script>`, 's').exec(
     html,
   );
-  return JSON.parse(m![1]).rows.map((row: { overlay: string | null }) => row.overlay);
+  return new Map(
+    JSON.parse(m![1]).rows.map((row: { file: string; overlay: string | null }) => [row.file, row.overlay]),
+  );
 }
 
 /** report.html's rows, as its script reads them, without the time taken and the pictures. */
