@@ -1,7 +1,9 @@
-// onnxruntime-web runs one call at a time in its WebAssembly module, across all sessions: a run started while
-// another is in flight fails with "Session already started". The worker serves several callers at once (a
-// map in the main panel while a folder audit runs), so every session it opens goes through this queue:
-// session creation, runs and releases take turns, and the second caller waits rather than failing.
+// onnxruntime-web's JSEP build (the one this app loads) wraps its run calls, once WebGPU or WebNN is in use,
+// so that a run started while another is in flight, in any session, fails with "Session already started"
+// (ort-wasm-simd-threaded.jsep.mjs: one `$c` for the whole module). The worker serves several callers at once
+// (a map in the main panel while a folder audit runs), so every session it opens goes through this queue:
+// session creation, runs and releases take turns, and the second caller waits rather than failing. On plain
+// WebAssembly (headless Chromium in the tests) calls would not collide; the queue costs nothing there.
 import {
   type OrtSession,
   openInThisThread,
