@@ -1,19 +1,19 @@
 // The web audit's end-to-end tests' common part (web-audit.test.ts, web-audit-resume.test.ts): `sightline serve`,
 // headless Chromium with the small ONNX model net_tiny_cnn dropped into the page (the built-in InceptionV3 is never
 // fetched), the CLI's audit of the same folder with the same model, and what both write, read for comparing.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { expect } from 'vitest';
 import { PAGE_IDS } from '../../src/audit/report/page-data.js';
-import { CLI, runCli } from './cli.js';
+import { runCli } from './cli.js';
+import { CHROMIUM, launchChromium, startServe } from './serve-app.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
 export const MODEL = fileURLToPath(new URL('../fixtures/golden/net_tiny_cnn.onnx', import.meta.url));
 export const LABELS = ['cat', 'dog', 'cup', 'rocket', 'person'];
 export const MINUTE = 60_000;
@@ -200,20 +200,8 @@ export async function setUp(): Promise<void> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium.`);
   scratch = await mkdtemp(join(tmpdir(), 'sightline-web-audit-'));
   await writeFile(join(scratch, 'labels.txt'), `${LABELS.join('\n')}\n`);
-  server = spawn(process.execPath, [CLI, 'serve', '--port', '0']);
-  origin = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    server.stdout?.on('data', (d) => {
-      out += d;
-      const m = /running at (http:\/\/[^/\s]+)\//.exec(out);
-      if (m) resolve(m[1]);
-    });
-    server.on('close', () => reject(new Error(`sightline serve exited early:\n${out}`)));
-  });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  ({ server, origin } = await startServe());
+  browser = await launchChromium();
   const context = await browser.newContext({ acceptDownloads: true });
   // The built-in model is loaded only when a photo needs it and no model was chosen: never here.
   await context.route('**/models/default/**', (route) => route.abort());
