@@ -1,13 +1,13 @@
 // The web app, end to end, in Debian's headless Chromium: served by `sightline serve` as a user starts it,
 // driven through its real controls, the default model running in onnxruntime-web inside the page's worker.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { strToU8, zipSync } from 'fflate';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preprocess } from '../../src/core/preprocess.js';
@@ -17,7 +17,7 @@ import { decodeImage } from '../../src/io/decode.js';
 import { decodeNpy } from '../../src/io/npy.js';
 import { METHODS } from '../../src/methods/registry.js';
 import { loadModel } from '../../src/models/load.js';
-import { CLI, SHARED_IMAGES } from '../helpers/cli.js';
+import { SHARED_IMAGES } from '../helpers/cli.js';
 import {
   dropPhoto,
   type MainThreadReport,
@@ -26,10 +26,10 @@ import {
   watchMainThread,
 } from '../helpers/main-thread.js';
 import { DOG_BOX } from '../helpers/regions.js';
+import { CHROMIUM, launchChromium, startServe } from '../helpers/serve-app.js';
 import { scorerProto } from '../helpers/task-models.js';
 import { randomizeWeights, saveArtifacts, teachableMachineModel, tfReady } from '../helpers/tfjs-models.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** Screenshots and downloads land here for people (and CI) to look at. */
 const ARTIFACTS = fileURLToPath(new URL('../../artifacts/web/', import.meta.url));
 /** The drop → first Grad-CAM timings, for `npm run bench` to print (scripts/bench.mjs, section web). */
@@ -67,23 +67,8 @@ beforeAll(async () => {
   }
   await mkdir(ARTIFACTS, { recursive: true });
   scratch = await mkdtemp(join(tmpdir(), 'sightline-web-'));
-  server = spawn(process.execPath, [CLI, 'serve', '--port', '0']);
-  origin = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    server.stdout?.on('data', (d) => {
-      out += d;
-      const m = /running at (http:\/\/[^/\s]+)\//.exec(out);
-      if (m) resolve(m[1]);
-    });
-    server.stderr?.on('data', (d) => {
-      out += d;
-    });
-    server.on('close', () => reject(new Error(`sightline serve exited early:\n${out}`)));
-  });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  ({ server, origin } = await startServe());
+  browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   page = await context.newPage();
   context.on('request', (request) => {
@@ -160,8 +145,10 @@ async function download(button: string): Promise<string> {
 
 describe('web app in headless Chromium', () => {
   it(
-    'starts the built-in model in the browser',
+    'starts the built-in model in the browser when asked (or when a photo first needs a model)',
     async () => {
+      expect(await page.textContent('#model-line')).toMatch(/^No model yet/);
+      await page.click('#default-model');
       await modelReady();
       expect(await page.textContent('#model-line')).toContain(
         'ImageNet InceptionV3 (built in) · 1001 classes',

@@ -1,12 +1,17 @@
 // The "Audit a folder" panel: photos and a regions file in (a dropped folder, picked photos or a picked
-// folder), the audit run in the engine worker with progress and Cancel, each photo's verdict as it comes, the
-// dataset picture at the end, and results.csv as the CLI writes it for the rows done.
-import { type AuditRow, rowsToCsv } from '../../src/browser.js';
+// folder), the audit run in the engine worker with progress and Cancel, each photo's verdict as it comes (and
+// saved, so a reload resumes: audit-store.ts), the dataset picture at the end, and the files the CLI writes for
+// the rows done (audit-download.ts).
+import { type AuditRow, summarize } from '../../src/browser.js';
+import { type AuditFiles, auditFiles, downloadFile, zipFiles } from './audit-download.js';
+import type { AuditPictures } from './audit-pictures.js';
 import type { AuditPhoto, AuditRegionsFile } from './audit-protocol.js';
+import { auditFingerprint, discardSaved, savedCount, savedRows, saveRow } from './audit-store.js';
 import { showAuditRow, showAuditSummary } from './audit-view.js';
 import { ui } from './dom.js';
 import { droppedFiles } from './dropped.js';
 import { Cancelled, engine } from './engine.js';
+import { ensureModel } from './model.js';
 import { state } from './state.js';
 
 const PHOTO = /\.(jpe?g|png|webp|gif|bmp)$/i;
@@ -26,7 +31,11 @@ const el = {
   chosen: element('audit-chosen', HTMLElement),
   start: element('audit-start', HTMLButtonElement),
   cancel: element('audit-cancel', HTMLButtonElement),
+  report: element('audit-report', HTMLButtonElement),
   csv: element('audit-csv', HTMLButtonElement),
+  zip: element('audit-zip', HTMLButtonElement),
+  saved: element('audit-saved', HTMLElement),
+  discard: element('audit-discard', HTMLButtonElement),
   work: element('audit-work', HTMLElement),
   progress: element('audit-progress', HTMLProgressElement),
   status: element('audit-status', HTMLElement),
@@ -44,7 +53,14 @@ interface Named {
 let photos: AuditPhoto[] = [];
 let regions: File[] = [];
 let rows: AuditRow[] = [];
+/** The rows' overlays and thumbnails for report.html, by file. */
+let pictures = new Map<string, AuditPictures>();
 let running: number | undefined;
+/** From Start until the audit's end: a second Start, or discarding its saved rows, waits. */
+let busy = false;
+/** The files of the last audit's rows, made when first asked for. */
+let files: Promise<AuditFiles> | undefined;
+let lastConfig: Parameters<typeof auditFiles>[1] | undefined;
 
 /**
  * A picked or dropped folder names its files 'folder/sub/a.jpg'; the rows name them as the CLI does from
@@ -68,77 +84,169 @@ function describeChoice(): void {
   el.chosen.textContent =
     (n === 0 ? 'No photos chosen.' : `${n} photo${n === 1 ? '' : 's'} chosen.`) +
     (regions.length > 0 ? ` Regions: ${regions.map((f) => f.name).join(', ')}.` : ' No regions file.');
-  el.start.disabled = n === 0 || running !== undefined;
+  el.start.disabled = n === 0 || busy;
 }
+
+/**
+ * The most photos whose pictures report.html holds: the CLI's REPORT_INLINE_MAX_ROWS (src/audit/write.ts), about
+ * 14 MB of page. A larger audit's report here lists its rows without pictures; `sightline audit` pages them.
+ */
+const REPORT_PICTURES_MAX = 300;
 
 /** As the CLI reads regions files (audit/regions/files.ts): about the longest string the engine holds. */
 const MAX_REGIONS_BYTES = 512 * 1024 * 1024;
 
 async function start(): Promise<void> {
   const huge = regions.find((f) => f.size > MAX_REGIONS_BYTES);
+  el.work.hidden = false;
   if (huge) {
-    el.work.hidden = false;
     el.status.textContent = `The regions file '${huge.name}' is ${(huge.size / 2 ** 20).toFixed(0)} MiB, over the limit of 512 MiB; expected a COCO, CSV or VOC file of regions.`;
     return;
   }
-  await state.modelReady;
+  busy = true;
+  el.saved.hidden = true;
+  try {
+    await audit();
+  } finally {
+    busy = false;
+    running = undefined;
+    el.cancel.hidden = true;
+    describeChoice();
+    void showSaved();
+  }
+}
+
+async function audit(): Promise<void> {
+  el.start.disabled = true;
+  // The last audit's rows and files go at once: nothing on screen belongs to two audits.
+  el.rows.replaceChildren();
+  el.picture.hidden = true;
+  for (const button of [el.report, el.csv, el.zip]) button.hidden = true;
+  el.status.textContent = state.model ? 'Starting…' : 'Starting the model…';
+  await ensureModel();
+  const model = state.model;
+  if (!model) {
+    el.status.textContent = 'The audit needs a model: the built-in one could not start (see above).';
+    return;
+  }
   const method = ui.method.value || 'grad-cam';
   const texts: AuditRegionsFile[] = await Promise.all(
     regions.map(async (f) => ({ name: f.name, text: await f.text() })),
   );
-  rows = [];
-  el.rows.replaceChildren();
+  const chosen = photos;
+  const fingerprint = await auditFingerprint({
+    model: model.identity,
+    method,
+    options: {},
+    regions: texts,
+    photos: chosen,
+  });
+  const saved = await savedRows(fingerprint, new Set(chosen.map((p) => p.file))).catch(() => ({
+    rows: [] as AuditRow[],
+    pictures: new Map<string, AuditPictures>(),
+    ignored: 0,
+  }));
+  // A page holds its pictures in memory and report.html inlines them: up to the CLI's single-file limit.
+  const drawPictures = chosen.length <= REPORT_PICTURES_MAX;
+  pictures = drawPictures ? saved.pictures : new Map();
+  const resumed = new Set(saved.rows.map((r) => r.file));
+  const todo = chosen.filter((p) => !resumed.has(p.file));
+  rows = [...saved.rows];
+  files = undefined;
+  lastConfig = {
+    model: model.name,
+    method,
+    options: {},
+    ...(texts.length > 0 ? { regions: texts.map((t) => t.name).join(', ') } : {}),
+  };
+  for (const row of sortedByFile(rows)) showAuditRow(el.rows, row);
   el.table.hidden = false;
-  el.picture.hidden = true;
-  el.csv.hidden = true;
-  el.work.hidden = false;
-  el.progress.value = 0;
-  el.status.textContent = `Auditing ${photos.length} photos with ${ui.method.selectedOptions[0]?.textContent ?? method}…`;
+  el.progress.value = chosen.length > 0 ? rows.length / chosen.length : 0;
+  const label = ui.method.selectedOptions[0]?.textContent ?? method;
+  const earlier =
+    rows.length > 0
+      ? `Resumed ${rows.length} of ${chosen.length} photos from saved progress${saved.ignored > 0 ? ` (${saved.ignored} saved record${saved.ignored === 1 ? '' : 's'} failed the check and ${saved.ignored === 1 ? 'is' : 'are'} redone)` : ''}. `
+      : saved.ignored > 0
+        ? `${saved.ignored} saved record${saved.ignored === 1 ? '' : 's'} failed the check and ${saved.ignored === 1 ? 'is' : 'are'} redone. `
+        : '';
+  el.status.textContent = `${earlier}Auditing ${todo.length} photos with ${label}…`;
   el.cancel.hidden = false;
-  el.start.disabled = true;
-  const call = engine.call(
-    { type: 'audit', photos, regions: texts.length > 0 ? texts : undefined, method },
-    'audit',
-    {
-      onProgress: (done, total) => {
-        el.progress.value = total > 0 ? done / total : 0;
-        el.status.textContent = `${done} of ${total} photos done.`;
+  let cancelled = false;
+  let failed: string | undefined;
+  // Each row is saved before it is shown: a row on screen survives a reload.
+  let saving: Promise<void> = Promise.resolve();
+  if (todo.length > 0) {
+    const call = engine.call(
+      {
+        type: 'audit',
+        photos: todo,
+        regions: texts.length > 0 ? texts : undefined,
+        method,
+        pictures: drawPictures,
       },
-      onRow: (row) => {
-        rows.push(row);
-        showAuditRow(el.rows, row);
+      'audit',
+      {
+        onProgress: (done, total) => {
+          el.progress.value = (resumed.size + done) / chosen.length;
+          el.status.textContent = `${earlier}${done} of ${total} photos done.`;
+        },
+        onRow: (row, drawn) => {
+          saving = saving
+            .then(() => saveRow(fingerprint, row, drawn))
+            .catch(() => undefined)
+            .then(() => {
+              rows.push(row);
+              if (drawn) pictures.set(row.file, drawn);
+              showAuditRow(el.rows, row);
+            });
+        },
       },
-    },
-  );
-  running = call.id;
-  try {
-    const result = await call.done;
-    rows = [...result.rows];
-    el.status.textContent = result.cancelled
-      ? `Cancelled: ${rows.length} of ${photos.length} photos done; the results below are for those.`
-      : `Done: ${rows.length} photos.`;
-    showAuditSummary(el.picture, result.summary, rows);
+    );
+    running = call.id;
+    try {
+      cancelled = (await call.done).cancelled;
+    } catch (error) {
+      if (error instanceof Cancelled) cancelled = true;
+      else failed = (error as Error).message;
+    }
+    await saving;
+  }
+  running = undefined;
+  el.cancel.hidden = true;
+  rows = sortedByFile(rows);
+  if (failed !== undefined) el.status.textContent = `The audit stopped: ${failed}`;
+  else
+    el.status.textContent = cancelled
+      ? `Cancelled: ${rows.length} of ${chosen.length} photos done; the results below are for those.`
+      : `Done: ${rows.length} photos${resumed.size > 0 ? ` (${resumed.size} resumed from saved progress, ${rows.length - resumed.size} audited now)` : ''}.${drawPictures ? '' : ` report.html lists them without pictures above ${REPORT_PICTURES_MAX} photos; \`sightline audit\` writes a report with all of them.`}`;
+  if (failed === undefined || rows.length > 0) {
+    showAuditSummary(el.picture, summarize(rows), rows);
     el.picture.hidden = false;
-    el.csv.hidden = rows.length === 0;
-  } catch (error) {
-    el.status.textContent =
-      error instanceof Cancelled ? 'Cancelled.' : `The audit stopped: ${(error as Error).message}`;
-  } finally {
-    running = undefined;
-    el.cancel.hidden = true;
-    describeChoice();
+    for (const button of [el.report, el.csv, el.zip]) button.hidden = rows.length === 0;
   }
 }
 
-function downloadCsv(): void {
-  const url = URL.createObjectURL(new Blob([rowsToCsv(rows)], { type: 'text/csv' }));
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = 'results.csv';
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+function sortedByFile(list: readonly AuditRow[]): AuditRow[] {
+  return [...list].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+}
+
+/** The discard control, shown while progress is saved (and no audit runs). */
+async function showSaved(): Promise<void> {
+  const count = await savedCount().catch(() => 0);
+  el.saved.hidden = count === 0 || busy;
+  el.discard.textContent = `Discard saved progress (${count} photo${count === 1 ? '' : 's'})`;
+}
+
+async function offer(name: keyof AuditFiles | 'sightline-audit.zip'): Promise<void> {
+  if (!lastConfig) return;
+  files ??= auditFiles(rows, lastConfig, pictures);
+  try {
+    const made = await files;
+    downloadFile(name, name === 'sightline-audit.zip' ? zipFiles(made) : made[name]);
+  } catch (error) {
+    files = undefined;
+    el.status.textContent = `The files could not be made: ${(error as Error).message}`;
+  }
 }
 
 export function setUpAudit(): void {
@@ -163,5 +271,20 @@ export function setUpAudit(): void {
   el.cancel.addEventListener('click', () => {
     if (running !== undefined) engine.cancel(running);
   });
-  el.csv.addEventListener('click', downloadCsv);
+  el.report.addEventListener('click', () => void offer('report.html'));
+  el.csv.addEventListener('click', () => void offer('results.csv'));
+  el.zip.addEventListener('click', () => void offer('sightline-audit.zip'));
+  el.discard.addEventListener('click', () => {
+    if (busy) return;
+    void discardSaved()
+      .then(() => {
+        el.work.hidden = false;
+        el.status.textContent = 'Saved progress discarded: the next audit starts from the first photo.';
+      })
+      .catch((error) => {
+        el.status.textContent = `The saved progress could not be discarded: ${(error as Error).message}`;
+      })
+      .then(showSaved);
+  });
+  void showSaved();
 }

@@ -1,7 +1,8 @@
 // The audit's messages between the page and the engine worker (joined into protocol.ts's Request and Reply).
 // Photos cross as File objects: the worker reads each when its turn comes, so a folder of thousands of photos
 // is never held in memory at once.
-import type { AuditRow, AuditSummary } from '../../src/browser.js';
+import type { AuditRow } from '../../src/browser.js';
+import type { AuditPictures } from './audit-pictures.js';
 
 export interface AuditPhoto {
   /** Its identity in the results: the path inside the dropped folder, '/'-separated. */
@@ -21,6 +22,8 @@ export interface AuditRequest {
   /** A COCO .json, a boxes .csv, or one or more Pascal VOC .xml files. */
   readonly regions?: readonly AuditRegionsFile[];
   readonly method: string;
+  /** Draw each photo's overlay and thumbnail for report.html (audit-pictures.ts). */
+  readonly pictures: boolean;
 }
 
 export type AuditReply =
@@ -29,12 +32,11 @@ export type AuditReply =
       readonly type: 'audit-row';
       readonly id: number;
       readonly row: AuditRow;
+      readonly pictures?: AuditPictures;
     }
   | {
+      /** The end: every photo's row was sent, or, when cancelled, those finished. */
       readonly type: 'audit';
       readonly id: number;
-      /** Every finished row, sorted by file; fewer than the photos when cancelled. */
-      readonly rows: readonly AuditRow[];
-      readonly summary: AuditSummary;
       readonly cancelled: boolean;
     };

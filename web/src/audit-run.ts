@@ -1,9 +1,9 @@
 // The audit in the engine worker: the dropped photos through the library's auditImages with the open model, as
 // `sightline audit` runs them (same rows, same regions parsers and matching), rows sent to the page as they
-// come. Cancelling keeps the rows done so far; nothing is written anywhere but back to the page.
+// come (the page keeps and saves them). Cancelling keeps the rows done so far; nothing is written anywhere but
+// back to the page.
 import {
   type AuditItem,
-  type AuditRow,
   auditImages,
   checkShapes,
   collectVoc,
@@ -16,8 +16,8 @@ import {
   regionsFor,
   SightlineError,
   shapesMask,
-  summarize,
 } from '../../src/browser.js';
+import { auditPictures } from './audit-pictures.js';
 import type { AuditRegionsFile, AuditReply, AuditRequest } from './audit-protocol.js';
 
 type Post = (reply: AuditReply | { type: 'progress'; id: number; done: number; total: number }) => void;
@@ -42,7 +42,6 @@ export async function runAudit(
   const regions = request.regions?.length ? parseRegions(request.regions) : undefined;
   const photos = [...request.photos].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   const files = photos.map((p) => p.file);
-  const rows: AuditRow[] = [];
   const items: AuditItem[] = photos.map(({ file, blob }) => {
     // A regions file naming one photo twice over is that photo's error, as in the CLI, not the audit's.
     let imageRegions: ImageRegions | undefined;
@@ -76,21 +75,21 @@ export async function runAudit(
     await auditImages(items, {
       model,
       method: request.method,
-      // onnxruntime-web runs one call of a session at a time ('Session already started' for a second).
+      // One photo at a time: onnxruntime-web runs one call at a time anyway (one-run.ts).
       concurrency: 1,
       signal,
       onProgress: (p) => post({ type: 'progress', id, done: p.done, total: p.total }),
-      async onRow(row) {
-        rows.push(row);
-        post({ type: 'audit-row', id, row });
+      async onRow(row, result) {
+        const pictures =
+          request.pictures && result ? await auditPictures(result.image, result.map) : undefined;
+        post({ type: 'audit-row', id, row, ...(pictures ? { pictures } : {}) });
       },
     });
   } catch (error) {
     if (!signal.aborted) throw error;
     cancelled = true;
   }
-  rows.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-  post({ type: 'audit', id, rows, summary: summarize(rows), cancelled });
+  post({ type: 'audit', id, cancelled });
 }
 
 /** The regions the page read, by their file's extension, as readRegions picks the format in the CLI. */

@@ -1,5 +1,6 @@
 // The page's side of the worker: one promise per request, with status and progress on the way.
 import type { AuditRow } from '../../src/browser.js';
+import type { AuditPictures } from './audit-pictures.js';
 import type { Reply, Request } from './protocol.js';
 
 type Final = Exclude<Reply, { type: 'status' } | { type: 'progress' } | { type: 'audit-row' }>;
@@ -9,7 +10,7 @@ export interface CallHandlers {
   readonly onStatus?: (message: string) => void;
   readonly onProgress?: (done: number, total: number) => void;
   /** An audit's rows, each as soon as its photo is done. */
-  readonly onRow?: (row: AuditRow) => void;
+  readonly onRow?: (row: AuditRow, pictures?: AuditPictures) => void;
 }
 
 /** Raised on the page for an error the worker reported; `code` is the library's SightlineError code. */
@@ -39,7 +40,7 @@ export class Engine {
       if (!entry) return;
       if (reply.type === 'status') entry.onStatus?.(reply.message);
       else if (reply.type === 'progress') entry.onProgress?.(reply.done, reply.total);
-      else if (reply.type === 'audit-row') entry.onRow?.(reply.row);
+      else if (reply.type === 'audit-row') entry.onRow?.(reply.row, reply.pictures);
       else {
         this.waiting.delete(reply.id);
         if (reply.type === 'error') entry.reject(new EngineError(reply.code, reply.message));

@@ -4,7 +4,8 @@ import { ui } from './dom.js';
 import { drawLegend, overlayOptions } from './overlay.js';
 import { state } from './state.js';
 
-function download(blob: Blob, name: string): void {
+/** Saves `blob` as the file `name` through the browser's download (an a[download] click). */
+export function download(blob: Blob, name: string): void {
   const url = URL.createObjectURL(blob);
   const link = document.createElement('a');
   link.href = url;
@@ -12,6 +13,7 @@ function download(blob: Blob, name: string): void {
   document.body.append(link);
   link.click();
   link.remove();
+  // The download has started by then; the URL would otherwise hold the file until the page closes.
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 

@@ -5,7 +5,7 @@ import { setUpAudit } from './audit-panel.js';
 import { setUpCompare } from './compare.js';
 import { setUpExport } from './export.js';
 import { setUpMethodMenu } from './method-menu.js';
-import { loadDefaultModel, setUpModel } from './model.js';
+import { setUpModel } from './model.js';
 import { setUpOverlay } from './overlay.js';
 import { setUpOwnModel } from './own-model.js';
 import { setUpPhoto } from './photo.js';
@@ -24,5 +24,3 @@ setUpExport();
 setUpOwnModel();
 setUpModel();
 setUpAudit();
-
-loadDefaultModel();

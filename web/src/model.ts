@@ -1,4 +1,6 @@
-// The model the page uses: the built-in one at start and on request, and any model once it is opened.
+// The model the page uses: the built-in one when a photo or an audit first needs a model (or on request), and
+// any model once it is opened. The built-in model (24 MB, a few seconds to convert and start) is loaded only
+// then, so a visitor who brings their own model never waits for it.
 import { ui } from './dom.js';
 import { engine } from './engine.js';
 import { setModelLine, showMessage } from './messages.js';
@@ -17,6 +19,15 @@ export function loadDefaultModel(): void {
         showMessage(error);
       }),
   );
+}
+
+/**
+ * Waits for the model in use; with none opened or opening, starts the built-in one first. Settles (never
+ * rejects) once it is ready or has failed; state.model says which.
+ */
+export function ensureModel(): Promise<unknown> {
+  if (!state.model && !state.opening) loadDefaultModel();
+  return state.modelReady;
 }
 
 /** A model the worker opened: the header names it and the menus offer what it can do. */

@@ -7,6 +7,7 @@ import { ui } from './dom.js';
 import { engine } from './engine.js';
 import { hideMessage, showMessage } from './messages.js';
 import { explainCurrent, fillMethods } from './method-menu.js';
+import { ensureModel } from './model.js';
 import { drawMap, drawPhoto } from './overlay.js';
 import { MAX_SIDE } from './photo-size.js';
 import { classColour, drawMask, setUpSegments } from './segments.js';
@@ -17,7 +18,7 @@ import { setWork } from './work.js';
 export async function predictAndExplain(): Promise<void> {
   const image = state.image;
   if (!image) return;
-  await state.modelReady;
+  await ensureModel();
   if (!state.model) return;
   const reference = state.model.task === 'embed' ? state.reference : undefined;
   try {

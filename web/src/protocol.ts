@@ -28,6 +28,8 @@ export interface MethodInfo {
 
 export interface ModelInfo {
   readonly name: string;
+  /** The model's bytes' digest and how they are read: what saved audit progress belongs to. */
+  readonly identity: string;
   readonly inputSize: { width: number; height: number };
   /** Classes, tags or scores; a segmenter's classes; an embedding's length. */
   readonly classes: number;

@@ -30,6 +30,8 @@ export interface AppState {
   readonly model?: ModelInfo;
   /** Settles once the model being opened is ready or has failed; a photo waits for it. */
   readonly modelReady: Promise<unknown>;
+  /** Whether a model is being opened now (modelReady has not settled). */
+  readonly opening: boolean;
   /** One warm forward pass of the model on this photo size, for time estimates. */
   readonly forwardMs?: number;
   readonly image?: RgbImage;
@@ -61,6 +63,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const current: Mutable<AppState> = {
   modelReady: Promise.resolve(),
+  opening: false,
   imageName: 'photo',
   predictions: [],
   boxes: [],
@@ -72,6 +75,10 @@ export const state: AppState = current;
 
 export function modelOpening(ready: Promise<unknown>): void {
   current.modelReady = ready;
+  current.opening = true;
+  void ready.finally(() => {
+    if (current.modelReady === ready) current.opening = false;
+  });
 }
 
 export function modelOpened(model: ModelInfo): void {

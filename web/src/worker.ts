@@ -26,6 +26,7 @@ import { runAudit } from './audit-run.js';
 import { detectView, looksLikeDetector } from './detect-view.js';
 import { type FolderVariant, readFolder, refuseLabelCount, refuseUnsupported } from './folder.js';
 import { browserGraphCache } from './graph-cache.js';
+import { openInTurn } from './one-run.js';
 import type { MethodInfo, ModelInfo, Reply, Request } from './protocol.js';
 import { mapNote, taskView } from './task-view.js';
 
@@ -42,6 +43,8 @@ configureWebRuntime({ wasmPaths: new URL('./ort/', self.location.href).href, thr
 
 let model: Model | undefined;
 let modelName = '';
+/** Names the current model and how it is read (its bytes' digest and the hints), for saved audit progress. */
+let modelIdentity = '';
 /** One forward pass of the current model, measured after its first (slower) run. */
 let warmForwardMs: number | undefined;
 let backend = '';
@@ -95,10 +98,12 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
       status('Converting the model (TFLite → ONNX)…');
       const converted = convertTfliteModel(tflite);
       status('Starting the model…');
-      const options = engineOptions(await digest(tflite));
+      const identity = await digest(tflite);
+      const options = engineOptions(identity);
       await useModel(
         () => openConvertedTflite(converted, defaultModelHints(labels), options),
         'ImageNet InceptionV3 (built in)',
+        identity,
       );
       post({ type: 'model', id, model: describe() });
       return;
@@ -131,7 +136,8 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
         refuseUnsupported(onnx, variant.label);
         imageInput(modelInputs(onnx, variant.label), variant.label);
       }
-      const options = engineOptions(variant ? await digest(onnx) : chosen.identity);
+      const identity = variant ? await digest(onnx) : chosen.identity;
+      const options = engineOptions(identity);
       const hints = { ...chosen.hints, ...request.hints };
       await useModel(
         () =>
@@ -139,6 +145,7 @@ async function handle(request: Exclude<Request, { type: 'cancel' }>, signal: Abo
             ? openConvertedTflite(chosen.tflite, hints, options)
             : openOnnxModel(onnx, hints, options),
         request.name,
+        `${identity} ${JSON.stringify(hints)}`,
         // The folder's labels against the file's scores, as the command line checks them; labels typed win.
         variant && chosen.config && !request.hints.labels
           ? (opened) => refuseLabelCount(chosen.config as FolderConfig, opened, variant.label)
@@ -370,6 +377,7 @@ function imageInput(
 async function useModel(
   open: () => Promise<Model>,
   name: string,
+  identity: string,
   check?: (opened: Model) => void,
 ): Promise<void> {
   const next = await open().catch(async (error) => {
@@ -388,6 +396,7 @@ async function useModel(
   model = next;
   warmForwardMs = undefined;
   modelName = name;
+  modelIdentity = identity;
   await previous?.dispose();
 }
 
@@ -396,6 +405,7 @@ function engineOptions(identity: string): OnnxModelOptions {
   return {
     maxBatch: 8,
     gradientCache: browserGraphCache(identity),
+    openSession: openInTurn,
     ...(backend === 'webgpu' ? { executionProviders: ['webgpu', 'wasm'] } : {}),
   };
 }
@@ -420,6 +430,7 @@ function describe(): ModelInfo {
   const { task, outputShape } = current.spec;
   return {
     name: modelName,
+    identity: modelIdentity,
     inputSize: size,
     classes:
       task === 'classify' || task === 'detect'

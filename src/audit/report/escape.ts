@@ -10,11 +10,11 @@ export function scriptJson(value: unknown): string {
     .replaceAll('\u2029', '\\u2029');
 }
 
-import { pictureType } from '../pictures.js';
+import { pictureType } from '../picture-type.js';
 
 /** PNG bytes as a data: URI, the only kind of picture the report's policy allows. */
 export function pngUri(png: Uint8Array): string {
-  return `data:image/png;base64,${Buffer.from(png.buffer, png.byteOffset, png.byteLength).toString('base64')}`;
+  return `data:image/png;base64,${base64(png)}`;
 }
 
 /**
@@ -24,5 +24,14 @@ export function pngUri(png: Uint8Array): string {
 export function pictureUri(bytes: Uint8Array): string {
   const type = pictureType(bytes);
   if (type === undefined) throw new TypeError('pictureUri: not a PNG, JPEG or WebP picture');
-  return `data:${type};base64,${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')}`;
+  return `data:${type};base64,${base64(bytes)}`;
+}
+
+/** Bytes in base64, with btoa (Node and browsers both have it; the report is rendered in both). */
+export function base64(bytes: Uint8Array): string {
+  let text = '';
+  // In slices: String.fromCharCode takes its arguments on the stack.
+  for (let i = 0; i < bytes.length; i += 0x8000)
+    text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
 }

@@ -1,7 +1,7 @@
 // The head every self-contained report page shares (the audit's report.html, compare's report.html): a policy
 // that allows only the page's own style and script by hash and data: pictures, so nothing is fetched.
-import { createHash } from 'node:crypto';
 import { escapeHtml } from '../../core/html.js';
+import { base64 } from './escape.js';
 
 export interface PageParts {
   readonly title: string;
@@ -13,13 +13,19 @@ export interface PageParts {
   readonly filesBeside?: boolean;
 }
 
-export function selfContainedPage({ title, style, body, script, filesBeside }: PageParts): string {
+export async function selfContainedPage({
+  title,
+  style,
+  body,
+  script,
+  filesBeside,
+}: PageParts): Promise<string> {
   const self = filesBeside ? " 'self'" : '';
   const policy = [
     "default-src 'none'",
     `img-src data:${self}`,
-    `style-src '${cspHash(style)}'`,
-    ...(script === undefined ? [] : [`script-src '${cspHash(script)}'${self}`]),
+    `style-src '${await cspHash(style)}'`,
+    ...(script === undefined ? [] : [`script-src '${await cspHash(script)}'${self}`]),
     "base-uri 'none'",
     "form-action 'none'",
   ].join('; ');
@@ -43,6 +49,8 @@ export function selfContainedPage({ title, style, body, script, filesBeside }: P
   ].join('\n');
 }
 
-function cspHash(text: string): string {
-  return `sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}`;
+/** A CSP hash source; Web Crypto, which Node and browsers both have (the web app renders reports too). */
+async function cspHash(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return `sha256-${base64(new Uint8Array(digest))}`;
 }

@@ -1,7 +1,6 @@
 // The sections of report.html, as markup: what was run, the whole dataset, every image, and the dialog.
 // Every text from rows and config passes through escapeHtml.
 
-import sharp from 'sharp';
 import { TAG_PRESENT } from '../../core/confidence.js';
 import { escapeHtml } from '../../core/html.js';
 import { INSIDE_SHARE, PARTLY_CONCENTRATION } from '../../metrics/verdict.js';
@@ -22,6 +21,7 @@ import {
 import { pictureUri, pngUri } from './escape.js';
 import { findingOptions } from './findings.js';
 import { INITIAL_SORT, PAGE_IDS } from './page-data.js';
+import { encodeSmallPng, upscaleNearest } from './png.js';
 import { DETECT_KINDS, filterWords, KINDS, kindWords, percent, plural, rowCells } from './row-view.js';
 
 /** One image's pictures, as picture files' bytes (WebP; PNG or JPEG also shown). */
@@ -58,19 +58,12 @@ export async function heatMapUri(
     }
   });
   const scale = Math.max(1, Math.round(MAP_SIDE / side));
-  const big = sharp(pixels, { raw: { width: side, height: side, channels: 3 } }).resize(
-    side * scale,
-    side * scale,
-    { kernel: 'nearest' },
-  );
-  if (!frame) return pngUri(await big.png().toBuffer());
-  const raw = { width: side * scale, height: side * scale, data: new Uint8Array(await big.raw().toBuffer()) };
-  const [a, b] = frame.map((c) => c * scale);
-  drawBox(raw, 3, [a, a, b, b], { thickness: 2 });
-  const png = await sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: 3 } })
-    .png()
-    .toBuffer();
-  return pngUri(png);
+  const big = upscaleNearest({ width: side, height: side, data: pixels }, scale);
+  if (frame) {
+    const [a, b] = frame.map((c) => c * scale);
+    drawBox(big, 3, [a, a, b, b], { thickness: 2 });
+  }
+  return pngUri(encodeSmallPng(big));
 }
 
 export function runSection(config: AuditConfig, rows: readonly AuditRow[]): string {
