@@ -10,6 +10,7 @@ import { encodeModel } from '../../src/engines/onnx/proto.js';
 import { patchModelProto } from './analytic.js';
 import { CLI, type CliResult, watch } from './cli.js';
 import { type RedisOptions, startRedis, type TestRedis } from './redis.js';
+import { writeCocoBoxes } from './watermark.js';
 
 export const SIZE = 64;
 const WATERMARK = { x0: 0, y0: 0, x1: 8, y1: 8 };
@@ -42,20 +43,7 @@ export async function watermarkAudit(
       .png()
       .toFile(join(folder, file));
   }
-  const regions = join(dir, 'regions.json');
-  await writeFile(
-    regions,
-    JSON.stringify({
-      images: files.map((file, id) => ({ id, file_name: file, width: SIZE, height: SIZE })),
-      annotations: files.map((_, id) => ({
-        id,
-        image_id: id,
-        category_id: 1,
-        bbox: [OBJECT.x, OBJECT.y, OBJECT.width, OBJECT.height],
-      })),
-      categories: [{ id: 1, name: 'object' }],
-    }),
-  );
+  const regions = await writeCocoBoxes(join(dir, 'regions.json'), files, OBJECT);
   return {
     folder,
     regions,
