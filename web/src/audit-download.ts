@@ -2,9 +2,17 @@
 // by the library's own renderer (one self-contained file), results.csv, results.jsonl, summary.json and
 // needs-attention.csv; offered one by one or all in a .zip. Made in the page from the rows: nothing is uploaded.
 import { zipSync } from 'fflate';
-import { NEEDS_ATTENTION_FILE, needsAttentionCsv } from '../../src/audit/report/findings.js';
-import { renderReport, rowsToCsv, rowsToJsonl } from '../../src/audit/report/index.js';
-import { type AuditConfig, type AuditRow, auditFindings, summarize } from '../../src/browser.js';
+import {
+  type AuditConfig,
+  type AuditRow,
+  auditFindings,
+  NEEDS_ATTENTION_FILE,
+  needsAttentionCsv,
+  renderReport,
+  rowsToCsv,
+  rowsToJsonl,
+  summarize,
+} from '../../src/browser.js';
 import type { AuditPictures } from './audit-pictures.js';
 import { download } from './export.js';
 

@@ -3,8 +3,7 @@
 // high, and a thumbnail inside THUMBNAIL_SIDE, both WebP at quality 0.75. The colouring is the library's
 // (renderOverlay); the browser's canvas scales the photo and encodes the WebP. The CLI's overlay carries a
 // legend bar under the photo; here the report's detail names the method and class instead.
-import { type AttributionMap, type RgbImage, renderOverlay } from '../../src/browser.js';
-import { resamplePlanes } from '../../src/core/resample.js';
+import { type AttributionMap, type RgbImage, renderOverlay, resamplePlanes } from '../../src/browser.js';
 
 /** As row-pictures.ts: the detail dialog's width, and twice the table's 64 CSS pixels. */
 const OVERLAY_SIDE = 640;

@@ -5,9 +5,7 @@
 // (another tab, an extension or a hand edit may have written it): every saved row passes the same check as a
 // journal's rows in the CLI (checkRow) or is ignored and redone.
 
-import { pictureType } from '../../src/audit/picture-type.js';
-import { checkRow } from '../../src/audit/row-check.js';
-import type { AuditRow } from '../../src/browser.js';
+import { type AuditRow, checkRow, pictureType } from '../../src/browser.js';
 import type { AuditPictures } from './audit-pictures.js';
 import type { AuditPhoto, AuditRegionsFile } from './audit-protocol.js';
 

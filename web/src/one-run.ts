@@ -4,11 +4,7 @@
 // (a map in the main panel while a folder audit runs), so every session it opens goes through this queue:
 // session creation, runs and releases take turns, and the second caller waits rather than failing. On plain
 // WebAssembly (headless Chromium in the tests) calls would not collide; the queue costs nothing there.
-import {
-  type OrtSession,
-  openInThisThread,
-  type SessionOpener,
-} from '../../src/engines/onnx/open-session.js';
+import { type OrtSession, openInThisThread, type SessionOpener } from '../../src/browser.js';
 
 let last: Promise<unknown> = Promise.resolve();
 
