@@ -35,8 +35,10 @@ export function number(v: unknown, what: string, min = -Infinity, max = Infinity
   return v;
 }
 
+/** A whole number in [min, max]; without max, up to the largest exact one (2^53 − 1, not named in the message). */
 export function integer(v: unknown, what: string, min: number, max?: number): number {
-  if (!Number.isInteger(v) || (v as number) < min || (max !== undefined && (v as number) > max))
+  const most = max ?? Number.MAX_SAFE_INTEGER;
+  if (!Number.isInteger(v) || (v as number) < min || (v as number) > most)
     bad(`'${what}' is not a whole number from ${min}${max !== undefined ? ` to ${max}` : ''}`);
   return v as number;
 }

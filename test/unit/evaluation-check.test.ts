@@ -103,6 +103,15 @@ describe('checkEvaluation', () => {
     expect(problem(edit)).toBe(expected);
   });
 
+  it('refuses a whole number past the exact ones (1e300 is an integer to JavaScript)', () => {
+    expect(problem((e) => (e.target.index = 1e300))).toBe(
+      "'target.index' is not a whole number from 0 to 100000000",
+    );
+    expect(problem((e) => (e.randomization.gradient[0].weights = 1e300))).toBe(
+      "'randomization.gradient[0].weights' is not a whole number from 0",
+    );
+  });
+
   it('refuses a value that is not a record at all', () => {
     expect(checkEvaluation(null)).toEqual({ problem: "'the image' is not an object" });
     expect(checkEvaluation([real])).toEqual({ problem: "'the image' is not an object" });
