@@ -199,22 +199,29 @@ function send(res: ServerResponse, status: number, body: string, headers: Record
 /** A server that accepts connections and never says a word. */
 export async function startSilentServer(): Promise<{
   url: string;
-  connections: number;
+  requests: number;
   close(): Promise<void>;
 }> {
   const sockets = new Set<Socket>();
-  let connections = 0;
+  let requests = 0;
+  // Counts requests, not TCP requests: fetch's pool may open a socket it never writes to (seen under CI
+  // load), which is no try; each request line that arrives is one.
   const server = createNetServer((socket) => {
-    connections++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    socket.resume();
+    let head = '';
+    socket.on('data', (chunk: Buffer) => {
+      head += chunk.toString('latin1');
+      const lines = head.split('\r\n');
+      head = lines.pop() ?? '';
+      requests += lines.filter((line) => /^[A-Z]+ \S+ HTTP\/1\.[01]$/.test(line)).length;
+    });
   });
   const port = await listen(server);
   return {
     url: `http://127.0.0.1:${port}/predict`,
-    get connections() {
-      return connections;
+    get requests() {
+      return requests;
     },
     close: () => {
       for (const s of sockets) s.destroy();

@@ -337,7 +337,7 @@ describe('dead endpoints fail within timeout × tries plus backoff, naming the U
     );
     expect(elapsed).toBeGreaterThanOrEqual(3 * TIMEOUT - 5);
     expect(elapsed).toBeLessThan(3 * TIMEOUT + 150 + 3000);
-    expect(silent.connections).toBe(3);
+    expect(silent.requests).toBe(3);
   });
 
   it('an endpoint that dies after loading fails the predict call the same way', async () => {
