@@ -58,12 +58,25 @@ describe('pictureType', () => {
 });
 
 describe('encodeRgbWebp', () => {
-  it('refuses pixels that do not match the size, and a quality outside 1–100', async () => {
+  it('refuses pixels that do not match the size, a quality outside 1–100 and an effort outside 0–6', async () => {
     const image = { width: 2, height: 2, data: new Uint8Array(12) };
     await expect(encodeRgbWebp({ ...image, data: new Uint8Array(11) }, 75)).rejects.toThrow(SightlineError);
     await expect(encodeRgbWebp(image, 0)).rejects.toThrow(/quality/);
     await expect(encodeRgbWebp(image, 101)).rejects.toThrow(/quality/);
     await expect(encodeRgbWebp(image, 7.5)).rejects.toThrow(/quality/);
     expect(pictureType(await encodeRgbWebp(image, 75))).toBe('image/webp');
+    await expect(encodeRgbWebp(image, 75, 7)).rejects.toThrow(/effort/);
+    await expect(encodeRgbWebp(image, 75, -1)).rejects.toThrow(/effort/);
+  });
+
+  it('passes the effort to libwebp: a lower effort gives other bytes of the same picture', async () => {
+    const image = photo(320, 240);
+    const fast = await encodeRgbWebp(image, 75, 0);
+    const thorough = await encodeRgbWebp(image, 75, 6);
+    expect(Buffer.from(fast).equals(Buffer.from(thorough))).toBe(false);
+    for (const bytes of [fast, thorough]) {
+      const decoded = await sharp(bytes).metadata();
+      expect([decoded.width, decoded.height]).toEqual([320, 240]);
+    }
   });
 });
