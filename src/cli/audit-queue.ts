@@ -5,6 +5,8 @@ import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { errorRow } from '../audit/audit.js';
 import type { RenderedPictures } from '../audit/row-pictures.js';
+import type { ShortcutConfig } from '../audit/shortcut-types.js';
+import type { ShortcutTester } from '../audit/shortcuts.js';
 import type { AuditRow, ImageRegions } from '../audit/types.js';
 import { SightlineError } from '../core/errors.js';
 import type { OptionValue } from '../core/method.js';
@@ -13,7 +15,14 @@ import type { AnyMethod } from '../methods/registry.js';
 import type { ModelHints } from '../models/spec.js';
 import { redisTarget } from '../queue/connection.js';
 import { auditOnQueue as runOnQueue } from '../queue/coordinator.js';
-import { type JobImage, type JobSettings, jobRegions } from '../queue/job.js';
+import {
+  type JobImage,
+  type JobPartner,
+  type JobPartners,
+  type JobSettings,
+  type JobShortcutSettings,
+  jobRegions,
+} from '../queue/job.js';
 import { type ModelFlags, modelHints } from './options.js';
 import { printError, safeName } from './print.js';
 
@@ -61,6 +70,8 @@ export interface QueueContext {
   regions(file: string): ImageRegions | undefined;
   readonly signal: AbortSignal;
   keepRow(row: AuditRow, pictures?: RenderedPictures): Promise<void>;
+  /** --shortcuts: its settings and the tester over every image with regions, whose choices the jobs carry. */
+  readonly shortcuts?: { readonly config: ShortcutConfig; readonly tester: ShortcutTester };
 }
 
 export async function auditOnQueue(url: string, flags: QueueFlags, context: QueueContext): Promise<void> {
@@ -79,6 +90,7 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
     topK: flags.top,
     tolerance: flags.pointingTolerance,
     faithfulness: flags.faithfulness === true,
+    ...(context.shortcuts ? { shortcuts: await shortcutSettings(context.shortcuts, context.signal) } : {}),
   };
   const images: JobImage[] = [];
   for (const file of context.files) {
@@ -105,6 +117,7 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
     target,
     settings,
     images,
+    ...(context.shortcuts ? { partners: shortcutPartners(images, context.shortcuts.tester, context) } : {}),
     out: resolve(flags.out),
     attempts: flags.attempts,
     inFlight: flags.inFlight,
@@ -129,6 +142,44 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
       );
     },
   });
+}
+
+/**
+ * The shortcut settings every job carries. With background 'mean' the mean colour is over every image with
+ * regions, which no worker reads: it is computed here once, as the local audit computes it.
+ */
+async function shortcutSettings(
+  shortcuts: NonNullable<QueueContext['shortcuts']>,
+  signal: AbortSignal,
+): Promise<JobShortcutSettings> {
+  if (shortcuts.config.background !== 'mean') return shortcuts.config;
+  printError(
+    'Queue: reading every image with regions once for the mean colour (--shortcut-background mean).\n',
+  );
+  return { ...shortcuts.config, meanColour: await shortcuts.tester.meanColour(signal) };
+}
+
+/** Each image's swap partners, as the local audit chooses them, by what a worker needs to cut their backgrounds. */
+function shortcutPartners(
+  images: readonly JobImage[],
+  tester: ShortcutTester,
+  context: QueueContext,
+): Map<string, JobPartners> {
+  // Partners are lenders of a background, so each has regions (ShortcutTester takes no other).
+  const reference = (file: string): JobPartner => ({
+    file,
+    source: context.source(file),
+    regions: jobRegions(context.regions(file)).regions as JobPartner['regions'],
+  });
+  return new Map(
+    images.map(({ file }) => {
+      const { random, same } = tester.partnersOf(file);
+      return [
+        file,
+        { ...(random ? { random: reference(random) } : {}), ...(same ? { same: reference(same) } : {}) },
+      ];
+    }),
+  );
 }
 
 /**
