@@ -11,6 +11,7 @@ import type { AuditRow, ImageRegions } from '../audit/types.js';
 import { SightlineError } from '../core/errors.js';
 import type { OptionValue } from '../core/method.js';
 import type { ModelTask } from '../core/model.js';
+import { passedOverError } from '../io/list-images.js';
 import type { AnyMethod } from '../methods/registry.js';
 import type { ModelHints } from '../models/spec.js';
 import { redisTarget } from '../queue/connection.js';
@@ -97,8 +98,7 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
     const reason = context.passedOver.get(file);
     if (reason !== undefined) {
       // Not an image a worker could read: its row is written here, as a local audit writes it.
-      const error = new SightlineError('IO', `'${file}' ${reason}; expected a regular image file.`, { file });
-      await context.keepRow(errorRow(file, error, {}, 0));
+      await context.keepRow(errorRow(file, passedOverError(file, reason), {}, 0));
       continue;
     }
     const label = context.label(file);
@@ -166,11 +166,15 @@ function shortcutPartners(
   context: QueueContext,
 ): Map<string, JobPartners> {
   // Partners are lenders of a background, so each has regions (ShortcutTester takes no other).
-  const reference = (file: string): JobPartner => ({
-    file,
-    source: context.source(file),
-    regions: jobRegions(context.regions(file)).regions as JobPartner['regions'],
-  });
+  const reference = (file: string): JobPartner => {
+    const unreadable = context.passedOver.get(file);
+    return {
+      file,
+      source: context.source(file),
+      regions: jobRegions(context.regions(file)).regions as JobPartner['regions'],
+      ...(unreadable !== undefined ? { unreadable } : {}),
+    };
+  };
   return new Map(
     images.map(({ file }) => {
       const { random, same } = tester.partnersOf(file);

@@ -62,7 +62,14 @@ export interface JobPartners {
   readonly same?: JobPartner;
 }
 
-export type JobPartner = Omit<JobImage, 'label' | 'regions'> & Required<Pick<JobImage, 'regions'>>;
+export type JobPartner = Omit<JobImage, 'label' | 'regions'> &
+  Required<Pick<JobImage, 'regions'>> & {
+    /**
+     * Why the coordinator's listing passed this image over (a FIFO, a link out of the folder or to nothing;
+     * io/list-images.ts): a worker does not read it, and the row says why, as a local audit's does.
+     */
+    readonly unreadable?: string;
+  };
 
 export interface JobImage {
   /** The row's identity, as a local audit names it (the path relative to the audited folder). */
@@ -234,10 +241,16 @@ function checkPartners(value: unknown): JobPartners {
   const partners: { random?: JobPartner; same?: JobPartner } = {};
   for (const key of ['random', 'same'] as const) {
     if (o[key] === undefined) continue;
-    const { file, source, regions } = checkImage(o[key], `partners.${key}`);
-    if (!regions)
-      bad(`'partners.${key}.regions' is missing; a partner lends the background around its regions`);
-    partners[key] = { file, source, regions };
+    const name = `partners.${key}`;
+    const { file, source, regions } = checkImage(o[key], name);
+    if (!regions) bad(`'${name}.regions' is missing; a partner lends the background around its regions`);
+    const { unreadable } = o[key] as Record<string, unknown>;
+    partners[key] = {
+      file,
+      source,
+      regions,
+      ...(unreadable !== undefined ? { unreadable: text(unreadable, `${name}.unreadable`) } : {}),
+    };
   }
   return partners;
 }

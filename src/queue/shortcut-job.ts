@@ -5,6 +5,7 @@ import { realpath } from 'node:fs/promises';
 import type { ShortcutRowPart } from '../audit/shortcut-types.js';
 import { type ShortcutInput, ShortcutTester } from '../audit/shortcuts.js';
 import type { Model } from '../core/model.js';
+import { passedOverError } from '../io/list-images.js';
 import { jobRegionMask, loadJobImage } from './inputs.js';
 import { type AuditJob, confine, type JobPartner } from './job.js';
 
@@ -22,7 +23,10 @@ export function jobShortcuts(
     model,
     given.map((partner) => ({
       file: partner.file,
-      load: () => loadJobImage(partner, roots),
+      load: () =>
+        partner.unreadable === undefined
+          ? loadJobImage(partner, roots)
+          : Promise.reject(passedOverError(partner.file, partner.unreadable)),
       regionMask: (width, height) => jobRegionMask(partner, roots, width, height),
     })),
     { background: settings.background, removal: settings.removal, seed: settings.seed },
@@ -32,7 +36,7 @@ export function jobShortcuts(
     },
   );
   return async (input) => {
-    for (const partner of given) await refuseOutside(partner, roots);
+    for (const partner of given) if (partner.unreadable === undefined) await refuseOutside(partner, roots);
     return tester.test(input);
   };
 }

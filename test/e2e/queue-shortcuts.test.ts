@@ -2,7 +2,7 @@
 // rows, summary and report of a local `audit --shortcuts` with the same settings, the swaps' answers what the
 // partners' corners give by hand; and jobs whose shortcut fields were written by someone else become error rows,
 // the worker still running.
-import { readFile } from 'node:fs/promises';
+import { readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ import {
   shortcutAuditArgs,
   shortcutDataset,
 } from '../helpers/shortcuts.js';
+import { writeCocoBoxes } from '../helpers/watermark.js';
 
 const COUNTS = { watermarked: 4, clean: 3 } as const;
 const N = COUNTS.watermarked + COUNTS.clean;
@@ -49,8 +50,8 @@ async function outputs(out: string) {
 }
 
 /** The same audit here and on the queue; both must succeed. */
-async function bothWays(name: string, modelArgs: string[], extra: string[] = []) {
-  const args = (out: string) => shortcutAuditArgs(data, modelArgs, out, extra);
+async function bothWays(name: string, modelArgs: string[], extra: string[] = [], dataset = data) {
+  const args = (out: string) => shortcutAuditArgs(dataset, modelArgs, out, extra);
   const localOut = join(q.dir, `${name}-local`);
   const queuedOut = join(q.dir, `${name}-queued`);
   const local = await runCli(args(localOut));
@@ -131,6 +132,24 @@ describe('sightline audit --shortcuts --queue', () => {
         6,
       );
     }
+  }, 120_000);
+});
+
+describe('a queued shortcut audit whose folder holds an entry that is not a regular file', () => {
+  it('lends no background from it: the worker never reads it, and the rows say why as local ones do', async () => {
+    const linked = await shortcutDataset(join(q.dir, 'linked'), COUNTS);
+    // A link to nothing with regions of its own: the listing passes it over, yet it is a partner like any other.
+    await symlink(join(q.dir, 'nowhere.png'), join(linked.folder, 'clean', 'img9.png'));
+    await writeCocoBoxes(linked.regions, [...linked.labels.keys(), 'clean/img9.png'], OBJECT);
+    const { local, queued } = await bothWays('linked', linked.watermarkArgs, [], linked);
+    expect(queued.rows).toHaveLength(N + 1);
+    expect(queued.rows.map(withoutTime)).toEqual(local.rows.map(withoutTime));
+    const problems = queued.rows.flatMap((row) => row.shortcuts?.problems ?? []);
+    expect(problems.length).toBeGreaterThan(0);
+    for (const problem of problems)
+      expect(problem).toBe(
+        "the background of 'clean/img9.png' could not be read: 'clean/img9.png' is a link to nothing (dangling or looping); expected a regular image file.",
+      );
   }, 120_000);
 });
 

@@ -121,6 +121,10 @@ describe('checkAuditJob with shortcut tests', () => {
     // A partner's label plays no part (the coordinator chose the partners): it is not passed on.
     const labelled = { ...withShortcuts, partners: { random: { ...partner('b.png'), label: 'cat' } } };
     expect(checkAuditJob(labelled).partners).toEqual({ random: partner('b.png') });
+    const passedOver = { ...partner('b.png'), unreadable: 'is a FIFO, not a regular file' };
+    expect(checkAuditJob({ ...withShortcuts, partners: { same: passedOver } }).partners).toEqual({
+      same: passedOver,
+    });
     const { image, partners } = withShortcuts;
     expect(jobId(results, image, partners)).toBe(jobId(results, image, structuredClone(partners)));
     expect(jobId(results, image, partners)).not.toBe(jobId(results, image));
@@ -166,6 +170,10 @@ describe('checkAuditJob with shortcut tests', () => {
     [
       { ...withShortcuts, partners: { same: { file: 'b.png', source: '/data/b.png' } } },
       "'partners.same.regions' is missing",
+    ],
+    [
+      { ...withShortcuts, partners: { same: { ...partner('b.png'), unreadable: 5 } } },
+      "'partners.same.unreadable' is not a text of 1 to 4096 characters",
     ],
     [
       settingsWith({ background: 'plaid' }),
