@@ -91,7 +91,6 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
     topK: flags.top,
     tolerance: flags.pointingTolerance,
     faithfulness: flags.faithfulness === true,
-    ...(context.shortcuts ? { shortcuts: await shortcutSettings(context.shortcuts, context.signal) } : {}),
   };
   const images: JobImage[] = [];
   for (const file of context.files) {
@@ -112,12 +111,16 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
   printError(
     `Queue: ${images.length} image${images.length === 1 ? '' : 's'} for the workers on ${target.shown}.\n`,
   );
+  // No image left (a finished audit run again): no job carries them, and the mean colour's pass is saved.
+  const shortcuts = images.length > 0 ? context.shortcuts : undefined;
   let lastLine = 0;
   await runOnQueue({
     target,
-    settings,
+    settings: shortcuts
+      ? { ...settings, shortcuts: await shortcutSettings(shortcuts, context.signal) }
+      : settings,
     images,
-    ...(context.shortcuts ? { partners: shortcutPartners(images, context.shortcuts.tester, context) } : {}),
+    ...(shortcuts ? { partners: jobPartners(images, shortcuts.tester, context) } : {}),
     out: resolve(flags.out),
     attempts: flags.attempts,
     inFlight: flags.inFlight,
@@ -160,7 +163,7 @@ async function shortcutSettings(
 }
 
 /** Each image's swap partners, as the local audit chooses them, by what a worker needs to cut their backgrounds. */
-function shortcutPartners(
+function jobPartners(
   images: readonly JobImage[],
   tester: ShortcutTester,
   context: QueueContext,

@@ -104,6 +104,17 @@ describe('sightline audit --shortcuts --queue', () => {
     expect(stderr).toContain('Queue: reading every image with regions once for the mean colour');
     expect(queued.rows.map(withoutTime)).toEqual(local.rows.map(withoutTime));
     expect(queued.summary).toEqual(local.summary);
+    // Run again, every image is done: nothing is enqueued, and the mean colour is not read again.
+    const out = join(q.dir, 'mean-queued');
+    const again = await runCli([
+      ...shortcutAuditArgs(data, data.watermarkArgs, out, extra),
+      '--queue',
+      q.redis.url,
+    ]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`resuming: ${N} already done, 0 to go`);
+    expect(again.stderr).not.toContain('mean colour');
+    expect((await outputs(out)).rows).toEqual(queued.rows);
     // Seed 7 draws other partners than seed 0 for some photo, or this test would not show the seed travels.
     const seed0 = (await outputs(join(q.dir, 'watermark-local'))).rows;
     const partners = (rows: AuditRow[]) => rows.map((r) => r.shortcuts!.partners);
