@@ -41,6 +41,18 @@ export interface ShortcutInput {
   readonly signal?: AbortSignal;
 }
 
+/** Each file's swap partners, by file name (shortcutPartners). */
+export type ShortcutPartners = ReadonlyMap<string, { readonly random?: string; readonly same?: string }>;
+
+/**
+ * What another process already worked out over the whole audit, for a tester that sees only part of it (a queue
+ * worker, given one image's partners): the partners, and the mean colour when the background fill is 'mean'.
+ */
+export interface ShortcutChoices {
+  readonly partners: ShortcutPartners;
+  readonly meanColour?: readonly [number, number, number];
+}
+
 /** Object-less backgrounds kept for reuse as other images' swaps (each a few MB at most at the input's size). */
 const BACKGROUND_CACHE = 8;
 
@@ -78,7 +90,7 @@ export function shortcutPartners(
 
 /** Runs the shortcut tests of an audit's images against the backgrounds of `sources`. */
 export class ShortcutTester {
-  private readonly partners: Map<string, { random?: string; same?: string }>;
+  private readonly partners: ShortcutPartners;
   private readonly sources: Map<string, ShortcutSource>;
   private readonly backgrounds = new Map<string, Promise<Float32Array>>();
   private datasetMean?: Promise<[number, number, number]>;
@@ -87,6 +99,7 @@ export class ShortcutTester {
     private readonly model: Model,
     sources: readonly ShortcutSource[],
     private readonly config: ShortcutConfig,
+    chosen?: ShortcutChoices,
   ) {
     const task = model.spec.task ?? 'classify';
     if (task !== 'classify')
@@ -96,7 +109,13 @@ export class ShortcutTester {
         { task },
       );
     this.sources = new Map(sources.map((s) => [s.file, s]));
-    this.partners = shortcutPartners(sources, config.seed);
+    this.partners = chosen?.partners ?? shortcutPartners(sources, config.seed);
+    if (chosen?.meanColour) this.datasetMean = Promise.resolve([...chosen.meanColour]);
+  }
+
+  /** Each file's partners, as test() uses them. */
+  partnersOf(file: string): { readonly random?: string; readonly same?: string } {
+    return this.partners.get(file) ?? {};
   }
 
   async test(input: ShortcutInput): Promise<ShortcutRowPart> {
@@ -129,7 +148,7 @@ export class ShortcutTester {
       ['objectOnly', paste(scene.mask, scene.planes, background)],
       ['objectRemoved', removed],
     ];
-    const partners = this.partners.get(input.file) ?? {};
+    const partners = this.partnersOf(input.file);
     const problems: string[] = [];
     for (const [variant, partner] of [
       ['swapRandom', partners.random],
@@ -230,7 +249,7 @@ export class ShortcutTester {
   }
 
   /** The audit's mean colour at the model's input, over every image that can be read (grey when none can). */
-  private meanColour(signal: AbortSignal | undefined): Promise<[number, number, number]> {
+  meanColour(signal?: AbortSignal): Promise<[number, number, number]> {
     this.datasetMean ??= (async () => {
       const sum = [0, 0, 0];
       let n = 0;

@@ -2,9 +2,9 @@
 import type { AuditItem } from '../audit/audit.js';
 import { checkShapes, readMask, regionsFor } from '../audit/regions/index.js';
 import type { ImageRegions } from '../audit/types.js';
-import { SightlineError } from '../core/errors.js';
 import { shapesMask } from '../core/regions/mask.js';
 import { decodeSource } from '../io/fetch-image.js';
+import { passedOverError } from '../io/list-images.js';
 
 export interface ItemSources {
   /** Every audited file, relative to the folder (regions may name an image by its base name among them). */
@@ -26,7 +26,7 @@ export function auditItems(s: ItemSources): (file: string) => AuditItem {
       load: async () => {
         const reason = s.passedOver.get(file);
         if (reason === undefined) return decodeSource(s.sourceOf(file), file);
-        throw new SightlineError('IO', `'${file}' ${reason}; expected a regular image file.`, { file });
+        throw passedOverError(file, reason);
       },
       label: s.labels ? labelFor(s.labels, file) : undefined,
       regionMask: imageRegions

@@ -5,15 +5,25 @@ import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { errorRow } from '../audit/audit.js';
 import type { RenderedPictures } from '../audit/row-pictures.js';
+import type { ShortcutConfig } from '../audit/shortcut-types.js';
+import type { ShortcutTester } from '../audit/shortcuts.js';
 import type { AuditRow, ImageRegions } from '../audit/types.js';
 import { SightlineError } from '../core/errors.js';
 import type { OptionValue } from '../core/method.js';
 import type { ModelTask } from '../core/model.js';
+import { passedOverError } from '../io/list-images.js';
 import type { AnyMethod } from '../methods/registry.js';
 import type { ModelHints } from '../models/spec.js';
 import { redisTarget } from '../queue/connection.js';
 import { auditOnQueue as runOnQueue } from '../queue/coordinator.js';
-import { type JobImage, type JobSettings, jobRegions } from '../queue/job.js';
+import {
+  type JobImage,
+  type JobPartner,
+  type JobPartners,
+  type JobSettings,
+  type JobShortcutSettings,
+  jobRegions,
+} from '../queue/job.js';
 import { type ModelFlags, modelHints } from './options.js';
 import { printError, safeName } from './print.js';
 
@@ -61,6 +71,8 @@ export interface QueueContext {
   regions(file: string): ImageRegions | undefined;
   readonly signal: AbortSignal;
   keepRow(row: AuditRow, pictures?: RenderedPictures): Promise<void>;
+  /** --shortcuts: its settings and the tester over every image with regions, whose choices the jobs carry. */
+  readonly shortcuts?: { readonly config: ShortcutConfig; readonly tester: ShortcutTester };
 }
 
 export async function auditOnQueue(url: string, flags: QueueFlags, context: QueueContext): Promise<void> {
@@ -85,8 +97,7 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
     const reason = context.passedOver.get(file);
     if (reason !== undefined) {
       // Not an image a worker could read: its row is written here, as a local audit writes it.
-      const error = new SightlineError('IO', `'${file}' ${reason}; expected a regular image file.`, { file });
-      await context.keepRow(errorRow(file, error, {}, 0));
+      await context.keepRow(errorRow(file, passedOverError(file, reason), {}, 0));
       continue;
     }
     const label = context.label(file);
@@ -100,11 +111,16 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
   printError(
     `Queue: ${images.length} image${images.length === 1 ? '' : 's'} for the workers on ${target.shown}.\n`,
   );
+  // No image left (a finished audit run again): no job carries them, and the mean colour's pass is saved.
+  const shortcuts = images.length > 0 ? context.shortcuts : undefined;
   let lastLine = 0;
   await runOnQueue({
     target,
-    settings,
+    settings: shortcuts
+      ? { ...settings, shortcuts: await shortcutSettings(shortcuts, context.signal) }
+      : settings,
     images,
+    ...(shortcuts ? { partners: jobPartners(images, shortcuts.tester, context) } : {}),
     out: resolve(flags.out),
     attempts: flags.attempts,
     inFlight: flags.inFlight,
@@ -129,6 +145,48 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
       );
     },
   });
+}
+
+/**
+ * The shortcut settings every job carries. With background 'mean' the mean colour is over every image with
+ * regions, which no worker reads: it is computed here once, as the local audit computes it.
+ */
+async function shortcutSettings(
+  shortcuts: NonNullable<QueueContext['shortcuts']>,
+  signal: AbortSignal,
+): Promise<JobShortcutSettings> {
+  if (shortcuts.config.background !== 'mean') return shortcuts.config;
+  printError(
+    'Queue: reading every image with regions once for the mean colour (--shortcut-background mean).\n',
+  );
+  return { ...shortcuts.config, meanColour: await shortcuts.tester.meanColour(signal) };
+}
+
+/** Each image's swap partners, as the local audit chooses them, by what a worker needs to cut their backgrounds. */
+function jobPartners(
+  images: readonly JobImage[],
+  tester: ShortcutTester,
+  context: QueueContext,
+): Map<string, JobPartners> {
+  // Partners are lenders of a background, so each has regions (ShortcutTester takes no other).
+  const reference = (file: string): JobPartner => {
+    const unreadable = context.passedOver.get(file);
+    return {
+      file,
+      source: context.source(file),
+      regions: jobRegions(context.regions(file)).regions as JobPartner['regions'],
+      ...(unreadable !== undefined ? { unreadable } : {}),
+    };
+  };
+  return new Map(
+    images.map(({ file }) => {
+      const { random, same } = tester.partnersOf(file);
+      return [
+        file,
+        { ...(random ? { random: reference(random) } : {}), ...(same ? { same: reference(same) } : {}) },
+      ];
+    }),
+  );
 }
 
 /**

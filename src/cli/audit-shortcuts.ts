@@ -21,7 +21,6 @@ export interface ShortcutFlags {
   shortcutRemoval: ObjectFill;
   shortcutSeed: number;
   regions?: string;
-  queue?: string;
 }
 
 export function addShortcutOptions(cmd: Command): void {
@@ -57,11 +56,6 @@ export function shortcutConfig(flags: ShortcutFlags): ShortcutConfig | undefined
     throw new SightlineError(
       'INVALID_ARGUMENT',
       "--shortcuts needs --regions: the tests remove each image's object, show it alone and paste it onto other backgrounds, so they must know where the object is. Pass --regions with a COCO, VOC or CSV file, or a folder of mask PNGs.",
-    );
-  if (flags.queue !== undefined)
-    throw new SightlineError(
-      'INVALID_ARGUMENT',
-      '--shortcuts cannot run on a queue yet (--queue): the swaps need the backgrounds of other images, which the workers do not share. Run the audit here, without --queue.',
     );
   return { background: flags.shortcutBackground, removal: flags.shortcutRemoval, seed: flags.shortcutSeed };
 }

@@ -332,6 +332,7 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
           regions: (file) => (regions ? regionsFor(regions, file, files) : undefined),
           signal: interrupt.signal,
           keepRow,
+          ...(shortcuts ? { shortcuts } : {}),
         });
       else
         await auditImages(items, {

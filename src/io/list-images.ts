@@ -2,7 +2,7 @@
 import type { Dirent } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { extname, isAbsolute, join, relative } from 'node:path';
-import { invalidArgument, type SightlineError } from '../core/errors.js';
+import { invalidArgument, SightlineError } from '../core/errors.js';
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif']);
 
@@ -29,6 +29,11 @@ export function noImages(folder: string): SightlineError {
 export interface PassedOver {
   readonly file: string;
   readonly reason: string;
+}
+
+/** The error of an entry passed over, wherever it is asked to be read (as an image, or as another's partner). */
+export function passedOverError(file: string, reason: string): SightlineError {
+  return new SightlineError('IO', `'${file}' ${reason}; expected a regular image file.`, { file });
 }
 
 /**

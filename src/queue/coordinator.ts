@@ -17,9 +17,11 @@ import {
   JOB_VERSION,
   JOBS_QUEUE,
   type JobImage,
+  type JobPartners,
   type JobSettings,
   jobId,
   resultsQueueName,
+  SHORTCUTS_JOB_VERSION,
 } from './job.js';
 
 /** What every queued run (audit or evaluate) shares: where, which images, how many at once, what to tell. */
@@ -48,6 +50,8 @@ export interface QueueRunBase {
 
 export interface QueueAuditRequest extends QueueRunBase {
   readonly settings: JobSettings;
+  /** With settings.shortcuts: each image's swap partners (an image missing here has none). */
+  readonly partners?: ReadonlyMap<string, JobPartners>;
   /** Writes one row (and its pictures), once per image, in the order results arrive. */
   keep(row: AuditRow, pictures?: RenderedPictures): Promise<void>;
 }
@@ -56,6 +60,8 @@ export interface QueueAuditRequest extends QueueRunBase {
 export interface QueueRun extends QueueRunBase {
   readonly settings: unknown;
   jobData(image: JobImage, results: string, attempts: number): unknown;
+  /** What else an image's job carries beyond the settings and the image, for its id (queue/job.ts jobId). */
+  jobExtra?(image: JobImage): unknown;
   /** Handles one image's result (untrusted: check it), once per image. */
   accept(file: string, result: Record<string, unknown>): Promise<void>;
 }
@@ -74,15 +80,20 @@ export const SWEEP_EVERY_MS = 30_000;
 
 /** An audit on the queue: rows checked as journal lines are, then kept (pictures first, then the row). */
 export function auditOnQueue(request: QueueAuditRequest): Promise<void> {
+  const { partners } = request;
+  const shortcuts = request.settings.shortcuts !== undefined;
+  const partnersOf = (image: JobImage) => partners?.get(image.file) ?? {};
   return runOnQueue({
     ...request,
     jobData: (image, results, attempts): AuditJob => ({
-      v: JOB_VERSION,
+      v: shortcuts ? SHORTCUTS_JOB_VERSION : JOB_VERSION,
       results,
       attempts,
       settings: request.settings,
       image,
+      ...(shortcuts ? { partners: partnersOf(image) } : {}),
     }),
+    ...(shortcuts ? { jobExtra: partnersOf } : {}),
     async accept(file, result) {
       const { row, pictures } = readResult(file, result as unknown as AuditResult);
       await request.keep(row, pictures);
@@ -207,7 +218,7 @@ export async function runOnQueue(request: QueueRun): Promise<void> {
             name: 'image',
             data: request.jobData(image, results, attempts),
             opts: {
-              jobId: jobId(results, image),
+              jobId: jobId(results, image, request.jobExtra?.(image)),
               attempts,
               backoff: { type: 'exponential' as const, delay: 1000 },
               removeOnComplete: true,

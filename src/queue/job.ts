@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { BACKGROUND_FILLS, OBJECT_FILLS, type ShortcutConfig } from '../audit/shortcut-types.js';
 import type { ImageRegions } from '../audit/types.js';
 import { fileErrorReason, SightlineError } from '../core/errors.js';
 import type { OptionValue } from '../core/method.js';
@@ -17,6 +18,12 @@ export const JOBS_QUEUE = 'sightline-audit';
 /** An audit's results queue: one per audit (settings and output folder), so two audits never mix rows. */
 const RESULTS_NAME = /^sightline-results-[0-9a-f]{16}$/;
 export const JOB_VERSION = 1;
+/**
+ * The version of an audit job with shortcut tests (settings.shortcuts and partners): a worker from before them
+ * would drop both and send a row without its tests, so it must refuse the job instead ('v' is not its 1).
+ * Every other job stays version 1, which such workers still take.
+ */
+export const SHORTCUTS_JOB_VERSION = 2;
 
 const MAX_TEXT = 4096;
 const MAX_SHAPES = 10_000;
@@ -34,7 +41,35 @@ export interface JobSettings {
   readonly topK: number;
   readonly tolerance: number;
   readonly faithfulness: boolean;
+  /** audit --shortcuts: how the variants are made (the same for every image). */
+  readonly shortcuts?: JobShortcutSettings;
 }
+
+export interface JobShortcutSettings extends ShortcutConfig {
+  /**
+   * With background 'mean': the audit's mean colour at the model's input (0..255 RGB), over every image with
+   * regions, computed once by the coordinator; a worker reads only its image and that image's partners.
+   */
+  readonly meanColour?: readonly [number, number, number];
+}
+
+/**
+ * The images whose backgrounds an image's swaps take, chosen by the coordinator as a local audit chooses them
+ * (audit/shortcuts.ts shortcutPartners), each with what a worker needs to cut its background out.
+ */
+export interface JobPartners {
+  readonly random?: JobPartner;
+  readonly same?: JobPartner;
+}
+
+export type JobPartner = Omit<JobImage, 'label' | 'regions'> &
+  Required<Pick<JobImage, 'regions'>> & {
+    /**
+     * Why the coordinator's listing passed this image over (a FIFO, a link out of the folder or to nothing;
+     * io/list-images.ts): a worker does not read it, and the row says why, as a local audit's does.
+     */
+    readonly unreadable?: string;
+  };
 
 export interface JobImage {
   /** The row's identity, as a local audit names it (the path relative to the audited folder). */
@@ -50,13 +85,15 @@ export interface JobImage {
 }
 
 export interface AuditJob {
-  readonly v: typeof JOB_VERSION;
+  readonly v: typeof JOB_VERSION | typeof SHORTCUTS_JOB_VERSION;
   /** The results queue the row goes to. */
   readonly results: string;
   /** Times a worker may die on this image (or fail to load the model) before it becomes an error row. */
   readonly attempts: number;
   readonly settings: JobSettings;
   readonly image: JobImage;
+  /** With settings.shortcuts: the image's swap partners (none when it has no region or no other image has). */
+  readonly partners?: JobPartners;
 }
 
 /** A finished image: its row (checked again by the coordinator) and pictures, base64 WebP. */
@@ -75,9 +112,14 @@ export function resultsQueueName(settings: unknown, out: string, host: string): 
   return `sightline-results-${hash([settings, out, host], 16)}`;
 }
 
-/** A job's id: the same image of the same audit is one job, however often it is enqueued. */
-export function jobId(results: string, image: JobImage): string {
-  return `a${hash([results, image.file, image.source], 32)}`;
+/**
+ * A job's id: the same image of the same audit is one job, however often it is enqueued. `more` is what else
+ * the job carries for this image (its shortcut partners), so that a dataset whose partners changed is not
+ * served by a job enqueued before; absent, the id is what it always was.
+ */
+export function jobId(results: string, image: JobImage, more?: unknown): string {
+  const parts = [results, image.file, image.source];
+  return `a${hash(more === undefined ? parts : [...parts, more], 32)}`;
 }
 
 /**
@@ -98,17 +140,27 @@ export function jobRegions(regions: ImageRegions | undefined): Pick<JobImage, 'r
 /** A job's data as a worker may use it, or a SightlineError naming the first thing wrong. */
 export function checkAuditJob(value: unknown): AuditJob {
   const o = record(value, 'the job');
-  if (o.v !== JOB_VERSION)
-    bad(`'v' is ${shown(o.v)}, expected ${JOB_VERSION} (a worker of another version?)`);
+  if (o.v !== JOB_VERSION && o.v !== SHORTCUTS_JOB_VERSION)
+    bad(
+      `'v' is ${shown(o.v)}, expected ${JOB_VERSION} or ${SHORTCUTS_JOB_VERSION} (a worker of another version?)`,
+    );
   const results = text(o.results, 'results');
   if (!RESULTS_NAME.test(results)) bad("'results' is not a Sightline results queue name");
   const attempts = integer(o.attempts, 'attempts', 1, 100);
+  const settings = checkSettings(o.settings);
+  const shortcuts = settings.shortcuts !== undefined;
+  if (shortcuts !== (o.v === SHORTCUTS_JOB_VERSION))
+    bad(
+      `'v' is ${shown(o.v)}, expected ${shortcuts ? SHORTCUTS_JOB_VERSION : JOB_VERSION} for a job ${shortcuts ? 'with' : 'without'} 'settings.shortcuts'`,
+    );
+  if (!shortcuts && o.partners !== undefined) bad("'partners' is given without 'settings.shortcuts'");
   return {
-    v: JOB_VERSION,
+    v: shortcuts ? SHORTCUTS_JOB_VERSION : JOB_VERSION,
     results,
     attempts,
-    settings: checkSettings(o.settings),
-    image: checkImage(o.image),
+    settings,
+    image: checkImage(o.image, 'image'),
+    ...(shortcuts ? { partners: checkPartners(o.partners) } : {}),
   };
 }
 
@@ -148,7 +200,59 @@ function checkSettings(value: unknown): JobSettings {
     topK: integer(o.topK, 'settings.topK', 1, 1000),
     tolerance: tolerance as number,
     faithfulness: o.faithfulness as boolean,
+    ...(o.shortcuts !== undefined ? { shortcuts: checkShortcutSettings(o.shortcuts) } : {}),
   };
+}
+
+function checkShortcutSettings(value: unknown): JobShortcutSettings {
+  const o = record(value, 'settings.shortcuts');
+  const background = oneOf(o.background, 'settings.shortcuts.background', BACKGROUND_FILLS);
+  const removal = oneOf(o.removal, 'settings.shortcuts.removal', OBJECT_FILLS);
+  const seed = integer(o.seed, 'settings.shortcuts.seed', 0, 0xffffffff);
+  const colour = o.meanColour;
+  if ((background === 'mean') !== (colour !== undefined))
+    bad(
+      `'settings.shortcuts.meanColour' is ${background === 'mean' ? 'missing' : 'given'}; it comes with background 'mean' only`,
+    );
+  if (
+    colour !== undefined &&
+    (!Array.isArray(colour) ||
+      colour.length !== 3 ||
+      colour.some((c) => typeof c !== 'number' || !(c >= 0 && c <= 255)))
+  )
+    bad("'settings.shortcuts.meanColour' is not three numbers from 0 to 255");
+  return {
+    background,
+    removal,
+    seed,
+    ...(colour !== undefined ? { meanColour: [...colour] as [number, number, number] } : {}),
+  };
+}
+
+/** An image's swap partners: 'random' and 'same' at most, each an image with regions, checked as the image is. */
+function checkPartners(value: unknown): JobPartners {
+  const o = record(value, 'partners');
+  const keys = Object.keys(o);
+  const others = keys.filter((k) => k !== 'random' && k !== 'same');
+  if (others.length > 0)
+    bad(
+      `'partners' has ${keys.length} entr${keys.length === 1 ? 'y' : 'ies'} (${shown(others.slice(0, 3))} among them); expected at most 'random' and 'same'`,
+    );
+  const partners: { random?: JobPartner; same?: JobPartner } = {};
+  for (const key of ['random', 'same'] as const) {
+    if (o[key] === undefined) continue;
+    const name = `partners.${key}`;
+    const { file, source, regions } = checkImage(o[key], name);
+    if (!regions) bad(`'${name}.regions' is missing; a partner lends the background around its regions`);
+    const { unreadable } = o[key] as Record<string, unknown>;
+    partners[key] = {
+      file,
+      source,
+      regions,
+      ...(unreadable !== undefined ? { unreadable: text(unreadable, `${name}.unreadable`) } : {}),
+    };
+  }
+  return partners;
 }
 
 /** The model hints a job may carry, each of its type; secrets (headers, API key variables) never travel. */
@@ -171,10 +275,8 @@ function checkHints(value: unknown): ModelHints {
       if (typeof v !== 'number' || !Number.isFinite(v)) bad(`'${name}' is not a number`);
       hints[key] = v;
     } else if (texts.includes(key)) hints[key] = text(v, name);
-    else if (key in choices) {
-      if (!choices[key].includes(v as string)) bad(`'${name}' is not one of ${choices[key].join(', ')}`);
-      hints[key] = v;
-    } else if (key === 'mean' || key === 'std') {
+    else if (key in choices) hints[key] = oneOf(v, name, choices[key]);
+    else if (key === 'mean' || key === 'std') {
       // One number or one per channel; the model's loader checks which its input takes.
       if (
         !Array.isArray(v) ||
@@ -206,21 +308,21 @@ function checkHints(value: unknown): ModelHints {
   return hints as ModelHints;
 }
 
-function checkImage(value: unknown): JobImage {
-  const o = record(value, 'image');
-  const file = text(o.file, 'image.file');
-  const source = text(o.source, 'image.source');
+function checkImage(value: unknown, name: string): JobImage {
+  const o = record(value, name);
+  const file = text(o.file, `${name}.file`);
+  const source = text(o.source, `${name}.source`);
   if (!/^https?:\/\//i.test(source) && !isAbsolute(source))
-    bad("'image.source' is not an absolute path or an http(s) URL");
-  const label = o.label === undefined ? undefined : text(o.label, 'image.label');
+    bad(`'${name}.source' is not an absolute path or an http(s) URL`);
+  const label = o.label === undefined ? undefined : text(o.label, `${name}.label`);
   let regions: JobImage['regions'];
   if (o.regions !== undefined) {
-    const r = record(o.regions, 'image.regions');
+    const r = record(o.regions, `${name}.regions`);
     if (!Array.isArray(r.shapes) || r.shapes.length > MAX_SHAPES)
-      bad(`'image.regions.shapes' is not a list of at most ${MAX_SHAPES} shapes`);
+      bad(`'${name}.regions.shapes' is not a list of at most ${MAX_SHAPES} shapes`);
     let points = 0;
     const shapes = (r.shapes as unknown[]).map((s, i): RegionShape => {
-      const shape = record(s, `image.regions.shapes[${i}]`);
+      const shape = record(s, `${name}.regions.shapes[${i}]`);
       try {
         if (shape.type === 'box') {
           const box = { x: shape.x, y: shape.y, width: shape.width, height: shape.height } as {
@@ -229,28 +331,28 @@ function checkImage(value: unknown): JobImage {
             width: number;
             height: number;
           };
-          validateBox(box, `image.regions.shapes[${i}]`);
+          validateBox(box, `${name}.regions.shapes[${i}]`);
           return { type: 'box', ...box };
         }
         if (shape.type === 'polygon') {
-          validatePolygon(shape.points as number[], `image.regions.shapes[${i}].points`);
+          validatePolygon(shape.points as number[], `${name}.regions.shapes[${i}].points`);
           points += (shape.points as number[]).length;
-          if (points > MAX_POINTS) bad(`'image.regions' has over ${MAX_POINTS} polygon points`);
+          if (points > MAX_POINTS) bad(`'${name}.regions' has over ${MAX_POINTS} polygon points`);
           return { type: 'polygon', points: [...(shape.points as number[])] };
         }
       } catch (error) {
         if (error instanceof SightlineError) bad(error.message);
         throw error;
       }
-      return bad(`'image.regions.shapes[${i}].type' is not 'box' or 'polygon'`);
+      return bad(`'${name}.regions.shapes[${i}].type' is not 'box' or 'polygon'`);
     });
-    const maskPath = r.maskPath === undefined ? undefined : text(r.maskPath, 'image.regions.maskPath');
+    const maskPath = r.maskPath === undefined ? undefined : text(r.maskPath, `${name}.regions.maskPath`);
     if (maskPath !== undefined && !isAbsolute(maskPath))
-      bad("'image.regions.maskPath' is not an absolute path");
+      bad(`'${name}.regions.maskPath' is not an absolute path`);
     regions = {
       shapes,
       ...(maskPath !== undefined ? { maskPath } : {}),
-      source: text(r.source, 'image.regions.source'),
+      source: text(r.source, `${name}.regions.source`),
     };
   }
   return { file, source, ...(label !== undefined ? { label } : {}), ...(regions ? { regions } : {}) };
@@ -296,6 +398,11 @@ function text(value: unknown, name: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_TEXT)
     bad(`'${name}' is not a text of 1 to ${MAX_TEXT} characters`);
   return value as string;
+}
+
+function oneOf<T extends string>(value: unknown, name: string, choices: readonly T[]): T {
+  if (!choices.includes(value as T)) bad(`'${name}' is not one of ${choices.join(', ')}`);
+  return value as T;
 }
 
 function integer(value: unknown, name: string, min: number, max: number): number {

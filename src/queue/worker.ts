@@ -32,6 +32,7 @@ import {
   type JobSettings,
 } from './job.js';
 import { beginWork, deathsAtWork, Lanes } from './lanes.js';
+import { jobShortcuts } from './shortcut-job.js';
 
 export interface WorkerOptions {
   readonly target: RedisTarget;
@@ -261,6 +262,7 @@ async function auditOne(
         ? (width, height) => jobRegionMask(image, options.roots, width, height)
         : undefined,
     };
+    const shortcuts = jobShortcuts(model, data, options.roots);
     await auditImages([item], {
       model,
       method,
@@ -269,6 +271,7 @@ async function auditOne(
       tolerance: settings.tolerance,
       faithfulness: settings.faithfulness,
       concurrency: 1,
+      ...(shortcuts ? { shortcuts } : {}),
       async onRow(row, result) {
         release();
         out = { row, pictures: result ? await renderRowPictures(result, row, method.title) : undefined };

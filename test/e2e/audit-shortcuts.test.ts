@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRow } from '../../src/audit/types.js';
 import { runCli } from '../helpers/cli.js';
-import { type ShortcutDataset, shortcutDataset } from '../helpers/shortcuts.js';
+import { type ShortcutDataset, shortcutAuditArgs, shortcutDataset } from '../helpers/shortcuts.js';
 
 let dir: string;
 let data: ShortcutDataset;
@@ -25,21 +25,7 @@ function readRows(text: string): AuditRow[] {
 
 async function audit(name: string, modelArgs: string[], extra: string[] = []) {
   const out = join(dir, name);
-  const result = await runCli([
-    'audit',
-    data.folder,
-    ...modelArgs,
-    '--method',
-    'gradient',
-    '--labels',
-    'folders',
-    '--regions',
-    data.regions,
-    '--shortcuts',
-    '--out',
-    out,
-    ...extra,
-  ]);
+  const result = await runCli(shortcutAuditArgs(data, modelArgs, out, extra));
   expect(result.code, result.stderr).toBe(0);
   const rows = readRows(await readFile(join(out, 'results.jsonl'), 'utf8'));
   const { summary } = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
@@ -152,27 +138,17 @@ describe('sightline audit --shortcuts', () => {
     expect(again.summary.shortcuts).toEqual(s);
   });
 
-  it('refuses --shortcuts without regions, and on a queue, with exit code 2', async () => {
-    const [noRegions, queue] = await Promise.all([
-      runCli(['audit', data.folder, ...data.watermarkArgs, '--shortcuts', '--out', join(dir, 'refused-a')]),
-      runCli([
-        'audit',
-        data.folder,
-        ...data.watermarkArgs,
-        '--regions',
-        data.regions,
-        '--shortcuts',
-        '--queue',
-        'redis://127.0.0.1:1',
-        '--out',
-        join(dir, 'refused-b'),
-      ]),
+  it('refuses --shortcuts without regions with exit code 2, before the model loads', async () => {
+    const noRegions = await runCli([
+      'audit',
+      data.folder,
+      ...data.watermarkArgs,
+      '--shortcuts',
+      '--out',
+      join(dir, 'refused'),
     ]);
     expect(noRegions.code).toBe(2);
     expect(noRegions.stderr).toContain('--shortcuts needs --regions');
-    expect(queue.code).toBe(2);
-    expect(queue.stderr).toContain('--shortcuts cannot run on a queue yet');
-    // Refused before the model loads: neither run made its output folder.
-    for (const out of ['refused-a', 'refused-b']) await expect(stat(join(dir, out))).rejects.toThrow();
+    await expect(stat(join(dir, 'refused'))).rejects.toThrow();
   });
 });

@@ -4,6 +4,8 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import sharp from 'sharp';
 import type { AuditRow } from '../../src/audit/types.js';
 import { encodeModel } from '../../src/engines/onnx/proto.js';
@@ -80,6 +82,25 @@ export async function journalRows(out: string): Promise<AuditRow[]> {
     .slice(1)
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as AuditRow);
+}
+
+/**
+ * The jobs queue as anyone who can write to the Redis sees it, for jobs written by hand, and the results queue
+ * `results` whose waiting rows the workers sent; `close` empties that queue and disconnects.
+ */
+export function jobsByHand(connection: Redis, results: string) {
+  const jobs = new Queue('sightline-audit', { connection });
+  const rowsQueue = new Queue(results, { connection });
+  return {
+    jobs,
+    rows: async () => (await rowsQueue.getJobs(['wait'])).map((j) => j.data.row as AuditRow),
+    async close() {
+      await rowsQueue.obliterate({ force: true });
+      await rowsQueue.close();
+      await jobs.close();
+      connection.disconnect();
+    },
+  };
 }
 
 /** Waits until `check` holds (polling), failing after `ms`. */

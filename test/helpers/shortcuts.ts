@@ -82,6 +82,30 @@ export async function shortcutDataset(
   };
 }
 
+/** `sightline audit` arguments of a shortcut test on `data` with one of its models, into `out`. */
+export function shortcutAuditArgs(
+  data: ShortcutDataset,
+  modelArgs: readonly string[],
+  out: string,
+  extra: readonly string[] = [],
+): string[] {
+  return [
+    'audit',
+    data.folder,
+    ...modelArgs,
+    '--method',
+    'gradient',
+    '--labels',
+    'folders',
+    '--regions',
+    data.regions,
+    '--shortcuts',
+    '--out',
+    out,
+    ...extra,
+  ];
+}
+
 /** Grey background, the corner patch at `corner` grey, the object box in `object`'s colour. */
 async function photo(path: string, corner: number, object: readonly number[]): Promise<void> {
   const data = Buffer.alloc(SIZE * SIZE * 3, BACKGROUND);

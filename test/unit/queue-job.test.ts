@@ -101,6 +101,95 @@ describe('checkAuditJob', () => {
   });
 });
 
+describe('checkAuditJob with shortcut tests', () => {
+  const shortcuts = { background: 'mean', removal: 'blur', seed: 7, meanColour: [90.5, 100, 0] };
+  const regions = {
+    shapes: [{ type: 'box' as const, x: 1, y: 2, width: 3, height: 4 }],
+    source: 'boxes.json',
+  };
+  const partner = (file: string) => ({ file, source: `/data/${file}`, regions });
+  const withShortcuts = {
+    ...job,
+    v: 2,
+    settings: { ...settings, shortcuts },
+    image: { ...job.image, regions },
+    partners: { random: partner('b.png'), same: partner('c.png') },
+  };
+
+  it('accepts a job as the coordinator writes it, its id and results queue covering the shortcut parts', () => {
+    expect(checkAuditJob(withShortcuts)).toEqual(withShortcuts);
+    // A partner's label plays no part (the coordinator chose the partners): it is not passed on.
+    const labelled = { ...withShortcuts, partners: { random: { ...partner('b.png'), label: 'cat' } } };
+    expect(checkAuditJob(labelled).partners).toEqual({ random: partner('b.png') });
+    const passedOver = { ...partner('b.png'), unreadable: 'is a FIFO, not a regular file' };
+    expect(checkAuditJob({ ...withShortcuts, partners: { same: passedOver } }).partners).toEqual({
+      same: passedOver,
+    });
+    const { image, partners } = withShortcuts;
+    expect(jobId(results, image, partners)).toBe(jobId(results, image, structuredClone(partners)));
+    expect(jobId(results, image, partners)).not.toBe(jobId(results, image));
+    expect(jobId(results, image, partners)).not.toBe(
+      jobId(results, image, { ...partners, random: partner('d.png') }),
+    );
+    // Without partners the id is what it was before shortcut tests came to the queue.
+    expect(jobId(results, image)).toBe(jobId(results, image, undefined));
+    for (const change of [{ seed: 8 }, { removal: 'black' }, { meanColour: [90.5, 100, 1] }])
+      expect(
+        resultsQueueName({ ...settings, shortcuts: { ...shortcuts, ...change } }, '/out', 'host'),
+      ).not.toBe(resultsQueueName({ ...settings, shortcuts }, '/out', 'host'));
+  });
+
+  const settingsWith = (change: Record<string, unknown>) => ({
+    ...withShortcuts,
+    settings: { ...settings, shortcuts: { ...shortcuts, ...change } },
+  });
+  it.each([
+    [{ ...withShortcuts, v: 1 }, "'v' is 1, expected 2 for a job with 'settings.shortcuts'"],
+    [{ ...job, partners: withShortcuts.partners }, "'partners' is given without 'settings.shortcuts'"],
+    [{ ...withShortcuts, partners: undefined }, "'partners' is not an object"],
+    [{ ...withShortcuts, partners: [partner('b.png')] }, "'partners' is not an object"],
+    [
+      {
+        ...withShortcuts,
+        partners: { random: partner('b.png'), same: partner('c.png'), more: partner('d.png') },
+      },
+      `'partners' has 3 entries (["more"] among them); expected at most 'random' and 'same'`,
+    ],
+    [{ ...withShortcuts, partners: { random: '/data/b.png' } }, "'partners.random' is not an object"],
+    [
+      { ...withShortcuts, partners: { same: { ...partner('b.png'), source: '../b.png' } } },
+      "'partners.same.source' is not an absolute path or an http(s) URL",
+    ],
+    [
+      {
+        ...withShortcuts,
+        partners: { same: { ...partner('b.png'), regions: { ...regions, maskPath: 'm.png' } } },
+      },
+      "'partners.same.regions.maskPath' is not an absolute path",
+    ],
+    [
+      { ...withShortcuts, partners: { same: { file: 'b.png', source: '/data/b.png' } } },
+      "'partners.same.regions' is missing",
+    ],
+    [
+      { ...withShortcuts, partners: { same: { ...partner('b.png'), unreadable: 5 } } },
+      "'partners.same.unreadable' is not a text of 1 to 4096 characters",
+    ],
+    [
+      settingsWith({ background: 'plaid' }),
+      "'settings.shortcuts.background' is not one of black, blur, mean",
+    ],
+    [settingsWith({ removal: 1 }), "'settings.shortcuts.removal' is not one of blur, black"],
+    [settingsWith({ seed: -1 }), "'settings.shortcuts.seed' is not a whole number from 0 to 4294967295"],
+    [settingsWith({ meanColour: undefined }), "'settings.shortcuts.meanColour' is missing"],
+    [settingsWith({ meanColour: [1, 2, 300] }), "'settings.shortcuts.meanColour' is not three numbers"],
+    [settingsWith({ meanColour: [1, 2] }), "'settings.shortcuts.meanColour' is not three numbers"],
+    [settingsWith({ background: 'black' }), "'settings.shortcuts.meanColour' is given"],
+  ])('refuses a malformed shortcut job (%#)', (value, words) => {
+    expect(() => checkAuditJob(value)).toThrow(words);
+  });
+});
+
 describe('redisTarget from the environment', () => {
   it('reads env:NAME, so the password is not on the command line', () => {
     process.env.SIGHTLINE_TEST_QUEUE = 'redis://:from-env-9@h:1/0';
