@@ -4,8 +4,9 @@
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { errorRow } from '../audit/audit.js';
+import type { DetectPictures } from '../audit/detect-pictures.js';
 import type { RenderedPictures } from '../audit/row-pictures.js';
-import type { AuditRow, ImageRegions } from '../audit/types.js';
+import type { AuditRow, DetectObject, ImageRegions } from '../audit/types.js';
 import { SightlineError } from '../core/errors.js';
 import type { OptionValue } from '../core/method.js';
 import type { ModelTask } from '../core/model.js';
@@ -13,7 +14,7 @@ import type { AnyMethod } from '../methods/registry.js';
 import type { ModelHints } from '../models/spec.js';
 import { redisTarget } from '../queue/connection.js';
 import { auditOnQueue as runOnQueue } from '../queue/coordinator.js';
-import { type JobImage, type JobSettings, jobRegions } from '../queue/job.js';
+import { type JobImage, type JobSettings, jobRegions, MAX_RESULT_MAPS } from '../queue/job.js';
 import { type ModelFlags, modelHints } from './options.js';
 import { printError, safeName } from './print.js';
 
@@ -44,6 +45,7 @@ interface QueueFlags extends ModelFlags {
   pointingTolerance: number;
   faithfulness?: boolean;
   reference?: string;
+  detections: number;
   inFlight: number;
   attempts: number;
   out: string;
@@ -59,13 +61,20 @@ export interface QueueContext {
   readonly task: ModelTask;
   label(file: string): string | undefined;
   regions(file: string): ImageRegions | undefined;
+  /** A detector's ground-truth objects in the image (none when the audit has no ground truth). */
+  objects?(file: string): readonly DetectObject[];
   readonly signal: AbortSignal;
-  keepRow(row: AuditRow, pictures?: RenderedPictures): Promise<void>;
+  keepRow(row: AuditRow, pictures?: RenderedPictures | DetectPictures): Promise<void>;
 }
 
 export async function auditOnQueue(url: string, flags: QueueFlags, context: QueueContext): Promise<void> {
   const target = redisTarget(url);
-  refuseLocalOnly('audit', { task: context.task, reference: flags.reference, http: modelHints(flags).http });
+  const detector = context.task === 'detect';
+  refuseLocalOnly('audit', {
+    reference: flags.reference,
+    http: modelHints(flags).http,
+    ...(detector ? { detections: flags.detections } : {}),
+  });
   const settings: JobSettings = {
     model:
       flags.model === 'default' || /^https?:\/\//i.test(flags.model) ? flags.model : resolve(flags.model),
@@ -79,6 +88,7 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
     topK: flags.top,
     tolerance: flags.pointingTolerance,
     faithfulness: flags.faithfulness === true,
+    ...(detector ? { detections: flags.detections } : {}),
   };
   const images: JobImage[] = [];
   for (const file of context.files) {
@@ -90,11 +100,21 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
       continue;
     }
     const label = context.label(file);
+    let objects: readonly DetectObject[] | undefined;
+    try {
+      objects = context.objects?.(file);
+    } catch (error) {
+      // Ground truth naming the image ambiguously: its error row, as the local audit writes one.
+      if (!(error instanceof SightlineError)) throw error;
+      await context.keepRow(errorRow(file, error, {}, 0));
+      continue;
+    }
     images.push({
       file,
       source: context.source(file),
       ...(label !== undefined ? { label } : {}),
       ...jobRegions(context.regions(file)),
+      ...(objects ? { objects } : {}),
     });
   }
   printError(
@@ -104,6 +124,7 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
   await runOnQueue({
     target,
     settings,
+    detector,
     images,
     out: resolve(flags.out),
     attempts: flags.attempts,
@@ -137,14 +158,18 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
  */
 export function refuseLocalOnly(
   run: 'audit' | 'evaluation',
-  given: { task?: ModelTask; reference?: string; http?: ModelHints['http'] },
+  given: { task?: ModelTask; reference?: string; http?: ModelHints['http']; detections?: number },
 ): void {
   const refuse = (message: string): never => {
     throw new SightlineError('INVALID_ARGUMENT', message, {});
   };
-  if (given.task === 'detect')
+  if (given.task === 'detect' && run === 'evaluation')
     refuse(
       `--queue does not run a detector's ${run} yet; run it without --queue (on several machines: give each a part of the images and its own --out).`,
+    );
+  if (given.detections !== undefined && given.detections > MAX_RESULT_MAPS)
+    refuse(
+      `--queue explains at most ${MAX_RESULT_MAPS} detections per image (--detections ${given.detections}): each map's overlay travels through Redis. Lower --detections, or run this ${run} without --queue.`,
     );
   if (given.reference !== undefined)
     refuse(

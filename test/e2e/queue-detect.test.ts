@@ -1,0 +1,251 @@
+// A detector's audit on the queue (`sightline audit --queue` with real `sightline worker` processes on a private
+// redis-server) against the same audit run locally: the square detector's photos with their planted false
+// positive and miss (test/helpers/detector-photo.ts), D-RISE and box-target Grad-CAM, and a YOLOv8-seg detector
+// whose verdicts read its instance masks. Then a forged worker's malformed detector results, refused in words.
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Job, Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditRow } from '../../src/audit/types.js';
+import { type CliResult, runCli } from '../helpers/cli.js';
+import {
+  BLUE,
+  DETECTOR_FIXTURES,
+  expectSquaresAround,
+  GREEN,
+  writeSquaresAudit,
+  writeSquaresPhoto,
+} from '../helpers/detector-photo.js';
+import { type QueueFixture, queueFixture, startCoordinator } from '../helpers/queue.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+
+let q: QueueFixture;
+const at = (name: string) => join(q.dir, name);
+
+beforeAll(async () => {
+  q = await queueFixture('queue-detect', 0);
+  await mkdir(at('squares'));
+  await writeSquaresAudit(at('squares'));
+  await copyFile(`${DETECTOR_FIXTURES}yolov8_seg.onnx`, at('seg.onnx'));
+  await writeFile(at('seg.json'), JSON.stringify({ labels: ['red', 'green', 'blue'], iouThreshold: 0.45 }));
+  await mkdir(at('seg-photos'));
+  await writeSquaresPhoto(at('seg-photos/a.png'));
+  for (let i = 0; i < 2; i++) q.worker();
+}, 30_000);
+
+afterAll(async () => {
+  await q?.stop();
+}, 30_000);
+
+const squaresArgs = (extra: string[]) => [
+  at('squares/photos'),
+  '--model',
+  at('squares/det.onnx'),
+  '--regions',
+  at('squares/coco.json'),
+  ...extra,
+];
+
+/** Every number rounded to 6 decimals, `seconds` left out: the rows as the comparison reads them. */
+function rounded(value: unknown): unknown {
+  if (typeof value === 'number') return Math.round(value * 1e6) / 1e6;
+  if (Array.isArray(value)) return value.map(rounded);
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([k]) => k !== 'seconds')
+        .map(([k, v]) => [k, rounded(v)]),
+    );
+  return value;
+}
+
+const resultsOf = async (out: string): Promise<AuditRow[]> =>
+  (await readFile(join(out, 'results.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as AuditRow);
+const summaryOf = async (out: string) =>
+  JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')).summary;
+
+/** The same audit locally and on the queue: both results, and the folders they wrote. */
+async function bothWays(name: string, args: string[]) {
+  const localOut = at(`${name}-local`);
+  const queuedOut = at(`${name}-queued`);
+  const local = await runCli(['audit', ...args, '--out', localOut]);
+  const queued = await runCli(['audit', ...args, '--out', queuedOut, '--queue', q.redis.url]);
+  return { local, queued, localOut, queuedOut };
+}
+
+/** Rows, summary, stdout, the files written and every picture the same as the local audit's. */
+async function expectSame(r: Awaited<ReturnType<typeof bothWays>>): Promise<AuditRow[]> {
+  const { local, queued, localOut, queuedOut } = r;
+  expect(queued.code, queued.stderr).toBe(local.code);
+  expect(queued.stdout).toBe(local.stdout.replaceAll(localOut, queuedOut));
+  const localRows = await resultsOf(localOut);
+  const queuedRows = await resultsOf(queuedOut);
+  expect(rounded(queuedRows)).toEqual(rounded(localRows));
+  expect(rounded((await summaryOf(queuedOut)).detect)).toEqual(rounded((await summaryOf(localOut)).detect));
+  for (const sub of ['', 'overlays', 'thumbnails'])
+    expect((await readdir(join(queuedOut, sub))).sort()).toEqual((await readdir(join(localOut, sub))).sort());
+  for (const name of await readdir(join(localOut, 'overlays'))) {
+    const same = (await readFile(join(queuedOut, 'overlays', name))).equals(
+      await readFile(join(localOut, 'overlays', name)),
+    );
+    expect(same, `overlays/${name} differs from the local audit's`).toBe(true);
+  }
+  return queuedRows;
+}
+
+/** The error line of a gate that failed, as the CLI prints it. */
+const gateLine = (r: CliResult) => r.stderr.split('\n').find((l) => l.includes('under --fail-under'));
+
+describe("a detector's audit on the queue", () => {
+  it('D-RISE: the rows, maps, summary and failed --fail-under gate (exit 6) of the local audit', async () => {
+    const r = await bothWays(
+      'drise',
+      squaresArgs(['--method', 'd-rise', '--masks', '200', '--fail-under', '0.5']),
+    );
+    // D-RISE with 200 masks spreads each map: none of the 4 found detections looks at its object
+    // (audit-detect.test.ts), so the gate fails both ways, in the same words.
+    expect(r.local.code, r.local.stderr).toBe(6);
+    const rows = await expectSame(r);
+    expect(gateLine(r.queued)).toBe(gateLine(r.local));
+    expect(r.queued.stderr).toMatch(/Queue: 3 of 3 written, 2 workers live/);
+    // The planted answers, counted by hand: the blue square is the false positive, the green box of b.png the miss.
+    const fps = rows.flatMap((x) =>
+      (x.detect?.detections ?? []).filter((d) => d.object === undefined).map((d) => [x.file, d.label, d.box]),
+    );
+    expect(fps).toEqual([['a.png', 'blue', BLUE.box]]);
+    const misses = rows.flatMap((x) => (x.detect?.misses ?? []).map((m) => [x.file, m.label, m.box, m.map]));
+    expect(misses).toEqual([
+      ['b.png', 'green', GREEN.box, expect.stringMatching(/^overlays\/b\.png-.*-miss1\.webp$/)],
+    ]);
+    const detect = (await summaryOf(r.queuedOut)).detect;
+    expect(detect.classes).toEqual([
+      { label: 'blue', truePositives: 0, falsePositives: 1, misses: 0 },
+      { label: 'green', truePositives: 2, falsePositives: 0, misses: 1 },
+      { label: 'red', truePositives: 2, falsePositives: 0, misses: 0 },
+    ]);
+    expect(detect.lookingAtObject.found).toBe(4);
+
+    // Every job and result is gone once written.
+    const client = q.redis.client();
+    const keys = await client.keys('bull:*');
+    client.disconnect();
+    expect(keys.filter((k) => /:a[0-9a-f]{32}(:|$)/.test(k))).toEqual([]);
+  }, 240_000);
+
+  it("box-target Grad-CAM: the same windows around the detections, each class's mass inside its boxes", async () => {
+    const r = await bothWays('gradcam', squaresArgs(['--method', 'grad-cam', '--fail-under', '1']));
+    expect(r.local.code, r.local.stderr).toBe(0);
+    await expectSame(r);
+    expectSquaresAround((await summaryOf(r.queuedOut)).detect.around);
+  }, 240_000);
+
+  it("a YOLOv8-seg detector without ground truth: mask shares and verdicts as the local audit's", async () => {
+    const r = await bothWays('seg', [at('seg-photos'), '--model', at('seg.onnx'), '--method', 'grad-cam']);
+    expect(r.local.code, r.local.stderr).toBe(0);
+    const [row] = await expectSame(r);
+    expect(row.detect?.noGroundTruth).toBe(true);
+    const explained = (row.detect?.detections ?? []).filter((d) => d.map !== undefined);
+    expect(explained.length).toBeGreaterThan(0);
+    for (const d of explained) {
+      expect(d.region).toBe('mask');
+      expect(d.maskShare).toBeGreaterThanOrEqual(0);
+      expect(d.maskShare).toBeLessThanOrEqual(1);
+    }
+  }, 240_000);
+});
+
+describe('a forged worker', () => {
+  let redis: TestRedis;
+  beforeAll(async () => {
+    redis = await startRedis();
+  }, 30_000);
+  afterAll(async () => {
+    await redis?.stop();
+  }, 30_000);
+
+  it('has its malformed detector results refused in words, each image an error row, nothing written from them', async () => {
+    // The local Grad-CAM audit's rows and pictures, sent back as a worker would send them, each image's
+    // result broken in another way.
+    const localOut = at('gradcam-local');
+    const local = new Map((await resultsOf(localOut)).map((row) => [row.file, row]));
+    const base64 = async (file: string) => (await readFile(join(localOut, file))).toString('base64');
+    const forge = async (file: string) => {
+      const row = structuredClone(local.get(file) as AuditRow);
+      const detect = row.detect as NonNullable<AuditRow['detect']>;
+      const maps: Record<string, string> = {};
+      // The row as a worker sends it: each map by its key, not by the file the coordinator names it with.
+      for (const d of detect.detections)
+        if (d.map) {
+          maps[`det${d.index}`] = await base64(d.map);
+          (d as { map?: string }).map = `det${d.index}`;
+        }
+      for (const m of detect.misses) {
+        maps[`miss${m.object}`] = await base64(m.map as string);
+        (m as { map?: string }).map = `miss${m.object}`;
+      }
+      const pictures = {
+        overlay: await base64(row.overlay as string),
+        thumbnail: await base64(row.thumbnail as string),
+      };
+      const { overlay: _o, thumbnail: _t, ...bare } = row;
+      const result = { file, row: bare as Record<string, unknown>, ...pictures, maps };
+      if (file === 'a.png') {
+        // A window of 255 cells, not 16 × 16.
+        (detect.detections[0] as { window?: unknown[] }).window?.pop();
+      } else if (file === 'b.png') {
+        // A map key that would name a file outside overlays/.
+        (detect.misses[0] as { map?: string }).map = '../../escaped';
+        maps['../../escaped'] = maps.miss1;
+        delete maps.miss1;
+      } else {
+        // A map's picture missing.
+        delete maps.det0;
+      }
+      return result;
+    };
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const forger = new Worker(
+      'sightline-audit',
+      async (job: Job) => {
+        const results = new Queue(job.data.results, { connection });
+        await results.add('row', await forge(job.data.image.file), { jobId: job.id, removeOnComplete: true });
+        await results.close();
+      },
+      { connection },
+    );
+    try {
+      const out = at('forged');
+      const coordinator = startCoordinator([
+        ...squaresArgs(['--method', 'grad-cam']),
+        '--out',
+        out,
+        '--queue',
+        redis.url,
+      ]);
+      const r = await coordinator.exit;
+      expect(r.code, r.stderr).toBe(0);
+      const rows = new Map((await resultsOf(out)).map((row) => [row.file, row]));
+      const said = (file: string) => {
+        const row = rows.get(file);
+        expect(row?.status).toBe('error');
+        expect(row?.error?.code).toBe('BAD_RESULT');
+        return row?.error?.message;
+      };
+      const prefix = 'A worker sent a malformed result for this image: ';
+      expect(said('a.png')).toBe(`${prefix}'detect.detections[0].window' is not a list of 256 cells.`);
+      expect(said('b.png')).toBe(`${prefix}'detect.misses[0].map' is not 'miss1'.`);
+      expect(said('c.png')).toBe(
+        `${prefix}'maps' holds 0 pictures, expected one for each map the row names (1).`,
+      );
+      expect(await readdir(join(out, 'overlays'))).toEqual([]);
+      expect(await readdir(q.dir)).not.toContain('escaped');
+    } finally {
+      await forger.close();
+      connection.disconnect();
+    }
+  }, 120_000);
+});
