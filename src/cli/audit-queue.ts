@@ -158,15 +158,11 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
  */
 export function refuseLocalOnly(
   run: 'audit' | 'evaluation',
-  given: { task?: ModelTask; reference?: string; http?: ModelHints['http']; detections?: number },
+  given: { reference?: string; http?: ModelHints['http']; detections?: number },
 ): void {
   const refuse = (message: string): never => {
     throw new SightlineError('INVALID_ARGUMENT', message, {});
   };
-  if (given.task === 'detect' && run === 'evaluation')
-    refuse(
-      `--queue does not run a detector's ${run} yet; run it without --queue (on several machines: give each a part of the images and its own --out).`,
-    );
   if (given.detections !== undefined && given.detections > MAX_RESULT_MAPS)
     refuse(
       `--queue explains at most ${MAX_RESULT_MAPS} detections per image (--detections ${given.detections}): each map's overlay travels through Redis. Lower --detections, or run this ${run} without --queue.`,

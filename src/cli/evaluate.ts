@@ -198,6 +198,9 @@ async function runEvaluate(path: string, flags: EvaluateFlags, detectorFlags: st
         reference: flags.reference,
         images: files.map((path, i) => ({ file: relFiles[i], path })).filter((f) => !done.has(f.file)),
         regions: (file) => (regions ? regionsFor(regions, file, relFiles) : undefined),
+        objects: truth
+          ? (file) => (regionsFor(truth, file, relFiles) as DetectTruth | undefined)?.objects ?? []
+          : undefined,
         out,
         inFlight: flags.inFlight,
         attempts: flags.attempts,

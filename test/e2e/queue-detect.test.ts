@@ -1,7 +1,8 @@
 // A detector's audit on the queue (`sightline audit --queue` with real `sightline worker` processes on a private
 // redis-server) against the same audit run locally: the square detector's photos with their planted false
 // positive and miss (test/helpers/detector-photo.ts), D-RISE and box-target Grad-CAM, and a YOLOv8-seg detector
-// whose verdicts read its instance masks. Then a forged worker's malformed detector results, refused in words.
+// whose verdicts read its instance masks; a detector's evaluation alike. Then a forged worker's malformed
+// detector results, refused in words.
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Job, Queue, Worker } from 'bullmq';
@@ -155,6 +156,73 @@ describe("a detector's audit on the queue", () => {
       expect(d.maskShare).toBeGreaterThanOrEqual(0);
       expect(d.maskShare).toBeLessThanOrEqual(1);
     }
+  }, 240_000);
+});
+
+/** evaluation.json without the timings, its images and skips in file order (on the queue: as finished). */
+async function evaluation(out: string) {
+  const json = JSON.parse(await readFile(join(out, 'evaluation.json'), 'utf8'));
+  for (const image of json.images) for (const m of image.methods) delete m.seconds;
+  const byFile = (a: { file: string }, b: { file: string }) => a.file.localeCompare(b.file);
+  json.images.sort(byFile);
+  json.skipped.sort(byFile);
+  return json;
+}
+
+describe("a detector's evaluation on the queue", () => {
+  const evaluateArgs = (out: string, extra: string[]) => [
+    'evaluate',
+    at('squares/photos'),
+    '--model',
+    at('squares/det.onnx'),
+    '--methods',
+    'd-rise',
+    '--masks',
+    '100',
+    '--metrics',
+    'deletion,insertion,pointing',
+    '--regions',
+    at('squares/coco.json'),
+    '--out',
+    out,
+    ...extra,
+  ];
+  const bothEvaluations = async (name: string, extra: string[] = []) => {
+    const localOut = at(`${name}-local`);
+    const queuedOut = at(`${name}-queued`);
+    const local = await runCli(evaluateArgs(localOut, extra));
+    expect(local.code, local.stderr).toBe(0);
+    const queued = await runCli([...evaluateArgs(queuedOut, extra), '--queue', q.redis.url]);
+    expect(queued.code, queued.stderr).toBe(0);
+    expect(queued.stdout).toBe(local.stdout.replaceAll(localOut, queuedOut));
+    const e = await evaluation(queuedOut);
+    expect(rounded(e)).toEqual(rounded(await evaluation(localOut)));
+    return { local, queued, e };
+  };
+
+  it('plays the pointing game against the object each top detection found, as the local evaluation', async () => {
+    const { e } = await bothEvaluations('ev');
+    expect(e.images.map((i: { file: string }) => i.file)).toEqual(['a.png', 'b.png', 'c.png']);
+    expect(e.quantity).toContain('D-RISE similarity');
+    // Each photo's top detection found a square, and its D-RISE map peaks inside it (audit-detect.test.ts).
+    expect(e.table.cells['d-rise'].pointing.mean).toBe(1);
+  }, 240_000);
+
+  it('says, as the local evaluation does, which photo has no object to point at', async () => {
+    const { local, queued, e } = await bothEvaluations('ev-blue', ['--target', 'blue']);
+    const line =
+      'a.png: no region metrics: detection #0 (blue) matches no ground-truth object (a false positive), so it has no region to point at.';
+    expect(local.stderr).toContain(line);
+    expect(queued.stderr).toContain(line);
+    expect(e.table.cells['d-rise'].pointing).toBeUndefined();
+    // b.png and c.png hold no blue square: skipped both ways, saying so.
+    expect(e.skipped.map((s: { file: string; reason: string }) => [s.file, s.reason])).toEqual([
+      ['b.png', "The detector found no 'blue' in this photo (above the score threshold 0.25); it found red."],
+      [
+        'c.png',
+        "The detector found no 'blue' in this photo (above the score threshold 0.25); it found green.",
+      ],
+    ]);
   }, 240_000);
 });
 
