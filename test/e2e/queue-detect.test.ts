@@ -159,6 +159,44 @@ describe("a detector's audit on the queue", () => {
   }, 240_000);
 });
 
+describe("a detector's image with more maps than a result carries", () => {
+  it('becomes an error row saying so, not a result of megabytes', async () => {
+    // c.png's green square, found, and 100 small green boxes nothing detects: 1 + 100 maps, one over the limit.
+    await mkdir(at('many'));
+    await copyFile(at('squares/photos/c.png'), at('many/c.png'));
+    const boxes = [[34, 6, 16, 16]];
+    for (let i = 0; i < 100; i++) boxes.push([(i % 10) * 6, 30 + Math.floor(i / 10) * 3, 4, 2]);
+    const coco = {
+      images: [{ id: 1, file_name: 'c.png' }],
+      annotations: boxes.map((bbox, i) => ({ id: i + 1, image_id: 1, category_id: 2, bbox })),
+      categories: ['red', 'green', 'blue'].map((name, c) => ({ id: c + 1, name })),
+    };
+    await writeFile(at('many/coco.json'), JSON.stringify(coco));
+    const out = at('many-queued');
+    const r = await runCli([
+      'audit',
+      at('many'),
+      '--model',
+      at('squares/det.onnx'),
+      '--regions',
+      at('many/coco.json'),
+      '--method',
+      'grad-cam',
+      '--out',
+      out,
+      '--queue',
+      q.redis.url,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const [row] = await resultsOf(out);
+    expect(row.status).toBe('error');
+    expect([row.width, row.height, row.task]).toEqual([64, 64, 'detect']);
+    expect(row.error?.message).toBe(
+      "This image's row has 101 maps (explained detections and missed objects), over the 100 a queued result carries; audit it without --queue, or with a lower --detections.",
+    );
+  }, 120_000);
+});
+
 /** evaluation.json without the timings, its images and skips in file order (on the queue: as finished). */
 async function evaluation(out: string) {
   const json = JSON.parse(await readFile(join(out, 'evaluation.json'), 'utf8'));
