@@ -5,7 +5,6 @@ import { resolve } from 'node:path';
 import type { DetectObject, ImageRegions } from '../audit/types.js';
 import { SightlineError } from '../core/errors.js';
 import type { MethodOptions } from '../core/method.js';
-import type { ModelTask } from '../core/model.js';
 import { capText } from '../core/text.js';
 import type { ImageEvaluation, MetricName } from '../evaluate/evaluate.js';
 import { checkEvaluation } from '../evaluate/evaluation-check.js';
@@ -20,7 +19,6 @@ import { printError, safeName } from './print.js';
 export interface EvaluateQueueContext {
   readonly model: string;
   readonly hints: ModelHints;
-  readonly task: ModelTask;
   readonly methods: readonly string[];
   readonly metrics: readonly MetricName[];
   readonly options: Readonly<Record<string, MethodOptions>>;

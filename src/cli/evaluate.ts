@@ -188,7 +188,6 @@ async function runEvaluate(path: string, flags: EvaluateFlags, detectorFlags: st
       await evaluateOnQueue(flags.queue, {
         model: flags.model,
         hints: modelHints(flags, flags.classNames ? resolve(flags.classNames) : undefined),
-        task: model.spec.task ?? 'classify',
         methods,
         metrics: flags.metrics,
         options,
