@@ -4,10 +4,11 @@
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { errorRow } from '../audit/audit.js';
+import type { DetectPictures } from '../audit/detect-pictures.js';
 import type { RenderedPictures } from '../audit/row-pictures.js';
 import type { ShortcutConfig } from '../audit/shortcut-types.js';
 import type { ShortcutTester } from '../audit/shortcuts.js';
-import type { AuditRow, ImageRegions } from '../audit/types.js';
+import type { AuditRow, DetectObject, ImageRegions } from '../audit/types.js';
 import { SightlineError } from '../core/errors.js';
 import type { OptionValue } from '../core/method.js';
 import type { ModelTask } from '../core/model.js';
@@ -23,6 +24,7 @@ import {
   type JobSettings,
   type JobShortcutSettings,
   jobRegions,
+  MAX_RESULT_MAPS,
 } from '../queue/job.js';
 import { type ModelFlags, modelHints } from './options.js';
 import { printError, safeName } from './print.js';
@@ -54,6 +56,7 @@ interface QueueFlags extends ModelFlags {
   pointingTolerance: number;
   faithfulness?: boolean;
   reference?: string;
+  detections: number;
   inFlight: number;
   attempts: number;
   out: string;
@@ -69,15 +72,22 @@ export interface QueueContext {
   readonly task: ModelTask;
   label(file: string): string | undefined;
   regions(file: string): ImageRegions | undefined;
+  /** A detector's ground-truth objects in the image (none when the audit has no ground truth). */
+  objects?(file: string): readonly DetectObject[];
   readonly signal: AbortSignal;
-  keepRow(row: AuditRow, pictures?: RenderedPictures): Promise<void>;
+  keepRow(row: AuditRow, pictures?: RenderedPictures | DetectPictures): Promise<void>;
   /** --shortcuts: its settings and the tester over every image with regions, whose choices the jobs carry. */
   readonly shortcuts?: { readonly config: ShortcutConfig; readonly tester: ShortcutTester };
 }
 
 export async function auditOnQueue(url: string, flags: QueueFlags, context: QueueContext): Promise<void> {
   const target = redisTarget(url);
-  refuseLocalOnly('audit', { task: context.task, reference: flags.reference, http: modelHints(flags).http });
+  const detector = context.task === 'detect';
+  refuseLocalOnly('audit', {
+    reference: flags.reference,
+    http: modelHints(flags).http,
+    ...(detector ? { detections: flags.detections } : {}),
+  });
   const settings: JobSettings = {
     model:
       flags.model === 'default' || /^https?:\/\//i.test(flags.model) ? flags.model : resolve(flags.model),
@@ -91,6 +101,7 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
     topK: flags.top,
     tolerance: flags.pointingTolerance,
     faithfulness: flags.faithfulness === true,
+    ...(detector ? { detections: flags.detections } : {}),
   };
   const images: JobImage[] = [];
   for (const file of context.files) {
@@ -101,11 +112,21 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
       continue;
     }
     const label = context.label(file);
+    let objects: readonly DetectObject[] | undefined;
+    try {
+      objects = context.objects?.(file);
+    } catch (error) {
+      // Ground truth naming the image ambiguously: its error row, as the local audit writes one.
+      if (!(error instanceof SightlineError)) throw error;
+      await context.keepRow(errorRow(file, error, {}, 0));
+      continue;
+    }
     images.push({
       file,
       source: context.source(file),
       ...(label !== undefined ? { label } : {}),
       ...jobRegions(context.regions(file)),
+      ...(objects ? { objects } : {}),
     });
   }
   printError(
@@ -119,6 +140,7 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
     settings: shortcuts
       ? { ...settings, shortcuts: await shortcutSettings(shortcuts, context.signal) }
       : settings,
+    detector,
     images,
     ...(shortcuts ? { partners: jobPartners(images, shortcuts.tester, context) } : {}),
     out: resolve(flags.out),
@@ -195,14 +217,14 @@ function jobPartners(
  */
 export function refuseLocalOnly(
   run: 'audit' | 'evaluation',
-  given: { task?: ModelTask; reference?: string; http?: ModelHints['http'] },
+  given: { reference?: string; http?: ModelHints['http']; detections?: number },
 ): void {
   const refuse = (message: string): never => {
     throw new SightlineError('INVALID_ARGUMENT', message, {});
   };
-  if (given.task === 'detect')
+  if (given.detections !== undefined && given.detections > MAX_RESULT_MAPS)
     refuse(
-      `--queue does not run a detector's ${run} yet; run it without --queue (on several machines: give each a part of the images and its own --out).`,
+      `--queue explains at most ${MAX_RESULT_MAPS} detections per image (--detections ${given.detections}): each map's overlay travels through Redis. Lower --detections, or run this ${run} without --queue.`,
     );
   if (given.reference !== undefined)
     refuse(

@@ -3,6 +3,12 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { auditImages, POINTING_TOLERANCE } from '../audit/audit.js';
 import { auditDetections } from '../audit/detect.js';
+import {
+  type DetectPictures,
+  detectMapsProblem,
+  renderDetectPictures,
+  writeDetectPictures,
+} from '../audit/detect-pictures.js';
 import { detectGate, detectSummaryWords } from '../audit/detect-summary.js';
 import { type DetectTruth, readDetectTruth } from '../audit/detect-truth.js';
 import { AuditJournal } from '../audit/journal.js';
@@ -12,14 +18,7 @@ import { outputFolder } from '../audit/output.js';
 import { rowPicturesProblem } from '../audit/pictures.js';
 import { readRegions, regionsFor } from '../audit/regions/index.js';
 import { lowConfidenceText, predictionWords } from '../audit/report/row-view.js';
-import {
-  fileStem,
-  OVERLAY_SIDE,
-  type RenderedPictures,
-  renderRowPictures,
-  THUMBNAIL_SIDE,
-  writeRowPictures,
-} from '../audit/row-pictures.js';
+import { type RenderedPictures, renderRowPictures, writeRowPictures } from '../audit/row-pictures.js';
 import type { AuditConfig, AuditRow, AuditSummary } from '../audit/types.js';
 import { VERDICT_WORDS } from '../audit/types.js';
 import {
@@ -36,7 +35,6 @@ import { refuseUnusedTargetParts } from '../explain.js';
 import { decodeSource } from '../io/fetch-image.js';
 import { listImageEntries, noImages } from '../io/list-images.js';
 import { getMethod, METHODS } from '../methods/registry.js';
-import { detectMapsProblem, writeDetectPictures } from './audit-detect.js';
 import { findingsLines } from './audit-findings.js';
 import { auditItems, labelFor } from './audit-items.js';
 import { addQueueOptions, auditOnQueue, refuseLocalOnly } from './audit-queue.js';
@@ -168,12 +166,12 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
   const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
   try {
     refuseDetectorFlags(flags.detectorFlags ?? [], model.spec.task);
-    // Here, before any file is written: a detector's audit never reaches auditOnQueue's own check.
+    // Here, before any file is written: auditOnQueue checks again only once the journal is open.
     if (flags.queue)
       refuseLocalOnly('audit', {
-        task: model.spec.task,
         reference: flags.reference,
         http: modelHints(flags).http,
+        ...(model.spec.task === 'detect' ? { detections: flags.detections } : {}),
       });
     return await auditWith(folder, flags, model);
   } finally {
@@ -261,11 +259,14 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
   let count = already;
   // Messages name the image by its full path; the reports name it from the audited folder. Pictures are
   // written first, then the journal line: a row in the journal always has its files.
-  const keepRow = async (row: AuditRow, pictures?: RenderedPictures) => {
+  const keepRow = async (row: AuditRow, pictures?: RenderedPictures | DetectPictures) => {
     let stored: AuditRow = row.error
       ? { ...row, error: { ...row.error, message: row.error.message.replaceAll(`${root}${sep}`, '') } }
       : row;
-    if (pictures) stored = await writeRowPictures(out, stored, pictures);
+    if (pictures)
+      stored = await ('maps' in pictures
+        ? writeDetectPictures(out, stored, pictures)
+        : writeRowPictures(out, stored, pictures));
     await journal.append(stored);
     count++;
     if (!quiet) printError(`[${count}/${files.length}] ${describeRow(stored)}\n`);
@@ -280,44 +281,47 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
           "A detector's audit reads each object's class from --regions (a COCO file's categories); --labels names one class per image and is not used.",
         );
       const truth = flags.regions ? await readDetectTruth(flags.regions) : undefined;
-      await auditDetections(
-        todo.map((file) => ({
-          file,
-          load: async () => {
-            const reason = passedOver.get(file);
-            if (reason === undefined) return decodeSource(sourceOf(file), file);
-            throw new SightlineError('IO', `'${file}' ${reason}; expected a regular image file.`, { file });
-          },
-          objects: truth
-            ? async () => (regionsFor(truth, file, files) as DetectTruth | undefined)?.objects ?? []
-            : undefined,
-        })),
-        {
-          model,
+      const objectsOf = truth
+        ? (file: string) => (regionsFor(truth, file, files) as DetectTruth | undefined)?.objects ?? []
+        : undefined;
+      if (flags.queue)
+        await auditOnQueue(flags.queue, flags, {
+          files: todo,
+          source: sourceOf,
+          passedOver,
           method,
           options,
-          detections: flags.detections,
-          concurrency: flags.concurrency,
+          task: 'detect',
+          label: () => undefined,
+          regions: () => undefined,
+          objects: objectsOf,
           signal: interrupt.signal,
-          onProgress: bar.update,
-          async onRow(row, result) {
-            let stored: AuditRow = row.error
-              ? {
-                  ...row,
-                  error: { ...row.error, message: row.error.message.replaceAll(`${root}${sep}`, '') },
-                }
-              : row;
-            if (result)
-              stored = await writeDetectPictures(out, fileStem(row.file), stored, result, method.title, {
-                overlay: OVERLAY_SIDE,
-                thumbnail: THUMBNAIL_SIDE,
-              });
-            await journal.append(stored);
-            count++;
-            if (!quiet) printError(`[${count}/${files.length}] ${describeRow(stored)}\n`);
+          keepRow,
+        });
+      else
+        await auditDetections(
+          todo.map((file) => ({
+            file,
+            load: async () => {
+              const reason = passedOver.get(file);
+              if (reason === undefined) return decodeSource(sourceOf(file), file);
+              throw new SightlineError('IO', `'${file}' ${reason}; expected a regular image file.`, { file });
+            },
+            objects: objectsOf && (async () => objectsOf(file)),
+          })),
+          {
+            model,
+            method,
+            options,
+            detections: flags.detections,
+            concurrency: flags.concurrency,
+            signal: interrupt.signal,
+            onProgress: bar.update,
+            async onRow(row, result) {
+              await keepRow(row, result ? await renderDetectPictures(row, result, method.title) : undefined);
+            },
           },
-        },
-      );
+        );
     } else {
       const items = todo.map(itemOf);
       if (flags.queue)

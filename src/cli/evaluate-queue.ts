@@ -2,9 +2,10 @@
 // of here; each result comes back to the same list and the same evaluation.json as a local run, written after
 // every image, so a stopped run resumes alike.
 import { resolve } from 'node:path';
-import type { ImageRegions } from '../audit/types.js';
+import type { DetectObject, ImageRegions } from '../audit/types.js';
+import { SightlineError } from '../core/errors.js';
 import type { MethodOptions } from '../core/method.js';
-import type { ModelTask } from '../core/model.js';
+import { capText } from '../core/text.js';
 import type { ImageEvaluation, MetricName } from '../evaluate/evaluate.js';
 import { checkEvaluation } from '../evaluate/evaluation-check.js';
 import type { ModelHints } from '../models/spec.js';
@@ -18,7 +19,6 @@ import { printError, safeName } from './print.js';
 export interface EvaluateQueueContext {
   readonly model: string;
   readonly hints: ModelHints;
-  readonly task: ModelTask;
   readonly methods: readonly string[];
   readonly metrics: readonly MetricName[];
   readonly options: Readonly<Record<string, MethodOptions>>;
@@ -29,6 +29,8 @@ export interface EvaluateQueueContext {
   /** The images to measure: their name in the results and their absolute path. */
   readonly images: readonly { file: string; path: string }[];
   regions(file: string): ImageRegions | undefined;
+  /** A detector's ground-truth objects in the image, sent instead of its regions (none without ground truth). */
+  objects?(file: string): readonly DetectObject[];
   readonly out: string;
   readonly inFlight: number;
   readonly attempts: number;
@@ -55,11 +57,19 @@ export async function evaluateOnQueue(url: string, context: EvaluateQueueContext
       ...(context.target !== undefined ? { target: context.target } : {}),
     }),
   );
-  const images: JobImage[] = context.images.map(({ file, path }) => ({
-    file,
-    source: path,
-    ...jobRegions(context.regions(file)),
-  }));
+  const images: JobImage[] = [];
+  for (const { file, path } of context.images) {
+    let objects: readonly DetectObject[] | undefined;
+    try {
+      objects = context.objects?.(file);
+    } catch (error) {
+      // Ground truth naming the image ambiguously: skipped with the reason, as the local evaluation skips it.
+      if (!(error instanceof SightlineError)) throw error;
+      await context.skipped(file, error.message);
+      continue;
+    }
+    images.push({ file, source: path, ...(objects ? { objects } : jobRegions(context.regions(file))) });
+  }
   printError(
     `Queue: ${images.length} image${images.length === 1 ? '' : 's'} for the workers on ${target.shown}.\n`,
   );
@@ -87,6 +97,10 @@ export async function evaluateOnQueue(url: string, context: EvaluateQueueContext
       const checked = result.evaluation === undefined ? undefined : checkEvaluation(result.evaluation);
       if (checked && 'evaluation' in checked && checked.evaluation.file === file) {
         await context.measured(checked.evaluation);
+        const noRegion = result.noRegion;
+        // The local evaluation's line for a detection without an object to point at (capped: untrusted).
+        if (typeof noRegion === 'string')
+          printError(`${prefix}${safeName(file)}: no region metrics: ${safeName(capText(noRegion, 500))}.\n`);
         printError(`${prefix}${safeName(file)}: measured\n`);
         return;
       }

@@ -188,7 +188,6 @@ async function runEvaluate(path: string, flags: EvaluateFlags, detectorFlags: st
       await evaluateOnQueue(flags.queue, {
         model: flags.model,
         hints: modelHints(flags, flags.classNames ? resolve(flags.classNames) : undefined),
-        task: model.spec.task ?? 'classify',
         methods,
         metrics: flags.metrics,
         options,
@@ -198,6 +197,9 @@ async function runEvaluate(path: string, flags: EvaluateFlags, detectorFlags: st
         reference: flags.reference,
         images: files.map((path, i) => ({ file: relFiles[i], path })).filter((f) => !done.has(f.file)),
         regions: (file) => (regions ? regionsFor(regions, file, relFiles) : undefined),
+        objects: truth
+          ? (file) => (regionsFor(truth, file, relFiles) as DetectTruth | undefined)?.objects ?? []
+          : undefined,
         out,
         inFlight: flags.inFlight,
         attempts: flags.attempts,

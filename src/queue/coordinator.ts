@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { MAX_PICTURE_BYTES, pictureType } from '../audit/pictures.js';
+import type { DetectPictures } from '../audit/detect-pictures.js';
 import { checkRow } from '../audit/row-check.js';
 import type { RenderedPictures } from '../audit/row-pictures.js';
 import type { AuditRow } from '../audit/types.js';
@@ -23,6 +23,7 @@ import {
   resultsQueueName,
   SHORTCUTS_JOB_VERSION,
 } from './job.js';
+import { detectPictures, picture } from './result-pictures.js';
 
 /** What every queued run (audit or evaluate) shares: where, which images, how many at once, what to tell. */
 export interface QueueRunBase {
@@ -52,8 +53,10 @@ export interface QueueAuditRequest extends QueueRunBase {
   readonly settings: JobSettings;
   /** With settings.shortcuts: each image's swap partners (an image missing here has none). */
   readonly partners?: ReadonlyMap<string, JobPartners>;
+  /** A detector's audit: every ok row must be a detector's, with its maps' pictures. */
+  readonly detector?: boolean;
   /** Writes one row (and its pictures), once per image, in the order results arrive. */
-  keep(row: AuditRow, pictures?: RenderedPictures): Promise<void>;
+  keep(row: AuditRow, pictures?: RenderedPictures | DetectPictures): Promise<void>;
 }
 
 /** A run of any kind: the settings that name it, a job's data per image, and what to do with each result. */
@@ -95,7 +98,7 @@ export function auditOnQueue(request: QueueAuditRequest): Promise<void> {
     }),
     ...(shortcuts ? { jobExtra: partnersOf } : {}),
     async accept(file, result) {
-      const { row, pictures } = readResult(file, result as unknown as AuditResult);
+      const { row, pictures } = readResult(file, result as unknown as AuditResult, request.detector === true);
       await request.keep(row, pictures);
     },
   });
@@ -244,8 +247,15 @@ export async function runOnQueue(request: QueueRun): Promise<void> {
   }
 }
 
-/** A result's row, checked as a journal line is (a result is untrusted), with its pictures. */
-function readResult(file: string, result: AuditResult): { row: AuditRow; pictures?: RenderedPictures } {
+/**
+ * A result's row, checked as a journal line is (a result is untrusted), with its pictures. A detector's audit
+ * (`detector`) takes only detector rows, each ok one with its maps; any other audit takes none.
+ */
+function readResult(
+  file: string,
+  result: AuditResult,
+  detector: boolean,
+): { row: AuditRow; pictures?: RenderedPictures | DetectPictures } {
   const checked = checkRow(result.row);
   const refuse = (problem: string): { row: AuditRow } => ({
     row: {
@@ -258,16 +268,16 @@ function readResult(file: string, result: AuditResult): { row: AuditRow; picture
   if ('problem' in checked) return refuse(checked.problem);
   const row = checked.row;
   if (row.file !== file) return refuse("the row's 'file' is not the image's");
-  if (row.status !== 'ok' || (result.overlay === undefined && result.thumbnail === undefined)) return { row };
+  if (!detector && row.detect)
+    return refuse("the row has a detector's 'detect' part; this audit's model is no detector");
+  if (row.status !== 'ok') return { row };
+  if (detector) {
+    const read = detectPictures(row, result);
+    return 'problem' in read ? refuse(read.problem) : { row, pictures: read.pictures };
+  }
+  if (result.overlay === undefined && result.thumbnail === undefined) return { row };
   const overlay = picture(result.overlay);
   const thumbnail = picture(result.thumbnail);
   if (!overlay || !thumbnail) return refuse('its pictures are not WebP files of a sensible size');
   return { row, pictures: { overlay, thumbnail } };
-}
-
-function picture(base64: unknown): Uint8Array | undefined {
-  if (typeof base64 !== 'string' || base64.length > (MAX_PICTURE_BYTES * 4) / 3 + 4) return undefined;
-  const bytes = Buffer.from(base64, 'base64');
-  // WebP only, as renderRowPictures encodes them: writeRowPictures names the files .webp.
-  return pictureType(bytes) === 'image/webp' ? bytes : undefined;
 }

@@ -1,7 +1,9 @@
 // `sightline evaluate --queue`: one job per image measures every method on it (evaluate/evaluate.ts
-// evaluateImage, the local evaluation's own code) on a worker. The job is untrusted like an audit's (job.ts):
+// evaluateImage, the local evaluation's own code, with a detector's region found as evaluate/detect-region.ts
+// finds it) on a worker. The job is untrusted like an audit's (job.ts):
 // each field is checked before use, paths confined to the worker's --root folders.
 import type { OptionValue } from '../core/method.js';
+import { matchedObjectMask } from '../evaluate/detect-region.js';
 import { evaluateImage, type ImageEvaluation, METRICS, type MetricName } from '../evaluate/evaluate.js';
 import type { ModelHints } from '../models/spec.js';
 import { jobRegionMask, loadJobImage, type ModelCache, openModel } from './inputs.js';
@@ -28,9 +30,13 @@ export interface EvaluateJob {
   readonly image: JobImage;
 }
 
-/** An image measured, or why it was skipped (the local evaluation's words for an image that failed). */
+/**
+ * An image measured, or why it was skipped (the local evaluation's words for an image that failed). A
+ * detector's image may be measured without region metrics, and `noRegion` then says why (as the local
+ * evaluation prints it).
+ */
 export type EvaluateResult =
-  | { readonly file: string; readonly evaluation: ImageEvaluation }
+  | { readonly file: string; readonly evaluation: ImageEvaluation; readonly noRegion?: string }
   | { readonly file: string; readonly skipped: string };
 
 export function isEvaluateJob(value: unknown): boolean {
@@ -136,7 +142,14 @@ export async function evaluateJob(
   const model = await openModel(settings, roots, models);
   try {
     const rgb = await loadJobImage(image, roots);
-    const regionMask = image.regions ? await jobRegionMask(image, roots, rgb.width, rgb.height) : undefined;
+    let regionMask: Uint8Array | undefined;
+    let noRegion: string | undefined;
+    if (image.objects && model.spec.task === 'detect') {
+      // A detector's region is the object its explained detection found (evaluate/detect-region.ts).
+      const found = await matchedObjectMask(model, rgb, settings.target ?? 'top', image.objects);
+      if ('mask' in found) regionMask = found.mask;
+      else noRegion = found.none;
+    } else if (image.regions) regionMask = await jobRegionMask(image, roots, rgb.width, rgb.height);
     const evaluation = await evaluateImage({
       model,
       file: image.file,
@@ -149,7 +162,7 @@ export async function evaluateJob(
       curveSteps: settings.curveSteps ?? undefined,
       sanityBlocks: settings.sanityBlocks ?? undefined,
     });
-    return { file: image.file, evaluation };
+    return { file: image.file, evaluation, ...(noRegion !== undefined ? { noRegion } : {}) };
   } catch (error) {
     return { file: image.file, skipped: (error as Error).message };
   }

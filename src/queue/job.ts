@@ -4,8 +4,9 @@
 import { createHash } from 'node:crypto';
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { MAX_ROW_WINDOWS } from '../audit/detect-window.js';
 import { BACKGROUND_FILLS, OBJECT_FILLS, type ShortcutConfig } from '../audit/shortcut-types.js';
-import type { ImageRegions } from '../audit/types.js';
+import type { DetectObject, ImageRegions } from '../audit/types.js';
 import { fileErrorReason, SightlineError } from '../core/errors.js';
 import type { OptionValue } from '../core/method.js';
 import { MODEL_TASKS } from '../core/model.js';
@@ -41,6 +42,8 @@ export interface JobSettings {
   readonly topK: number;
   readonly tolerance: number;
   readonly faithfulness: boolean;
+  /** A detector's audit: detections explained per image (`--detections`); absent for every other task. */
+  readonly detections?: number;
   /** audit --shortcuts: how the variants are made (the same for every image). */
   readonly shortcuts?: JobShortcutSettings;
 }
@@ -82,6 +85,11 @@ export interface JobImage {
     readonly maskPath?: string;
     readonly source: string;
   };
+  /**
+   * A detector's ground truth (`--regions` read by readDetectTruth): each object's class and box, x0, y0, x1, y1
+   * in photo pixels; present, empty or not, exactly when the audit was given ground truth.
+   */
+  readonly objects?: readonly DetectObject[];
 }
 
 export interface AuditJob {
@@ -102,7 +110,16 @@ export interface AuditResult {
   readonly row: unknown;
   readonly overlay?: string;
   readonly thumbnail?: string;
+  /** A detector's row: one overlay per map the row names, by its key ('det0', 'miss1'). */
+  readonly maps?: Readonly<Record<string, string>>;
 }
+
+/**
+ * The most maps (explained detections and missed objects, one overlay each) a detector's result carries: with
+ * the row's two pictures, about 30 KB each for a 640-pixel photo, a result stays near 3 MB at most in Redis.
+ * As many as a row keeps windows around its detections (audit/detect-window.ts).
+ */
+export const MAX_RESULT_MAPS = MAX_ROW_WINDOWS;
 
 const hash = (parts: readonly unknown[], length: number) =>
   createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, length);
@@ -200,6 +217,9 @@ function checkSettings(value: unknown): JobSettings {
     topK: integer(o.topK, 'settings.topK', 1, 1000),
     tolerance: tolerance as number,
     faithfulness: o.faithfulness as boolean,
+    ...(o.detections !== undefined
+      ? { detections: integer(o.detections, 'settings.detections', 1, MAX_RESULT_MAPS) }
+      : {}),
     ...(o.shortcuts !== undefined ? { shortcuts: checkShortcutSettings(o.shortcuts) } : {}),
   };
 }
@@ -355,7 +375,35 @@ function checkImage(value: unknown, name: string): JobImage {
       source: text(r.source, `${name}.regions.source`),
     };
   }
-  return { file, source, ...(label !== undefined ? { label } : {}), ...(regions ? { regions } : {}) };
+  const objects = o.objects === undefined ? undefined : checkObjects(o.objects);
+  return {
+    file,
+    source,
+    ...(label !== undefined ? { label } : {}),
+    ...(regions ? { regions } : {}),
+    ...(objects ? { objects } : {}),
+  };
+}
+
+/** A detector's ground-truth objects: a class name and a box of positive size each, as readDetectTruth gives. */
+function checkObjects(value: unknown): DetectObject[] {
+  if (!Array.isArray(value) || value.length > MAX_SHAPES)
+    bad(`'image.objects' is not a list of at most ${MAX_SHAPES} objects`);
+  return (value as unknown[]).map((v, i) => {
+    const o = record(v, `image.objects[${i}]`);
+    const box = o.box;
+    if (
+      !Array.isArray(box) ||
+      box.length !== 4 ||
+      !box.every((c) => typeof c === 'number' && Number.isFinite(c) && Math.abs(c) <= 1e9) ||
+      !(box[2] > box[0] && box[3] > box[1])
+    )
+      bad(`'image.objects[${i}].box' is not [x0, y0, x1, y1] with x1 > x0 and y1 > y0 (finite numbers)`);
+    return {
+      label: text(o.label, `image.objects[${i}].label`),
+      box: [box[0], box[1], box[2], box[3]] as [number, number, number, number],
+    };
+  });
 }
 
 /**

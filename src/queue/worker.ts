@@ -1,12 +1,15 @@
 // A queue worker: takes audit jobs (and evaluate jobs, queue/evaluate-job.ts) from Redis, runs each image
-// through the local code (auditImages and renderRowPictures; evaluateImage) and hands the result to the run's
-// results queue. Models are loaded once per reference and kept. BullMQ redoes a job whose worker died (its lock
+// through the local code (auditImages and renderRowPictures, auditDetections and renderDetectPictures for a
+// detector; evaluateImage) and hands the result to the run's results queue. Models are loaded once per
+// reference and kept. BullMQ redoes a job whose worker died (its lock
 // expires: "stalled"); a job whose worker died at work on it `attempts` times (queue/lanes.ts) is not tried
 // again but becomes an error row (a skipped image), so one poison image cannot stop a fleet.
 import { hostname } from 'node:os';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type AuditItem, auditImages, errorRow } from '../audit/audit.js';
+import { auditDetections } from '../audit/detect.js';
+import { type DetectPictures, renderDetectPictures } from '../audit/detect-pictures.js';
 import { type RenderedPictures, renderRowPictures } from '../audit/row-pictures.js';
 import type { AuditRow } from '../audit/types.js';
 import { SightlineError } from '../core/errors.js';
@@ -30,6 +33,7 @@ import {
   fileOfJob,
   JOBS_QUEUE,
   type JobSettings,
+  MAX_RESULT_MAPS,
 } from './job.js';
 import { beginWork, deathsAtWork, Lanes } from './lanes.js';
 import { jobShortcuts } from './shortcut-job.js';
@@ -198,16 +202,15 @@ async function runJob(
     return { results, payload };
   }
   const { file } = data.image;
-  const reply = (row: AuditRow, pictures?: RenderedPictures) => ({
+  const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+  const reply = (row: AuditRow, pictures?: RenderedPictures | DetectPictures) => ({
     results: data.results,
     payload: {
       file,
       row,
-      ...(pictures
-        ? {
-            overlay: Buffer.from(pictures.overlay).toString('base64'),
-            thumbnail: Buffer.from(pictures.thumbnail).toString('base64'),
-          }
+      ...(pictures ? { overlay: base64(pictures.overlay), thumbnail: base64(pictures.thumbnail) } : {}),
+      ...(pictures && 'maps' in pictures
+        ? { maps: Object.fromEntries([...pictures.maps].map(([key, bytes]) => [key, base64(bytes)])) }
         : {}),
     },
   });
@@ -236,9 +239,9 @@ async function runJob(
 }
 
 /**
- * The local audit of one image: the same auditImages and picture rendering as `sightline audit`. The image
- * holds a model lane from its model's loading to its row, as in a local audit's lanes; its pictures are drawn
- * after, beside the next image's model passes.
+ * The local audit of one image: the same auditImages (auditDetections for a detector) and picture rendering as
+ * `sightline audit`. The image holds a model lane from its model's loading to its row, as in a local audit's
+ * lanes; its pictures are drawn after, beside the next image's model passes.
  */
 async function auditOne(
   job: Job,
@@ -246,42 +249,82 @@ async function auditOne(
   options: WorkerOptions,
   models: ModelCache,
   lanes: Lanes,
-): Promise<{ row: AuditRow; pictures?: RenderedPictures }> {
+): Promise<{ row: AuditRow; pictures?: RenderedPictures | DetectPictures }> {
   const { settings, image } = data;
   const release = await beginWork(job, lanes);
-  let out: { row: AuditRow; pictures?: RenderedPictures } | undefined;
+  let out: { row: AuditRow; pictures?: RenderedPictures | DetectPictures } | undefined;
   try {
     // Inside the work: a model whose loading kills the worker counts against the image like any other death.
     const model = await openModel(settings, options.roots, models);
     const method = methodOf(settings);
-    const item: AuditItem = {
-      file: image.file,
-      load: () => loadJobImage(image, options.roots),
-      label: image.label,
-      regionMask: image.regions
-        ? (width, height) => jobRegionMask(image, options.roots, width, height)
-        : undefined,
-    };
-    const shortcuts = jobShortcuts(model, data, options.roots);
-    await auditImages([item], {
-      model,
-      method,
-      options: settings.options,
-      topK: settings.topK,
-      tolerance: settings.tolerance,
-      faithfulness: settings.faithfulness,
-      concurrency: 1,
-      ...(shortcuts ? { shortcuts } : {}),
-      async onRow(row, result) {
-        release();
-        out = { row, pictures: result ? await renderRowPictures(result, row, method.title) : undefined };
-      },
-    });
+    const load = () => loadJobImage(image, options.roots);
+    if (model.spec.task === 'detect') {
+      const objects = image.objects;
+      await auditDetections([{ file: image.file, load, objects: objects && (async () => objects) }], {
+        model,
+        method,
+        options: settings.options,
+        detections: settings.detections,
+        concurrency: 1,
+        async onRow(row, result) {
+          release();
+          if (result && result.maps.length > MAX_RESULT_MAPS)
+            out = { row: tooManyMaps(row, result.maps.length) };
+          else
+            out = {
+              row,
+              pictures: result ? await renderDetectPictures(row, result, method.title) : undefined,
+            };
+        },
+      });
+    } else {
+      const item: AuditItem = {
+        file: image.file,
+        load,
+        label: image.label,
+        regionMask: image.regions
+          ? (width, height) => jobRegionMask(image, options.roots, width, height)
+          : undefined,
+      };
+      const shortcuts = jobShortcuts(model, data, options.roots);
+      await auditImages([item], {
+        model,
+        method,
+        options: settings.options,
+        topK: settings.topK,
+        tolerance: settings.tolerance,
+        faithfulness: settings.faithfulness,
+        concurrency: 1,
+        ...(shortcuts ? { shortcuts } : {}),
+        async onRow(row, result) {
+          release();
+          out = { row, pictures: result ? await renderRowPictures(result, row, method.title) : undefined };
+        },
+      });
+    }
   } finally {
     release();
   }
-  // auditImages calls onRow once per item, error or not.
-  return out as { row: AuditRow; pictures?: RenderedPictures };
+  // auditImages and auditDetections call onRow once per item, error or not.
+  return out as { row: AuditRow; pictures?: RenderedPictures | DetectPictures };
+}
+
+/**
+ * A detector's row with more maps than a result carries (a photo with many missed objects: their overlays
+ * would take megabytes of Redis) becomes an error row that says how to audit the image instead.
+ */
+function tooManyMaps(row: AuditRow, maps: number): AuditRow {
+  const error = new SightlineError(
+    'INVALID_ARGUMENT',
+    `This image's row has ${maps} maps (explained detections and missed objects), over the ${MAX_RESULT_MAPS} a queued result carries; audit it without --queue, or with a lower --detections.`,
+    { maps },
+  );
+  return errorRow(
+    row.file,
+    error,
+    { width: row.width, height: row.height, task: 'detect' },
+    row.seconds ?? 0,
+  );
 }
 
 function methodOf(settings: JobSettings): AnyMethod {

@@ -1,6 +1,6 @@
-// What `sightline audit --queue` cannot carry yet (a detector's audit, --reference) is refused in words with
-// exit 2 before anything is written or enqueued, on a live Redis: a detector's audit once ran here in silence,
-// the Redis URL unused.
+// What `sightline audit --queue` cannot carry (--reference yet; a detector's audit explaining more detections per
+// image than a result carries) is refused in words with exit 2 before anything is written or enqueued, on a
+// live Redis: a detector's audit once ran here in silence, the Redis URL unused.
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -35,10 +35,20 @@ async function refused(args: string[]) {
 }
 
 describe('sightline audit --queue refusals', () => {
-  it("refuses a detector's audit instead of running it here", async () => {
-    const r = await refused([at('squares'), '--model', at('seg.onnx'), '--method', 'grad-cam']);
+  it("refuses a detector's audit with more --detections than a result carries", async () => {
+    const r = await refused([
+      at('squares'),
+      '--model',
+      at('seg.onnx'),
+      '--method',
+      'grad-cam',
+      '--detections',
+      '101',
+    ]);
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toContain("--queue does not run a detector's audit yet; run it without --queue");
+    expect(r.stderr).toContain(
+      "--queue explains at most 100 detections per image (--detections 101): each map's overlay travels through Redis.",
+    );
     expect(r.stdout).not.toContain('Audited');
     expect(r.wrote).toBe(false);
     expect(r.keys).toBe(0);

@@ -96,8 +96,38 @@ describe('checkAuditJob', () => {
       { ...job, image: { ...job.image, regions: { shapes: [{ type: 'circle' }], source: 'r' } } },
       "is not 'box' or 'polygon'",
     ],
+    [
+      { ...job, settings: { ...settings, detections: 101 } },
+      "'settings.detections' is not a whole number from 1 to 100",
+    ],
+    [
+      { ...job, image: { ...job.image, objects: [{ label: 'dog', box: [10, 0, 5, 8] }] } },
+      "'image.objects[0].box' is not [x0, y0, x1, y1] with x1 > x0 and y1 > y0 (finite numbers)",
+    ],
+    [
+      { ...job, image: { ...job.image, objects: [{ label: 'dog', box: [0, 0, 5, null] }] } },
+      "'image.objects[0].box' is not [x0, y0, x1, y1]",
+    ],
+    [
+      { ...job, image: { ...job.image, objects: [{ label: '', box: [0, 0, 5, 5] }] } },
+      "'image.objects[0].label' is not a text of 1 to 4096 characters",
+    ],
+    [
+      { ...job, image: { ...job.image, objects: Array(10_001).fill({ label: 'dog', box: [0, 0, 5, 5] }) } },
+      "'image.objects' is not a list of at most 10000 objects",
+    ],
   ])('refuses a malformed job (%#)', (value, words) => {
     expect(() => checkAuditJob(value)).toThrow(words);
+  });
+
+  it("accepts a detector's job: --detections and the ground-truth objects, rebuilt from their fields", () => {
+    const objects = [{ label: 'dog', box: [1.5, 2, 30, 40], extra: 'dropped' }];
+    const detector = { ...job, settings: { ...settings, detections: 5 }, image: { ...job.image, objects } };
+    const checked = checkAuditJob(detector);
+    expect(checked.settings.detections).toBe(5);
+    expect(checked.image.objects).toEqual([{ label: 'dog', box: [1.5, 2, 30, 40] }]);
+    // An empty list is ground truth too: an image with no objects, where every detection is a false positive.
+    expect(checkAuditJob({ ...job, image: { ...job.image, objects: [] } }).image.objects).toEqual([]);
   });
 });
 

@@ -1,40 +1,52 @@
-// The files of a detector's audit row (cli/audit.ts): the photo with its ground-truth and detected boxes as the
-// row's overlay, a thumbnail, and one overlay per explained detection and missed object with its box drawn.
+// The files of a detector's audit row: the photo with its ground-truth and detected boxes as the row's overlay,
+// a thumbnail, and one overlay per explained detection and missed object with its box drawn. Rendering and
+// writing are apart, as for a classifier's row (row-pictures.ts): a queue worker renders exactly what a local
+// audit does, and the coordinator writes them under the same names.
 import { join } from 'node:path';
 import sharp from 'sharp';
-import type { DetectMap } from '../audit/detect.js';
-import { writeAtomically } from '../audit/output.js';
-import { rowPicturesProblem } from '../audit/pictures.js';
-import { encodePicture, encodeThumbnail, PICTURE_EXTENSION } from '../audit/row-pictures.js';
-import type { AuditRow, DetectRowPart } from '../audit/types.js';
 import type { RgbImage } from '../core/image.js';
 import { scaleMask } from '../models/detect-mask.js';
 import { drawBox } from '../render/boxes.js';
 import { drawMask } from '../render/masks.js';
 import { renderOverlayWithLegend } from '../render/png.js';
+import type { DetectMap } from './detect.js';
+import { writeAtomically } from './output.js';
+import { rowPicturesProblem } from './pictures.js';
+import {
+  encodePicture,
+  encodeThumbnail,
+  fileStem,
+  OVERLAY_SIDE,
+  PICTURE_EXTENSION,
+  type RenderedPictures,
+  writeRowPictures,
+} from './row-pictures.js';
+import type { AuditRow, DetectRowPart } from './types.js';
 
 const GREEN: [number, number, number] = [0, 200, 0];
 const RED: [number, number, number] = [230, 0, 0];
 /** The mask outline's least width in overlay pixels (drawMask's own default is 1 per 300 pixels, at least 1). */
 const MIN_OUTLINE = 2;
 
-/** Writes the row's pictures under `out` and returns the row naming them (map keys replaced by file paths). */
-export async function writeDetectPictures(
-  out: string,
-  stem: string,
+/** A detector row's pictures: the row's two, and one per map by the key the row names it with ('det0', 'miss1'). */
+export interface DetectPictures extends RenderedPictures {
+  readonly maps: ReadonlyMap<string, Uint8Array>;
+}
+
+/** Renders the row's pictures (encoded as every report picture is). */
+export async function renderDetectPictures(
   row: AuditRow,
   result: { image: RgbImage; maps: readonly DetectMap[] },
   method: string,
-  sides: { overlay: number; thumbnail: number },
-): Promise<AuditRow> {
+): Promise<DetectPictures> {
   const { image } = result;
   const part = row.detect as DetectRowPart;
-  const files = new Map<string, string>();
+  const maps = new Map<string, Uint8Array>();
   for (const m of result.maps) {
     const rgb = await renderOverlayWithLegend(image, m.map.data, {
       mode: m.map.signed ? 'positive' : 'absolute',
       legend: { method, target: m.caption },
-      maxSide: sides.overlay,
+      maxSide: OVERLAY_SIDE,
     });
     const scale = rgb.width / image.width;
     const rows = Math.round(image.height * scale);
@@ -47,12 +59,10 @@ export async function writeDetectPictures(
         rows,
         thickness: Math.max(MIN_OUTLINE, Math.round(Math.min(rgb.width, rows) / 300)),
       });
-    const file = `overlays/${stem}-${m.key}.${PICTURE_EXTENSION}`;
-    await writeAtomically(join(out, file), await encodePicture(rgb));
-    files.set(m.key, file);
+    maps.set(m.key, await encodePicture(rgb));
   }
   // The photo itself with every box: ground truth found in green, missed in red; detections white.
-  const scale = Math.min(1, sides.overlay / Math.max(image.width, image.height));
+  const scale = Math.min(1, OVERLAY_SIDE / Math.max(image.width, image.height));
   const width = Math.max(1, Math.round(image.width * scale));
   const height = Math.max(1, Math.round(image.height * scale));
   const raw = await sharp(Buffer.from(image.data), {
@@ -67,18 +77,33 @@ export async function writeDetectPictures(
     if (d.object !== undefined) drawBox(photo, 3, scaled(d.box), { color: GREEN });
   for (const m of part.misses) drawBox(photo, 3, scaled(m.box), { color: RED });
   for (const d of part.detections) drawBox(photo, 3, scaled(d.box), { thickness: 1 });
-  const overlay = `overlays/${stem}.${PICTURE_EXTENSION}`;
-  await writeAtomically(join(out, overlay), await encodePicture(photo));
-  const thumbnail = `thumbnails/${stem}.${PICTURE_EXTENSION}`;
-  await writeAtomically(join(out, thumbnail), await encodeThumbnail(image, sides.thumbnail));
+  return { overlay: await encodePicture(photo), thumbnail: await encodeThumbnail(image), maps };
+}
+
+/**
+ * Writes the row's pictures under `out` and returns the row naming them (map keys replaced by file paths).
+ * The keys are the row's own ('det<i>', 'miss<j>'), checked by the caller where the row is untrusted.
+ */
+export async function writeDetectPictures(
+  out: string,
+  row: AuditRow,
+  pictures: DetectPictures,
+): Promise<AuditRow> {
+  const part = row.detect as DetectRowPart;
+  const stem = fileStem(row.file);
+  const files = new Map<string, string>();
+  for (const [key, bytes] of pictures.maps) {
+    const file = `overlays/${stem}-${key}.${PICTURE_EXTENSION}`;
+    await writeAtomically(join(out, file), bytes);
+    files.set(key, file);
+  }
   const named = <T extends { map?: string }>(e: T): T =>
     e.map === undefined ? e : { ...e, map: files.get(e.map) ?? e.map };
-  return {
-    ...row,
-    detect: { ...part, detections: part.detections.map(named), misses: part.misses.map(named) },
-    overlay,
-    thumbnail,
-  };
+  return writeRowPictures(
+    out,
+    { ...row, detect: { ...part, detections: part.detections.map(named), misses: part.misses.map(named) } },
+    pictures,
+  );
 }
 
 /** Why a detector row's map files cannot be used (missing, outside `out`), or undefined when they can. */
