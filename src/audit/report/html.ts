@@ -10,7 +10,7 @@ import { WINDOW_BOX_CELLS } from '../detect-window.js';
 import { auditFindings, type Finding } from '../findings.js';
 import type { AuditConfig, AuditRow, AuditSummary } from '../types.js';
 import { reportAssets } from './assets.js';
-import { base64, pictureUri, scriptJson } from './escape.js';
+import { pictureUri, scriptJson } from './escape.js';
 import { findingKindsByFile, findingsSection } from './findings.js';
 import { selfContainedPage } from './page.js';
 import {
