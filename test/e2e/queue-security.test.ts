@@ -4,7 +4,6 @@
 // without stopping the worker.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRow } from '../../src/audit/types.js';
@@ -16,6 +15,7 @@ import {
   startWorker,
   stopWorker,
   until,
+  untrustedJobs,
   type WorkerProcess,
 } from '../helpers/queue.js';
 import { selfSignedCert, type TestRedis } from '../helpers/redis.js';
@@ -152,8 +152,8 @@ describe('a worker given untrusted jobs', () => {
     const worker = startWorker(redis.url, ['--root', data.folder, '--root', model], env);
     workers.push(worker);
     const connection = new Redis(redis.url, { maxRetriesPerRequest: null, tls: { ca: await readFile(ca) } });
-    const jobs = new Queue('sightline-audit', { connection });
     const results = 'sightline-results-0123456789abcdef';
+    const { jobs, sent, close } = untrustedJobs(connection, results);
     const settings = {
       model,
       hints: { mean: [0], std: [1] },
@@ -181,9 +181,8 @@ describe('a worker given untrusted jobs', () => {
       { jobId: 'model-outside' },
     );
     await jobs.add('fine', job('img01.png', join(data.folder, 'img01.png')), { jobId: 'fine' });
-    const rowsQueue = new Queue(results, { connection });
     try {
-      const rows = async () => (await rowsQueue.getJobs(['wait'])).map((j) => j.data.row as AuditRow);
+      const rows = async () => (await sent()).map((data) => data.row as AuditRow);
       await until(async () => (await rows()).length === 5, 60_000, 'five result rows');
       const byFile = new Map((await rows()).map((r) => [r.file, r]));
       expect(byFile.get('outside.png')?.error?.code).toBe('IO');
@@ -203,10 +202,7 @@ describe('a worker given untrusted jobs', () => {
         "job junk refused: A malformed queue job: 'v' is undefined, expected 1",
       );
     } finally {
-      await rowsQueue.obliterate({ force: true });
-      await rowsQueue.close();
-      await jobs.close();
-      connection.disconnect();
+      await close();
     }
   }, 120_000);
 });

@@ -4,6 +4,8 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import sharp from 'sharp';
 import type { AuditRow } from '../../src/audit/types.js';
 import { encodeModel } from '../../src/engines/onnx/proto.js';
@@ -80,6 +82,36 @@ export async function journalRows(out: string): Promise<AuditRow[]> {
     .slice(1)
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as AuditRow);
+}
+
+/** results.jsonl's rows, in the audit's order. */
+export async function resultsOf(out: string): Promise<AuditRow[]> {
+  const text = await readFile(join(out, 'results.jsonl'), 'utf8');
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as AuditRow);
+}
+
+/**
+ * Jobs written straight into Redis, as anyone who can write to it could, and the results queue they name:
+ * `sent()` lists what workers sent back (waiting there, as no coordinator takes it); `close()` removes it all.
+ */
+export function untrustedJobs(connection: Redis, results: string) {
+  const jobs = new Queue('sightline-audit', { connection });
+  const rows = new Queue(results, { connection });
+  return {
+    jobs,
+    async sent(): Promise<Record<string, unknown>[]> {
+      return (await rows.getJobs(['wait'])).map((j) => j.data);
+    },
+    async close(): Promise<void> {
+      await rows.obliterate({ force: true });
+      await rows.close();
+      await jobs.close();
+      connection.disconnect();
+    },
+  };
 }
 
 /** Waits until `check` holds (polling), failing after `ms`. */
