@@ -3,7 +3,7 @@
 // come back to the same keepRow a local audit writes with, so journal and reports are the same.
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { errorRow } from '../audit/audit.js';
+import { errorRow, refuseMissingReference } from '../audit/audit.js';
 import type { RenderedPictures } from '../audit/row-pictures.js';
 import type { AuditRow, ImageRegions } from '../audit/types.js';
 import { SightlineError } from '../core/errors.js';
@@ -13,7 +13,7 @@ import type { AnyMethod } from '../methods/registry.js';
 import type { ModelHints } from '../models/spec.js';
 import { redisTarget } from '../queue/connection.js';
 import { auditOnQueue as runOnQueue } from '../queue/coordinator.js';
-import { type JobImage, type JobSettings, jobRegions } from '../queue/job.js';
+import { type JobImage, type JobReference, type JobSettings, jobRegions } from '../queue/job.js';
 import { type ModelFlags, modelHints } from './options.js';
 import { printError, safeName } from './print.js';
 
@@ -43,7 +43,6 @@ interface QueueFlags extends ModelFlags {
   top: number;
   pointingTolerance: number;
   faithfulness?: boolean;
-  reference?: string;
   inFlight: number;
   attempts: number;
   out: string;
@@ -57,6 +56,8 @@ export interface QueueContext {
   readonly method: AnyMethod;
   readonly options: Record<string, OptionValue>;
   readonly task: ModelTask;
+  /** An embedding model's reference: its absolute path and the SHA-256 of the bytes read here. */
+  readonly reference?: JobReference;
   label(file: string): string | undefined;
   regions(file: string): ImageRegions | undefined;
   readonly signal: AbortSignal;
@@ -65,7 +66,9 @@ export interface QueueContext {
 
 export async function auditOnQueue(url: string, flags: QueueFlags, context: QueueContext): Promise<void> {
   const target = redisTarget(url);
-  refuseLocalOnly('audit', { task: context.task, reference: flags.reference, http: modelHints(flags).http });
+  refuseLocalOnly('audit', { task: context.task, http: modelHints(flags).http });
+  // A local audit refuses this in auditImages, which here runs only on the workers: every job would fail there.
+  refuseMissingReference(context.task, context.reference !== undefined);
   const settings: JobSettings = {
     model:
       flags.model === 'default' || /^https?:\/\//i.test(flags.model) ? flags.model : resolve(flags.model),
@@ -79,6 +82,7 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
     topK: flags.top,
     tolerance: flags.pointingTolerance,
     faithfulness: flags.faithfulness === true,
+    ...(context.reference ? { reference: context.reference } : {}),
   };
   const images: JobImage[] = [];
   for (const file of context.files) {
@@ -137,7 +141,7 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
  */
 export function refuseLocalOnly(
   run: 'audit' | 'evaluation',
-  given: { task?: ModelTask; reference?: string; http?: ModelHints['http'] },
+  given: { task?: ModelTask; http?: ModelHints['http'] },
 ): void {
   const refuse = (message: string): never => {
     throw new SightlineError('INVALID_ARGUMENT', message, {});
@@ -145,10 +149,6 @@ export function refuseLocalOnly(
   if (given.task === 'detect')
     refuse(
       `--queue does not run a detector's ${run} yet; run it without --queue (on several machines: give each a part of the images and its own --out).`,
-    );
-  if (given.reference !== undefined)
-    refuse(
-      `--queue does not carry --reference (an embedding model's reference) yet; run this ${run} without --queue.`,
     );
   const http = given.http;
   if (http?.headers?.length || http?.apiKeyEnv || http?.apiKeyHeader)

@@ -35,6 +35,7 @@ import { formatCount, listSome } from '../core/text.js';
 import { refuseUnusedTargetParts } from '../explain.js';
 import { decodeSource } from '../io/fetch-image.js';
 import { listImageEntries, noImages } from '../io/list-images.js';
+import { readReferenceFile } from '../io/reference-file.js';
 import { getMethod, METHODS } from '../methods/registry.js';
 import { detectMapsProblem, writeDetectPictures } from './audit-detect.js';
 import { findingsLines } from './audit-findings.js';
@@ -67,7 +68,7 @@ import {
 } from './options.js';
 import { print, printError, safeName } from './print.js';
 import { progressBar } from './progress.js';
-import { REFERENCE_HELP, readReference } from './target-flags.js';
+import { REFERENCE_HELP } from './target-flags.js';
 
 /** Exit code when --fail-under's gate fails (the audit itself succeeded). */
 export const GATE_FAILED_EXIT = 6;
@@ -169,12 +170,7 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
   try {
     refuseDetectorFlags(flags.detectorFlags ?? [], model.spec.task);
     // Here, before any file is written: a detector's audit never reaches auditOnQueue's own check.
-    if (flags.queue)
-      refuseLocalOnly('audit', {
-        task: model.spec.task,
-        reference: flags.reference,
-        http: modelHints(flags).http,
-      });
+    if (flags.queue) refuseLocalOnly('audit', { task: model.spec.task, http: modelHints(flags).http });
     return await auditWith(folder, flags, model);
   } finally {
     await model.dispose();
@@ -235,7 +231,9 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
     ...(shortcuts ? { shortcuts: shortcuts.config } : {}),
   };
   // Read before the journal opens, so a reference that cannot be read costs nothing.
-  const reference = flags.reference === undefined ? undefined : await readReference(flags.reference);
+  // Its hash goes with it onto the queue, naming the very bytes every worker must read.
+  const referenceFile = flags.reference === undefined ? undefined : await readReferenceFile(flags.reference);
+  const reference = referenceFile?.reference;
   if (flags.restart) {
     for (const name of ['journal.jsonl', 'overlays', 'thumbnails'])
       await rm(join(out, name), { recursive: true, force: true });
@@ -328,6 +326,9 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
           method,
           options,
           task: model.spec.task ?? 'classify',
+          ...(flags.reference && referenceFile
+            ? { reference: { path: resolve(flags.reference), sha256: referenceFile.sha256 } }
+            : {}),
           label: (file) => (labels ? labelFor(labels, file) : undefined),
           regions: (file) => (regions ? regionsFor(regions, file, files) : undefined),
           signal: interrupt.signal,
