@@ -48,7 +48,7 @@ export interface WorkerOptions {
    * the next is fetched and decoded and the last one's pictures are drawn and sent (JOBS_PER_LANE).
    */
   readonly concurrency?: number;
-  /** Real paths of the folders jobs may name files in (images, masks, models, labels). */
+  /** Real paths of the folders jobs may name files in (images, masks, models, labels, references). */
   readonly roots: readonly string[];
   /** Seconds a job's lock lasts without renewal; a dead worker's job is redone after about this long. */
   readonly lockSeconds?: number;
