@@ -1,6 +1,6 @@
-// What a worker reads for a job, each path confined to its --root folders: the model (loaded once and
-// kept), an embedding model's reference (read once per hash and kept), the image (a path or an
-// http(s) URL) and its region mask.
+// What a worker reads for a job, each path confined to its --root folders: the model (loaded once and kept), an
+// embedding model's reference (read once per hash and kept), the image (a path or an http(s) URL) and its region
+// mask.
 import { checkShapes, readMask } from '../audit/regions/index.js';
 import type { RgbImage } from '../core/image.js';
 import type { Model } from '../core/model.js';
@@ -102,8 +102,8 @@ class Kept<T> {
 
 /** Loaded models by reference and hints, the least recently used disposed beyond MODELS_KEPT. */
 export class ModelCache {
-  // Jobs still running on a model let go finish first: disposal waits for nothing, so only models idle long
-  // enough to fall out of the cache are disposed; a rare overlap costs a reload, not a wrong row.
+  // A model let go is disposed without waiting for jobs still running on it: only a model idle long enough to
+  // fall out of the cache is let go, and a rare overlap costs a reload, not a wrong row.
   private readonly models = new Kept<Model>(MODELS_KEPT, (m) => m.dispose());
   constructor(private readonly load: (ref: string, hints: ModelHints) => Promise<Model>) {}
 
