@@ -5,7 +5,7 @@ import { lowConfidence, TAG_PRESENT } from '../core/confidence.js';
 import { SightlineError, throwIfAborted } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import type { MethodOptions } from '../core/method.js';
-import type { Model } from '../core/model.js';
+import type { Model, ModelTask } from '../core/model.js';
 import type { ProgressCallback } from '../core/progress.js';
 import { outputValues } from '../core/scores.js';
 import { capText } from '../core/text.js';
@@ -118,12 +118,17 @@ const VERDICT_OF_LEVEL: Record<'inside' | 'partly' | 'outside', AuditVerdict> = 
  */
 export async function auditImages(items: readonly AuditItem[], request: AuditRequest): Promise<void> {
   refuseScoreLabels(items, request.model);
-  if (request.model.spec.task === 'embed' && request.reference === undefined)
+  refuseMissingReference(request.model.spec.task, request.reference !== undefined);
+  await inLanes(items, request, (item, modelDone) => auditOne(item, request, modelDone));
+}
+
+/** An embedding model's audit without a reference, refused before any image. */
+export function refuseMissingReference(task: ModelTask | undefined, reference: boolean): void {
+  if (task === 'embed' && !reference)
     throw new SightlineError(
       'INVALID_ARGUMENT',
       'An embedding model is audited against a reference: --reference other.jpg (a photo, embedded by the same model) or --reference vector.npy; each map then explains the cosine similarity of an image to it.',
     );
-  await inLanes(items, request, (item, modelDone) => auditOne(item, request, modelDone));
 }
 
 /**

@@ -3,7 +3,7 @@
 // come back to the same keepRow a local audit writes with, so journal and reports are the same.
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { errorRow } from '../audit/audit.js';
+import { errorRow, refuseMissingReference } from '../audit/audit.js';
 import type { DetectPictures } from '../audit/detect-pictures.js';
 import type { RenderedPictures } from '../audit/row-pictures.js';
 import type { ShortcutConfig } from '../audit/shortcut-types.js';
@@ -21,6 +21,7 @@ import {
   type JobImage,
   type JobPartner,
   type JobPartners,
+  type JobReference,
   type JobSettings,
   type JobShortcutSettings,
   jobRegions,
@@ -55,7 +56,6 @@ interface QueueFlags extends ModelFlags {
   top: number;
   pointingTolerance: number;
   faithfulness?: boolean;
-  reference?: string;
   detections: number;
   inFlight: number;
   attempts: number;
@@ -70,6 +70,8 @@ export interface QueueContext {
   readonly method: AnyMethod;
   readonly options: Record<string, OptionValue>;
   readonly task: ModelTask;
+  /** An embedding model's reference: its absolute path and the SHA-256 of the bytes read here. */
+  readonly reference?: JobReference;
   label(file: string): string | undefined;
   regions(file: string): ImageRegions | undefined;
   /** A detector's ground-truth objects in the image (none when the audit has no ground truth). */
@@ -84,10 +86,11 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
   const target = redisTarget(url);
   const detector = context.task === 'detect';
   refuseLocalOnly('audit', {
-    reference: flags.reference,
     http: modelHints(flags).http,
     ...(detector ? { detections: flags.detections } : {}),
   });
+  // A local audit refuses this in auditImages, which here runs only on the workers: every job would fail there.
+  refuseMissingReference(context.task, context.reference !== undefined);
   const settings: JobSettings = {
     model:
       flags.model === 'default' || /^https?:\/\//i.test(flags.model) ? flags.model : resolve(flags.model),
@@ -102,6 +105,7 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
     tolerance: flags.pointingTolerance,
     faithfulness: flags.faithfulness === true,
     ...(detector ? { detections: flags.detections } : {}),
+    ...(context.reference ? { reference: context.reference } : {}),
   };
   const images: JobImage[] = [];
   for (const file of context.files) {
@@ -217,7 +221,7 @@ function jobPartners(
  */
 export function refuseLocalOnly(
   run: 'audit' | 'evaluation',
-  given: { reference?: string; http?: ModelHints['http']; detections?: number },
+  given: { http?: ModelHints['http']; detections?: number },
 ): void {
   const refuse = (message: string): never => {
     throw new SightlineError('INVALID_ARGUMENT', message, {});
@@ -225,10 +229,6 @@ export function refuseLocalOnly(
   if (given.detections !== undefined && given.detections > MAX_RESULT_MAPS)
     refuse(
       `--queue explains at most ${MAX_RESULT_MAPS} detections per image (--detections ${given.detections}): each map's overlay travels through Redis. Lower --detections, or run this ${run} without --queue.`,
-    );
-  if (given.reference !== undefined)
-    refuse(
-      `--queue does not carry --reference (an embedding model's reference) yet; run this ${run} without --queue.`,
     );
   const http = given.http;
   if (http?.headers?.length || http?.apiKeyEnv || http?.apiKeyHeader)

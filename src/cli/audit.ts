@@ -34,6 +34,7 @@ import { formatCount, listSome } from '../core/text.js';
 import { refuseUnusedTargetParts } from '../explain.js';
 import { decodeSource } from '../io/fetch-image.js';
 import { listImageEntries, noImages } from '../io/list-images.js';
+import { readReferenceFile } from '../io/reference-file.js';
 import { getMethod, METHODS } from '../methods/registry.js';
 import { findingsLines } from './audit-findings.js';
 import { auditItems, labelFor } from './audit-items.js';
@@ -65,7 +66,7 @@ import {
 } from './options.js';
 import { print, printError, safeName } from './print.js';
 import { progressBar } from './progress.js';
-import { REFERENCE_HELP, readReference } from './target-flags.js';
+import { REFERENCE_HELP } from './target-flags.js';
 
 /** Exit code when --fail-under's gate fails (the audit itself succeeded). */
 export const GATE_FAILED_EXIT = 6;
@@ -169,7 +170,6 @@ async function runAudit(folder: string, flags: AuditFlags): Promise<number> {
     // Here, before any file is written: auditOnQueue checks again only once the journal is open.
     if (flags.queue)
       refuseLocalOnly('audit', {
-        reference: flags.reference,
         http: modelHints(flags).http,
         ...(model.spec.task === 'detect' ? { detections: flags.detections } : {}),
       });
@@ -233,7 +233,9 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
     ...(shortcuts ? { shortcuts: shortcuts.config } : {}),
   };
   // Read before the journal opens, so a reference that cannot be read costs nothing.
-  const reference = flags.reference === undefined ? undefined : await readReference(flags.reference);
+  // Its hash goes with it onto the queue, naming the very bytes every worker must read.
+  const referenceFile = flags.reference === undefined ? undefined : await readReferenceFile(flags.reference);
+  const reference = referenceFile?.reference;
   if (flags.restart) {
     for (const name of ['journal.jsonl', 'overlays', 'thumbnails'])
       await rm(join(out, name), { recursive: true, force: true });
@@ -332,6 +334,9 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
           method,
           options,
           task: model.spec.task ?? 'classify',
+          ...(flags.reference && referenceFile
+            ? { reference: { path: resolve(flags.reference), sha256: referenceFile.sha256 } }
+            : {}),
           label: (file) => (labels ? labelFor(labels, file) : undefined),
           regions: (file) => (regions ? regionsFor(regions, file, files) : undefined),
           signal: interrupt.signal,

@@ -12,7 +12,7 @@ import type { ModelHints } from '../models/spec.js';
 import { redisTarget } from '../queue/connection.js';
 import { runOnQueue } from '../queue/coordinator.js';
 import type { EvaluateJob, EvaluateSettings } from '../queue/evaluate-job.js';
-import { JOB_VERSION, type JobImage, jobRegions } from '../queue/job.js';
+import { JOB_VERSION, type JobImage, type JobReference, jobRegions } from '../queue/job.js';
 import { refuseLocalOnly } from './audit-queue.js';
 import { printError, safeName } from './print.js';
 
@@ -25,7 +25,8 @@ export interface EvaluateQueueContext {
   readonly curveSteps?: number;
   readonly sanityBlocks?: number;
   readonly target?: string;
-  readonly reference?: string;
+  /** An embedding model's reference: its absolute path and the SHA-256 of the bytes read here. */
+  readonly reference?: JobReference;
   /** The images to measure: their name in the results and their absolute path. */
   readonly images: readonly { file: string; path: string }[];
   regions(file: string): ImageRegions | undefined;
@@ -41,7 +42,7 @@ export interface EvaluateQueueContext {
 
 export async function evaluateOnQueue(url: string, context: EvaluateQueueContext): Promise<void> {
   const target = redisTarget(url);
-  refuseLocalOnly('evaluation', context);
+  refuseLocalOnly('evaluation', { http: context.hints.http });
   const settings: EvaluateSettings = JSON.parse(
     JSON.stringify({
       model:
@@ -55,6 +56,7 @@ export async function evaluateOnQueue(url: string, context: EvaluateQueueContext
       curveSteps: context.curveSteps ?? null,
       sanityBlocks: context.sanityBlocks ?? null,
       ...(context.target !== undefined ? { target: context.target } : {}),
+      ...(context.reference !== undefined ? { reference: context.reference } : {}),
     }),
   );
   const images: JobImage[] = [];

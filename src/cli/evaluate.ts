@@ -20,6 +20,7 @@ import { curveQuantity, formatTable } from '../evaluate/summary.js';
 import { refuseUnusedTargetParts } from '../explain.js';
 import { decodeImage } from '../io/decode.js';
 import { listImageEntries, noImages, type PassedOver } from '../io/list-images.js';
+import { readReferenceFile } from '../io/reference-file.js';
 import { getMethod } from '../methods/registry.js';
 import { addQueueOptions } from './audit-queue.js';
 import { evaluateOnQueue } from './evaluate-queue.js';
@@ -40,7 +41,7 @@ import {
   refuseDetectorFlags,
 } from './options.js';
 import { print, printError, safeName } from './print.js';
-import { REFERENCE_HELP, readReference } from './target-flags.js';
+import { REFERENCE_HELP } from './target-flags.js';
 
 interface EvaluateFlags extends ModelFlags {
   model: string;
@@ -117,8 +118,9 @@ async function runEvaluate(path: string, flags: EvaluateFlags, detectorFlags: st
   const { files, passedOver } = await listInputs(path);
   const root = (await stat(path)).isDirectory() ? resolve(path) : resolve(path, '..');
   const regions = flags.regions ? await readRegions(flags.regions) : undefined;
-  // Read once: one reference serves every image.
-  const reference = flags.reference === undefined ? undefined : await readReference(flags.reference);
+  // Read once: one reference serves every image (on the queue, its hash names the bytes the workers must read).
+  const referenceFile = flags.reference === undefined ? undefined : await readReferenceFile(flags.reference);
+  const reference = referenceFile?.reference;
   // Loaded before the settings are written: the default methods depend on the model.
   const model = await loadModelForCli(flags.model, modelHints(flags, flags.classNames));
   let methods: string[];
@@ -194,7 +196,9 @@ async function runEvaluate(path: string, flags: EvaluateFlags, detectorFlags: st
         curveSteps: flags.curveSteps,
         sanityBlocks: flags.sanityBlocks,
         target: flags.target,
-        reference: flags.reference,
+        ...(flags.reference && referenceFile
+          ? { reference: { path: resolve(flags.reference), sha256: referenceFile.sha256 } }
+          : {}),
         images: files.map((path, i) => ({ file: relFiles[i], path })).filter((f) => !done.has(f.file)),
         regions: (file) => (regions ? regionsFor(regions, file, relFiles) : undefined),
         objects: truth

@@ -1,13 +1,9 @@
 // The flags that name a segment or similarity target (--region, --reference), read the same way by explain,
 // evaluate and audit.
-import { extname } from 'node:path';
 import { readMask } from '../audit/regions/masks.js';
-import { invalidArgument, SightlineError } from '../core/errors.js';
-import type { RgbImage } from '../core/image.js';
+import { invalidArgument } from '../core/errors.js';
 import type { RegionBox, RegionMask } from '../core/targets.js';
-import { decodeImage } from '../io/decode.js';
-import { readNpy } from '../io/npy-file.js';
-import { MIB } from '../io/read-file.js';
+import { type Reference, readReferenceFile } from '../io/reference-file.js';
 
 export const REGION_HELP =
   "segmenters: sum the class's scores over this box (photo pixels) or mask (the photo's size; nonzero and not transparent = in); default: the pixels the model gives the class";
@@ -35,18 +31,7 @@ export async function readRegion(
   return { width: photo.width, height: photo.height, data, channels: 1 };
 }
 
-/** A reference is one embedding vector; 64 MiB is 8M float64 values, far past any model's width, and a larger
- * file is refused before it is read rather than after a gigabyte has been loaded to find its shape wrong. */
-const MAX_REFERENCE_BYTES = 64 * MIB;
-
 /** --reference: a .npy vector, or a photo that the model embeds. */
-export async function readReference(value: string): Promise<RgbImage | Float32Array> {
-  if (extname(value).toLowerCase() !== '.npy') return decodeImage(value);
-  const array = await readNpy(value, MAX_REFERENCE_BYTES, 'a .npy vector (one embedding)');
-  if (array.shape.filter((d) => d !== 1).length > 1)
-    throw new SightlineError(
-      'INVALID_ARGUMENT',
-      `The reference '${value}' is an array of shape [${array.shape.join(', ')}]; expected one vector ([D] or [1, D]).`,
-    );
-  return array.data;
+export async function readReference(value: string): Promise<Reference> {
+  return (await readReferenceFile(value)).reference;
 }

@@ -44,7 +44,7 @@ export function workerCommand(): Command {
     )
     .option(
       '--root <dir>',
-      'a folder (or file) jobs may name images, masks, models and labels in (repeatable; default: the current folder)',
+      'a folder (or file) jobs may name images, masks, models, labels and references in (repeatable; default: the current folder)',
       (value: string, previous: string[] = []) => [...previous, value],
     )
     .option(

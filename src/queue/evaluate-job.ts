@@ -6,8 +6,15 @@ import type { OptionValue } from '../core/method.js';
 import { matchedObjectMask } from '../evaluate/detect-region.js';
 import { evaluateImage, type ImageEvaluation, METRICS, type MetricName } from '../evaluate/evaluate.js';
 import type { ModelHints } from '../models/spec.js';
-import { jobRegionMask, loadJobImage, type ModelCache, openModel } from './inputs.js';
-import { checkAuditJob, JOB_VERSION, type JobImage, malformedJob } from './job.js';
+import {
+  jobRegionMask,
+  loadJobImage,
+  type ModelCache,
+  openModel,
+  openReference,
+  type ReferenceCache,
+} from './inputs.js';
+import { checkAuditJob, JOB_VERSION, type JobImage, type JobReference, malformedJob } from './job.js';
 
 /** What every image of an evaluation shares. */
 export interface EvaluateSettings {
@@ -19,6 +26,8 @@ export interface EvaluateSettings {
   readonly curveSteps: number | null;
   readonly sanityBlocks: number | null;
   readonly target?: string;
+  /** Embedding models: the reference, as an audit job names it (job.ts JobReference). */
+  readonly reference?: JobReference;
 }
 
 export interface EvaluateJob {
@@ -106,6 +115,7 @@ export function checkEvaluateJob(value: unknown): EvaluateJob {
       topK: 1,
       tolerance: 0,
       faithfulness: false,
+      reference: s.reference,
     },
     image: o.image,
   });
@@ -123,6 +133,7 @@ export function checkEvaluateJob(value: unknown): EvaluateJob {
       curveSteps: count(s.curveSteps, 'curveSteps', 100_000),
       sanityBlocks: count(s.sanityBlocks, 'sanityBlocks', 1000),
       ...(target !== undefined ? { target: target as string } : {}),
+      ...(base.settings.reference ? { reference: base.settings.reference } : {}),
     },
     image: base.image,
   };
@@ -130,16 +141,18 @@ export function checkEvaluateJob(value: unknown): EvaluateJob {
 
 /**
  * One image measured as `sightline evaluate` measures it. Errors of the image (unreadable, a region that does
- * not fit, no method can explain it) make a skipped result; a model that cannot be opened throws, so the job is
- * retried (on this worker or another) like an audit job.
+ * not fit, no method can explain it) make a skipped result; a model or reference that cannot be opened throws, so
+ * the job is retried (on this worker or another) like an audit job.
  */
 export async function evaluateJob(
   data: EvaluateJob,
   roots: readonly string[],
   models: ModelCache,
+  references: ReferenceCache,
 ): Promise<EvaluateResult> {
   const { settings, image } = data;
   const model = await openModel(settings, roots, models);
+  const reference = await openReference(settings.reference, roots, references);
   try {
     const rgb = await loadJobImage(image, roots);
     let regionMask: Uint8Array | undefined;
@@ -159,6 +172,7 @@ export async function evaluateJob(
       options: settings.options,
       regionMask,
       target: settings.target,
+      reference,
       curveSteps: settings.curveSteps ?? undefined,
       sanityBlocks: settings.sanityBlocks ?? undefined,
     });

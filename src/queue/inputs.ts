@@ -1,15 +1,19 @@
-// What a worker reads for a job, each path confined to its --root folders: the model (loaded once per
-// reference and kept), the image (a path or an http(s) URL) and its region mask.
+// What a worker reads for a job, each path confined to its --root folders: the model (loaded once and kept), an
+// embedding model's reference (read once per hash and kept), the image (a path or an http(s) URL) and its region
+// mask.
 import { checkShapes, readMask } from '../audit/regions/index.js';
 import type { RgbImage } from '../core/image.js';
 import type { Model } from '../core/model.js';
 import { shapesMask } from '../core/regions/mask.js';
 import { decodeSource } from '../io/fetch-image.js';
+import { type Reference, readReferenceFile } from '../io/reference-file.js';
 import type { ModelHints } from '../models/spec.js';
-import { confine, type JobImage } from './job.js';
+import { confine, type JobImage, type JobReference } from './job.js';
 
 /** Models kept loaded at once; a worker seldom sees more than one audit's model. */
 const MODELS_KEPT = 2;
+/** References kept decoded at once (a photo is a few megabytes; a vector far less). */
+const REFERENCES_KEPT = 2;
 
 /** The job's model, from the cache or loaded (its file and labels file confined to `roots`). */
 export async function openModel(
@@ -47,33 +51,74 @@ export async function jobRegionMask(
   return shapesMask(regions.shapes, width, height);
 }
 
+/** The job's reference, its file confined to `roots`, read once per hash and refused when its bytes differ. */
+export async function openReference(
+  reference: JobReference | undefined,
+  roots: readonly string[],
+  references: ReferenceCache,
+): Promise<Reference | undefined> {
+  if (reference === undefined) return undefined;
+  const path = await confine(reference.path, roots, 'reference');
+  return references.get(reference.sha256, () =>
+    readReferenceFile(path, reference.sha256).then((file) => file.reference),
+  );
+}
+
+/**
+ * What a worker loads once and keeps, by key: a load that fails is tried afresh by the next job (a file that
+ * was still being copied); the least recently used is let go beyond `size`.
+ */
+class Kept<T> {
+  private readonly loads = new Map<string, Promise<T>>();
+  constructor(
+    private readonly size: number,
+    private readonly release: (value: T) => Promise<void> = async () => {},
+  ) {}
+
+  get(key: string, load: () => Promise<T>): Promise<T> {
+    let value = this.loads.get(key);
+    if (value) this.loads.delete(key);
+    else {
+      const loading = load();
+      loading.catch(() => {
+        if (this.loads.get(key) === loading) this.loads.delete(key);
+      });
+      value = loading;
+    }
+    this.loads.set(key, value);
+    while (this.loads.size > this.size) {
+      const [oldest, loaded] = this.loads.entries().next().value as [string, Promise<T>];
+      this.loads.delete(oldest);
+      void loaded.then(this.release).catch(() => {});
+    }
+    return value;
+  }
+
+  async clear(): Promise<void> {
+    for (const value of this.loads.values()) await value.then(this.release).catch(() => {});
+    this.loads.clear();
+  }
+}
+
 /** Loaded models by reference and hints, the least recently used disposed beyond MODELS_KEPT. */
 export class ModelCache {
-  private readonly models = new Map<string, Promise<Model>>();
+  // A model let go is disposed without waiting for jobs still running on it: only a model idle long enough to
+  // fall out of the cache is let go, and a rare overlap costs a reload, not a wrong row.
+  private readonly models = new Kept<Model>(MODELS_KEPT, (m) => m.dispose());
   constructor(private readonly load: (ref: string, hints: ModelHints) => Promise<Model>) {}
 
   get(ref: string, hints: ModelHints): Promise<Model> {
-    const key = JSON.stringify([ref, hints]);
-    let model = this.models.get(key);
-    if (model) this.models.delete(key);
-    else {
-      model = this.load(ref, hints);
-      // A model that failed to load is tried afresh by the next job (a file that was still being copied).
-      model.catch(() => this.models.delete(key));
-    }
-    this.models.set(key, model);
-    while (this.models.size > MODELS_KEPT) {
-      const [oldest, loaded] = this.models.entries().next().value as [string, Promise<Model>];
-      this.models.delete(oldest);
-      // Jobs still running on it finish first: disposal waits for nothing, so only models idle long enough
-      // to fall out of the cache are disposed; a rare overlap costs a reload, not a wrong row.
-      void loaded.then((m) => m.dispose()).catch(() => {});
-    }
-    return model;
+    return this.models.get(JSON.stringify([ref, hints]), () => this.load(ref, hints));
   }
 
-  async dispose(): Promise<void> {
-    for (const model of this.models.values()) await model.then((m) => m.dispose()).catch(() => {});
-    this.models.clear();
+  dispose(): Promise<void> {
+    return this.models.clear();
+  }
+}
+
+/** References read, by the SHA-256 of their bytes: one per run, so a few are plenty. */
+export class ReferenceCache extends Kept<Reference> {
+  constructor() {
+    super(REFERENCES_KEPT);
   }
 }

@@ -46,6 +46,25 @@ export interface JobSettings {
   readonly detections?: number;
   /** audit --shortcuts: how the variants are made (the same for every image). */
   readonly shortcuts?: JobShortcutSettings;
+  /** Embedding models: the reference every image is compared with (absent for other tasks). */
+  readonly reference?: JobReference;
+}
+
+/**
+ * An embedding model's reference as a job names it: the file's absolute path, which every worker reads (a
+ * shared file system, as for the model), and the SHA-256 of the bytes the coordinator read there. Not the
+ * contents: a vector of a few thousand numbers in every job would be that many copies in Redis, one per image
+ * in flight, and a photo would be worse; and not the coordinator's own embedding of a photo, which a worker
+ * on another machine (other threads, another build of the runtime) might not reproduce to the last digit,
+ * where a local audit embeds it with the same model that explains. The hash is part of the settings, so it
+ * names the results queue and every job id: a rerun with another reference shares no job with this one. A
+ * worker reads the file once per hash and refuses bytes of another hash (the file changed since, or the job
+ * was altered) rather than explain against something the run was not started with.
+ */
+export interface JobReference {
+  readonly path: string;
+  /** 64 lowercase hex digits. */
+  readonly sha256: string;
 }
 
 export interface JobShortcutSettings extends ShortcutConfig {
@@ -221,6 +240,7 @@ function checkSettings(value: unknown): JobSettings {
       ? { detections: integer(o.detections, 'settings.detections', 1, MAX_RESULT_MAPS) }
       : {}),
     ...(o.shortcuts !== undefined ? { shortcuts: checkShortcutSettings(o.shortcuts) } : {}),
+    ...(o.reference !== undefined ? { reference: checkReference(o.reference) } : {}),
   };
 }
 
@@ -273,6 +293,15 @@ function checkPartners(value: unknown): JobPartners {
     };
   }
   return partners;
+}
+
+function checkReference(value: unknown): JobReference {
+  const o = record(value, 'settings.reference');
+  const path = text(o.path, 'settings.reference.path');
+  if (!isAbsolute(path)) bad("'settings.reference.path' is not an absolute path");
+  if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256))
+    bad("'settings.reference.sha256' is not a SHA-256 (64 lowercase hex digits)");
+  return { path, sha256: o.sha256 as string };
 }
 
 /** The model hints a job may carry, each of its type; secrets (headers, API key variables) never travel. */

@@ -25,7 +25,14 @@ import {
   evaluateJob,
   isEvaluateJob,
 } from './evaluate-job.js';
-import { jobRegionMask, loadJobImage, ModelCache, openModel } from './inputs.js';
+import {
+  jobRegionMask,
+  loadJobImage,
+  ModelCache,
+  openModel,
+  openReference,
+  ReferenceCache,
+} from './inputs.js';
 import {
   type AuditJob,
   type AuditResult,
@@ -46,7 +53,7 @@ export interface WorkerOptions {
    * the next is fetched and decoded and the last one's pictures are drawn and sent (JOBS_PER_LANE).
    */
   readonly concurrency?: number;
-  /** Real paths of the folders jobs may name files in (images, masks, models, labels). */
+  /** Real paths of the folders jobs may name files in (images, masks, models, labels, references). */
   readonly roots: readonly string[];
   /** Seconds a job's lock lasts without renewal; a dead worker's job is redone after about this long. */
   readonly lockSeconds?: number;
@@ -77,6 +84,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const connection = target.connect();
   connection.on('error', rateLimitedLog(options, 'Redis'));
   const models = new ModelCache(options.loadModel);
+  const references = new ReferenceCache();
   const lanes = new Lanes(options.concurrency ?? 1);
   const results = new Map<string, Queue>();
   const resultsQueue = (name: string) => {
@@ -98,7 +106,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const worker = new Worker(
     JOBS_QUEUE,
     async (job: Job) => {
-      const result = await runJob(job, options, models, lanes);
+      const result = await runJob(job, options, models, references, lanes);
       if (!result) return;
       const { results: name, payload } = result;
       // The same id as the job: a job redone after its result was sent adds nothing, and the coordinator
@@ -144,6 +152,7 @@ async function runEvaluateJob(
   job: Job,
   options: WorkerOptions,
   models: ModelCache,
+  references: ReferenceCache,
   lanes: Lanes,
   data: EvaluateJob,
 ): Promise<{ results: string; payload: EvaluateResult }> {
@@ -161,7 +170,7 @@ async function runEvaluateJob(
     // An evaluation is model passes through and through: the lane is held for all of it.
     const release = await beginWork(job, lanes);
     try {
-      return { results: data.results, payload: await evaluateJob(data, options.roots, models) };
+      return { results: data.results, payload: await evaluateJob(data, options.roots, models, references) };
     } finally {
       release();
     }
@@ -176,6 +185,7 @@ async function runJob(
   job: Job,
   options: WorkerOptions,
   models: ModelCache,
+  references: ReferenceCache,
   lanes: Lanes,
 ): Promise<{ results: string; payload: AuditResult | EvaluateResult } | undefined> {
   const started = performance.now();
@@ -183,7 +193,8 @@ async function runJob(
   let data: AuditJob;
   const evaluating = isEvaluateJob(job.data);
   try {
-    if (evaluating) return await runEvaluateJob(job, options, models, lanes, checkEvaluateJob(job.data));
+    if (evaluating)
+      return await runEvaluateJob(job, options, models, references, lanes, checkEvaluateJob(job.data));
     data = checkAuditJob(job.data);
   } catch (error) {
     if (!(error instanceof SightlineError) || !/^A malformed queue job/.test(error.message)) throw error;
@@ -228,7 +239,7 @@ async function runJob(
     });
   }
   try {
-    const { row, pictures } = await auditOne(job, data, options, models, lanes);
+    const { row, pictures } = await auditOne(job, data, options, models, references, lanes);
     return reply(row, pictures);
   } catch (error) {
     // Errors here are this worker's (a model it cannot load, say), not the image's: another try may work,
@@ -248,6 +259,7 @@ async function auditOne(
   data: AuditJob,
   options: WorkerOptions,
   models: ModelCache,
+  references: ReferenceCache,
   lanes: Lanes,
 ): Promise<{ row: AuditRow; pictures?: RenderedPictures | DetectPictures }> {
   const { settings, image } = data;
@@ -256,6 +268,7 @@ async function auditOne(
   try {
     // Inside the work: a model whose loading kills the worker counts against the image like any other death.
     const model = await openModel(settings, options.roots, models);
+    const reference = await openReference(settings.reference, options.roots, references);
     const method = methodOf(settings);
     const load = () => loadJobImage(image, options.roots);
     if (model.spec.task === 'detect') {
@@ -294,6 +307,7 @@ async function auditOne(
         topK: settings.topK,
         tolerance: settings.tolerance,
         faithfulness: settings.faithfulness,
+        reference,
         concurrency: 1,
         ...(shortcuts ? { shortcuts } : {}),
         async onRow(row, result) {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRow } from '../../src/audit/types.js';
 import { runCli, SHARED_IMAGES } from '../helpers/cli.js';
-import { journalRows, type QueueFixture, queueFixture } from '../helpers/queue.js';
+import { journalRows, type QueueFixture, queueFixture, resultsOf } from '../helpers/queue.js';
 import type { TestRedis } from '../helpers/redis.js';
 
 /** Generated photos; the 10 sample photos join them (60 in all), as in the acceptance run. */
@@ -31,14 +31,6 @@ afterAll(async () => {
 }, 30_000);
 
 const withoutTime = ({ seconds: _, ...row }: AuditRow) => row;
-
-async function resultsOf(out: string): Promise<AuditRow[]> {
-  const text = await readFile(join(out, 'results.jsonl'), 'utf8');
-  return text
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as AuditRow);
-}
 
 describe('sightline audit --queue', () => {
   it('gives the rows, pictures and summary of a local audit, and leaves no job or result in Redis', async () => {

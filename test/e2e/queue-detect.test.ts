@@ -18,7 +18,7 @@ import {
   writeSquaresAudit,
   writeSquaresPhoto,
 } from '../helpers/detector-photo.js';
-import { type QueueFixture, queueFixture, startCoordinator } from '../helpers/queue.js';
+import { type QueueFixture, queueFixture, resultsOf, startCoordinator } from '../helpers/queue.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 
 let q: QueueFixture;
@@ -61,11 +61,6 @@ function rounded(value: unknown): unknown {
   return value;
 }
 
-const resultsOf = async (out: string): Promise<AuditRow[]> =>
-  (await readFile(join(out, 'results.jsonl'), 'utf8'))
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as AuditRow);
 const summaryOf = async (out: string) =>
   JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')).summary;
 

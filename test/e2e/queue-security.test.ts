@@ -9,12 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { startModelServer } from '../helpers/http-model-server.js';
 import {
-  jobsByHand,
   type QueueFixture,
   queueFixture,
   startWorker,
   stopWorker,
   until,
+  untrustedJobs,
   type WorkerProcess,
 } from '../helpers/queue.js';
 import { selfSignedCert, type TestRedis } from '../helpers/redis.js';
@@ -93,6 +93,31 @@ describe('a queued audit on a password-protected Redis over TLS', () => {
         "--queue does not carry HTTP headers or API keys: they would be stored in Redis, where every client of it could read them. Give them to each worker instead (sightline worker --header 'Name: value', --api-key-env VAR, --api-key-header NAME)",
       );
       expect(refused.stderr).not.toContain(TOKEN);
+      // evaluate --queue too: it once passed its model hints where the check looked for headers, and enqueued.
+      const evaluation = await runCli(
+        [
+          'evaluate',
+          data.folder,
+          '--model',
+          server.url,
+          '--input-size',
+          '16',
+          '--methods',
+          'occlusion',
+          '--metrics',
+          'deletion',
+          '--out',
+          join(dir, 'http-evaluate-refused'),
+          '--queue',
+          redis.url,
+          '--api-key-env',
+          'QUEUE_TEST_KEY',
+        ],
+        { env: { ...env, QUEUE_TEST_KEY: KEY } },
+      );
+      expect(evaluation.code, evaluation.stderr).toBe(2);
+      expect(evaluation.stderr).toContain('--queue does not carry HTTP headers or API keys');
+      expect(evaluation.stderr).not.toContain(KEY);
 
       const before = server.requests.length;
       const worker = startWorker(
@@ -152,7 +177,7 @@ describe('a worker given untrusted jobs', () => {
     workers.push(worker);
     const connection = new Redis(redis.url, { maxRetriesPerRequest: null, tls: { ca: await readFile(ca) } });
     const results = 'sightline-results-0123456789abcdef';
-    const { jobs, rows, close } = jobsByHand(connection, results);
+    const { jobs, rows, close } = untrustedJobs(connection, results);
     const settings = {
       model,
       hints: { mean: [0], std: [1] },

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRow } from '../../src/audit/types.js';
 import { runCli } from '../helpers/cli.js';
-import { jobsByHand, type QueueFixture, queueFixture, until } from '../helpers/queue.js';
+import { type QueueFixture, queueFixture, until, untrustedJobs } from '../helpers/queue.js';
 import {
   BACKGROUND,
   CLASSES,
@@ -168,7 +168,7 @@ describe('a worker given shortcut jobs written by someone else', () => {
   it('turns bad partner and shortcut fields into error rows and keeps working', async () => {
     const connection = new Redis(q.redis.url, { maxRetriesPerRequest: null });
     const results = 'sightline-results-fedcba9876543210';
-    const { jobs, rows, close } = jobsByHand(connection, results);
+    const { jobs, rows, close } = untrustedJobs(connection, results);
     const model = data.watermarkArgs[1];
     const shortcuts = { background: 'black', removal: 'blur', seed: 0 };
     const settings = {

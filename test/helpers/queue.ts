@@ -84,19 +84,34 @@ export async function journalRows(out: string): Promise<AuditRow[]> {
     .map((line) => JSON.parse(line) as AuditRow);
 }
 
+/** results.jsonl's rows, in the audit's order. */
+export async function resultsOf(out: string): Promise<AuditRow[]> {
+  const text = await readFile(join(out, 'results.jsonl'), 'utf8');
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as AuditRow);
+}
+
 /**
- * The jobs queue as anyone who can write to the Redis sees it, for jobs written by hand, and the results queue
- * `results` whose waiting rows the workers sent; `close` empties that queue and disconnects.
+ * Jobs written straight into Redis, as anyone who can write to it could, and the results queue they name:
+ * `sent()` lists what workers sent back (waiting there, as no coordinator takes it), `rows()` the rows in it;
+ * `close()` removes it all.
  */
-export function jobsByHand(connection: Redis, results: string) {
+export function untrustedJobs(connection: Redis, results: string) {
   const jobs = new Queue('sightline-audit', { connection });
-  const rowsQueue = new Queue(results, { connection });
+  const rows = new Queue(results, { connection });
   return {
     jobs,
-    rows: async () => (await rowsQueue.getJobs(['wait'])).map((j) => j.data.row as AuditRow),
-    async close() {
-      await rowsQueue.obliterate({ force: true });
-      await rowsQueue.close();
+    async sent(): Promise<Record<string, unknown>[]> {
+      return (await rows.getJobs(['wait'])).map((j) => j.data);
+    },
+    async rows(): Promise<AuditRow[]> {
+      return (await rows.getJobs(['wait'])).map((j) => j.data.row as AuditRow);
+    },
+    async close(): Promise<void> {
+      await rows.obliterate({ force: true });
+      await rows.close();
       await jobs.close();
       connection.disconnect();
     },

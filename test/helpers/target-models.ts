@@ -143,3 +143,24 @@ export function positiveInside(data: ArrayLike<number>, width: number, patch: Pa
   }
   return total > 0 ? inside / total : 0;
 }
+
+/**
+ * The analytic embedding of a photo (embedderProto's output), from its definition: per cell and channel, mean
+ * relu(pixel/255 − 0.5).
+ */
+export function embedding(image: { data: Uint8Array }): number[] {
+  const out = new Array<number>(3 * GRID * GRID).fill(0);
+  for (let y = 0; y < SIZE; y++)
+    for (let x = 0; x < SIZE; x++)
+      for (let k = 0; k < 3; k++) {
+        const v = Math.max(0, image.data[(y * SIZE + x) * 3 + k] / 255 - 0.5);
+        out[k * GRID * GRID + Math.floor(y / 4) * GRID + Math.floor(x / 4)] += v / 16;
+      }
+  return out;
+}
+
+/** cos(a, b) in float64. */
+export const cosine = (a: number[], b: number[]) => {
+  const dot = a.reduce((s, v, i) => s + v * b[i], 0);
+  return dot / Math.sqrt(a.reduce((s, v) => s + v * v, 0) * b.reduce((s, v) => s + v * v, 0));
+};

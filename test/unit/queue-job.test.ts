@@ -15,6 +15,7 @@ const settings = {
   faithfulness: false,
 };
 const results = resultsQueueName(settings, '/out', 'host');
+const HASH = 'a'.repeat(64);
 const job = { v: 1, results, attempts: 3, settings, image: { file: 'a.png', source: '/data/a.png' } };
 
 describe('redisTarget', () => {
@@ -116,8 +117,38 @@ describe('checkAuditJob', () => {
       { ...job, image: { ...job.image, objects: Array(10_001).fill({ label: 'dog', box: [0, 0, 5, 5] }) } },
       "'image.objects' is not a list of at most 10000 objects",
     ],
+    [
+      { ...job, settings: { ...settings, reference: '/refs/b.npy' } },
+      "'settings.reference' is not an object",
+    ],
+    [
+      { ...job, settings: { ...settings, reference: { path: 'b.npy', sha256: HASH } } },
+      "'settings.reference.path' is not an absolute path",
+    ],
+    [
+      { ...job, settings: { ...settings, reference: { path: '/refs/b.npy', sha256: HASH.toUpperCase() } } },
+      "'settings.reference.sha256' is not a SHA-256 (64 lowercase hex digits)",
+    ],
+    [
+      { ...job, settings: { ...settings, reference: { path: '/refs/b.npy', sha256: HASH.slice(1) } } },
+      "'settings.reference.sha256' is not a SHA-256",
+    ],
   ])('refuses a malformed job (%#)', (value, words) => {
     expect(() => checkAuditJob(value)).toThrow(words);
+  });
+
+  it("carries an embedding model's reference as its path and hash, and the hash names the run", () => {
+    const reference = { path: '/refs/b.npy', sha256: HASH };
+    const withReference = { ...settings, reference };
+    const checked = checkAuditJob({ ...job, settings: withReference });
+    expect(checked.settings.reference).toEqual(reference);
+    // Another file's bytes at the same path: another results queue, so no job of this run is shared.
+    const named = resultsQueueName(withReference, '/out', 'host');
+    expect(named).not.toBe(results);
+    expect(
+      resultsQueueName({ ...settings, reference: { ...reference, sha256: 'b'.repeat(64) } }, '/out', 'host'),
+    ).not.toBe(named);
+    expect(jobId(named, job.image)).not.toBe(jobId(results, job.image));
   });
 
   it("accepts a detector's job: --detections and the ground-truth objects, rebuilt from their fields", () => {
@@ -259,6 +290,9 @@ describe('checkEvaluateJob', () => {
       ...evaluate.settings,
       options: { gradient: {}, rise: { masks: 100 } },
     });
+    const reference = { path: '/refs/b.png', sha256: HASH };
+    const withReference = { ...evaluate, settings: { ...evaluate.settings, reference } };
+    expect(checkEvaluateJob(withReference).settings.reference).toEqual(reference);
   });
 
   it.each([
@@ -270,6 +304,7 @@ describe('checkEvaluateJob', () => {
       "'settings.options.masks' is not a text of 1 to 4096",
     ],
     [{ model: 'relative.onnx' }, "'settings.model' is not 'default'"],
+    [{ reference: { path: '/refs/b.npy', sha256: 'x' } }, "'settings.reference.sha256' is not a SHA-256"],
   ])('refuses a malformed evaluation job (%#)', (change, words) => {
     expect(() => checkEvaluateJob({ ...evaluate, settings: { ...evaluate.settings, ...change } })).toThrow(
       words,

@@ -9,7 +9,15 @@ import { disposePrepared, prepare } from '../../src/explain.js';
 import { deletionInsertion } from '../../src/metrics/deletion-insertion.js';
 import { openOnnxModel } from '../../src/models/open.js';
 import type { Patch } from '../helpers/analytic.js';
-import { embedderProto, GRID, photo, SIZE, segmenterProto, toPixels } from '../helpers/target-models.js';
+import {
+  cosine,
+  embedderProto,
+  embedding,
+  photo,
+  SIZE,
+  segmenterProto,
+  toPixels,
+} from '../helpers/target-models.js';
 
 const PLAIN = { mean: [0], std: [1] };
 // In grid cells: class 1 ('cat') reads READ1 and owns OWN1; class 2 reads READ2 and owns OWN2.
@@ -161,23 +169,6 @@ describe('evaluate on a segmenter', () => {
   });
 });
 
-/** The analytic embedding of a photo, from its definition: per cell and channel, mean relu(pixel/255 − 0.5). */
-function embed(image: { data: Uint8Array }): number[] {
-  const out = new Array<number>(3 * GRID * GRID).fill(0);
-  for (let y = 0; y < SIZE; y++)
-    for (let x = 0; x < SIZE; x++)
-      for (let k = 0; k < 3; k++) {
-        const v = Math.max(0, image.data[(y * SIZE + x) * 3 + k] / 255 - 0.5);
-        out[k * GRID * GRID + Math.floor(y / 4) * GRID + Math.floor(x / 4)] += v / 16;
-      }
-  return out;
-}
-
-const cosine = (a: number[], b: number[]) => {
-  const dot = a.reduce((s, v, i) => s + v * b[i], 0);
-  return dot / Math.sqrt(a.reduce((s, v) => s + v * v, 0) * b.reduce((s, v) => s + v * v, 0));
-};
-
 describe('evaluate on an embedding model', () => {
   const SHARED: Patch = { x0: 4, y0: 12, x1: 20, y1: 28 };
   const A = photo(1, [
@@ -203,7 +194,7 @@ describe('evaluate on an embedding model', () => {
       metrics: ['deletion', 'insertion'],
       reference: B,
     });
-    const expected = cosine(embed(A), embed(B));
+    const expected = cosine(embedding(A), embedding(B));
     expect(expected).toBeCloseTo(0.6822, 3);
     expect(result.target.description).toMatchObject({ kind: 'similarity', reference: 'image' });
     for (const m of result.methods) {
