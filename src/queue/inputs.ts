@@ -8,7 +8,8 @@ import { shapesMask } from '../core/regions/mask.js';
 import { decodeSource } from '../io/fetch-image.js';
 import { type Reference, readReferenceFile } from '../io/reference-file.js';
 import type { ModelHints } from '../models/spec.js';
-import { confine, type JobImage, type JobReference } from './job.js';
+import { confine } from './confine.js';
+import type { JobImage, JobReference } from './job.js';
 
 /** Models kept loaded at once; a worker seldom sees more than one audit's model. */
 const MODELS_KEPT = 2;

@@ -2,12 +2,11 @@
 // result per job. Both are untrusted on arrival: anyone who can write to the Redis can write a job, so a worker
 // checks every field before use, and the coordinator checks every result (audit/row-check.ts) before the journal.
 import { createHash } from 'node:crypto';
-import { realpath } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { MAX_ROW_WINDOWS } from '../audit/detect-window.js';
 import { BACKGROUND_FILLS, OBJECT_FILLS, type ShortcutConfig } from '../audit/shortcut-types.js';
 import type { DetectObject, ImageRegions } from '../audit/types.js';
-import { fileErrorReason, SightlineError } from '../core/errors.js';
+import { SightlineError } from '../core/errors.js';
 import type { OptionValue } from '../core/method.js';
 import { MODEL_TASKS } from '../core/model.js';
 import { type RegionShape, validateBox, validatePolygon } from '../core/regions/shapes.js';
@@ -433,37 +432,6 @@ function checkObjects(value: unknown): DetectObject[] {
       box: [box[0], box[1], box[2], box[3]] as [number, number, number, number],
     };
   });
-}
-
-/**
- * The real path of `path` when it lies inside one of `roots` (each a real path), as a local audit reads only
- * what is inside its folder; otherwise an IO error naming the path and the roots. Links are followed first,
- * so a link inside a root that points outside is refused too.
- */
-export async function confine(path: string, roots: readonly string[], what: string): Promise<string> {
-  let real: string;
-  try {
-    real = await realpath(path);
-  } catch (cause) {
-    throw new SightlineError(
-      'IO',
-      `Cannot read the ${what} '${capText(path, 300)}': ${fileErrorReason(cause)}.`,
-      {
-        path,
-      },
-    );
-  }
-  const inside = roots.some((root) => {
-    const r = relative(root, real);
-    return r === '' || (!r.startsWith(`..${sep}`) && r !== '..' && !isAbsolute(r));
-  });
-  if (!inside)
-    throw new SightlineError(
-      'IO',
-      `The ${what} '${capText(path, 300)}' is outside the folders this worker may read (${capText(roots.join(', '), 300)}); expected a path under one of them (sightline worker --root).`,
-      { path },
-    );
-  return real;
 }
 
 function record(value: unknown, name: string): Record<string, unknown> {

@@ -6,8 +6,9 @@ import type { ShortcutRowPart } from '../audit/shortcut-types.js';
 import { type ShortcutInput, ShortcutTester } from '../audit/shortcuts.js';
 import type { Model } from '../core/model.js';
 import { passedOverError } from '../io/list-images.js';
+import { confine } from './confine.js';
 import { jobRegionMask, loadJobImage } from './inputs.js';
-import { type AuditJob, confine, type JobPartner } from './job.js';
+import type { AuditJob, JobPartner } from './job.js';
 
 /** The job's shortcut tests for auditImages, or undefined for a job without them. */
 export function jobShortcuts(
