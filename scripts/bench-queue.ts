@@ -1,11 +1,14 @@
-// Queue throughput (issue 16): the same audit (RISE with 1000 masks on the watermark model, about 70 ms an image
-// on one thread, so the model's work dominates) run locally with --concurrency 1, then through the queue with
-// one worker and with two, on a private redis-server, the model pinned to one ONNX Runtime thread everywhere.
-// Prints wall times (best of the rounds, alternating) and the two ratios the issue asks for: 2 workers ÷ 1
-// worker, and the queue's overhead against the local run. Workers are warm (one image each first), as a fleet
-// serving audit after audit is: a worker loads a model once in its life, not once per audit, while the local
-// run and the coordinator each load it as any audit does. Use ≥ 150 images: the fixed costs (process start,
-// the coordinator's model load, the report) are the same both ways but weigh on short runs.
+// Queue throughput (issue 16): the same audit (RISE on the watermark model, 4000 masks: about 90 ms an image on
+// one thread, the order of a real model's pass, so the model's work dominates) run locally with --concurrency 1,
+// then through the queue with one worker and with two, on a private redis-server, the model pinned to one ONNX
+// Runtime thread everywhere. Prints wall times (best of the rounds, alternating) and the two ratios the issue
+// asks for: 2 workers ÷ 1 worker, and the queue's overhead against the local run. Workers are warm (one image
+// each first), as a fleet serving audit after audit is: a worker loads a model once in its life, not once per
+// audit, while the local run and the coordinator each load it as any audit does. Use ≥ 150 images: the fixed
+// costs (process start, the coordinator's model load, the report) are the same both ways but weigh on short
+// runs. With fewer masks an image costs less and the coordinator's ≈ 9 ms of CPU an image (on the same 2 cores
+// as the workers) weighs more: at 1000 masks (≈ 23 ms an image on this machine) two
+// workers added 1.24× and one cost 10% over the local run; the third argument sets the count.
 // Beside each best time, the CPU seconds of the CLI run, of each worker and of everything else on the machine
 // meanwhile (from /proc): what one worker takes of the cores bounds what two can add on a 2-core machine.
 // Each round runs twice: with the processes free to use every core, and with each one pinned to a core of its
@@ -13,7 +16,7 @@
 // stays free, at ≈ 5 ms an image), the deployment of one worker per core, where one worker cannot borrow the
 // second core for its pictures and uploads while its model runs.
 // Run after `npm run build`, on a quiet machine:
-//   npx tsx scripts/bench-queue.ts [images] [rounds] [--json out.json]
+//   npx tsx scripts/bench-queue.ts [images] [rounds] [masks] [--json out.json]
 // scripts/bench.mjs runs it as its `queue` section (with --json); without redis-server it says so and stops.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,6 +32,7 @@ const jsonAt = argv.indexOf('--json');
 const json = jsonAt >= 0 ? argv.splice(jsonAt, 2)[1] : undefined;
 const images = Number(argv[0] ?? 150);
 const rounds = Number(argv[1] ?? 2);
+const masks = Number(argv[2] ?? 4000);
 // CPU seconds from /proc (Linux's 100 ticks a second): a process's own (utime + stime), the children this one
 // has waited for (cutime + cstime: the CLI runs), and the whole machine's busy time, so each figure can say how
 // much of the 2 cores the audit used and how much others on the machine took meanwhile.
@@ -94,9 +98,12 @@ try {
       machine: machineBusy(),
     };
     const started = performance.now();
-    const result = await runCli(['audit', ...riseAuditArgs(data, join(dir, label)), '--restart', ...extra], {
-      env,
-    });
+    const result = await runCli(
+      ['audit', ...riseAuditArgs(data, join(dir, label), masks), '--restart', ...extra],
+      {
+        env,
+      },
+    );
     const seconds = (performance.now() - started) / 1000;
     if (result.code !== 0) throw new Error(`${label} failed: ${result.stderr.slice(-500)}`);
     const cli = childrenCpu() - before.cli;
@@ -180,10 +187,13 @@ try {
     console.log(`pinned, a core each: 2 workers ÷ 1 worker ${pinned.scaling.toFixed(2)}×`);
     console.log(`pinned, a core each: queue overhead ${(pinned.overhead * 100).toFixed(1)}%`);
   } else console.log('pinned: not measured (needs 2 cores and taskset)');
-  console.log(`${images} images, best of ${rounds}; load ${loadBefore.join(', ')} → ${loadAfter.join(', ')}`);
+  console.log(
+    `${images} images, RISE ${masks} masks, best of ${rounds}; load ${loadBefore.join(', ')} → ${loadAfter.join(', ')}`,
+  );
   write({
     images,
     rounds,
+    masks,
     seconds: best,
     imagesPerSecond: Object.fromEntries(Object.entries(best).map(([k, s]) => [k, images / s])),
     scaling,

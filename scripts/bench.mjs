@@ -79,8 +79,9 @@ function queue() {
   const dir = mkdtempSync(join(os.tmpdir(), 'sightline-bench-'));
   try {
     const file = join(dir, 'queue.json');
-    // 150 images (best of 2) keep the fixed costs of a run (process start, model load) under the 5% it measures.
-    const size = quick ? ['16', '1'] : ['150', '2'];
+    // 150 images (best of 2) keep the fixed costs of a run (process start, model load) under the 5% it measures;
+    // RISE with 4000 masks an image (bench-queue.ts says why), 1000 in a quick run.
+    const size = quick ? ['16', '1', '1000'] : ['150', '2', '4000'];
     execFileSync('npx', ['tsx', 'scripts/bench-queue.ts', ...size, '--json', file], {
       stdio: ['ignore', 'inherit', 'inherit'],
       cwd: root,
