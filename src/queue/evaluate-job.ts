@@ -65,6 +65,11 @@ export function checkEvaluateJob(value: unknown): EvaluateJob {
   const bad = (problem: string): never => {
     throw malformedJob(problem);
   };
+  // Its parts go through checkAuditJob as version-1 jobs, which would hide the evaluate job's own version.
+  if (o?.v !== JOB_VERSION)
+    bad(
+      `'v' is ${JSON.stringify(o?.v) ?? 'missing'}, expected ${JOB_VERSION} (a worker of another version?)`,
+    );
   const methods = s.methods;
   if (!Array.isArray(methods) || methods.length < 1 || methods.length > MAX_METHODS)
     bad(`'settings.methods' is not a list of 1 to ${MAX_METHODS} method ids`);

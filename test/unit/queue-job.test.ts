@@ -310,4 +310,11 @@ describe('checkEvaluateJob', () => {
       words,
     );
   });
+
+  it('refuses an evaluation job of another version, as an audit job is refused', () => {
+    for (const v of [2, undefined, '1'])
+      expect(() => checkEvaluateJob({ ...evaluate, v })).toThrow(
+        `'v' is ${JSON.stringify(v) ?? 'missing'}, expected 1 (a worker of another version?)`,
+      );
+  });
 });
