@@ -5,7 +5,9 @@ import { checkShapes, readMask } from '../audit/regions/index.js';
 import type { RgbImage } from '../core/image.js';
 import type { Model } from '../core/model.js';
 import { shapesMask } from '../core/regions/mask.js';
-import { decodeSource } from '../io/fetch-image.js';
+import { decodeImage } from '../io/decode.js';
+import { decodeSource, fetchImage } from '../io/fetch-image.js';
+import { readRegularFile } from '../io/read-file.js';
 import { type Reference, readReferenceFile } from '../io/reference-file.js';
 import type { ModelHints } from '../models/spec.js';
 import { confine } from './confine.js';
@@ -34,7 +36,46 @@ export async function openModel(
   return models.get(ref, hints);
 }
 
-export async function loadJobImage(image: JobImage, roots: readonly string[]): Promise<RgbImage> {
+/** The image's bytes read ahead of its decoding, and the name decoding gives it in messages. */
+export interface ReadAhead {
+  readonly bytes: Uint8Array;
+  readonly name: string;
+}
+
+/** Images larger than this are not read ahead (a worker holds one such read per waiting job). */
+const READ_AHEAD_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The image's bytes, read (or fetched) while its job waits for a model lane, so the read overlaps the previous
+ * job's model passes: with a small model the read took a sixth of a job's lane time, and over HTTP it can take
+ * longer than the passes. Only reading happens early: decoding, which a hostile file could make fatal, stays in
+ * the job's counted work (lanes.ts). Best effort: any failure, or a file over READ_AHEAD_MAX_BYTES, gives
+ * undefined, and loadJobImage reads the image itself, with the messages a local audit gives.
+ */
+export async function readJobImageAhead(
+  image: JobImage,
+  roots: readonly string[],
+): Promise<ReadAhead | undefined> {
+  try {
+    if (/^https?:\/\//i.test(image.source))
+      return { bytes: await fetchImage(image.source, image.file, READ_AHEAD_MAX_BYTES), name: image.file };
+    const path = await confine(image.source, roots, 'image');
+    const bytes = await readRegularFile(path, { maxBytes: READ_AHEAD_MAX_BYTES, expected: 'an image file' });
+    return { bytes, name: path };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The job's image decoded: from the bytes read ahead when there are some, else read here. */
+export async function loadJobImage(
+  image: JobImage,
+  roots: readonly string[],
+  ahead?: Promise<ReadAhead | undefined>,
+): Promise<RgbImage> {
+  const read = await ahead;
+  // decodeImage names a file by the path it was given and a fetched image by the job's name, as decodeSource.
+  if (read) return decodeImage(read.bytes, { name: read.name });
   const url = /^https?:\/\//i.test(image.source);
   return decodeSource(url ? image.source : await confine(image.source, roots, 'image'), image.file);
 }

@@ -32,6 +32,7 @@ import {
   openModel,
   openReference,
   ReferenceCache,
+  readJobImageAhead,
 } from './inputs.js';
 import {
   type AuditJob,
@@ -263,6 +264,7 @@ async function auditOne(
   lanes: Lanes,
 ): Promise<{ row: AuditRow; pictures?: RenderedPictures | DetectPictures }> {
   const { settings, image } = data;
+  const ahead = readJobImageAhead(image, options.roots);
   const release = await beginWork(job, lanes);
   let out: { row: AuditRow; pictures?: RenderedPictures | DetectPictures } | undefined;
   try {
@@ -270,7 +272,7 @@ async function auditOne(
     const model = await openModel(settings, options.roots, models);
     const reference = await openReference(settings.reference, options.roots, references);
     const method = methodOf(settings);
-    const load = () => loadJobImage(image, options.roots);
+    const load = () => loadJobImage(image, options.roots, ahead);
     if (model.spec.task === 'detect') {
       const objects = image.objects;
       await auditDetections([{ file: image.file, load, objects: objects && (async () => objects) }], {
