@@ -247,24 +247,32 @@ export async function explainPrepared(
     },
     options,
   );
-  const data = mapToImage(inputMap.data, inputMap.width, inputMap.height, geometry);
   return {
     predictions: prepared.predictions,
     target,
     method: method.id,
     options,
-    map: {
-      width: geometry.imageWidth,
-      height: geometry.imageHeight,
-      data,
-      signed: inputMap.signed,
-      details: inputMap.details,
-    },
+    map: photoMap(inputMap, geometry),
     inputMap,
     geometry,
     input,
     classes,
     scores: prepared.scores,
+  };
+}
+
+/**
+ * A method's map at the model's input size, back on the photo through the geometry prepare used: what
+ * explainPrepared returns as `map`, for callers that run a method's maths themselves (the detector audit's
+ * D-RISE of all a photo's detections at once) and must give the same map.
+ */
+export function photoMap(inputMap: AttributionMap, geometry: Geometry): AttributionMap {
+  return {
+    width: geometry.imageWidth,
+    height: geometry.imageHeight,
+    data: mapToImage(inputMap.data, inputMap.width, inputMap.height, geometry),
+    signed: inputMap.signed,
+    details: inputMap.details,
   };
 }
 

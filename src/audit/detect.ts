@@ -13,13 +13,20 @@ import { boxToImage, boxToInput, preprocess } from '../core/preprocess.js';
 import type { ProgressCallback } from '../core/progress.js';
 import { shapesMask } from '../core/regions/mask.js';
 import { detectionRegionShare } from '../explain/detect.js';
-import { explainPrepared, type PreparedImage } from '../explain.js';
-import type { AnyMethod } from '../methods/registry.js';
+import { dRiseDetections } from '../explain/drise-detections.js';
+import { explainPrepared, type PreparedImage, photoMap } from '../explain.js';
+import type { RiseOptions } from '../methods/perturbation/rise.js';
+import { type AnyMethod, getMethod, resolveOptions } from '../methods/registry.js';
 import { maskAttention } from '../metrics/region.js';
 import { regionVerdict } from '../metrics/verdict.js';
 import { type Detection, decodeDetections } from '../models/detect-decode.js';
 import { type PhotoMask, photoMask } from '../models/detect-mask.js';
-import { decodeOptions, detectionModel, detectorOutputs } from '../models/detect-target.js';
+import {
+  decodeOptions,
+  detectionModel,
+  detectorOutputs,
+  driseSimilarities,
+} from '../models/detect-target.js';
 import { resolveLabel } from '../models/label-match.js';
 import { attentionIn, errorRow, inLanes } from './audit.js';
 import { boxWindow, MAX_ROW_WINDOWS } from './detect-window.js';
@@ -138,6 +145,49 @@ async function auditDetectOne(item: DetectAuditItem, request: DetectAuditRequest
       }
     };
 
+    // What the row explains, in its order: the first `explained` detections, then each object none found,
+    // as a detection whose box is the object's (D-RISE's similarity then asks what, in the photo, would make
+    // the model propose this class here; a map with no evidence says nothing in the photo does).
+    const matched = new Set(matches.map((m) => m.object).filter((j) => j >= 0));
+    const missed = objects.flatMap((_, j) => (matched.has(j) ? [] : [j]));
+    const captionOf = (i: number) =>
+      `${labelOf(found[i].classIndex)} #${i} (${matches[i].object >= 0 ? 'found' : 'false positive'})`;
+    const targets = [
+      ...raw.slice(0, explained).map((d, i) => ({ detection: d, caption: captionOf(i) })),
+      ...missed.map((j) => {
+        const o = objects[j];
+        const detection: Detection = {
+          box: boxToInput(o.box, geometry, model.spec.width, model.spec.height),
+          score: 0,
+          classIndex: o.classIndex,
+          index: -1,
+        };
+        return { detection, caption: `missed ${labelOf(o.classIndex)} (object ${j})` };
+      }),
+    ];
+
+    // The registered D-RISE explains every target from one set of N masked passes, where explaining them one
+    // by one runs the detector N times each; its maps and the similarities (read from the photo's outputs,
+    // which a target's own pass would repeat) are the same numbers. Any other method, or a D-RISE object the
+    // caller made, goes target by target through explainPrepared. Its capability check has nothing to refuse
+    // here: D-RISE needs only predictions, which a detection target's model always gives.
+    const explainAll = async () => {
+      if (targets.length === 0) return undefined;
+      const method = typeof request.method === 'string' ? getMethod(request.method) : request.method;
+      if (method !== getMethod('d-rise')) return undefined;
+      const options = resolveOptions(method, request.options) as RiseOptions;
+      const all = targets.map((t) => t.detection);
+      const format = { ...decodeOptions(model.spec), format: decoded.layout.format };
+      const similarities = driseSimilarities(outputs, decoded.layout, format, all);
+      const maps = await dRiseDetections(model, input, outputs, decoded.layout, all, options, {
+        signal: request.signal,
+      });
+      return maps.map((m, t) => ({ map: photoMap(m, geometry), similarity: similarities[t][0] }));
+    };
+    const together = await explainAll();
+    const mapOf = async (t: number) =>
+      together?.[t] ?? (await explainOne(targets[t].detection, targets[t].caption));
+
     const detections: DetectRowPart['detections'][number][] = [];
     for (let i = 0; i < found.length; i++) {
       const f = found[i];
@@ -155,8 +205,8 @@ async function auditDetectOne(item: DetectAuditItem, request: DetectAuditRequest
         continue;
       }
       throwIfAborted(request.signal);
-      const caption = `${entry.label} #${i} (${m.object >= 0 ? 'found' : 'false positive'})`;
-      const { map, similarity } = await explainOne(raw[i], caption);
+      const { caption } = targets[i];
+      const { map, similarity } = await mapOf(i);
       const key = `det${i}`;
       const seg = raw[i].mask;
       const mask = seg && photoMask(seg, model.spec.width, model.spec.height, geometry);
@@ -181,26 +231,16 @@ async function auditDetectOne(item: DetectAuditItem, request: DetectAuditRequest
       });
     }
 
-    const matched = new Set(matches.map((m) => m.object).filter((j) => j >= 0));
     const misses: DetectRowPart['misses'][number][] = [];
-    for (let j = 0; j < objects.length; j++) {
-      if (matched.has(j)) continue;
+    for (const [n, j] of missed.entries()) {
       throwIfAborted(request.signal);
       const o = objects[j];
       const best = found.reduce(
         (v, f) => (f.classIndex === o.classIndex ? Math.max(v, iou(f.box, o.box)) : v),
         0,
       );
-      // The object's box as the target: D-RISE's similarity asks what, in the photo, would make the model
-      // propose this class here; a map with no evidence says nothing in the photo does.
-      const asDetection: Detection = {
-        box: boxToInput(o.box, geometry, model.spec.width, model.spec.height),
-        score: 0,
-        classIndex: o.classIndex,
-        index: -1,
-      };
-      const caption = `missed ${labelOf(o.classIndex)} (object ${j})`;
-      const { map, similarity } = await explainOne(asDetection, caption);
+      const { caption } = targets[explained + n];
+      const { map, similarity } = await mapOf(explained + n);
       const key = `miss${j}`;
       maps.push({ key, map, box: o.box, caption });
       const none = attentionIn(map) === 'none';
