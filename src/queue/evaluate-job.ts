@@ -14,7 +14,7 @@ import {
   openReference,
   type ReferenceCache,
 } from './inputs.js';
-import { checkAuditJob, JOB_VERSION, type JobImage, type JobReference, malformedJob } from './job.js';
+import { checkAuditJob, JOB_VERSION, type JobImage, type JobReference, malformedJob, shown } from './job.js';
 
 /** What every image of an evaluation shares. */
 export interface EvaluateSettings {
@@ -67,9 +67,7 @@ export function checkEvaluateJob(value: unknown): EvaluateJob {
   };
   // Its parts go through checkAuditJob as version-1 jobs, which would hide the evaluate job's own version.
   if (o?.v !== JOB_VERSION)
-    bad(
-      `'v' is ${JSON.stringify(o?.v) ?? 'missing'}, expected ${JOB_VERSION} (a worker of another version?)`,
-    );
+    bad(`'v' is ${shown(o?.v)}, expected ${JOB_VERSION} (a worker of another version?)`);
   const methods = s.methods;
   if (!Array.isArray(methods) || methods.length < 1 || methods.length > MAX_METHODS)
     bad(`'settings.methods' is not a list of 1 to ${MAX_METHODS} method ids`);

@@ -456,7 +456,8 @@ function integer(value: unknown, name: string, min: number, max: number): number
   return value as number;
 }
 
-function shown(value: unknown): string {
+/** An untrusted value as a message quotes it: JSON, cut short. */
+export function shown(value: unknown): string {
   return capText(JSON.stringify(value) ?? String(value), 80);
 }
 

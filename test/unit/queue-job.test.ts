@@ -312,9 +312,15 @@ describe('checkEvaluateJob', () => {
   });
 
   it('refuses an evaluation job of another version, as an audit job is refused', () => {
-    for (const v of [2, undefined, '1'])
+    for (const [v, quoted] of [
+      [2, '2'],
+      [undefined, 'undefined'],
+      ['1', '"1"'],
+    ])
       expect(() => checkEvaluateJob({ ...evaluate, v })).toThrow(
-        `'v' is ${JSON.stringify(v) ?? 'missing'}, expected 1 (a worker of another version?)`,
+        `'v' is ${quoted}, expected 1 (a worker of another version?)`,
       );
+    // A long value is quoted cut short, not whole.
+    expect(() => checkEvaluateJob({ ...evaluate, v: 'x'.repeat(10_000) })).toThrow(/^.{0,300}$/);
   });
 });
