@@ -16,12 +16,14 @@ import type { Model } from '../core/model.js';
 import {
   type DetectionRegionShare,
   detectionRegionShare,
-  detectPhoto,
+  detectPhotoOutputs,
   type PhotoDetection,
 } from '../explain/detect.js';
-import { explain } from '../explain.js';
+import { dRiseDetections } from '../explain/drise-detections.js';
+import { type Explanation, explain, photoMap } from '../explain.js';
 import { writeNpy } from '../io/npy-file.js';
-import type { AnyMethod } from '../methods/registry.js';
+import type { RiseOptions } from '../methods/perturbation/rise.js';
+import { type AnyMethod, checkCapabilities, getMethod, resolveOptions } from '../methods/registry.js';
 import { maskRle } from '../models/detect-mask.js';
 import { drawBox } from '../render/boxes.js';
 import type { ColormapName } from '../render/colormaps.js';
@@ -71,7 +73,7 @@ function overlayPath(run: DetectRun, i: number, many: boolean): string {
 
 export async function runExplainDetect(run: DetectRun): Promise<void> {
   const { model, photo, method } = run;
-  const listed = await detectPhoto(model, photo, run.signal);
+  const listed = await detectPhotoOutputs(model, photo, run.signal);
   const one = run.target !== 'top';
   if (run.saveMap && !one && Math.min(run.detections, listed.detections.length) > 1)
     throw new SightlineError(
@@ -92,18 +94,9 @@ export async function runExplainDetect(run: DetectRun): Promise<void> {
     map?: string;
     region?: DetectionRegionShare;
   }[] = [];
-  for (const target of wanted) {
-    const bar = progressBar(`${method.title} ${typeof target === 'number' ? `#${target}` : target}`);
-    const result = await explain({
-      model,
-      image: photo,
-      method,
-      target,
-      options: run.options,
-      layer: run.layer,
-      signal: run.signal,
-      onProgress: bar.update,
-    }).finally(() => bar.stop());
+  const together = await dRiseAll(run, listed, one ? [] : (wanted as number[]));
+  for (const [t, target] of wanted.entries()) {
+    const result = together?.[t] ?? (await explainOne(run, target));
     const description = result.target.description;
     if (description?.kind !== 'detection') throw new Error('a detector gave a non-detection target');
     const detection = listed.detections[description.detection];
@@ -167,6 +160,68 @@ export async function runExplainDetect(run: DetectRun): Promise<void> {
     print(`  ${regionWords(f.region, f.detection.mask !== undefined)}\n`);
   }
   if (run.saveMap) print(`Raw map [${photo.height}, ${photo.width}] written to ${safeName(run.saveMap)}\n`);
+}
+
+type Explained = Pick<Explanation, 'map' | 'target'>;
+
+/** One detection through explain(), which prepares the photo again and runs the method for it alone. */
+async function explainOne(run: DetectRun, target: number | string): Promise<Explained> {
+  const bar = progressBar(`${run.method.title} ${typeof target === 'number' ? `#${target}` : target}`);
+  return explain({
+    model: run.model,
+    image: run.photo,
+    method: run.method,
+    target,
+    options: run.options,
+    layer: run.layer,
+    signal: run.signal,
+    onProgress: bar.update,
+  }).finally(() => bar.stop());
+}
+
+/**
+ * With the registered D-RISE, the listed detections' maps from one set of N masked passes on the photo's own
+ * outputs (dRiseDetections), where explain() runs the detector 2 + N times for each; the maps are the same
+ * numbers, put on the photo by explain's own photoMap. Undefined for any other method, or a D-RISE object a
+ * caller made, which go one by one. D-RISE reads no layer and needs only predictions, so explain's checks
+ * have nothing more to refuse than resolveOptions and checkCapabilities here.
+ */
+async function dRiseAll(
+  run: DetectRun,
+  listed: Awaited<ReturnType<typeof detectPhotoOutputs>>,
+  indices: readonly number[],
+): Promise<Explained[] | undefined> {
+  const { method, model } = run;
+  if (indices.length === 0 || method !== getMethod('d-rise')) return undefined;
+  const options = resolveOptions(method, run.options) as RiseOptions;
+  checkCapabilities(method, model);
+  const bar = progressBar(`${method.title} ${indices.map((i) => `#${i}`).join(' ')}`);
+  const maps = await dRiseDetections(
+    model,
+    listed.input,
+    listed.outputs,
+    listed.layout,
+    indices.map((i) => listed.raw[i]),
+    options,
+    { signal: run.signal, onProgress: bar.update },
+  ).finally(() => bar.stop());
+  return maps.map((m, t) => {
+    const d = listed.detections[indices[t]];
+    return {
+      map: photoMap(m, listed.geometry),
+      target: {
+        index: 0,
+        label: `${d.label} #${d.index}`,
+        description: {
+          kind: 'detection',
+          detection: d.index,
+          class: d.classIndex,
+          score: d.score,
+          box: d.box,
+        },
+      },
+    };
+  });
 }
 
 /**

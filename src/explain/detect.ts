@@ -9,7 +9,7 @@ import type { AttributionMap } from '../core/attribution.js';
 import type { Box } from '../core/detection/boxes.js';
 import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
-import type { Model } from '../core/model.js';
+import type { Model, ModelOutput } from '../core/model.js';
 import { boxToImage, type Geometry, preprocess } from '../core/preprocess.js';
 import type { Tensor } from '../core/tensor.js';
 import { maskAttention, type RegionAttention } from '../metrics/region.js';
@@ -17,7 +17,7 @@ import { type RegionLevel, regionVerdict } from '../metrics/verdict.js';
 import { type Detection, decodeDetections } from '../models/detect-decode.js';
 import type { DetectLayout } from '../models/detect-format.js';
 import { fullPhotoMask, maskArea, type PhotoMask, photoMask } from '../models/detect-mask.js';
-import { decodeOptions, detect, detectionModel, detectorOutputs } from '../models/detect-target.js';
+import { decodeOptions, detectionModel, detectorOutputs } from '../models/detect-target.js';
 import { resolveLabel } from '../models/label-match.js';
 
 /** One detection as people and --json see it. */
@@ -98,13 +98,33 @@ export async function detectPhoto(
   image: RgbImage,
   signal?: AbortSignal,
 ): Promise<DetectedPhoto> {
+  const { input, geometry, format, detections } = await detectPhotoOutputs(model, image, signal);
+  return { input, geometry, format, detections };
+}
+
+/**
+ * detectPhoto's answer with what its one pass read: the detector's outputs, their layout and the detections in
+ * input pixels, which D-RISE of all the photo's detections at once (dRiseDetections) starts from.
+ */
+export async function detectPhotoOutputs(
+  model: Model,
+  image: RgbImage,
+  signal?: AbortSignal,
+): Promise<
+  DetectedPhoto & { outputs: readonly ModelOutput[]; layout: DetectLayout; raw: readonly Detection[] }
+> {
   const { tensor: input, geometry } = preprocess(image, model.spec);
-  const decoded = await detect(model, input, { signal });
+  const outputs = await detectorOutputs(model, input, { signal });
+  const decoded = decodeDetections(outputs, decodeOptions(model.spec));
+  const raw = decoded.images[0] ?? [];
   return {
     input,
     geometry,
     format: decoded.layout.format,
-    detections: (decoded.images[0] ?? []).map((d, i) => toPhoto(model, geometry, d, i)),
+    detections: raw.map((d, i) => toPhoto(model, geometry, d, i)),
+    outputs,
+    layout: decoded.layout,
+    raw,
   };
 }
 

@@ -1,11 +1,13 @@
 // The square detectors' test image (scripts/golden/detectors.py, test/fixtures/detectors/input.npy) as a photo a
 // user gives: twice the size and not square (128 × 96), so the letterbox and its mapping back are on the path.
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { expect } from 'vitest';
+import type { Model } from '../../src/core/model.js';
 import { readNpy } from '../../src/io/npy-file.js';
+import { openOnnxModel } from '../../src/models/open.js';
 
 export const DETECTOR_FIXTURES = fileURLToPath(new URL('../fixtures/detectors/', import.meta.url));
 
@@ -24,6 +26,28 @@ export async function writeSquaresPhoto(file: string): Promise<void> {
 
 /** The square detector's classes (channel 0, 1, 2). */
 export const SQUARES_LABELS = ['red', 'green', 'blue'];
+
+/** A square detector of test/fixtures/detectors (yolov8, postnms, …) with its classes, as det.json gives them. */
+export const openSquaresDetector = async (name: string): Promise<Model> =>
+  openOnnxModel(await readFile(join(DETECTOR_FIXTURES, `${name}.onnx`)), {
+    iouThreshold: 0.45,
+    labels: SQUARES_LABELS,
+  });
+
+/**
+ * The detector, counting the images its outputs are asked for (what a D-RISE of all detections at once saves);
+ * `after` sees the running count, e.g. to cancel midway.
+ */
+export function countedDetector(model: Model, after?: (images: number) => void): Model & { images: number } {
+  const wrapped = Object.create(model) as Model & { images: number };
+  wrapped.images = 0;
+  wrapped.outputs = (batch, run) => {
+    wrapped.images += batch.dims[0];
+    after?.(wrapped.images);
+    return model.outputs!(batch, run);
+  };
+  return wrapped;
+}
 type Square = { box: [number, number, number, number]; channel: number };
 // Squares of side 16 centred on the detector's anchors (stride 4, centres at 4k + 2), as in detectors.py.
 export const RED: Square = { box: [10, 14, 26, 30], channel: 0 };

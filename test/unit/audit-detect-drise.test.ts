@@ -6,7 +6,7 @@
  * target alone through explainPrepared, which a D-RISE object that is not the registered one still does; and
  * the detector sees the photo once and N masked images in all, not 1 + N per target.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,22 +16,9 @@ import type { RgbImage } from '../../src/core/image.js';
 import type { Model } from '../../src/core/model.js';
 import { decodeImage } from '../../src/io/decode.js';
 import { type AnyMethod, getMethod } from '../../src/methods/registry.js';
-import { openOnnxModel } from '../../src/models/open.js';
-import { DETECTOR_FIXTURES, SQUARES_LABELS, writeSquaresPhoto } from '../helpers/detector-photo.js';
+import { countedDetector, openSquaresDetector, writeSquaresPhoto } from '../helpers/detector-photo.js';
 
 const MASKS = 100;
-
-/** The detector, counting the images its outputs are asked for. */
-function counted(model: Model, after?: (images: number) => void): Model & { images: number } {
-  const wrapped = Object.create(model) as Model & { images: number };
-  wrapped.images = 0;
-  wrapped.outputs = (batch, run) => {
-    wrapped.images += batch.dims[0];
-    after?.(wrapped.images);
-    return model.outputs!(batch, run);
-  };
-  return wrapped;
-}
 
 let dir: string;
 let photo: RgbImage;
@@ -69,20 +56,14 @@ async function audit(
   return { ...rows[0], progress };
 }
 
-const open = async (name: string) =>
-  openOnnxModel(await readFile(join(DETECTOR_FIXTURES, `${name}.onnx`)), {
-    iouThreshold: 0.45,
-    labels: SQUARES_LABELS,
-  });
-
 describe.each(['yolov8', 'postnms'])('the %s square detector audited with D-RISE', (name) => {
   it('gives every detection and missed object the map and row it gets explained alone, from N passes in all', async () => {
-    const model = await open(name);
+    const model = await openSquaresDetector(name);
     try {
-      const together = counted(model);
+      const together = countedDetector(model);
       const fast = await audit(together, 'd-rise');
       // A D-RISE the caller made is not the registered one: the per-target path, explainPrepared each time.
-      const alone = counted(model);
+      const alone = countedDetector(model);
       const slow = await audit(alone, { ...getMethod('d-rise') });
 
       const { seconds: _a, ...row } = fast.row;
@@ -117,10 +98,10 @@ describe.each(['yolov8', 'postnms'])('the %s square detector audited with D-RISE
 
 describe('the D-RISE of all targets at once', () => {
   it('stops at a cancel in the middle of its masked passes', async () => {
-    const model = await open('yolov8');
+    const model = await openSquaresDetector('yolov8');
     try {
       const controller = new AbortController();
-      const detector = counted(model, (images) => {
+      const detector = countedDetector(model, (images) => {
         if (images > MASKS / 2) controller.abort();
       });
       await expect(audit(detector, 'd-rise', controller.signal)).rejects.toMatchObject({ code: 'ABORTED' });
