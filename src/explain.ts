@@ -20,7 +20,7 @@ import {
   withTarget,
 } from './core/targets.js';
 import type { Tensor } from './core/tensor.js';
-import { type DetectionDescription, prepareDetection } from './explain/detect.js';
+import { type DetectionDescription, detectionTarget, prepareDetection } from './explain/detect.js';
 import { type LayerPass, scoresFromMethodPass, withPass } from './explain/method-pass.js';
 import { labelOf, pickIndex, rankPredictions, resolveTarget } from './explain/predictions.js';
 import { type AnyMethod, checkCapabilities, getMethod, resolveOptions } from './methods/registry.js';
@@ -416,17 +416,7 @@ async function prepareDetect(request: PrepareRequest): Promise<PreparedImage> {
       classIndex: p.classIndex,
       box: p.box,
     })),
-    target: {
-      index: 0,
-      label: d.model.spec.labels[0],
-      description: {
-        kind: 'detection',
-        detection: chosen.index,
-        class: chosen.classIndex,
-        score: chosen.score,
-        box: chosen.box,
-      },
-    },
+    target: detectionTarget(chosen),
     model: d.model,
   };
 }

@@ -16,6 +16,7 @@ import type { Model } from '../core/model.js';
 import {
   type DetectionRegionShare,
   detectionRegionShare,
+  detectionTarget,
   detectPhotoOutputs,
   type PhotoDetection,
 } from '../explain/detect.js';
@@ -205,23 +206,10 @@ async function dRiseAll(
     options,
     { signal: run.signal, onProgress: bar.update },
   ).finally(() => bar.stop());
-  return maps.map((m, t) => {
-    const d = listed.detections[indices[t]];
-    return {
-      map: photoMap(m, listed.geometry),
-      target: {
-        index: 0,
-        label: `${d.label} #${d.index}`,
-        description: {
-          kind: 'detection',
-          detection: d.index,
-          class: d.classIndex,
-          score: d.score,
-          box: d.box,
-        },
-      },
-    };
-  });
+  return maps.map((m, t) => ({
+    map: photoMap(m, listed.geometry),
+    target: detectionTarget(listed.detections[indices[t]]),
+  }));
 }
 
 /**

@@ -138,6 +138,22 @@ export interface DetectionDescription {
 }
 
 /**
+ * The target explain gives a detection: its caption (label and rank, the one output of the model that
+ * explains it) and its description. One place, since the CLI's D-RISE of all detections at once names them too.
+ */
+export function detectionTarget(d: PhotoDetection): {
+  index: 0;
+  label: string;
+  description: DetectionDescription;
+} {
+  return {
+    index: 0,
+    label: `${d.label} #${d.index}`,
+    description: { kind: 'detection', detection: d.index, class: d.classIndex, score: d.score, box: d.box },
+  };
+}
+
+/**
  * The detection `wanted` names (its index in the list, 'top' for the first, or a label: the best detection of
  * that class), and the model whose one output explains it. The caller disposes `model`.
  */
@@ -162,7 +178,7 @@ export async function prepareDetection(
   const detections = raw.map((d, i) => toPhoto(model, geometry, d, i, false));
   const i = pickDetection(model, detections, wanted);
   const chosen = detections[i];
-  const label = `${chosen.label} #${i}`;
+  const { label } = detectionTarget(chosen);
   // The unmodified photo's outputs fix the head's anchors; batchless outputs are the photo's own.
   const explained = detectionModel(model, outputs, decoded.layout, raw[i], label, input);
   try {
