@@ -1,11 +1,14 @@
 // The square detectors' test image (scripts/golden/detectors.py, test/fixtures/detectors/input.npy) as a photo a
 // user gives: twice the size and not square (128 × 96), so the letterbox and its mapping back are on the path.
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { expect } from 'vitest';
+import type { RgbImage } from '../../src/core/image.js';
 import type { Model } from '../../src/core/model.js';
+import { decodeImage } from '../../src/io/decode.js';
 import { readNpy } from '../../src/io/npy-file.js';
 import { openOnnxModel } from '../../src/models/open.js';
 
@@ -22,6 +25,13 @@ export async function writeSquaresPhoto(file: string): Promise<void> {
     .extract({ left: 0, top: 0, width: 128, height: 96 })
     .png()
     .toFile(file);
+}
+
+/** A new temporary folder holding the squares photo as squares.png, and that photo decoded as a run reads it. */
+export async function squaresPhotoFolder(prefix: string): Promise<{ dir: string; photo: RgbImage }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  await writeSquaresPhoto(join(dir, 'squares.png'));
+  return { dir, photo: await decodeImage(join(dir, 'squares.png')) };
 }
 
 /** The square detector's classes (channel 0, 1, 2). */

@@ -6,26 +6,21 @@
  * target alone through explainPrepared, which a D-RISE object that is not the registered one still does; and
  * the detector sees the photo once and N masked images in all, not 1 + N per target.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditDetections, type DetectMap } from '../../src/audit/detect.js';
 import type { AuditRow } from '../../src/audit/types.js';
 import type { RgbImage } from '../../src/core/image.js';
 import type { Model } from '../../src/core/model.js';
-import { decodeImage } from '../../src/io/decode.js';
 import { type AnyMethod, getMethod } from '../../src/methods/registry.js';
-import { countedDetector, openSquaresDetector, writeSquaresPhoto } from '../helpers/detector-photo.js';
+import { countedDetector, openSquaresDetector, squaresPhotoFolder } from '../helpers/detector-photo.js';
 
 const MASKS = 100;
 
 let dir: string;
 let photo: RgbImage;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sightline-audit-drise-'));
-  await writeSquaresPhoto(join(dir, 'squares.png'));
-  photo = await decodeImage(join(dir, 'squares.png'));
+  ({ dir, photo } = await squaresPhotoFolder('sightline-audit-drise-'));
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 

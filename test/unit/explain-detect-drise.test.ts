@@ -5,25 +5,21 @@
  * the same --json, the same text and the same overlay bytes as a D-RISE object the caller made, which still
  * goes through explain() one detection at a time; the detector sees the photo once and N masked images in all.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type DetectRun, runExplainDetect } from '../../src/cli/explain-detect.js';
 import type { RgbImage } from '../../src/core/image.js';
 import type { Model } from '../../src/core/model.js';
-import { decodeImage } from '../../src/io/decode.js';
 import { type AnyMethod, getMethod } from '../../src/methods/registry.js';
-import { countedDetector, openSquaresDetector, writeSquaresPhoto } from '../helpers/detector-photo.js';
+import { countedDetector, openSquaresDetector, squaresPhotoFolder } from '../helpers/detector-photo.js';
 
 const MASKS = 100;
 
 let dir: string;
 let photo: RgbImage;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sightline-explain-drise-'));
-  await writeSquaresPhoto(join(dir, 'squares.png'));
-  photo = await decodeImage(join(dir, 'squares.png'));
+  ({ dir, photo } = await squaresPhotoFolder('sightline-explain-drise-'));
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
