@@ -9,18 +9,23 @@
 //   npm run bench                             (scripts/bench.mjs runs this)
 //   node scripts/bench-gradients.mjs [--quick] [--no-torch]     this part alone, after npm run build
 //   BENCH_NETS=mobilenet_v2                   only these networks (comma-separated)
+//   BENCH_SESSION=thread                      ONNX Runtime on the session thread, as the CLI and Node's loaders
+//                                             run it (default: on the calling thread, the library's default;
+//                                             the thread adds ≈ 3 ms a call on MobileNetV2 at batch 1 here)
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { OnnxModel } from '../dist/engines/onnx/session.js';
+import { openOnSessionThread } from '../dist/engines/onnx/session-thread.js';
 import { readNpy } from '../dist/io/npy-file.js';
 import { getMethod, resolveOptions } from '../dist/methods/registry.js';
 
 // Debian's interpreter (the one with torch); BENCH_PYTHON=/nonexistent shows what a machine without torch prints.
 const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
 const root = new URL('..', import.meta.url).pathname;
+const SESSION = process.env.BENCH_SESSION === 'thread' ? 'thread' : 'main';
 
 /** Full: the figures (a few minutes). Quick: MobileNetV2 at 64×64 with a few samples (seconds). */
 export const METHOD_CONFIGS = {
@@ -112,6 +117,7 @@ async function oursAt(bytes, x, config, batch, threads) {
   const model = await OnnxModel.create(bytes, specFor(config.size), {
     maxBatch: batch,
     intraOpThreads: threads,
+    ...(SESSION === 'main' ? {} : { openSession: openOnSessionThread }),
   });
   const per = x.data.length / x.shape[0];
   const n = x.shape[0];
@@ -190,7 +196,7 @@ async function ours(bytes, x, config, threads) {
  * batchScaling: ours at the largest batch ÷ ours at batch 1, per image.
  */
 export async function benchMethods({ quick = false, torch = true, threads = 2 } = {}) {
-  const config = { ...METHOD_CONFIGS[quick ? 'quick' : 'full'], threads };
+  const config = { ...METHOD_CONFIGS[quick ? 'quick' : 'full'], threads, session: SESSION };
   config.window = Math.max(1, Math.round(config.size / 8));
   config.stride = Math.max(1, Math.floor(config.window / 2));
   const installed = torchAvailable();
