@@ -119,7 +119,9 @@ try {
   const MODES = canPin ? (['free', 'pinned'] as const) : (['free'] as const);
   const best: Record<string, number> = {};
   const cpu: Record<string, Run['cpu']> = {};
+  const every: Record<string, number[]> = {};
   const keep = (key: string, run: Run) => {
+    every[key] = [...(every[key] ?? []), run.seconds];
     if (run.seconds < (best[key] ?? Infinity)) {
       best[key] = run.seconds;
       cpu[key] = run.cpu;
@@ -172,6 +174,11 @@ try {
       `${label.padEnd(18)} ${seconds.toFixed(2)} s  (${(images / seconds).toFixed(2)} images/s); CPU s: ${label.startsWith('local') ? 'audit' : 'coordinator'} ${c.cli.toFixed(1)}${workersCpu.length ? `, worker${workersCpu.length > 1 ? 's' : ''} ${workersCpu.join(', ')}` : ''}, others on the machine ${c.others.toFixed(1)} (${(c.others / seconds).toFixed(2)} cores)`,
     );
   }
+  console.log(
+    `every round, s: ${Object.entries(every)
+      .map(([label, all]) => `${label} ${all.map((t) => t.toFixed(2)).join(' ')}`)
+      .join('; ')}`,
+  );
   const scaling = best['1 worker'] / best['2 workers'];
   const overhead = best['1 worker'] / best.local - 1;
   const pinned = canPin
@@ -195,6 +202,7 @@ try {
     rounds,
     masks,
     seconds: best,
+    everyRound: every,
     imagesPerSecond: Object.fromEntries(Object.entries(best).map(([k, s]) => [k, images / s])),
     scaling,
     overhead,

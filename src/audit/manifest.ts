@@ -7,6 +7,7 @@ import { stat } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, join } from 'node:path';
 import { SightlineError } from '../core/errors.js';
 import { capText } from '../core/text.js';
+import { isHttpUrl } from '../core/url.js';
 import { displayUrl } from '../engines/http/client.js';
 import { readText } from './regions/files.js';
 import { readCsvTable } from './regions/index.js';
@@ -80,7 +81,7 @@ export async function readManifest(path: string): Promise<ManifestEntry[]> {
     if (name === '' || name.length > MAX_NAME || name.includes('\0'))
       throw bad(path, `line ${line} names no image (or a name over ${MAX_NAME} characters)`);
     const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(name);
-    if (url && !/^https?:\/\//i.test(name)) throw bad(path, `line ${line} names a URL that is not http(s)`);
+    if (url && !isHttpUrl(name)) throw bad(path, `line ${line} names a URL that is not http(s)`);
     const file = url ? displayUrl(name) : name.split('\\').join('/');
     const earlier = seen.get(file);
     if (earlier !== undefined)

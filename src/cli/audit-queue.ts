@@ -12,6 +12,7 @@ import type { AuditRow, DetectObject, ImageRegions } from '../audit/types.js';
 import { SightlineError } from '../core/errors.js';
 import type { OptionValue } from '../core/method.js';
 import type { ModelTask } from '../core/model.js';
+import { isHttpUrl } from '../core/url.js';
 import { passedOverError } from '../io/list-images.js';
 import type { AnyMethod } from '../methods/registry.js';
 import type { ModelHints } from '../models/spec.js';
@@ -92,8 +93,7 @@ export async function auditOnQueue(url: string, flags: QueueFlags, context: Queu
   // A local audit refuses this in auditImages, which here runs only on the workers: every job would fail there.
   refuseMissingReference(context.task, context.reference !== undefined);
   const settings: JobSettings = {
-    model:
-      flags.model === 'default' || /^https?:\/\//i.test(flags.model) ? flags.model : resolve(flags.model),
+    model: flags.model === 'default' || isHttpUrl(flags.model) ? flags.model : resolve(flags.model),
     hints: JSON.parse(
       JSON.stringify(modelHints(flags, flags.classNames ? resolve(flags.classNames) : undefined)),
     ),

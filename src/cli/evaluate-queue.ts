@@ -6,6 +6,7 @@ import type { DetectObject, ImageRegions } from '../audit/types.js';
 import { SightlineError } from '../core/errors.js';
 import type { MethodOptions } from '../core/method.js';
 import { capText } from '../core/text.js';
+import { isHttpUrl } from '../core/url.js';
 import type { ImageEvaluation, MetricName } from '../evaluate/evaluate.js';
 import { checkEvaluation } from '../evaluate/evaluation-check.js';
 import type { ModelHints } from '../models/spec.js';
@@ -45,10 +46,7 @@ export async function evaluateOnQueue(url: string, context: EvaluateQueueContext
   refuseLocalOnly('evaluation', { http: context.hints.http });
   const settings: EvaluateSettings = JSON.parse(
     JSON.stringify({
-      model:
-        context.model === 'default' || /^https?:\/\//i.test(context.model)
-          ? context.model
-          : resolve(context.model),
+      model: context.model === 'default' || isHttpUrl(context.model) ? context.model : resolve(context.model),
       hints: context.hints,
       methods: context.methods,
       metrics: context.metrics,

@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { lowConfidence, lowConfidenceCaption, lowConfidenceWords } from '../core/confidence.js';
 import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { ModelSpec } from '../core/model.js';
+import { isHttpUrl } from '../core/url.js';
 import {
   type ExplainedTarget,
   type Explanation,
@@ -145,7 +146,7 @@ export function explainCommand(): Command {
     await runExplain(image, flags, detectorFlagsGiven(command)).catch((error: unknown) => {
       // The engine says which output went wrong; the user also needs to know which model it was (shown as
       // reports show it: a URL without credentials or query values), unless the message already says.
-      const shown = /^https?:\/\//i.test(flags.model) ? modelLabel(flags.model) : flags.model;
+      const shown = isHttpUrl(flags.model) ? modelLabel(flags.model) : flags.model;
       if (error instanceof SightlineError && error.code === 'MODEL_OUTPUT' && !error.message.includes(shown))
         throw new SightlineError(error.code, `'${shown}': ${error.message}`, error.details, {
           cause: error,

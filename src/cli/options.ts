@@ -6,6 +6,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { OptionSpec, OptionValue } from '../core/method.js';
 import { MAX_INPUT_SIDE, MODEL_TASKS, type Model, type ModelTask } from '../core/model.js';
+import { isHttpUrl } from '../core/url.js';
 import { displayUrl } from '../engines/http/index.js';
 import { noiseTunnel } from '../methods/gradient/noise-tunnel.js';
 import { type AnyMethod, getMethod, METHODS } from '../methods/registry.js';
@@ -276,7 +277,7 @@ export async function loadModelForCli(ref: string, hints: ModelHints): Promise<M
  */
 export function modelLabel(ref: string): string {
   if (ref === 'default') return ref;
-  return /^https?:\/\//i.test(ref) ? displayUrl(ref) : resolve(ref);
+  return isHttpUrl(ref) ? displayUrl(ref) : resolve(ref);
 }
 
 /** The flags only a detector reads: commander's key and the flag as typed. */

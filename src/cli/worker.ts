@@ -4,6 +4,7 @@
 import { realpath } from 'node:fs/promises';
 import { Command } from 'commander';
 import { fileErrorReason, SightlineError } from '../core/errors.js';
+import { isHttpUrl } from '../core/url.js';
 import type { ModelHints } from '../models/spec.js';
 import { redisTarget } from '../queue/connection.js';
 import { startWorker } from '../queue/worker.js';
@@ -117,7 +118,7 @@ async function runWorker(flags: WorkerFlags): Promise<number> {
  * a job (job.ts refuses them), so each worker is given its own, and Redis never holds one.
  */
 function withSecrets(ref: string, hints: ModelHints, flags: WorkerFlags): ModelHints {
-  if (!/^https?:\/\//i.test(ref)) return hints;
+  if (!isHttpUrl(ref)) return hints;
   const secrets = {
     ...(flags.header?.length ? { headers: flags.header } : {}),
     ...(flags.apiKeyEnv ? { apiKeyEnv: flags.apiKeyEnv } : {}),

@@ -3,6 +3,7 @@
 import { SightlineError } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import { capText } from '../core/text.js';
+import { isHttpUrl } from '../core/url.js';
 import { DEFAULT_MAX_IMAGE_BYTES, decodeImage } from './decode.js';
 import { formatBytes } from './read-file.js';
 
@@ -55,7 +56,5 @@ export async function fetchImage(
 
 /** Decodes the image at a path or an http(s) URL; `name` names a URL in messages (see fetchImage). */
 export async function decodeSource(source: string, name: string): Promise<RgbImage> {
-  return /^https?:\/\//i.test(source)
-    ? decodeImage(await fetchImage(source, name), { name })
-    : decodeImage(source);
+  return isHttpUrl(source) ? decodeImage(await fetchImage(source, name), { name }) : decodeImage(source);
 }

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { Model } from '../core/model.js';
+import { isHttpUrl } from '../core/url.js';
 import { openOnSessionThread } from '../engines/onnx/session-thread.js';
 import { MIB, readRegularFile } from '../io/read-file.js';
 import { gradientGraphCache, sha256 } from './cache.js';
@@ -29,7 +30,7 @@ const MAX_SIDECAR_BYTES = 4 * MIB;
 export async function loadModel(ref: string, hints: ModelHints = {}): Promise<Model> {
   if (hints.variant !== undefined) return loadVariant(ref, hints);
   if (ref === 'default') return loadDefaultModel(hints);
-  if (/^https?:\/\//i.test(ref)) {
+  if (isHttpUrl(ref)) {
     return isTfjsModelRef(ref) ? loadTfjsModel(ref, hints) : loadHttpModel(ref, hints);
   }
   let isFolder: boolean;
@@ -67,9 +68,7 @@ export async function loadModel(ref: string, hints: ModelHints = {}): Promise<Mo
 /** A variant (onnx/model_<variant>.onnx) is a file of a Hugging Face or timm folder: any other model refuses it. */
 async function loadVariant(ref: string, hints: ModelHints): Promise<Model> {
   const folder =
-    !/^https?:\/\//i.test(ref) &&
-    ref !== 'default' &&
-    (await stat(ref).catch(() => undefined))?.isDirectory();
+    !isHttpUrl(ref) && ref !== 'default' && (await stat(ref).catch(() => undefined))?.isDirectory();
   if (!folder || (await folderLayout(ref)) !== 'config')
     throw invalidArgument(
       'model-variant',

@@ -11,6 +11,7 @@ import { open, realpath, stat } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { invalidArgument, SightlineError } from '../core/errors.js';
 import type { Model } from '../core/model.js';
+import { isHttpUrl } from '../core/url.js';
 import { displayUrl, HttpClient } from '../engines/http/index.js';
 import { gradientGraphCache, sha256 } from './cache.js';
 import { readLabels } from './labels-file.js';
@@ -33,7 +34,7 @@ export { metadataHints, type TfjsMetadata, type TfjsSource } from './tfjs-source
 /** A folder, a model.json or .zip path, or a URL whose path ends in .json names a TF.js model. */
 export function isTfjsModelRef(ref: string): boolean {
   // URL.canParse: a malformed URL is not a TF.js model; the HTTP loader then refuses it as a usage error.
-  if (/^https?:\/\//i.test(ref)) return URL.canParse(ref) && /\.json$/i.test(new URL(ref).pathname);
+  if (isHttpUrl(ref)) return URL.canParse(ref) && /\.json$/i.test(new URL(ref).pathname);
   return /\.(json|zip)$/i.test(ref);
 }
 
@@ -103,7 +104,7 @@ async function withLabels(hints: ModelHints): Promise<ModelHints> {
  * (at most MAX_TFJS_ZIP_BYTES, 512 MB, packed or unpacked) or a URL.
  */
 export async function readTfjsSource(ref: string): Promise<TfjsSource> {
-  if (/^https?:\/\//i.test(ref)) return readTfjsUrl(ref);
+  if (isHttpUrl(ref)) return readTfjsUrl(ref);
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(ref);

@@ -5,6 +5,7 @@ import { checkShapes, readMask } from '../audit/regions/index.js';
 import type { RgbImage } from '../core/image.js';
 import type { Model } from '../core/model.js';
 import { shapesMask } from '../core/regions/mask.js';
+import { isHttpUrl } from '../core/url.js';
 import { decodeImage } from '../io/decode.js';
 import { decodeSource, fetchImage } from '../io/fetch-image.js';
 import { readRegularFile } from '../io/read-file.js';
@@ -25,7 +26,7 @@ export async function openModel(
   models: ModelCache,
 ): Promise<Model> {
   const ref =
-    settings.model === 'default' || /^https?:\/\//i.test(settings.model)
+    settings.model === 'default' || isHttpUrl(settings.model)
       ? settings.model
       : await confine(settings.model, roots, 'model');
   const { labelsPath } = settings.hints;
@@ -57,7 +58,7 @@ export async function readJobImageAhead(
   roots: readonly string[],
 ): Promise<ReadAhead | undefined> {
   try {
-    if (/^https?:\/\//i.test(image.source))
+    if (isHttpUrl(image.source))
       return { bytes: await fetchImage(image.source, image.file, READ_AHEAD_MAX_BYTES), name: image.file };
     const path = await confine(image.source, roots, 'image');
     const bytes = await readRegularFile(path, { maxBytes: READ_AHEAD_MAX_BYTES, expected: 'an image file' });
@@ -76,7 +77,7 @@ export async function loadJobImage(
   const read = await ahead;
   // decodeImage names a file by the path it was given and a fetched image by the job's name, as decodeSource.
   if (read) return decodeImage(read.bytes, { name: read.name });
-  const url = /^https?:\/\//i.test(image.source);
+  const url = isHttpUrl(image.source);
   return decodeSource(url ? image.source : await confine(image.source, roots, 'image'), image.file);
 }
 

@@ -11,6 +11,7 @@ import type { OptionValue } from '../core/method.js';
 import { MODEL_TASKS } from '../core/model.js';
 import { type RegionShape, validateBox, validatePolygon } from '../core/regions/shapes.js';
 import { capText } from '../core/text.js';
+import { isHttpUrl } from '../core/url.js';
 import type { ModelHints } from '../models/spec.js';
 
 /** The BullMQ queue every worker takes audit jobs from. */
@@ -208,7 +209,7 @@ export function fileOfJob(value: unknown): string | undefined {
 function checkSettings(value: unknown): JobSettings {
   const o = record(value, 'settings');
   const model = text(o.model, 'settings.model');
-  if (model !== 'default' && !/^https?:\/\//i.test(model) && !isAbsolute(model))
+  if (model !== 'default' && !isHttpUrl(model) && !isAbsolute(model))
     bad("'settings.model' is not 'default', an http(s) URL or an absolute path");
   const options: Record<string, OptionValue> = {};
   const given = record(o.options, 'settings.options');
@@ -360,7 +361,7 @@ function checkImage(value: unknown, name: string): JobImage {
   const o = record(value, name);
   const file = text(o.file, `${name}.file`);
   const source = text(o.source, `${name}.source`);
-  if (!/^https?:\/\//i.test(source) && !isAbsolute(source))
+  if (!isHttpUrl(source) && !isAbsolute(source))
     bad(`'${name}.source' is not an absolute path or an http(s) URL`);
   const label = o.label === undefined ? undefined : text(o.label, `${name}.label`);
   let regions: JobImage['regions'];

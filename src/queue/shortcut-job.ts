@@ -5,6 +5,7 @@ import { realpath } from 'node:fs/promises';
 import type { ShortcutRowPart } from '../audit/shortcut-types.js';
 import { type ShortcutInput, ShortcutTester } from '../audit/shortcuts.js';
 import type { Model } from '../core/model.js';
+import { isHttpUrl } from '../core/url.js';
 import { passedOverError } from '../io/list-images.js';
 import { confine } from './confine.js';
 import { jobRegionMask, loadJobImage } from './inputs.js';
@@ -49,7 +50,7 @@ export function jobShortcuts(
  */
 async function refuseOutside(partner: JobPartner, roots: readonly string[]): Promise<void> {
   const paths: [string | undefined, string][] = [
-    [/^https?:\/\//i.test(partner.source) ? undefined : partner.source, 'shortcut partner image'],
+    [isHttpUrl(partner.source) ? undefined : partner.source, 'shortcut partner image'],
     [partner.regions.maskPath, 'shortcut partner region mask'],
   ];
   for (const [path, what] of paths) {
