@@ -33,7 +33,7 @@ import type { Model, ModelTask } from '../core/model.js';
 import { formatCount, listSome } from '../core/text.js';
 import { refuseUnusedTargetParts } from '../explain.js';
 import { decodeSource } from '../io/fetch-image.js';
-import { listImageEntries, noImages } from '../io/list-images.js';
+import { listImageEntries, noImages, passedOverError } from '../io/list-images.js';
 import { readReferenceFile } from '../io/reference-file.js';
 import { getMethod, METHODS } from '../methods/registry.js';
 import { findingsLines } from './audit-findings.js';
@@ -307,7 +307,7 @@ async function auditWith(folder: string, flags: AuditFlags, model: Model): Promi
             load: async () => {
               const reason = passedOver.get(file);
               if (reason === undefined) return decodeSource(sourceOf(file), file);
-              throw new SightlineError('IO', `'${file}' ${reason}; expected a regular image file.`, { file });
+              throw passedOverError(file, reason);
             },
             objects: objectsOf && (async () => objectsOf(file)),
           })),
