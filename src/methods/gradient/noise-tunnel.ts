@@ -77,10 +77,15 @@ export function noiseTunnel<O extends MethodOptions>(
       const add = (map: AttributionMap) => {
         first ??= map;
         sum ??= new Float64Array(map.data.length);
-        sumSq ??= new Float64Array(map.data.length);
-        for (let i = 0; i < map.data.length; i++) {
-          sum[i] += map.data[i];
-          sumSq[i] += map.data[i] * map.data[i];
+        const d = map.data;
+        if (kind === 'smoothgrad') for (let i = 0; i < d.length; i++) sum[i] += d[i];
+        else {
+          // Only VarGrad needs the squares.
+          sumSq ??= new Float64Array(d.length);
+          for (let i = 0; i < d.length; i++) {
+            sum[i] += d[i];
+            sumSq[i] += d[i] * d[i];
+          }
         }
       };
       const fromGradient = inner.fromGradient?.bind(inner);
