@@ -273,7 +273,7 @@ function similarity(original: AttributionMap, map: AttributionMap): MapSimilarit
   // ssim first: it checks that the maps are alike in size and finite.
   const structural = ssim(original.data, map.data, map.width, map.height);
   const reference = ranksOf(original);
-  const absRanks = averageRanks(Float64Array.from(map.data, Math.abs));
+  const absRanks = averageRanks(absolute(map.data));
   const spearmanAbs = pearson(reference.abs, absRanks);
   const signed =
     reference.signed === reference.abs && map.data.every((v) => v >= 0)
@@ -282,13 +282,20 @@ function similarity(original: AttributionMap, map: AttributionMap): MapSimilarit
   return { spearmanAbs, spearman: signed, ssim: structural };
 }
 
+/** |v| of each value, as doubles (a loop: Float64Array.from with Math.abs cost as much as the ranking). */
+function absolute(data: Float32Array): Float64Array {
+  const out = new Float64Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = Math.abs(data[i]);
+  return out;
+}
+
 const rankCache = new WeakMap<AttributionMap, { abs: Float64Array; signed: Float64Array }>();
 
 /** A map's ranks of |v| and of v (the same array when no value is negative), kept while the map lives. */
 function ranksOf(map: AttributionMap): { abs: Float64Array; signed: Float64Array } {
   let ranks = rankCache.get(map);
   if (!ranks) {
-    const abs = averageRanks(Float64Array.from(map.data, Math.abs));
+    const abs = averageRanks(absolute(map.data));
     ranks = { abs, signed: map.data.every((v) => v >= 0) ? abs : averageRanks(Float64Array.from(map.data)) };
     rankCache.set(map, ranks);
   }
@@ -338,8 +345,9 @@ const noiseCache = new WeakMap<Model, { entries: Map<string, Float32Array[]>; na
  * Group k's noise (see modelRandomization), one array per weight in order. Kept with the model, since it
  * depends only on the model's weights, the seed and the group: evaluate checks every photo on the same
  * blocks (6M weights of InceptionV3's Mixed_7c: ≈ 0.06 CPU s of draws and moments each time, against
- * 0.5 s when the draws were Box–Muller's, more than the step's gradient pass). Each weight has at most one noise kept (a weight drawn again under another seed or
- * grouping clears the cache), so it holds at most as many values as the model has weights.
+ * 0.5 s when the draws were Box–Muller's, more than the step's gradient pass). Each weight has at most one
+ * noise kept (a weight drawn again under another seed or grouping clears the cache), so it holds at most as
+ * many values as the model has weights.
  */
 function groupNoise(
   model: WeightAccess,
