@@ -11,7 +11,6 @@ import type { AttributionMap } from '../core/attribution.js';
 import { invalidArgument, SightlineError, throwIfAborted } from '../core/errors.js';
 import type { MethodOptions } from '../core/method.js';
 import type { Model, WeightLayer } from '../core/model.js';
-import { fillNormal, type NormalStream, normalStream } from '../core/normal.js';
 import type { ProgressCallback } from '../core/progress.js';
 import { createRng } from '../core/random.js';
 import type { Tensor } from '../core/tensor.js';
@@ -118,9 +117,9 @@ export interface ModelRandomization {
  * the first `layers` groups from the output are stepped through. At step k the model's weights of group k —
  * in 'cascading' mode of groups 0…k — are replaced by Gaussian noise with each tensor's own mean and standard
  * deviation (population), and the map is recomputed with the same method, options and target, then compared
- * with the original map. The noise of group i comes from normalStream(seed + (i + 1)·0x9e3779b9 mod 2³²)
- * (core/normal.ts), drawn over the group's tensors in order, so a group gets the same noise in both modes and
- * the same seed gives the same numbers. One map per step, plus the original.
+ * with the original map. The noise of group i comes from mulberry32(seed + (i + 1)·0x9e3779b9 mod 2³²), drawn
+ * by Box–Muller (methods/gradient/common.ts: gaussian) over the group's tensors in order, so a group gets the
+ * same noise in both modes and the same seed gives the same numbers. One map per step, plus the original.
  */
 export async function modelRandomization(request: ModelRandomizationRequest): Promise<ModelRandomization> {
   const [result] = await modelRandomizations({ ...request, methods: [request] });
@@ -344,10 +343,9 @@ const noiseCache = new WeakMap<Model, { entries: Map<string, Float32Array[]>; na
 /**
  * Group k's noise (see modelRandomization), one array per weight in order. Kept with the model, since it
  * depends only on the model's weights, the seed and the group: evaluate checks every photo on the same
- * blocks (6M weights of InceptionV3's Mixed_7c: ≈ 0.06 CPU s of draws and moments each time, against
- * 0.5 s when the draws were Box–Muller's, more than the step's gradient pass). Each weight has at most one
- * noise kept (a weight drawn again under another seed or grouping clears the cache), so it holds at most as
- * many values as the model has weights.
+ * blocks, and the noise cost more than the step's map (6M weights of InceptionV3's Mixed_7c: ≈ 0.5 CPU s,
+ * a gradient pass 0.4 s). Each weight has at most one noise kept (a weight drawn again under another seed or
+ * grouping clears the cache), so it holds at most as many values as the model has weights.
  */
 function groupNoise(
   model: WeightAccess,
@@ -360,7 +358,7 @@ function groupNoise(
   const key = JSON.stringify([seed, k, weights]);
   const kept = cache.entries.get(key);
   if (kept) return kept;
-  const stream = normalStream((seed + Math.imul(k + 1, 0x9e3779b9)) >>> 0);
+  const stream = { state: (seed + Math.imul(k + 1, 0x9e3779b9)) >>> 0 };
   const drawn = weights.map((name) => gaussianLike(model.weightValues(name), stream));
   if (weights.some((name) => cache.names.has(name))) {
     cache.entries.clear();
@@ -372,10 +370,19 @@ function groupNoise(
 }
 
 /**
- * Gaussian noise with the values' own mean and (population) standard deviation, drawn from `stream`, which
- * carries on from one tensor of a group to the next.
+ * Gaussian noise with the values' own mean and (population) standard deviation, drawn as
+ * mean + std · gaussian(createRng(seed)) would draw it, the generator's state carried in `stream` from one
+ * tensor of a group to the next. mulberry32 (core/random.ts) and Box–Muller (methods/gradient/common.ts
+ * gaussian) are written out here, the same operations in the same order so the same numbers: a call per
+ * number through the Rng closure cost a third more (6M weights, InceptionV3's Mixed_7c: 0.53 → 0.36 CPU s),
+ * and the noise is the largest cost of a check's first pass over its steps (scripts/bench-sanity.mjs).
+ * test/unit/sanity-weight-feeds.test.ts compares it with the functions it copies. Not core/normal.ts's faster
+ * draws (SmoothGrad's): another draw of the noise would change every number of the README's sanity tables,
+ * over half an hour of two cores to compute again. They would save a few tenths of a CPU second in a check's
+ * first steps (scripts/bench-sanity.mjs, the first check's mean step overhead: 2.38 gradient passes with them,
+ * 2.86 with these, on two runs of the same machine a day apart).
  */
-export function gaussianLike(values: Float32Array, stream: NormalStream): Float32Array {
+export function gaussianLike(values: Float32Array, stream: { state: number }): Float32Array {
   const n = values.length;
   let mean = 0;
   for (let i = 0; i < n; i++) mean += values[i];
@@ -384,7 +391,18 @@ export function gaussianLike(values: Float32Array, stream: NormalStream): Float3
   for (let i = 0; i < n; i++) variance += (values[i] - mean) ** 2;
   const std = Math.sqrt(variance / n);
   const out = new Float32Array(n);
-  fillNormal(out, stream);
-  for (let i = 0; i < n; i++) out[i] = mean + std * out[i];
+  let state = stream.state | 0;
+  for (let i = 0; i < n; i++) {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), state | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const u = Math.max(((t ^ (t >>> 14)) >>> 0) / 4294967296, 1e-12);
+    state = (state + 0x6d2b79f5) | 0;
+    t = Math.imul(state ^ (state >>> 15), state | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const v = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    out[i] = mean + std * (Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v));
+  }
+  stream.state = state >>> 0;
   return out;
 }
