@@ -10,8 +10,7 @@
 //   node scripts/bench-gradients.mjs [--quick] [--no-torch]     this part alone, after npm run build
 //   BENCH_NETS=mobilenet_v2                   only these networks (comma-separated)
 //   BENCH_SESSION=thread                      ONNX Runtime on the session thread, as the CLI and Node's loaders
-//                                             run it (default: on the calling thread, the library's default;
-//                                             the thread adds ≈ 3 ms a call on MobileNetV2 at batch 1 here)
+//                                             run it (default: on the calling thread, the library's default)
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';

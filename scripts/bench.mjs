@@ -79,9 +79,9 @@ function queue() {
   const dir = mkdtempSync(join(os.tmpdir(), 'sightline-bench-'));
   try {
     const file = join(dir, 'queue.json');
-    // 150 images keep the fixed costs of a run (process start, model load) under the 5% it measures; best of 3
-    // (every round is printed and kept: a one-worker run varied by 15% from round to round, the local one by 6%);
-    // RISE with 4000 masks an image (bench-queue.ts says why), 1000 in a quick run.
+    // 150 images keep the fixed costs of a run (process start, model load) under the 5% it measures; best of 3,
+    // every round printed and kept (from round to round a one-worker run varied by up to 15%, the local one by up
+    // to 17%); RISE with 4000 masks an image (bench-queue.ts says why), 1000 in a quick run.
     const size = quick ? ['16', '1', '1000'] : ['150', '3', '4000'];
     execFileSync('npx', ['tsx', 'scripts/bench-queue.ts', ...size, '--json', file], {
       stdio: ['ignore', 'inherit', 'inherit'],

@@ -1,15 +1,15 @@
 /**
  * Seeded standard normal draws by the ziggurat method (Marsaglia and Tsang, "The Ziggurat Method for Generating
- * Random Variables", J. Stat. Softw. 5(8), 2000), 256 strips, over xoshiro128** (Blackman and Vigna, 2018). It
- * replaced Box–Muller over mulberry32, whose log, cos and square root cost about 60 ns a number: SmoothGrad's
- * 25 noisy copies of a 224² photo cost as much as 18 MobileNetV2 gradient passes, and a sanity check's weight
- * noise a third of its first step. Here 99% of draws take two 32-bit draws, a multiply and a compare (about
- * 8 ns), and the rest fall to the exact wedge and tail tests: the distribution is the normal's, not an
- * approximation. Each draw takes its strip (8 bits), sign (1) and position (53) from separate bits. Not
- * mulberry32 (core/random.ts): its consecutive outputs, used so, put up to 5σ too many draws beyond |x| = 3.75
- * in 4M (a χ² test over 34 bins averaged 42 for 33 degrees of freedom; xoshiro128** 33, as Math.random).
- * Integer arithmetic and IEEE multiplies only on the fast path, so the same seed gives the same numbers
- * everywhere; the rare slow draws use exp and log.
+ * Random Variables", J. Stat. Softw. 5(8), 2000), 256 strips, over xoshiro128** (Blackman and Vigna, 2018), for
+ * SmoothGrad's noisy copies. Box–Muller over mulberry32 cost about 60 ns a number (a log, a cos and a square
+ * root): SmoothGrad's 25 copies of a 224² photo cost as much as 18 MobileNetV2 gradient passes. Here 99% of
+ * draws take two 32-bit draws, a multiply and a compare (about 7 ns), and the rest fall to the exact wedge and
+ * tail tests: the distribution is the normal's, not an approximation. Each draw takes its strip (8 bits), sign
+ * (1) and position (53) from separate bits. Not mulberry32 (core/random.ts): its consecutive outputs, used so,
+ * put up to 5σ too many draws beyond |x| = 3.75 in 4M (a χ² test over 34 bins averaged 42 for 33 degrees of
+ * freedom over ten seeds; xoshiro128** 33, as Math.random). The same seed gives the same numbers on the same
+ * JavaScript engine; the strip tables come from exp, log and sqrt, which engines need not round alike.
+ * (The sanity check's weight noise keeps Box–Muller: metrics/sanity.ts gaussianLike says why.)
  */
 
 const STRIPS = 256;

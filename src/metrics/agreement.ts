@@ -189,7 +189,7 @@ function packedRanks(values: Float64Array): Float64Array {
   }
   packed.sort();
   const ranks = new Float64Array(n);
-  // The NaN's keys sort to the two ends; the ranks count from the first value that is not NaN.
+  // NaNs' keys sort to the two ends; the ranks count from the first value that is not NaN.
   let first = 0;
   while (first < n && Number.isNaN(f[packed[first] % PACKED_MAX])) first++;
   const last = first + (n - nans); // one past the last value that is not NaN

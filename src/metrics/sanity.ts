@@ -380,7 +380,7 @@ function groupNoise(
  * draws (SmoothGrad's): another draw of the noise would change every number of the README's sanity tables,
  * over half an hour of two cores to compute again. They would save a few tenths of a CPU second in a check's
  * first steps (scripts/bench-sanity.mjs, the first check's mean step overhead: 2.38 gradient passes with them,
- * 2.86 with these, on two runs of the same machine a day apart).
+ * 2.86 and 3.14 with these, in three runs of npm run bench on one afternoon).
  */
 export function gaussianLike(values: Float32Array, stream: { state: number }): Float32Array {
   const n = values.length;
