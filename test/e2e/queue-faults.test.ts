@@ -109,9 +109,9 @@ describe('a queued audit under faults', () => {
   it('turns an image that kills every worker taking it into one error row after --attempts', async () => {
     const out = join(dir, 'poison');
     // Forty times the masks: the test kills a worker once it sees the poison at work (polling Redis every 100 ms),
-    // and a job shorter than that could finish first, leaving nothing to kill. At 4000 masks an image took 2 s on
-    // a slow machine but about 90 ms on a fast one, where CI once missed the second kill; with 40000 the test
-    // took 11–15 s there.
+    // and a job shorter than that could finish first, leaving nothing to kill. At 4000 masks an image took about
+    // 2 s when this test was written but about 90 ms on a later machine, where CI once missed the second kill;
+    // with 40000 the test took 11–15 s there.
     const coordinator = startCoordinator(auditArgs(out, ['--attempts', '2', '--masks', '40000']));
     let exited = false;
     void coordinator.exit.then(() => (exited = true));
