@@ -270,9 +270,12 @@ async function runEvaluate(path: string, flags: EvaluateFlags, detectorFlags: st
           onMethod: (method, done, total) =>
             printError(`[${i + 1}/${files.length}] ${safeName(rel)}: ${method} (${done + 1}/${total})\n`),
         });
-        for (const m of result.methods)
-          if (m.error)
-            printError(`[${i + 1}/${files.length}] ${safeName(rel)}: ${m.method} failed: ${m.error}\n`);
+        for (const m of result.methods) {
+          const at = `[${i + 1}/${files.length}] ${safeName(rel)}: ${m.method}`;
+          if (m.error) printError(`${at} failed: ${m.error}\n`);
+          if (m.constantMap)
+            printError(`${at}'s map is the same everywhere (no evidence for the target): nothing measured\n`);
+        }
         if (result.randomizationError)
           printError(
             `[${i + 1}/${files.length}] ${safeName(rel)}: model randomization failed: ${result.randomizationError}\n`,

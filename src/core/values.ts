@@ -38,3 +38,10 @@ export function orderStatistic(values: Float32Array, k: number): number {
   }
   return valueOfKey(selectKeys(bitsOf(values), SORTABLE, k)[0]);
 }
+
+/** Whether every value is the same (an empty array is): a map that ranks no pixel above another. */
+export function allEqual(values: Float32Array): boolean {
+  const first = values[0];
+  for (let i = 1; i < values.length; i++) if (values[i] !== first) return false;
+  return true;
+}

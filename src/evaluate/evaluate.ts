@@ -6,6 +6,7 @@ import type { RgbImage } from '../core/image.js';
 import type { MethodOptions } from '../core/method.js';
 import type { Model } from '../core/model.js';
 import type { RegionBox, RegionMask } from '../core/targets.js';
+import { allEqual } from '../core/values.js';
 import {
   disposePrepared,
   type ExplainedTarget,
@@ -68,6 +69,12 @@ export interface MethodResult {
   readonly curves?: { readonly deletion: readonly number[]; readonly insertion: readonly number[] };
   readonly seconds: number;
   readonly error?: string;
+  /**
+   * The method's map was the same value everywhere (Grad-CAM with no positive evidence for the class, a model
+   * whose score does not move): it ranks no pixel above another, so no metric is measured (a deletion curve
+   * would follow the pixels' row order, a rank correlation is undefined) and `values` is empty.
+   */
+  readonly constantMap?: true;
 }
 
 export interface ImageEvaluation {
@@ -182,6 +189,15 @@ async function evaluatePrepared(
         signal: request.signal,
       });
       target = explained.target;
+      if (allEqual(explained.inputMap.data)) {
+        results.push({
+          method: id,
+          values: {},
+          constantMap: true,
+          seconds: (performance.now() - started) / 1000,
+        });
+        continue;
+      }
       maps[method.title] = explained.map;
       const values: Partial<Record<MetricName, number>> = {};
       let curves: MethodResult['curves'];

@@ -80,6 +80,11 @@ function method(v: unknown, what: string) {
     return { deletion: curve('deletion'), insertion: curve('insertion') };
   });
   optional(m, out, 'error', (e) => text(e, `${what}.error`, MAX_MESSAGE));
+  optional(m, out, 'constantMap', (c) => {
+    if (c !== true) bad(`'${what}.constantMap' is not true`);
+    if (Object.keys(known).length > 0) bad(`'${what}' has values for a constant map`);
+    return true;
+  });
   return out;
 }
 

@@ -5,21 +5,36 @@ import type { ModelTask } from '../core/model.js';
 import type { ImageEvaluation, MetricName } from './evaluate.js';
 
 export interface Cell {
+  /** Mean and sample standard deviation over the n images where the metric is a number (NaN when n is 0). */
   readonly mean: number;
   readonly sd: number;
   readonly n: number;
+  /**
+   * Images where the metric was measured but is not a number: Spearman's ρ (seeds, randomization, labels)
+   * with a constant map. Counted, not dropped silently: after a model randomization a constant map is the
+   * best outcome (nothing of the original is left), so a mean over the others alone would read worse.
+   */
+  readonly undefinedOn: number;
 }
 
 export interface EvaluationTable {
   readonly methods: readonly string[];
   readonly metrics: readonly MetricName[];
-  /** cells[method][metric], absent where no image gave a value. */
+  /** cells[method][metric], absent where no image measured it. */
   readonly cells: Readonly<Record<string, Partial<Record<MetricName, Cell>>>>;
   /** Mean curve per method, step by step (all images share the model's step count). */
   readonly curves: Readonly<Record<string, { deletion: number[]; insertion: number[] }>>;
+  /**
+   * Per method, the images whose map was constant (MethodResult.constantMap), which have no metric and are in
+   * no mean; present only for methods with some.
+   */
+  readonly constantMaps: Readonly<Record<string, number>>;
 }
 
-/** Mean and sample standard deviation (n − 1) of each method's metric over the images that gave one. */
+/**
+ * Mean and sample standard deviation (n − 1) of each method's metric over the images that gave a number, and
+ * how many gave NaN (Cell.undefinedOn).
+ */
 export function tabulate(
   results: readonly ImageEvaluation[],
   metrics: readonly MetricName[],
@@ -27,20 +42,24 @@ export function tabulate(
   const methods = [...new Set(results.flatMap((r) => r.methods.map((m) => m.method)))];
   const cells: Record<string, Partial<Record<MetricName, Cell>>> = {};
   const curves: Record<string, { deletion: number[]; insertion: number[] }> = {};
+  const constantMaps: Record<string, number> = {};
   for (const method of methods) {
     const rows = results.flatMap((r) => r.methods.filter((m) => m.method === method));
     cells[method] = {};
+    const constant = rows.filter((m) => m.constantMap).length;
+    if (constant > 0) constantMaps[method] = constant;
     for (const metric of metrics) {
-      const values = rows
-        .map((m) => m.values[metric])
-        .filter((v): v is number => v !== undefined && Number.isFinite(v));
-      if (values.length === 0) continue;
+      const measured = rows.map((m) => m.values[metric]).filter((v) => v !== undefined);
+      const values = measured.filter((v) => Number.isFinite(v));
+      if (measured.length === 0) continue;
       const mean = values.reduce((a, b) => a + b, 0) / values.length;
       const sd =
         values.length > 1
           ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1))
-          : 0;
-      cells[method][metric] = { mean, sd, n: values.length };
+          : values.length === 1
+            ? 0
+            : Number.NaN;
+      cells[method][metric] = { mean, sd, n: values.length, undefinedOn: measured.length - values.length };
     }
     const withCurves = rows.filter((m) => m.curves);
     if (withCurves.length > 0) {
@@ -50,7 +69,36 @@ export function tabulate(
       };
     }
   }
-  return { methods, metrics, cells, curves };
+  return { methods, metrics, cells, curves, constantMaps };
+}
+
+/**
+ * A cell as the table shows it: mean ± sd, and "(n of N)" when some images gave no number, so a mean over
+ * fewer images than the table's is never read as all of them.
+ */
+export function cellText(cell: Cell | undefined): string {
+  if (!cell) return '—';
+  const of = cell.undefinedOn > 0 ? ` (${cell.n} of ${cell.n + cell.undefinedOn})` : '';
+  return cell.n === 0 ? `undefined${of}` : `${cell.mean.toFixed(3)} ± ${cell.sd.toFixed(3)}${of}`;
+}
+
+/**
+ * What the table leaves out, in words (one sentence each; none when nothing is left out): images whose map
+ * was constant, and cells whose mean is over fewer images because ρ was undefined.
+ */
+export function tableNotes(table: EvaluationTable): string[] {
+  const notes = Object.entries(table.constantMaps).map(
+    ([method, count]) =>
+      `${method}: the map was the same everywhere on ${count} image${count === 1 ? '' : 's'} (no evidence for the target, e.g. Grad-CAM with no positive gradient); nothing was measured there and those images are in no mean.`,
+  );
+  const undefinedIn = table.methods.flatMap((method) =>
+    table.metrics.filter((metric) => (table.cells[method]?.[metric]?.undefinedOn ?? 0) > 0),
+  );
+  if (undefinedIn.length > 0)
+    notes.push(
+      "(n of N): the mean is over the n images where the metric is a number; on the others the map it is compared with (another seed's, the randomized model's, another class's) was the same everywhere, so Spearman's ρ is undefined. For randomization and labels that is the best outcome: nothing of the original map is left.",
+    );
+  return notes;
 }
 
 function meanCurve(curves: readonly (readonly number[])[]): number[] {
@@ -63,10 +111,7 @@ export function formatTable(table: EvaluationTable): string {
   const header = ['method', ...table.metrics];
   const rows = table.methods.map((m) => [
     m,
-    ...table.metrics.map((metric) => {
-      const cell = table.cells[m]?.[metric];
-      return cell ? `${cell.mean.toFixed(3)} ± ${cell.sd.toFixed(3)}` : '—';
-    }),
+    ...table.metrics.map((metric) => cellText(table.cells[m]?.[metric])),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
@@ -74,7 +119,13 @@ export function formatTable(table: EvaluationTable): string {
       .map((c, i) => c.padEnd(widths[i]))
       .join('  ')
       .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  const notes = tableNotes(table);
+  return [
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+    ...(notes.length > 0 ? ['', ...notes] : []),
+  ].join('\n');
 }
 
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2'];
@@ -149,10 +200,7 @@ export function renderEvaluationHtml(
     .map(
       (m) =>
         `<tr><th scope="row">${escapeHtml(m)}</th>${table.metrics
-          .map((metric) => {
-            const c = table.cells[m]?.[metric];
-            return `<td>${c ? `${c.mean.toFixed(3)} ± ${c.sd.toFixed(3)}` : '—'}</td>`;
-          })
+          .map((metric) => `<td>${escapeHtml(cellText(table.cells[m]?.[metric]))}</td>`)
           .join('')}</tr>`,
     )
     .join('');
@@ -190,6 +238,9 @@ ${lines}</svg><figcaption>${kind === 'deletion' ? 'Deletion: lower is better (th
 ${skipped}
 <p>Deletion and insertion AUC (Petsiuk et al., RISE, BMVC 2018): pixels removed (or restored onto a blurred copy) most salient first; the area under the curve of the ${escapeHtml(quantity)}${raw ? ', in the model’s own units' : ''}. Lower deletion and higher insertion mean a more faithful map. energy: share of attention inside the regions; pointing: peak within 15 px of them; iou: overlap of the strongest 20% with them; seeds: Spearman between seeds; sensitivity: max-sensitivity (lower is steadier); randomization: Spearman of |map| with the original after the top blocks of the network are replaced by noise (Adebayo et al., NeurIPS 2018: lower means the map depends on what the model learned; the JSON has every step); labels: Spearman of |map| with the map of a random other class (lower means the map depends on the class); agreement: see the JSON.</p>
 <table><thead>${head}</thead><tbody>${body}</tbody></table>
+${tableNotes(table)
+  .map((note) => `<p>${escapeHtml(note)}</p>`)
+  .join('')}
 <h2>Mean curves</h2><ul>${legend}</ul><div class="plots">${plot('deletion')}${plot('insertion')}</div>
 </body></html>
 `;

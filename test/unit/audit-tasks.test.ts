@@ -250,8 +250,9 @@ describe('evaluate: the curves in the task’s words', () => {
   const table = {
     methods: ['occlusion'],
     metrics: ['deletion', 'insertion'] as const,
-    cells: { occlusion: { deletion: { mean: 2.5, sd: 0, n: 1 } } },
+    cells: { occlusion: { deletion: { mean: 2.5, sd: 0, n: 1, undefinedOn: 0 } } },
     curves: { occlusion: { deletion: [3, 2, 1], insertion: [1, 2, 3] } },
+    constantMaps: {},
   };
   it('says probability for classify and multilabel, score for a score model', () => {
     const classify = renderEvaluationHtml(
