@@ -15,21 +15,29 @@ const ARTIFACTS = fileURLToPath(new URL('../../artifacts/sanity/', import.meta.u
 const BLOCKS = 5;
 const METHODS = ['gradient', 'grad-cam'] as const;
 /**
- * Decided from the computed numbers (seed 0; table in artifacts/sanity/default-model.md): from Mixed_7b on
- * (the third step), Grad-CAM's ρ of |map| is at most 0.13 (−0.36, 0.13, −0.47), so it must stay below 0.3.
- * The vanilla gradient falls from 0.67 (logits only) to 0.41–0.46 and stays there: 0.3 is not reached within
- * 5 blocks, so it must stay below 0.5. Followed through all 17 blocks it measured 0.34–0.44 down to
- * Conv2d_3b_1x1, 0.18 at Conv2d_2a_3x3 and 0.33 with every weight random: the remaining rank agreement is the
- * photo's own structure, which even a random network's gradient follows (Adebayo et al.'s edge-detector
- * observation).
+ * Draws of the weight noise checked: one draw is a single sample, and Grad-CAM's coarse map on a randomized
+ * network lands anywhere (over seeds 0–7 its ρ of |map| from the third step ranged −0.47 … 0.70, and seed 4
+ * gave two constant maps; `npx tsx scripts/sanity-table.ts --seeds 8 grad-cam`), so the finding is asserted
+ * over several.
  */
-const BELOW: Record<(typeof METHODS)[number], number> = { gradient: 0.5, 'grad-cam': 0.3 };
+const SEEDS = [0, 1, 2, 3];
+/**
+ * Decided from the computed numbers (seeds 0–3, the third to fifth steps, Mixed_7b down to Mixed_6e): the
+ * vanilla gradient's ρ of |map| stays at 0.38–0.44 on every draw (followed through all 17 blocks with seed 0 it
+ * measured 0.34–0.44 down to Conv2d_3b_1x1, 0.18 at Conv2d_2a_3x3 and 0.33 with every weight random: the
+ * photo's own structure, which even a random network's gradient follows, Adebayo et al.'s edge-detector
+ * observation), so each must lie in [0.3, 0.5); Grad-CAM's ρ averages 0.03 over the draws (−0.47 … 0.65), so
+ * its mean must stay below 0.3.
+ */
+const GRADIENT_BAND = [0.3, 0.5] as const;
+const GRAD_CAM_MEAN_BELOW = 0.3;
 
 /**
  * Adebayo et al.'s cascading model randomization on the embedded InceptionV3 and dog.jpg, by top-level block
  * ('InceptionV3/Logits/Conv2d_1c_1x1', 'InceptionV3/InceptionV3/Mixed_7c', …). The numbers are computed, not
- * matched to the paper; the assertion is the paper's qualitative finding for these two methods: once the
- * top blocks are noise, the map's rank order follows the trained model's much less (see BELOW).
+ * matched to the paper; the assertions are what they show on this model: once the top blocks are noise,
+ * Grad-CAM's map follows the trained model's no more than chance on average, while the vanilla gradient's keeps
+ * a rank agreement of about 0.4 on every draw (see GRADIENT_BAND).
  */
 describe('model randomization sanity check on the embedded InceptionV3', () => {
   let model: Model;
@@ -61,32 +69,50 @@ describe('model randomization sanity check on the embedded InceptionV3', () => {
     );
   });
 
-  it('gradient and Grad-CAM: the Spearman ρ of |map| falls low once the top blocks are randomized', async () => {
+  it('gradient and Grad-CAM: the Spearman ρ of |map| once the top blocks are randomized, over several draws', async () => {
     // One randomized model per block serves both methods; 'block' finds the 17 TF-Slim blocks by name.
     const { input, target, classes } = await prepare({ model, image: dog });
-    const checked = await modelRandomizations({
-      model,
-      input,
-      target: target.index,
-      classes,
-      methods: METHODS.map((method) => ({ method })),
-      mode: 'cascading',
-      layers: BLOCKS,
-      group: 'block',
-      seed: 0,
-    });
-    for (const [i, method] of METHODS.entries()) {
-      const { steps } = checked[i];
-      results.set(method, steps);
-      expect(steps.map((s) => s.layer)).toEqual([
-        'InceptionV3/Logits/Conv2d_1c_1x1',
-        'InceptionV3/InceptionV3/Mixed_7c',
-        'InceptionV3/InceptionV3/Mixed_7b',
-        'InceptionV3/InceptionV3/Mixed_7a',
-        'InceptionV3/InceptionV3/Mixed_6e',
-      ]);
-      for (const step of steps.slice(2)) expect(step.spearmanAbs).toBeLessThan(BELOW[method]);
-      expect(steps[0].spearmanAbs).toBeLessThan(0.9);
+    const gradCamLow: number[] = [];
+    for (const seed of SEEDS) {
+      const checked = await modelRandomizations({
+        model,
+        input,
+        target: target.index,
+        classes,
+        methods: METHODS.map((method) => ({ method })),
+        mode: 'cascading',
+        layers: BLOCKS,
+        group: 'block',
+        seed,
+      });
+      for (const [i, method] of METHODS.entries()) {
+        const { steps } = checked[i];
+        // The README's table is seed 0's.
+        if (seed === 0) results.set(method, steps);
+        expect(steps.map((s) => s.layer)).toEqual([
+          'InceptionV3/Logits/Conv2d_1c_1x1',
+          'InceptionV3/InceptionV3/Mixed_7c',
+          'InceptionV3/InceptionV3/Mixed_7b',
+          'InceptionV3/InceptionV3/Mixed_7a',
+          'InceptionV3/InceptionV3/Mixed_6e',
+        ]);
+        const low = steps.slice(2).map((s) => s.spearmanAbs);
+        if (method === 'gradient') {
+          for (const rho of low) {
+            expect(rho).toBeGreaterThanOrEqual(GRADIENT_BAND[0]);
+            expect(rho).toBeLessThan(GRADIENT_BAND[1]);
+          }
+        } else gradCamLow.push(...low);
+      }
     }
+    // A constant map (ρ undefined: nothing of the original left) would be left out of the mean; none of these
+    // draws gives one, and most must give a number for the mean to say anything.
+    const finite = gradCamLow.filter(Number.isFinite);
+    expect(finite.length).toBeGreaterThanOrEqual(gradCamLow.length / 2);
+    const mean = finite.reduce((a, b) => a + b, 0) / finite.length;
+    console.log(
+      `Grad-CAM ρ of |map|, steps 3–5, seeds ${SEEDS.join(', ')}: mean ${mean.toFixed(3)} of ${finite.length}`,
+    );
+    expect(mean).toBeLessThan(GRAD_CAM_MEAN_BELOW);
   }, 900_000);
 });
