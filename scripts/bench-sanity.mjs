@@ -5,9 +5,10 @@
 // map is one gradient pass, so the figure is what the swap itself costs: weight noise, loading the graphs
 // whose randomized weights are fed at run time (once per check, engines/onnx/weight-feeds.ts), the slower
 // passes with fed weights, and comparing the maps. The issue's goal is ≤ 2 (issue 15, item 4).
-// Two checks run, as evaluate runs one per photo: the first (stepOverheadGradientPasses: the mean over its
-// steps, the session load shared among them; the worst step beside it) and a second on another photo
-// (laterCheck: the graphs and the noise are the first's). Also reported: the weight swap alone with the
+// Two checks run: the first (stepOverheadGradientPasses: the mean over its steps, the session load shared
+// among them; the worst step beside it) and a second on another photo with the same seed (laterCheck: the
+// graphs and the noise are the first's, as for a library caller checking photos with the default seed;
+// evaluate seeds each photo by its file name, so each of its photos pays the noise, as the first check does). Also reported: the weight swap alone with the
 // weights baked (withWeights without `variable` and the new model's first gradient, less one pass).
 // The model: `model` (an ONNX file), else $SIGHTLINE_ZOO_DIR/mobilenet_v2.onnx (npm run test:zoo exports
 // it), else the default model (InceptionV3, 299 × 299). Times are medians; the machine's load goes with them.

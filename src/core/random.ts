@@ -19,3 +19,13 @@ export function createRng(seed: number): Rng {
     },
   };
 }
+
+/**
+ * A 32-bit seed from a text (FNV-1a over its UTF-16 code units): the same name gives the same seed on every
+ * platform and run, and different names spread over the seeds.
+ */
+export function seedOf(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}

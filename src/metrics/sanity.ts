@@ -342,9 +342,10 @@ const noiseCache = new WeakMap<Model, { entries: Map<string, Float32Array[]>; na
 
 /**
  * Group k's noise (see modelRandomization), one array per weight in order. Kept with the model, since it
- * depends only on the model's weights, the seed and the group: evaluate checks every photo on the same
- * blocks, and the noise cost more than the step's map (6M weights of InceptionV3's Mixed_7c: ≈ 0.5 CPU s,
- * a gradient pass 0.4 s). Each weight has at most one noise kept (a weight drawn again under another seed or
+ * depends only on the model's weights, the seed and the group: checks of several photos with one seed (the
+ * default, 0) draw it once, and the noise cost more than the step's map (6M weights of InceptionV3's
+ * Mixed_7c: ≈ 0.5 CPU s, a gradient pass 0.4 s). evaluate seeds each photo by its file name, so it draws
+ * each photo's own. Each weight has at most one noise kept (a weight drawn again under another seed or
  * grouping clears the cache), so it holds at most as many values as the model has weights.
  */
 function groupNoise(
