@@ -137,7 +137,10 @@ export const openOnSessionThread: SessionOpener = async (bytes, options) => {
 /**
  * ORT's pool threads spin between operators by default, holding a core that the audit's decoding, rendering and
  * PNG encoding need: on this 2-core machine, shared, the default model's prediction + Grad-CAM pass cost 0.58 CPU
- * s a image spinning and 0.30 s not (1.7 s and 0.56 s of wall time), the same work done.
+ * s a image spinning and 0.30 s not (1.7 s and 0.56 s of wall time), the same work done. Spinning within runs
+ * only (session.force_spinning_stop, as open-session.ts's sessions in the calling thread do) was measured too:
+ * the model alone ran 5% faster, but the default model's audit made 14.7–15.0 images/s against 16.3–16.7 with
+ * spinning off (scripts/bench-audit.mjs, alternated).
  */
 function withoutSpinning(options: ort.InferenceSession.SessionOptions): ort.InferenceSession.SessionOptions {
   const extra = (options.extra ?? {}) as { session?: { intra_op?: Record<string, string> } };

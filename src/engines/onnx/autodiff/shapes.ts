@@ -9,6 +9,7 @@
  */
 import * as ort from '#ort';
 import { SightlineError } from '../../../core/errors.js';
+import { stopSpinningAfterRuns } from '../open-session.js';
 import { encodeExtended, type ModelProto } from '../proto.js';
 
 export interface TensorShape {
@@ -97,9 +98,10 @@ export async function probeModel(
   const probe = encodeExtended(model, {
     output: [...names].filter((name) => !declaredOutputs.has(name)).map((name) => ({ name })),
   });
-  const session = await ort.InferenceSession.create(probe, {
-    graphOptimizationLevel: 'disabled',
-  });
+  const session = await ort.InferenceSession.create(
+    probe,
+    stopSpinningAfterRuns({ graphOptimizationLevel: 'disabled' }),
+  );
   const inputShape: TensorShape = {
     dims: dims.map((d) => d ?? 1),
     batch: dims.map((_, i) => i === 0 && batchIsSymbolic),
