@@ -8,8 +8,9 @@
 // Two checks run: the first (stepOverheadGradientPasses: the mean over its steps, the session load shared
 // among them; the worst step beside it) and a second on another photo with the same seed (laterCheck: the
 // graphs and the noise are the first's, as for a library caller checking photos with the default seed;
-// evaluate seeds each photo by its file name, so each of its photos pays the noise, as the first check does). Also reported: the weight swap alone with the
-// weights baked (withWeights without `variable` and the new model's first gradient, less one pass).
+// evaluate seeds each photo by its file name, so each of its photos pays the noise, as the first check does).
+// Also reported: the weight swap alone with the weights baked (withWeights without `variable` and the new
+// model's first gradient, less one pass).
 // The model: `model` (an ONNX file), else $SIGHTLINE_ZOO_DIR/mobilenet_v2.onnx (npm run test:zoo exports
 // it), else the default model (InceptionV3, 299 × 299). Times are medians; the machine's load goes with them.
 //   node scripts/bench-sanity.mjs [model.onnx]   (after npm run build)

@@ -91,10 +91,10 @@ export function tableNotes(table: EvaluationTable): string[] {
     ([method, count]) =>
       `${method}: the map was the same everywhere on ${count} image${count === 1 ? '' : 's'} (no evidence for the target, e.g. Grad-CAM with no positive gradient); nothing was measured there and those images are in no mean.`,
   );
-  const undefinedIn = table.methods.flatMap((method) =>
-    table.metrics.filter((metric) => (table.cells[method]?.[metric]?.undefinedOn ?? 0) > 0),
+  const someUndefined = table.methods.some((method) =>
+    table.metrics.some((metric) => (table.cells[method]?.[metric]?.undefinedOn ?? 0) > 0),
   );
-  if (undefinedIn.length > 0)
+  if (someUndefined)
     notes.push(
       "(n of N): the mean is over the n images where the metric is a number; on the others the map it is compared with (another seed's, the randomized model's, another class's) was the same everywhere, so Spearman's ρ is undefined. For randomization and labels that is the best outcome: nothing of the original map is left.",
     );
