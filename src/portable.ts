@@ -126,5 +126,5 @@ export {
 export { COLORMAP_NAMES, type ColormapName, colormap, defaultColormap } from './render/colormaps.js';
 export { legendBar, legendCaption, legendLabels } from './render/legend.js';
 export { drawMask, MASK_COLOR, type MaskStyle } from './render/masks.js';
-export { NORMALIZE_MODES, type NormalizeMode, normalizeMap } from './render/normalize.js';
+export { flatMapWords, NORMALIZE_MODES, type NormalizeMode, normalizeMap } from './render/normalize.js';
 export { type OverlayOptions, renderOverlay } from './render/overlay.js';

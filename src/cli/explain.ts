@@ -17,7 +17,7 @@ import { decodeImage } from '../io/decode.js';
 import { writeNpy } from '../io/npy-file.js';
 import { getMethod, METHODS } from '../methods/registry.js';
 import { COLORMAP_NAMES, type ColormapName, defaultColormap } from '../render/colormaps.js';
-import { NORMALIZE_MODES, type NormalizeMode } from '../render/normalize.js';
+import { flatMapWords, NORMALIZE_MODES, type NormalizeMode } from '../render/normalize.js';
 import { renderOverlay } from '../render/overlay.js';
 import { encodePng, renderOverlayPng } from '../render/png.js';
 import { runExplainDetect } from './explain-detect.js';
@@ -254,6 +254,13 @@ async function runExplain(image: string, flags: ExplainFlags, detectorFlags: str
     const low = result.target.description
       ? undefined
       : lowConfidence(model.spec, result.scores.data, result.target.index, (i) => labelOf(model, i));
+    // A map that shows no place above another is still written (the user asked for it), but said so.
+    const flat = flatMapWords(
+      result.map.data,
+      { mode },
+      result.target.label,
+      '--mode negative shows what lowered it',
+    );
     const png = flags.legend
       ? await renderOverlayPng(photo, result.map.data, {
           ...look,
@@ -280,6 +287,7 @@ async function runExplain(image: string, flags: ExplainFlags, detectorFlags: str
           : {}),
         method: result.method,
         options: result.options,
+        ...(flat ? { flatMap: flat } : {}),
         ...(result.map.details ? { details: result.map.details } : {}),
         image: { path: image, width: photo.width, height: photo.height },
         output: { overlay: out, map: flags.saveMap ?? null },
@@ -297,6 +305,7 @@ async function runExplain(image: string, flags: ExplainFlags, detectorFlags: str
       if (flags.saveMap)
         print(`Raw map [${photo.height}, ${photo.width}] written to ${safeName(flags.saveMap)}\n`);
     }
+    if (flat) printError(`sightline: warning: ${safeName(flat)}\n`);
   } finally {
     bar?.stop();
     interrupt.release();

@@ -18,7 +18,8 @@ export interface NormalizeOptions {
   readonly mode?: NormalizeMode;
   /**
    * The percentile of the chosen values that becomes the top of the scale; larger values are clipped to it,
-   * so a few extreme pixels do not wash out the rest. Default 99.5; 100 scales by the maximum.
+   * so a few extreme pixels do not wash out the rest. Default 99.5; 100 scales by the maximum, as does any
+   * percentile that is the smallest value (attention on fewer pixels than the clip leaves out).
    */
   readonly clipPercentile?: number;
 }
@@ -58,8 +59,16 @@ export function mapScaling(map: Float32Array, options: NormalizeOptions = {}): M
   }
   if (map.length === 0) return { mode, low: 0, top: 0, factor: 0 };
   const transform = mode === 'positive' ? POSITIVE : mode === 'negative' ? NEGATIVE : ABSOLUTE;
-  const { percentile: top, min: low, nonFinite } = mapStatistics(bitsOf(map), transform, clip);
-  if (nonFinite > 0) assertFinite(map);
+  const bits = bitsOf(map);
+  const stats = mapStatistics(bits, transform, clip);
+  if (stats.nonFinite > 0) assertFinite(map);
+  const low = stats.min;
+  let top = stats.percentile;
+  // The clip keeps a few extreme pixels from washing out the rest. When the attention sits on fewer pixels
+  // than it leaves out (a 2 × 2 watermark in a 64² photo is 0.1% of it, under the 0.5% above the 99.5th
+  // percentile) there is no rest: the percentile is the smallest value and the map would be drawn empty.
+  if (clip < 100 && (mode === 'signed' ? top === 0 : top <= low))
+    top = mapStatistics(bits, transform, 100).percentile;
   if (mode === 'signed') return { mode, low: 0, top, factor: top === 0 ? 0 : 1 };
   return { mode, low, top, factor: top > low ? 1 / (top - low) : 0 };
 }
@@ -92,4 +101,28 @@ export function scaleInto(
       for (let i = 0; i < count; i++) out[i] = Math.min(1, (Math.max(0, -map[from + i]) - low) * factor);
       return;
   }
+}
+
+/**
+ * Why an overlay of `map` in `options.mode` shows no place above another, in words, or undefined when it
+ * shows some: every shown value is zero (in the positive mode: nothing in the photo raised the score) or
+ * they are all the same non-zero value (every pixel counts alike). Such a map must not be read as attention.
+ * `negativeHint` says how to see what lowered the score, in the words of the surface (a flag, a menu).
+ */
+export function flatMapWords(
+  map: Float32Array,
+  options: NormalizeOptions,
+  target: string,
+  negativeHint = 'the negative mode shows what lowered it',
+): string | undefined {
+  const s = mapScaling(map, options);
+  if (map.length === 0 || s.factor !== 0) return undefined;
+  const ending = 'so the overlay shows no place above another';
+  if (s.mode !== 'signed' && s.low !== 0)
+    return `The map has the same value at every pixel: by this method every pixel counts alike for '${target}', ${ending}.`;
+  if (s.mode === 'positive')
+    return `Nothing in the photo raised the score of '${target}': the map has no value above zero, ${ending} (${negativeHint}).`;
+  if (s.mode === 'negative')
+    return `Nothing in the photo lowered the score of '${target}': the map has no value below zero, ${ending}.`;
+  return `The map is zero at every pixel: nothing in the photo moved the score of '${target}' by this method, ${ending}.`;
 }

@@ -301,6 +301,31 @@ describe('web app: every kind of model, in headless Chromium', () => {
   );
 
   it(
+    'says in words when the map is the same at every pixel, as the CLI does',
+    async () => {
+      // The score is the mean of the whole photo: its gradient, hence the map, is the same everywhere.
+      const whole = { x0: 0, y0: 0, x1: 32, y1: 32 };
+      const dir = await hfFolder(
+        'flat-scorer',
+        encodeModel(scorerProto(whole, 32, true)),
+        { model_type: 'resnet', problem_type: 'regression', id2label: { 0: 'brightness' } },
+        32,
+      );
+      const files = ['config.json', 'preprocessor_config.json', 'onnx/model.onnx'].map((f) => join(dir, f));
+      await page.setInputFiles('#model-input', files);
+      await modelLine('Model: model.onnx');
+      const image = await savePhoto('flat-photo.png', photo(4, [{ patch: whole, rgb: [90, 120, 150] }]));
+      await page.setInputFiles('#photo-input', image);
+      await legendFor('brightness', 32);
+      expect(await page.isHidden('#map-note')).toBe(false);
+      expect(await page.textContent('#map-note')).toMatch(
+        /^Note: The map has the same value at every pixel: by this method every pixel counts alike for 'brightness'/,
+      );
+    },
+    2 * MINUTE,
+  );
+
+  it(
     'shows a segmenter’s mask and pixel shares; clicking a class on the mask draws its map over its own region',
     async () => {
       // Class 1 ('road') owns the top-left quarter of the cells, class 2 ('car') the bottom-right; car's scores

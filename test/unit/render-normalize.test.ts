@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SightlineError } from '../../src/core/errors.js';
 import { orderStatistic, percentile } from '../../src/core/values.js';
-import { normalizeMap } from '../../src/render/normalize.js';
+import { flatMapWords, normalizeMap } from '../../src/render/normalize.js';
 
 const MAP = new Float32Array([-4, 2, 0, 1, -1]);
 
@@ -61,6 +61,26 @@ describe('normalizeMap percentile clipping', () => {
     expect(out[200]).toBe(1);
   });
 
+  it('scales by the maximum when the attention sits on fewer pixels than the clip leaves out', () => {
+    // 4 of 4096 pixels (a 2 × 2 watermark in 64²): the 99.5th percentile is 0, the minimum, and the map was
+    // drawn empty. Now those four are 2 / 2 and 1 / 2 of the way up, the rest 0.
+    const sparse = new Float32Array(4096);
+    sparse.set([2, 1, -2, 1], 2000);
+    for (const mode of ['absolute', 'signed'] as const) {
+      const out = normalizeMap(sparse, { mode });
+      close(out.subarray(2000, 2004), mode === 'signed' ? [1, 0.5, -1, 0.5] : [1, 0.5, 1, 0.5]);
+      expect(out.filter((v) => v !== 0).length).toBe(4);
+    }
+    // Positive mode: the two positive values, scaled by their maximum.
+    close(normalizeMap(sparse, { mode: 'positive' }).subarray(2000, 2004), [1, 0.5, 0, 0.5]);
+    // Negative mode: the one negative value.
+    close(normalizeMap(sparse, { mode: 'negative' }).subarray(2000, 2004), [0, 0, 1, 0]);
+    // Denser than the clip leaves out: the percentile stays the top (0.5% of 4096 is 20.5 pixels).
+    const dense = new Float32Array(4096);
+    for (let i = 0; i < 40; i++) dense[i] = i < 39 ? 1 : 100;
+    expect(normalizeMap(dense)[0]).toBe(1);
+  });
+
   it('signed: the percentile is taken over |v|', () => {
     // |v| = 0..4 and 10: the 80th percentile of six values sits at position 4 → 4.
     const out = normalizeMap(new Float32Array([0, -1, 2, -3, 4, -10]), {
@@ -68,6 +88,29 @@ describe('normalizeMap percentile clipping', () => {
       clipPercentile: 80,
     });
     close(out, [0, -0.25, 0.5, -0.75, 1, -1]);
+  });
+});
+
+describe('flatMapWords', () => {
+  const words = (values: number[], mode: 'absolute' | 'positive' | 'negative' | 'signed') =>
+    flatMapWords(Float32Array.from(values), { mode }, 'cat');
+  it('is silent on a map with an order, a sparse one included', () => {
+    expect(words([0, 1, 2], 'absolute')).toBeUndefined();
+    const sparse = new Array(4096).fill(0);
+    sparse[7] = 1;
+    expect(words(sparse, 'positive')).toBeUndefined();
+  });
+  it('says which way a flat map is flat', () => {
+    expect(words([3, 3, 3], 'absolute')).toMatch(/^The map has the same value at every pixel: .*'cat'/);
+    expect(words([-3, 3, -3], 'absolute')).toMatch(/^The map has the same value at every pixel/);
+    expect(words([0, -1, -2], 'positive')).toMatch(
+      /^Nothing in the photo raised the score of 'cat'.*--mode negative/,
+    );
+    expect(words([0, 1, 2], 'negative')).toMatch(/^Nothing in the photo lowered the score of 'cat'/);
+    expect(words([0, 0], 'signed')).toMatch(
+      /^The map is zero at every pixel: nothing in the photo moved the score/,
+    );
+    expect(words([0, 0], 'absolute')).toMatch(/^The map is zero at every pixel/);
   });
 });
 

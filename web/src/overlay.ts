@@ -4,6 +4,7 @@ import {
   COLORMAP_NAMES,
   type ColormapName,
   defaultColormap,
+  flatMapWords,
   legendBar,
   type NormalizeMode,
   renderOverlay,
@@ -57,8 +58,11 @@ export function drawMap(): void {
   void drawLegend(ui.legend, image.width, explained, options);
   const title = methodInfo(explained.method)?.title ?? explained.method;
   ui.legendText.textContent = `${title} map for “${explained.target.label}”. ${legendWords(options.mode)}`;
-  ui.mapNote.hidden = explained.note === undefined;
-  ui.mapNote.textContent = explained.note ? `Note: ${explained.note}` : '';
+  // Said with the mode shown: a map flat in one mode (nothing above zero) may not be in another.
+  const flat = flatMapWords(explained.map.data, options, explained.target.label);
+  const notes = [flat, explained.note].filter((n): n is string => n !== undefined);
+  ui.mapNote.hidden = notes.length === 0;
+  ui.mapNote.textContent = notes.map((n) => `Note: ${n}`).join(' ');
 }
 
 function legendWords(mode: NormalizeMode): string {
