@@ -124,5 +124,5 @@ export function flatMapWords(
     return `Nothing in the photo raised the score of '${target}': the map has no value above zero, ${ending} (${negativeHint}).`;
   if (s.mode === 'negative')
     return `Nothing in the photo lowered the score of '${target}': the map has no value below zero, ${ending}.`;
-  return `The map is zero at every pixel: nothing in the photo moved the score of '${target}' by this method, ${ending}.`;
+  return `The map is zero at every pixel: by this method nothing in the photo counts for '${target}', ${ending}.`;
 }

@@ -104,11 +104,11 @@ describe('flatMapWords', () => {
     expect(words([3, 3, 3], 'absolute')).toMatch(/^The map has the same value at every pixel: .*'cat'/);
     expect(words([-3, 3, -3], 'absolute')).toMatch(/^The map has the same value at every pixel/);
     expect(words([0, -1, -2], 'positive')).toMatch(
-      /^Nothing in the photo raised the score of 'cat'.*--mode negative/,
+      /^Nothing in the photo raised the score of 'cat'.*\(the negative mode shows what lowered it\)\.$/,
     );
     expect(words([0, 1, 2], 'negative')).toMatch(/^Nothing in the photo lowered the score of 'cat'/);
     expect(words([0, 0], 'signed')).toMatch(
-      /^The map is zero at every pixel: nothing in the photo moved the score/,
+      /^The map is zero at every pixel: by this method nothing in the photo counts for 'cat'/,
     );
     expect(words([0, 0], 'absolute')).toMatch(/^The map is zero at every pixel/);
   });
