@@ -318,12 +318,31 @@ describe('web app: every kind of model, in headless Chromium', () => {
       const files = ['config.json', 'preprocessor_config.json', 'onnx/model.onnx'].map((f) => join(dir, f));
       await page.setInputFiles('#model-input', files);
       await modelLine('Model: model.onnx');
-      const image = await savePhoto('flat-photo.png', photo(4, [{ patch: whole, rgb: [90, 120, 150] }]));
+      // The vanilla gradient, whose map here is ∂σ(mean)/∂x, the same at every pixel whatever the photo (an
+      // earlier test may have left another method chosen).
+      await page.selectOption('#method', 'gradient');
+      const image = await savePhoto('flat-photo.png', photo(4, []));
       await page.setInputFiles('#photo-input', image);
+      await page.waitForFunction(
+        () =>
+          document
+            .getElementById('legend-text')
+            ?.textContent?.startsWith('Vanilla gradient map for “brightness”'),
+        undefined,
+        { timeout: MINUTE },
+      );
       await legendFor('brightness', 32);
       expect(await page.isHidden('#map-note')).toBe(false);
       expect(await page.textContent('#map-note')).toMatch(
         /^Note: The map has the same value at every pixel: by this method every pixel counts alike for 'brightness'/,
+      );
+      // The menu keeps a user's choice for the next model: back to the default the later tests draw with.
+      await page.selectOption('#method', 'grad-cam');
+      await page.waitForFunction(
+        () =>
+          document.getElementById('legend-text')?.textContent?.startsWith('Grad-CAM map for “brightness”'),
+        undefined,
+        { timeout: MINUTE },
       );
     },
     2 * MINUTE,
