@@ -118,7 +118,7 @@ export interface ModelRandomization {
  * in 'cascading' mode of groups 0…k — are replaced by Gaussian noise with each tensor's own mean and standard
  * deviation (population), and the map is recomputed with the same method, options and target, then compared
  * with the original map. The noise of group i comes from mulberry32(seed + (i + 1)·0x9e3779b9 mod 2³²), drawn
- * by Box–Muller (methods/gradient/common.ts: gaussian) over the group's tensors in order, so a group gets the
+ * by Box–Muller (gaussianLike) over the group's tensors in order, so a group gets the
  * same noise in both modes and the same seed gives the same numbers. One map per step, plus the original.
  */
 export async function modelRandomization(request: ModelRandomizationRequest): Promise<ModelRandomization> {
@@ -372,12 +372,12 @@ function groupNoise(
 
 /**
  * Gaussian noise with the values' own mean and (population) standard deviation, drawn as
- * mean + std · gaussian(createRng(seed)) would draw it, the generator's state carried in `stream` from one
- * tensor of a group to the next. mulberry32 (core/random.ts) and Box–Muller (methods/gradient/common.ts
- * gaussian) are written out here, the same operations in the same order so the same numbers: a call per
- * number through the Rng closure cost a third more (6M weights, InceptionV3's Mixed_7c: 0.53 → 0.36 CPU s),
- * and the noise is the largest cost of a check's first pass over its steps (scripts/bench-sanity.mjs).
- * test/unit/sanity-weight-feeds.test.ts compares it with the functions it copies. Not core/normal.ts's faster
+ * mean + std · z, z = √(−2 ln u) · cos(2π v) (Box–Muller) with u and v two draws of createRng(seed), the
+ * generator's state carried in `stream` from one tensor of a group to the next. mulberry32 (core/random.ts)
+ * is written out here, the same operations in the same order so the same numbers: a call per number through
+ * the Rng closure cost a third more (6M weights, InceptionV3's Mixed_7c: 0.53 → 0.36 CPU s), and the noise is
+ * the largest cost of a check's first pass over its steps (scripts/bench-sanity.mjs).
+ * test/unit/sanity-weight-feeds.test.ts compares it, bit for bit, with that definition through createRng. Not core/normal.ts's faster
  * draws (SmoothGrad's): another draw of the noise would change every number of the README's sanity tables,
  * over half an hour of two cores to compute again. They would save a few tenths of a CPU second in a check's
  * first steps (scripts/bench-sanity.mjs, the first check's mean step overhead: 2.38 gradient passes with them,

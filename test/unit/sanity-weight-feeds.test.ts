@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Model, WeightReplacer } from '../../src/core/model.js';
-import { createRng } from '../../src/core/random.js';
+import { createRng, type Rng } from '../../src/core/random.js';
 import type { Tensor } from '../../src/core/tensor.js';
 import {
   type OrtSession,
@@ -25,7 +25,6 @@ import {
   type SessionOpener,
 } from '../../src/engines/onnx/open-session.js';
 import type { OnnxModel } from '../../src/engines/onnx/session.js';
-import { gaussian } from '../../src/methods/gradient/common.js';
 import { gaussianLike, modelRandomizations } from '../../src/metrics/sanity.js';
 import { openOnnxModel } from '../../src/models/open.js';
 
@@ -215,6 +214,15 @@ describe('withWeights with variable weights fed at run time', () => {
     }
   });
 });
+
+/**
+ * The sanity noise's definition, which gaussianLike writes out inline for speed: a standard normal by
+ * Box–Muller from two draws of the seeded generator (mulberry32, core/random.ts).
+ */
+function gaussian(rng: Rng): number {
+  const u = Math.max(rng.next(), 1e-12);
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
+}
 
 describe('gaussianLike', () => {
   it('draws what mean + std · gaussian(createRng(seed)) draws, bit for bit, carrying the state across tensors', () => {

@@ -60,9 +60,3 @@ export function baseline(
       return Float32Array.from(custom.data);
   }
 }
-
-/** Standard normal draws (Box–Muller) from the seeded generator. */
-export function gaussian(rng: Rng): number {
-  const u = Math.max(rng.next(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
-}
