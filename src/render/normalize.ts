@@ -106,8 +106,11 @@ export function scaleInto(
 /**
  * Why an overlay of `map` in `options.mode` shows no place above another, in words, or undefined when it
  * shows some: every shown value is zero (in the positive mode: nothing in the photo raised the score) or
- * they are all the same non-zero value (every pixel counts alike). Such a map must not be read as attention.
- * `negativeHint` says how to see what lowered the score, in the words of the surface (a flag, a menu).
+ * they are all the same non-zero value (every pixel counts alike); in the signed mode, zero everywhere. These
+ * are the maps mapScaling gives no scale (factor 0), found here by one scan that stops at the first pixel
+ * unlike the first, not by a second percentile selection beside the overlay's own. Such a map must not be read
+ * as attention. `negativeHint` says how to see what lowered the score, in the words of the surface (a flag, a
+ * menu).
  */
 export function flatMapWords(
   map: Float32Array,
@@ -115,14 +118,28 @@ export function flatMapWords(
   target: string,
   negativeHint = 'the negative mode shows what lowered it',
 ): string | undefined {
-  const s = mapScaling(map, options);
-  if (map.length === 0 || s.factor !== 0) return undefined;
+  const mode = options.mode ?? 'absolute';
+  if (!NORMALIZE_MODES.includes(mode))
+    throw invalidArgument('mode', `one of ${NORMALIZE_MODES.join(', ')}`, mode);
+  const shown =
+    mode === 'positive'
+      ? (v: number) => Math.max(0, v)
+      : mode === 'negative'
+        ? (v: number) => Math.max(0, -v)
+        : mode === 'signed'
+          ? (v: number) => v
+          : Math.abs;
+  if (map.length === 0) return undefined;
+  const first = shown(map[0]);
+  // A non-finite map has no scale either; the overlay refuses it, naming where (assertFinite).
+  if (!Number.isFinite(first) || (mode === 'signed' && first !== 0)) return undefined;
+  for (let i = 1; i < map.length; i++) if (shown(map[i]) !== first) return undefined;
   const ending = 'so the overlay shows no place above another';
-  if (s.mode !== 'signed' && s.low !== 0)
+  if (first !== 0)
     return `The map has the same value at every pixel: by this method every pixel counts alike for '${target}', ${ending}.`;
-  if (s.mode === 'positive')
+  if (mode === 'positive')
     return `Nothing in the photo raised the score of '${target}': the map has no value above zero, ${ending} (${negativeHint}).`;
-  if (s.mode === 'negative')
+  if (mode === 'negative')
     return `Nothing in the photo lowered the score of '${target}': the map has no value below zero, ${ending}.`;
   return `The map is zero at every pixel: by this method nothing in the photo counts for '${target}', ${ending}.`;
 }
